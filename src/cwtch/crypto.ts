@@ -1,0 +1,206 @@
+// The one door to cryptography. Everything above uses this small interface, so
+// the backend (libsodium-wrappers, or the faster native sodium-native when it
+// loads) is a choice made once at start-up and measured in `npm run bench`.
+import { createRequire } from "node:module";
+
+export interface SignKeyPair {
+  /** Ed25519 public key, 32 bytes. */
+  publicKey: Uint8Array;
+  /** Ed25519 secret key, 64 bytes (seed ‖ public key). */
+  secretKey: Uint8Array;
+}
+
+export type CryptoBackendName = "libsodium-wrappers" | "sodium-native";
+
+export interface Crypto {
+  readonly backend: CryptoBackendName;
+  randomBytes(n: number): Uint8Array;
+  signKeyPair(seed?: Uint8Array): SignKeyPair;
+  /** Detached Ed25519 signature, 64 bytes. */
+  sign(message: Uint8Array, secretKey: Uint8Array): Uint8Array;
+  verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean;
+  /** BLAKE2b; `outLen` 16..64, optional key 16..64 bytes. */
+  hash(message: Uint8Array, outLen?: number, key?: Uint8Array): Uint8Array;
+  /** XChaCha20-Poly1305 (IETF); nonce 24 bytes, key 32 bytes; output = ciphertext ‖ 16-byte tag. */
+  aeadEncrypt(plain: Uint8Array, ad: Uint8Array, nonce: Uint8Array, key: Uint8Array): Uint8Array;
+  /** Returns null when authentication fails: callers drop, never throw on hostile input. */
+  aeadDecrypt(cipher: Uint8Array, ad: Uint8Array, nonce: Uint8Array, key: Uint8Array): Uint8Array | null;
+  /** Anonymous sealed box to an Ed25519 identity (converted to X25519). */
+  sealTo(message: Uint8Array, edPublicKey: Uint8Array): Uint8Array;
+  openSealed(cipher: Uint8Array, edPublicKey: Uint8Array, edSecretKey: Uint8Array): Uint8Array | null;
+}
+
+export const SIGN_PUBLIC_BYTES = 32;
+export const SIGNATURE_BYTES = 64;
+export const AEAD_NONCE_BYTES = 24;
+export const AEAD_TAG_BYTES = 16;
+export const SEAL_OVERHEAD = 48;
+
+export class CryptoInputError extends Error {
+  constructor(message: string, readonly value: unknown) {
+    super(message);
+    this.name = "CryptoInputError";
+  }
+}
+
+function checkLen(what: string, b: Uint8Array, n: number): void {
+  if (!(b instanceof Uint8Array) || b.length !== n) {
+    throw new CryptoInputError(`${what} must be ${n} bytes, got ${b instanceof Uint8Array ? b.length : typeof b}`, b);
+  }
+}
+
+async function loadLibsodium(): Promise<Crypto> {
+  const mod = await import("libsodium-wrappers");
+  const s = (mod as unknown as { default: typeof import("libsodium-wrappers") }).default ?? mod;
+  await s.ready;
+  return {
+    backend: "libsodium-wrappers",
+    randomBytes: (n) => s.randombytes_buf(n),
+    signKeyPair(seed) {
+      const kp = seed ? (checkLen("seed", seed, 32), s.crypto_sign_seed_keypair(seed)) : s.crypto_sign_keypair();
+      return { publicKey: kp.publicKey, secretKey: kp.privateKey };
+    },
+    sign: (m, sk) => (checkLen("secret key", sk, 64), s.crypto_sign_detached(m, sk)),
+    verify(sig, m, pk) {
+      if (sig.length !== SIGNATURE_BYTES || pk.length !== SIGN_PUBLIC_BYTES) return false;
+      try {
+        return s.crypto_sign_verify_detached(sig, m, pk);
+      } catch {
+        return false;
+      }
+    },
+    hash: (m, outLen = 32, key) => s.crypto_generichash(outLen, m, key ?? null),
+    aeadEncrypt(p, ad, nonce, key) {
+      checkLen("nonce", nonce, AEAD_NONCE_BYTES);
+      checkLen("key", key, 32);
+      return s.crypto_aead_xchacha20poly1305_ietf_encrypt(p, ad, null, nonce, key);
+    },
+    aeadDecrypt(c, ad, nonce, key) {
+      if (nonce.length !== AEAD_NONCE_BYTES || key.length !== 32 || c.length < AEAD_TAG_BYTES) return null;
+      try {
+        return s.crypto_aead_xchacha20poly1305_ietf_decrypt(null, c, ad, nonce, key);
+      } catch {
+        return null;
+      }
+    },
+    sealTo(m, edPk) {
+      checkLen("public key", edPk, 32);
+      return s.crypto_box_seal(m, s.crypto_sign_ed25519_pk_to_curve25519(edPk));
+    },
+    openSealed(c, edPk, edSk) {
+      if (c.length < SEAL_OVERHEAD) return null;
+      try {
+        return s.crypto_box_seal_open(
+          c,
+          s.crypto_sign_ed25519_pk_to_curve25519(edPk),
+          s.crypto_sign_ed25519_sk_to_curve25519(edSk),
+        );
+      } catch {
+        return null;
+      }
+    },
+  };
+}
+
+type SodiumNative = Record<string, (...args: unknown[]) => unknown>;
+
+function loadSodiumNative(): Crypto | null {
+  let s: SodiumNative;
+  try {
+    s = createRequire(import.meta.url)("sodium-native") as SodiumNative;
+  } catch {
+    return null;
+  }
+  const buf = (n: number) => Buffer.alloc(n);
+  const u8 = (b: Buffer) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  const B = (b: Uint8Array) => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+  const x25519Pk = (edPk: Uint8Array) => {
+    const out = buf(32);
+    s.crypto_sign_ed25519_pk_to_curve25519!(out, B(edPk));
+    return out;
+  };
+  return {
+    backend: "sodium-native",
+    randomBytes(n) {
+      const b = buf(n);
+      s.randombytes_buf!(b);
+      return u8(b);
+    },
+    signKeyPair(seed) {
+      const pk = buf(32);
+      const sk = buf(64);
+      if (seed) {
+        checkLen("seed", seed, 32);
+        s.crypto_sign_seed_keypair!(pk, sk, B(seed));
+      } else s.crypto_sign_keypair!(pk, sk);
+      return { publicKey: u8(pk), secretKey: u8(sk) };
+    },
+    sign(m, sk) {
+      checkLen("secret key", sk, 64);
+      const sig = buf(64);
+      s.crypto_sign_detached!(sig, B(m), B(sk));
+      return u8(sig);
+    },
+    verify(sig, m, pk) {
+      if (sig.length !== SIGNATURE_BYTES || pk.length !== SIGN_PUBLIC_BYTES) return false;
+      try {
+        return s.crypto_sign_verify_detached!(B(sig), B(m), B(pk)) as boolean;
+      } catch {
+        return false;
+      }
+    },
+    hash(m, outLen = 32, key) {
+      const out = buf(outLen);
+      if (key) s.crypto_generichash!(out, B(m), B(key));
+      else s.crypto_generichash!(out, B(m));
+      return u8(out);
+    },
+    aeadEncrypt(p, ad, nonce, key) {
+      checkLen("nonce", nonce, AEAD_NONCE_BYTES);
+      checkLen("key", key, 32);
+      const c = buf(p.length + AEAD_TAG_BYTES);
+      s.crypto_aead_xchacha20poly1305_ietf_encrypt!(c, B(p), B(ad), null, B(nonce), B(key));
+      return u8(c);
+    },
+    aeadDecrypt(c, ad, nonce, key) {
+      if (nonce.length !== AEAD_NONCE_BYTES || key.length !== 32 || c.length < AEAD_TAG_BYTES) return null;
+      const m = buf(c.length - AEAD_TAG_BYTES);
+      try {
+        s.crypto_aead_xchacha20poly1305_ietf_decrypt!(m, null, B(c), B(ad), B(nonce), B(key));
+        return u8(m);
+      } catch {
+        return null;
+      }
+    },
+    sealTo(m, edPk) {
+      checkLen("public key", edPk, 32);
+      const c = buf(m.length + SEAL_OVERHEAD);
+      s.crypto_box_seal!(c, B(m), x25519Pk(edPk));
+      return u8(c);
+    },
+    openSealed(c, edPk, edSk) {
+      if (c.length < SEAL_OVERHEAD || edSk.length !== 64) return null;
+      const xsk = buf(32);
+      s.crypto_sign_ed25519_sk_to_curve25519!(xsk, B(edSk));
+      const m = buf(c.length - SEAL_OVERHEAD);
+      const ok = s.crypto_box_seal_open!(m, B(c), x25519Pk(edPk), xsk) as boolean;
+      return ok ? u8(m) : null;
+    },
+  };
+}
+
+const cache = new Map<string, Promise<Crypto>>();
+
+/**
+ * Load a backend. Default: the environment's PURSUANCE_CRYPTO, else
+ * sodium-native when it loads (measured ~2x faster verify), else libsodium-wrappers.
+ */
+export function loadCrypto(prefer?: CryptoBackendName): Promise<Crypto> {
+  const want = prefer ?? (process.env.PURSUANCE_CRYPTO as CryptoBackendName | undefined) ?? "sodium-native";
+  let p = cache.get(want);
+  if (!p) {
+    p = want === "sodium-native" ? Promise.resolve(loadSodiumNative() ?? loadLibsodium()) : loadLibsodium();
+    cache.set(want, p);
+  }
+  return p;
+}
