@@ -1,0 +1,213 @@
+// The causal log of one group: verified events only, delivered in causal order
+// (an event is delivered once its author's previous event and all its deps
+// are). Out-of-order events wait in `pending`; what they wait for is a gap.
+// Two different events with one author and seq are an equivocation: both stay
+// (they are validly signed; the proof is the pair) and the author is flagged.
+import { toHex } from "./bytes.js";
+import { MAX_DEPS, type SignedEvent } from "./message.js";
+
+export interface Equivocation {
+  author: string;
+  seq: number;
+  ids: string[];
+}
+
+export interface AuthorRange {
+  author: string;
+  /** First seq wanted (inclusive). */
+  from: number;
+  /** Last seq wanted (inclusive), or the open end of what we know exists. */
+  to: number;
+}
+
+export type AddResult =
+  | { status: "duplicate"; id: string }
+  | { status: "pending"; id: string; missing: string[]; equivocation?: Equivocation }
+  | { status: "delivered"; id: string; delivered: SignedEvent[]; equivocation?: Equivocation };
+
+interface Waiting {
+  ev: SignedEvent;
+  missing: Set<string>;
+}
+
+export class EventLog {
+  private readonly delivered = new Map<string, SignedEvent>();
+  private readonly order: SignedEvent[] = [];
+  private readonly pending = new Map<string, Waiting>();
+  private readonly waiters = new Map<string, Set<string>>();
+  /** author → seq → ids seen (delivered or pending). */
+  private readonly chains = new Map<string, Map<number, Set<string>>>();
+  /** author → highest delivered seq. */
+  private readonly headSeq = new Map<string, { seq: number; id: string }>();
+  private readonly referenced = new Set<string>();
+  private readonly tipSet = new Set<string>();
+  readonly equivocations: Equivocation[] = [];
+  readonly equivocators = new Set<string>();
+
+  constructor(private readonly maxPending = 100_000) {}
+
+  get size(): number {
+    return this.delivered.size;
+  }
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+  has(id: string): boolean {
+    return this.delivered.has(id) || this.pending.has(id);
+  }
+  get(id: string): SignedEvent | undefined {
+    return this.delivered.get(id) ?? this.pending.get(id)?.ev;
+  }
+  /** Delivered events in delivery (causal) order. */
+  events(): readonly SignedEvent[] {
+    return this.order;
+  }
+  head(author: string): { seq: number; id: string } | undefined {
+    return this.headSeq.get(author);
+  }
+  heads(): Map<string, { seq: number; id: string }> {
+    return new Map(this.headSeq);
+  }
+  /** Events of `author` with seq in [from, to], delivered ones, ascending. */
+  range(author: string, from: number, to: number): SignedEvent[] {
+    const chain = this.chains.get(author);
+    if (!chain) return [];
+    const out: SignedEvent[] = [];
+    for (let s = from; s <= to; s++) {
+      for (const id of chain.get(s) ?? []) {
+        const ev = this.delivered.get(id);
+        if (ev) out.push(ev);
+      }
+    }
+    return out;
+  }
+
+  /** Latest events nobody cites yet: the deps of the next event we write. */
+  tips(excludeAuthor?: string): Uint8Array[] {
+    const out: SignedEvent[] = [];
+    for (const id of this.tipSet) {
+      const ev = this.delivered.get(id)!;
+      if (excludeAuthor !== undefined && toHex(ev.author) === excludeAuthor) continue;
+      out.push(ev);
+    }
+    // Newest first so the cap keeps the most informative deps.
+    out.sort((a, b) => b.ts - a.ts || (toHex(a.id) < toHex(b.id) ? -1 : 1));
+    return out.slice(0, MAX_DEPS).map((e) => e.id);
+  }
+
+  add(ev: SignedEvent): AddResult {
+    const id = toHex(ev.id);
+    if (this.has(id)) return { status: "duplicate", id };
+    const author = toHex(ev.author);
+    const equivocation = this.track(author, ev.seq, id);
+    const missing = new Set<string>();
+    if (ev.seq > 1) {
+      const prev = toHex(ev.prev);
+      if (!this.delivered.has(prev)) missing.add(prev);
+    }
+    for (const d of ev.deps) {
+      const dh = toHex(d);
+      if (!this.delivered.has(dh)) missing.add(dh);
+    }
+    if (missing.size > 0) {
+      this.park(id, ev, missing);
+      return { status: "pending", id, missing: [...missing], ...(equivocation ? { equivocation } : {}) };
+    }
+    const delivered: SignedEvent[] = [];
+    this.deliver(id, ev, delivered);
+    return { status: "delivered", id, delivered, ...(equivocation ? { equivocation } : {}) };
+  }
+
+  /**
+   * What we know we lack: ids cited by pending events, and seq ranges of
+   * authors whose later events we hold but whose earlier ones we do not.
+   */
+  gaps(): { ids: string[]; ranges: AuthorRange[] } {
+    const ids = [...this.waiters.keys()].filter((id) => !this.pending.has(id));
+    const lowestPending = new Map<string, number>();
+    for (const { ev } of this.pending.values()) {
+      const a = toHex(ev.author);
+      const s = lowestPending.get(a);
+      if (s === undefined || ev.seq < s) lowestPending.set(a, ev.seq);
+    }
+    const ranges: AuthorRange[] = [];
+    for (const [author, seq] of lowestPending) {
+      const have = this.headSeq.get(author)?.seq ?? 0;
+      if (seq > have + 1) ranges.push({ author, from: have + 1, to: seq - 1 });
+    }
+    return { ids, ranges };
+  }
+
+  private track(author: string, seq: number, id: string): Equivocation | undefined {
+    let chain = this.chains.get(author);
+    if (!chain) this.chains.set(author, (chain = new Map()));
+    let ids = chain.get(seq);
+    if (!ids) chain.set(seq, (ids = new Set()));
+    ids.add(id);
+    if (ids.size < 2) return undefined;
+    const e: Equivocation = { author, seq, ids: [...ids].sort() };
+    this.equivocations.push(e);
+    this.equivocators.add(author);
+    return e;
+  }
+
+  private park(id: string, ev: SignedEvent, missing: Set<string>) {
+    if (this.pending.size >= this.maxPending) {
+      // Bounded: a flood of events citing nothing real cannot exhaust memory.
+      const oldest = this.pending.keys().next().value as string;
+      this.unpark(oldest);
+    }
+    this.pending.set(id, { ev, missing });
+    for (const m of missing) {
+      let w = this.waiters.get(m);
+      if (!w) this.waiters.set(m, (w = new Set()));
+      w.add(id);
+    }
+  }
+
+  private unpark(id: string) {
+    const w = this.pending.get(id);
+    if (!w) return;
+    this.pending.delete(id);
+    for (const m of w.missing) {
+      const set = this.waiters.get(m);
+      set?.delete(id);
+      if (set && set.size === 0) this.waiters.delete(m);
+    }
+    const author = toHex(w.ev.author);
+    this.chains.get(author)?.get(w.ev.seq)?.delete(id);
+  }
+
+  private deliver(id: string, ev: SignedEvent, out: SignedEvent[]) {
+    // Iterative, so a long chain unblocked at once cannot overflow the stack.
+    const stack: Array<[string, SignedEvent]> = [[id, ev]];
+    while (stack.length > 0) {
+      const [cid, cev] = stack.pop()!;
+      this.delivered.set(cid, cev);
+      this.order.push(cev);
+      out.push(cev);
+      const author = toHex(cev.author);
+      const h = this.headSeq.get(author);
+      if (!h || cev.seq > h.seq) this.headSeq.set(author, { seq: cev.seq, id: cid });
+      if (!this.referenced.has(cid)) this.tipSet.add(cid);
+      const cites = cev.seq > 1 ? [cev.prev, ...cev.deps] : cev.deps;
+      for (const c of cites) {
+        const ch = toHex(c);
+        this.referenced.add(ch);
+        this.tipSet.delete(ch);
+      }
+      const ws = this.waiters.get(cid);
+      if (!ws) continue;
+      this.waiters.delete(cid);
+      for (const wid of ws) {
+        const w = this.pending.get(wid);
+        if (!w) continue;
+        w.missing.delete(cid);
+        if (w.missing.size === 0) {
+          this.pending.delete(wid);
+          stack.push([wid, w.ev]);
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,165 @@
+// One member's view of one group: its identity, the group's epoch keys and the
+// causal log. Pure of I/O: frames in, outcomes out; the caller moves frames
+// to and from relays. Nothing unverified ever reaches the log.
+import { equalBytes, fromB64, toHex } from "./bytes.js";
+import type { Crypto, SignKeyPair } from "./crypto.js";
+import { deriveEpochKeys, openFrame, sealFrame, type EpochKeys } from "./envelope.js";
+import { EventLog, type AddResult, type Equivocation } from "./event-log.js";
+import { DecodeError, decodeAndVerify, signControl, signEvent, type ControlTypeName, type SignedControl, type SignedEvent } from "./message.js";
+
+export type DropReason =
+  | "unknown-tag"
+  | "undecryptable"
+  | "malformed"
+  | "bad-signature"
+  | "wrong-group"
+  | "wrong-epoch";
+
+export type ReceiveOutcome =
+  | { type: "dropped"; reason: DropReason; detail?: string }
+  | { type: "control"; control: SignedControl }
+  | ({ type: "event" } & AddResult);
+
+export interface OutFrame {
+  tag: string;
+  blob: Uint8Array;
+}
+
+export interface GroupSessionOptions {
+  crypto: Crypto;
+  identity: SignKeyPair;
+  groupId: Uint8Array;
+  epochs: Array<{ epoch: number; key: Uint8Array }>;
+  /** Clock port: ms since epoch, written into events as the author's claim. */
+  now: () => number;
+}
+
+export class GroupSession {
+  readonly crypto: Crypto;
+  readonly identity: SignKeyPair;
+  readonly groupId: Uint8Array;
+  readonly me: string;
+  readonly log = new EventLog();
+  readonly drops = new Map<DropReason, number>();
+  private readonly byTag = new Map<string, EpochKeys>();
+  private readonly byEpoch = new Map<number, EpochKeys>();
+  private current = -1;
+  private readonly now: () => number;
+
+  constructor(o: GroupSessionOptions) {
+    if (o.groupId.length !== 32) throw new RangeError(`group id must be 32 bytes, got ${o.groupId.length}`);
+    this.crypto = o.crypto;
+    this.identity = o.identity;
+    this.groupId = o.groupId;
+    this.me = toHex(o.identity.publicKey);
+    this.now = o.now;
+    for (const e of o.epochs) this.addEpoch(e.epoch, e.key);
+  }
+
+  get groupHex(): string {
+    return toHex(this.groupId);
+  }
+  get currentEpoch(): number {
+    return this.current;
+  }
+  get tags(): string[] {
+    return [...this.byTag.keys()];
+  }
+  tagOf(epoch: number): string | undefined {
+    return this.byEpoch.get(epoch)?.tag;
+  }
+
+  /** Learn an epoch key (from a rotation or a key share). The highest epoch is the one we write in. */
+  addEpoch(epoch: number, key: Uint8Array): void {
+    const k = deriveEpochKeys(this.crypto, epoch, key);
+    const old = this.byEpoch.get(epoch);
+    if (old && old.tag !== k.tag) throw new Error(`conflicting key for epoch ${epoch}`);
+    this.byEpoch.set(epoch, k);
+    this.byTag.set(k.tag, k);
+    if (epoch > this.current) this.current = epoch;
+  }
+
+  /** Sign our next event (chained to our previous one, citing the log's tips) and seal it. */
+  compose(body: Uint8Array): { event: SignedEvent; frame: OutFrame; result: AddResult } {
+    const keys = this.epochKeys(this.current);
+    const head = this.log.head(this.me);
+    const event = signEvent(
+      this.crypto,
+      {
+        group: this.groupId,
+        epoch: this.current,
+        author: this.identity.publicKey,
+        seq: (head?.seq ?? 0) + 1,
+        prev: head ? this.log.get(head.id)!.id : new Uint8Array(32),
+        ts: this.now(),
+        deps: this.log.tips(this.me),
+        body,
+      },
+      this.identity.secretKey,
+    );
+    const result = this.log.add(event);
+    return { event, frame: { tag: keys.tag, blob: sealFrame(this.crypto, keys, event.bytes) }, result };
+  }
+
+  /** Re-seal a held event with a fresh nonce: repair, or moving to a new relay. */
+  frameFor(event: SignedEvent): OutFrame {
+    const keys = this.epochKeys(event.epoch);
+    return { tag: keys.tag, blob: sealFrame(this.crypto, keys, event.bytes) };
+  }
+
+  control(ctype: ControlTypeName, payload: Uint8Array): OutFrame {
+    const keys = this.epochKeys(this.current);
+    const c = signControl(
+      this.crypto,
+      { group: this.groupId, epoch: this.current, author: this.identity.publicKey, ts: this.now(), ctype, payload },
+      this.identity.secretKey,
+    );
+    return { tag: keys.tag, blob: sealFrame(this.crypto, keys, c.bytes) };
+  }
+
+  /** The receive pipeline: tag lookup, decrypt, decode, verify, bind, dedupe, gap and fork checks. */
+  receive(tag: string, blob: Uint8Array | string): ReceiveOutcome {
+    const keys = this.byTag.get(tag);
+    if (!keys) return this.drop("unknown-tag");
+    let bytes: Uint8Array;
+    try {
+      bytes = typeof blob === "string" ? fromB64(blob) : blob;
+    } catch {
+      return this.drop("malformed", "blob is not base64url");
+    }
+    const plain = openFrame(this.crypto, keys, bytes);
+    if (!plain) return this.drop("undecryptable");
+    let msg;
+    try {
+      msg = decodeAndVerify(this.crypto, plain);
+    } catch (e) {
+      return this.drop("malformed", e instanceof DecodeError ? e.message : String(e));
+    }
+    if (!msg) return this.drop("bad-signature");
+    if (!equalBytes(msg.group, this.groupId)) return this.drop("wrong-group");
+    if (msg.epoch !== keys.epoch) return this.drop("wrong-epoch");
+    if (msg.kind === "control") return { type: "control", control: msg };
+    return { type: "event", ...this.log.add(msg) };
+  }
+
+  /** Load events from our own store at start-up (they were verified before being stored). */
+  restore(events: Iterable<SignedEvent>): Equivocation[] {
+    const found: Equivocation[] = [];
+    for (const e of events) {
+      const r = this.log.add(e);
+      if (r.status !== "duplicate" && r.equivocation) found.push(r.equivocation);
+    }
+    return found;
+  }
+
+  private epochKeys(epoch: number): EpochKeys {
+    const k = this.byEpoch.get(epoch);
+    if (!k) throw new Error(`no key for epoch ${epoch} of group ${this.groupHex.slice(0, 12)}`);
+    return k;
+  }
+
+  private drop(reason: DropReason, detail?: string): ReceiveOutcome {
+    this.drops.set(reason, (this.drops.get(reason) ?? 0) + 1);
+    return { type: "dropped", reason, ...(detail ? { detail } : {}) };
+  }
+}

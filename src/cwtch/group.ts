@@ -1,0 +1,263 @@
+// A group spread over many relays: post to all, read from all, merge by event
+// id. Gaps (a missing predecessor or dep, or a peer's heads ahead of ours)
+// are repaired by asking the group (`want`); any member holding the events
+// re-posts them, freshly sealed. Losing a relay loses nothing while one is left.
+import { EventEmitter } from "node:events";
+import { toHex } from "./bytes.js";
+import type { Equivocation } from "./event-log.js";
+import type { GroupSession, OutFrame, ReceiveOutcome } from "./group-session.js";
+import type { SignedControl, SignedEvent } from "./message.js";
+import type { RelayClient, RelayFrame } from "./relay-client.js";
+import { ControlPayloadError, decodeHeads, decodeWant, encodeHeads, encodeWant, MAX_CONTROL_ITEMS } from "./sync-controls.js";
+
+/** Where per-relay cursors live (memory by default; a store can persist them). */
+export interface CursorPort {
+  get(relay: string): number;
+  set(relay: string, seq: number): void;
+}
+
+export function memoryCursors(): CursorPort {
+  const m = new Map<string, number>();
+  return { get: (r) => m.get(r) ?? 0, set: (r, s) => void m.set(r, s) };
+}
+
+export interface GroupOptions {
+  session: GroupSession;
+  relays?: RelayClient[];
+  cursors?: CursorPort;
+  /** Wait this long after a gap appears before asking, since reordered frames often arrive anyway. */
+  repairDelayMs?: number;
+  /** While gaps remain, ask again this often. */
+  repairIntervalMs?: number;
+  /** Do not re-post one event more often than this (want floods cost us nothing then). */
+  repostCooldownMs?: number;
+}
+
+export interface GroupEvents {
+  events: [SignedEvent[]];
+  equivocation: [Equivocation];
+  dropped: [ReceiveOutcome & { type: "dropped" }, RelayFrame];
+  relayError: [string, Error];
+  pruned: [string, number];
+}
+
+export interface RelayStatus {
+  url: string;
+  connected: boolean;
+  cursor: number;
+}
+
+export class Group extends EventEmitter<GroupEvents> {
+  readonly session: GroupSession;
+  private readonly relays = new Map<string, RelayClient>();
+  private readonly caughtUp = new Set<string>();
+  private readonly cursors: CursorPort;
+  private readonly reposted = new Map<string, number>();
+  private repairTimer: NodeJS.Timeout | null = null;
+  private closed = false;
+  private readonly o: Required<Omit<GroupOptions, "session" | "relays" | "cursors">>;
+
+  constructor(opts: GroupOptions) {
+    super();
+    this.session = opts.session;
+    this.cursors = opts.cursors ?? memoryCursors();
+    this.o = {
+      repairDelayMs: opts.repairDelayMs ?? 300,
+      repairIntervalMs: opts.repairIntervalMs ?? 2_000,
+      repostCooldownMs: opts.repostCooldownMs ?? 1_000,
+    };
+    for (const r of opts.relays ?? []) this.attach(r);
+  }
+
+  get relayUrls(): string[] {
+    return [...this.relays.keys()];
+  }
+
+  status(): { events: number; pending: number; gaps: ReturnType<GroupSession["log"]["gaps"]>; equivocations: Equivocation[]; relays: RelayStatus[] } {
+    const log = this.session.log;
+    return {
+      events: log.size,
+      pending: log.pendingCount,
+      gaps: log.gaps(),
+      equivocations: [...log.equivocations],
+      relays: [...this.relays.values()].map((r) => ({ url: r.url, connected: r.connected, cursor: this.cursors.get(r.url) })),
+    };
+  }
+
+  /** Add a relay. With `moveHistory`, re-post everything we hold there (moving or mirroring the group). */
+  async addRelay(relay: RelayClient, opts: { moveHistory?: boolean } = {}): Promise<void> {
+    this.attach(relay);
+    if (opts.moveHistory) {
+      await relay.ready();
+      for (const ev of this.session.log.events()) await relay.post(...this.frameArgs(this.session.frameFor(ev)));
+    }
+  }
+
+  removeRelay(url: string): void {
+    const r = this.relays.get(url);
+    if (!r) return;
+    this.relays.delete(url);
+    this.caughtUp.delete(url);
+    r.close();
+  }
+
+  /** Sign, seal and post a new event to every relay. Resolves once at least one relay holds it. */
+  async publish(body: Uint8Array): Promise<SignedEvent> {
+    const { event, result } = this.session.compose(body);
+    if (result.status === "delivered") this.emit("events", result.delivered);
+    await this.postEverywhere(this.session.frameFor(event), true);
+    return event;
+  }
+
+  /** Tell the group how far we have each author (SSB-style), so withheld tails come to light. */
+  async announceHeads(): Promise<void> {
+    const heads = [...this.session.log.heads()].map(([author, h]) => ({ author, seq: h.seq }));
+    for (let i = 0; i < Math.max(1, heads.length); i += MAX_CONTROL_ITEMS) {
+      await this.postEverywhere(this.session.control("heads", encodeHeads({ heads: heads.slice(i, i + MAX_CONTROL_ITEMS) })), false);
+    }
+  }
+
+  /** Ask the group for what we lack. Returns how many items were asked for. */
+  async requestRepair(): Promise<number> {
+    const g = this.session.log.gaps();
+    const n = g.ids.length + g.ranges.length;
+    if (n > 0) await this.postEverywhere(this.session.control("want", encodeWant(g)), false);
+    return n;
+  }
+
+  /** Re-fetch from every relay since its cursor (after a restart, or to double-check). */
+  async catchUp(): Promise<void> {
+    await Promise.allSettled([...this.relays.values()].map((r) => this.catchUpFrom(r)));
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.repairTimer) clearTimeout(this.repairTimer);
+    for (const r of this.relays.values()) r.close();
+    this.relays.clear();
+  }
+
+  private attach(relay: RelayClient) {
+    if (this.relays.has(relay.url)) throw new Error(`relay ${relay.url} already attached`);
+    this.relays.set(relay.url, relay);
+    relay.on("frame", (f) => this.ingest(f, true));
+    relay.on("connected", () => {
+      this.caughtUp.delete(relay.url);
+      relay.subscribe(this.session.tags).catch((e) => this.emit("relayError", relay.url, e));
+      this.catchUpFrom(relay).catch((e) => this.emit("relayError", relay.url, e));
+    });
+    relay.on("disconnected", () => this.caughtUp.delete(relay.url));
+    relay.on("protocolError", (e) => this.emit("relayError", relay.url, e));
+    relay.start();
+  }
+
+  private async catchUpFrom(relay: RelayClient) {
+    if (!relay.connected) return;
+    const since = this.cursors.get(relay.url);
+    const r = await relay.fetch(this.session.tags, since, (f) => this.ingest(f, false));
+    if (r.prunedOldest !== undefined) this.emit("pruned", relay.url, r.prunedOldest);
+    if (r.latest > this.cursors.get(relay.url)) this.cursors.set(relay.url, r.latest);
+    this.caughtUp.add(relay.url);
+  }
+
+  private ingest(f: RelayFrame, live: boolean) {
+    if (this.closed) return;
+    if (live && this.caughtUp.has(f.relay) && f.seq > this.cursors.get(f.relay)) this.cursors.set(f.relay, f.seq);
+    const out = this.session.receive(f.tag, f.blob);
+    switch (out.type) {
+      case "dropped":
+        this.emit("dropped", out, f);
+        return;
+      case "control":
+        this.onControl(out.control);
+        return;
+      case "event":
+        if (out.status !== "duplicate" && out.equivocation) this.emit("equivocation", out.equivocation);
+        if (out.status === "delivered") this.emit("events", out.delivered);
+        if (out.status === "pending") this.scheduleRepair(this.o.repairDelayMs);
+        return;
+    }
+  }
+
+  private onControl(c: SignedControl) {
+    if (toHex(c.author) === this.session.me) return;
+    try {
+      if (c.ctype === "want") this.answerWant(decodeWant(c.payload));
+      else this.compareHeads(decodeHeads(c.payload).heads);
+    } catch (e) {
+      if (!(e instanceof ControlPayloadError)) throw e;
+      // A member sent a malformed control: it is signed, so it is theirs; ignore it.
+    }
+  }
+
+  private answerWant(w: { ids: string[]; ranges: Array<{ author: string; from: number; to: number }> }) {
+    const log = this.session.log;
+    const out: SignedEvent[] = [];
+    for (const id of w.ids) {
+      const ev = log.get(id);
+      if (ev) out.push(ev);
+    }
+    for (const r of w.ranges) out.push(...log.range(r.author, r.from, Math.min(r.to, r.from + MAX_CONTROL_ITEMS)));
+    this.repost(out);
+  }
+
+  private compareHeads(theirs: Array<{ author: string; seq: number }>) {
+    const log = this.session.log;
+    const out: SignedEvent[] = [];
+    const seen = new Set<string>();
+    for (const h of theirs) {
+      seen.add(h.author);
+      const mine = log.head(h.author)?.seq ?? 0;
+      if (mine > h.seq) out.push(...log.range(h.author, h.seq + 1, Math.min(mine, h.seq + MAX_CONTROL_ITEMS)));
+      else if (h.seq > mine) this.wantRange(h.author, mine + 1, h.seq);
+    }
+    // Authors they have never heard of: push from the start.
+    for (const [author, h] of log.heads()) if (!seen.has(author)) out.push(...log.range(author, 1, Math.min(h.seq, MAX_CONTROL_ITEMS)));
+    this.repost(out);
+  }
+
+  private wantRange(author: string, from: number, to: number) {
+    const frame = this.session.control("want", encodeWant({ ids: [], ranges: [{ author, from, to }] }));
+    this.postEverywhere(frame, false).catch(() => {});
+  }
+
+  private repost(events: SignedEvent[]) {
+    const now = Date.now();
+    for (const ev of events) {
+      const id = toHex(ev.id);
+      if ((this.reposted.get(id) ?? -Infinity) + this.o.repostCooldownMs > now) continue;
+      this.reposted.set(id, now);
+      this.postEverywhere(this.session.frameFor(ev), false).catch(() => {});
+    }
+  }
+
+  private scheduleRepair(delay: number) {
+    if (this.repairTimer || this.closed) return;
+    this.repairTimer = setTimeout(async () => {
+      this.repairTimer = null;
+      const asked = await this.requestRepair().catch(() => 1);
+      if (asked > 0) this.scheduleRepair(this.o.repairIntervalMs);
+    }, delay);
+  }
+
+  private frameArgs(f: OutFrame): [string, Uint8Array] {
+    return [f.tag, f.blob];
+  }
+
+  /** Resolves as soon as one relay holds the frame; the others keep trying in the background. */
+  private postEverywhere(f: OutFrame, mustLand: boolean): Promise<void> {
+    const relays = [...this.relays.values()];
+    const posts = relays.map((r) =>
+      r.post(f.tag, f.blob).catch((e: Error) => {
+        this.emit("relayError", r.url, e);
+        throw e;
+      }),
+    );
+    return Promise.any(posts).then(
+      () => undefined,
+      () => {
+        if (mustLand) throw new Error(`no relay accepted the frame (${relays.length} tried)`);
+      },
+    );
+  }
+}

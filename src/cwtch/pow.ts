@@ -1,0 +1,52 @@
+// Proof-of-work stamps for relay posts (see relay-protocol.ts). The stamp is
+// bound to the frame (tag and blob), so minting one costs ~2^bits hashes per
+// post and a stamp cannot be replayed on unrelated frames.
+import { concat, fromB64, toB64, utf8 } from "./bytes.js";
+import type { Crypto } from "./crypto.js";
+import { leadingZeroBits } from "./relay-protocol.js";
+
+export const POW_DOMAIN = utf8.encode("pursuance/pow/v1");
+export const POW_MAX_NONCE_BYTES = 16;
+/** Beyond this a single post would take minutes even on fast hardware. */
+export const POW_MAX_BITS = 32;
+
+export class PowError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "PowError";
+  }
+}
+
+/** BLAKE2b-256("pursuance/pow/v1" ‖ utf8(tag) ‖ blob ‖ nonce). */
+export function powDigest(crypto: Crypto, tag: string, blob: Uint8Array, nonce: Uint8Array): Uint8Array {
+  return crypto.hash(concat(POW_DOMAIN, utf8.encode(tag), blob, nonce), 32);
+}
+
+/** True when the base64url nonce `pow` stamps (tag, blob) with at least `bits` zero bits. */
+export function checkPow(crypto: Crypto, tag: string, blob: Uint8Array, pow: string, bits: number): boolean {
+  let nonce: Uint8Array;
+  try {
+    nonce = fromB64(pow);
+  } catch {
+    return false;
+  }
+  if (nonce.length === 0 || nonce.length > POW_MAX_NONCE_BYTES) return false;
+  return leadingZeroBits(powDigest(crypto, tag, blob, nonce)) >= bits;
+}
+
+/** Find a stamp for (tag, blob); returns the base64url nonce to put in `post.pow`. */
+export function mintPow(crypto: Crypto, tag: string, blob: Uint8Array, bits: number): string {
+  if (!Number.isInteger(bits) || bits < 0 || bits > POW_MAX_BITS) throw new PowError(`pow bits must be 0..${POW_MAX_BITS}, got ${bits}`);
+  // Hash the fixed prefix once per attempt into one reusable buffer: the nonce
+  // is the last 12 bytes (8 random, so two minters never collide, + a counter).
+  const prefix = concat(POW_DOMAIN, utf8.encode(tag), blob);
+  const buf = new Uint8Array(prefix.length + 12);
+  buf.set(prefix);
+  buf.set(crypto.randomBytes(8), prefix.length);
+  const view = new DataView(buf.buffer, buf.byteOffset + prefix.length + 8, 4);
+  for (let i = 0; i <= 0xffffffff; i++) {
+    view.setUint32(0, i);
+    if (leadingZeroBits(crypto.hash(buf, 32)) >= bits) return toB64(buf.subarray(prefix.length));
+  }
+  throw new PowError(`no stamp of ${bits} bits found in 2^32 attempts`);
+}

@@ -1,0 +1,276 @@
+// A connection to one untrusted relay: reconnects with backoff, re-subscribes,
+// retries unacknowledged posts (the relay dedupes identical frames, so a
+// retry is safe), and reaches `.onion` relays through a SOCKS5 proxy (Tor).
+import { EventEmitter } from "node:events";
+import type { Agent } from "node:http";
+import { SocksProxyAgent } from "socks-proxy-agent";
+import WebSocket from "ws";
+import { toB64 } from "./bytes.js";
+import type { Crypto } from "./crypto.js";
+import { mintPow } from "./pow.js";
+import { FrameError, parseServerFrame, type ServerFrame } from "./relay-protocol.js";
+
+export interface RelayFrame {
+  relay: string;
+  seq: number;
+  tag: string;
+  blob: string;
+}
+
+type Hello = Extract<ServerFrame, { op: "hello" }>;
+
+export interface RelayClientOptions {
+  url: string;
+  crypto: Crypto;
+  /** e.g. socks5h://127.0.0.1:9050 — required for ws://….onion. */
+  socksProxy?: string;
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+  requestTimeoutMs?: number;
+}
+
+export interface FetchResult {
+  latest: number;
+  /** Set when frames after `since` were evicted: the oldest seq the relay still holds. */
+  prunedOldest?: number;
+  frames: number;
+}
+
+export class RelayError extends Error {
+  constructor(
+    readonly relay: string,
+    readonly code: string,
+    message: string,
+  ) {
+    super(`${relay}: ${code}: ${message}`);
+    this.name = "RelayError";
+  }
+}
+
+interface Pending {
+  frame: Record<string, unknown> & { rid: number };
+  resolve: (v: ServerFrame) => void;
+  reject: (e: Error) => void;
+  onFrame?: (f: RelayFrame) => void;
+  prunedOldest?: number;
+  frames: number;
+  /** Posts survive reconnects; fetches and subscribes are re-issued by their owners. */
+  durable: boolean;
+}
+
+export interface RelayClientEvents {
+  frame: [RelayFrame];
+  connected: [Hello];
+  disconnected: [string];
+  protocolError: [Error];
+}
+
+export class RelayClient extends EventEmitter<RelayClientEvents> {
+  readonly url: string;
+  hello: Hello | null = null;
+  private ws: WebSocket | null = null;
+  private rid = 1;
+  private readonly pending = new Map<number, Pending>();
+  private readonly subscriptions = new Set<string>();
+  private subscribeAll = false;
+  private attempt = 0;
+  private closed = false;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly agent: Agent | undefined;
+  private readonly minBackoff: number;
+  private readonly maxBackoff: number;
+  private readonly timeoutMs: number;
+
+  constructor(private readonly o: RelayClientOptions) {
+    super();
+    this.url = o.url;
+    const host = new URL(o.url).hostname;
+    if (host.endsWith(".onion") && !o.socksProxy) {
+      throw new RelayError(o.url, "config", "an .onion relay needs a SOCKS5 proxy (e.g. Tor at socks5h://127.0.0.1:9050)");
+    }
+    this.agent = o.socksProxy ? new SocksProxyAgent(o.socksProxy) : undefined;
+    this.minBackoff = o.minBackoffMs ?? 250;
+    this.maxBackoff = o.maxBackoffMs ?? 15_000;
+    this.timeoutMs = o.requestTimeoutMs ?? 30_000;
+  }
+
+  get connected(): boolean {
+    return this.hello !== null && this.ws?.readyState === WebSocket.OPEN;
+  }
+
+  start(): this {
+    if (!this.ws && !this.closed) this.connect();
+    return this;
+  }
+
+  /** Resolves once connected (and greeted). */
+  ready(): Promise<Hello> {
+    if (this.connected) return Promise.resolve(this.hello!);
+    return new Promise((resolve) => this.once("connected", resolve));
+  }
+
+  private readyWithin(ms: number): Promise<Hello> {
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => {
+        this.off("connected", ok);
+        reject(new RelayError(this.url, "unavailable", `not connected within ${ms} ms`));
+      }, ms);
+      const ok = (h: Hello) => {
+        clearTimeout(t);
+        resolve(h);
+      };
+      if (this.connected) ok(this.hello!);
+      else this.once("connected", ok);
+    });
+  }
+
+  async post(tag: string, blob: Uint8Array): Promise<{ seq: number; duplicate: boolean }> {
+    // The stamp depends on the relay's difficulty, which we learn from its hello.
+    if (!this.connected) await this.readyWithin(this.timeoutMs);
+    const b64 = toB64(blob);
+    const frame: Record<string, unknown> = { op: "post", tag, blob: b64 };
+    const bits = this.hello?.powBits ?? 0;
+    if (bits > 0) frame.pow = mintPow(this.o.crypto, tag, blob, bits);
+    const r = await this.request(frame, true);
+    if (r.op !== "posted") throw new RelayError(this.url, "protocol", `expected posted, got ${r.op}`);
+    return { seq: r.seq, duplicate: r.duplicate };
+  }
+
+  /** Replay held frames with seq > since (all tags when `tags` is null). */
+  async fetch(tags: string[] | null, since: number, onFrame: (f: RelayFrame) => void): Promise<FetchResult> {
+    const frame: Record<string, unknown> = { op: "fetch", since, ...(tags ? { tags } : {}) };
+    const p = this.requestWith(frame, false, onFrame);
+    const r = await p.done;
+    if (r.op !== "caught-up") throw new RelayError(this.url, "protocol", `expected caught-up, got ${r.op}`);
+    return { latest: r.latest, frames: p.entry.frames, ...(p.entry.prunedOldest !== undefined ? { prunedOldest: p.entry.prunedOldest } : {}) };
+  }
+
+  /** Live push of new frames with these tags (null: every frame). Kept across reconnects. */
+  async subscribe(tags: string[] | null): Promise<void> {
+    if (tags === null) this.subscribeAll = true;
+    else for (const t of tags) this.subscriptions.add(t);
+    if (this.connected) await this.sendSubscriptions();
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    for (const p of this.pending.values()) p.reject(new RelayError(this.url, "closed", "client closed"));
+    this.pending.clear();
+    this.ws?.terminate();
+    this.ws = null;
+  }
+
+  private request(frame: Record<string, unknown>, durable: boolean): Promise<ServerFrame> {
+    return this.requestWith(frame, durable).done;
+  }
+
+  private requestWith(frame: Record<string, unknown>, durable: boolean, onFrame?: (f: RelayFrame) => void) {
+    const rid = this.rid++;
+    let entry!: Pending;
+    const done = new Promise<ServerFrame>((resolve, reject) => {
+      entry = { frame: { ...frame, rid }, resolve, reject, frames: 0, durable, ...(onFrame ? { onFrame } : {}) };
+    });
+    this.pending.set(rid, entry);
+    const t = setTimeout(() => {
+      if (this.pending.delete(rid)) entry.reject(new RelayError(this.url, "timeout", `no answer to ${String(frame.op)} in ${this.timeoutMs} ms`));
+    }, this.timeoutMs);
+    done.then(() => clearTimeout(t), () => clearTimeout(t));
+    if (this.connected) this.ws!.send(JSON.stringify(entry.frame));
+    return { done, entry };
+  }
+
+  private async sendSubscriptions() {
+    const tags = this.subscribeAll ? null : [...this.subscriptions];
+    if (tags && tags.length === 0) return;
+    const r = await this.request({ op: "subscribe", ...(tags ? { tags } : {}) }, false);
+    if (r.op !== "subscribed") throw new RelayError(this.url, "protocol", `expected subscribed, got ${r.op}`);
+  }
+
+  private connect() {
+    const ws = new WebSocket(this.url, { ...(this.agent ? { agent: this.agent } : {}), handshakeTimeout: 20_000 });
+    this.ws = ws;
+    ws.on("message", (data, isBinary) => {
+      if (isBinary) return this.emit("protocolError", new RelayError(this.url, "bad-frame", "binary frame from relay"));
+      let f: ServerFrame;
+      try {
+        f = parseServerFrame(data.toString());
+      } catch (e) {
+        return this.emit("protocolError", e instanceof FrameError ? e : new Error(String(e)));
+      }
+      this.onFrame(f);
+    });
+    ws.on("close", () => this.onClose("closed"));
+    ws.on("error", (e) => this.onClose(e.message));
+  }
+
+  private onFrame(f: ServerFrame) {
+    switch (f.op) {
+      case "hello": {
+        this.hello = f;
+        this.attempt = 0;
+        // Re-send what the previous connection left unanswered.
+        for (const p of this.pending.values()) this.ws!.send(JSON.stringify(p.frame));
+        this.sendSubscriptions().catch((e) => this.emit("protocolError", e));
+        this.emit("connected", f);
+        return;
+      }
+      case "frame": {
+        const rf: RelayFrame = { relay: this.url, seq: f.seq, tag: f.tag, blob: f.blob };
+        if (f.rid !== undefined) {
+          const p = this.pending.get(f.rid);
+          if (p?.onFrame) {
+            p.frames++;
+            p.onFrame(rf);
+          }
+          return;
+        }
+        this.emit("frame", rf);
+        return;
+      }
+      case "pruned": {
+        const p = this.pending.get(f.rid);
+        if (p) p.prunedOldest = f.oldest;
+        return;
+      }
+      case "error": {
+        const p = f.rid !== undefined ? this.pending.get(f.rid) : undefined;
+        if (p) {
+          this.pending.delete(f.rid!);
+          p.reject(new RelayError(this.url, f.code, f.message));
+        } else this.emit("protocolError", new RelayError(this.url, f.code, f.message));
+        return;
+      }
+      default: {
+        const p = this.pending.get(f.rid);
+        if (!p) return;
+        this.pending.delete(f.rid);
+        p.resolve(f);
+      }
+    }
+  }
+
+  private onClose(reason: string) {
+    if (!this.ws) return;
+    this.ws.removeAllListeners();
+    this.ws.on("error", () => {});
+    this.ws.terminate();
+    this.ws = null;
+    const wasConnected = this.hello !== null;
+    this.hello = null;
+    // Fetches cannot resume mid-stream: fail them so their owner re-fetches from its cursor.
+    for (const [rid, p] of this.pending) {
+      if (!p.durable) {
+        this.pending.delete(rid);
+        p.reject(new RelayError(this.url, "disconnected", reason));
+      }
+    }
+    if (wasConnected) this.emit("disconnected", reason);
+    if (this.closed) return;
+    const delay = Math.min(this.maxBackoff, this.minBackoff * 2 ** this.attempt++) * (0.5 + Math.random() / 2);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      if (!this.closed) this.connect();
+    }, delay);
+  }
+}

@@ -1,0 +1,65 @@
+// The relay's storage port. The relay server depends only on this interface so
+// the default in-memory cache and the durable PostgreSQL store are swappable.
+import { createHash } from "node:crypto";
+
+export interface StoredFrame {
+  seq: number;
+  tag: string;
+  blob: Uint8Array;
+  /** Arrival time (ms, the relay's clock); drives age eviction. */
+  at: number;
+}
+
+export interface RelayStats {
+  /** Frames held now. */
+  count: number;
+  /** Bytes held now (tag + blob, see frameBytes). */
+  bytes: number;
+  /** Oldest seq still held, 0 when empty. */
+  oldest: number;
+  /** Highest seq ever assigned, 0 when none. */
+  latest: number;
+  /**
+   * Highest seq ever evicted, 0 when none. A fetch `since` below this has lost
+   * frames; comparing with `oldest` instead would misreport seq gaps as loss.
+   */
+  evictedThrough: number;
+}
+
+export interface EvictBounds {
+  maxMessages: number;
+  maxBytes: number;
+  /** Frames with `at` strictly below this go. */
+  olderThan: number;
+}
+
+export interface RelayStore {
+  /** Store a frame; an identical tag+blob already held returns its seq with duplicate=true. */
+  append(tag: string, blob: Uint8Array, now: number): Promise<{ seq: number; duplicate: boolean }>;
+  /** Up to `limit` held frames with seq > since, ascending; `tags` null = all tags. */
+  range(since: number, tags: ReadonlySet<string> | null, limit: number): Promise<StoredFrame[]>;
+  /** Drop oldest frames until every bound holds; returns how many went. */
+  evict(bounds: EvictBounds): Promise<number>;
+  stats(): Promise<RelayStats>;
+  close(): Promise<void>;
+}
+
+export class RelayStoreError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "RelayStoreError";
+  }
+}
+
+/** What a frame costs against maxBytes. */
+export function frameBytes(tag: string, blob: Uint8Array): number {
+  return tag.length + blob.length;
+}
+
+/**
+ * Identity of a frame for duplicate detection. Tags are base64url, so the NUL
+ * separator cannot occur in them and tag/blob boundaries stay unambiguous.
+ */
+export function frameDigest(tag: string, blob: Uint8Array): Buffer {
+  return createHash("sha256").update(tag, "utf8").update("\0").update(blob).digest();
+}
