@@ -49,6 +49,15 @@ function checkLen(what: string, b: Uint8Array, n: number): void {
   }
 }
 
+// Both backends enforce the documented ranges the same way (libsodium-wrappers
+// alone would accept 1..15-byte outputs and short keys that sodium-native rejects).
+function checkHash(outLen: number, key: Uint8Array | undefined): void {
+  if (!Number.isInteger(outLen) || outLen < 16 || outLen > 64) throw new CryptoInputError(`hash length must be 16..64, got ${outLen}`, outLen);
+  if (key !== undefined && (!(key instanceof Uint8Array) || key.length < 16 || key.length > 64)) {
+    throw new CryptoInputError(`hash key must be 16..64 bytes, got ${key instanceof Uint8Array ? key.length : typeof key}`, key);
+  }
+}
+
 async function loadLibsodium(): Promise<Crypto> {
   const mod = await import("libsodium-wrappers");
   const s = (mod as unknown as { default: typeof import("libsodium-wrappers") }).default ?? mod;
@@ -69,7 +78,7 @@ async function loadLibsodium(): Promise<Crypto> {
         return false;
       }
     },
-    hash: (m, outLen = 32, key) => s.crypto_generichash(outLen, m, key ?? null),
+    hash: (m, outLen = 32, key) => (checkHash(outLen, key), s.crypto_generichash(outLen, m, key ?? null)),
     aeadEncrypt(p, ad, nonce, key) {
       checkLen("nonce", nonce, AEAD_NONCE_BYTES);
       checkLen("key", key, 32);
@@ -150,6 +159,7 @@ function loadSodiumNative(): Crypto | null {
       }
     },
     hash(m, outLen = 32, key) {
+      checkHash(outLen, key);
       const out = buf(outLen);
       if (key) s.crypto_generichash!(out, B(m), B(key));
       else s.crypto_generichash!(out, B(m));
@@ -179,12 +189,17 @@ function loadSodiumNative(): Crypto | null {
       return u8(c);
     },
     openSealed(c, edPk, edSk) {
-      if (c.length < SEAL_OVERHEAD || edSk.length !== 64) return null;
-      const xsk = buf(32);
-      s.crypto_sign_ed25519_sk_to_curve25519!(xsk, B(edSk));
-      const m = buf(c.length - SEAL_OVERHEAD);
-      const ok = s.crypto_box_seal_open!(m, B(c), x25519Pk(edPk), xsk) as boolean;
-      return ok ? u8(m) : null;
+      if (c.length < SEAL_OVERHEAD || edSk.length !== 64 || edPk.length !== 32) return null;
+      try {
+        const xsk = buf(32);
+        s.crypto_sign_ed25519_sk_to_curve25519!(xsk, B(edSk));
+        const m = buf(c.length - SEAL_OVERHEAD);
+        const ok = s.crypto_box_seal_open!(m, B(c), x25519Pk(edPk), xsk) as boolean;
+        return ok ? u8(m) : null;
+      } catch {
+        // Like the libsodium-wrappers backend: a key that is not a valid point opens nothing.
+        return null;
+      }
     },
   };
 }

@@ -197,7 +197,7 @@ function controlUnsigned(f: ControlFields): Uint8Array {
   checkFixed("author", f.author, 32);
   checkUint("epoch", f.epoch, 0xffffffff);
   checkUint("ts", f.ts, Number.MAX_SAFE_INTEGER);
-  if (!(f.ctype in ControlType)) throw new EncodeError("unknown control type", f.ctype);
+  if (!Object.hasOwn(ControlType, f.ctype)) throw new EncodeError("unknown control type", f.ctype);
   if (f.payload.length > MAX_BODY_BYTES) throw new EncodeError(`payload over ${MAX_BODY_BYTES} bytes`, f.payload.length);
   const w = new Writer();
   w.u8(KIND_CONTROL);

@@ -81,7 +81,10 @@ interface Conn {
   reqs: TokenBucket;
   all: boolean;
   tags: Set<string>;
+  /** Requests run in arrival order: each starts when this settles. */
   chain: Promise<void>;
+  /** Posts started but not answered; they overlap so a store can batch commits. */
+  posting: Set<Promise<void>>;
   pending: number;
   alive: boolean;
 }
@@ -164,10 +167,12 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RelayServer> 
       if (!checkPow(crypto, f.tag, blob, f.pow, o.powBits)) throw new FrameError("pow-invalid", `stamp does not reach ${o.powBits} bits for this frame`, f.rid);
     }
     const r = await store.append(f.tag, blob, now());
+    // Evict before answering, so the bounds already hold when a client sees
+    // `posted`; the frame is stored, so an eviction failure is not its error.
+    if (!r.duplicate) await sweep().catch((e) => log.error("eviction failed", { error: String(e) }));
     m.accepted++;
     send(c, { op: "posted", rid: f.rid, seq: r.seq, duplicate: r.duplicate });
     if (!r.duplicate) push(f.tag, r.seq, f.blob);
-    await sweep();
   }
 
   async function handleFetch(c: Conn, f: Extract<ClientFrame, { op: "fetch" }>) {
@@ -251,14 +256,25 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RelayServer> 
     if (c.pending >= o.maxPendingPerConnection) return reject(c, "rate-limited", `more than ${o.maxPendingPerConnection} requests in flight`, rid);
     c.pending++;
     const frame = f;
-    c.chain = c.chain.then(() => handle(c, frame)).finally(() => void c.pending--);
+    const run = () => handle(c, frame).finally(() => void c.pending--);
+    if (frame.op === "post") {
+      // A post starts once earlier requests have started (so seqs follow
+      // arrival order) but does not hold up the next post.
+      const p = c.chain.then(run);
+      c.posting.add(p);
+      void p.finally(() => c.posting.delete(p));
+    } else {
+      // Anything else sees the effect of every post sent before it.
+      const before = [...c.posting];
+      c.chain = c.chain.then(() => Promise.allSettled(before)).then(run);
+    }
   }
 
   function onConnection(ws: WebSocket) {
     const t = now();
     const c: Conn = {
       ws, posts: new TokenBucket(o.postsPerSecond, o.postBurst, t), reqs: new TokenBucket(o.requestsPerSecond, o.requestBurst, t),
-      all: false, tags: new Set(), chain: Promise.resolve(), pending: 0, alive: true,
+      all: false, tags: new Set(), chain: Promise.resolve(), posting: new Set(), pending: 0, alive: true,
     };
     conns.add(c);
     c.chain = store.stats().then(
@@ -354,7 +370,7 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RelayServer> 
     close: () =>
       (closing ??= (async () => {
         for (const t of timers) if (t) clearInterval(t);
-        const chains = [...conns].map((c) => c.chain);
+        const chains = [...conns].flatMap((c) => [c.chain, ...c.posting]);
         for (const c of conns) c.ws.terminate();
         // Let in-flight store calls finish before the store goes away.
         await Promise.race([Promise.allSettled(chains), new Promise((r) => setTimeout(r, 2000).unref())]);

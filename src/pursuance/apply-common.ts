@@ -1,0 +1,70 @@
+// Shared vocabulary of the reducers: the event as the fold sees it, the typed
+// rejection, and the checks every reducer makes before it touches state.
+import type { Crypto } from "../cwtch/crypto.js";
+import type { Body, Hex } from "./events.js";
+import { hasCap, rankOf, type PursuanceState } from "./state.js";
+
+export interface PEvent {
+  id: Hex;
+  author: Hex;
+  seq: number;
+  ts: number;
+  /** Ids this event cites: the author's previous event and its deps. */
+  parents: Hex[];
+  body: Body | null;
+  /** Why the body did not parse, when it did not. */
+  bodyError?: string;
+}
+
+export interface ApplyContext {
+  crypto: Crypto;
+}
+
+/** An event that is well signed but not allowed: kept with its reason, never applied. */
+export class Rejected extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+    this.name = "Rejected";
+  }
+}
+
+export function reject(reason: string): never {
+  throw new Rejected(reason);
+}
+
+export function short(id: string): string {
+  return id.slice(0, 12);
+}
+
+export function requireMember(s: PursuanceState, who: Hex): void {
+  if (!s.members.has(who)) reject(`${short(who)} is not a member`);
+}
+
+export function requireCap(s: PursuanceState, who: Hex, cap: string): void {
+  if (!hasCap(s, who, cap)) reject(`${short(who)} lacks capability ${cap}`);
+}
+
+export function requireRole(s: PursuanceState, role: string): void {
+  if (!s.rules.roles[role]) reject(`no role named "${role}"`);
+}
+
+/** Strict authority, as with Matrix power levels: act only on what ranks strictly below you. */
+export function requireOutranksRole(s: PursuanceState, who: Hex, role: string): void {
+  const mine = rankOf(s, who);
+  const theirs = s.rules.roles[role]!.rank;
+  if (!(mine > theirs)) reject(`rank ${mine} does not outrank role "${role}" (rank ${theirs})`);
+}
+
+export function requireOutranksMember(s: PursuanceState, who: Hex, target: Hex): void {
+  const mine = rankOf(s, who);
+  const theirs = rankOf(s, target);
+  if (!(mine > theirs)) reject(`rank ${mine} does not outrank member ${short(target)} (rank ${theirs})`);
+}
+
+export function requireNotLeader(s: PursuanceState, target: Hex): void {
+  if (s.leader === target) reject(`${short(target)} is the leader: leadership changes only by transfer or succession`);
+}
+
+export function bodyOf<T extends Body["t"]>(e: PEvent, _t: T): Extract<Body, { t: T }> {
+  return e.body as Extract<Body, { t: T }>;
+}

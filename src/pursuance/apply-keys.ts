@@ -1,0 +1,51 @@
+// Reducers for key material: rotations (a new epoch of a scope's key, sealed
+// to exactly the members entitled to it) and shares (existing keys sealed to
+// a member who is entitled but lacks them).
+import type { Body } from "./events.js";
+import { type PEvent, reject, requireMember, short } from "./apply-common.js";
+import { NO_KEY, entitled, entitledMembers, hasCap, type PursuanceState } from "./state.js";
+
+type B<T extends Body["t"]> = Extract<Body, { t: T }>;
+
+export function applyRotate(s: PursuanceState, e: PEvent, b: B<"keys.rotate">): void {
+  requireMember(s, e.author);
+  const k = s.keys.get(b.scope);
+  if (!k) reject(`no key scope "${b.scope}"`);
+  if (!entitled(s, e.author).includes(b.scope)) reject(`${short(e.author)} is not entitled to the "${b.scope}" key`);
+  // Concurrent rotations of one epoch: the first in the fold order wins; the rest are stale.
+  if (b.from !== k.keyId) reject(`stale rotation of "${b.scope}": from ${short(b.from)}, current ${short(k.keyId)}`);
+  if (b.keyId === NO_KEY || k.history.includes(b.keyId)) reject(`key id ${short(b.keyId)} is not new`);
+  const every = s.rules.rotation.everyMs;
+  const due = every !== null && e.ts - k.since >= every;
+  if (!k.needsRotation && !due && !hasCap(s, e.author, "keys.rotate")) reject(`"${b.scope}" needs no rotation and ${short(e.author)} lacks keys.rotate`);
+  const want = entitledMembers(s, b.scope);
+  const got = Object.keys(b.sealed).sort();
+  const extra = got.filter((m) => !want.includes(m));
+  const missing = want.filter((m) => !got.includes(m));
+  if (extra.length > 0) reject(`rotation seals "${b.scope}" to non-entitled ${extra.map(short).join(", ")}`);
+  if (missing.length > 0) reject(`rotation of "${b.scope}" leaves out ${missing.map(short).join(", ")}`);
+  k.keyId = b.keyId;
+  k.holders = new Set(want);
+  k.needsRotation = false;
+  k.since = e.ts;
+  k.history.push(b.keyId);
+}
+
+export function applyShare(s: PursuanceState, e: PEvent, b: B<"keys.share">): void {
+  requireMember(s, e.author);
+  requireMember(s, b.to);
+  if (b.keys.length === 0) reject("key share carries no keys");
+  const mine = entitled(s, e.author);
+  const theirs = entitled(s, b.to);
+  for (const r of b.keys) {
+    const k = s.keys.get(r.scope);
+    if (!k) reject(`no key scope "${r.scope}"`);
+    if (!mine.includes(r.scope)) reject(`${short(e.author)} is not entitled to share "${r.scope}"`);
+    if (!theirs.includes(r.scope)) reject(`${short(b.to)} is not entitled to "${r.scope}"`);
+    if (!k.history.includes(r.keyId)) reject(`unknown "${r.scope}" key id ${short(r.keyId)}`);
+  }
+  for (const r of b.keys) {
+    const k = s.keys.get(r.scope)!;
+    if (r.keyId === k.keyId) k.holders.add(b.to);
+  }
+}

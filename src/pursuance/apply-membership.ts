@@ -1,0 +1,202 @@
+// Reducers for the organisation itself: genesis, rules, roles, invites,
+// joining, leaving, removal and leadership.
+import { concat, fromHex, utf8 } from "../cwtch/bytes.js";
+import type { Body } from "./events.js";
+import { topRole } from "./rules.js";
+import {
+  type ApplyContext,
+  type PEvent,
+  reject,
+  requireCap,
+  requireMember,
+  requireNotLeader,
+  requireOutranksMember,
+  requireOutranksRole,
+  requireRole,
+  short,
+} from "./apply-common.js";
+import { entitled, rankOf, reconcileKeys, type PursuanceState } from "./state.js";
+
+export const JOIN_DOMAIN = utf8.encode("pursuance/join/v1\0");
+
+/** What an invite key signs to admit a joiner: bound to this pursuance and this joiner. */
+export function joinProofMessage(pursuanceId: string, joiner: string): Uint8Array {
+  return concat(JOIN_DOMAIN, fromHex(pursuanceId), fromHex(joiner));
+}
+
+type B<T extends Body["t"]> = Extract<Body, { t: T }>;
+
+export function applyGenesis(s: PursuanceState, e: PEvent, b: B<"genesis">, genesisId: string | null): void {
+  if (s.id !== null) reject("a pursuance has exactly one genesis");
+  if (genesisId !== null && e.id !== genesisId) reject(`foreign genesis (expected ${short(genesisId)})`);
+  if (e.seq !== 1 || e.parents.length !== 0) reject("genesis must be its author's first event and cite nothing");
+  if (!b.rules.roles[b.rules.succession.role]) reject(`succession role "${b.rules.succession.role}" is not defined`);
+  const top = topRole(b.rules);
+  const scopes = ["group", ...Object.entries(b.rules.roles).filter(([, d]) => d.reads === "role").map(([n]) => n)];
+  for (const sc of scopes) if (!b.keys.some((k) => k.scope === sc)) reject(`genesis lacks a key for "${sc}"`);
+  if (!b.keys.some((k) => k.scope === "group" && k.keyId === b.groupKeyId)) reject("genesis group key id does not match its key");
+  s.id = e.id;
+  s.name = b.name;
+  s.mission = b.mission;
+  s.rules = b.rules;
+  s.founder = e.author;
+  s.leader = e.author;
+  s.members.set(e.author, { name: b.founderName, roles: new Set([top]), joinedBy: e.id });
+  for (const k of b.keys) {
+    if (s.keys.has(k.scope)) continue;
+    s.keys.set(k.scope, { keyId: k.keyId, holders: new Set([e.author]), needsRotation: false, since: e.ts, history: [k.keyId] });
+  }
+}
+
+export function applyRoleChange(s: PursuanceState, e: PEvent, b: B<"role.create"> | B<"role.amend"> | B<"role.delete">): void {
+  requireMember(s, e.author);
+  requireCap(s, e.author, "rules.change");
+  const exists = s.rules.roles[b.role] !== undefined;
+  if (b.t === "role.create" && exists) reject(`role "${b.role}" already exists`);
+  if (b.t !== "role.create") {
+    requireRole(s, b.role);
+    requireOutranksRole(s, e.author, b.role);
+  }
+  if (b.t !== "role.delete") {
+    const mine = rankOf(s, e.author);
+    if (!(mine > b.def.rank)) reject(`cannot define a role at rank ${b.def.rank}, not below own rank ${mine}`);
+    for (const c of b.def.caps) requireCap(s, e.author, c);
+    s.rules.roles[b.role] = b.def;
+  } else {
+    if (s.rules.succession.role === b.role) reject(`role "${b.role}" is the succession role`);
+    delete s.rules.roles[b.role];
+    for (const m of s.members.values()) m.roles.delete(b.role);
+  }
+  reconcileKeys(s);
+}
+
+export function applyPolicy(s: PursuanceState, e: PEvent, b: B<"rules.policy">): void {
+  requireMember(s, e.author);
+  requireCap(s, e.author, "rules.change");
+  if (s.leader !== e.author) reject("only the leader changes succession and rotation policy");
+  if (b.succession) {
+    requireRole(s, b.succession.role);
+    s.rules.succession = b.succession;
+  }
+  if (b.rotation) s.rules.rotation = b.rotation;
+}
+
+export function applyGrant(s: PursuanceState, e: PEvent, b: B<"role.grant">): void {
+  requireMember(s, e.author);
+  requireMember(s, b.member);
+  requireRole(s, b.role);
+  requireCap(s, e.author, "role.grant");
+  requireOutranksRole(s, e.author, b.role);
+  if (b.member !== e.author) requireOutranksMember(s, e.author, b.member);
+  const m = s.members.get(b.member)!;
+  if (m.roles.has(b.role)) reject(`${short(b.member)} already holds "${b.role}"`);
+  const before = new Set(entitled(s, b.member));
+  m.roles.add(b.role);
+  const gained = entitled(s, b.member).filter((sc) => !before.has(sc));
+  for (const sc of gained) {
+    const k = s.keys.get(sc);
+    if (!k || k.keyId === "0".repeat(32)) continue;
+    if (!b.keys.some((r) => r.scope === sc && r.keyId === k.keyId)) {
+      m.roles.delete(b.role);
+      reject(`grant must seal the current "${sc}" key to the grantee`);
+    }
+  }
+  for (const sc of gained) s.keys.get(sc)?.holders.add(b.member);
+  reconcileKeys(s);
+}
+
+export function applyRevoke(s: PursuanceState, e: PEvent, b: B<"role.revoke">): void {
+  requireMember(s, e.author);
+  requireMember(s, b.member);
+  requireRole(s, b.role);
+  requireCap(s, e.author, "role.grant");
+  requireOutranksRole(s, e.author, b.role);
+  if (b.member !== e.author) {
+    requireOutranksMember(s, e.author, b.member);
+    requireNotLeader(s, b.member);
+  }
+  const m = s.members.get(b.member)!;
+  if (!m.roles.has(b.role)) reject(`${short(b.member)} does not hold "${b.role}"`);
+  m.roles.delete(b.role);
+  reconcileKeys(s);
+}
+
+export function applyInvite(s: PursuanceState, e: PEvent, b: B<"invite">): void {
+  requireMember(s, e.author);
+  requireCap(s, e.author, "member.invite");
+  requireRole(s, b.role);
+  requireOutranksRole(s, e.author, b.role);
+  if (s.invites.has(b.invite)) reject("invite key already used for another invite");
+  s.invites.set(b.invite, { role: b.role, by: e.author, usedBy: null, groupKeyId: b.groupKeyId, roleKeyIds: b.roleKeyIds });
+}
+
+export function applyJoin(s: PursuanceState, e: PEvent, b: B<"join">, ctx: ApplyContext): void {
+  if (s.members.has(e.author)) reject("already a member");
+  const inv = s.invites.get(b.invite);
+  if (!inv) reject(`unknown invite ${short(b.invite)}`);
+  if (inv.usedBy !== null) reject(`invite ${short(b.invite)} was already used by ${short(inv.usedBy)}`);
+  if (!s.members.has(inv.by) || rankOf(s, inv.by) <= (s.rules.roles[inv.role]?.rank ?? Infinity)) {
+    reject("the inviter can no longer admit to that role");
+  }
+  if (!ctx.crypto.verify(fromHex(b.proof), joinProofMessage(s.id!, e.author), fromHex(b.invite))) reject("invite proof does not verify");
+  inv.usedBy = e.author;
+  s.former.delete(e.author);
+  s.members.set(e.author, { name: b.name, roles: new Set([inv.role]), joinedBy: e.id });
+  // The invite carried the keys current when it was made; if they rotated since, a holder must share.
+  for (const sc of entitled(s, e.author)) {
+    const k = s.keys.get(sc);
+    if (!k) continue;
+    if ((sc === "group" && k.keyId === inv.groupKeyId) || inv.roleKeyIds.includes(k.keyId)) k.holders.add(e.author);
+  }
+  reconcileKeys(s);
+}
+
+function dropMember(s: PursuanceState, who: string, reason: string, by: string): void {
+  s.members.delete(who);
+  s.former.set(who, { reason, by });
+  for (const v of s.votes.values()) v.delete(who);
+  s.votes.delete(who);
+  if (s.leader === who) s.leader = null;
+  reconcileKeys(s);
+}
+
+export function applyLeave(s: PursuanceState, e: PEvent): void {
+  requireMember(s, e.author);
+  dropMember(s, e.author, "left", e.author);
+}
+
+export function applyRemove(s: PursuanceState, e: PEvent, b: B<"remove">): void {
+  requireMember(s, e.author);
+  requireMember(s, b.member);
+  requireCap(s, e.author, "member.remove");
+  requireNotLeader(s, b.member);
+  requireOutranksMember(s, e.author, b.member);
+  dropMember(s, b.member, b.reason || "removed", e.author);
+}
+
+function crown(s: PursuanceState, who: string): void {
+  s.leader = who;
+  s.members.get(who)!.roles.add(topRole(s.rules));
+  s.votes.clear();
+  reconcileKeys(s);
+}
+
+export function applyTransfer(s: PursuanceState, e: PEvent, b: B<"leader.transfer">): void {
+  if (s.leader !== e.author) reject("only the leader transfers leadership");
+  requireMember(s, b.to);
+  if (b.to === e.author) reject("already the leader");
+  crown(s, b.to);
+}
+
+export function applyVote(s: PursuanceState, e: PEvent, b: B<"leader.vote">): void {
+  requireMember(s, e.author);
+  const role = s.rules.succession.role;
+  if (!s.members.get(e.author)!.roles.has(role)) reject(`only holders of "${role}" vote on succession`);
+  requireMember(s, b.candidate);
+  if (b.candidate === s.leader) reject("candidate is already the leader");
+  let votes = s.votes.get(b.candidate);
+  if (!votes) s.votes.set(b.candidate, (votes = new Set()));
+  votes.add(e.author);
+  const valid = [...votes].filter((v) => s.members.get(v)?.roles.has(role)).length;
+  if (valid >= s.rules.succession.quorum) crown(s, b.candidate);
+}

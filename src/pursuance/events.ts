@@ -1,0 +1,277 @@
+// Pursuance event bodies: the payload of a signed group event, as UTF-8 JSON
+// with a `t` discriminator. Parsed and validated here, once, at the edge; the
+// state machine sees only well-formed bodies (malformed ones become rejected
+// events, kept for audit).
+import { CAPABILITIES, ROLE_NAME, type Capability, type RoleDef, type Rules } from "./rules.js";
+
+export type Hex = string;
+
+/** A key sealed (libsodium sealed box) to one member: base64url. */
+export type SealedTo = Record<Hex, string>;
+
+export interface KeyRef {
+  /** "group" or a role name. */
+  scope: string;
+  /** 32 hex: BLAKE2b-128 of the key, so a recipient can check what it opened. */
+  keyId: string;
+  sealed: string;
+}
+
+/** Task text, encrypted once under a content key that is wrapped per reader role (and per assignee). */
+export interface SealedContent {
+  nonce: string;
+  ct: string;
+  /** role → { keyId of the role key, content key encrypted under it (nonce ‖ ct) }. */
+  wraps: Record<string, { keyId: string; w: string }>;
+  /** member → content key sealed to them (assignees who read no reader role). */
+  members: SealedTo;
+}
+
+export interface Ciphertext {
+  nonce: string;
+  ct: string;
+}
+
+export type Assignee = { member: Hex } | { role: string };
+
+export const TASK_STATUSES = ["new", "started", "help wanted", "ready for review", "reviewing", "done"] as const;
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+
+export type Body =
+  | { t: "genesis"; name: string; mission: string; rules: Rules; founderName: string; groupKeyId: string; keys: KeyRef[] }
+  | { t: "role.create"; role: string; def: RoleDef }
+  | { t: "role.amend"; role: string; def: RoleDef }
+  | { t: "role.delete"; role: string }
+  | { t: "rules.policy"; succession?: Rules["succession"]; rotation?: Rules["rotation"] }
+  | { t: "role.grant"; member: Hex; role: string; keys: KeyRef[] }
+  | { t: "role.revoke"; member: Hex; role: string }
+  | { t: "invite"; invite: Hex; role: string; groupKeyId: string; roleKeyIds: string[] }
+  | { t: "join"; invite: Hex; proof: string; name: string }
+  | { t: "leave" }
+  | { t: "remove"; member: Hex; reason: string }
+  | { t: "keys.rotate"; scope: string; from: string; keyId: string; sealed: SealedTo }
+  | { t: "keys.share"; to: Hex; keys: KeyRef[] }
+  | { t: "task.create"; readers: string[]; assignee: Assignee | null; parent: Hex | null; due: string | null; content: SealedContent }
+  | { t: "task.update"; task: Hex; status?: TaskStatus; due?: string | null; content?: Ciphertext }
+  | { t: "task.assign"; task: Hex; assignee: Assignee | null; memberKey?: string }
+  | { t: "task.comment"; task: Hex; content: Ciphertext }
+  | { t: "task.close"; task: Hex; reason: Ciphertext | null }
+  | { t: "task.reopen"; task: Hex }
+  | { t: "task.archive"; task: Hex }
+  | { t: "announce"; text: string }
+  | { t: "leader.transfer"; to: Hex }
+  | { t: "leader.vote"; candidate: Hex };
+
+export type BodyType = Body["t"];
+
+export class BodyError extends Error {
+  constructor(message: string, readonly value: unknown) {
+    super(message);
+    this.name = "BodyError";
+  }
+}
+
+// ---- validation helpers ------------------------------------------------------
+
+type Obj = Record<string, unknown>;
+const HEX64 = /^[0-9a-f]{64}$/;
+const HEX32 = /^[0-9a-f]{32}$/;
+const B64 = /^[A-Za-z0-9_-]+$/;
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+function obj(v: unknown, what: string): Obj {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) throw new BodyError(`${what} must be an object`, v);
+  return v as Obj;
+}
+function str(v: unknown, what: string, max = 4096): string {
+  if (typeof v !== "string" || v.length > max) throw new BodyError(`${what} must be a string of at most ${max} chars`, v);
+  return v;
+}
+function re(v: unknown, pat: RegExp, what: string): string {
+  if (typeof v !== "string" || !pat.test(v)) throw new BodyError(`${what} is malformed`, v);
+  return v;
+}
+const hex64 = (v: unknown, what: string) => re(v, HEX64, what);
+const keyId = (v: unknown, what: string) => re(v, HEX32, what);
+const b64 = (v: unknown, what: string) => re(v, B64, what);
+function role(v: unknown, what = "role"): string {
+  return re(v, ROLE_NAME, what);
+}
+function arr(v: unknown, what: string, max = 1024): unknown[] {
+  if (!Array.isArray(v) || v.length > max) throw new BodyError(`${what} must be an array of at most ${max}`, v);
+  return v;
+}
+function sealedTo(v: unknown, what: string): SealedTo {
+  const o = obj(v, what);
+  const out: SealedTo = {};
+  for (const [k, s] of Object.entries(o)) out[hex64(k, `${what} member`)] = b64(s, `${what} sealed key`);
+  return out;
+}
+function keyRefs(v: unknown): KeyRef[] {
+  return arr(v, "keys", 4096).map((k) => {
+    const o = obj(k, "key");
+    const scope = o.scope === "group" ? "group" : role(o.scope, "key scope");
+    return { scope, keyId: keyId(o.keyId, "keyId"), sealed: b64(o.sealed, "sealed key") };
+  });
+}
+function ciphertext(v: unknown, what: string): Ciphertext {
+  const o = obj(v, what);
+  return { nonce: b64(o.nonce, `${what}.nonce`), ct: b64(o.ct, `${what}.ct`) };
+}
+function assignee(v: unknown): Assignee | null {
+  if (v === null) return null;
+  const o = obj(v, "assignee");
+  if (o.member !== undefined) return { member: hex64(o.member, "assignee.member") };
+  return { role: role(o.role, "assignee.role") };
+}
+function due(v: unknown): string | null {
+  if (v === null) return null;
+  const d = re(v, DATE, "due");
+  if (Number.isNaN(Date.parse(`${d}T00:00:00Z`))) throw new BodyError("due is not a real date", v);
+  return d;
+}
+
+export function parseRoleDef(v: unknown): RoleDef {
+  const o = obj(v, "role def");
+  if (typeof o.rank !== "number" || !Number.isInteger(o.rank) || o.rank < 0 || o.rank > 1000) throw new BodyError("rank must be an integer 0..1000", o.rank);
+  const caps = arr(o.caps, "caps", CAPABILITIES.length).map((c) => {
+    if (!(CAPABILITIES as readonly unknown[]).includes(c)) throw new BodyError("unknown capability", c);
+    return c as Capability;
+  });
+  if (o.reads !== "role" && o.reads !== "assigned") throw new BodyError('reads must be "role" or "assigned"', o.reads);
+  return { rank: o.rank, caps: [...new Set(caps)].sort(), reads: o.reads };
+}
+
+export function parseRules(v: unknown): Rules {
+  const o = obj(v, "rules");
+  const roles: Record<string, RoleDef> = {};
+  const ro = obj(o.roles, "rules.roles");
+  const names = Object.keys(ro);
+  if (names.length === 0 || names.length > 64) throw new BodyError("rules need 1..64 roles", names.length);
+  for (const n of names) roles[role(n)] = parseRoleDef(ro[n]);
+  const s = obj(o.succession, "succession");
+  const succession = { role: role(s.role, "succession.role"), quorum: s.quorum as number };
+  if (!Number.isInteger(succession.quorum) || succession.quorum < 1 || succession.quorum > 1000) throw new BodyError("succession.quorum must be 1..1000", s.quorum);
+  const r = obj(o.rotation, "rotation");
+  if (r.everyMs !== null && !(typeof r.everyMs === "number" && Number.isInteger(r.everyMs) && r.everyMs >= 60_000)) {
+    throw new BodyError("rotation.everyMs must be null or an integer ≥ 60000", r.everyMs);
+  }
+  return { roles, succession, rotation: { everyMs: r.everyMs as number | null } };
+}
+
+function sealedContent(v: unknown): SealedContent {
+  const o = obj(v, "content");
+  const wraps: SealedContent["wraps"] = {};
+  for (const [r, w] of Object.entries(obj(o.wraps, "content.wraps"))) {
+    const wo = obj(w, "wrap");
+    wraps[role(r, "wrap role")] = { keyId: keyId(wo.keyId, "wrap.keyId"), w: b64(wo.w, "wrap.w") };
+  }
+  return { nonce: b64(o.nonce, "content.nonce"), ct: b64(o.ct, "content.ct"), wraps, members: sealedTo(o.members ?? {}, "content.members") };
+}
+
+function status(v: unknown): TaskStatus {
+  if (!(TASK_STATUSES as readonly unknown[]).includes(v)) throw new BodyError(`status must be one of ${TASK_STATUSES.join(", ")}`, v);
+  return v as TaskStatus;
+}
+
+/** Parse an untrusted body. Throws BodyError naming the bad field. */
+export function parseBody(bytes: Uint8Array): Body {
+  let v: unknown;
+  try {
+    v = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+  } catch {
+    throw new BodyError("body is not UTF-8 JSON", bytes.length);
+  }
+  const o = obj(v, "body");
+  switch (o.t) {
+    case "genesis":
+      return {
+        t: "genesis",
+        name: str(o.name, "name", 200),
+        mission: str(o.mission, "mission"),
+        rules: parseRules(o.rules),
+        founderName: str(o.founderName, "founderName", 100),
+        groupKeyId: keyId(o.groupKeyId, "groupKeyId"),
+        keys: keyRefs(o.keys),
+      };
+    case "role.create":
+    case "role.amend":
+      return { t: o.t, role: role(o.role), def: parseRoleDef(o.def) };
+    case "role.delete":
+      return { t: "role.delete", role: role(o.role) };
+    case "rules.policy": {
+      const p = parseRules({ roles: { x: { rank: 0, caps: [], reads: "role" } }, succession: o.succession ?? { role: "x", quorum: 1 }, rotation: o.rotation ?? { everyMs: null } });
+      return { t: "rules.policy", ...(o.succession !== undefined ? { succession: p.succession } : {}), ...(o.rotation !== undefined ? { rotation: p.rotation } : {}) };
+    }
+    case "role.grant":
+      return { t: "role.grant", member: hex64(o.member, "member"), role: role(o.role), keys: keyRefs(o.keys) };
+    case "role.revoke":
+      return { t: "role.revoke", member: hex64(o.member, "member"), role: role(o.role) };
+    case "invite":
+      return {
+        t: "invite",
+        invite: hex64(o.invite, "invite"),
+        role: role(o.role),
+        groupKeyId: keyId(o.groupKeyId, "groupKeyId"),
+        roleKeyIds: arr(o.roleKeyIds, "roleKeyIds", 64).map((k) => keyId(k, "roleKeyId")),
+      };
+    case "join":
+      return { t: "join", invite: hex64(o.invite, "invite"), proof: re(o.proof, /^[0-9a-f]{128}$/, "proof"), name: str(o.name, "name", 100) };
+    case "leave":
+      return { t: "leave" };
+    case "remove":
+      return { t: "remove", member: hex64(o.member, "member"), reason: str(o.reason ?? "", "reason", 500) };
+    case "keys.rotate":
+      return {
+        t: "keys.rotate",
+        scope: o.scope === "group" ? "group" : role(o.scope, "scope"),
+        from: keyId(o.from, "from"),
+        keyId: keyId(o.keyId, "keyId"),
+        sealed: sealedTo(o.sealed, "sealed"),
+      };
+    case "keys.share":
+      return { t: "keys.share", to: hex64(o.to, "to"), keys: keyRefs(o.keys) };
+    case "task.create":
+      return {
+        t: "task.create",
+        readers: [...new Set(arr(o.readers, "readers", 64).map((r) => role(r, "reader")))].sort(),
+        assignee: assignee(o.assignee ?? null),
+        parent: o.parent == null ? null : hex64(o.parent, "parent"),
+        due: due(o.due ?? null),
+        content: sealedContent(o.content),
+      };
+    case "task.update": {
+      const b: Body = { t: "task.update", task: hex64(o.task, "task") };
+      if (o.status !== undefined) b.status = status(o.status);
+      if (o.due !== undefined) b.due = due(o.due);
+      if (o.content !== undefined) b.content = ciphertext(o.content, "content");
+      return b;
+    }
+    case "task.assign":
+      return {
+        t: "task.assign",
+        task: hex64(o.task, "task"),
+        assignee: assignee(o.assignee ?? null),
+        ...(o.memberKey !== undefined ? { memberKey: b64(o.memberKey, "memberKey") } : {}),
+      };
+    case "task.comment":
+      return { t: "task.comment", task: hex64(o.task, "task"), content: ciphertext(o.content, "content") };
+    case "task.close":
+      return { t: "task.close", task: hex64(o.task, "task"), reason: o.reason == null ? null : ciphertext(o.reason, "reason") };
+    case "task.reopen":
+    case "task.archive":
+      return { t: o.t, task: hex64(o.task, "task") };
+    case "announce":
+      return { t: "announce", text: str(o.text, "text", 8000) };
+    case "leader.transfer":
+      return { t: "leader.transfer", to: hex64(o.to, "to") };
+    case "leader.vote":
+      return { t: "leader.vote", candidate: hex64(o.candidate, "candidate") };
+    default:
+      throw new BodyError("unknown event type", o.t);
+  }
+}
+
+export function encodeBody(b: Body): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(b));
+}

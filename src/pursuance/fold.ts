@@ -1,0 +1,215 @@
+// Fold a set of events into state: the deterministic order, each event
+// authorised against the state before it. Rejected events are kept with their
+// reason. Appending an event that descends from everything already folded
+// (the usual case: our own writes, live traffic) is incremental; anything
+// else refolds from scratch, which is what makes arrival order irrelevant.
+import type { Crypto } from "../cwtch/crypto.js";
+import { Rejected, type ApplyContext, type PEvent } from "./apply-common.js";
+import { applyRotate, applyShare } from "./apply-keys.js";
+import {
+  applyGenesis,
+  applyGrant,
+  applyInvite,
+  applyJoin,
+  applyLeave,
+  applyPolicy,
+  applyRemove,
+  applyRevoke,
+  applyRoleChange,
+  applyTransfer,
+  applyVote,
+} from "./apply-membership.js";
+import {
+  applyAnnounce,
+  applyTaskArchive,
+  applyTaskAssign,
+  applyTaskClose,
+  applyTaskComment,
+  applyTaskCreate,
+  applyTaskReopen,
+  applyTaskUpdate,
+} from "./apply-tasks.js";
+import { causalOrder } from "./order.js";
+import { emptyState, stateHash, type PursuanceState } from "./state.js";
+
+export interface FoldOptions {
+  crypto: Crypto;
+  /** The pursuance id (its genesis event id), when known: a foreign genesis is then rejected. */
+  genesisId?: string | null;
+}
+
+function applyOne(s: PursuanceState, e: PEvent, ctx: ApplyContext, genesisId: string | null): void {
+  const b = e.body;
+  if (!b) throw new Rejected(`malformed body: ${e.bodyError ?? "unknown"}`);
+  if (s.id === null && b.t !== "genesis") throw new Rejected("no genesis before this event");
+  switch (b.t) {
+    case "genesis":
+      return applyGenesis(s, e, b, genesisId);
+    case "role.create":
+    case "role.amend":
+    case "role.delete":
+      return applyRoleChange(s, e, b);
+    case "rules.policy":
+      return applyPolicy(s, e, b);
+    case "role.grant":
+      return applyGrant(s, e, b);
+    case "role.revoke":
+      return applyRevoke(s, e, b);
+    case "invite":
+      return applyInvite(s, e, b);
+    case "join":
+      return applyJoin(s, e, b, ctx);
+    case "leave":
+      return applyLeave(s, e);
+    case "remove":
+      return applyRemove(s, e, b);
+    case "keys.rotate":
+      return applyRotate(s, e, b);
+    case "keys.share":
+      return applyShare(s, e, b);
+    case "task.create":
+      return applyTaskCreate(s, e, b);
+    case "task.update":
+      return applyTaskUpdate(s, e, b);
+    case "task.assign":
+      return applyTaskAssign(s, e, b);
+    case "task.comment":
+      return applyTaskComment(s, e, b);
+    case "task.close":
+      return applyTaskClose(s, e, b);
+    case "task.reopen":
+      return applyTaskReopen(s, e, b);
+    case "task.archive":
+      return applyTaskArchive(s, e, b);
+    case "announce":
+      return applyAnnounce(s, e, b);
+    case "leader.transfer":
+      return applyTransfer(s, e, b);
+    case "leader.vote":
+      return applyVote(s, e, b);
+  }
+}
+
+export interface AppliedEvent {
+  event: PEvent;
+  /** null when applied; the reason when rejected. */
+  rejected: string | null;
+}
+
+export class Fold {
+  private readonly events = new Map<string, PEvent>();
+  private readonly cited = new Set<string>();
+  private tips = new Set<string>();
+  /** (author, seq) → ids, to spot equivocation: a fork disqualifies the author from that seq on. */
+  private readonly slots = new Map<string, string>();
+  private readonly forks = new Map<string, number>();
+  private st: PursuanceState = emptyState();
+  private log: AppliedEvent[] = [];
+  private readonly ctx: ApplyContext;
+  private genesisId: string | null;
+
+  constructor(private readonly o: FoldOptions) {
+    this.ctx = { crypto: o.crypto };
+    this.genesisId = o.genesisId ?? null;
+  }
+
+  get state(): PursuanceState {
+    return this.st;
+  }
+  get size(): number {
+    return this.events.size;
+  }
+  /** Every event in fold order, with its verdict: the audit view. */
+  get applied(): readonly AppliedEvent[] {
+    return this.log;
+  }
+  hash(): string {
+    return stateHash(this.o.crypto, this.st);
+  }
+  has(id: string): boolean {
+    return this.events.has(id);
+  }
+
+  /** Add events; returns true when the state was rebuilt from scratch. */
+  add(batch: PEvent[]): boolean {
+    const fresh = batch.filter((e) => !this.events.has(e.id));
+    if (fresh.length === 0) return false;
+    let incremental = true;
+    for (const e of fresh) {
+      this.events.set(e.id, e);
+      const slot = `${e.author}:${e.seq}`;
+      const other = this.slots.get(slot);
+      if (other === undefined) this.slots.set(slot, e.id);
+      else if (other !== e.id) {
+        const f = this.forks.get(e.author);
+        if (f === undefined || e.seq < f) this.forks.set(e.author, e.seq);
+        incremental = false;
+      }
+    }
+    if (incremental) {
+      // Incremental only if, in order, each event cites every current tip.
+      const { order, orphans } = causalOrder(fresh.map((e) => ({ ...e, parents: e.parents.filter((p) => !this.tips.has(p) && !this.isOld(p, fresh)) })));
+      incremental = orphans.length === 0 && order.length === fresh.length;
+      if (incremental) {
+        const tips = new Set(this.tips);
+        for (const e of order) {
+          const ps = new Set(e.parents);
+          if (![...tips].every((t) => ps.has(t))) {
+            incremental = false;
+            break;
+          }
+          tips.clear();
+          tips.add(e.id);
+        }
+        if (incremental) {
+          for (const e of order) this.step(e);
+          this.tips = tips;
+          for (const e of fresh) for (const p of e.parents) this.cited.add(p);
+          return false;
+        }
+      }
+    }
+    for (const e of fresh) for (const p of e.parents) this.cited.add(p);
+    this.refold();
+    return true;
+  }
+
+  /** Recompute from nothing (also what `verify` does). */
+  refold(): void {
+    this.st = emptyState();
+    this.log = [];
+    const { order, orphans } = causalOrder(this.events.values());
+    for (const e of order) this.step(e);
+    for (const e of orphans) this.record(e, "cites an event that is not in the log");
+    this.tips = new Set([...this.events.keys()].filter((id) => !this.cited.has(id)));
+  }
+
+  private isOld(p: string, fresh: PEvent[]): boolean {
+    return this.events.has(p) && !fresh.some((f) => f.id === p);
+  }
+
+  private step(e: PEvent): void {
+    this.st.clock = Math.max(this.st.clock, e.ts);
+    const fork = this.forks.get(e.author);
+    if (fork !== undefined && e.seq >= fork) return this.record(e, `author equivocated at seq ${fork}`);
+    try {
+      applyOne(this.st, e, this.ctx, this.genesisId);
+      this.st.applied++;
+      this.log.push({ event: e, rejected: null });
+    } catch (err) {
+      if (!(err instanceof Rejected)) throw err;
+      this.record(e, err.reason);
+    }
+  }
+
+  private record(e: PEvent, reason: string): void {
+    this.st.rejected.push({ id: e.id, author: e.author, type: e.body?.t ?? "malformed", reason });
+    this.log.push({ event: e, rejected: reason });
+  }
+}
+
+export function foldAll(crypto: Crypto, events: PEvent[], genesisId?: string | null): Fold {
+  const f = new Fold({ crypto, genesisId: genesisId ?? null });
+  f.add(events);
+  return f;
+}

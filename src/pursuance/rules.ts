@@ -1,0 +1,79 @@
+// Rules as data: roles with a rank and capabilities, the succession rule and
+// the key-rotation policy. The default template is the original Pursuance
+// ladder (primary > admin > recruiter > change agent > seedling).
+
+export const CAPABILITIES = [
+  "task.create",
+  "task.assign",
+  "task.update",
+  "task.close",
+  "task.comment",
+  "task.archive",
+  "role.grant",
+  "member.invite",
+  "member.remove",
+  "rules.change",
+  "announce",
+  "keys.rotate",
+] as const;
+export type Capability = (typeof CAPABILITIES)[number];
+
+export interface RoleDef {
+  /** Higher outranks lower; authority acts only strictly downwards. */
+  rank: number;
+  caps: Capability[];
+  /**
+   * "role": holders (and every higher-ranked member) hold this role's key and
+   * read its tasks. "assigned": no role key; holders read only tasks assigned
+   * to them personally (the original Pursuance's seedling).
+   */
+  reads: "role" | "assigned";
+}
+
+export interface Rules {
+  roles: Record<string, RoleDef>;
+  /** Holders of `role` may move leadership by `quorum` signed votes (no single leader must stay online). */
+  succession: { role: string; quorum: number };
+  /** Rotate every role key and the group key at least this often (ms of event time); null = only on membership change. */
+  rotation: { everyMs: number | null };
+}
+
+export const ROLE_NAME = /^[a-z][a-z0-9 _-]{0,31}$/;
+
+const ALL = [...CAPABILITIES];
+
+export function defaultRules(): Rules {
+  return {
+    roles: {
+      primary: { rank: 100, caps: ALL, reads: "role" },
+      admin: { rank: 80, caps: ALL, reads: "role" },
+      recruiter: {
+        rank: 60,
+        caps: ["member.invite", "role.grant", "task.create", "task.assign", "task.update", "task.comment", "task.close"],
+        reads: "role",
+      },
+      "change agent": { rank: 40, caps: ["task.create", "task.update", "task.comment", "task.close"], reads: "role" },
+      seedling: { rank: 20, caps: ["task.comment", "task.update"], reads: "assigned" },
+    },
+    succession: { role: "admin", quorum: 2 },
+    rotation: { everyMs: null },
+  };
+}
+
+/** The highest-ranked role: what the leader holds. */
+export function topRole(rules: Rules): string {
+  let best: string | null = null;
+  for (const [name, r] of Object.entries(rules.roles)) if (best === null || r.rank > rules.roles[best]!.rank || (r.rank === rules.roles[best]!.rank && name < best)) best = name;
+  if (best === null) throw new Error("rules define no roles");
+  return best;
+}
+
+/** Roles whose key a member with these roles holds: every reads:"role" role ranked at or below their highest. */
+export function entitledScopes(rules: Rules, held: Iterable<string>): string[] {
+  let max = -Infinity;
+  for (const r of held) max = Math.max(max, rules.roles[r]?.rank ?? -Infinity);
+  return Object.entries(rules.roles)
+    .filter(([, d]) => d.reads === "role" && d.rank <= max)
+    .map(([n]) => n)
+    .sort();
+}
