@@ -44,6 +44,7 @@ export class GroupSession {
   private readonly byTag = new Map<string, EpochKeys>();
   private readonly byEpoch = new Map<number, EpochKeys>();
   private current = -1;
+  private writeEpoch: number | null = null;
   private readonly now: () => number;
 
   constructor(o: GroupSessionOptions) {
@@ -59,8 +60,16 @@ export class GroupSession {
   get groupHex(): string {
     return toHex(this.groupId);
   }
+  /** The epoch we write in: set by the layer above after a rotation, else the highest known. */
   get currentEpoch(): number {
-    return this.current;
+    return this.writeEpoch ?? this.current;
+  }
+  setWriteEpoch(epoch: number): void {
+    this.epochKeys(epoch);
+    this.writeEpoch = epoch;
+  }
+  hasEpoch(epoch: number): boolean {
+    return this.byEpoch.has(epoch);
   }
   get tags(): string[] {
     return [...this.byTag.keys()];
@@ -80,14 +89,14 @@ export class GroupSession {
   }
 
   /** Sign our next event (chained to our previous one, citing the log's tips) and seal it. */
-  compose(body: Uint8Array): { event: SignedEvent; frame: OutFrame; result: AddResult } {
-    const keys = this.epochKeys(this.current);
+  compose(body: Uint8Array, epoch = this.currentEpoch): { event: SignedEvent; frame: OutFrame; result: AddResult } {
+    const keys = this.epochKeys(epoch);
     const head = this.log.head(this.me);
     const event = signEvent(
       this.crypto,
       {
         group: this.groupId,
-        epoch: this.current,
+        epoch,
         author: this.identity.publicKey,
         seq: (head?.seq ?? 0) + 1,
         prev: head ? this.log.get(head.id)!.id : new Uint8Array(32),
@@ -108,10 +117,10 @@ export class GroupSession {
   }
 
   control(ctype: ControlTypeName, payload: Uint8Array): OutFrame {
-    const keys = this.epochKeys(this.current);
+    const keys = this.epochKeys(this.currentEpoch);
     const c = signControl(
       this.crypto,
-      { group: this.groupId, epoch: this.current, author: this.identity.publicKey, ts: this.now(), ctype, payload },
+      { group: this.groupId, epoch: this.currentEpoch, author: this.identity.publicKey, ts: this.now(), ctype, payload },
       this.identity.secretKey,
     );
     return { tag: keys.tag, blob: sealFrame(this.crypto, keys, c.bytes) };

@@ -102,8 +102,8 @@ export class Group extends EventEmitter<GroupEvents> {
   }
 
   /** Sign, seal and post a new event to every relay. Resolves once at least one relay holds it. */
-  async publish(body: Uint8Array): Promise<SignedEvent> {
-    const { event, result } = this.session.compose(body);
+  async publish(body: Uint8Array, epoch?: number): Promise<SignedEvent> {
+    const { event, result } = this.session.compose(body, epoch);
     if (result.status === "delivered") this.emit("events", result.delivered);
     await this.postEverywhere(this.session.frameFor(event), true);
     return event;
@@ -123,6 +123,18 @@ export class Group extends EventEmitter<GroupEvents> {
     const n = g.ids.length + g.ranges.length;
     if (n > 0) await this.postEverywhere(this.session.control("want", encodeWant(g)), false);
     return n;
+  }
+
+  /** After learning a new epoch key: listen for its tag too, and fetch what was posted under it. */
+  async watchNewTags(fresh: string[]): Promise<void> {
+    if (fresh.length === 0) return;
+    await Promise.allSettled(
+      [...this.relays.values()].map(async (r) => {
+        await r.subscribe(fresh);
+        // Our cursor says nothing about tags we could not read before: read them from the start.
+        await r.fetch(fresh, 0, (f) => this.ingest(f, false));
+      }),
+    );
   }
 
   /** Re-fetch from every relay since its cursor (after a restart, or to double-check). */

@@ -226,10 +226,13 @@ export function signControl(crypto: Crypto, f: ControlFields, secretKey: Uint8Ar
 }
 
 /**
- * Decode untrusted bytes and verify the signature. Throws DecodeError on any
+ * Decode untrusted bytes and verify the signature (`verify = false` only for
+ * bytes this member verified before and stored itself). Throws DecodeError on any
  * structural fault; returns null when the signature does not verify.
  */
-export function decodeAndVerify(crypto: Crypto, bytes: Uint8Array): SignedMessage | null {
+export function decodeAndVerify(crypto: Crypto, input: Uint8Array, verify = true): SignedMessage | null {
+  // Own the bytes: input is often a view into a padded buffer up to 64 KiB, which we must not pin.
+  const bytes = input.slice();
   const r = new Reader(bytes);
   const kind = r.u8();
   const version = r.u8();
@@ -259,7 +262,7 @@ export function decodeAndVerify(crypto: Crypto, bytes: Uint8Array): SignedMessag
     const sig = r.bytes(64);
     r.end();
     msg = { kind: "event", group, epoch, author, seq, prev, ts, deps, body, sig, bytes, id: new Uint8Array(0) };
-    if (!crypto.verify(sig, concat(SIG_DOMAIN, bytes.subarray(0, sigAt)), author)) return null;
+    if (verify && !crypto.verify(sig, concat(SIG_DOMAIN, bytes.subarray(0, sigAt)), author)) return null;
     msg.id = crypto.hash(bytes, HASH_BYTES);
     return msg;
   }
@@ -274,7 +277,7 @@ export function decodeAndVerify(crypto: Crypto, bytes: Uint8Array): SignedMessag
     const sigAt = r.offset;
     const sig = r.bytes(64);
     r.end();
-    if (!crypto.verify(sig, concat(SIG_DOMAIN, bytes.subarray(0, sigAt)), author)) return null;
+    if (verify && !crypto.verify(sig, concat(SIG_DOMAIN, bytes.subarray(0, sigAt)), author)) return null;
     return { kind: "control", group, epoch, author, ts, ctype, payload, sig, bytes };
   }
   throw new DecodeError(`unknown message kind ${kind}`, 0);

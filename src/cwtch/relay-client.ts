@@ -88,6 +88,11 @@ export class RelayClient extends EventEmitter<RelayClientEvents> {
     if (host.endsWith(".onion") && !o.socksProxy) {
       throw new RelayError(o.url, "config", "an .onion relay needs a SOCKS5 proxy (e.g. Tor at socks5h://127.0.0.1:9050)");
     }
+    // socks5:// and socks4:// make the agent resolve the host name locally: for an
+    // onion address that leaks it to the DNS resolver and then fails. Tor must resolve it.
+    if (host.endsWith(".onion") && o.socksProxy && /^socks[45]:$/.test(new URL(o.socksProxy).protocol)) {
+      throw new RelayError(o.url, "config", `${new URL(o.socksProxy).protocol}// resolves host names locally, which leaks the onion address; use socks5h:// so the proxy (Tor) resolves it`);
+    }
     this.agent = o.socksProxy ? new SocksProxyAgent(o.socksProxy) : undefined;
     this.minBackoff = o.minBackoffMs ?? 250;
     this.maxBackoff = o.maxBackoffMs ?? 15_000;

@@ -33,7 +33,7 @@ export const RELAY_DEFAULTS = {
   requestBurst: 100,
   maxSubscriptionsPerConnection: 256, // tags
   maxConnections: 4096,
-  fetchPageSize: 256, // frames per store read during a fetch
+  fetchPageSize: 256, // frames per store read, further capped to ~4 MiB of blobs
   maxPendingPerConnection: 1024, // queued requests
   maxBufferedBytes: 16 * 1024 * 1024, // unsent to one client before it is dropped
   heartbeatMs: 30_000, // 0 = off
@@ -100,6 +100,8 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RelayServer> 
   // base64 text of the largest blob, plus room for tag, pow and up to 256 tags in a fetch.
   const maxB64 = Math.ceil((o.maxBlobBytes * 4) / 3);
   const maxPayload = maxB64 + 24 * 1024;
+  // A fetch holds one page in memory: at most ~4 MiB of blobs, however large frames are.
+  const pageFrames = Math.max(1, Math.min(o.fetchPageSize, Math.floor((4 << 20) / o.maxBlobBytes)));
 
   const conns = new Set<Conn>();
   const allSubs = new Set<Conn>();
@@ -120,9 +122,6 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RelayServer> 
     return n;
   };
 
-  function subCount(c: Conn): number | "all" {
-    return c.all ? "all" : c.tags.size;
-  }
   function unsubscribe(c: Conn, tags: string[] | undefined) {
     const drop = tags ?? [...c.tags];
     for (const t of drop) {
@@ -131,10 +130,7 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RelayServer> 
       s?.delete(c);
       if (s?.size === 0) byTag.delete(t);
     }
-    if (!tags) {
-      c.all = false;
-      allSubs.delete(c);
-    }
+    if (!tags) allSubs.delete(c), (c.all = false);
   }
 
   function push(tag: string, seq: number, blob: string) {
@@ -185,7 +181,7 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RelayServer> 
     let cursor = since;
     let left = f.limit ?? Number.MAX_SAFE_INTEGER;
     while (left > 0 && cursor < st.latest && c.ws.readyState === WebSocket.OPEN) {
-      const want = Math.min(o.fetchPageSize, left);
+      const want = Math.min(pageFrames, left);
       const page = await store.range(cursor, tags, want);
       const texts: string[] = [];
       for (const fr of page) {
@@ -205,12 +201,9 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RelayServer> 
   }
 
   function handleSubscribe(c: Conn, f: Extract<ClientFrame, { op: "subscribe" | "unsubscribe" }>) {
-    if (f.op === "unsubscribe") {
-      unsubscribe(c, f.tags);
-    } else if (!f.tags) {
-      c.all = true;
-      allSubs.add(c);
-    } else {
+    if (f.op === "unsubscribe") unsubscribe(c, f.tags);
+    else if (!f.tags) allSubs.add(c), (c.all = true);
+    else {
       const fresh = f.tags.filter((t) => !c.tags.has(t));
       const total = c.tags.size + new Set(fresh).size;
       if (total > o.maxSubscriptionsPerConnection) throw new FrameError("too-many-subscriptions", `at most ${o.maxSubscriptionsPerConnection} subscribed tags per connection, would be ${total}`, f.rid);
@@ -221,7 +214,7 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RelayServer> 
         s.add(c);
       }
     }
-    send(c, { op: "subscribed", rid: f.rid, tags: subCount(c) });
+    send(c, { op: "subscribed", rid: f.rid, tags: c.all ? "all" : c.tags.size });
   }
 
   async function handle(c: Conn, f: ClientFrame) {
@@ -272,10 +265,8 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RelayServer> 
 
   function onConnection(ws: WebSocket) {
     const t = now();
-    const c: Conn = {
-      ws, posts: new TokenBucket(o.postsPerSecond, o.postBurst, t), reqs: new TokenBucket(o.requestsPerSecond, o.requestBurst, t),
-      all: false, tags: new Set(), chain: Promise.resolve(), posting: new Set(), pending: 0, alive: true,
-    };
+    const [posts, reqs] = [new TokenBucket(o.postsPerSecond, o.postBurst, t), new TokenBucket(o.requestsPerSecond, o.requestBurst, t)];
+    const c: Conn = { ws, posts, reqs, all: false, tags: new Set(), chain: Promise.resolve(), posting: new Set(), pending: 0, alive: true };
     conns.add(c);
     c.chain = store.stats().then(
       (st: RelayStats) => send(c, { op: "hello", version: RELAY_PROTOCOL_VERSION, oldest: st.oldest, latest: st.latest, powBits: o.powBits, maxBlobBytes: o.maxBlobBytes }),
@@ -290,28 +281,27 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RelayServer> 
       if (e.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") m.rejected["too-large"]++;
       else m.rejected["bad-frame"]++;
     });
-    ws.on("close", () => {
-      unsubscribe(c, undefined);
-      conns.delete(c);
-    });
+    ws.on("close", () => (unsubscribe(c, undefined), conns.delete(c)));
   }
 
   async function metricsText(): Promise<string> {
     const st = await store.stats();
     let subs = allSubs.size;
     for (const c of conns) subs += c.tags.size;
-    const g = (name: string, help: string, type: string, lines: string[]) => `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n${lines.join("\n")}\n`;
-    const one = (name: string, help: string, type: string, v: number) => g(name, help, type, [`${name} ${v}`]);
-    return [
-      one("pursuance_relay_frames_stored", "Frames held now.", "gauge", st.count),
-      one("pursuance_relay_bytes_stored", "Bytes held now (tag + blob).", "gauge", st.bytes),
-      one("pursuance_relay_frames_evicted_total", "Frames evicted by the cache bounds.", "counter", m.evicted),
-      one("pursuance_relay_frames_accepted_total", "Posts answered with posted (duplicates included).", "counter", m.accepted),
-      g("pursuance_relay_frames_rejected_total", "Client frames answered with an error, by reason.", "counter",
-        Object.entries(m.rejected).map(([k, v]) => `pursuance_relay_frames_rejected_total{reason="${k}"} ${v}`)),
-      one("pursuance_relay_connections", "Open WebSocket connections.", "gauge", conns.size),
-      one("pursuance_relay_subscriptions", "Subscribed tags plus subscribe-all, over all connections.", "gauge", subs),
-    ].join("");
+    const rows: [string, string, string, number | Record<string, number>][] = [
+      ["frames_stored", "gauge", "Frames held now.", st.count],
+      ["bytes_stored", "gauge", "Bytes held now (tag + blob).", st.bytes],
+      ["frames_evicted_total", "counter", "Frames evicted by the cache bounds.", m.evicted],
+      ["frames_accepted_total", "counter", "Posts answered with posted (duplicates included).", m.accepted],
+      ["frames_rejected_total", "counter", "Client frames answered with an error (or a close), by reason.", m.rejected],
+      ["connections", "gauge", "Open WebSocket connections.", conns.size],
+      ["subscriptions", "gauge", "Subscribed tags plus subscribe-all, over all connections.", subs],
+    ];
+    return rows.map(([n, type, help, v]) => {
+      const name = `pursuance_relay_${n}`;
+      const values = typeof v === "number" ? `${name} ${v}` : Object.entries(v).map(([k, x]) => `${name}{reason="${k}"} ${x}`).join("\n");
+      return `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n${values}\n`;
+    }).join("");
   }
 
   async function onHttp(req: IncomingMessage, res: ServerResponse) {
@@ -333,11 +323,8 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RelayServer> 
   const server = createServer((req, res) => void onHttp(req, res));
   server.on("upgrade", (req, socket, head) => {
     socket.on("error", () => socket.destroy());
-    if (conns.size >= o.maxConnections) {
-      socket.end("HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n");
-      return;
-    }
-    wss.handleUpgrade(req, socket, head, onConnection);
+    if (conns.size >= o.maxConnections) socket.end("HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n");
+    else wss.handleUpgrade(req, socket, head, onConnection);
   });
   server.on("clientError", (_e, socket) => socket.destroy());
   await new Promise<void>((res, rej) => {

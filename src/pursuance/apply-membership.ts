@@ -38,7 +38,8 @@ export function applyGenesis(s: PursuanceState, e: PEvent, b: B<"genesis">, gene
   s.id = e.id;
   s.name = b.name;
   s.mission = b.mission;
-  s.rules = b.rules;
+  // A copy: later rule changes must never write through to the genesis event itself.
+  s.rules = structuredClone(b.rules);
   s.founder = e.author;
   s.leader = e.author;
   s.members.set(e.author, { name: b.founderName, roles: new Set([top]), joinedBy: e.id });

@@ -105,6 +105,7 @@ export class Fold {
   private readonly forks = new Map<string, number>();
   private st: PursuanceState = emptyState();
   private log: AppliedEvent[] = [];
+  private verdicts = new Map<string, string | null>();
   private readonly ctx: ApplyContext;
   private genesisId: string | null;
 
@@ -174,10 +175,34 @@ export class Fold {
     return true;
   }
 
+  /** Learn the pursuance id once the founder's genesis is signed. */
+  setGenesisId(id: string): void {
+    if (this.genesisId !== null && this.genesisId !== id) throw new Error(`genesis already set to ${this.genesisId}`);
+    this.genesisId = id;
+  }
+
+  /** The verdict on an event already folded: null when applied. */
+  verdict(id: string): string | null | undefined {
+    return this.verdicts.get(id);
+  }
+
+  /** Dry run: would this event be rejected if it came next? Nothing changes. */
+  check(e: PEvent): string | null {
+    const copy = structuredClone(this.st);
+    try {
+      applyOne(copy, e, this.ctx, this.genesisId);
+      return null;
+    } catch (err) {
+      if (err instanceof Rejected) return err.reason;
+      throw err;
+    }
+  }
+
   /** Recompute from nothing (also what `verify` does). */
   refold(): void {
     this.st = emptyState();
     this.log = [];
+    this.verdicts = new Map();
     const { order, orphans } = causalOrder(this.events.values());
     for (const e of order) this.step(e);
     for (const e of orphans) this.record(e, "cites an event that is not in the log");
@@ -196,6 +221,7 @@ export class Fold {
       applyOne(this.st, e, this.ctx, this.genesisId);
       this.st.applied++;
       this.log.push({ event: e, rejected: null });
+      this.verdicts.set(e.id, null);
     } catch (err) {
       if (!(err instanceof Rejected)) throw err;
       this.record(e, err.reason);
@@ -205,6 +231,7 @@ export class Fold {
   private record(e: PEvent, reason: string): void {
     this.st.rejected.push({ id: e.id, author: e.author, type: e.body?.t ?? "malformed", reason });
     this.log.push({ event: e, rejected: reason });
+    this.verdicts.set(e.id, reason);
   }
 }
 

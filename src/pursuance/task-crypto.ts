@@ -1,6 +1,6 @@
 // Task content: encrypted once under a fresh content key, which is wrapped
 // under each reader role's current key and sealed to personal assignees.
-import { fromB64, toB64, utf8 } from "../cwtch/bytes.js";
+import { concat, fromB64, toB64, utf8 } from "../cwtch/bytes.js";
 import type { Crypto, SignKeyPair } from "../cwtch/crypto.js";
 import type { Ciphertext, SealedContent } from "./events.js";
 import type { KeyRing } from "./keyring.js";
@@ -37,8 +37,8 @@ export function sealTaskContent(
   const body = encryptWith(crypto, contentKey, utf8.encode(JSON.stringify(text)));
   const wraps: SealedContent["wraps"] = {};
   for (const r of readers) {
-    const w = encryptWith(crypto, r.key, contentKey, AD_WRAP);
-    wraps[r.role] = { keyId: r.keyId, w: `${w.nonce}.${w.ct}` };
+    const nonce = crypto.randomBytes(24);
+    wraps[r.role] = { keyId: r.keyId, w: toB64(concat(nonce, crypto.aeadEncrypt(contentKey, AD_WRAP, nonce, r.key))) };
   }
   const sealed: Record<string, string> = {};
   for (const m of members) sealed[m.member] = toB64(crypto.sealTo(contentKey, m.publicKey));
@@ -50,9 +50,14 @@ export function openContentKey(crypto: Crypto, ring: KeyRing, me: SignKeyPair, m
   for (const w of Object.values(task.sealed.wraps)) {
     const k = ring.get(w.keyId);
     if (!k) continue;
-    const [nonce, ct] = w.w.split(".");
-    if (!nonce || !ct) continue;
-    const ck = decryptWith(crypto, k.key, { nonce, ct }, AD_WRAP);
+    let raw: Uint8Array;
+    try {
+      raw = fromB64(w.w);
+    } catch {
+      continue;
+    }
+    if (raw.length < 24 + 16) continue;
+    const ck = crypto.aeadDecrypt(raw.subarray(24), AD_WRAP, raw.subarray(0, 24), k.key);
     if (ck && ck.length === 32) return ck;
   }
   const sealed = task.memberKeys[meHex];

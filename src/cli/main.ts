@@ -1,0 +1,39 @@
+// `pursuance <command>`: a table of subcommands. Add an entry to COMMANDS to
+// add a command; each takes its own argv and returns the process exit code.
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { runRelayCommand } from "./relay-command.js";
+
+export interface Command {
+  summary: string;
+  run(argv: string[]): Promise<number>;
+}
+
+export const COMMANDS: Record<string, Command> = {
+  relay: { summary: "run an untrusted relay (WebSocket + /healthz + /metrics)", run: runRelayCommand },
+};
+
+export function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length));
+  const lines = Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(width)}  ${c.summary}`);
+  return `Usage: pursuance <command> [options]\n\nCommands:\n${lines.join("\n")}\n\nRun 'pursuance <command> --help' for a command's options.\n`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    process.stdout.write(usage());
+    return name === undefined ? 2 : 0;
+  }
+  const cmd = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!cmd) {
+    process.stderr.write(`pursuance: unknown command ${JSON.stringify(name)}\n\n${usage()}`);
+    return 2;
+  }
+  return cmd.run(rest);
+}
+
+// Run when executed directly (`tsx src/cli/main.ts …`); bin/pursuance.js imports it instead.
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  process.exitCode = await main(process.argv.slice(2));
+}

@@ -1,0 +1,154 @@
+// `pursuance relay`: run an untrusted relay. Flags are validated up front so a
+// typo fails fast with exit code 2 and a message naming the flag and value.
+import { parseArgs } from "node:util";
+import { MemoryRelayStore } from "../cwtch/relay-memory-store.js";
+import { RELAY_DEFAULTS, startRelay, type RelayLogger } from "../cwtch/relay-server.js";
+import type { RelayStore } from "../cwtch/relay-store.js";
+
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+const DEFAULT_PORT = 7717;
+
+export const RELAY_HELP = `Usage: pursuance relay [options]
+
+Run an untrusted relay: it stores opaque frames in a bounded cache and serves
+them over WebSocket, with /healthz and Prometheus /metrics on the same port.
+
+Options:
+  --host H            address to listen on (default ${RELAY_DEFAULTS.host})
+  --port N            port, 0 = any free port (default ${DEFAULT_PORT})
+  --store S           memory, or a postgres://user@host:port/db URL for a
+                      durable store (default memory)
+  --max-messages N    frames kept before the oldest are evicted (default ${RELAY_DEFAULTS.maxMessages})
+  --max-bytes SIZE    bytes kept, e.g. 500MB, 64KiB, 1GiB (default 256MiB)
+  --max-age DUR       age after which frames are evicted, e.g. 30s, 15m, 12h, 7d (default 7d)
+  --pow-bits N        proof-of-work bits required per post, 0-32; 0 = off (default 0)
+  -h, --help          show this help
+`;
+
+const SIZE_UNITS: Record<string, number> = { "": 1, b: 1, k: 1024, kb: 1000, kib: 1024, m: 1024 ** 2, mb: 1000 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1000 ** 3, gib: 1024 ** 3 };
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 };
+
+export function parseSize(flag: string, v: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(v.trim());
+  const unit = m ? SIZE_UNITS[m[2]!.toLowerCase()] : undefined;
+  const n = m && unit ? Math.floor(Number(m[1]) * unit) : NaN;
+  if (!Number.isSafeInteger(n) || n <= 0) throw new UsageError(`${flag}: bad size ${JSON.stringify(v)} (use e.g. 10MB, 64KiB, 1048576)`);
+  return n;
+}
+
+export function parseDuration(flag: string, v: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)$/i.exec(v.trim());
+  const n = m ? Math.floor(Number(m[1]) * DURATION_UNITS[m[2]!.toLowerCase()]!) : NaN;
+  if (!Number.isSafeInteger(n) || n <= 0) throw new UsageError(`${flag}: bad duration ${JSON.stringify(v)} (use e.g. 30s, 15m, 12h, 7d)`);
+  return n;
+}
+
+export function parseIntFlag(flag: string, v: string, min: number, max: number): number {
+  const n = /^\d+$/.test(v.trim()) ? Number(v) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) throw new UsageError(`${flag}: bad value ${JSON.stringify(v)} (want an integer ${min}..${max})`);
+  return n;
+}
+
+export interface RelayCommandIo {
+  stdout?: (line: string) => void;
+  stderr?: (line: string) => void;
+  /** Stops the relay like SIGINT/SIGTERM do (tests, embedding). */
+  signal?: AbortSignal;
+}
+
+export async function runRelayCommand(argv: string[], io: RelayCommandIo = {}): Promise<number> {
+  const out = io.stdout ?? ((l: string) => process.stdout.write(l + "\n"));
+  const err = io.stderr ?? ((l: string) => process.stderr.write(l + "\n"));
+  let cfg;
+  try {
+    cfg = parseRelayArgs(argv);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    err(`pursuance relay: ${e.message}\nRun 'pursuance relay --help' for usage.`);
+    return 2;
+  }
+  if (cfg === "help") {
+    out(RELAY_HELP);
+    return 0;
+  }
+  const logger: RelayLogger = {
+    info: (msg, f) => err(`relay: ${msg}${f ? " " + JSON.stringify(f) : ""}`),
+    warn: (msg, f) => err(`relay warning: ${msg}${f ? " " + JSON.stringify(f) : ""}`),
+    error: (msg, f) => err(`relay error: ${msg}${f ? " " + JSON.stringify(f) : ""}`),
+  };
+  let store: RelayStore;
+  try {
+    // Loaded only when asked for: drizzle and the driver add to every start-up.
+    store = cfg.store === "memory" ? new MemoryRelayStore() : await (await import("../store/relay-pg-store.js")).openPgRelayStore(cfg.store);
+  } catch (e) {
+    err(`pursuance relay: cannot open store: ${(e as Error).message}`);
+    return 1;
+  }
+  let relay;
+  try {
+    const { store: _s, ...opts } = cfg;
+    relay = await startRelay({ ...opts, store, logger: { ...logger, info() {} } });
+  } catch (e) {
+    await store.close().catch(() => {});
+    err(`pursuance relay: cannot listen on ${cfg.host}:${cfg.port}: ${(e as Error).message}`);
+    return 1;
+  }
+  out(`relay listening on ${relay.url} (health ${relay.httpUrl}/healthz, metrics ${relay.httpUrl}/metrics, store ${cfg.store === "memory" ? "memory" : "postgres"})`);
+  let stop = () => {};
+  await new Promise<void>((resolve) => {
+    stop = resolve;
+    process.on("SIGINT", stop).on("SIGTERM", stop);
+    if (io.signal?.aborted) resolve();
+    io.signal?.addEventListener("abort", stop, { once: true });
+  });
+  process.off("SIGINT", stop).off("SIGTERM", stop);
+  await relay.close();
+  logger.info("closed");
+  return 0;
+}
+
+export function parseRelayArgs(argv: string[]) {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        host: { type: "string" },
+        port: { type: "string" },
+        store: { type: "string" },
+        "max-messages": { type: "string" },
+        "max-bytes": { type: "string" },
+        "max-age": { type: "string" },
+        "pow-bits": { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    }));
+  } catch (e) {
+    // parseArgs already names the option ("Unknown option '--x'", "argument missing").
+    throw new UsageError((e as Error).message);
+  }
+  if (values.help) return "help" as const;
+  const store = values.store ?? "memory";
+  if (store !== "memory" && !/^postgres(ql)?:\/\/./.test(store)) {
+    throw new UsageError(`--store: bad value ${JSON.stringify(store)} (want memory or a postgres:// URL)`);
+  }
+  const host = values.host ?? RELAY_DEFAULTS.host;
+  if (host.trim() === "") throw new UsageError(`--host: bad value ${JSON.stringify(host)}`);
+  return {
+    host,
+    port: values.port === undefined ? DEFAULT_PORT : parseIntFlag("--port", values.port, 0, 65535),
+    store,
+    maxMessages: values["max-messages"] === undefined ? RELAY_DEFAULTS.maxMessages : parseIntFlag("--max-messages", values["max-messages"], 1, Number.MAX_SAFE_INTEGER),
+    maxBytes: values["max-bytes"] === undefined ? RELAY_DEFAULTS.maxBytes : parseSize("--max-bytes", values["max-bytes"]),
+    maxAgeMs: values["max-age"] === undefined ? RELAY_DEFAULTS.maxAgeMs : parseDuration("--max-age", values["max-age"]),
+    powBits: values["pow-bits"] === undefined ? RELAY_DEFAULTS.powBits : parseIntFlag("--pow-bits", values["pow-bits"], 0, 32),
+  };
+}

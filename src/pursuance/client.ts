@@ -1,0 +1,313 @@
+// PursuanceClient: one member's live pursuance. It composes the group session
+// (protocol), the fold (state), the key ring and a store, and reaches the
+// world only through the ports it is given. Every delivered event is stored
+// before it is folded, so nothing accepted is lost on a crash.
+import { EventEmitter } from "node:events";
+import { fromHex, toHex } from "../cwtch/bytes.js";
+import type { SignKeyPair } from "../cwtch/crypto.js";
+import { Group, type CursorPort } from "../cwtch/group.js";
+import { GroupSession } from "../cwtch/group-session.js";
+import { decodeAndVerify, type SignedEvent } from "../cwtch/message.js";
+import type { PEvent } from "./apply-common.js";
+import { ActionError, genesisBody, joinBody, type Actor } from "./actions.js";
+import { encodeBody, type Body } from "./events.js";
+import { Fold } from "./fold.js";
+import type { Invite } from "./invite.js";
+import { KeyRing } from "./keyring.js";
+import { toPEvent } from "./pevent.js";
+import type { ClientPorts } from "./ports.js";
+import type { Rules } from "./rules.js";
+import { epochOfKeyId, stateHash, type PursuanceState } from "./state.js";
+import { runDuties, type DutyState } from "./client-duties.js";
+
+export interface ClientConfig {
+  /** The genesis event id; null only while a joiner has not yet seen it. */
+  pursuanceId: string;
+  groupId: string;
+  relays: string[];
+  name: string;
+}
+
+export interface ClientOptions {
+  /** A member who is not the designated one waits this long before doing a rotation or share itself. */
+  fallbackDutyMs?: number;
+  repairDelayMs?: number;
+  repairIntervalMs?: number;
+}
+
+export interface SyncProgress {
+  events: number;
+  pending: number;
+  gaps: number;
+  relaysConnected: number;
+}
+
+export interface ClientEvents {
+  changed: [PEvent[]];
+  progress: [SyncProgress];
+  error: [Error];
+}
+
+export class PursuanceClient extends EventEmitter<ClientEvents> {
+  readonly me: string;
+  readonly ring: KeyRing;
+  readonly fold: Fold;
+  readonly session: GroupSession;
+  readonly group: Group;
+  readonly duty: DutyState = { inflight: new Set(), timers: new Map() };
+  private queue: SignedEvent[] = [];
+  private flushing: Promise<void> = Promise.resolve();
+  private readonly cursorCache: Record<string, number>;
+  private closed = false;
+
+  private constructor(
+    readonly ports: ClientPorts,
+    readonly identity: SignKeyPair,
+    readonly config: ClientConfig,
+    cursors: Record<string, number>,
+    readonly opts: ClientOptions,
+  ) {
+    super();
+    this.me = toHex(identity.publicKey);
+    this.ring = new KeyRing(ports.crypto, identity);
+    this.fold = new Fold({ crypto: ports.crypto, genesisId: config.pursuanceId || null });
+    this.session = new GroupSession({ crypto: ports.crypto, identity, groupId: fromHex(config.groupId), epochs: [], now: ports.now });
+    this.cursorCache = cursors;
+    const cursorPort: CursorPort = { get: (r) => this.cursorCache[r] ?? 0, set: (r, s) => void (this.cursorCache[r] = s) };
+    this.group = new Group({
+      session: this.session,
+      cursors: cursorPort,
+      ...(opts.repairDelayMs !== undefined ? { repairDelayMs: opts.repairDelayMs } : {}),
+      ...(opts.repairIntervalMs !== undefined ? { repairIntervalMs: opts.repairIntervalMs } : {}),
+    });
+    this.group.on("events", (evs) => this.onDelivered(evs));
+    this.group.on("relayError", (url, e) => this.ports.log?.(`relay ${url}: ${e.message}`));
+  }
+
+  get crypto() {
+    return this.ports.crypto;
+  }
+  get id(): string {
+    return this.config.pursuanceId;
+  }
+  get state(): PursuanceState {
+    return this.fold.state;
+  }
+  get actor(): Actor {
+    return { crypto: this.crypto, identity: this.identity, me: this.me, ring: this.ring };
+  }
+  hash(): string {
+    return stateHash(this.crypto, this.fold.state);
+  }
+
+  /** Found a new pursuance: genesis, keys, and the first post to every relay. */
+  static async create(
+    ports: ClientPorts,
+    identity: SignKeyPair,
+    o: { name: string; founderName: string; relays: string[]; mission?: string; rules?: Rules } & ClientOptions,
+  ): Promise<PursuanceClient> {
+    if (o.relays.length === 0) throw new ActionError("a pursuance needs at least one relay");
+    const groupId = toHex(ports.crypto.randomBytes(32));
+    const c = new PursuanceClient(ports, identity, { pursuanceId: "", groupId, relays: [...o.relays], name: o.name }, {}, o);
+    const body = genesisBody(c.actor, o);
+    for (const k of c.ring.all()) await c.learnKey(k.scope, k.key);
+    c.applyWriteEpoch();
+    await c.start();
+    // The pursuance id is the genesis hash, known once it is signed.
+    const ev = await c.group.publish(encodeBody(body));
+    c.config.pursuanceId = toHex(ev.id);
+    c.fold.setGenesisId(c.config.pursuanceId);
+    await c.flushed();
+    const verdict = c.fold.verdict(c.config.pursuanceId);
+    if (verdict !== null) throw new ActionError(`genesis rejected: ${verdict ?? "not folded"}`, c.config.pursuanceId);
+    return c;
+  }
+
+  /** Re-open a pursuance this member already holds (keys, events and cursors come from the store). */
+  static async open(ports: ClientPorts, identity: SignKeyPair, config: ClientConfig, opts: ClientOptions = {}): Promise<PursuanceClient> {
+    const c = new PursuanceClient(ports, identity, config, await ports.store.loadCursors(), opts);
+    for (const k of await ports.store.loadKeys()) await c.learnKey(k.scope, k.key, false);
+    const events: SignedEvent[] = [];
+    for (const bytes of await ports.store.loadEvents()) {
+      const m = decodeAndVerify(ports.crypto, bytes, false);
+      if (m?.kind === "event") events.push(m);
+    }
+    c.session.restore(events);
+    const pevs = events.map(toPEvent);
+    c.fold.add(pevs);
+    c.applyWriteEpoch();
+    return c;
+  }
+
+  /** Join with an invite: read the group with the invite's keys, then sign in. */
+  static async join(ports: ClientPorts, identity: SignKeyPair, invite: Invite, myName: string, opts: ClientOptions & { syncTimeoutMs?: number } = {}): Promise<PursuanceClient> {
+    const c = new PursuanceClient(ports, identity, { pursuanceId: invite.pursuanceId, groupId: invite.groupId, relays: invite.relays, name: invite.name }, {}, opts);
+    for (const k of invite.keys) await c.learnKey(k.scope, k.key);
+    c.applyWriteEpoch();
+    await c.start();
+    await c.sync({ timeoutMs: opts.syncTimeoutMs ?? 30_000 });
+    if (c.state.id === null) throw new ActionError("could not read the pursuance from its relays (no genesis found): is a relay up?", invite.relays);
+    // Sign in under the newest group epoch the invite gave us, so the inviter's client can read it.
+    await c.publish(joinBody(c.actor, invite.pursuanceId, invite.inviteSeed, myName));
+    return c;
+  }
+
+  /** Connect to every configured relay and catch up. */
+  async start(): Promise<void> {
+    for (const url of this.config.relays) if (!this.group.relayUrls.includes(url)) await this.group.addRelay(this.ports.connect(url));
+  }
+
+  async addRelay(url: string, moveHistory = true): Promise<void> {
+    if (this.config.relays.includes(url)) throw new ActionError(`relay already configured: ${url}`, url);
+    this.config.relays.push(url);
+    await this.group.addRelay(this.ports.connect(url), { moveHistory });
+  }
+
+  removeRelay(url: string): void {
+    const i = this.config.relays.indexOf(url);
+    if (i < 0) throw new ActionError(`no such relay: ${url}`, url);
+    if (this.config.relays.length === 1) throw new ActionError("cannot remove the last relay", url);
+    this.config.relays.splice(i, 1);
+    this.group.removeRelay(url);
+  }
+
+  /**
+   * Catch up from every relay, tell peers our heads and ask for gaps; resolves
+   * when nothing has been missing or arriving for `quietMs`, or at the timeout.
+   */
+  async sync(o: { timeoutMs?: number; quietMs?: number } = {}): Promise<SyncProgress> {
+    const deadline = this.ports.now() + (o.timeoutMs ?? 15_000);
+    const quiet = o.quietMs ?? 400;
+    await this.waitConnected(Math.min(o.timeoutMs ?? 15_000, 10_000));
+    await this.group.catchUp();
+    await this.group.announceHeads().catch(() => {});
+    let last = -1;
+    let stableSince = this.ports.now();
+    for (;;) {
+      await this.flushed();
+      const p = this.progress();
+      this.emit("progress", p);
+      if (p.events !== last || p.pending > 0 || p.gaps > 0) {
+        if (p.gaps > 0) await this.group.requestRepair().catch(() => 0);
+        last = p.events;
+        stableSince = this.ports.now();
+      }
+      if (this.ports.now() - stableSince >= quiet || this.ports.now() >= deadline) return p;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  progress(): SyncProgress {
+    const st = this.group.status();
+    return {
+      events: st.events,
+      pending: st.pending,
+      gaps: st.gaps.ids.length + st.gaps.ranges.length,
+      relaysConnected: st.relays.filter((r) => r.connected).length,
+    };
+  }
+
+  /**
+   * Publish a body as our next event. A body the rules would reject is refused
+   * here, before anything reaches the log, with the reason every client would give.
+   */
+  async publish(body: Body, epoch?: number): Promise<{ id: string }> {
+    const probe: PEvent = { id: "f".repeat(64), author: this.me, seq: 0, ts: this.ports.now(), parents: [], body };
+    const reason = this.fold.check(probe);
+    if (reason) throw new ActionError(reason, body.t);
+    const ev = await this.group.publish(encodeBody(body), epoch);
+    await this.flushed();
+    const verdict = this.fold.verdict(toHex(ev.id));
+    if (verdict) throw new ActionError(`rejected after publishing: ${verdict}`, toHex(ev.id));
+    return { id: toHex(ev.id) };
+  }
+
+  /** Wait until every delivered event has been stored and folded. */
+  async flushed(): Promise<void> {
+    let f: Promise<void>;
+    do {
+      f = this.flushing;
+      await f;
+    } while (f !== this.flushing || this.queue.length > 0);
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const t of this.duty.timers.values()) t.cancel();
+    this.group.close();
+  }
+
+  private async waitConnected(ms: number): Promise<void> {
+    const end = this.ports.now() + ms;
+    while (this.ports.now() < end && this.progress().relaysConnected === 0) await new Promise((r) => setTimeout(r, 50));
+  }
+
+  private onDelivered(evs: SignedEvent[]) {
+    this.queue.push(...evs);
+    this.flushing = this.flushing.then(() => this.drain()).catch((e: Error) => void this.emit("error", e));
+  }
+
+  private async drain(): Promise<void> {
+    if (this.queue.length === 0) return;
+    const evs = this.queue;
+    this.queue = [];
+    await this.ports.store.saveEvents(evs.map((e) => ({ id: toHex(e.id), bytes: e.bytes })));
+    await this.process(evs);
+  }
+
+  private async process(evs: SignedEvent[]): Promise<void> {
+    const pevs = evs.map(toPEvent);
+    for (const p of pevs) if (p.body) this.ring.ingest(p.body);
+    await this.syncKeys();
+    this.fold.add(pevs);
+    const fresh = this.applyWriteEpoch();
+    if (fresh.length > 0) await this.group.watchNewTags(fresh);
+    if (this.session.log.pendingCount === 0) for (const [r, s] of Object.entries(this.cursorCache)) await this.ports.store.saveCursor(r, s);
+    this.emit("changed", pevs);
+    if (!this.closed) runDuties(this);
+  }
+
+  private readonly keptKeys = new Set<string>();
+
+  /** Keep a key: into the ring, and later (syncKeys) into the store and, for group keys, the session. */
+  private async learnKey(scope: string, key: Uint8Array, persist = true): Promise<void> {
+    const h = this.ring.add(scope, key);
+    if (!persist) this.keptKeys.add(h.keyId);
+    await this.syncKeys();
+  }
+
+  /** Every key in the ring is stored before use, and every group key is an epoch we can read. */
+  private async syncKeys(): Promise<void> {
+    for (const h of this.ring.all()) {
+      if (!this.keptKeys.has(h.keyId)) {
+        await this.ports.store.saveKey(h.scope, h.key);
+        this.keptKeys.add(h.keyId);
+      }
+      if (h.scope !== "group") continue;
+      const epoch = epochOfKeyId(h.keyId);
+      if (this.session.hasEpoch(epoch)) continue;
+      try {
+        this.session.addEpoch(epoch, h.key);
+      } catch (e) {
+        // Two keys whose ids share 32 bits: astronomically unlikely, and the second is useless to us.
+        this.ports.log?.(`ignoring group key ${h.keyId}: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  /** Tags the relays were told about; null until the first connection subscribes to all we know. */
+  private knownTags: Set<string> | null = null;
+
+  /** Write in the epoch of the group key the state names current (when we hold it). Returns tags new since the last call. */
+  private applyWriteEpoch(): string[] {
+    const cur = this.state.keys.get("group");
+    if (cur && this.ring.get(cur.keyId) && this.session.hasEpoch(epochOfKeyId(cur.keyId))) this.session.setWriteEpoch(epochOfKeyId(cur.keyId));
+    if (this.knownTags === null) {
+      this.knownTags = new Set(this.session.tags);
+      return [];
+    }
+    const fresh = this.session.tags.filter((t) => !this.knownTags!.has(t));
+    for (const t of fresh) this.knownTags.add(t);
+    return fresh;
+  }
+}

@@ -1,0 +1,49 @@
+// The only ways a PursuanceClient touches the world: given to it, never
+// reached for. Tests pass fakes; the CLI and the bridge pass real ones.
+import type { Crypto } from "../cwtch/crypto.js";
+import type { RelayClient } from "../cwtch/relay-client.js";
+
+export interface StoredEvent {
+  id: string;
+  bytes: Uint8Array;
+}
+
+/** Durable state of one member in one pursuance. Implementations must not lose an acknowledged write. */
+export interface ClientStorePort {
+  loadEvents(): Promise<Uint8Array[]>;
+  saveEvents(events: StoredEvent[]): Promise<void>;
+  loadKeys(): Promise<Array<{ scope: string; key: Uint8Array }>>;
+  saveKey(scope: string, key: Uint8Array): Promise<void>;
+  loadCursors(): Promise<Record<string, number>>;
+  saveCursor(relay: string, seq: number): Promise<void>;
+}
+
+export interface ClientPorts {
+  crypto: Crypto;
+  /** Wall clock, ms. */
+  now(): number;
+  /** Open (but the client starts) a connection to one relay. */
+  connect(url: string): RelayClient;
+  store: ClientStorePort;
+  /** Timers for deferred duties (a fallback rotation); injectable so tests control time. */
+  setTimer?(fn: () => void, ms: number): { cancel(): void };
+  log?(message: string): void;
+}
+
+export function memoryStore(): ClientStorePort & { events: StoredEvent[] } {
+  const events: StoredEvent[] = [];
+  const ids = new Set<string>();
+  const keys: Array<{ scope: string; key: Uint8Array }> = [];
+  const cursors: Record<string, number> = {};
+  return {
+    events,
+    loadEvents: async () => events.map((e) => e.bytes),
+    saveEvents: async (evs) => {
+      for (const e of evs) if (!ids.has(e.id)) ids.add(e.id), events.push(e);
+    },
+    loadKeys: async () => [...keys],
+    saveKey: async (scope, key) => void keys.push({ scope, key }),
+    loadCursors: async () => ({ ...cursors }),
+    saveCursor: async (relay, seq) => void (cursors[relay] = seq),
+  };
+}
