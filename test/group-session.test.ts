@@ -43,7 +43,7 @@ function delivered(o: ReceiveOutcome): string[] {
   return o.delivered.map((e) => hex(e.id));
 }
 function equivocationOf(o: ReceiveOutcome) {
-  return o.type === "event" && o.status !== "duplicate" ? o.equivocation : undefined;
+  return o.type === "event" && (o.status === "pending" || o.status === "delivered") ? o.equivocation : undefined;
 }
 function sealAs(ev: { bytes: Uint8Array }, epoch: number, key: Uint8Array): OutFrame {
   const keys = deriveEpochKeys(crypto, epoch, key);
@@ -441,5 +441,38 @@ describe("EventLog over random DAGs", () => {
     expect(flood.slice(40).every((e) => log.has(hex(e.id)))).toBe(true);
     const g = log.gaps();
     expect(g.ids.sort()).toEqual(flood.slice(40).map((_, i) => "".padEnd(64, (41 + i).toString(16).padStart(2, "0"))).sort());
+  });
+});
+
+describe("hidden forks through prev", () => {
+  it("rejects an event whose prev skips seqs or names another author's event, delivered or pending", async () => {
+    const { loadCrypto } = await import("../src/cwtch/crypto.js");
+    const { EventLog } = await import("../src/cwtch/event-log.js");
+    const { signEvent } = await import("../src/cwtch/message.js");
+    const c = await loadCrypto();
+    const a = c.signKeyPair();
+    const b = c.signKeyPair();
+    const group = new Uint8Array(32).fill(7);
+    const ev = (kp: typeof a, seq: number, prev: Uint8Array, body: string) =>
+      signEvent(c, { group, epoch: 0, author: kp.publicKey, seq, prev, ts: seq, deps: [], body: new TextEncoder().encode(body) }, kp.secretKey);
+    const a1 = ev(a, 1, new Uint8Array(32), "a1");
+    const a2 = ev(a, 2, a1.id, "a2");
+    const b1 = ev(b, 1, new Uint8Array(32), "b1");
+    const skip = ev(a, 9, a1.id, "skips 2..8");
+    const foreign = ev(a, 3, b1.id, "prev is b's");
+    const log = new EventLog();
+    expect(log.add(a1).status).toBe("delivered");
+    expect(log.add(a2).status).toBe("delivered");
+    expect(log.add(b1).status).toBe("delivered");
+    expect(log.add(skip)).toMatchObject({ status: "invalid", reason: "prev has seq 1, expected 8" });
+    expect(log.add(foreign)).toMatchObject({ status: "invalid", reason: "prev is another author's event" });
+    expect(log.head(Buffer.from(a.publicKey).toString("hex"))?.seq).toBe(2);
+    // Pending first, then its prev arrives: still caught.
+    const log2 = new EventLog();
+    expect(log2.add(skip).status).toBe("pending");
+    const r = log2.add(a1);
+    expect(r.status === "delivered" && r.delivered.length).toBe(1);
+    expect(log2.invalidEvents.map((x) => x.reason)).toEqual(["prev has seq 1, expected 8"]);
+    expect(log2.pendingCount).toBe(0);
   });
 });

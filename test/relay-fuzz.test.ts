@@ -59,8 +59,14 @@ function generator(seed: number) {
     const f = valid();
     const key = pick(["op", "rid", "tag", "blob", "tags", "since", "limit", "pow"]);
     const v = pick<unknown>([...huge, "x", 7, [1, 2], { a: 1 }, pick(anyVals)]);
-    const raw = JSON.stringify({ ...f, [key]: v === "1e400" || v === "NaN" ? "__RAW__" : v });
-    return raw.replace('"__RAW__"', String(v)); // literals JSON.stringify cannot write
+    const literal = v === "1e400" || v === "NaN"; // literals JSON.stringify cannot write
+    let raw: string;
+    try {
+      raw = JSON.stringify({ ...f, [key]: literal ? "__RAW__" : v });
+    } catch {
+      raw = JSON.stringify({ ...f, [key]: "unserialisable" });
+    }
+    return literal ? raw.replace('"__RAW__"', v) : raw;
   };
   const deep = (): string => {
     // Up to ~130 KB: deep but under the frame cap, so the relay must parse it.

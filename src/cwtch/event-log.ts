@@ -22,6 +22,8 @@ export interface AuthorRange {
 
 export type AddResult =
   | { status: "duplicate"; id: string }
+  /** Well signed, but its `prev` is not its author's event at seq − 1: a hidden fork, never delivered. */
+  | { status: "invalid"; id: string; reason: string }
   | { status: "pending"; id: string; missing: string[]; equivocation?: Equivocation }
   | { status: "delivered"; id: string; delivered: SignedEvent[]; equivocation?: Equivocation };
 
@@ -99,6 +101,8 @@ export class EventLog {
     const id = toHex(ev.id);
     if (this.has(id)) return { status: "duplicate", id };
     const author = toHex(ev.author);
+    const bad = this.chainFault(ev);
+    if (bad) return this.invalid(id, author, bad);
     const equivocation = this.track(author, ev.seq, id);
     const missing = new Set<string>();
     if (ev.seq > 1) {
@@ -136,6 +140,24 @@ export class EventLog {
       if (seq > have + 1) ranges.push({ author, from: have + 1, to: seq - 1 });
     }
     return { ids, ranges };
+  }
+
+  readonly invalidEvents: Array<{ id: string; author: string; reason: string }> = [];
+
+  /** A delivered `prev` must be the same author's event exactly one seq earlier. */
+  private chainFault(ev: SignedEvent): string | null {
+    if (ev.seq === 1) return null;
+    const prev = this.delivered.get(toHex(ev.prev));
+    if (!prev) return null;
+    if (toHex(prev.author) !== toHex(ev.author)) return "prev is another author's event";
+    if (prev.seq !== ev.seq - 1) return `prev has seq ${prev.seq}, expected ${ev.seq - 1}`;
+    return null;
+  }
+
+  private invalid(id: string, author: string, reason: string): AddResult {
+    this.invalidEvents.push({ id, author, reason });
+    this.equivocators.add(author);
+    return { status: "invalid", id, reason };
   }
 
   private track(author: string, seq: number, id: string): Equivocation | undefined {
@@ -204,6 +226,12 @@ export class EventLog {
         if (!w) continue;
         w.missing.delete(cid);
         if (w.missing.size === 0) {
+          const bad = this.chainFault(w.ev);
+          if (bad) {
+            this.unpark(wid);
+            this.invalid(wid, toHex(w.ev.author), bad);
+            continue;
+          }
           this.pending.delete(wid);
           stack.push([wid, w.ev]);
         }

@@ -156,7 +156,7 @@ export class GroupSession {
     const found: Equivocation[] = [];
     for (const e of events) {
       const r = this.log.add(e);
-      if (r.status !== "duplicate" && r.equivocation) found.push(r.equivocation);
+      if ((r.status === "pending" || r.status === "delivered") && r.equivocation) found.push(r.equivocation);
     }
     return found;
   }

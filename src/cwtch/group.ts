@@ -184,7 +184,7 @@ export class Group extends EventEmitter<GroupEvents> {
         this.onControl(out.control);
         return;
       case "event":
-        if (out.status !== "duplicate" && out.equivocation) this.emit("equivocation", out.equivocation);
+        if ((out.status === "pending" || out.status === "delivered") && out.equivocation) this.emit("equivocation", out.equivocation);
         if (out.status === "delivered") this.emit("events", out.delivered);
         if (out.status === "pending") this.scheduleRepair(this.o.repairDelayMs);
         return;

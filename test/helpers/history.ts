@@ -28,8 +28,8 @@ import type { PEvent } from "../../src/pursuance/apply-common.js";
 import type { Assignee, Body, Ciphertext, SealedContent } from "../../src/pursuance/events.js";
 import { Fold, foldAll } from "../../src/pursuance/fold.js";
 import { KeyRing, type HeldKey } from "../../src/pursuance/keyring.js";
-import type { Rules } from "../../src/pursuance/rules.js";
-import { entitledMembers, type PursuanceState, type Task } from "../../src/pursuance/state.js";
+import type { Capability, Rules } from "../../src/pursuance/rules.js";
+import { canReadTask, entitled, entitledMembers, hasCap, rankOf, type PursuanceState, type Task } from "../../src/pursuance/state.js";
 
 // ---- seeded PRNG (sfc32) -----------------------------------------------------------
 
@@ -157,7 +157,11 @@ export class History {
   readonly members = new Map<string, HMember>();
   genesisId: string | null = null;
   private readonly cited = new Set<string>();
-  private readonly inviteKeys = new Map<string, HeldKey[]>();
+  /** Invite public key → the keys its link carries out of band. */
+  readonly inviteKeys = new Map<string, HeldKey[]>();
+  /** What folds use: the real crypto, with signature answers remembered. */
+  readonly foldCrypto: Crypto;
+  private readonly states = new Map<string, PursuanceState>();
   private clock = 1_700_000_000_000;
 
   constructor(
@@ -167,6 +171,7 @@ export class History {
   ) {
     this.rng = new Rng(seed);
     this.crypto = seededCrypto(base, this.rng);
+    this.foldCrypto = memoVerifyCrypto(base);
   }
 
   /** A new identity (not yet a member of anything). */
@@ -219,7 +224,10 @@ export class History {
 
   /** The state an author citing `parents` has seen: the fold of their causal past. */
   stateAt(parents: Iterable<string>): PursuanceState {
-    return foldAll(this.base, this.ancestors(parents), this.genesisId).state;
+    const key = [...new Set(parents)].sort().join(",");
+    let s = this.states.get(key);
+    if (!s) this.states.set(key, (s = quietly(() => foldAll(this.foldCrypto, this.ancestors(key ? key.split(",") : []), this.genesisId).state)));
+    return s;
   }
 
   /** The state of everything written so far. */
@@ -228,7 +236,7 @@ export class History {
   }
 
   fold(): Fold {
-    return foldAll(this.base, this.events, this.genesisId);
+    return quietly(() => foldAll(this.foldCrypto, this.events, this.genesisId));
   }
 
   /** The parents a new event by `m` would have. */
@@ -442,17 +450,34 @@ export function randomChunks<T>(xs: readonly T[], rng: Rng, max: number): T[][] 
   return out;
 }
 
+/**
+ * Run `f` without capturing stack traces: every rejection is an Error, and
+ * capturing their stacks is most of the cost of folding a hostile log many
+ * times over. Nothing in the fold reads a stack.
+ */
+export function quietly<T>(f: () => T): T {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return f();
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
 /** Deliver chunks to a fresh fold; returns the fold and how many adds were incremental. */
 export function deliver(crypto: Crypto, chunks: readonly PEvent[][], genesisId: string | null = null): { fold: Fold; incremental: number; refolds: number } {
-  const fold = new Fold({ crypto, genesisId });
-  let incremental = 0;
-  let refolds = 0;
-  for (const c of chunks) {
-    const before = fold.size;
-    const rebuilt = fold.add(c);
-    if (fold.size > before) rebuilt ? refolds++ : incremental++;
-  }
-  return { fold, incremental, refolds };
+  return quietly(() => {
+    const fold = new Fold({ crypto, genesisId });
+    let incremental = 0;
+    let refolds = 0;
+    for (const c of chunks) {
+      const before = fold.size;
+      const rebuilt = fold.add(c);
+      if (fold.size > before) rebuilt ? refolds++ : incremental++;
+    }
+    return { fold, incremental, refolds };
+  });
 }
 
 /** The audit view as plain data: fold order with verdicts. */
@@ -466,20 +491,65 @@ export interface RandomHistory {
   h: History;
   /** Authors who never joined. */
   outsiders: Set<string>;
-  /** Author → seq at which they equivocated. */
+  /** Author → lowest seq at which they equivocated. */
   forks: Map<string, number>;
-  /** How many events of each kind of intent were written. */
+  /** How many events of each intent were written ("!" marks a dishonest attempt). */
   kinds: Record<string, number>;
 }
 
 const ROLE_READ = ["primary", "admin", "recruiter", "change agent"];
 const ROLES = [...ROLE_READ, "seedling"];
 
+type Kind =
+  | "task.create"
+  | "task.comment"
+  | "task.close"
+  | "task.assign"
+  | "task.update"
+  | "grant"
+  | "revoke"
+  | "remove"
+  | "rotate"
+  | "share"
+  | "invite"
+  | "join"
+  | "vote"
+  | "amend"
+  | "leave"
+  | "announce"
+  | "malformed"
+  | "outsider";
+
+const KINDS: Array<[Kind, number, Capability | null]> = [
+  ["task.create", 13, "task.create"],
+  ["task.comment", 11, "task.comment"],
+  ["task.close", 5, "task.close"],
+  ["task.assign", 5, "task.assign"],
+  ["task.update", 3, "task.update"],
+  ["grant", 9, "role.grant"],
+  ["revoke", 4, "role.grant"],
+  ["remove", 6, "member.remove"],
+  ["rotate", 8, null],
+  ["share", 4, null],
+  ["invite", 7, "member.invite"],
+  ["join", 8, null],
+  ["vote", 4, null],
+  ["amend", 1.5, "rules.change"],
+  ["leave", 1, null],
+  ["announce", 1.5, "announce"],
+  ["malformed", 1, null],
+  ["outsider", 3, null],
+];
+const TOTAL_WEIGHT = KINDS.reduce((n, [, w]) => n + w, 0);
+
 /**
- * A random history of about `size` events: a founder bootstraps a few members,
- * then members (current, removed, never admitted) and outsiders act with a mix
- * of honest and malicious intents; some write concurrently (citing an older
- * subset of tips), one may equivocate.
+ * A random history of about `size` events. A founder bootstraps a few members;
+ * then each step picks an intent and, most of the time, an author allowed to
+ * do it (honest), otherwise anyone: a member lacking the capability, a removed
+ * member, someone whose join failed, an outsider (dishonest). A third of the
+ * writers are concurrent (they cite a random subset of an older set of tips),
+ * so honest events race and some lose. Half the histories have an
+ * equivocating member.
  */
 export function randomHistory(base: Crypto, seed: number, size: number): RandomHistory {
   const h = new History(base, seed);
@@ -493,7 +563,8 @@ export function randomHistory(base: Crypto, seed: number, size: number): RandomH
   const outsiderMs = [h.member("outsider0"), h.member("outsider1")];
   const outsiders = new Set(outsiderMs.map((m) => m.hex));
   const forks = new Map<string, number>();
-  const invites: Array<{ secret: InviteSecret; event: PEvent; uses: number }> = [];
+  const invites: Array<{ secret: InviteSecret; uses: number }> = [];
+  const everyone = [founder, ...candidates];
 
   // Bootstrap: the founder admits a few members so there is someone to act.
   const boot: Array<[number, string]> = [
@@ -504,34 +575,40 @@ export function randomHistory(base: Crypto, seed: number, size: number): RandomH
     [4, "seedling"],
   ];
   for (const [i, role] of rng.subset(boot, 0.8)) {
-    const { event, secret } = h.invite(founder, role);
-    invites.push({ secret, event, uses: 1 });
+    const { secret } = h.invite(founder, role);
+    invites.push({ secret, uses: 1 });
     h.join(candidates[i]!, secret);
   }
+  const forkAt = rng.chance(0.5) ? rng.range(h.events.length + 2, size - 2) : -1;
 
-  const everyone = [founder, ...candidates];
-  const deps = (): Deps => {
+  const pickDeps = (): Deps => {
     if (rng.chance(0.65)) return "tips";
-    // Concurrent writer: cites a random subset of the tips of an older prefix.
-    const k = rng.range(1, h.events.length);
-    const older = h.tipsAt(k);
+    const older = h.tipsAt(rng.range(1, h.events.length));
     const sub = rng.subset(older, 0.6);
     return sub.length > 0 ? sub : [rng.pick(older)];
   };
-  const actorIn = (s: PursuanceState): HMember => {
+  const depIds = (d: Deps): string[] => (d === "tips" ? h.tips() : d === "own" ? [] : d.map((x) => (typeof x === "string" ? x : x.id)));
+  const current = (s: PursuanceState) => everyone.filter((m) => s.members.has(m.hex));
+  const anyone = (s: PursuanceState): HMember => {
     const r = rng.next();
-    if (r < 0.06) return rng.pick(outsiderMs);
-    const current = everyone.filter((m) => s.members.has(m.hex));
-    if (r < 0.9 && current.length > 0) return rng.pick(current);
-    return rng.pick(everyone);
+    if (r < 0.5) return rng.pick(current(s).length > 0 ? current(s) : everyone);
+    if (r < 0.9) return rng.pick(everyone);
+    return rng.pick(outsiderMs);
   };
-  const memberIn = (s: PursuanceState): HMember => {
-    const current = everyone.filter((m) => s.members.has(m.hex));
-    return current.length > 0 && rng.chance(0.85) ? rng.pick(current) : rng.pick([...everyone, ...outsiderMs]);
+  const below = (s: PursuanceState, a: HMember) => {
+    const mine = rankOf(s, a.hex);
+    return {
+      members: current(s).filter((m) => rankOf(s, m.hex) < mine && s.leader !== m.hex),
+      roles: ROLES.filter((r) => (s.rules.roles[r]?.rank ?? Infinity) < mine),
+    };
   };
-  const anyTask = (s: PursuanceState): string => (s.taskIds.length > 0 && rng.chance(0.9) ? rng.pick(s.taskIds) : rng.hex(32));
-
-  const tryBuild = (honest: () => Body | null, forged: () => Body): Body | null => {
+  const readable = (s: PursuanceState, a: HMember) => s.taskIds.filter((id) => canReadTask(s, a.hex, s.tasks.get(id)!));
+  const someTask = (s: PursuanceState, a: HMember, honest: boolean): string => {
+    const mine = honest ? readable(s, a) : [];
+    if (mine.length > 0) return rng.pick(mine);
+    return s.taskIds.length > 0 && rng.chance(0.9) ? rng.pick(s.taskIds) : rng.hex(32);
+  };
+  const tryBuild = (honest: () => Body | null, forged: () => Body | null): Body | null => {
     try {
       return honest();
     } catch (err) {
@@ -541,154 +618,169 @@ export function randomHistory(base: Crypto, seed: number, size: number): RandomH
   };
 
   let guard = 0;
-  while (h.events.length < size && guard++ < size * 10) {
-    const d = deps();
-    const s0 = h.stateAt(d === "tips" ? h.tips() : d === "own" ? [] : d.map((x) => (typeof x === "string" ? x : x.id)));
-    const a = actorIn(s0);
-    const r = rng.next();
-    if (r < 0.06) {
-      // Equivocation: a second event at the author's latest seq.
-      const m = rng.pick(everyone.filter((x) => x !== founder && x.chain.length > 0).concat(outsiderMs.filter((x) => x.chain.length > 0)));
-      if (!m) continue;
+  while (h.events.length < size && guard++ < size * 20) {
+    if (h.events.length === forkAt) {
+      // Equivocation: a second, different event at a member's latest seq.
+      const m = rng.pick(candidates.filter((x) => x.chain.length > 0).concat(founder.chain.length > 1 ? [founder] : []));
       const seq = m.chain.length;
-      const e = h.emit(m, (s) => ({ t: "task.comment", task: anyTask(s), content: h.fakeCiphertext() }), d, { fork: { seq } });
-      if (e) {
-        const f = forks.get(m.hex);
-        if (f === undefined || seq < f) forks.set(m.hex, seq);
-        count("equivocate");
+      h.emit(m, (s) => ({ t: "task.comment", task: someTask(s, m, true), content: h.fakeCiphertext() }), pickDeps(), { fork: { seq } });
+      const f = forks.get(m.hex);
+      if (f === undefined || seq < f) forks.set(m.hex, seq);
+      count("equivocate");
+      continue;
+    }
+    let x = rng.next() * TOTAL_WEIGHT;
+    let kind: Kind = "task.create";
+    let cap: Capability | null = null;
+    for (const [k, w, c] of KINDS) {
+      if ((x -= w) < 0) {
+        kind = k;
+        cap = c;
+        break;
       }
-      continue;
     }
-    if (r < 0.08) {
-      h.emitMalformed(a, d);
-      count("malformed");
-      continue;
-    }
-    if (r < 0.16) {
-      // Invite: any role, by anyone (escalation when the role is not below them).
-      let made: { secret: InviteSecret; event: PEvent } | null = null;
-      try {
-        made = h.invite(a, rng.pick(ROLES), d);
-      } catch (err) {
-        if (!(err instanceof Error)) throw err;
-      }
-      if (made) invites.push({ ...made, uses: 0 });
-      count("invite");
-      continue;
-    }
-    if (r < 0.26) {
-      // Join: a fresh or reused invite, sometimes a bad proof, sometimes by a member already in.
+    const d = pickDeps();
+    const s0 = h.stateAt(depIds(d));
+    let honest = rng.chance(0.7);
+
+    if (kind === "join") {
       if (invites.length === 0) continue;
-      const inv = rng.chance(0.8) ? (invites.filter((i) => i.uses === 0)[0] ?? rng.pick(invites)) : rng.pick(invites);
-      const fresh = candidates.filter((c) => c.chain.length === 0);
-      const m = fresh.length > 0 && rng.chance(0.85) ? rng.pick(fresh) : rng.pick(candidates);
-      const jd: Deps = rng.chance(0.8) ? "tips" : d;
-      h.join(m, inv.secret, jd, { badProof: rng.chance(0.1) });
+      const unused = invites.filter((i) => i.uses === 0);
+      const inv = honest && unused.length > 0 ? rng.pick(unused) : rng.pick(invites);
+      const fresh = candidates.filter((c) => !s0.members.has(c.hex));
+      const m = honest && fresh.length > 0 ? rng.pick(fresh) : rng.pick(candidates);
+      const bad = !honest && rng.chance(0.4);
+      h.join(m, inv.secret, honest ? "tips" : d, { badProof: bad });
       inv.uses++;
-      count("join");
+      count(honest ? "join" : "join!");
       continue;
     }
+    if (kind === "malformed") {
+      h.emitMalformed(anyone(s0), d);
+      count("malformed!");
+      continue;
+    }
+
+    // The author: allowed (honest) or anyone (dishonest).
+    let a: HMember;
+    if (kind === "outsider") {
+      a = rng.pick(outsiderMs);
+      honest = false;
+    } else if (honest) {
+      let pool = current(s0).filter((m) => cap === null || hasCap(s0, m.hex, cap));
+      if (kind === "rotate") pool = current(s0).filter((m) => [...s0.keys].some(([sc, k]) => k.needsRotation && entitled(s0, m.hex).includes(sc)) || hasCap(s0, m.hex, "keys.rotate"));
+      if (kind === "vote") pool = current(s0).filter((m) => s0.members.get(m.hex)!.roles.has(s0.rules.succession.role));
+      if (pool.length === 0) continue;
+      a = rng.pick(pool);
+    } else a = anyone(s0);
+    count(honest ? kind : `${kind}!`);
+
     h.emit(
       a,
-      (s) => {
-        const k = rng.next();
-        if (k < 0.14) {
-          count("grant");
-          const to = memberIn(s);
-          const role = rng.pick(ROLES);
-          return tryBuild(
-            () => grantBody(a.actor, s, to.hex, role),
-            () => ({ t: "role.grant", member: to.hex, role, keys: [] }),
-          );
-        }
-        if (k < 0.2) {
-          count("revoke");
-          const to = memberIn(s);
-          const held = [...(s.members.get(to.hex)?.roles ?? [])];
-          return { t: "role.revoke", member: to.hex, role: held.length > 0 && rng.chance(0.8) ? rng.pick(held) : rng.pick(ROLES) };
-        }
-        if (k < 0.29) {
-          count("remove");
-          return { t: "remove", member: memberIn(s).hex, reason: "random" };
-        }
-        if (k < 0.4) {
-          count("rotate");
-          const scopes = [...s.keys.keys()];
-          if (scopes.length === 0) return null;
-          const due = scopes.filter((sc) => s.keys.get(sc)!.needsRotation);
-          const scope = due.length > 0 && rng.chance(0.7) ? rng.pick(due) : rng.pick(scopes);
-          const { body } = rotateBody(a.actor, s, scope);
-          if (body.t === "keys.rotate" && rng.chance(0.25)) {
-            count("rotate.tampered");
-            const want = entitledMembers(s, scope);
-            const gone = [...s.former.keys()].filter((x) => !want.includes(x));
-            if (gone.length > 0 && rng.chance(0.5)) body.sealed[rng.pick(gone)] = toB64(rng.bytes(80));
-            else if (want.length > 0) delete body.sealed[rng.pick(want)];
+      (s): Body | null => {
+        const bl = below(s, a);
+        const pickMember = (): HMember => (honest && bl.members.length > 0 ? rng.pick(bl.members) : anyone(s));
+        const pickRole = (): string => (honest && bl.roles.length > 0 ? rng.pick(bl.roles) : rng.pick(ROLES));
+        switch (kind) {
+          case "outsider": {
+            const t = rng.int(3);
+            if (t === 0) return { t: "task.create", readers: ["change agent"], assignee: null, parent: null, due: null, content: h.fakeContent(s, ["change agent"]) };
+            if (t === 1) return { t: "role.grant", member: a.hex, role: "admin", keys: [] };
+            return { t: "remove", member: rng.pick(everyone).hex, reason: "forged" };
           }
-          return body;
+          case "grant": {
+            const to = pickMember();
+            const role = pickRole();
+            return tryBuild(
+              () => grantBody(a.actor, s, to.hex, role),
+              () => ({ t: "role.grant", member: to.hex, role, keys: [] }),
+            );
+          }
+          case "revoke": {
+            const to = pickMember();
+            const held = [...(s.members.get(to.hex)?.roles ?? [])];
+            return { t: "role.revoke", member: to.hex, role: held.length > 0 && rng.chance(0.8) ? rng.pick(held) : pickRole() };
+          }
+          case "remove":
+            return { t: "remove", member: (honest ? pickMember() : rng.pick(everyone)).hex, reason: "random" };
+          case "invite": {
+            const role = pickRole();
+            const { body, secret } = inviteBody(a.actor, s, role);
+            if (body.t === "invite") {
+              const ids = new Set([body.groupKeyId, ...body.roleKeyIds]);
+              h.inviteKeys.set(secret.publicKey, a.ring.all().filter((k) => ids.has(k.keyId)));
+            }
+            invites.push({ secret, uses: 0 });
+            return body;
+          }
+          case "rotate": {
+            const scopes = [...s.keys.keys()].filter((sc) => !honest || entitled(s, a.hex).includes(sc));
+            if (scopes.length === 0) return null;
+            const due = scopes.filter((sc) => s.keys.get(sc)!.needsRotation);
+            const scope = due.length > 0 && (honest || rng.chance(0.5)) ? rng.pick(due) : rng.pick(scopes);
+            const { body } = rotateBody(a.actor, s, scope);
+            if (body.t === "keys.rotate" && !honest && rng.chance(0.6)) {
+              const want = entitledMembers(s, scope);
+              const gone = [...s.former.keys()].filter((m) => !want.includes(m));
+              if (gone.length > 0 && rng.chance(0.5)) body.sealed[rng.pick(gone)] = toB64(rng.bytes(80));
+              else if (want.length > 1) delete body.sealed[rng.pick(want.filter((m) => m !== a.hex))];
+            }
+            return body;
+          }
+          case "share": {
+            const to = honest ? rng.pick(current(s).length > 0 ? current(s) : everyone) : anyone(s);
+            const b = honest ? shareBody(a.actor, s, to.hex) : null;
+            if (b) return b;
+            const scope = rng.pick(["group", ...ROLE_READ]);
+            const kid = rng.chance(0.5) ? rng.hex(16) : (s.keys.get(scope)?.history[0] ?? rng.hex(16));
+            return { t: "keys.share", to: to.hex, keys: [{ scope, keyId: kid, sealed: toB64(rng.bytes(80)) }] };
+          }
+          case "task.create": {
+            const mine = entitled(s, a.hex).filter((sc) => sc !== "group");
+            const readers = honest && mine.length > 0 ? [rng.pick(mine)] : rng.chance(0.7) ? [rng.pick(ROLE_READ)] : rng.subset(ROLES, 0.4);
+            const assignee: Assignee | null = rng.chance(0.3) ? { member: pickMember().hex } : null;
+            return tryBuild(
+              () => taskCreateBody(a.actor, s, { text: { title: `t${h.events.length}`, deliverables: "d" }, readers, assignee }),
+              () => ({ t: "task.create", readers: [...new Set(readers)].sort(), assignee, parent: null, due: null, content: h.fakeContent(s, readers) }),
+            );
+          }
+          case "task.comment": {
+            const id = someTask(s, a, honest);
+            return tryBuild(
+              () => commentBody(a.actor, taskIn(s, id), "hello"),
+              () => ({ t: "task.comment", task: id, content: h.fakeCiphertext() }),
+            );
+          }
+          case "task.close": {
+            const id = someTask(s, a, honest);
+            return tryBuild(
+              () => closeBody(a.actor, taskIn(s, id), rng.chance(0.5) ? "done" : null),
+              () => ({ t: "task.close", task: id, reason: null }),
+            );
+          }
+          case "task.assign": {
+            const id = someTask(s, a, honest);
+            const assignee: Assignee | null = rng.chance(0.7) ? { member: anyone(s).hex } : rng.chance(0.5) ? { role: rng.pick(ROLES) } : null;
+            return tryBuild(
+              () => assignBody(a.actor, s, taskIn(s, id), assignee),
+              () => ({ t: "task.assign", task: id, assignee }),
+            );
+          }
+          case "task.update":
+            return { t: "task.update", task: someTask(s, a, honest), status: rng.pick(["started", "help wanted", "done"] as const) };
+          case "vote":
+            return { t: "leader.vote", candidate: (rng.chance(0.8) ? rng.pick(current(s).length > 0 ? current(s) : everyone) : anyone(s)).hex };
+          case "amend": {
+            const role = pickRole();
+            return { t: "role.amend", role, def: { rank: honest ? Math.max(0, (s.rules.roles[role]?.rank ?? 10) - 5) : rng.pick([50, 70, 90, 110]), caps: ["task.comment"], reads: "role" } };
+          }
+          case "leave":
+            return { t: "leave" };
+          case "announce":
+            return { t: "announce", text: "news" };
+          default:
+            return null;
         }
-        if (k < 0.46) {
-          count("share");
-          const to = memberIn(s);
-          const honest = rng.chance(0.6) ? shareBody(a.actor, s, to.hex) : null;
-          if (honest) return honest;
-          const scope = rng.pick(["group", ...ROLE_READ]);
-          const kid = rng.chance(0.5) ? rng.hex(16) : (s.keys.get(scope)?.history[0] ?? rng.hex(16));
-          return { t: "keys.share", to: to.hex, keys: [{ scope, keyId: kid, sealed: toB64(rng.bytes(80)) }] };
-        }
-        if (k < 0.62) {
-          count("task.create");
-          const readers = rng.chance(0.85) ? [rng.pick(ROLE_READ)] : rng.subset(ROLES, 0.4);
-          const assignee: Assignee | null = rng.chance(0.3) ? { member: memberIn(s).hex } : null;
-          return tryBuild(
-            () => taskCreateBody(a.actor, s, { text: { title: `t${h.events.length}`, deliverables: "d" }, readers, assignee }),
-            () => ({ t: "task.create", readers: [...new Set(readers)].sort(), assignee, parent: null, due: null, content: h.fakeContent(s, readers) }),
-          );
-        }
-        if (k < 0.74) {
-          count("task.comment");
-          const id = anyTask(s);
-          return tryBuild(
-            () => commentBody(a.actor, taskIn(s, id), "hello"),
-            () => ({ t: "task.comment", task: id, content: h.fakeCiphertext() }),
-          );
-        }
-        if (k < 0.8) {
-          count("task.close");
-          const id = anyTask(s);
-          return tryBuild(
-            () => closeBody(a.actor, taskIn(s, id), rng.chance(0.5) ? "done" : null),
-            () => ({ t: "task.close", task: id, reason: null }),
-          );
-        }
-        if (k < 0.87) {
-          count("task.assign");
-          const id = anyTask(s);
-          const assignee: Assignee | null = rng.chance(0.7) ? { member: memberIn(s).hex } : rng.chance(0.5) ? { role: rng.pick(ROLES) } : null;
-          return tryBuild(
-            () => assignBody(a.actor, s, taskIn(s, id), assignee),
-            () => ({ t: "task.assign", task: id, assignee }),
-          );
-        }
-        if (k < 0.9) {
-          count("task.update");
-          return { t: "task.update", task: anyTask(s), status: rng.pick(["started", "help wanted", "done"] as const) };
-        }
-        if (k < 0.94) {
-          count("vote");
-          return { t: "leader.vote", candidate: memberIn(s).hex };
-        }
-        if (k < 0.96) {
-          count("role.amend");
-          const role = rng.pick(ROLES);
-          return { t: "role.amend", role, def: { rank: rng.pick([10, 30, 50, 70, 90, 110]), caps: ["task.comment"], reads: "role" } };
-        }
-        if (k < 0.98) {
-          count("leave");
-          return { t: "leave" };
-        }
-        count("announce");
-        return { t: "announce", text: "news" };
       },
       d,
     );
