@@ -4,4 +4,7 @@ import { register } from "tsx/esm/api";
 
 register();
 const { main } = await import("../src/cli/main.ts");
-process.exitCode = await main(process.argv.slice(2));
+const code = await main(process.argv.slice(2));
+// Commands finish their work (stores flushed, relays closed) before returning;
+// a lingering reconnect or request timer must not hold the shell for seconds.
+process.exit(code);

@@ -48,9 +48,15 @@ function client(url: string): RelayClient {
   loose.push(c);
   return c;
 }
-function member(name: string, w: { groupId: Uint8Array; key: Uint8Array }, urls: string[]): Member {
+function member(name: string, w: { groupId: Uint8Array; key: Uint8Array }, urls: string[], backoffMs?: number): Member {
   const session = new GroupSession({ crypto, identity: crypto.signKeyPair(), groupId: w.groupId, epochs: [{ epoch: 0, key: w.key }], now: Date.now });
-  const group = new Group({ session, relays: urls.map(client), repairDelayMs: 50, repairIntervalMs: 300, repostCooldownMs: 200 });
+  const relays = urls.map((u) => {
+    if (backoffMs === undefined) return client(u);
+    const c = new RelayClient({ url: u, crypto, minBackoffMs: backoffMs, maxBackoffMs: backoffMs, requestTimeoutMs: 5000 });
+    loose.push(c);
+    return c;
+  });
+  const group = new Group({ session, relays, repairDelayMs: 50, repairIntervalMs: 300, repostCooldownMs: 200 });
   const m: Member = { name, session, group, published: [], delivered: [], wantsSent: 0 };
   group.on("events", (evs) => m.delivered.push(...evs));
   const requestRepair = group.requestRepair.bind(group);
@@ -158,4 +164,33 @@ describe("a group on several relays", () => {
     expect(Z.session.log.size).toBe(61);
     console.info(`[multi-relay] ${Date.now() - t0} ms; R1 killed after X#${killedAfter.x}, Y#${killedAfter.y}`);
   }, 60_000);
+
+  it("reads a relay from the start again when it restarted empty on the same address", async () => {
+    // A memory relay that restarts numbers its frames from 1 again. A member
+    // whose cursor is past the relay's new `latest` must not skip what was
+    // posted before it reconnected.
+    let r = await relay();
+    const port = r.port;
+    const w = { groupId: crypto.randomBytes(32), key: crypto.randomBytes(32) };
+    const X = member("X", w, [r.url], 2500); // reconnects slowly (1250..2500 ms)
+    const Y = member("Y", w, [r.url], 40); // reconnects at once
+    await waitFor(() => [X, Y].every((m) => m.group.status().relays.every((s) => s.connected)), 5000, "connections");
+    await sleep(100);
+    await publishMany(Y, 5, 5);
+    await waitFor(() => X.session.log.size === 5, 5000, "X to read Y's first five");
+    expect(X.group.status().relays[0]!.cursor).toBe(5);
+
+    await r.close();
+    servers = servers.filter((s) => s !== r);
+    r = await startRelay({ ...RELAY_OPTS, port });
+    servers.push(r);
+    for (let i = 5; i < 8; i++) Y.published.push(await Y.group.publish(utf8.encode(`Y#${i}`)));
+    expect((await r.store.stats()).latest).toBe(3);
+    expect(X.group.status().relays[0]!.connected).toBe(false); // these went by while X was away
+
+    await waitFor(() => X.session.log.size === 8, 8000, "X to catch up with the restarted relay");
+    expect(idSet(X)).toEqual(Y.published.map((e) => toHex(e.id)).sort());
+    expect(X.wantsSent).toBe(0); // catch-up did it, not repair
+    expect(X.group.status().relays[0]!.cursor).toBe(3);
+  }, 30_000);
 });

@@ -2,6 +2,7 @@
 // add a command; each takes its own argv and returns the process exit code.
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { runClientCommand } from "./client-command.js";
 import { runRelayCommand } from "./relay-command.js";
 
 export interface Command {
@@ -11,6 +12,8 @@ export interface Command {
 
 export const COMMANDS: Record<string, Command> = {
   relay: { summary: "run an untrusted relay (WebSocket + /healthz + /metrics)", run: runRelayCommand },
+  client: { summary: "the member client: create, join, tasks, roles, sync, verify", run: (argv) => runClientCommand(argv) },
+  verify: { summary: "recompute state and hash from an exported log (same as client verify)", run: (argv) => runClientCommand(["verify", ...argv]) },
 };
 
 export function usage(): string {

@@ -166,9 +166,12 @@ export class Group extends EventEmitter<GroupEvents> {
   private async catchUpFrom(relay: RelayClient) {
     if (!relay.connected) return;
     const since = this.cursors.get(relay.url);
-    const r = await relay.fetch(this.session.tags, since, (f) => this.ingest(f, false));
+    // A relay whose numbering is behind our cursor was reset (restarted with an
+    // empty store): its seqs start again at 1, so read it from the start.
+    const reset = relay.hello !== null && relay.hello.latest < since;
+    const r = await relay.fetch(this.session.tags, reset ? 0 : since, (f) => this.ingest(f, false));
     if (r.prunedOldest !== undefined) this.emit("pruned", relay.url, r.prunedOldest);
-    if (r.latest > this.cursors.get(relay.url)) this.cursors.set(relay.url, r.latest);
+    if (reset || r.latest > this.cursors.get(relay.url)) this.cursors.set(relay.url, r.latest);
     this.caughtUp.add(relay.url);
   }
 

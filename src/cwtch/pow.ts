@@ -1,6 +1,9 @@
 // Proof-of-work stamps for relay posts (see relay-protocol.ts). The stamp is
 // bound to the frame (tag and blob), so minting one costs ~2^bits hashes per
-// post and a stamp cannot be replayed on unrelated frames.
+// post and a stamp cannot be replayed on unrelated frames. Tag and blob are
+// length-prefixed, so no two (tag, blob, nonce) triples share one hash input:
+// without the prefixes, bytes could move between tag, blob and nonce (e.g. the
+// blob's last bytes re-read as the nonce) and one stamp would fit other frames.
 import { concat, fromB64, toB64, utf8 } from "./bytes.js";
 import type { Crypto } from "./crypto.js";
 import { leadingZeroBits } from "./relay-protocol.js";
@@ -17,9 +20,24 @@ export class PowError extends Error {
   }
 }
 
-/** BLAKE2b-256("pursuance/pow/v1" ‖ utf8(tag) ‖ blob ‖ nonce). */
+function u32be(n: number): Uint8Array {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, n);
+  return b;
+}
+
+/** The fixed part of the hashed input: domain ‖ u32be(len tag) ‖ utf8(tag) ‖ u32be(len blob) ‖ blob. */
+function powPrefix(tag: string, blob: Uint8Array): Uint8Array {
+  const t = utf8.encode(tag);
+  return concat(POW_DOMAIN, u32be(t.length), t, u32be(blob.length), blob);
+}
+
+/**
+ * BLAKE2b-256("pursuance/pow/v1" ‖ u32be(len tag) ‖ utf8(tag) ‖ u32be(len blob)
+ * ‖ blob ‖ nonce); lengths in bytes, the nonce last (its length is implied).
+ */
 export function powDigest(crypto: Crypto, tag: string, blob: Uint8Array, nonce: Uint8Array): Uint8Array {
-  return crypto.hash(concat(POW_DOMAIN, utf8.encode(tag), blob, nonce), 32);
+  return crypto.hash(concat(powPrefix(tag, blob), nonce), 32);
 }
 
 /** True when the base64url nonce `pow` stamps (tag, blob) with at least `bits` zero bits. */
@@ -39,7 +57,7 @@ export function mintPow(crypto: Crypto, tag: string, blob: Uint8Array, bits: num
   if (!Number.isInteger(bits) || bits < 0 || bits > POW_MAX_BITS) throw new PowError(`pow bits must be 0..${POW_MAX_BITS}, got ${bits}`);
   // Hash the fixed prefix once per attempt into one reusable buffer: the nonce
   // is the last 12 bytes (8 random, so two minters never collide, + a counter).
-  const prefix = concat(POW_DOMAIN, utf8.encode(tag), blob);
+  const prefix = powPrefix(tag, blob);
   const buf = new Uint8Array(prefix.length + 12);
   buf.set(prefix);
   buf.set(crypto.randomBytes(8), prefix.length);

@@ -173,9 +173,12 @@ export function parseServerFrame(text: string): ServerFrame {
 }
 
 /**
- * Proof-of-work stamp: BLAKE2b-256("pursuance/pow/v1" ‖ tag ‖ blob ‖ nonce)
- * must start with `bits` zero bits. Binding the stamp to the frame means a
- * stamp cannot be reused for another post.
+ * Proof-of-work stamp: BLAKE2b-256("pursuance/pow/v1" ‖ u32be(len tag) ‖ tag
+ * ‖ u32be(len blob) ‖ blob ‖ nonce) must start with `bits` zero bits (tag as
+ * UTF-8, blob decoded, lengths in bytes; see pow.ts). Binding the stamp to the
+ * frame means a stamp cannot be reused for another post, and the length
+ * prefixes mean bytes cannot be shifted between tag, blob and nonce to make
+ * one stamp fit a different frame.
  */
 export function leadingZeroBits(h: Uint8Array): number {
   let n = 0;

@@ -39,7 +39,11 @@ export function applyGenesis(s: PursuanceState, e: PEvent, b: B<"genesis">, gene
   s.name = b.name;
   s.mission = b.mission;
   // A copy: later rule changes must never write through to the genesis event itself.
-  s.rules = structuredClone(b.rules);
+  s.rules = {
+    roles: Object.fromEntries(Object.entries(b.rules.roles).map(([n, d]) => [n, { ...d, caps: [...d.caps] }])),
+    succession: { ...b.rules.succession },
+    rotation: { ...b.rules.rotation },
+  };
   s.founder = e.author;
   s.leader = e.author;
   s.members.set(e.author, { name: b.founderName, roles: new Set([top]), joinedBy: e.id });

@@ -104,10 +104,11 @@ export class PursuanceClient extends EventEmitter<ClientEvents> {
   static async create(
     ports: ClientPorts,
     identity: SignKeyPair,
-    o: { name: string; founderName: string; relays: string[]; mission?: string; rules?: Rules } & ClientOptions,
+    o: { name: string; founderName: string; relays: string[]; mission?: string; rules?: Rules; groupId?: string } & ClientOptions,
   ): Promise<PursuanceClient> {
     if (o.relays.length === 0) throw new ActionError("a pursuance needs at least one relay");
-    const groupId = toHex(ports.crypto.randomBytes(32));
+    // The caller may pick the group id first (its store is keyed by it).
+    const groupId = o.groupId ?? toHex(ports.crypto.randomBytes(32));
     const c = new PursuanceClient(ports, identity, { pursuanceId: "", groupId, relays: [...o.relays], name: o.name }, {}, o);
     const body = genesisBody(c.actor, o);
     for (const k of c.ring.all()) await c.learnKey(k.scope, k.key);

@@ -100,6 +100,7 @@ export class Fold {
   private readonly events = new Map<string, PEvent>();
   private readonly cited = new Set<string>();
   private tips = new Set<string>();
+  private hasOrphans = false;
   /** (author, seq) → ids, to spot equivocation: a fork disqualifies the author from that seq on. */
   private readonly slots = new Map<string, string>();
   private readonly forks = new Map<string, number>();
@@ -149,9 +150,13 @@ export class Fold {
     }
     if (incremental) {
       // Incremental only if, in order, each event cites every current tip.
-      const { order, orphans } = causalOrder(fresh.map((e) => ({ ...e, parents: e.parents.filter((p) => !this.tips.has(p) && !this.isOld(p, fresh)) })));
-      incremental = orphans.length === 0 && order.length === fresh.length;
+      const { order: trimmed, orphans } = causalOrder(fresh.map((e) => ({ ...e, parents: e.parents.filter((p) => !this.tips.has(p) && !this.isOld(p, fresh)) })));
+      // Never past an orphan: a refold would still find it (and what descends from it) unplaceable.
+      incremental = orphans.length === 0 && trimmed.length === fresh.length && !this.hasOrphans;
       if (incremental) {
+        // The check and the fold use the events themselves, not the trimmed copies.
+        const byId = new Map(fresh.map((e) => [e.id, e]));
+        const order = trimmed.map((e) => byId.get(e.id)!);
         const tips = new Set(this.tips);
         for (const e of order) {
           const ps = new Set(e.parents);
@@ -206,6 +211,7 @@ export class Fold {
     const { order, orphans } = causalOrder(this.events.values());
     for (const e of order) this.step(e);
     for (const e of orphans) this.record(e, "cites an event that is not in the log");
+    this.hasOrphans = orphans.length > 0;
     this.tips = new Set([...this.events.keys()].filter((id) => !this.cited.has(id)));
   }
 

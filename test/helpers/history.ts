@@ -7,6 +7,7 @@
 //
 // Everything random comes from one seeded PRNG (event ids, keypairs, keys,
 // nonces, choices), so a failing seed rebuilds the same DAG.
+import { expect } from "vitest";
 import { toB64, toHex } from "../../src/cwtch/bytes.js";
 import type { Crypto, SignKeyPair } from "../../src/cwtch/crypto.js";
 import {
@@ -162,6 +163,8 @@ export class History {
   /** What folds use: the real crypto, with signature answers remembered. */
   readonly foldCrypto: Crypto;
   private readonly states = new Map<string, PursuanceState>();
+  /** Everything written so far, folded as it is written. */
+  private live: Fold | null = null;
   private clock = 1_700_000_000_000;
 
   constructor(
@@ -226,7 +229,11 @@ export class History {
   stateAt(parents: Iterable<string>): PursuanceState {
     const key = [...new Set(parents)].sort().join(",");
     let s = this.states.get(key);
-    if (!s) this.states.set(key, (s = quietly(() => foldAll(this.foldCrypto, this.ancestors(key ? key.split(",") : []), this.genesisId).state)));
+    if (s) return s;
+    const past = this.ancestors(key ? key.split(",") : []);
+    // Citing everything: the live fold of the whole history (not cached: it moves on).
+    if (past.length === this.events.length && this.live) return this.live.state;
+    this.states.set(key, (s = quietly(() => foldAll(this.foldCrypto, past, this.genesisId).state)));
     return s;
   }
 
@@ -282,6 +289,7 @@ export class History {
     for (const p of parents) this.cited.add(p);
     if (!o.fork) m.chain.push(e.id);
     if (body) for (const x of this.members.values()) x.ring.ingest(body);
+    if (this.live) quietly(() => this.live!.add([e]));
     return e;
   }
 
@@ -292,6 +300,8 @@ export class History {
     const body = genesisBody(founder.actor, { name: o.name ?? "test pursuance", founderName: founder.name, ...(o.rules ? { rules: o.rules } : {}) });
     const e = this.emit(founder, body, "own")!;
     this.genesisId = e.id;
+    this.live = new Fold({ crypto: this.foldCrypto, genesisId: e.id });
+    this.live.add([e]);
     return e;
   }
 
@@ -786,4 +796,59 @@ export function randomHistory(base: Crypto, seed: number, size: number): RandomH
     );
   }
   return { h, outsiders, forks, kinds };
+}
+
+// ---- convergence and verdict assertions --------------------------------------------------
+
+/**
+ * The reference fold of `h`, after checking that `orders` random causal
+ * deliveries (one event per add, random batches, one batch) all agree with it.
+ */
+export function converge(crypto: Crypto, h: History, orders = 12, seed = 1): Fold {
+  const ref = quietly(() => foldAll(crypto, h.events, h.genesisId));
+  const hash = ref.hash();
+  const rng = new Rng(seed);
+  for (let i = 0; i < orders; i++) {
+    const order = randomCausalOrder(h.events, rng);
+    const chunks = i % 3 === 0 ? order.map((e) => [e]) : i % 3 === 1 ? randomChunks(order, rng, 5) : [order];
+    const { fold } = deliver(crypto, chunks, h.genesisId);
+    expect(fold.state.rejected, `delivery ${i}`).toEqual(ref.state.rejected);
+    expect(fold.hash(), `delivery ${i}`).toBe(hash);
+  }
+  return ref;
+}
+
+/** How many distinct causal orders the deliveries used (to show the DAG really was concurrent). */
+export function distinctOrders(h: History, n: number, seed = 1): number {
+  const rng = new Rng(seed);
+  const seen = new Set<string>();
+  for (let i = 0; i < n; i++) seen.add(randomCausalOrder(h.events, rng).map((e) => e.id).join());
+  return seen.size;
+}
+
+export function reasonOf(f: Fold, e: PEvent | null): string | null {
+  if (!e) throw new Error("no event");
+  const a = f.applied.find((x) => x.event.id === e.id);
+  if (!a) throw new Error(`event ${e.id.slice(0, 12)} was not folded`);
+  return a.rejected;
+}
+
+/** The event is rejected, in `state.rejected`, with a reason matching `why`. */
+export function expectRejected(f: Fold, e: PEvent | null, why: RegExp): void {
+  if (!e) throw new Error("no event");
+  const r = f.state.rejected.find((x) => x.id === e.id);
+  expect(r, `${e.body?.t ?? "malformed"} ${e.id.slice(0, 12)} should be rejected (${why})`).toBeDefined();
+  expect(r!.author).toBe(e.author);
+  expect(r!.type).toBe(e.body?.t ?? "malformed");
+  expect(r!.reason).toMatch(why);
+}
+
+export function expectApplied(f: Fold, e: PEvent | null): void {
+  if (!e) throw new Error("no event");
+  expect(reasonOf(f, e), `${e.body?.t} ${e.id.slice(0, 12)} should apply`).toBeNull();
+}
+
+/** Index of an event in the fold order. */
+export function position(f: Fold, e: PEvent): number {
+  return f.applied.findIndex((a) => a.event.id === e.id);
 }

@@ -1,0 +1,207 @@
+// `pursuance client <command>`: the client for members who hold their own
+// keys. A table of subcommands, each with its usage line; help is generated.
+import { readFileSync, writeFileSync } from "node:fs";
+import { toHex } from "../cwtch/bytes.js";
+import { loadCrypto } from "../cwtch/crypto.js";
+import { inviteBody } from "../pursuance/actions.js";
+import { PursuanceClient } from "../pursuance/client.js";
+import { decodeInvite, encodeInvite } from "../pursuance/invite.js";
+import { exportLog, parseLogFile, verifyLog } from "../pursuance/log-file.js";
+import { entitled } from "../pursuance/state.js";
+import { Home } from "./home.js";
+import { COMMON_HELP, homeOf, parse, session, settle, stdio, syncWithProgress, timeoutOf, withClient, type Io, type Parsed } from "./client-context.js";
+import { MEMBER_COMMANDS } from "./client-member-commands.js";
+import { TASK_COMMANDS } from "./client-task-commands.js";
+import { UsageError } from "./relay-command.js";
+import type { ParseArgsConfig } from "node:util";
+
+export interface SubCommand {
+  usage: string;
+  summary: string;
+  options?: ParseArgsConfig["options"];
+  run(p: Parsed, io: Io): Promise<number | void>;
+}
+
+const needArg = (p: Parsed, i: number, what: string): string => {
+  const v = p.positionals[i];
+  if (v === undefined || v === "") throw new UsageError(`missing ${what}`);
+  return v;
+};
+
+const CORE: Record<string, SubCommand> = {
+  init: {
+    usage: "init --name NAME",
+    summary: "create this member's identity (an Ed25519 key) in --home",
+    options: { name: { type: "string" } },
+    async run(p, io) {
+      const name = p.values.name as string | undefined;
+      if (!name) throw new UsageError("--name is required");
+      const me = new Home(homeOf(p)).init(await loadCrypto(), name);
+      io.out(p.values.json ? JSON.stringify({ id: me.id, name }) : `identity ${me.id} (${name}) in ${homeOf(p)}`);
+    },
+  },
+  create: {
+    usage: 'create "<name>" --relay URL [--relay URL…] [--mission TEXT]',
+    summary: "found a pursuance on these relays; prints its id",
+    options: { relay: { type: "string", multiple: true }, mission: { type: "string" } },
+    async run(p, io) {
+      const name = needArg(p, 0, "the pursuance name");
+      const relays = (p.values.relay as string[] | undefined) ?? [];
+      if (relays.length === 0) throw new UsageError("at least one --relay URL is required");
+      for (const r of relays) if (!/^wss?:\/\/\S+$/.test(r)) throw new UsageError(`--relay: ${JSON.stringify(r)} is not a ws:// or wss:// URL`);
+      const s = await session(p);
+      if (s.home.hasPursuance()) throw new UsageError(`${s.home.dir} already belongs to a pursuance; use another --home`);
+      try {
+        const groupId = toHex(s.crypto.randomBytes(32));
+        const c = await PursuanceClient.create(s.ports(groupId, (m) => io.err(`warning: ${m}`)), s.me.keys, {
+          groupId,
+          name,
+          founderName: s.me.name,
+          relays,
+          ...(p.values.mission ? { mission: p.values.mission as string } : {}),
+        });
+        s.home.savePursuance(c.config);
+        await settle(c, io);
+        c.close();
+        io.out(c.id);
+      } finally {
+        await s.db.close();
+      }
+    },
+  },
+  invite: {
+    usage: "invite [--role ROLE]",
+    summary: "print a single-use invite (default role: change agent)",
+    options: { role: { type: "string" } },
+    async run(p, io) {
+      await withClient(p, io, async (c) => {
+        const role = (p.values.role as string | undefined) ?? "change agent";
+        const { body, secret } = inviteBody(c.actor, c.state, role);
+        await c.publish(body);
+        const scopes = new Set(entitled(c.state, c.me).filter((sc) => sc === "group" || (c.state.rules.roles[sc]?.rank ?? Infinity) <= c.state.rules.roles[role]!.rank));
+        const keys = c.ring.all().filter((k) => scopes.has(k.scope));
+        io.out(encodeInvite({ v: 1, name: c.state.name, pursuanceId: c.id, groupId: c.config.groupId, relays: c.config.relays, role, inviteSeed: secret.seed, keys }));
+      });
+    },
+  },
+  join: {
+    usage: "join <invite>",
+    summary: "join a pursuance with an invite",
+    async run(p, io) {
+      const invite = decodeInvite(needArg(p, 0, "the invite"));
+      const s = await session(p);
+      if (s.home.hasPursuance()) throw new UsageError(`${s.home.dir} already belongs to a pursuance; use another --home`);
+      try {
+        const c = await PursuanceClient.join(s.ports(invite.groupId, (m) => io.err(`warning: ${m}`)), s.me.keys, invite, s.me.name, { syncTimeoutMs: timeoutOf(p) });
+        s.home.savePursuance(c.config);
+        // Give the inviter's client a moment to share current keys with us.
+        await syncWithProgress(c, io, 3_000);
+        c.close();
+        io.out(p.values.json ? JSON.stringify({ pursuance: c.id, name: c.state.name, role: invite.role }) : `joined ${c.state.name} (${c.id}) as ${invite.role}`);
+      } finally {
+        await s.db.close();
+      }
+    },
+  },
+  status: {
+    usage: "status [--json]",
+    summary: "members, roles, relays, gaps and the state hash",
+    async run(p, io) {
+      await withClient(p, io, async (c) => {
+        const st = c.group.status();
+        const s = c.state;
+        const summary = {
+          pursuance: c.id,
+          name: s.name,
+          me: c.me,
+          leader: s.leader,
+          stateHash: c.hash(),
+          events: st.events,
+          pending: st.pending,
+          gaps: st.gaps,
+          equivocations: st.equivocations,
+          relays: st.relays,
+          roles: Object.entries(s.rules.roles).map(([name, r]) => ({ name, ...r })).sort((a, b) => b.rank - a.rank),
+          members: [...s.members.entries()].map(([id, m]) => ({ id, name: m.name, roles: [...m.roles].sort() })),
+          tasks: s.taskIds.length,
+          rejected: s.rejected.length,
+        };
+        if (p.values.json) return io.out(JSON.stringify(summary, null, 2));
+        io.out(`${s.name}  (${c.id})`);
+        io.out(`state hash ${summary.stateHash}  events ${st.events}  pending ${st.pending}  rejected ${s.rejected.length}`);
+        io.out(`relays: ${st.relays.map((r) => `${r.url}${r.connected ? "" : " (down)"}`).join(", ")}`);
+        for (const m of summary.members) io.out(`  ${m.name.padEnd(16)} ${m.roles.join(", ").padEnd(24)} ${m.id.slice(0, 16)}${m.id === s.leader ? "  (leader)" : ""}`);
+      });
+    },
+  },
+  sync: {
+    usage: "sync [--timeout DUR]",
+    summary: "fetch from every relay, repair gaps, do pending key duties",
+    async run(p, io) {
+      await withClient(p, io, async (c) => {
+        const st = c.group.status();
+        io.out(p.values.json ? JSON.stringify({ events: st.events, pending: st.pending, stateHash: c.hash() }) : `synced: ${st.events} events, ${st.pending} pending, state ${c.hash()}`);
+      });
+    },
+  },
+  log: {
+    usage: "log export FILE",
+    summary: "write every event's signed bytes to FILE (for verify, audit, backup)",
+    async run(p, io) {
+      if (p.positionals[0] !== "export") throw new UsageError("usage: log export FILE");
+      const file = needArg(p, 1, "the output FILE");
+      await withClient(p, io, async (c) => {
+        writeFileSync(file, JSON.stringify(exportLog(c.id, c.config.groupId, c.session.log.events())) + "\n", { mode: 0o600 });
+        io.out(`wrote ${c.session.log.size} events to ${file}`);
+      });
+    },
+  },
+  verify: {
+    usage: "verify FILE",
+    summary: "recompute the state and its hash from an exported log; list rejected events",
+    async run(p, io) {
+      const r = verifyLog(await loadCrypto(), parseLogFile(readFileSync(needArg(p, 0, "the log FILE"), "utf8")));
+      if (p.values.json) return io.out(JSON.stringify(r, null, 2));
+      io.out(`stateHash ${r.stateHash}`);
+      io.out(`${r.events} events, ${r.applied} applied, ${r.rejected.length} rejected, ${r.invalid.length} invalid`);
+      for (const x of r.rejected) io.out(`rejected ${x.id.slice(0, 16)} ${x.type} by ${x.author.slice(0, 12)}: ${x.reason}`);
+      for (const x of r.invalid) io.out(`invalid entry ${x.index}: ${x.reason}`);
+    },
+  },
+};
+
+export const CLIENT_COMMANDS: Record<string, SubCommand> = { ...CORE, ...TASK_COMMANDS, ...MEMBER_COMMANDS };
+
+export function clientHelp(): string {
+  const lines = Object.values(CLIENT_COMMANDS).map((c) => `  ${c.usage.padEnd(58)} ${c.summary}`);
+  return `Usage: pursuance client <command> [options]\n\nCommands:\n${lines.join("\n")}\n\n${COMMON_HELP}\n`;
+}
+
+export async function runClientCommand(argv: string[], io: Io = stdio): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === "--help" || name === "-h" || name === "help") {
+    io.out(clientHelp());
+    return name ? 0 : 2;
+  }
+  const cmd = Object.hasOwn(CLIENT_COMMANDS, name) ? CLIENT_COMMANDS[name]! : undefined;
+  if (!cmd) {
+    io.err(`pursuance client: unknown command ${JSON.stringify(name)}\n\n${clientHelp()}`);
+    return 2;
+  }
+  try {
+    const p = parse(rest, cmd.options);
+    if (p.values.help) {
+      io.out(`Usage: pursuance client ${cmd.usage}\n\n${cmd.summary}\n\n${COMMON_HELP}`);
+      return 0;
+    }
+    return (await cmd.run(p, io)) ?? 0;
+  } catch (e) {
+    const err = e as Error;
+    if (err instanceof UsageError) {
+      io.err(`pursuance client ${name}: ${err.message}\nUsage: pursuance client ${cmd.usage}`);
+      return 2;
+    }
+    io.err(`pursuance client ${name}: ${err.name === "Error" ? "" : err.name + ": "}${err.message}`);
+    return 1;
+  }
+}

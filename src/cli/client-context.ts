@@ -1,0 +1,105 @@
+// What every `pursuance client …` command shares: its common flags, opening
+// the member's home and pursuance, and closing cleanly after the command's
+// automatic duties (key rotations and shares) have gone out.
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { PursuanceClient } from "../pursuance/client.js";
+import { defaultHome, openSession, type Session } from "./home.js";
+import { parseDuration, UsageError } from "./relay-command.js";
+
+export const COMMON_OPTIONS = {
+  home: { type: "string" },
+  db: { type: "string" },
+  socks: { type: "string" },
+  json: { type: "boolean" },
+  timeout: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const satisfies ParseArgsConfig["options"];
+
+export const COMMON_HELP = `Common options:
+  --home DIR       this member's folder: identity, pursuance, database (default $PURSUANCE_HOME or ~/.pursuance)
+  --db URL         use PostgreSQL (postgres://…) instead of the embedded database in <home>/db
+  --socks URL      reach relays through a SOCKS5 proxy, e.g. socks5h://127.0.0.1:9050 for Tor (.onion relays)
+  --timeout DUR    how long to sync before acting (default 15s)
+  --json           machine-readable output where offered
+  -h, --help       show help`;
+
+export interface Io {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+export const stdio: Io = {
+  out: (l) => void process.stdout.write(l + "\n"),
+  err: (l) => void process.stderr.write(l + "\n"),
+};
+
+export interface Parsed {
+  values: Record<string, string | boolean | string[] | undefined>;
+  positionals: string[];
+}
+
+export function parse(argv: string[], extra: ParseArgsConfig["options"] = {}): Parsed {
+  try {
+    const r = parseArgs({ args: argv, options: { ...COMMON_OPTIONS, ...extra }, allowPositionals: true, strict: true });
+    return { values: r.values as Parsed["values"], positionals: r.positionals };
+  } catch (e) {
+    throw new UsageError((e as Error).message.replace(/^Unknown option/, "unknown option"));
+  }
+}
+
+export function homeOf(p: Parsed): string {
+  return (p.values.home as string | undefined) ?? defaultHome();
+}
+
+export function timeoutOf(p: Parsed): number {
+  return p.values.timeout ? parseDuration("--timeout", p.values.timeout as string) : 15_000;
+}
+
+export async function session(p: Parsed): Promise<Session> {
+  return openSession(homeOf(p), p.values.db as string | undefined, p.values.socks as string | undefined);
+}
+
+/** Open the home's pursuance, connect, sync (with progress on stderr), run `fn`, let duties finish, close. */
+export async function withClient<T>(p: Parsed, io: Io, fn: (c: PursuanceClient, s: Session) => Promise<T>): Promise<T> {
+  const s = await session(p);
+  const cfg = s.home.pursuance();
+  const c = await PursuanceClient.open(s.ports(cfg.groupId, (m) => io.err(`warning: ${m}`)), s.me.keys, cfg);
+  try {
+    await c.start();
+    await syncWithProgress(c, io, timeoutOf(p));
+    const r = await fn(c, s);
+    await settle(c, io);
+    s.home.savePursuance(c.config);
+    return r;
+  } finally {
+    c.close();
+    await s.db.close();
+  }
+}
+
+export async function syncWithProgress(c: PursuanceClient, io: Io, timeoutMs: number): Promise<void> {
+  let lastPrinted = 0;
+  const onProgress = (pr: { events: number; pending: number; gaps: number; relaysConnected: number }) => {
+    if (Date.now() - lastPrinted < 1000) return;
+    lastPrinted = Date.now();
+    io.err(`syncing: ${pr.events} events, ${pr.pending} pending, ${pr.gaps} gaps, ${pr.relaysConnected}/${c.config.relays.length} relays`);
+  };
+  c.on("progress", onProgress);
+  try {
+    const pr = await c.sync({ timeoutMs });
+    if (pr.relaysConnected === 0) io.err(`warning: no relay reachable (${c.config.relays.join(", ")}); working from the local copy`);
+  } finally {
+    c.off("progress", onProgress);
+  }
+}
+
+/** Let automatic duties (rotations, shares) that this command triggered go out before exiting. */
+export async function settle(c: PursuanceClient, io: Io, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  for (;;) {
+    await c.flushed();
+    await new Promise((r) => setTimeout(r, 50));
+    if (c.duty.inflight.size === 0 || Date.now() > end) break;
+  }
+  if (c.duty.inflight.size > 0) io.err(`warning: ${c.duty.inflight.size} key duties still in flight; run 'sync' again`);
+}

@@ -1,0 +1,113 @@
+// `pursuance client role …`, `remove`, `leave`, `announce`, `relay …`:
+// membership, rules and where the pursuance lives.
+import { grantBody } from "../pursuance/actions.js";
+import { CAPABILITIES, type Capability } from "../pursuance/rules.js";
+import { findMember, memberName } from "../pursuance/views.js";
+import type { SubCommand } from "./client-command.js";
+import { withClient, type Parsed } from "./client-context.js";
+import { parseIntFlag, UsageError } from "./relay-command.js";
+
+const arg = (p: Parsed, i: number, what: string): string => {
+  const v = p.positionals[i];
+  if (v === undefined || v === "") throw new UsageError(`missing ${what}`);
+  return v;
+};
+
+export const MEMBER_COMMANDS: Record<string, SubCommand> = {
+  role: {
+    usage: "role list | grant WHO ROLE | revoke WHO ROLE | create NAME --rank N --caps a,b [--reads role|assigned]",
+    summary: "roles, their ranks and capabilities, and who holds them",
+    options: { rank: { type: "string" }, caps: { type: "string" }, reads: { type: "string" } },
+    async run(p, io) {
+      const sub = arg(p, 0, "list, grant, revoke or create");
+      await withClient(p, io, async (c) => {
+        const s = c.state;
+        if (sub === "list") {
+          const roles = Object.entries(s.rules.roles).sort(([, a], [, b]) => b.rank - a.rank);
+          if (p.values.json) return io.out(JSON.stringify(Object.fromEntries(roles), null, 2));
+          for (const [name, r] of roles) {
+            const holders = [...s.members.entries()].filter(([, m]) => m.roles.has(name)).map(([id]) => memberName(s, id));
+            io.out(`${name.padEnd(14)} rank ${String(r.rank).padEnd(4)} reads ${r.reads.padEnd(9)} ${r.caps.join(",")}\n${"".padEnd(14)} held by: ${holders.join(", ") || "nobody"}`);
+          }
+          return;
+        }
+        if (sub === "grant" || sub === "revoke") {
+          const who = findMember(s, arg(p, 1, "a member"));
+          const role = arg(p, 2, "a role");
+          await c.publish(sub === "grant" ? grantBody(c.actor, s, who, role) : { t: "role.revoke", member: who, role });
+          return io.out(`${sub === "grant" ? "granted" : "revoked"} ${role} ${sub === "grant" ? "to" : "from"} ${memberName(s, who)}`);
+        }
+        if (sub === "create") {
+          const name = arg(p, 1, "the role name");
+          if (!p.values.rank) throw new UsageError("--rank is required");
+          const rank = parseIntFlag("--rank", p.values.rank as string, 0, 1000);
+          const caps = ((p.values.caps as string | undefined) ?? "").split(",").map((x) => x.trim()).filter(Boolean);
+          for (const cap of caps) if (!(CAPABILITIES as readonly string[]).includes(cap)) throw new UsageError(`--caps: unknown capability ${JSON.stringify(cap)} (known: ${CAPABILITIES.join(", ")})`);
+          const reads = (p.values.reads as string | undefined) ?? "role";
+          if (reads !== "role" && reads !== "assigned") throw new UsageError(`--reads must be role or assigned, not ${JSON.stringify(reads)}`);
+          await c.publish({ t: "role.create", role: name, def: { rank, caps: caps as Capability[], reads } });
+          return io.out(`created role ${name}`);
+        }
+        throw new UsageError(`unknown role command ${JSON.stringify(sub)}`);
+      });
+    },
+  },
+  remove: {
+    usage: "remove WHO [reason]",
+    summary: "remove a member ranked below you (their keys rotate away)",
+    async run(p, io) {
+      const ref = arg(p, 0, "a member");
+      await withClient(p, io, async (c) => {
+        const who = findMember(c.state, ref);
+        const name = memberName(c.state, who);
+        await c.publish({ t: "remove", member: who, reason: p.positionals.slice(1).join(" ") });
+        io.out(`removed ${name}`);
+      });
+    },
+  },
+  leave: {
+    usage: "leave",
+    summary: "leave the pursuance",
+    async run(p, io) {
+      await withClient(p, io, async (c) => {
+        await c.publish({ t: "leave" });
+        io.out(`left ${c.state.name}`);
+      });
+    },
+  },
+  announce: {
+    usage: 'announce "text"',
+    summary: "post a signed public announcement",
+    async run(p, io) {
+      const text = arg(p, 0, "the announcement text");
+      await withClient(p, io, async (c) => {
+        const { id } = await c.publish({ t: "announce", text });
+        io.out(id);
+      });
+    },
+  },
+  relay: {
+    usage: "relay list | add URL | remove URL",
+    summary: "where the pursuance lives; add re-posts the whole history there",
+    async run(p, io) {
+      const sub = arg(p, 0, "list, add or remove");
+      await withClient(p, io, async (c) => {
+        if (sub === "list") {
+          for (const r of c.group.status().relays) io.out(`${r.url}  ${r.connected ? "connected" : "down"}  cursor ${r.cursor}`);
+          return;
+        }
+        const url = arg(p, 1, "a relay URL");
+        if (!/^wss?:\/\/\S+$/.test(url)) throw new UsageError(`${JSON.stringify(url)} is not a ws:// or wss:// URL`);
+        if (sub === "add") {
+          await c.addRelay(url, true);
+          return io.out(`added ${url} and re-posted ${c.session.log.size} events`);
+        }
+        if (sub === "remove") {
+          c.removeRelay(url);
+          return io.out(`removed ${url}`);
+        }
+        throw new UsageError(`unknown relay command ${JSON.stringify(sub)}`);
+      });
+    },
+  },
+};

@@ -1,0 +1,104 @@
+// A member's home folder: identity (secret key, mode 0600), the pursuance it
+// belongs to, and its database (embedded PGlite in <home>/db unless --db
+// names a PostgreSQL URL). Several homes let several members share a machine.
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
+import { fromB64, toB64, toHex } from "../cwtch/bytes.js";
+import { loadCrypto, type Crypto, type SignKeyPair } from "../cwtch/crypto.js";
+import { RelayClient } from "../cwtch/relay-client.js";
+import type { ClientConfig } from "../pursuance/client.js";
+import type { ClientPorts } from "../pursuance/ports.js";
+import { clientStore } from "../store/client-store.js";
+import { openDatabase, type Database } from "../store/db.js";
+import { UsageError } from "./relay-command.js";
+
+export function defaultHome(): string {
+  return process.env.PURSUANCE_HOME ?? join(homedir(), ".pursuance");
+}
+
+export interface Identity {
+  name: string;
+  keys: SignKeyPair;
+  id: string;
+}
+
+/** Write via a temp file and rename: a crash never leaves half a file. */
+export function writeFileAtomic(path: string, data: string, mode = 0o600): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, data, { mode });
+  renameSync(tmp, path);
+  chmodSync(path, mode);
+}
+
+export class Home {
+  readonly dir: string;
+  constructor(dir: string) {
+    this.dir = resolve(dir);
+  }
+  get identityPath() {
+    return join(this.dir, "identity.json");
+  }
+  get pursuancePath() {
+    return join(this.dir, "pursuance.json");
+  }
+
+  init(crypto: Crypto, name: string): Identity {
+    if (existsSync(this.identityPath)) throw new UsageError(`${this.identityPath} already exists: this home has an identity`);
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    const keys = crypto.signKeyPair();
+    writeFileAtomic(this.identityPath, JSON.stringify({ name, publicKey: toHex(keys.publicKey), secretKey: toB64(keys.secretKey) }, null, 2) + "\n");
+    return { name, keys, id: toHex(keys.publicKey) };
+  }
+
+  identity(): Identity {
+    if (!existsSync(this.identityPath)) throw new UsageError(`no identity in ${this.dir}: run 'pursuance client init --name NAME --home ${this.dir}' first`);
+    const v = JSON.parse(readFileSync(this.identityPath, "utf8")) as { name: string; publicKey: string; secretKey: string };
+    const secretKey = fromB64(v.secretKey);
+    if (secretKey.length !== 64) throw new UsageError(`${this.identityPath}: secretKey is not an Ed25519 secret key`);
+    const publicKey = secretKey.slice(32);
+    if (toHex(publicKey) !== v.publicKey) throw new UsageError(`${this.identityPath}: publicKey does not match secretKey`);
+    return { name: v.name, keys: { publicKey, secretKey }, id: v.publicKey };
+  }
+
+  hasPursuance(): boolean {
+    return existsSync(this.pursuancePath);
+  }
+
+  pursuance(): ClientConfig {
+    if (!this.hasPursuance()) throw new UsageError(`no pursuance in ${this.dir}: 'create' one or 'join' with an invite`);
+    return JSON.parse(readFileSync(this.pursuancePath, "utf8")) as ClientConfig;
+  }
+
+  savePursuance(c: ClientConfig): void {
+    writeFileAtomic(this.pursuancePath, JSON.stringify(c, null, 2) + "\n");
+  }
+}
+
+export interface Session {
+  home: Home;
+  me: Identity;
+  crypto: Crypto;
+  db: Database;
+  ports(groupId: string, log?: (m: string) => void): ClientPorts;
+}
+
+export async function openSession(dir: string, dbUrl: string | undefined, socksProxy: string | undefined): Promise<Session> {
+  const home = new Home(dir);
+  const me = home.identity();
+  const crypto = await loadCrypto();
+  const db = await openDatabase(dbUrl ?? join(home.dir, "db"));
+  return {
+    home,
+    me,
+    crypto,
+    db,
+    ports: (groupId, log) => ({
+      crypto,
+      now: () => Date.now(),
+      connect: (url) => new RelayClient({ url, crypto, ...(socksProxy ? { socksProxy } : {}) }),
+      store: clientStore(db.db, crypto, me.id, groupId),
+      ...(log ? { log } : {}),
+    }),
+  };
+}

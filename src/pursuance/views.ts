@@ -1,0 +1,105 @@
+// Read models for people: tasks with their text opened where our keys allow,
+// members by name, and lookups by the short forms people type (#12, a name,
+// an id prefix). Shared by the CLI and the bot.
+import type { Assignee } from "./events.js";
+import type { PursuanceClient } from "./client.js";
+import { decryptComment, decryptText, openContentKey } from "./task-crypto.js";
+import type { PursuanceState, Task } from "./state.js";
+
+export class LookupError extends Error {
+  constructor(message: string, readonly value: string) {
+    super(message);
+    this.name = "LookupError";
+  }
+}
+
+export interface TaskView {
+  num: number;
+  id: string;
+  /** null when none of our keys opens it: we say it exists and no more. */
+  title: string | null;
+  deliverables: string | null;
+  status: string;
+  closed: boolean;
+  archived: boolean;
+  readers: string[];
+  assignee: string | null;
+  due: string | null;
+  parent: number | null;
+  creator: string;
+  comments: Array<{ id: string; author: string; text: string | null; ts: number }>;
+  closeReason: string | null;
+}
+
+export function memberName(s: PursuanceState, id: string): string {
+  const m = s.members.get(id);
+  return m ? m.name : `${id.slice(0, 8)}…`;
+}
+
+export function assigneeText(s: PursuanceState, a: Assignee | null): string | null {
+  if (!a) return null;
+  return "member" in a ? memberName(s, a.member) : `role:${a.role}`;
+}
+
+export function taskView(c: PursuanceClient, t: Task): TaskView {
+  const s = c.state;
+  const key = openContentKey(c.crypto, c.ring, c.identity, c.me, t);
+  const text = key ? decryptText(c.crypto, key, t.text) : null;
+  return {
+    num: t.num,
+    id: t.id,
+    title: text?.title ?? null,
+    deliverables: text?.deliverables ?? null,
+    status: t.status,
+    closed: t.closed,
+    archived: t.archived,
+    readers: t.readers,
+    assignee: assigneeText(s, t.assignee),
+    due: t.due,
+    parent: t.parent ? (s.tasks.get(t.parent)?.num ?? null) : null,
+    creator: memberName(s, t.creator),
+    comments: t.comments.map((cm) => ({ id: cm.id, author: memberName(s, cm.author), ts: cm.ts, text: key ? decryptComment(c.crypto, key, cm.content) : null })),
+    closeReason: key && t.closeReason ? decryptComment(c.crypto, key, t.closeReason) : null,
+  };
+}
+
+/** A task by `#12`, `12`, or a prefix (≥ 6 hex) of its id. */
+export function findTask(s: PursuanceState, ref: string): Task {
+  const r = ref.trim().replace(/^#/, "");
+  if (/^\d+$/.test(r)) {
+    const id = s.taskIds[Number(r) - 1];
+    if (id) return s.tasks.get(id)!;
+    throw new LookupError(`no task #${r} (there are ${s.taskIds.length})`, ref);
+  }
+  if (/^[0-9a-f]{6,64}$/.test(r)) {
+    const hits = s.taskIds.filter((id) => id.startsWith(r));
+    if (hits.length === 1) return s.tasks.get(hits[0]!)!;
+    if (hits.length > 1) throw new LookupError(`task id prefix ${r} is ambiguous`, ref);
+  }
+  throw new LookupError(`no task ${JSON.stringify(ref)}: use #number or an id prefix`, ref);
+}
+
+/** A member by name (case-insensitive), or a prefix (≥ 8 hex) of their id. */
+export function findMember(s: PursuanceState, ref: string): string {
+  const r = ref.trim().replace(/^@/, "");
+  const byName = [...s.members.entries()].filter(([, m]) => m.name.toLowerCase() === r.toLowerCase()).map(([id]) => id);
+  if (byName.length === 1) return byName[0]!;
+  if (byName.length > 1) throw new LookupError(`several members are named ${JSON.stringify(r)}: use an id prefix`, ref);
+  if (/^[0-9a-f]{8,64}$/.test(r)) {
+    const hits = [...s.members.keys()].filter((id) => id.startsWith(r));
+    if (hits.length === 1) return hits[0]!;
+    if (hits.length > 1) throw new LookupError(`member id prefix ${r} is ambiguous`, ref);
+  }
+  throw new LookupError(`no member ${JSON.stringify(ref)}`, ref);
+}
+
+/** `role:NAME` or a member reference. */
+export function parseAssignee(s: PursuanceState, ref: string): Assignee {
+  if (ref.startsWith("role:")) {
+    const role = ref.slice(5);
+    if (!s.rules.roles[role]) throw new LookupError(`no role named ${JSON.stringify(role)}`, ref);
+    return { role };
+  }
+  if (s.rules.roles[ref]) return { role: ref };
+  return { member: findMember(s, ref) };
+}

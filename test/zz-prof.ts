@@ -1,0 +1,14 @@
+import { loadCrypto } from "../src/cwtch/crypto.js";
+import { randomHistory, randomCausalOrder, randomChunks, deliver, memoVerifyCrypto } from "./helpers/history.js";
+const base = await loadCrypto();
+const crypto = memoVerifyCrypto(base);
+let t0 = performance.now();
+const hs = [];
+for (let i = 0; i < 20; i++) hs.push(randomHistory(base, i, 30 + (i * 7) % 50));
+console.log("gen", performance.now() - t0);
+t0 = performance.now();
+for (const r of hs) for (let k = 0; k < 10; k++) deliver(crypto, randomCausalOrder(r.h.events, r.h.rng).map((e) => [e])).fold.hash();
+console.log("one-by-one", performance.now() - t0);
+t0 = performance.now();
+for (const r of hs) for (let k = 0; k < 10; k++) deliver(crypto, randomChunks(randomCausalOrder(r.h.events, r.h.rng), r.h.rng, 12)).fold.hash();
+console.log("chunks", performance.now() - t0);
