@@ -3,6 +3,7 @@
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { runClientCommand } from "./client-command.js";
+import { runDemoCommand } from "./demo-command.js";
 import { runRelayCommand } from "./relay-command.js";
 
 export interface Command {
@@ -13,6 +14,7 @@ export interface Command {
 export const COMMANDS: Record<string, Command> = {
   relay: { summary: "run an untrusted relay (WebSocket + /healthz + /metrics)", run: runRelayCommand },
   client: { summary: "the member client: create, join, tasks, roles, sync, verify", run: (argv) => runClientCommand(argv) },
+  demo: { summary: "run two relays and three members in one process and check they agree", run: runDemoCommand },
   verify: { summary: "recompute state and hash from an exported log (same as client verify)", run: (argv) => runClientCommand(["verify", ...argv]) },
 };
 

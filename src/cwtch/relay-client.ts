@@ -111,21 +111,31 @@ export class RelayClient extends EventEmitter<RelayClientEvents> {
   /** Resolves once connected (and greeted). */
   ready(): Promise<Hello> {
     if (this.connected) return Promise.resolve(this.hello!);
-    return new Promise((resolve) => this.once("connected", resolve));
-  }
-
-  private readyWithin(ms: number): Promise<Hello> {
-    return new Promise((resolve, reject) => {
-      const t = setTimeout(() => {
-        this.off("connected", ok);
-        reject(new RelayError(this.url, "unavailable", `not connected within ${ms} ms`));
-      }, ms);
-      const ok = (h: Hello) => {
-        clearTimeout(t);
+    return new Promise((resolve) => {
+      const once = (h: Hello) => {
+        this.waiters.delete(once);
         resolve(h);
       };
-      if (this.connected) ok(this.hello!);
-      else this.once("connected", ok);
+      this.waiters.add(once);
+    });
+  }
+
+  /** Callers waiting for a connection; one set, not one listener each, so a down relay cannot pile up listeners. */
+  private readonly waiters = new Set<(h: Hello) => void>();
+
+  private readyWithin(ms: number): Promise<Hello> {
+    if (this.connected) return Promise.resolve(this.hello!);
+    return new Promise((resolve, reject) => {
+      const ok = (h: Hello) => {
+        clearTimeout(t);
+        this.waiters.delete(ok);
+        resolve(h);
+      };
+      const t = setTimeout(() => {
+        this.waiters.delete(ok);
+        reject(new RelayError(this.url, "unavailable", `not connected within ${ms} ms`));
+      }, ms);
+      this.waiters.add(ok);
     });
   }
 
@@ -217,6 +227,7 @@ export class RelayClient extends EventEmitter<RelayClientEvents> {
         // Re-send what the previous connection left unanswered.
         for (const p of this.pending.values()) this.ws!.send(JSON.stringify(p.frame));
         this.sendSubscriptions().catch((e) => this.emit("protocolError", e));
+        for (const w of [...this.waiters]) w(f);
         this.emit("connected", f);
         return;
       }
