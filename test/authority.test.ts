@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { toB64 } from "../src/cwtch/bytes.js";
 import { loadCrypto, type Crypto } from "../src/cwtch/crypto.js";
-import { grantBody } from "../src/pursuance/actions.js";
+import { grantBody, joinBody } from "../src/pursuance/actions.js";
 import type { PEvent } from "../src/pursuance/apply-common.js";
 import type { Fold } from "../src/pursuance/fold.js";
 import { missingHolders, type PursuanceState } from "../src/pursuance/state.js";
@@ -353,12 +353,17 @@ describe("membership", () => {
     const earlyJoin = h.join(J5, early.secret);
     h.remove(F, R);
     const lateJoin = h.join(J4, byR.secret);
-    // A proof made for another pursuance id does not verify here either.
-    const high = h.invite(R, "admin");
+    // A proof made for another pursuance does not verify here.
+    const J6 = h.member("j6");
+    const other = h.invite(A1, "seedling");
+    const foreign = h.emit(J6, joinBody(J6.actor, "ff".repeat(32), other.secret.seed, "j6"));
+    // A removed member's invites are not invites.
+    const high = h.invite(R, "change agent");
     const f = allRejected(h, [
       [badJoin, /invite proof does not verify/],
       [reuse, /was already used by/],
       [lateJoin, /the inviter can no longer admit to that role/],
+      [foreign, /invite proof does not verify/],
       [high.event, /is not a member/],
     ]);
     expectApplied(f, first);
@@ -386,7 +391,7 @@ describe("keys", () => {
     const unknown = h.emit(A1, { t: "keys.share", to: R.hex, keys: [{ scope: "group", keyId: "44".repeat(16), sealed: replay.sealed }] });
     const wrongScope = h.emit(A1, { t: "keys.share", to: R.hex, keys: [{ scope: "recruiter", keyId: oldGroup, sealed: replay.sealed }] });
     const beyond = h.emit(A1, { t: "keys.share", to: R.hex, keys: [A1.ring.seal("admin", s0.keys.get("admin")!.keyId, R.kp.publicKey)] });
-    const notMine = h.emit(R, { t: "keys.share", to: C.hex, keys: [R.ring.seal("recruiter", s0.keys.get("recruiter")!.keyId, C.kp.publicKey)] });
+    const toRemoved2 = h.emit(R, { t: "keys.share", to: C.hex, keys: [R.ring.seal("recruiter", s0.keys.get("recruiter")!.keyId, C.kp.publicKey)] });
     const empty = h.emit(A1, { t: "keys.share", to: R.hex, keys: [] });
     const ok = h.emit(A1, { t: "keys.share", to: R.hex, keys: [A1.ring.seal("group", oldGroup, R.kp.publicKey)] });
     const f = allRejected(h, [
@@ -394,7 +399,7 @@ describe("keys", () => {
       [unknown, /unknown "group" key id 444444444444/],
       [wrongScope, /unknown "recruiter" key id/],
       [beyond, /is not entitled to "admin"/],
-      [notMine, /is not a member/],
+      [toRemoved2, /is not a member/],
       [empty, /carries no keys/],
     ]);
     expectApplied(f, ok);
@@ -486,7 +491,9 @@ describe("succession", () => {
     // The new leader still needs the top role's keys: they are missing until someone shares them.
     expect(missingHolders(s, "primary")).toContain(C.hex);
     expect(missingHolders(s, "admin")).toContain(C.hex);
-    const share = h.share(F, C)!;
+    // The founder is gone: an admin shares what it holds; the new leader rotates the top role's key.
+    const share = h.share(A1, C)!;
+    const rot = h.rotate(C, "primary");
     // The new leader is protected; the old founder, an equal, cannot be removed by them.
     const rmLeader = h.remove(A1, C);
     const rmFounder = h.remove(C, F);
@@ -497,9 +504,11 @@ describe("succession", () => {
       [rmFounder, /rank 100 does not outrank member .* \(rank 100\)/],
       [oldTransfer, /only the leader transfers leadership/],
     ]);
-    for (const e of [v1, vDup, v2, share]) expectApplied(f, e);
+    for (const e of [v1, vDup, v2, share, rot]) expectApplied(f, e);
     expect(f.state.leader).toBe(C.hex);
     expect(missingHolders(f.state, "primary")).toEqual([]);
+    expect(missingHolders(f.state, "admin")).toEqual([]);
+    expect(C.ring.get(f.state.keys.get("primary")!.keyId)).toBeDefined();
     // Now the new leader can act with full authority.
     const g = h.grant(C, R, "admin");
     const f2 = converge(crypto, h, 6);

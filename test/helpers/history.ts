@@ -26,7 +26,7 @@ import {
   type InviteSecret,
 } from "../../src/pursuance/actions.js";
 import type { PEvent } from "../../src/pursuance/apply-common.js";
-import type { Assignee, Body, Ciphertext, SealedContent } from "../../src/pursuance/events.js";
+import { encodeBody, parseBody, type Assignee, type Body, type Ciphertext, type SealedContent } from "../../src/pursuance/events.js";
 import { Fold, foldAll } from "../../src/pursuance/fold.js";
 import { KeyRing, type HeldKey } from "../../src/pursuance/keyring.js";
 import type { Capability, Rules } from "../../src/pursuance/rules.js";
@@ -280,7 +280,9 @@ export class History {
     return this.push(m, seq, parents, null, {});
   }
 
-  private push(m: HMember, seq: number, parents: string[], body: Body | null, o: EmitOptions): PEvent {
+  private push(m: HMember, seq: number, parents: string[], written: Body | null, o: EmitOptions): PEvent {
+    // Through the wire format and the real parser, as a received event would be.
+    const body = written === null ? null : parseBody(encodeBody(written));
     this.clock += 1000 + this.rng.int(1000);
     const e: PEvent = { id: this.rng.hex(32), author: m.hex, seq, ts: o.ts ?? this.clock, parents, body };
     if (body === null) e.bodyError = "body is not UTF-8 JSON: 7";

@@ -1,0 +1,49 @@
+// Small helpers shared by the bench sections: timing, GC, progress, a seeded PRNG.
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+
+/** A forced GC, so memory numbers start from a clean heap (no --expose-gc needed on the command line). */
+export const gc: () => void = (() => {
+  setFlagsFromString("--expose-gc");
+  const g = runInNewContext("gc") as (() => void) | undefined;
+  return g ?? (() => {});
+})();
+
+export function progress(msg: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+}
+
+/** Seconds since `t0` (performance.now() ms). */
+export function since(t0: number): number {
+  return (performance.now() - t0) / 1000;
+}
+
+/**
+ * Operations per second of `fn`, which runs `n` operations per call: repeat
+ * until at least `minSeconds` have passed, report the best batch (least noise).
+ */
+export function opsPerSecond(fn: () => void, n: number, minSeconds: number): number {
+  fn(); // warm-up: JIT and caches
+  let best = 0;
+  const end = performance.now() + minSeconds * 1000;
+  do {
+    const t0 = performance.now();
+    fn();
+    best = Math.max(best, n / since(t0));
+  } while (performance.now() < end);
+  return best;
+}
+
+/** mulberry32: deterministic choices for generated workloads. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export const MiB = 1024 * 1024;
