@@ -94,7 +94,7 @@ describe("round trip", () => {
     expect(toHex(d.sig)).toBe(toHex(e.sig));
     expect(toHex(d.id)).toBe(toHex(e.id));
     expect(toHex(d.id)).toBe(toHex(crypto.hash(e.bytes, 32)));
-    expect(d.bytes).toBe(e.bytes);
+    expect(d.bytes).toEqual(e.bytes);
   });
 
   it("event: seq 1, no deps, empty body; duplicate deps collapse", () => {

@@ -1,0 +1,149 @@
+// Relay throughput: the real relay (startRelay, memory store, limits raised)
+// beside a bare `ws` broadcast server, driven by the same load generator.
+//
+// Threads: the servers run on this (main) thread; all clients run in one
+// worker thread (relay-load.ts). With the clients in the same event loop, the
+// cost of 50 subscribers parsing frames would be charged to the server under
+// test and would make relay and bare look alike; in a worker each side gets
+// its own core (the bench machine has 2). The event-loop utilisation of both
+// threads is reported, so a client-bound run is visible as such.
+import { Worker } from "node:worker_threads";
+import { WebSocketServer, WebSocket } from "ws";
+import type { AddressInfo } from "node:net";
+import { startRelay } from "../src/cwtch/relay-server.js";
+import type { LoadJob, LoadResult, ServerKind } from "./relay-load.js";
+import { metric, type Metric } from "./report.js";
+import { progress } from "./util.js";
+
+/**
+ * The baseline: a minimal broadcast server. Each received message goes to
+ * every other client; the sender gets a one-byte ack, the counterpart of the
+ * relay's `posted` that the pipelined publisher needs for its window.
+ */
+export async function startBare(): Promise<{ url: string; close(): Promise<void> }> {
+  const wss = new WebSocketServer({ host: "127.0.0.1", port: 0, perMessageDeflate: false });
+  await new Promise<void>((r) => wss.once("listening", () => r()));
+  wss.on("connection", (ws) => {
+    ws.on("message", (data, isBinary) => {
+      for (const c of wss.clients) if (c !== ws && c.readyState === WebSocket.OPEN) c.send(data, { binary: isBinary });
+      ws.send("k");
+    });
+  });
+  const port = (wss.address() as AddressInfo).port;
+  return {
+    url: `ws://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((r) => {
+        for (const c of wss.clients) c.terminate();
+        wss.close(() => r());
+      }),
+  };
+}
+
+class LoadWorker {
+  private readonly w: Worker;
+  private queue: Array<(r: LoadResult) => void> = [];
+  constructor() {
+    // tsx does not reach worker threads by itself: register it, then load the generator.
+    const url = new URL("./relay-load.ts", import.meta.url).href;
+    this.w = new Worker(`import("tsx/esm/api").then(({ register }) => { register(); return import(${JSON.stringify(url)}); })`, { eval: true });
+    this.w.on("message", (r: LoadResult) => this.queue.shift()?.(r));
+    this.w.on("error", (e) => {
+      for (const q of this.queue.splice(0)) q({ seconds: 0, acked: 0, delivered: 0, clientElu: 0, error: `worker: ${e.message}` });
+    });
+  }
+  run(job: LoadJob): Promise<LoadResult> {
+    return new Promise((res) => {
+      this.queue.push(res);
+      this.w.postMessage(job);
+    });
+  }
+  close(): Promise<number> {
+    return this.w.terminate();
+  }
+}
+
+interface Scenario {
+  name: string;
+  subscribers: number;
+  frames: number;
+}
+
+interface Sample {
+  rate: number;
+  serverElu: number;
+  clientElu: number;
+}
+
+async function once(worker: LoadWorker, kind: ServerKind, s: Scenario, window: number, blobBytes: number): Promise<Sample> {
+  const server =
+    kind === "relay"
+      ? await startRelay({
+          // Limits raised so that they do not throttle the bench (the window bounds buffers instead).
+          postsPerSecond: 1e9,
+          postBurst: 1e9,
+          requestsPerSecond: 1e9,
+          requestBurst: 1e9,
+          maxPendingPerConnection: 1e6,
+          maxBufferedBytes: 1 << 30,
+          maxMessages: 10_000_000,
+          maxBytes: 8 << 30,
+          heartbeatMs: 0,
+        })
+      : await startBare();
+  try {
+    const job: LoadJob = { url: server.url, kind, subscribers: s.subscribers, frames: s.frames, window, blobBytes };
+    // Warm-up (JIT, socket buffers), not measured.
+    const warm = await worker.run({ ...job, frames: Math.min(500, s.frames) });
+    if (warm.error) throw new Error(`${kind} ${s.name} warm-up: ${warm.error}`);
+    const elu0 = performance.eventLoopUtilization();
+    const r = await worker.run(job);
+    const serverElu = performance.eventLoopUtilization(elu0).utilization;
+    if (r.error) throw new Error(`${kind} ${s.name}: ${r.error}`);
+    if (r.acked !== s.frames || r.delivered !== s.frames) throw new Error(`${kind} ${s.name}: acked ${r.acked}, delivered ${r.delivered} of ${s.frames}`);
+    return { rate: s.frames / r.seconds, serverElu, clientElu: r.clientElu };
+  } finally {
+    await server.close();
+  }
+}
+
+function best(xs: Sample[]): Sample {
+  return xs.reduce((a, b) => (b.rate > a.rate ? b : a));
+}
+
+export async function benchRelay(quick: boolean): Promise<Metric[]> {
+  const window = 256;
+  const blobBytes = 1024;
+  const reps = quick ? 1 : 3;
+  const scenarios: Array<Scenario & { label: string; unit: string }> = [
+    { name: "ingest", label: "relay.ingest", unit: "frames/s", subscribers: 0, frames: quick ? 5_000 : 30_000 },
+    { name: "fanout-1", label: "relay.fanout.1sub", unit: "frames/s/sub", subscribers: 1, frames: quick ? 5_000 : 30_000 },
+    { name: "fanout-50", label: "relay.fanout.50sub", unit: "frames/s/sub", subscribers: 50, frames: quick ? 1_000 : 5_000 },
+  ];
+  const worker = new LoadWorker();
+  const out: Metric[] = [];
+  try {
+    for (const s of scenarios) {
+      const relay: Sample[] = [];
+      const bare: Sample[] = [];
+      // Alternate, so drift (thermal, other load) hits both sides alike.
+      for (let i = 0; i < reps; i++) {
+        relay.push(await once(worker, "relay", s, window, blobBytes));
+        bare.push(await once(worker, "bare", s, window, blobBytes));
+        progress(`relay ${s.name} rep ${i + 1}/${reps}: relay ${Math.round(relay.at(-1)!.rate)} vs bare ${Math.round(bare.at(-1)!.rate)} frames/s`);
+      }
+      const r = best(relay);
+      const b = best(bare);
+      const pct = (x: number) => `${Math.round(x * 100)}%`;
+      out.push(
+        metric(s.label, r.rate, s.unit, b.rate, {
+          target: 0.7,
+          note: `${s.frames} × 1 KiB, window ${window}, best of ${reps}; loop busy server/clients: relay ${pct(r.serverElu)}/${pct(r.clientElu)}, bare ${pct(b.serverElu)}/${pct(b.clientElu)}`,
+        }),
+      );
+    }
+  } finally {
+    await worker.close();
+  }
+  return out;
+}
