@@ -7,6 +7,8 @@ import { toB64 } from "../src/cwtch/bytes.js";
 import { loadCrypto, type Crypto } from "../src/cwtch/crypto.js";
 import { grantBody, joinBody } from "../src/pursuance/actions.js";
 import type { PEvent } from "../src/pursuance/apply-common.js";
+import { encodeBody, parseBody, type Body } from "../src/pursuance/events.js";
+import { defaultRules } from "../src/pursuance/rules.js";
 import type { Fold } from "../src/pursuance/fold.js";
 import { missingHolders, type PursuanceState } from "../src/pursuance/state.js";
 import { converge, distinctOrders, expectApplied, expectRejected, History, memoVerifyCrypto, position, reasonOf, type HMember } from "./helpers/history.js";
@@ -138,6 +140,27 @@ describe("grants", () => {
     expect(f.state.rules.succession).toEqual({ role: "admin", quorum: 2 });
     expect(f.state.members.has(S.hex)).toBe(true);
     expect(f.state.leader).toBe(F.hex);
+  });
+});
+
+describe("rules", () => {
+  it("no role may be named \"group\" (the group key's scope): such events do not parse and are rejected as malformed", () => {
+    const def = { rank: 10, caps: ["task.comment"], reads: "role" };
+    expect(() => parseBody(encodeBody({ t: "role.create", role: "group", def } as Body))).toThrow(/"group" is reserved/);
+    const rules = defaultRules() as unknown as { roles: Record<string, unknown> };
+    rules.roles.group = def;
+    expect(() => parseBody(encodeBody({ t: "genesis", name: "x", mission: "", rules, founderName: "f", groupKeyId: "00".repeat(16), keys: [] } as unknown as Body))).toThrow(/"group" is reserved/);
+    const { h, F, S } = world(21);
+    const create = h.emit(F, { t: "role.create", role: "group", def } as Body);
+    const revoke = h.revoke(F, S, "seedling"); // S now holds no role, yet holds the group key
+    const task = h.emit(F, (s) => ({ t: "task.create", readers: ["group"], assignee: null, parent: null, due: null, content: h.fakeContent(s, ["group"]) }));
+    const f = allRejected(h, [
+      [create, /malformed body: role "group" is reserved/],
+      [task, /malformed body: reader "group" is reserved/],
+    ]);
+    expectApplied(f, revoke);
+    expect(f.state.rules.roles.group).toBeUndefined();
+    expect(f.state.taskIds).toEqual([]);
   });
 });
 

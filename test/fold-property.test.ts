@@ -38,6 +38,24 @@ const stats = {
   equivocations: 0,
   kinds: {} as Record<string, number>,
   rejectedTypes: {} as Record<string, number>,
+  causes: {} as Record<string, number>,
+};
+
+/** Rejection causes the generator must provoke, by the words of their reasons. */
+const CAUSES: Record<string, RegExp> = {
+  "non-member": /is not a member/,
+  "missing capability": /lacks capability/,
+  "rank (role)": /does not outrank role/,
+  "rank (member)": /does not outrank member/,
+  "cannot read task": /cannot read task/,
+  "stale rotation": /stale rotation/,
+  "bad rotation seal": /non-entitled|leaves out/,
+  equivocation: /equivocated/,
+  "leader protected": /is the leader/,
+  "invite reuse": /already used/,
+  "bad proof": /proof does not verify/,
+  "unknown key": /unknown ".*" key id/,
+  malformed: /malformed body/,
 };
 
 const audit = (f: Fold) => f.applied.map((a) => `${a.event.id}:${a.rejected ?? "ok"}`).join("\n");
@@ -122,10 +140,19 @@ function checkHistory(seed: number, size: number): void {
   stats.equivocations += forks.size;
   stats.concurrent += events.filter((e) => e.parents.length > 1).length;
   for (const [k, v] of Object.entries(kinds)) stats.kinds[k] = (stats.kinds[k] ?? 0) + v;
-  for (const r of s.rejected) stats.rejectedTypes[r.type] = (stats.rejectedTypes[r.type] ?? 0) + 1;
+  for (const r of s.rejected) {
+    stats.rejectedTypes[r.type] = (stats.rejectedTypes[r.type] ?? 0) + 1;
+    for (const [c, re] of Object.entries(CAUSES)) if (re.test(r.reason)) stats.causes[c] = (stats.causes[c] ?? 0) + 1;
+  }
 }
 
 describe("fold convergence over random honest+malicious histories", () => {
+  // To replay one failing history: FOLD_HISTORY=<seed>,<size> npx vitest run test/fold-property.test.ts
+  const only = process.env.FOLD_HISTORY?.split(",").map(Number);
+  if (only && only.length === 2) {
+    it(`history seed=${only[0]} size=${only[1]}`, () => checkHistory(only[0]!, only[1]!));
+    return;
+  }
   for (let b = 0; b < BLOCKS; b++) {
     it(`histories ${b * PER_BLOCK}..${(b + 1) * PER_BLOCK - 1}: every delivery order, every batching, one hash`, () => {
       fc.assert(
@@ -151,6 +178,7 @@ describe("fold convergence over random honest+malicious histories", () => {
     for (const k of ["join", "join!", "grant", "grant!", "revoke", "remove", "remove!", "rotate", "rotate!", "task.create", "task.create!", "task.comment", "task.comment!", "task.close", "task.close!", "task.assign", "outsider!", "vote", "equivocate"]) {
       expect(stats.kinds[k] ?? 0, k).toBeGreaterThan(20);
     }
+    for (const c of Object.keys(CAUSES)) expect(stats.causes[c] ?? 0, c).toBeGreaterThan(3);
     for (const t of ["join", "role.grant", "role.revoke", "remove", "keys.rotate", "keys.share", "task.create", "task.comment", "task.close", "task.assign", "leader.vote", "malformed"]) {
       expect(stats.rejectedTypes[t] ?? 0, t).toBeGreaterThan(5);
     }

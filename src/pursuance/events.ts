@@ -95,6 +95,8 @@ const hex64 = (v: unknown, what: string) => re(v, HEX64, what);
 const keyId = (v: unknown, what: string) => re(v, HEX32, what);
 const b64 = (v: unknown, what: string) => re(v, B64, what);
 function role(v: unknown, what = "role"): string {
+  // "group" names the group key's scope: a role of that name would share its key and entitlement.
+  if (v === "group") throw new BodyError(`${what} "group" is reserved for the group key`, v);
   return re(v, ROLE_NAME, what);
 }
 function arr(v: unknown, what: string, max = 1024): unknown[] {

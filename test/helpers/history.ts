@@ -26,7 +26,7 @@ import {
   type InviteSecret,
 } from "../../src/pursuance/actions.js";
 import type { PEvent } from "../../src/pursuance/apply-common.js";
-import { encodeBody, parseBody, type Assignee, type Body, type Ciphertext, type SealedContent } from "../../src/pursuance/events.js";
+import { BodyError, encodeBody, parseBody, type Assignee, type Body, type Ciphertext, type SealedContent } from "../../src/pursuance/events.js";
 import { Fold, foldAll } from "../../src/pursuance/fold.js";
 import { KeyRing, type HeldKey } from "../../src/pursuance/keyring.js";
 import type { Capability, Rules } from "../../src/pursuance/rules.js";
@@ -281,11 +281,20 @@ export class History {
   }
 
   private push(m: HMember, seq: number, parents: string[], written: Body | null, o: EmitOptions): PEvent {
-    // Through the wire format and the real parser, as a received event would be.
-    const body = written === null ? null : parseBody(encodeBody(written));
+    // Through the wire format and the real parser, as a received event would be (see pevent.ts).
+    let body: Body | null = null;
+    let bodyError = "body is not UTF-8 JSON: 7";
+    if (written !== null) {
+      try {
+        body = parseBody(encodeBody(written));
+      } catch (err) {
+        if (!(err instanceof BodyError)) throw err;
+        bodyError = err.message;
+      }
+    }
     this.clock += 1000 + this.rng.int(1000);
     const e: PEvent = { id: this.rng.hex(32), author: m.hex, seq, ts: o.ts ?? this.clock, parents, body };
-    if (body === null) e.bodyError = "body is not UTF-8 JSON: 7";
+    if (body === null) e.bodyError = bodyError;
     this.events.push(e);
     this.byId.set(e.id, e);
     for (const p of parents) this.cited.add(p);
