@@ -531,6 +531,7 @@ type Kind =
   | "revoke"
   | "remove"
   | "rotate"
+  | "rotate2"
   | "share"
   | "invite"
   | "join"
@@ -550,7 +551,8 @@ const KINDS: Array<[Kind, number, Capability | null]> = [
   ["grant", 9, "role.grant"],
   ["revoke", 4, "role.grant"],
   ["remove", 6, "member.remove"],
-  ["rotate", 8, null],
+  ["rotate", 7, null],
+  ["rotate2", 2, null],
   ["share", 4, null],
   ["invite", 7, "member.invite"],
   ["join", 8, null],
@@ -667,13 +669,28 @@ export function randomHistory(base: Crypto, seed: number, size: number): RandomH
     if (kind === "join") {
       if (invites.length === 0) continue;
       const unused = invites.filter((i) => i.uses === 0);
-      const inv = honest && unused.length > 0 ? rng.pick(unused) : rng.pick(invites);
       const fresh = candidates.filter((c) => !s0.members.has(c.hex));
-      const m = honest && fresh.length > 0 ? rng.pick(fresh) : rng.pick(candidates);
-      const bad = !honest && rng.chance(0.4);
-      h.join(m, inv.secret, honest ? "tips" : d, { badProof: bad });
-      inv.uses++;
+      // Dishonest: a bad proof on a good invite, a reused invite, or a join by anyone.
+      const r = rng.next();
+      const bad = !honest && r < 0.4;
+      const inv = (honest || bad) && unused.length > 0 ? rng.pick(unused) : rng.pick(invites);
+      const m = (honest || bad) && fresh.length > 0 ? rng.pick(fresh) : rng.pick(candidates);
+      h.join(m, inv.secret, honest || bad ? "tips" : d, { badProof: bad });
+      if (!bad) inv.uses++;
       count(honest ? "join" : "join!");
+      continue;
+    }
+    if (kind === "rotate2") {
+      // Two entitled members rotate one scope without seeing each other: one must lose as stale.
+      const scopes = [...s0.keys.keys()];
+      const due = scopes.filter((sc) => s0.keys.get(sc)!.needsRotation);
+      const scope = rng.pick(due.length > 0 ? due : scopes);
+      const able = current(s0).filter((m) => entitled(s0, m.hex).includes(scope) && (s0.keys.get(scope)!.needsRotation || hasCap(s0, m.hex, "keys.rotate")));
+      if (able.length < 2) continue;
+      const [m1, m2] = rng.shuffle([...able]) as [HMember, HMember];
+      const at = depIds(d);
+      for (const m of [m1, m2]) h.emit(m, (s) => rotateBody(m.actor, s, scope).body, at);
+      count("rotate2");
       continue;
     }
     if (kind === "malformed") {

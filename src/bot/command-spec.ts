@@ -1,0 +1,129 @@
+// The shape of one command in the table, and what the table alone decides:
+// its usage line, how its words become arguments, and who may see it in help.
+// Handlers receive an Invocation and never parse text themselves.
+import type { Capability } from "../pursuance/rules.js";
+import { hasCap } from "../pursuance/state.js";
+import { permits, type BotContext, type BoundContext, type CommandLevel } from "./context.js";
+import type { BotReply } from "./reply.js";
+import { parseFlags, UsageError, type FlagSpec, type Token } from "./tokenize.js";
+
+export interface ArgSpec {
+  name: string;
+  /** Shown as "<name>" in usage: free text people should quote (it works unquoted too). */
+  quoted?: boolean;
+  /** Takes every remaining word, so `!task comment 3 on it` needs no quotes. Last arg only. */
+  rest?: boolean;
+}
+
+export interface FlagDecl extends FlagSpec {
+  help?: string;
+}
+
+interface BaseSpec {
+  path: readonly string[];
+  /** Other words for the last path element (`ls` for `list`). */
+  aliases?: readonly string[];
+  required?: readonly ArgSpec[];
+  optional?: readonly ArgSpec[];
+  flags?: readonly FlagDecl[];
+  help: string;
+  /** Bridge permission needed (first authorisation). */
+  level: CommandLevel;
+  /**
+   * The pursuance capability it needs, used to hide it from `!help`. The
+   * rules themselves (publish's dry run) still decide every action.
+   */
+  cap: Capability | null;
+}
+
+export interface BoundSpec extends BaseSpec {
+  unbound?: false;
+  run(inv: Invocation, ctx: BoundContext): Promise<BotReply>;
+}
+
+/** A command that works in a room bound to no pursuance (create, join, help). */
+export interface UnboundSpec extends BaseSpec {
+  unbound: true;
+  run(inv: Invocation, ctx: BotContext): Promise<BotReply>;
+}
+
+export type CommandSpec = BoundSpec | UnboundSpec;
+
+export interface Invocation {
+  spec: CommandSpec;
+  /** Every command, for help. */
+  table: readonly CommandSpec[];
+  /** A required argument (the parser guarantees it). */
+  arg(name: string): string;
+  opt(name: string): string | undefined;
+  /** A flag's value; undefined when absent. */
+  flag(name: string): string | undefined;
+  has(name: string): boolean;
+}
+
+/** `!task create "<title>" [--role R] …` */
+export function usageLine(spec: CommandSpec): string {
+  const parts = [`!${spec.path.join(" ")}`];
+  for (const a of spec.required ?? []) parts.push(a.quoted ? `"<${a.name}>"` : `<${a.name}>`);
+  for (const a of spec.optional ?? []) parts.push(a.quoted ? `["${a.name}"]` : `[${a.name}]`);
+  for (const f of spec.flags ?? []) parts.push(f.value ? `[--${f.name} ${f.value}]` : `[--${f.name}]`);
+  return parts.join(" ");
+}
+
+/** Bind the words after the command's path to its declared arguments and flags. */
+export function parseInvocation(spec: CommandSpec, table: readonly CommandSpec[], tokens: Token[]): Invocation {
+  const { positionals, flags } = parseFlags(tokens, [...(spec.flags ?? [])]);
+  const args = new Map<string, string>();
+  const decl = [...(spec.required ?? []), ...(spec.optional ?? [])];
+  const nRequired = spec.required?.length ?? 0;
+  let i = 0;
+  for (const [k, a] of decl.entries()) {
+    if (i >= positionals.length) {
+      if (k < nRequired) throw new UsageError(`missing <${a.name}>`);
+      break;
+    }
+    if (a.rest) {
+      args.set(a.name, positionals.slice(i).join(" "));
+      i = positionals.length;
+    } else args.set(a.name, positionals[i++]!);
+    if (k < nRequired && args.get(a.name)!.trim() === "") throw new UsageError(`<${a.name}> is empty`);
+  }
+  if (i < positionals.length) throw new UsageError(`unexpected ${JSON.stringify(positionals[i])}: !${spec.path.join(" ")} takes ${decl.length === 0 ? "no arguments" : `at most ${decl.length}`}`);
+  return {
+    spec,
+    table,
+    arg(name) {
+      const v = args.get(name);
+      if (v === undefined) throw new UsageError(`missing <${name}>`);
+      return v;
+    },
+    opt: (name) => args.get(name),
+    flag(name) {
+      const v = flags.get(name);
+      return typeof v === "string" ? v : undefined;
+    },
+    has: (name) => flags.has(name),
+  };
+}
+
+/** Why this asker may not run it, or null. Bridge level first, then (in a bound room) the capability. */
+export function whyNot(spec: CommandSpec, ctx: BotContext): string | null {
+  if (!permits(ctx.permission, spec.level)) return `!${spec.path.join(" ")} needs bridge permission "${spec.level}"; you have "${ctx.permission}"`;
+  if (!spec.unbound && !ctx.client) return "this room is not bound to a pursuance";
+  if (spec.cap && ctx.client && !hasCap(ctx.client.state, ctx.client.me, spec.cap)) return `!${spec.path.join(" ")} needs capability ${spec.cap}, which none of your roles has`;
+  return null;
+}
+
+export const mayRun = (spec: CommandSpec, ctx: BotContext): boolean => whyNot(spec, ctx) === null;
+
+/** The command these words name: the longest declared path matching their start (aliases allowed). */
+export function findSpec(table: readonly CommandSpec[], words: string[]): { spec: CommandSpec; used: number } | null {
+  let best: { spec: CommandSpec; used: number } | null = null;
+  for (const spec of table) {
+    const n = spec.path.length;
+    if (words.length < n) continue;
+    const match = spec.path.every((p, k) => words[k] === p || (k === n - 1 && spec.aliases?.includes(words[k]!)));
+    if (match && (!best || n > best.used)) best = { spec, used: n };
+  }
+  return best;
+}

@@ -1,0 +1,70 @@
+// What the bot needs from whoever hosts it (the Matrix bridge, or a test):
+// the acting member's client, who is asking and at what bridge permission,
+// and ports for the few things only the host can do (create and bind
+// clients, hold delegated keys). Kept small on purpose: the bridge
+// implements it once per incoming command.
+import type { PursuanceClient } from "../pursuance/client.js";
+import type { Invite } from "../pursuance/invite.js";
+
+/** Bridge permission levels, additive as in hookshot: each includes the ones before it. */
+export const PERMISSIONS = ["none", "commands", "manage", "admin"] as const;
+export type Permission = (typeof PERMISSIONS)[number];
+export type CommandLevel = Exclude<Permission, "none">;
+
+export function permits(have: Permission, need: Permission): boolean {
+  return PERMISSIONS.indexOf(have) >= PERMISSIONS.indexOf(need);
+}
+
+/** One role as the host's key custody sees it. */
+export interface KeyStatusRow {
+  role: string;
+  /** The host holds the role's current key: its tasks show in plaintext. */
+  readable: boolean;
+  /** Members (pursuance ids) who delegated this role's key to the host; empty for custodial keys. */
+  delegatedBy: string[];
+}
+
+export interface BotContext {
+  /**
+   * The acting member's client in the pursuance bound to this room (for the
+   * bridge: the custodial identity it holds for `sender`); null when the room
+   * is not bound. Capabilities and rules are judged for `client.me`.
+   */
+  client: PursuanceClient | null;
+  /** Who typed the command (a Matrix user id); shown in no reply, kept for the host's own checks and logs. */
+  sender: string;
+  /** The sender's bridge permission, from the host's config. */
+  permission: Permission;
+  /** A Matrix user id (e.g. "@alice:example.org") → that user's member id here, or null if the host knows none. */
+  resolveUser(ref: string): string | null;
+  /** These create or bind clients, which only the host can do (identities, stores, room bindings). */
+  pursuance: {
+    /** Found a pursuance with the sender as founder and bind this room to it. */
+    create(name: string): Promise<PursuanceClient>;
+    /** Join with an invite (already decoded and checked) and bind this room to it. */
+    join(invite: Invite): Promise<PursuanceClient>;
+  };
+  /** Role keys members delegate to the host (revocably); the bot only asks and reports. */
+  keys: {
+    status(): Promise<KeyStatusRow[]>;
+    /** Returns one line, plain text, saying what happened or what the member must do next. */
+    delegate(role: string): Promise<string>;
+    revoke(role: string): Promise<string>;
+  };
+  /** Wall clock, ms: "today" and "tomorrow" in due dates. */
+  now(): number;
+}
+
+/** The context of a command that needs a bound room. */
+export type BoundContext = BotContext & { client: PursuanceClient };
+
+/**
+ * A port refusing for a reason the user should read (e.g. "no delegated key
+ * for role admin"). Anything else a port throws is reported as a failure.
+ */
+export class PortError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "PortError";
+  }
+}
