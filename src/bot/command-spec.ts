@@ -16,7 +16,8 @@ export interface ArgSpec {
 }
 
 export interface FlagDecl extends FlagSpec {
-  help?: string;
+  /** A value the command cannot do without (shown without brackets). */
+  required?: boolean;
 }
 
 interface BaseSpec {
@@ -66,7 +67,10 @@ export function usageLine(spec: CommandSpec): string {
   const parts = [`!${spec.path.join(" ")}`];
   for (const a of spec.required ?? []) parts.push(a.quoted ? `"<${a.name}>"` : `<${a.name}>`);
   for (const a of spec.optional ?? []) parts.push(a.quoted ? `["${a.name}"]` : `[${a.name}]`);
-  for (const f of spec.flags ?? []) parts.push(f.value ? `[--${f.name} ${f.value}]` : `[--${f.name}]`);
+  for (const f of spec.flags ?? []) {
+    const s = f.value ? `--${f.name} ${f.value}` : `--${f.name}`;
+    parts.push(f.required ? s : `[${s}]`);
+  }
   return parts.join(" ");
 }
 
@@ -88,6 +92,7 @@ export function parseInvocation(spec: CommandSpec, table: readonly CommandSpec[]
     } else args.set(a.name, positionals[i++]!);
     if (k < nRequired && args.get(a.name)!.trim() === "") throw new UsageError(`<${a.name}> is empty`);
   }
+  for (const f of spec.flags ?? []) if (f.required && !flags.has(f.name)) throw new UsageError(`--${f.name} ${f.value ?? ""} is required`.trim());
   if (i < positionals.length) throw new UsageError(`unexpected ${JSON.stringify(positionals[i])}: !${spec.path.join(" ")} takes ${decl.length === 0 ? "no arguments" : `at most ${decl.length}`}`);
   return {
     spec,
@@ -106,11 +111,16 @@ export function parseInvocation(spec: CommandSpec, table: readonly CommandSpec[]
   };
 }
 
-/** Why this asker may not run it, or null. Bridge level first, then (in a bound room) the capability. */
-export function whyNot(spec: CommandSpec, ctx: BotContext): string | null {
-  if (!permits(ctx.permission, spec.level)) return `!${spec.path.join(" ")} needs bridge permission "${spec.level}"; you have "${ctx.permission}"`;
-  if (!spec.unbound && !ctx.client) return "this room is not bound to a pursuance";
-  if (spec.cap && ctx.client && !hasCap(ctx.client.state, ctx.client.me, spec.cap)) return `!${spec.path.join(" ")} needs capability ${spec.cap}, which none of your roles has`;
+/**
+ * Why this asker may not run it, or null. The bridge level and the bound room
+ * first; then, with `caps`, the capability (for help: when running, the rules'
+ * dry run is the judge, exactly as every other client would judge).
+ */
+export function whyNot(spec: CommandSpec, ctx: BotContext, caps = true): string | null {
+  const name = `!${spec.path.join(" ")}`;
+  if (!permits(ctx.permission, spec.level)) return `${name} needs bridge permission "${spec.level}"; you have "${ctx.permission}"`;
+  if (!spec.unbound && !ctx.client) return `this room is not bound to a pursuance: use !pursuance create "<name>" or !pursuance join <invite> first`;
+  if (caps && spec.cap && ctx.client && !hasCap(ctx.client.state, ctx.client.me, spec.cap)) return `${name} needs capability ${spec.cap}, which none of your roles has`;
   return null;
 }
 
@@ -127,3 +137,6 @@ export function findSpec(table: readonly CommandSpec[], words: string[]): { spec
   }
   return best;
 }
+
+export type BoundHandler = BoundSpec["run"];
+export type UnboundHandler = UnboundSpec["run"];

@@ -59,12 +59,13 @@ export interface BotContext {
 export type BoundContext = BotContext & { client: PursuanceClient };
 
 /**
- * A port refusing for a reason the user should read (e.g. "no delegated key
- * for role admin"). Anything else a port throws is reported as a failure.
+ * A refusal the user should read, from a port (e.g. "no delegated key for
+ * role admin") or a handler. Anything else a port throws is reported as a
+ * failure of the host, not of the command.
  */
-export class PortError extends Error {
+export class Refusal extends Error {
   constructor(message: string) {
     super(message);
-    this.name = "PortError";
+    this.name = "Refusal";
   }
 }

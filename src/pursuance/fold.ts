@@ -220,11 +220,19 @@ export class Fold {
   }
 
   private step(e: PEvent): void {
-    this.st.clock = Math.max(this.st.clock, e.ts);
     const fork = this.forks.get(e.author);
     if (fork !== undefined && e.seq >= fork) return this.record(e, `author equivocated at seq ${fork}`);
     try {
-      applyOne(this.st, e, this.ctx, this.genesisId);
+      const before = this.st.clock;
+      // The clock (for the rotation policy) advances before applying so the event sees its own time,
+      // and is put back if the event is refused: a rejected, future-dated event must not move it.
+      this.st.clock = Math.max(before, e.ts);
+      try {
+        applyOne(this.st, e, this.ctx, this.genesisId);
+      } catch (err) {
+        this.st.clock = before;
+        throw err;
+      }
       this.st.applied++;
       this.log.push({ event: e, rejected: null });
       this.verdicts.set(e.id, null);

@@ -2,3 +2,4 @@
 // its tables in its own file; add a re-export line here for new ones.
 export * from "./relay-schema.js";
 export * from "./client-schema.js";
+export * from "./bridge-schema.js";

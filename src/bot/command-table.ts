@@ -1,0 +1,87 @@
+// Every `!` command, declared once: its words, arguments, flags, help line,
+// the bridge permission it needs and the pursuance capability it uses. Usage
+// lines and `!help` are generated from here; handlers live in files named
+// for what they hold.
+//
+// Bridge levels: "commands" for working in a pursuance (its own rules then
+// decide), "manage" for what changes who holds what or speaks publicly,
+// "admin" for where the pursuance lives (the bridge's relay connections).
+import { announce } from "./announce-commands.js";
+import type { CommandSpec } from "./command-spec.js";
+import { help } from "./help-command.js";
+import { keysDelegate, keysRevoke, keysStatus } from "./keys-commands.js";
+import { pursuanceCreate, pursuanceJoin, pursuanceStatus } from "./pursuance-commands.js";
+import { relayAdd, relayList, relayRemove } from "./relay-commands.js";
+import { roleCreate, roleGrant, roleList, roleRevoke, rules } from "./role-commands.js";
+import { taskAssign, taskClose, taskComment, taskCreate, taskList, taskReopen, taskShow, taskStatus } from "./task-commands.js";
+
+const id = { name: "id" };
+
+export const COMMAND_TABLE: readonly CommandSpec[] = [
+  {
+    path: ["task", "create"],
+    aliases: ["new", "add"],
+    required: [{ name: "title", quoted: true, rest: true }],
+    flags: [{ name: "role", value: "R" }, { name: "assign", value: "WHO" }, { name: "due", value: "DATE" }, { name: "parent", value: "ID" }, { name: "deliverables", value: "TEXT" }],
+    help: "create a task readable by role R (default: your lowest role with a key); WHO is @user, a name or a role",
+    level: "commands",
+    cap: "task.create",
+    run: taskCreate,
+  },
+  {
+    path: ["task", "list"],
+    aliases: ["ls"],
+    flags: [{ name: "mine" }, { name: "role", value: "R" }, { name: "status", value: "S" }, { name: "all" }],
+    help: "list tasks (--mine: assigned to you or your roles; --all: archived too)",
+    level: "commands",
+    cap: null,
+    run: taskList,
+  },
+  { path: ["task", "show"], required: [id], help: "a task with its comments (ID is #12, 12 or an id prefix)", level: "commands", cap: null, run: taskShow },
+  { path: ["task", "assign"], required: [id, { name: "who", rest: true }], help: "assign to @user, a name, a role, or none", level: "commands", cap: "task.assign", run: taskAssign },
+  {
+    path: ["task", "status"],
+    required: [id, { name: "status", rest: true }],
+    help: "set the status: new, started, help wanted, ready for review, reviewing, done",
+    level: "commands",
+    // Assignees may set status without task.update, so help cannot hide it by capability; the rules decide.
+    cap: null,
+    run: taskStatus,
+  },
+  { path: ["task", "comment"], required: [id, { name: "text", quoted: true, rest: true }], help: "comment on a task", level: "commands", cap: "task.comment", run: taskComment },
+  { path: ["task", "close"], aliases: ["done"], required: [id], optional: [{ name: "reason", rest: true }], help: "close a task", level: "commands", cap: "task.close", run: taskClose },
+  { path: ["task", "reopen"], required: [id], help: "reopen a closed task", level: "commands", cap: "task.close", run: taskReopen },
+
+  { path: ["role", "list"], aliases: ["ls"], help: "roles, their ranks and capabilities, and who holds them", level: "commands", cap: null, run: roleList },
+  {
+    path: ["role", "create"],
+    required: [{ name: "name", rest: true }],
+    flags: [{ name: "rank", value: "N", required: true }, { name: "caps", value: "a,b" }, { name: "reads", value: "role|assigned" }],
+    help: "define a role ranked below yours, with capabilities you hold",
+    level: "manage",
+    cap: "rules.change",
+    run: roleCreate,
+  },
+  { path: ["role", "grant"], required: [{ name: "who" }, { name: "role", rest: true }], help: "give a member ranked below you a role ranked below yours", level: "manage", cap: "role.grant", run: roleGrant },
+  { path: ["role", "revoke"], required: [{ name: "who" }, { name: "role", rest: true }], help: "take a role back (its keys rotate away)", level: "manage", cap: "role.grant", run: roleRevoke },
+  { path: ["rules"], help: "the pursuance's rules: roles, succession, key rotation", level: "commands", cap: null, run: rules },
+
+  { path: ["relay", "list"], aliases: ["ls"], help: "relays holding the pursuance, and their state", level: "commands", cap: null, run: relayList },
+  { path: ["relay", "add"], required: [{ name: "url" }], help: "add a relay (ws:// or wss://) and copy the whole history to it", level: "admin", cap: null, run: relayAdd },
+  { path: ["relay", "remove"], required: [{ name: "url" }], help: "stop using a relay (never the last one)", level: "admin", cap: null, run: relayRemove },
+
+  { path: ["keys", "status"], help: "which roles' tasks this bridge can read", level: "commands", cap: null, run: keysStatus },
+  { path: ["keys", "delegate"], required: [{ name: "role", rest: true }], help: "let this bridge hold your key for a role (revocable)", level: "manage", cap: null, run: keysDelegate },
+  { path: ["keys", "revoke"], required: [{ name: "role", rest: true }], help: "take back a role key you delegated", level: "manage", cap: null, run: keysRevoke },
+
+  { path: ["pursuance", "create"], required: [{ name: "name", quoted: true, rest: true }], help: "found a pursuance and bind this room to it", level: "manage", cap: null, unbound: true, run: pursuanceCreate },
+  { path: ["pursuance", "join"], required: [{ name: "invite" }], help: "join with an invite and bind this room to it", level: "manage", cap: null, unbound: true, run: pursuanceJoin },
+  { path: ["pursuance", "status"], help: "relays, sync state, gaps and the state hash", level: "commands", cap: null, run: pursuanceStatus },
+
+  { path: ["announce"], required: [{ name: "text", quoted: true, rest: true }], help: "post a signed public announcement", level: "manage", cap: "announce", run: announce },
+  { path: ["help"], optional: [{ name: "command", rest: true }], help: "what you may run here", level: "commands", cap: null, unbound: true, run: help },
+];
+
+/** First words the bot answers to (`!tasks` is forgiven as `!task`). */
+export const ROOTS = new Set(COMMAND_TABLE.map((s) => s.path[0]!));
+export const ROOT_ALIASES: Readonly<Record<string, string>> = { tasks: "task", roles: "role", relays: "relay", key: "keys" };

@@ -1,0 +1,67 @@
+// The bot's one entry point: text in, reply out (or null when the text is
+// not a command of ours). Authorised twice: the bridge permission from the
+// context, then the pursuance's rules through the client's dry run. Bad input
+// of any kind becomes an error reply with the usage line; nothing escapes.
+import { ActionError } from "../pursuance/actions.js";
+import { BodyError } from "../pursuance/events.js";
+import { InviteError } from "../pursuance/invite.js";
+import { LookupError } from "../pursuance/views.js";
+import { findSpec, mayRun, parseInvocation, usageLine, whyNot, type CommandSpec } from "./command-spec.js";
+import { COMMAND_TABLE, ROOT_ALIASES, ROOTS } from "./command-table.js";
+import { Refusal, type BotContext, type BoundContext } from "./context.js";
+import { humanize } from "./refs.js";
+import { errorReply, type BotReply } from "./reply.js";
+import { TokenizeError, tokenize, UsageError } from "./tokenize.js";
+
+const COMMAND = /^\s*!(\S+)/u;
+
+/** The usage lines of a command family, those the asker may run first (all of them if none). */
+function familyUsage(family: readonly CommandSpec[], ctx: BotContext): string[] {
+  const mine = family.filter((s) => mayRun(s, ctx));
+  return (mine.length > 0 ? mine : family).map(usageLine);
+}
+
+/** Errors that mean "this input cannot be done", with a reason fit to show. */
+function isRefusal(e: unknown): e is Error {
+  return [UsageError, TokenizeError, ActionError, LookupError, BodyError, InviteError, Refusal].some((T) => e instanceof T);
+}
+
+export async function handleCommand(text: string, ctx: BotContext, table: readonly CommandSpec[] = COMMAND_TABLE): Promise<BotReply | null> {
+  const m = COMMAND.exec(text);
+  if (!m) return null;
+  const word = m[1]!.toLowerCase();
+  const root = ROOT_ALIASES[word] ?? word;
+  if (!ROOTS.has(root)) return null;
+  const family = table.filter((s) => s.path[0] === root);
+
+  let tokens;
+  try {
+    tokens = tokenize(text.trim());
+  } catch (e) {
+    return errorReply((e as Error).message, familyUsage(family, ctx));
+  }
+  // A quoted word never names a subcommand.
+  const words = [root, ...tokens.slice(1).map((t) => (t.quoted ? "" : t.text.toLowerCase()))];
+  const found = findSpec(family, words);
+  if (!found) {
+    const subs = family.map((s) => s.path[1]).filter(Boolean).join(", ");
+    const sub = tokens[1]?.text;
+    const reason = sub === undefined ? `!${root} needs one of: ${subs}` : `unknown command !${root} ${sub} (!${root} takes: ${subs})`;
+    return errorReply(reason, familyUsage(family, ctx));
+  }
+  const { spec, used } = found;
+  const usage = [usageLine(spec)];
+  const refused = whyNot(spec, ctx, false);
+  if (refused) return errorReply(`refused: ${refused}`, usage);
+
+  try {
+    const inv = parseInvocation(spec, table, tokens.slice(used));
+    return spec.unbound ? await spec.run(inv, ctx) : await spec.run(inv, ctx as BoundContext);
+  } catch (e) {
+    const message = (e as Error)?.message ?? String(e);
+    // Reasons name members by id prefix; say their names instead.
+    const reason = ctx.client ? humanize(ctx.client.state, message) : message;
+    if (isRefusal(e)) return errorReply(reason, usage);
+    return errorReply(`failed: ${reason}`, usage, true);
+  }
+}

@@ -1,0 +1,53 @@
+// `!pursuance create|join|status`. Creating and joining make a client and bind
+// the room, which only the host can do: the bot validates, calls the host's
+// port and reports. Status reads the bound client: relays, sync, gaps, hash.
+import type { PursuanceClient } from "../pursuance/client.js";
+import { decodeInvite } from "../pursuance/invite.js";
+import { memberName } from "../pursuance/views.js";
+import type { BoundHandler, UnboundHandler } from "./command-spec.js";
+import { Refusal } from "./context.js";
+import { done, html } from "./reply.js";
+import { UsageError } from "./tokenize.js";
+
+function refuseIfBound(c: PursuanceClient | null): void {
+  if (c) throw new Refusal(`this room is already bound to ${c.state.name} (${c.id.slice(0, 12)})`);
+}
+
+function roleOf(c: PursuanceClient): string {
+  return [...(c.state.members.get(c.me)?.roles ?? [])].join(", ") || "no role yet";
+}
+
+export const pursuanceCreate: UnboundHandler = async (inv, ctx) => {
+  refuseIfBound(ctx.client);
+  const name = inv.arg("name").trim();
+  if (name.length > 200) throw new UsageError("a pursuance name is at most 200 characters");
+  const c = await ctx.pursuance.create(name);
+  return done(
+    `created ${c.state.name}; you are its founder (${roleOf(c)}). Invite people, then !task create "<title>"`,
+    html`created <b>${c.state.name}</b>; you are its founder (${roleOf(c)}). Invite people, then <code>!task create "&lt;title&gt;"</code>`,
+  );
+};
+
+export const pursuanceJoin: UnboundHandler = async (inv, ctx) => {
+  refuseIfBound(ctx.client);
+  // Decoded here so a damaged paste gets its reason before the host does any work.
+  const invite = decodeInvite(inv.arg("invite"));
+  const c = await ctx.pursuance.join(invite);
+  return done(`joined ${c.state.name} as ${roleOf(c)}`, html`joined <b>${c.state.name}</b> as ${roleOf(c)}`);
+};
+
+export const pursuanceStatus: BoundHandler = async (_inv, ctx) => {
+  const c = ctx.client;
+  const s = c.state;
+  const st = c.group.status();
+  const gaps = st.gaps.ids.length + st.gaps.ranges.length;
+  const relays = st.relays.map((r) => `${r.url} (${r.connected ? "connected" : "down"}, cursor ${r.cursor})`);
+  const lines = [
+    `${s.name} · id ${c.id.slice(0, 12)} · leader ${s.leader ? memberName(s, s.leader) : "nobody"}`,
+    `you: ${memberName(s, c.me)} (${roleOf(c)})`,
+    `${s.members.size} members · ${s.taskIds.length} tasks · ${st.events} events (${st.pending} pending) · ${gaps} gaps · ${st.equivocations.length} equivocations · ${s.rejected.length} rejected`,
+    `relays: ${relays.join("; ") || "none"}`,
+    `state hash ${c.hash()}`,
+  ];
+  return { kind: "ok", plain: lines.join("\n"), html: html`${lines.map((l, i) => html`${i > 0 ? html`<br>` : ""}${l}`)}`.value };
+};

@@ -1,0 +1,82 @@
+// `!role …` and `!rules`: who holds which role, what each role may do, and
+// changes to both. Authority (rank, capabilities) is the rules' to judge.
+import { grantBody } from "../pursuance/actions.js";
+import { CAPABILITIES, ROLE_NAME, type Capability } from "../pursuance/rules.js";
+import type { PursuanceState } from "../pursuance/state.js";
+import { memberName } from "../pursuance/views.js";
+import type { BoundHandler } from "./command-spec.js";
+import { done, html, type Html } from "./reply.js";
+import { findRole, publish, resolveMember } from "./refs.js";
+import { UsageError } from "./tokenize.js";
+
+function rolesByRank(s: PursuanceState) {
+  return Object.entries(s.rules.roles).sort(([an, a], [bn, b]) => b.rank - a.rank || an.localeCompare(bn));
+}
+
+function holders(s: PursuanceState, role: string): string[] {
+  return [...s.members.entries()].filter(([, m]) => m.roles.has(role)).map(([id]) => memberName(s, id));
+}
+
+function capsText(caps: readonly string[]): string {
+  return caps.length === CAPABILITIES.length ? "all capabilities" : caps.length === 0 ? "no capabilities" : caps.join(", ");
+}
+
+function roleRows(s: PursuanceState): Array<{ plain: string; html: Html }> {
+  return rolesByRank(s).map(([name, r]) => {
+    const reads = r.reads === "role" ? "reads its tasks" : "reads only tasks assigned to them";
+    const who = holders(s, name).join(", ") || "nobody";
+    return {
+      plain: `${name} (rank ${r.rank}, ${reads}): ${capsText(r.caps)}; held by ${who}`,
+      html: html`<b>${name}</b> (rank ${r.rank}, ${reads}): ${capsText(r.caps)}; held by ${who}`,
+    };
+  });
+}
+
+export const roleList: BoundHandler = async (_inv, ctx) => {
+  const rows = roleRows(ctx.client.state);
+  return { kind: "ok", plain: rows.map((r) => r.plain).join("\n"), html: html`<ul>${rows.map((r) => html`<li>${r.html}</li>`)}</ul>`.value };
+};
+
+export const rules: BoundHandler = async (_inv, ctx) => {
+  const s = ctx.client.state;
+  const rows = roleRows(s);
+  const rot = s.rules.rotation.everyMs === null ? "on membership change only" : `at least every ${Math.round(s.rules.rotation.everyMs / 3_600_000)} h`;
+  const succ = `${s.rules.succession.quorum} holder(s) of ${s.rules.succession.role} may move leadership`;
+  const leader = s.leader ? memberName(s, s.leader) : "nobody";
+  const plain = [`Rules of ${s.name} (leader: ${leader})`, ...rows.map((r) => `• ${r.plain}`), `succession: ${succ}`, `key rotation: ${rot}`].join("\n");
+  const h = html`<b>Rules of ${s.name}</b> (leader: ${leader})<ul>${rows.map((r) => html`<li>${r.html}</li>`)}</ul>succession: ${succ}<br>key rotation: ${rot}`;
+  return { kind: "ok", plain, html: h.value };
+};
+
+export const roleCreate: BoundHandler = async (inv, ctx) => {
+  const name = inv.arg("name").trim().toLowerCase().replace(/\s+/g, " ");
+  if (!ROLE_NAME.test(name) || name === "group") {
+    throw new UsageError(`${JSON.stringify(name)} is not a role name: up to 32 lowercase letters, digits, spaces, - or _, starting with a letter ("group" is reserved)`);
+  }
+  const rank = Number(inv.flag("rank"));
+  if (!Number.isInteger(rank) || rank < 0 || rank > 1000) throw new UsageError(`--rank: ${JSON.stringify(inv.flag("rank"))} is not a whole number 0..1000`);
+  const caps = (inv.flag("caps") ?? "").split(",").map((x) => x.trim()).filter(Boolean);
+  for (const cap of caps) if (!(CAPABILITIES as readonly string[]).includes(cap)) throw new UsageError(`--caps: unknown capability ${JSON.stringify(cap)} (known: ${CAPABILITIES.join(", ")})`);
+  const reads = inv.flag("reads") ?? "role";
+  if (reads !== "role" && reads !== "assigned") throw new UsageError(`--reads must be role or assigned, not ${JSON.stringify(reads)}`);
+  await publish(ctx.client, { t: "role.create", role: name, def: { rank, caps: [...new Set(caps as Capability[])].sort(), reads } });
+  return done(`created role ${name} (rank ${rank}): ${capsText(caps)}`, html`created role <b>${name}</b> (rank ${rank}): ${capsText(caps)}`);
+};
+
+export const roleGrant: BoundHandler = async (inv, ctx) => {
+  const c = ctx.client;
+  const who = resolveMember(ctx, inv.arg("who"));
+  const role = findRole(c.state, inv.arg("role"));
+  await publish(c, grantBody(c.actor, c.state, who, role));
+  const name = memberName(c.state, who);
+  return done(`granted ${role} to ${name}`, html`granted <b>${role}</b> to ${name}`);
+};
+
+export const roleRevoke: BoundHandler = async (inv, ctx) => {
+  const c = ctx.client;
+  const who = resolveMember(ctx, inv.arg("who"));
+  const role = findRole(c.state, inv.arg("role"));
+  await publish(c, { t: "role.revoke", member: who, role });
+  const name = memberName(c.state, who);
+  return done(`revoked ${role} from ${name}`, html`revoked <b>${role}</b> from ${name}`);
+};

@@ -1,0 +1,69 @@
+// What the bridge needs from storage and from Matrix, as small interfaces.
+// src/store implements the first over PostgreSQL/PGlite; src/bridge/appservice.ts
+// implements the second with matrix-bot-sdk against a real homeserver.
+
+export interface RoomBinding {
+  roomId: string;
+  groupId: string;
+  pursuanceId: string;
+  name: string;
+  relays: string[];
+  boundBy: string;
+}
+
+export interface StoredIdentity {
+  matrixUser: string;
+  groupId: string;
+  memberId: string;
+  /** nonce ‖ XChaCha20-Poly1305(secret key) under the bridge's identity key. */
+  sealedSecret: Uint8Array;
+}
+
+export type PostedKind = "task" | "comment" | "notice";
+
+export interface PostedEvent {
+  groupId: string;
+  eventId: string;
+  roomId: string;
+  matrixEventId: string;
+  kind: PostedKind;
+  taskId: string | null;
+}
+
+export interface BridgeStorePort {
+  bindRoom(b: RoomBinding): Promise<void>;
+  rooms(): Promise<RoomBinding[]>;
+  room(roomId: string): Promise<RoomBinding | null>;
+  putIdentity(i: StoredIdentity): Promise<void>;
+  identities(groupId: string): Promise<StoredIdentity[]>;
+  /** Record that a pursuance event is in the room (idempotent). */
+  markPosted(p: PostedEvent): Promise<void>;
+  postedIds(groupId: string): Promise<Set<string>>;
+  taskMessage(groupId: string, taskId: string): Promise<string | null>;
+  taskForMessage(roomId: string, matrixEventId: string): Promise<string | null>;
+  ghostName(userId: string): Promise<string | null>;
+  setGhostName(userId: string, name: string): Promise<void>;
+}
+
+/** A message as the bridge sends it: both bodies, optionally in a task's thread. */
+export interface OutMessage {
+  plain: string;
+  html: string;
+  notice?: boolean;
+  /** Root event of the thread to post in (a task's message). */
+  thread?: string;
+  /** Deterministic transaction id, so a retry after a crash is deduplicated by the homeserver. */
+  txnId?: string;
+}
+
+export interface MatrixPort {
+  readonly botUserId: string;
+  readonly domain: string;
+  /** Send as the bot (userId undefined) or as a ghost in our namespace. Returns the event id. */
+  send(roomId: string, msg: OutMessage, userId?: string): Promise<string>;
+  react(roomId: string, eventId: string, key: string): Promise<void>;
+  /** Make sure a ghost exists, has this display name and is in the room. */
+  ensureGhost(roomId: string, userId: string, displayName: string): Promise<void>;
+  displayName(roomId: string, userId: string): Promise<string>;
+  joinRoom(roomId: string): Promise<void>;
+}

@@ -1,0 +1,48 @@
+// The bridge's own tables: which room is which pursuance, the custodial
+// identities it holds for Matrix users (secret keys sealed under the bridge's
+// identity key), and which pursuance events are already in which room, so a
+// restarted bridge posts nothing twice and loses nothing.
+import { index, pgTable, primaryKey, text, uniqueIndex } from "drizzle-orm/pg-core";
+import { bytea } from "./relay-schema.js";
+
+export const bridgeRooms = pgTable("bridge_rooms", {
+  roomId: text("room_id").primaryKey(),
+  groupId: text("group_id").notNull(),
+  pursuanceId: text("pursuance_id").notNull(),
+  name: text("name").notNull(),
+  relays: text("relays").notNull(),
+  boundBy: text("bound_by").notNull(),
+});
+
+export const bridgeIdentities = pgTable(
+  "bridge_identities",
+  {
+    matrixUser: text("matrix_user").notNull(),
+    groupId: text("group_id").notNull(),
+    memberId: text("member_id").notNull(),
+    sealedSecret: bytea("sealed_secret").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.matrixUser, t.groupId] })],
+);
+
+export const bridgePosted = pgTable(
+  "bridge_posted",
+  {
+    groupId: text("group_id").notNull(),
+    eventId: text("event_id").notNull(),
+    roomId: text("room_id").notNull(),
+    matrixEventId: text("matrix_event_id").notNull(),
+    kind: text("kind").notNull(),
+    taskId: text("task_id"),
+  },
+  (t) => [
+    primaryKey({ columns: [t.groupId, t.eventId] }),
+    index("bridge_posted_task_idx").on(t.groupId, t.taskId, t.kind),
+    uniqueIndex("bridge_posted_matrix_idx").on(t.roomId, t.matrixEventId),
+  ],
+);
+
+export const bridgeGhosts = pgTable("bridge_ghosts", {
+  userId: text("user_id").primaryKey(),
+  displayName: text("display_name").notNull(),
+});

@@ -1,0 +1,61 @@
+// The bridge's store port over drizzle (PostgreSQL or PGlite).
+import { and, eq } from "drizzle-orm";
+import type { BridgeStorePort, PostedEvent, RoomBinding, StoredIdentity } from "../bridge/ports.js";
+import { bridgeGhosts, bridgeIdentities, bridgePosted, bridgeRooms } from "./bridge-schema.js";
+import type { Db } from "./db.js";
+
+function toBinding(r: typeof bridgeRooms.$inferSelect): RoomBinding {
+  return { ...r, relays: JSON.parse(r.relays) as string[] };
+}
+
+export function bridgeStore(db: Db): BridgeStorePort {
+  return {
+    async bindRoom(b) {
+      await db
+        .insert(bridgeRooms)
+        .values({ ...b, relays: JSON.stringify(b.relays) })
+        .onConflictDoUpdate({ target: bridgeRooms.roomId, set: { groupId: b.groupId, pursuanceId: b.pursuanceId, name: b.name, relays: JSON.stringify(b.relays) } });
+    },
+    async rooms() {
+      return (await db.select().from(bridgeRooms)).map(toBinding);
+    },
+    async room(roomId) {
+      const r = await db.select().from(bridgeRooms).where(eq(bridgeRooms.roomId, roomId));
+      return r[0] ? toBinding(r[0]) : null;
+    },
+    async putIdentity(i: StoredIdentity) {
+      await db.insert(bridgeIdentities).values(i).onConflictDoNothing();
+    },
+    async identities(groupId) {
+      return db.select().from(bridgeIdentities).where(eq(bridgeIdentities.groupId, groupId));
+    },
+    async markPosted(p: PostedEvent) {
+      await db.insert(bridgePosted).values(p).onConflictDoNothing();
+    },
+    async postedIds(groupId) {
+      const rows = await db.select({ id: bridgePosted.eventId }).from(bridgePosted).where(eq(bridgePosted.groupId, groupId));
+      return new Set(rows.map((r) => r.id));
+    },
+    async taskMessage(groupId, taskId) {
+      const r = await db
+        .select({ m: bridgePosted.matrixEventId })
+        .from(bridgePosted)
+        .where(and(eq(bridgePosted.groupId, groupId), eq(bridgePosted.taskId, taskId), eq(bridgePosted.kind, "task")));
+      return r[0]?.m ?? null;
+    },
+    async taskForMessage(roomId, matrixEventId) {
+      const r = await db
+        .select({ t: bridgePosted.taskId })
+        .from(bridgePosted)
+        .where(and(eq(bridgePosted.roomId, roomId), eq(bridgePosted.matrixEventId, matrixEventId)));
+      return r[0]?.t ?? null;
+    },
+    async ghostName(userId) {
+      const r = await db.select().from(bridgeGhosts).where(eq(bridgeGhosts.userId, userId));
+      return r[0]?.displayName ?? null;
+    },
+    async setGhostName(userId, displayName) {
+      await db.insert(bridgeGhosts).values({ userId, displayName }).onConflictDoUpdate({ target: bridgeGhosts.userId, set: { displayName } });
+    },
+  };
+}
