@@ -11,6 +11,11 @@ CREATE TABLE "bridge_identities" (
 	CONSTRAINT "bridge_identities_matrix_user_group_id_pk" PRIMARY KEY("matrix_user","group_id")
 );
 --> statement-breakpoint
+CREATE TABLE "bridge_inbound" (
+	"event_id" text PRIMARY KEY NOT NULL,
+	"room_id" text NOT NULL
+);
+--> statement-breakpoint
 CREATE TABLE "bridge_posted" (
 	"group_id" text NOT NULL,
 	"event_id" text NOT NULL,

@@ -37,14 +37,15 @@ interface BaseSpec {
   cap: Capability | null;
 }
 
+/** Most commands act in the pursuance bound to the room. */
 export interface BoundSpec extends BaseSpec {
-  unbound?: false;
+  room?: "bound";
   run(inv: Invocation, ctx: BoundContext): Promise<BotReply>;
 }
 
-/** A command that works in a room bound to no pursuance (create, join, help). */
+/** Commands for a room bound to nothing yet (create, join), or for any room (help). */
 export interface UnboundSpec extends BaseSpec {
-  unbound: true;
+  room: "unbound" | "any";
   run(inv: Invocation, ctx: BotContext): Promise<BotReply>;
 }
 
@@ -119,7 +120,9 @@ export function parseInvocation(spec: CommandSpec, table: readonly CommandSpec[]
 export function whyNot(spec: CommandSpec, ctx: BotContext, caps = true): string | null {
   const name = `!${spec.path.join(" ")}`;
   if (!permits(ctx.permission, spec.level)) return `${name} needs bridge permission "${spec.level}"; you have "${ctx.permission}"`;
-  if (!spec.unbound && !ctx.client) return `this room is not bound to a pursuance: use !pursuance create "<name>" or !pursuance join <invite> first`;
+  const room = spec.room ?? "bound";
+  if (room === "bound" && !ctx.client) return `this room is not bound to a pursuance: use !pursuance create "<name>" or !pursuance join <invite> first`;
+  if (room === "unbound" && ctx.client) return `this room is already bound to ${ctx.client.state.name} (${ctx.client.id.slice(0, 12)})`;
   if (caps && spec.cap && ctx.client && !hasCap(ctx.client.state, ctx.client.me, spec.cap)) return `${name} needs capability ${spec.cap}, which none of your roles has`;
   return null;
 }

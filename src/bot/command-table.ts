@@ -74,12 +74,12 @@ export const COMMAND_TABLE: readonly CommandSpec[] = [
   { path: ["keys", "delegate"], required: [{ name: "role", rest: true }], help: "let this bridge hold your key for a role (revocable)", level: "manage", cap: null, run: keysDelegate },
   { path: ["keys", "revoke"], required: [{ name: "role", rest: true }], help: "take back a role key you delegated", level: "manage", cap: null, run: keysRevoke },
 
-  { path: ["pursuance", "create"], required: [{ name: "name", quoted: true, rest: true }], help: "found a pursuance and bind this room to it", level: "manage", cap: null, unbound: true, run: pursuanceCreate },
-  { path: ["pursuance", "join"], required: [{ name: "invite" }], help: "join with an invite and bind this room to it", level: "manage", cap: null, unbound: true, run: pursuanceJoin },
+  { path: ["pursuance", "create"], required: [{ name: "name", quoted: true, rest: true }], help: "found a pursuance and bind this room to it", level: "manage", cap: null, room: "unbound", run: pursuanceCreate },
+  { path: ["pursuance", "join"], required: [{ name: "invite" }], help: "join with an invite and bind this room to it", level: "manage", cap: null, room: "unbound", run: pursuanceJoin },
   { path: ["pursuance", "status"], help: "relays, sync state, gaps and the state hash", level: "commands", cap: null, run: pursuanceStatus },
 
   { path: ["announce"], required: [{ name: "text", quoted: true, rest: true }], help: "post a signed public announcement", level: "manage", cap: "announce", run: announce },
-  { path: ["help"], optional: [{ name: "command", rest: true }], help: "what you may run here", level: "commands", cap: null, unbound: true, run: help },
+  { path: ["help"], optional: [{ name: "command", rest: true }], help: "what you may run here", level: "commands", cap: null, room: "any", run: help },
 ];
 
 /** First words the bot answers to (`!tasks` is forgiven as `!task`). */

@@ -1,24 +1,19 @@
 // `!pursuance create|join|status`. Creating and joining make a client and bind
-// the room, which only the host can do: the bot validates, calls the host's
-// port and reports. Status reads the bound client: relays, sync, gaps, hash.
+// the room, which only the host can do (and only in a room bound to nothing:
+// the table says so); the bot validates, calls the host's port and reports.
+// Status reads the bound client: relays, sync state, gaps, state hash.
 import type { PursuanceClient } from "../pursuance/client.js";
 import { decodeInvite } from "../pursuance/invite.js";
 import { memberName } from "../pursuance/views.js";
 import type { BoundHandler, UnboundHandler } from "./command-spec.js";
-import { Refusal } from "./context.js";
 import { done, html } from "./reply.js";
 import { UsageError } from "./tokenize.js";
-
-function refuseIfBound(c: PursuanceClient | null): void {
-  if (c) throw new Refusal(`this room is already bound to ${c.state.name} (${c.id.slice(0, 12)})`);
-}
 
 function roleOf(c: PursuanceClient): string {
   return [...(c.state.members.get(c.me)?.roles ?? [])].join(", ") || "no role yet";
 }
 
 export const pursuanceCreate: UnboundHandler = async (inv, ctx) => {
-  refuseIfBound(ctx.client);
   const name = inv.arg("name").trim();
   if (name.length > 200) throw new UsageError("a pursuance name is at most 200 characters");
   const c = await ctx.pursuance.create(name);
@@ -29,7 +24,6 @@ export const pursuanceCreate: UnboundHandler = async (inv, ctx) => {
 };
 
 export const pursuanceJoin: UnboundHandler = async (inv, ctx) => {
-  refuseIfBound(ctx.client);
   // Decoded here so a damaged paste gets its reason before the host does any work.
   const invite = decodeInvite(inv.arg("invite"));
   const c = await ctx.pursuance.join(invite);

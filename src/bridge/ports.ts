@@ -41,6 +41,8 @@ export interface BridgeStorePort {
   postedIds(groupId: string): Promise<Set<string>>;
   taskMessage(groupId: string, taskId: string): Promise<string | null>;
   taskForMessage(roomId: string, matrixEventId: string): Promise<string | null>;
+  /** True the first time an inbound Matrix event is claimed for handling; false if it was handled before. */
+  claimInbound(eventId: string, roomId: string): Promise<boolean>;
   ghostName(userId: string): Promise<string | null>;
   setGhostName(userId: string, name: string): Promise<void>;
 }

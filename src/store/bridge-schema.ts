@@ -46,3 +46,9 @@ export const bridgeGhosts = pgTable("bridge_ghosts", {
   userId: text("user_id").primaryKey(),
   displayName: text("display_name").notNull(),
 });
+
+/** Matrix events already handled: the homeserver retries a transaction until we answer, so handling must be idempotent. */
+export const bridgeInbound = pgTable("bridge_inbound", {
+  eventId: text("event_id").primaryKey(),
+  roomId: text("room_id").notNull(),
+});

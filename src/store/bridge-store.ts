@@ -1,7 +1,7 @@
 // The bridge's store port over drizzle (PostgreSQL or PGlite).
 import { and, eq } from "drizzle-orm";
 import type { BridgeStorePort, PostedEvent, RoomBinding, StoredIdentity } from "../bridge/ports.js";
-import { bridgeGhosts, bridgeIdentities, bridgePosted, bridgeRooms } from "./bridge-schema.js";
+import { bridgeGhosts, bridgeIdentities, bridgeInbound, bridgePosted, bridgeRooms } from "./bridge-schema.js";
 import type { Db } from "./db.js";
 
 function toBinding(r: typeof bridgeRooms.$inferSelect): RoomBinding {
@@ -49,6 +49,10 @@ export function bridgeStore(db: Db): BridgeStorePort {
         .from(bridgePosted)
         .where(and(eq(bridgePosted.roomId, roomId), eq(bridgePosted.matrixEventId, matrixEventId)));
       return r[0]?.t ?? null;
+    },
+    async claimInbound(eventId, roomId) {
+      const r = await db.insert(bridgeInbound).values({ eventId, roomId }).onConflictDoNothing().returning({ id: bridgeInbound.eventId });
+      return r.length > 0;
     },
     async ghostName(userId) {
       const r = await db.select().from(bridgeGhosts).where(eq(bridgeGhosts.userId, userId));

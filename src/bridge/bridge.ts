@@ -1,0 +1,172 @@
+// The bridge: an appservice that hosts pursuance clients for Matrix users
+// (custodial identities) and mirrors each bound pursuance into its room. It
+// holds no truth of its own: the relays do. Its database holds bindings,
+// sealed identities, client copies of the logs and what was already posted.
+import { toHex } from "../cwtch/bytes.js";
+import { loadCrypto, type Crypto, type SignKeyPair } from "../cwtch/crypto.js";
+import { RelayClient } from "../cwtch/relay-client.js";
+import { PursuanceClient } from "../pursuance/client.js";
+import type { ClientPorts } from "../pursuance/ports.js";
+import { bridgeStore } from "../store/bridge-store.js";
+import { clientStore } from "../store/client-store.js";
+import { openDatabase, type Database } from "../store/db.js";
+import { AppserviceHttp, type MatrixEvent } from "./appservice-http.js";
+import { HostedPursuance } from "./hosted-pursuance.js";
+import { IdentityVault } from "./identity-vault.js";
+import { handleInbound } from "./inbound.js";
+import { BridgeMatrix } from "./matrix-client.js";
+import type { BridgeStorePort, MatrixPort } from "./ports.js";
+import type { Permission } from "../bot/context.js";
+
+/** What the running bridge needs, resolved from the YAML config. */
+export interface BridgeSettings {
+  homeserverUrl: string;
+  domain: string;
+  bindAddress: string;
+  port: number;
+  asToken: string;
+  hsToken: string;
+  botLocalpart: string;
+  userPrefix: string;
+  database: string;
+  relays: string[];
+  socksProxy?: string;
+  identityKey: Uint8Array;
+  permissionFor(userId: string): Permission;
+  log(level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>): void;
+}
+
+export class Bridge {
+  readonly rooms = new Map<string, HostedPursuance>();
+  crypto!: Crypto;
+  db!: Database;
+  store!: BridgeStorePort;
+  matrix!: MatrixPort;
+  vault!: IdentityVault;
+  private http!: AppserviceHttp;
+  private isReady = false;
+  port = 0;
+
+  constructor(readonly s: BridgeSettings) {}
+
+  async start(): Promise<void> {
+    this.crypto = await loadCrypto();
+    this.db = await openDatabase(this.s.database);
+    this.store = bridgeStore(this.db.db);
+    this.vault = new IdentityVault(this.crypto, this.s.identityKey);
+    this.matrix = new BridgeMatrix({ homeserverUrl: this.s.homeserverUrl, domain: this.s.domain, asToken: this.s.asToken, botLocalpart: this.s.botLocalpart });
+    this.http = new AppserviceHttp({
+      bindAddress: this.s.bindAddress,
+      port: this.s.port,
+      hsToken: this.s.hsToken,
+      isOurUser: (u) => u === this.matrix.botUserId || u.startsWith(`@${this.s.userPrefix}`),
+      onEvent: (e) => this.onEvent(e),
+      ready: () => this.isReady,
+      metrics: async () => this.metrics(),
+      log: this.s.log,
+    });
+    // Listen first: the homeserver queues transactions until we answer, and we answer only when ready.
+    this.port = await this.http.listen();
+    for (const b of await this.store.rooms()) {
+      try {
+        await this.loadRoom(b.roomId);
+      } catch (e) {
+        this.s.log("error", "cannot load a bound room", { room: b.roomId, error: (e as Error).message });
+      }
+    }
+    this.isReady = true;
+    this.s.log("info", "bridge ready", { port: this.port, rooms: this.rooms.size });
+  }
+
+  async stop(): Promise<void> {
+    this.isReady = false;
+    await this.http.close();
+    for (const r of this.rooms.values()) r.close();
+    await this.db.close();
+  }
+
+  ports(memberId: string, groupId: string): ClientPorts {
+    return {
+      crypto: this.crypto,
+      now: () => Date.now(),
+      connect: (url) => new RelayClient({ url, crypto: this.crypto, ...(this.s.socksProxy ? { socksProxy: this.s.socksProxy } : {}) }),
+      store: clientStore(this.db.db, this.crypto, memberId, groupId),
+      log: (m) => this.s.log("warn", m, { member: memberId.slice(0, 12) }),
+    };
+  }
+
+  private host(roomId: string, binding: Parameters<typeof this.store.bindRoom>[0]): HostedPursuance {
+    const h = new HostedPursuance(binding, { crypto: this.crypto, store: this.store, matrix: this.matrix, userPrefix: this.s.userPrefix, log: this.s.log });
+    this.rooms.set(roomId, h);
+    return h;
+  }
+
+  private async loadRoom(roomId: string): Promise<void> {
+    const b = (await this.store.room(roomId))!;
+    const h = this.host(roomId, b);
+    await h.loadPosted();
+    for (const id of await this.store.identities(b.groupId)) {
+      const keys = this.vault.open(id.sealedSecret, `${id.matrixUser}|${id.groupId}`);
+      const c = await PursuanceClient.open(this.ports(id.memberId, b.groupId), keys, { pursuanceId: b.pursuanceId, groupId: b.groupId, relays: b.relays, name: b.name });
+      await c.start();
+      h.attach(id.matrixUser, c);
+    }
+  }
+
+  /** A fresh custodial identity for a Matrix user in one pursuance, sealed before anything uses it. */
+  async newIdentity(matrixUser: string, groupId: string): Promise<SignKeyPair> {
+    const keys = this.crypto.signKeyPair();
+    await this.store.putIdentity({ matrixUser, groupId, memberId: toHex(keys.publicKey), sealedSecret: this.vault.seal(keys.secretKey, `${matrixUser}|${groupId}`) });
+    return keys;
+  }
+
+  /** `!pursuance create`: the sender founds a pursuance on the configured relays; the room is bound to it. */
+  async createPursuance(roomId: string, sender: string, name: string, displayName: string): Promise<PursuanceClient> {
+    if (this.rooms.has(roomId)) throw new Error("this room is already bound to a pursuance");
+    const groupId = toHex(this.crypto.randomBytes(32));
+    const keys = await this.newIdentity(sender, groupId);
+    const c = await PursuanceClient.create(this.ports(toHex(keys.publicKey), groupId), keys, { groupId, name, founderName: displayName, relays: [...this.s.relays] });
+    const binding = { roomId, groupId, pursuanceId: c.id, name, relays: c.config.relays, boundBy: sender };
+    await this.store.bindRoom(binding);
+    const h = this.host(roomId, binding);
+    h.attach(sender, c);
+    return c;
+  }
+
+  /** `!pursuance join <invite>` in an unbound room binds it; in a bound room it admits the sender. */
+  async joinPursuance(roomId: string, sender: string, invite: import("../pursuance/invite.js").Invite, displayName: string): Promise<PursuanceClient> {
+    const existing = this.rooms.get(roomId);
+    if (existing && existing.binding.groupId !== invite.groupId) throw new Error("this room is bound to another pursuance");
+    if (existing?.clientFor(sender)) throw new Error("you are already a member here");
+    const keys = await this.newIdentity(sender, invite.groupId);
+    const c = await PursuanceClient.join(this.ports(toHex(keys.publicKey), invite.groupId), keys, invite, displayName);
+    let h = existing;
+    if (!h) {
+      const binding = { roomId, groupId: invite.groupId, pursuanceId: invite.pursuanceId, name: invite.name, relays: invite.relays, boundBy: sender };
+      await this.store.bindRoom(binding);
+      h = this.host(roomId, binding);
+    }
+    h.attach(sender, c);
+    return c;
+  }
+
+  private async onEvent(e: MatrixEvent): Promise<void> {
+    if (e.sender === this.matrix.botUserId || e.sender.startsWith(`@${this.s.userPrefix}`)) return;
+    await handleInbound(this, e);
+  }
+
+  metrics(): string {
+    const lines = [
+      "# TYPE pursuance_bridge_rooms gauge",
+      `pursuance_bridge_rooms ${this.rooms.size}`,
+      "# TYPE pursuance_bridge_identities gauge",
+      `pursuance_bridge_identities ${[...this.rooms.values()].reduce((n, r) => n + r.clients.size, 0)}`,
+      "# TYPE pursuance_bridge_events_mirrored_total counter",
+      `pursuance_bridge_events_mirrored_total ${[...this.rooms.values()].reduce((n, r) => n + r.mirrored, 0)}`,
+      "# TYPE pursuance_bridge_matrix_events_total counter",
+      `pursuance_bridge_matrix_events_total{result="handled"} ${this.http.eventsHandled}`,
+      `pursuance_bridge_matrix_events_total{result="failed"} ${this.http.eventsFailed}`,
+    ];
+    return lines.join("\n") + "\n";
+  }
+}

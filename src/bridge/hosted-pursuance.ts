@@ -1,0 +1,143 @@
+// One bound room ↔ one pursuance, as the bridge holds it: a PursuanceClient
+// per custodial identity (Matrix users who act through the bridge), and the
+// mirror that posts the log's accepted events into the room, each exactly
+// once (the store remembers what is posted, so a restart resumes cleanly).
+import { toHex } from "../cwtch/bytes.js";
+import type { Crypto, SignKeyPair } from "../cwtch/crypto.js";
+import type { PEvent } from "../pursuance/apply-common.js";
+import type { PursuanceClient } from "../pursuance/client.js";
+import { taskView, type TaskView } from "../pursuance/views.js";
+import { renderEvent, renderTask } from "./mirror-render.js";
+import type { BridgeStorePort, MatrixPort, RoomBinding } from "./ports.js";
+
+export interface HostDeps {
+  crypto: Crypto;
+  store: BridgeStorePort;
+  matrix: MatrixPort;
+  userPrefix: string;
+  log(level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>): void;
+}
+
+export class HostedPursuance {
+  /** Matrix user → their custodial client. */
+  readonly clients = new Map<string, PursuanceClient>();
+  /** Member id → Matrix user, for the identities this bridge hosts. */
+  readonly hostedMembers = new Map<string, string>();
+  private posted = new Set<string>();
+  private chain: Promise<unknown> = Promise.resolve();
+  private mirrorQueued = false;
+  private closed = false;
+  mirrored = 0;
+
+  constructor(
+    readonly binding: RoomBinding,
+    private readonly deps: HostDeps,
+  ) {}
+
+  get primary(): PursuanceClient | undefined {
+    return this.clients.values().next().value;
+  }
+
+  async loadPosted(): Promise<void> {
+    this.posted = await this.deps.store.postedIds(this.binding.groupId);
+  }
+
+  /** Add a hosted identity's client (already started). The first one added drives the mirror. */
+  attach(matrixUser: string, client: PursuanceClient): void {
+    const first = this.clients.size === 0;
+    this.clients.set(matrixUser, client);
+    this.hostedMembers.set(client.me, matrixUser);
+    if (first) client.on("changed", () => this.scheduleMirror());
+    this.scheduleMirror();
+  }
+
+  clientFor(matrixUser: string): PursuanceClient | null {
+    return this.clients.get(matrixUser) ?? null;
+  }
+
+  /** Run `fn` in this room's queue: commands and mirror passes never interleave. */
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.chain.then(fn);
+    this.chain = p.catch(() => {});
+    return p;
+  }
+
+  /** A Matrix message is itself the record of this pursuance event: never post it again. */
+  async markFromMatrix(eventId: string, matrixEventId: string, taskId: string | null): Promise<void> {
+    this.posted.add(eventId);
+    await this.deps.store.markPosted({ groupId: this.binding.groupId, eventId, roomId: this.binding.roomId, matrixEventId, kind: "comment", taskId });
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const c of this.clients.values()) c.close();
+  }
+
+  /** The task as the best-placed hosted identity sees it (any key we hold opens it). */
+  view(taskId: string): TaskView | null {
+    let fallback: TaskView | null = null;
+    for (const c of this.clients.values()) {
+      const t = c.state.tasks.get(taskId);
+      if (!t) continue;
+      const v = taskView(c, t);
+      if (v.title !== null) return v;
+      fallback ??= v;
+    }
+    return fallback;
+  }
+
+  ghostOf(memberId: string): string {
+    return `@${this.deps.userPrefix}${memberId.slice(0, 16)}:${this.deps.matrix.domain}`;
+  }
+
+  scheduleMirror(): void {
+    if (this.mirrorQueued || this.closed) return;
+    this.mirrorQueued = true;
+    void this.run(async () => {
+      this.mirrorQueued = false;
+      await this.mirrorPass().catch((e: Error) => this.deps.log("error", "mirror pass failed", { room: this.binding.roomId, error: e.message }));
+    });
+  }
+
+  private async mirrorPass(): Promise<void> {
+    const c = this.primary;
+    if (!c || this.closed) return;
+    for (const a of c.fold.applied) {
+      if (a.rejected !== null || this.posted.has(a.event.id)) continue;
+      await this.post(c, a.event);
+    }
+  }
+
+  private async post(c: PursuanceClient, e: PEvent): Promise<void> {
+    const s = c.state;
+    const b = e.body!;
+    const taskId = b.t === "task.create" ? e.id : "task" in b ? (b as { task: string }).task : null;
+    const task = taskId ? this.view(taskId) : null;
+    const hosted = this.hostedMembers.get(e.author);
+    const external = hosted === undefined && s.members.has(e.author);
+    const rendered = b.t === "task.create" ? (task ? renderTask(task, hosted ? `by ${task.creator}` : null) : null) : renderEvent(s, e, task, !external);
+    if (!rendered) {
+      this.posted.add(e.id);
+      return;
+    }
+    let sender: string | undefined;
+    if (external && (rendered.kind === "task" || rendered.kind === "comment")) {
+      sender = this.ghostOf(e.author);
+      const name = `${s.members.get(e.author)!.name} (pursuance)`;
+      await this.deps.matrix.ensureGhost(this.binding.roomId, sender, name);
+    }
+    const thread = rendered.kind !== "task" && rendered.taskId ? await this.deps.store.taskMessage(this.binding.groupId, rendered.taskId) : null;
+    const matrixEventId = await this.deps.matrix.send(
+      this.binding.roomId,
+      { plain: rendered.plain, html: rendered.html, notice: rendered.notice, ...(thread ? { thread } : {}), txnId: `pursuance.${e.id.slice(0, 40)}` },
+      sender,
+    );
+    await this.deps.store.markPosted({ groupId: this.binding.groupId, eventId: e.id, roomId: this.binding.roomId, matrixEventId, kind: rendered.kind, taskId: rendered.taskId });
+    this.posted.add(e.id);
+    this.mirrored++;
+  }
+}
+
+export function memberIdOf(keys: SignKeyPair): string {
+  return toHex(keys.publicKey);
+}

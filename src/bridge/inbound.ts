@@ -1,0 +1,128 @@
+// Matrix → pursuance: `!` commands go to the bot with a context for the
+// sender; replies in a task's thread become comments by the sender's
+// custodial identity. Each Matrix event is handled at most once.
+import { handleCommand } from "../bot/dispatch.js";
+import { Refusal, type BotContext, type KeyStatusRow } from "../bot/context.js";
+import type { BotReply } from "../bot/reply.js";
+import { commentBody } from "../pursuance/actions.js";
+import type { Invite } from "../pursuance/invite.js";
+import { NO_KEY } from "../pursuance/state.js";
+import type { MatrixEvent } from "./appservice-http.js";
+import type { Bridge } from "./bridge.js";
+import type { HostedPursuance } from "./hosted-pursuance.js";
+import { esc } from "./mirror-render.js";
+
+interface Relation {
+  rel_type?: string;
+  event_id?: string;
+  "m.in_reply_to"?: { event_id?: string };
+}
+
+/** Clients quote the message replied to as "> …" lines first; the command is what follows. */
+export function stripReplyFallback(body: string): string {
+  const lines = body.split("\n");
+  let i = 0;
+  while (i < lines.length && lines[i]!.startsWith(">")) i++;
+  if (i > 0 && lines[i] === "") i++;
+  return lines.slice(i).join("\n");
+}
+
+export async function handleInbound(b: Bridge, e: MatrixEvent): Promise<void> {
+  if (e.type === "m.room.member") {
+    if (e.state_key === b.matrix.botUserId && e.content.membership === "invite") await b.matrix.joinRoom(e.room_id);
+    return;
+  }
+  if (e.type !== "m.room.message" || typeof e.content.body !== "string") return;
+  if (!(await b.store.claimInbound(e.event_id, e.room_id))) return;
+  const rel = (e.content["m.relates_to"] ?? {}) as Relation;
+  const root = rel.rel_type === "m.thread" ? rel.event_id : rel["m.in_reply_to"]?.event_id;
+  const text = stripReplyFallback(e.content.body);
+  const hosted = b.rooms.get(e.room_id);
+  if (/^\s*!/.test(text)) return command(b, e, text, hosted, root);
+  if (hosted && root) return comment(b, e, text, hosted, root);
+}
+
+async function command(b: Bridge, e: MatrixEvent, text: string, hosted: HostedPursuance | undefined, thread: string | undefined): Promise<void> {
+  const ctx = contextFor(b, e, hosted);
+  const run = () => handleCommand(text, ctx);
+  const reply = hosted ? await hosted.run(run) : await run();
+  if (reply) await answer(b, e, reply, thread);
+}
+
+async function answer(b: Bridge, e: MatrixEvent, reply: BotReply, thread: string | undefined): Promise<void> {
+  const where = thread ? { thread } : {};
+  if (reply.kind === "error") {
+    await b.matrix.react(e.room_id, e.event_id, "⛔").catch(() => {});
+    await b.matrix.send(e.room_id, { plain: `⛔ ${reply.plain}`, html: `⛔ ${reply.html}`, notice: true, ...where, txnId: `reply.${e.event_id}` });
+    return;
+  }
+  if (reply.kind === "task-created" || ("react" in reply && reply.react)) await b.matrix.react(e.room_id, e.event_id, "✅").catch(() => {});
+  await b.matrix.send(e.room_id, { plain: reply.plain, html: reply.html, notice: true, ...where, txnId: `reply.${e.event_id}` });
+}
+
+async function comment(b: Bridge, e: MatrixEvent, text: string, hosted: HostedPursuance, root: string): Promise<void> {
+  const taskId = await b.store.taskForMessage(e.room_id, root);
+  if (!taskId) return;
+  await hosted.run(async () => {
+    const c = hosted.clientFor(e.sender);
+    const refuse = (why: string) => answer(b, e, { kind: "error", plain: why, html: esc(why), reason: why, usage: "", react: "⛔" }, root);
+    if (!c) return refuse("Your reply was not recorded as a comment: you are not a member of this pursuance here. A member can admit you with !pursuance invite.");
+    const task = c.state.tasks.get(taskId);
+    if (!task) return refuse("That task is not in your copy of the pursuance yet.");
+    try {
+      const { id } = await c.publish(commentBody(c.actor, task, text));
+      await hosted.markFromMatrix(id, e.event_id, taskId);
+    } catch (err) {
+      await refuse(`Your reply was not recorded as a comment: ${(err as Error).message}`);
+    }
+  });
+}
+
+function contextFor(b: Bridge, e: MatrixEvent, hosted: HostedPursuance | undefined): BotContext {
+  const name = () => b.matrix.displayName(e.room_id, e.sender);
+  return {
+    client: hosted?.clientFor(e.sender) ?? null,
+    sender: e.sender,
+    permission: b.s.permissionFor(e.sender),
+    resolveUser: (ref) => {
+      const c = hosted?.clientFor(ref);
+      return c ? c.me : null;
+    },
+    pursuance: {
+      create: async (pname: string) => {
+        try {
+          return await b.createPursuance(e.room_id, e.sender, pname, await name());
+        } catch (err) {
+          throw new Refusal((err as Error).message);
+        }
+      },
+      join: async (invite: Invite) => {
+        try {
+          return await b.joinPursuance(e.room_id, e.sender, invite, await name());
+        } catch (err) {
+          throw new Refusal((err as Error).message);
+        }
+      },
+    },
+    keys: {
+      status: async (): Promise<KeyStatusRow[]> => {
+        const c = hosted?.primary;
+        if (!c) return [];
+        return Object.entries(c.state.rules.roles)
+          .filter(([, d]) => d.reads === "role")
+          .map(([role]) => {
+            const k = c.state.keys.get(role);
+            const readable = !!k && k.keyId !== NO_KEY && [...hosted!.clients.values()].some((x) => x.ring.get(k.keyId));
+            return { role, readable, delegatedBy: [] };
+          });
+      },
+      delegate: async () => {
+        throw new Refusal("Delegating a role key to the bridge is not built yet; the bridge reads the roles of the identities it hosts.");
+      },
+      revoke: async () => {
+        throw new Refusal("Delegating a role key to the bridge is not built yet, so there is nothing to revoke.");
+      },
+    },
+    now: () => Date.now(),
+  };
+}

@@ -1,0 +1,101 @@
+// MatrixPort over the client-server API with matrix-bot-sdk's MatrixClient,
+// as the appservice bot or as a ghost (impersonation by `user_id`). Sends use
+// caller-chosen transaction ids so a retry after a crash is deduplicated.
+import { MatrixClient } from "matrix-bot-sdk";
+import type { MatrixPort, OutMessage } from "./ports.js";
+
+export interface MatrixClientOptions {
+  homeserverUrl: string;
+  domain: string;
+  asToken: string;
+  botLocalpart: string;
+}
+
+export class BridgeMatrix implements MatrixPort {
+  readonly botUserId: string;
+  readonly domain: string;
+  private readonly bot: MatrixClient;
+  private readonly ghosts = new Map<string, MatrixClient>();
+  private readonly registered = new Set<string>();
+  private readonly joined = new Set<string>();
+  private txn = 0;
+
+  constructor(private readonly o: MatrixClientOptions) {
+    this.domain = o.domain;
+    this.botUserId = `@${o.botLocalpart}:${o.domain}`;
+    this.bot = new MatrixClient(o.homeserverUrl, o.asToken);
+  }
+
+  private as(userId?: string): MatrixClient {
+    if (!userId || userId === this.botUserId) return this.bot;
+    let c = this.ghosts.get(userId);
+    if (!c) {
+      c = new MatrixClient(this.o.homeserverUrl, this.o.asToken);
+      c.impersonateUserId(userId);
+      this.ghosts.set(userId, c);
+    }
+    return c;
+  }
+
+  async send(roomId: string, msg: OutMessage, userId?: string): Promise<string> {
+    const content: Record<string, unknown> = {
+      msgtype: msg.notice ? "m.notice" : "m.text",
+      body: msg.plain,
+      format: "org.matrix.custom.html",
+      formatted_body: msg.html,
+    };
+    if (msg.thread) {
+      // Thread plus a reply fallback, for clients that do not show threads.
+      content["m.relates_to"] = { rel_type: "m.thread", event_id: msg.thread, is_falling_back: true, "m.in_reply_to": { event_id: msg.thread } };
+    }
+    const txnId = msg.txnId ?? `p${Date.now()}.${this.txn++}`;
+    const path = `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/m.room.message/${encodeURIComponent(txnId)}`;
+    const r = (await this.as(userId).doRequest("PUT", path, null, content)) as { event_id: string };
+    return r.event_id;
+  }
+
+  async react(roomId: string, eventId: string, key: string): Promise<void> {
+    await this.bot.sendEvent(roomId, "m.reaction", { "m.relates_to": { rel_type: "m.annotation", event_id: eventId, key } });
+  }
+
+  async ensureGhost(roomId: string, userId: string, displayName: string): Promise<void> {
+    const c = this.as(userId);
+    if (!this.registered.has(userId)) {
+      const localpart = userId.slice(1, userId.indexOf(":"));
+      try {
+        await this.bot.doRequest("POST", "/_matrix/client/v3/register", null, { type: "m.login.application_service", username: localpart });
+      } catch (e) {
+        if ((e as { body?: { errcode?: string } }).body?.errcode !== "M_USER_IN_USE") throw e;
+      }
+      await c.setDisplayName(displayName);
+      this.registered.add(userId);
+    }
+    const key = `${roomId}|${userId}`;
+    if (this.joined.has(key)) return;
+    try {
+      await c.joinRoom(roomId);
+    } catch {
+      // Invite-only rooms: the bot (already in the room) invites the ghost first.
+      await this.bot.inviteUser(userId, roomId).catch(() => {});
+      await c.joinRoom(roomId);
+    }
+    this.joined.add(key);
+  }
+
+  async setGhostName(userId: string, displayName: string): Promise<void> {
+    await this.as(userId).setDisplayName(displayName);
+  }
+
+  async displayName(roomId: string, userId: string): Promise<string> {
+    try {
+      const ev = (await this.bot.getRoomStateEvent(roomId, "m.room.member", userId)) as { displayname?: string };
+      return ev.displayname ?? userId;
+    } catch {
+      return userId;
+    }
+  }
+
+  async joinRoom(roomId: string): Promise<void> {
+    await this.bot.joinRoom(roomId);
+  }
+}

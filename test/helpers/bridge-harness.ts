@@ -1,0 +1,84 @@
+// A real Synapse with the bridge's registration, a real relay, and the
+// bridge itself: in this process (start) or as a separate process.
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { stringify } from "yaml";
+import { Bridge } from "../../src/bridge/bridge.js";
+import { startRelay, type RelayServer } from "../../src/cwtch/relay-server.js";
+import { freePort, startSynapse, type SynapseHandle } from "./synapse.js";
+import { TestUser } from "./matrix.js";
+
+export interface Harness {
+  dir: string;
+  synapse: SynapseHandle;
+  relay: RelayServer;
+  bridgePort: number;
+  asToken: string;
+  hsToken: string;
+  identityKey: Uint8Array;
+  user(localpart: string): Promise<TestUser>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(): Promise<Harness> {
+  const dir = mkdtempSync(join(tmpdir(), "pursuance-bridge-"));
+  const bridgePort = await freePort();
+  const asToken = randomBytes(24).toString("base64url");
+  const hsToken = randomBytes(24).toString("base64url");
+  const reg = join(dir, "registration.yaml");
+  writeFileSync(
+    reg,
+    stringify({
+      id: "pursuance",
+      url: `http://127.0.0.1:${bridgePort}`,
+      as_token: asToken,
+      hs_token: hsToken,
+      sender_localpart: "_pursuance_bot",
+      rate_limited: false,
+      namespaces: { users: [{ exclusive: true, regex: "@_pursuance_.*:localhost" }], aliases: [{ exclusive: true, regex: "#_pursuance_.*:localhost" }], rooms: [] },
+    }),
+  );
+  const synapse = await startSynapse({ appserviceRegistrations: [reg] });
+  const relay = await startRelay();
+  return {
+    dir,
+    synapse,
+    relay,
+    bridgePort,
+    asToken,
+    hsToken,
+    identityKey: new Uint8Array(randomBytes(32)),
+    async user(localpart) {
+      const u = await synapse.registerUser(localpart, `pw-${localpart}-123`);
+      return new TestUser(synapse.baseUrl, u.userId, u.accessToken);
+    },
+    async close() {
+      await relay.close();
+      await synapse.stop();
+    },
+  };
+}
+
+export async function startBridgeInProcess(h: Harness, database = "memory://"): Promise<Bridge> {
+  const b = new Bridge({
+    homeserverUrl: h.synapse.baseUrl,
+    domain: h.synapse.serverName,
+    bindAddress: "127.0.0.1",
+    port: h.bridgePort,
+    asToken: h.asToken,
+    hsToken: h.hsToken,
+    botLocalpart: "_pursuance_bot",
+    userPrefix: "_pursuance_",
+    database,
+    relays: [h.relay.url],
+    identityKey: h.identityKey,
+    permissionFor: () => "admin",
+    log: (level, msg, f) => {
+      if (level !== "info") process.stderr.write(`bridge ${level}: ${msg} ${f ? JSON.stringify(f) : ""}\n`);
+    },
+  });
+  await b.start();
+  return b;
+}
