@@ -10,7 +10,7 @@ import { GroupSession } from "../cwtch/group-session.js";
 import { decodeAndVerify, type SignedEvent } from "../cwtch/message.js";
 import type { PEvent } from "./apply-common.js";
 import { ActionError, genesisBody, joinBody, type Actor } from "./actions.js";
-import { encodeBody, type Body } from "./events.js";
+import { encodeBody, parseBody, type Body } from "./events.js";
 import { Fold } from "./fold.js";
 import type { Invite } from "./invite.js";
 import { KeyRing } from "./keyring.js";
@@ -213,6 +213,8 @@ export class PursuanceClient extends EventEmitter<ClientEvents> {
    * here, before anything reaches the log, with the reason every client would give.
    */
   async publish(body: Body, epoch?: number): Promise<{ id: string }> {
+    // Parse exactly as every receiver will: a body they would find malformed never leaves.
+    parseBody(encodeBody(body));
     const probe: PEvent = { id: "f".repeat(64), author: this.me, seq: 0, ts: this.ports.now(), parents: [], body };
     const reason = this.fold.check(probe);
     if (reason) throw new ActionError(reason, body.t);
