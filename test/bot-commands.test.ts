@@ -23,6 +23,7 @@ let ada: PursuanceClient, cat: PursuanceClient, sam: PursuanceClient;
 let all: PursuanceClient[] = [];
 const extra: PursuanceClient[] = [];
 const keyCalls: string[] = [];
+const admitted: string[] = [];
 
 async function invite(from: PursuanceClient, role: string): Promise<string> {
   const { body, secret } = inviteBody(from.actor, from.state, role);
@@ -50,6 +51,12 @@ function ctx(client: PursuanceClient | null, permission: Permission = "admin", s
       join: async (inv) => {
         const c = await PursuanceClient.join(await ports(), await identity(), inv, "fay", opts);
         extra.push(c);
+        return c;
+      },
+      admit: async (user, inv) => {
+        const c = await PursuanceClient.join(await ports(), await identity(), inv, user.slice(1, user.indexOf(":")), opts);
+        extra.push(c);
+        admitted.push(user);
         return c;
       },
     },
@@ -364,5 +371,21 @@ describe("!relay, !keys, !announce, !pursuance", () => {
     expect(joined).toMatchObject({ kind: "ok", plain: "joined Night <Shift> as change agent" });
     const fay = extra.at(-1)!;
     expect(fay.state.members.get(fay.me)).toMatchObject({ name: "fay" });
+  });
+
+  it("invites: a string for a CLI member, or admits a Matrix user; refused without member.invite", async () => {
+    const r = await run(ada, "!pursuance invite --role seedling", "commands");
+    expect(r.kind).toBe("ok");
+    const code = /pursuance:invite\/\S+/.exec(r.plain)![0];
+    const inv = decodeInvite(code);
+    expect(inv).toMatchObject({ role: "seedling", pursuanceId: ada.id });
+    const before = admitted.length;
+    const a = await run(ada, "!pursuance invite @gus:example.org --role seedling", "commands");
+    expect(a).toMatchObject({ kind: "ok", plain: "@gus:example.org joined as seedling" });
+    expect(admitted.slice(before)).toEqual(["@gus:example.org"]);
+    expectError(await run(ada, "!pursuance invite gus"), /not a Matrix user id/, /^!pursuance invite \[who\]/);
+    const size = cat.session.log.size;
+    expectError(await run(cat, "!pursuance invite @hal:example.org"), /lacks capability member\.invite/, /^!pursuance invite/);
+    expect(cat.session.log.size).toBe(size);
   });
 });

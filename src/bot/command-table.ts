@@ -10,7 +10,7 @@ import { announce } from "./announce-commands.js";
 import type { CommandSpec } from "./command-spec.js";
 import { help } from "./help-command.js";
 import { keysDelegate, keysRevoke, keysStatus } from "./keys-commands.js";
-import { pursuanceCreate, pursuanceJoin, pursuanceStatus } from "./pursuance-commands.js";
+import { pursuanceCreate, pursuanceInvite, pursuanceJoin, pursuanceStatus } from "./pursuance-commands.js";
 import { relayAdd, relayList, relayRemove } from "./relay-commands.js";
 import { roleCreate, roleGrant, roleList, roleRevoke, rules } from "./role-commands.js";
 import { taskAssign, taskClose, taskComment, taskCreate, taskList, taskReopen, taskShow, taskStatus } from "./task-commands.js";
@@ -76,6 +76,15 @@ export const COMMAND_TABLE: readonly CommandSpec[] = [
 
   { path: ["pursuance", "create"], required: [{ name: "name", quoted: true, rest: true }], help: "found a pursuance and bind this room to it", level: "manage", cap: null, room: "unbound", run: pursuanceCreate },
   { path: ["pursuance", "join"], required: [{ name: "invite" }], help: "join with an invite and bind this room to it", level: "manage", cap: null, room: "unbound", run: pursuanceJoin },
+  {
+    path: ["pursuance", "invite"],
+    optional: [{ name: "who" }],
+    flags: [{ name: "role", value: "R" }],
+    help: "admit a Matrix user, or (without one) print a single-use invite for a CLI member",
+    level: "commands",
+    cap: "member.invite",
+    run: pursuanceInvite,
+  },
   { path: ["pursuance", "status"], help: "relays, sync state, gaps and the state hash", level: "commands", cap: null, run: pursuanceStatus },
 
   { path: ["announce"], required: [{ name: "text", quoted: true, rest: true }], help: "post a signed public announcement", level: "manage", cap: "announce", run: announce },

@@ -43,6 +43,12 @@ export interface BotContext {
     create(name: string): Promise<PursuanceClient>;
     /** Join with an invite (already decoded and checked) and bind this room to it. */
     join(invite: Invite): Promise<PursuanceClient>;
+    /**
+     * Admit a Matrix user with an invite the sender's client just made: the
+     * host creates that user's custodial identity and joins it. Returns the
+     * new member's client.
+     */
+    admit(matrixUser: string, invite: Invite): Promise<PursuanceClient>;
   };
   /** Role keys members delegate to the host (revocably); the bot only asks and reports. */
   keys: {

@@ -3,7 +3,7 @@
 // the table says so); the bot validates, calls the host's port and reports.
 // Status reads the bound client: relays, sync state, gaps, state hash.
 import type { PursuanceClient } from "../pursuance/client.js";
-import { decodeInvite } from "../pursuance/invite.js";
+import { decodeInvite, encodeInvite } from "../pursuance/invite.js";
 import { memberName } from "../pursuance/views.js";
 import type { BoundHandler, UnboundHandler } from "./command-spec.js";
 import { done, html } from "./reply.js";
@@ -44,4 +44,29 @@ export const pursuanceStatus: BoundHandler = async (_inv, ctx) => {
     `state hash ${c.hash()}`,
   ];
   return { kind: "ok", plain: lines.join("\n"), html: html`${lines.map((l, i) => html`${i > 0 ? html`<br>` : ""}${l}`)}`.value };
+};
+
+/**
+ * With a Matrix user: admit them (the bridge holds their identity). Without:
+ * print an invite string for a member who keeps their own keys (the CLI);
+ * whoever reads it can join once, so it is best asked for in a direct chat.
+ */
+export const pursuanceInvite: BoundHandler = async (inv, ctx) => {
+  const c = ctx.client;
+  const role = inv.flag("role") ?? "change agent";
+  if (!c.state.rules.roles[role]) throw new UsageError(`no role named "${role}"`);
+  const who = inv.opt("who");
+  if (who !== undefined && !/^@[^:\s]+:\S+$/.test(who)) throw new UsageError(`${who} is not a Matrix user id like @name:server`);
+  if (who !== undefined && ctx.resolveUser(who)) throw new UsageError(`${who} is already a member here`);
+  const invite = await c.createInvite(role);
+  if (who === undefined) {
+    const code = encodeInvite(invite);
+    return {
+      kind: "ok",
+      plain: `Single-use invite as ${role} (anyone who reads it can use it once; share it privately):\n${code}`,
+      html: html`Single-use invite as <b>${role}</b> (anyone who reads it can use it once; share it privately):<br><code>${code}</code>`.value,
+    };
+  }
+  const joined = await ctx.pursuance.admit(who, invite);
+  return done(`${who} joined as ${roleOf(joined)}`, html`${who} joined as ${roleOf(joined)}`);
 };

@@ -371,10 +371,14 @@ export function parseConfig(yamlText: string, source: string, opts: ParseConfigO
       if (purpose === "bridge") c.fail(key, undefined, expected, "missing: run `pursuance register` to generate the registration and tokens");
       return undefined;
     }
-    return c.string(key, v, expected, (s) => /^[\x21-\x7e]{16,}$/.test(s));
+    const valid = (s: unknown): s is string => typeof s === "string" && /^[\x21-\x7e]{16,}$/.test(s) && !isPlaceholder(s);
+    // `pursuance register` replaces bad tokens with fresh ones: for it they are simply absent.
+    if (purpose === "register") return valid(v) ? v : undefined;
+    return c.string(key, v, expected, valid);
   };
-  const asToken = token("appservice.asToken", as.asToken);
-  const hsToken = token("appservice.hsToken", as.hsToken);
+  let asToken = token("appservice.asToken", as.asToken);
+  let hsToken = token("appservice.hsToken", as.hsToken);
+  if (purpose === "register" && asToken !== undefined && asToken === hsToken) asToken = hsToken = undefined;
   if (asToken !== undefined && asToken === hsToken) c.fail("appservice.hsToken", hsToken, "a token different from appservice.asToken", "is the same as appservice.asToken");
 
   // database

@@ -96,6 +96,13 @@ function contextFor(b: Bridge, e: MatrixEvent, hosted: HostedPursuance | undefin
           throw new Refusal((err as Error).message);
         }
       },
+      admit: async (matrixUser: string, invite: Invite) => {
+        try {
+          return await b.joinPursuance(e.room_id, matrixUser, invite, await b.matrix.displayName(e.room_id, matrixUser));
+        } catch (err) {
+          throw new Refusal((err as Error).message);
+        }
+      },
       join: async (invite: Invite) => {
         try {
           return await b.joinPursuance(e.room_id, e.sender, invite, await name());

@@ -164,8 +164,15 @@ export function writeRegistration(configPath: string, registrationPath: string, 
     const first = section.items.find((p) => (isScalar(p.key) ? p.key.value : p.key) === "asToken");
     if (first) {
       const key = doc.createNode("asToken");
-      key.commentBefore = section.comment;
+      key.commentBefore = section.comment.replace(/\n+$/, "");
       first.key = key;
+      // The comment's trailing newline was the blank line before the next section: keep it.
+      const top = doc.contents;
+      if (section.comment.endsWith("\n") && isMap(top)) {
+        const i = top.items.findIndex((p) => (isScalar(p.key) ? p.key.value : p.key) === "appservice");
+        const next = top.items[i + 1];
+        if (next && isScalar(next.key)) next.key.spaceBefore = true;
+      }
       section.comment = null;
     }
   }

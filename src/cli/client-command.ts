@@ -3,11 +3,9 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { toHex } from "../cwtch/bytes.js";
 import { loadCrypto } from "../cwtch/crypto.js";
-import { inviteBody } from "../pursuance/actions.js";
 import { PursuanceClient } from "../pursuance/client.js";
 import { decodeInvite, encodeInvite } from "../pursuance/invite.js";
 import { exportLog, parseLogFile, verifyLog } from "../pursuance/log-file.js";
-import { entitled } from "../pursuance/state.js";
 import { Home } from "./home.js";
 import { COMMON_HELP, homeOf, parse, session, settle, stdio, syncWithProgress, timeoutOf, withClient, type Io, type Parsed } from "./client-context.js";
 import { MEMBER_COMMANDS } from "./client-member-commands.js";
@@ -76,11 +74,8 @@ const CORE: Record<string, SubCommand> = {
     async run(p, io) {
       await withClient(p, io, async (c) => {
         const role = (p.values.role as string | undefined) ?? "change agent";
-        const { body, secret } = inviteBody(c.actor, c.state, role);
-        await c.publish(body);
-        const scopes = new Set(entitled(c.state, c.me).filter((sc) => sc === "group" || (c.state.rules.roles[sc]?.rank ?? Infinity) <= c.state.rules.roles[role]!.rank));
-        const keys = c.ring.all().filter((k) => scopes.has(k.scope));
-        io.out(encodeInvite({ v: 1, name: c.state.name, pursuanceId: c.id, groupId: c.config.groupId, relays: c.config.relays, role, inviteSeed: secret.seed, keys }));
+        const invite = await c.createInvite(role);
+        io.out(encodeInvite(invite));
       });
     },
   },

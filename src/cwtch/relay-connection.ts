@@ -2,8 +2,9 @@
 // ordering, post/fetch/subscribe handling, and the live fan-out shared by all
 // connections. Every hostile input ends in an `error` frame on this
 // connection only; nothing a client sends may throw past a handler.
+import type { Duplex } from "node:stream";
 import { WebSocket, type RawData } from "ws";
-import { fromB64, toB64 } from "./bytes.js";
+import { toB64 } from "./bytes.js";
 import type { Crypto } from "./crypto.js";
 import { checkPow } from "./pow.js";
 import type { RelayCounters } from "./relay-metrics.js";
@@ -82,6 +83,7 @@ export class Subscriptions {
         c.ws.terminate();
         continue;
       }
+      c.coalesce();
       c.ws.send(text);
     }
   }
@@ -98,9 +100,12 @@ export class RelayConnection {
   private alive = true;
   private readonly posts: TokenBucket;
   private readonly reqs: TokenBucket;
+  private corked = false;
 
+  /** `socket` is the connection's own socket, the one `ws` writes to (from the HTTP upgrade). */
   constructor(
     readonly ws: WebSocket,
+    private readonly socket: Duplex,
     private readonly ctx: RelayContext,
     onClose: (c: RelayConnection) => void,
   ) {
@@ -135,8 +140,25 @@ export class RelayConnection {
     else (this.alive = false), this.ws.ping();
   }
 
+  /**
+   * Hold writes to this client until the current tick's work is done, so the
+   * answers and pushed frames of one batch of requests leave in one socket
+   * write instead of one system call each (the relay's largest cost under load).
+   */
+  coalesce(): void {
+    if (this.corked) return;
+    this.corked = true;
+    this.socket.cork();
+    process.nextTick(() => {
+      this.corked = false;
+      this.socket.uncork();
+    });
+  }
+
   private send(f: ServerFrame): void {
-    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(f));
+    if (this.ws.readyState !== WebSocket.OPEN) return;
+    this.coalesce();
+    this.ws.send(JSON.stringify(f));
   }
 
   private reject(code: ErrorCode, message: string, rid?: number): void {
@@ -206,7 +228,8 @@ export class RelayConnection {
   private async handlePost(f: Extract<ClientFrame, { op: "post" }>): Promise<void> {
     const { limits: o, crypto, store, log } = this.ctx;
     if (f.blob.length > this.ctx.maxB64 + 4) throw new FrameError("too-large", `blob over ${o.maxBlobBytes} bytes`, f.rid);
-    const blob = fromB64(f.blob);
+    // parseClientFrame has checked the alphabet; the canonical check below catches the rest.
+    const blob = Buffer.from(f.blob, "base64url");
     if (blob.length > o.maxBlobBytes) throw new FrameError("too-large", `blob is ${blob.length} bytes, max ${o.maxBlobBytes}`, f.rid);
     // Canonical encoding only: the relay then forwards the client's own string
     // and two spellings of one blob cannot dodge duplicate detection.
@@ -247,6 +270,7 @@ export class RelayConnection {
       }
       const last = texts.pop();
       if (last === undefined) break;
+      this.coalesce();
       for (const t of texts) ws.send(t);
       // Wait until the page is on the socket so one fetch holds one page in memory.
       await new Promise<void>((res) => ws.send(last, () => res()));

@@ -6,6 +6,7 @@
 // exposition in relay-metrics.ts.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
 import { loadCrypto, type Crypto } from "./crypto.js";
 import { RelayConnection, Subscriptions, type RelayContext, type RelayLogger } from "./relay-connection.js";
@@ -83,8 +84,8 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RelayServer> 
   };
   const ctx: RelayContext = { limits: o, store, now, log, crypto, metrics: m, subs, sweep, maxB64, pageFrames };
 
-  function onConnection(ws: WebSocket) {
-    conns.add(new RelayConnection(ws, ctx, (c) => conns.delete(c)));
+  function onConnection(ws: WebSocket, socket: Duplex) {
+    conns.add(new RelayConnection(ws, socket, ctx, (c) => conns.delete(c)));
   }
 
   async function metricsText(): Promise<string> {
@@ -114,7 +115,7 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RelayServer> 
   server.on("upgrade", (req, socket, head) => {
     socket.on("error", () => socket.destroy());
     if (conns.size >= o.maxConnections) socket.end("HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n");
-    else wss.handleUpgrade(req, socket, head, onConnection);
+    else wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, socket));
   });
   server.on("clientError", (_e, socket) => socket.destroy());
   await new Promise<void>((res, rej) => {

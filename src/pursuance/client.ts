@@ -9,7 +9,7 @@ import { Group, type CursorPort } from "../cwtch/group.js";
 import { GroupSession } from "../cwtch/group-session.js";
 import { decodeAndVerify, type SignedEvent } from "../cwtch/message.js";
 import type { PEvent } from "./apply-common.js";
-import { ActionError, genesisBody, joinBody, type Actor } from "./actions.js";
+import { ActionError, genesisBody, inviteBody, joinBody, type Actor } from "./actions.js";
 import { encodeBody, parseBody, type Body } from "./events.js";
 import { Fold } from "./fold.js";
 import type { Invite } from "./invite.js";
@@ -17,7 +17,7 @@ import { KeyRing } from "./keyring.js";
 import { toPEvent } from "./pevent.js";
 import type { ClientPorts } from "./ports.js";
 import type { Rules } from "./rules.js";
-import { epochOfKeyId, stateHash, type PursuanceState } from "./state.js";
+import { entitled, epochOfKeyId, stateHash, type PursuanceState } from "./state.js";
 import { runDuties, type DutyState } from "./client-duties.js";
 
 export interface ClientConfig {
@@ -223,6 +223,28 @@ export class PursuanceClient extends EventEmitter<ClientEvents> {
     const verdict = this.fold.verdict(toHex(ev.id));
     if (verdict) throw new ActionError(`rejected after publishing: ${verdict}`, toHex(ev.id));
     return { id: toHex(ev.id) };
+  }
+
+  /**
+   * Publish an invite for `role` and return what the new member needs: the
+   * relays, the group keys and the keys of the offered role and those below
+   * it (ours, as of now; later rotations reach them by key share).
+   */
+  async createInvite(role: string): Promise<Invite> {
+    const { body, secret } = inviteBody(this.actor, this.state, role);
+    await this.publish(body);
+    const rank = this.state.rules.roles[role]!.rank;
+    const scopes = new Set(entitled(this.state, this.me).filter((sc) => sc === "group" || (this.state.rules.roles[sc]?.rank ?? Infinity) <= rank));
+    return {
+      v: 1,
+      name: this.state.name,
+      pursuanceId: this.id,
+      groupId: this.config.groupId,
+      relays: [...this.config.relays],
+      role,
+      inviteSeed: secret.seed,
+      keys: this.ring.all().filter((k) => scopes.has(k.scope)),
+    };
   }
 
   /** Wait until every delivered event has been stored and folded. */
