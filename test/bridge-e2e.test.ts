@@ -5,6 +5,13 @@ import type { Bridge } from "../src/bridge/bridge.js";
 import { startBridgeInProcess, startHarness, type Harness } from "./helpers/bridge-harness.js";
 import { bodyOf, type TestUser } from "./helpers/matrix.js";
 import { SYNAPSE_HOOK_TIMEOUT_MS } from "./helpers/synapse.js";
+import { PursuanceClient } from "../src/pursuance/client.js";
+import { decodeInvite } from "../src/pursuance/invite.js";
+import { commentBody, taskCreateBody } from "../src/pursuance/actions.js";
+import { encodeInvite } from "../src/pursuance/invite.js";
+import { sql } from "drizzle-orm";
+import { taskView } from "../src/pursuance/views.js";
+import { identity, ports, until } from "./helpers/pursuance-node.js";
 
 describe("bridge with a real Synapse", () => {
   let h: Harness;
@@ -20,7 +27,9 @@ describe("bridge with a real Synapse", () => {
     room = await alice.createRoom([bot]);
     await alice.waitFor(room, "the bot to join", (e) => e.type === "m.room.member" && e.content.membership === "join" && (e as { state_key?: string }).state_key === bot);
   }, SYNAPSE_HOOK_TIMEOUT_MS);
+  const clients: PursuanceClient[] = [];
   afterAll(async () => {
+    for (const c of clients) c.close();
     await bridge?.stop();
     await h?.close();
   });
@@ -58,6 +67,92 @@ describe("bridge with a real Synapse", () => {
     const r = await alice.waitFor(room, "refusal", (e) => e.sender === bot && bodyOf(e).startsWith("⛔") && bodyOf(e).includes("#99"));
     expect(bodyOf(r)).toMatch(/usage: !task close/);
     expect(c.session.log.size).toBe(before);
+  });
+
+  it("a CLI member and the room see each other's tasks; a seedling is refused and nothing changes", async () => {
+    const hosted = bridge.rooms.get(room)!;
+    const c = hosted.clientFor(alice.userId)!;
+    // A CLI member who keeps their own keys joins with an invite printed in the room.
+    await alice.send(room, "!pursuance invite --role admin");
+    const inv = await alice.waitFor(room, "invite", (e) => e.sender === bot && bodyOf(e).includes("pursuance:invite/"));
+    const code = /pursuance:invite\/\S+/.exec(bodyOf(inv))![0];
+    const cli = await PursuanceClient.join(await ports(), await identity(), decodeInvite(code), "carol", { fallbackDutyMs: 500, repairDelayMs: 50 });
+    clients.push(cli);
+    await waitUntil(() => c.state.members.has(cli.me), "carol's join reaches the bridge");
+    await until("carol holds the admin key", () => cli.state.keys.get("admin")!.holders.has(cli.me), [cli]);
+
+    // Carol (CLI) sees the room's task and writes one: it appears in the room from her ghost.
+    await until("carol sees task #1", () => cli.state.taskIds.length >= 1, [cli]);
+    expect(taskView(cli, cli.state.tasks.get(cli.state.taskIds[0]!)!).title).toBe("FOIA letter to the port authority");
+    await cli.publish(taskCreateBody(cli.actor, cli.state, { text: { title: "Scan the ledger", deliverables: "" }, readers: ["change agent"] }));
+    const ghostMsg = await alice.waitFor(room, "carol's task", (e) => bodyOf(e).includes("Scan the ledger"));
+    expect(ghostMsg.sender).toBe(`@_pursuance_${cli.me.slice(0, 16)}:localhost`);
+
+    // A Matrix user admitted as a seedling is refused what seedlings may not do, and nothing reaches the log.
+    const bob = await h.user("bob");
+    await alice.send(room, `!pursuance invite ${bob.userId} --role seedling`);
+    await alice.waitFor(room, "bob admitted", (e) => bodyOf(e).includes(`${bob.userId} joined as seedling`));
+    await bob.join(room);
+    const bobClient = hosted.clientFor(bob.userId)!;
+    const before = bobClient.session.log.size;
+    await bob.send(room, "!task close 1");
+    const refusal = await alice.waitFor(room, "bob refused", (e) => e.sender === bot && bodyOf(e).startsWith("⛔") && e.origin_server_ts > 0 && /task\.close|cannot read/.test(bodyOf(e)));
+    expect(bodyOf(refusal)).toMatch(/usage: !task close/);
+    expect(bobClient.session.log.size).toBe(before);
+  });
+
+  it("a role whose key the bridge does not hold never shows in plaintext, in the room or its database", async () => {
+    // Carol founds with her own keys; Dave binds a room by joining as a change agent.
+    const carol = await PursuanceClient.create(await ports(), await identity(), { name: "Ledger Watch", founderName: "carol", relays: [h.relay.url], fallbackDutyMs: 500, repairDelayMs: 50 });
+    clients.push(carol);
+    const dave = await h.user("dave");
+    const room2 = await dave.createRoom([bot]);
+    await dave.waitFor(room2, "the bot to join", (e) => e.type === "m.room.member" && (e as { state_key?: string }).state_key === bot && e.content.membership === "join");
+    await dave.send(room2, `!pursuance join ${encodeInvite(await carol.createInvite("change agent"))}`);
+    await dave.waitFor(room2, "joined", (e) => e.sender === bot && bodyOf(e).includes("joined Ledger Watch as change agent"));
+    const hosted = bridge.rooms.get(room2)!;
+    const d = hosted.clientFor(dave.userId)!;
+    await until("dave's join reaches carol", () => carol.state.members.has(d.me), [carol]);
+    await until("dave holds the change agent key", () => d.state.keys.get("change agent")!.holders.has(d.me), [carol, d]);
+
+    await carol.publish(taskCreateBody(carol.actor, carol.state, { text: { title: "Open call for volunteers", deliverables: "" }, readers: ["change agent"] }));
+    const open = await dave.waitFor(room2, "readable task", (e) => bodyOf(e).includes("Open call for volunteers"));
+    expect(open.sender).toBe(`@_pursuance_${carol.me.slice(0, 16)}:localhost`);
+
+    const secret = "SECRET-LEDGER-4471";
+    const t = await carol.publish(taskCreateBody(carol.actor, carol.state, { text: { title: secret, deliverables: `${secret} deliverable` }, readers: ["admin"] }));
+    await carol.publish(commentBody(carol.actor, carol.state.tasks.get(t.id)!, `${secret} comment`));
+    const sealed = await dave.waitFor(room2, "sealed task", (e) => bodyOf(e).startsWith("🔒 Task #2 exists"));
+    expect(bodyOf(sealed)).toContain("readers: admin");
+    await dave.waitFor(room2, "sealed comment", (e) => bodyOf(e).includes("commented on #2 (encrypted)"));
+    const msgs = await dave.messages(room2);
+    expect(msgs.some((e) => JSON.stringify(e.content).includes("SECRET-LEDGER"))).toBe(false);
+
+    // Every row of every table of the bridge's database, bytes included.
+    const tables = (await bridge.db.db.execute(sql`select tablename from pg_tables where schemaname = 'public'`)) as unknown as { rows: Array<{ tablename: string }> };
+    let scanned = 0;
+    for (const { tablename } of tables.rows) {
+      const rows = (await bridge.db.db.execute(sql.raw(`select * from "${tablename}"`))) as unknown as { rows: Array<Record<string, unknown>> };
+      for (const row of rows.rows) {
+        scanned++;
+        for (const v of Object.values(row)) {
+          const text = v instanceof Uint8Array ? Buffer.from(v).toString("latin1") : String(v);
+          expect(text.includes("SECRET-LEDGER")).toBe(false);
+        }
+      }
+    }
+    expect(scanned).toBeGreaterThan(10);
+
+    // Dave's refusals leave the log as it was.
+    const size = d.session.log.size;
+    await dave.send(room2, "!task comment 2 let me in");
+    const r = await dave.waitFor(room2, "refusal", (e) => e.sender === bot && bodyOf(e).startsWith("⛔") && bodyOf(e).includes("#2"));
+    expect(bodyOf(r)).toMatch(/cannot (read|open)/);
+    expect(d.session.log.size).toBe(size);
+
+    // And Dave's own task reaches Carol, readable.
+    await dave.send(room2, '!task create "Photograph the ledger"');
+    await until("carol sees dave's task", () => [...carol.state.tasks.values()].some((x) => taskView(carol, x).title === "Photograph the ledger"), [carol]);
   });
 });
 

@@ -158,7 +158,7 @@ export function showValue(key: string, value: unknown): string {
   if (typeof value === "string") {
     let v = value;
     if ((SECRET_KEYS.has(key) && v.length > 12 && !isPlaceholder(v))) v = `${v.slice(0, 4)}… (${value.length} characters)`;
-    else if (key === "database.url") v = v.replace(/^(postgres(?:ql)?:\/\/[^:/@]*:)[^@]*@/i, "$1***@");
+    else if (key === "database.url") v = v.replace(/^(postgres(?:ql)?:\/\/[^:/@]*:)([^@]*)@/i, (m, pre: string, pw: string) => (isPlaceholder(pw) ? m : `${pre}***@`));
     if (v.length > 100) v = v.slice(0, 97) + "...";
     return JSON.stringify(v);
   }
@@ -252,10 +252,17 @@ const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !
 
 class Checker {
   readonly errors: ConfigError[] = [];
+  /** Sections that were not mappings: their keys are not reported missing on top of that. */
+  readonly broken = new Set<string>();
   constructor(readonly source: string) {}
 
   fail(key: string, value: unknown, expected: string, problem?: string): void {
     this.errors.push(new ConfigError(this.source, key, value, expected, problem));
+  }
+
+  /** Report a missing key, unless its section was already reported as not a mapping. */
+  missing(key: string, expected: string, problem?: string): void {
+    if (!this.broken.has(key.split(".")[0]!)) this.fail(key, undefined, expected, problem);
   }
 
   /** A placeholder string? Then report it and return true. */
@@ -272,6 +279,7 @@ class Checker {
     if (value === undefined || value === null) return {};
     if (!isObj(value)) {
       this.fail(key, value, `a mapping with the keys ${known.join(", ")}`);
+      this.broken.add(key);
       return {};
     }
     for (const k of Object.keys(value)) {
@@ -337,11 +345,11 @@ export function parseConfig(yamlText: string, source: string, opts: ParseConfigO
   const hs = c.section("homeserver", top.homeserver, ["url", "domain"]);
   const hsUrlExpected = "an http(s) URL of the homeserver's client-server API, e.g. https://matrix.your-domain.org or http://127.0.0.1:8008";
   let hsUrl: string | undefined;
-  if (hs.url === undefined) c.fail("homeserver.url", undefined, hsUrlExpected);
+  if (hs.url === undefined) c.missing("homeserver.url", hsUrlExpected);
   else hsUrl = c.string("homeserver.url", hs.url, hsUrlExpected, (s) => httpUrl(s) !== undefined);
   const domainExpected = "a server name, the part after ':' in user ids, e.g. your-domain.org or localhost";
   let domain: string | undefined;
-  if (hs.domain === undefined) c.fail("homeserver.domain", undefined, domainExpected);
+  if (hs.domain === undefined) c.missing("homeserver.domain", domainExpected);
   else domain = c.string("homeserver.domain", hs.domain, domainExpected, isServerName);
 
   // appservice
@@ -368,7 +376,7 @@ export function parseConfig(yamlText: string, source: string, opts: ParseConfigO
   const token = (key: string, v: unknown): string | undefined => {
     const expected = "a token of at least 16 characters without spaces, as written by `pursuance register`";
     if (v === undefined || v === null) {
-      if (purpose === "bridge") c.fail(key, undefined, expected, "missing: run `pursuance register` to generate the registration and tokens");
+      if (purpose === "bridge") c.missing(key, expected, "missing: run `pursuance register` to generate the registration and tokens");
       return undefined;
     }
     const valid = (s: unknown): s is string => typeof s === "string" && /^[\x21-\x7e]{16,}$/.test(s) && !isPlaceholder(s);
@@ -436,7 +444,7 @@ export function parseConfig(yamlText: string, source: string, opts: ParseConfigO
   const envKey = env[IDENTITY_KEY_ENV];
   if (envKey !== undefined && envKey !== "" && decodeKey32(envKey) === undefined) c.fail(IDENTITY_KEY_ENV, envKey, KEY_EXPECTED, "(environment variable) is not a valid key");
   else if (purpose === "bridge" && (envKey === undefined || envKey === "") && ids.key == null) {
-    c.fail("identities.key", undefined, KEY_EXPECTED, `missing and ${IDENTITY_KEY_ENV} is not set: the bridge needs one of them to encrypt the identities it holds`);
+    c.missing("identities.key", KEY_EXPECTED, `missing and ${IDENTITY_KEY_ENV} is not set: the bridge needs one of them to encrypt the identities it holds`);
   }
   if (ids.custodial !== undefined && ids.custodial !== true) {
     c.fail(

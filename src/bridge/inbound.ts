@@ -98,7 +98,9 @@ function contextFor(b: Bridge, e: MatrixEvent, hosted: HostedPursuance | undefin
       },
       admit: async (matrixUser: string, invite: Invite) => {
         try {
-          return await b.joinPursuance(e.room_id, matrixUser, invite, await b.matrix.displayName(e.room_id, matrixUser));
+          const c = await b.joinPursuance(e.room_id, matrixUser, invite, matrixUser.slice(1, matrixUser.indexOf(":")));
+          await b.matrix.invite(e.room_id, matrixUser).catch((err: Error) => b.s.log("warn", "could not invite to the room", { user: matrixUser, error: err.message }));
+          return c;
         } catch (err) {
           throw new Refusal((err as Error).message);
         }

@@ -95,6 +95,16 @@ export class BridgeMatrix implements MatrixPort {
     }
   }
 
+  async invite(roomId: string, userId: string): Promise<void> {
+    try {
+      await this.bot.inviteUser(userId, roomId);
+    } catch (e) {
+      // Already in the room (or already invited): nothing to do.
+      const err = (e as { body?: { errcode?: string; error?: string } }).body;
+      if (err?.errcode !== "M_FORBIDDEN" || !/already in the room|is already/.test(err.error ?? "")) throw e;
+    }
+  }
+
   async joinRoom(roomId: string): Promise<void> {
     await this.bot.joinRoom(roomId);
   }

@@ -68,4 +68,6 @@ export interface MatrixPort {
   ensureGhost(roomId: string, userId: string, displayName: string): Promise<void>;
   displayName(roomId: string, userId: string): Promise<string>;
   joinRoom(roomId: string): Promise<void>;
+  /** Invite a Matrix user to the room as the bot (already-joined users are not an error). */
+  invite(roomId: string, userId: string): Promise<void>;
 }
