@@ -426,7 +426,7 @@ describe("pursuance config (CLI, real process)", () => {
 
     expect(top.stdout).toMatch(/config\s+check the bridge's config/);
     expect(top.stdout).toMatch(/register\s+write the bridge's appservice registration/);
-  });
+   }, 120_000);
 });
 
 describe("identity key", () => {

@@ -3,6 +3,7 @@
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { runConfigCommand, runRegisterCommand } from "./bridge-config-commands.js";
+import { runBridgeCommand } from "./bridge-command.js";
 import { runClientCommand } from "./client-command.js";
 import { runDemoCommand } from "./demo-command.js";
 import { runRelayCommand } from "./relay-command.js";
@@ -15,6 +16,7 @@ export interface Command {
 export const COMMANDS: Record<string, Command> = {
   relay: { summary: "run an untrusted relay (WebSocket + /healthz + /metrics)", run: runRelayCommand },
   client: { summary: "the member client: create, join, tasks, roles, sync, verify", run: (argv) => runClientCommand(argv) },
+  bridge: { summary: "run the Matrix bridge (appservice) from a config file", run: runBridgeCommand },
   demo: { summary: "run two relays and three members in one process and check they agree", run: runDemoCommand },
   register: { summary: "write the bridge's appservice registration.yaml and store its tokens in the config", run: (argv) => runRegisterCommand(argv) },
   config: { summary: "check the bridge's config file (config check -c config.yaml)", run: (argv) => runConfigCommand(argv) },

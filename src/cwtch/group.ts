@@ -39,6 +39,7 @@ export interface GroupEvents {
   dropped: [ReceiveOutcome & { type: "dropped" }, RelayFrame];
   relayError: [string, Error];
   pruned: [string, number];
+  reseeding: [string, number];
 }
 
 export interface RelayStatus {
@@ -51,6 +52,8 @@ export class Group extends EventEmitter<GroupEvents> {
   readonly session: GroupSession;
   private readonly relays = new Map<string, RelayClient>();
   private readonly caughtUp = new Set<string>();
+  /** Relays we already re-posted the whole log to (once per relay and run). */
+  private readonly seeded = new Set<string>();
   private readonly cursors: CursorPort;
   private readonly reposted = new Map<string, number>();
   private repairTimer: NodeJS.Timeout | null = null;
@@ -86,6 +89,8 @@ export class Group extends EventEmitter<GroupEvents> {
 
   /** Add a relay. With `moveHistory`, re-post everything we hold there (moving or mirroring the group). */
   async addRelay(relay: RelayClient, opts: { moveHistory?: boolean } = {}): Promise<void> {
+    // Moving history explicitly: the automatic re-seed on an empty relay must not post it twice.
+    if (opts.moveHistory) this.seeded.add(relay.url);
     this.attach(relay);
     if (opts.moveHistory) {
       await relay.ready();
@@ -169,10 +174,18 @@ export class Group extends EventEmitter<GroupEvents> {
     // A relay whose numbering is behind our cursor was reset (restarted with an
     // empty store): its seqs start again at 1, so read it from the start.
     const reset = relay.hello !== null && relay.hello.latest < since;
+    if (reset) this.seeded.delete(relay.url);
     const r = await relay.fetch(this.session.tags, reset ? 0 : since, (f) => this.ingest(f, false));
     if (r.prunedOldest !== undefined) this.emit("pruned", relay.url, r.prunedOldest);
     if (reset || r.latest > this.cursors.get(relay.url)) this.cursors.set(relay.url, r.latest);
     this.caughtUp.add(relay.url);
+    // A relay that holds nothing of ours from the start (new, or restarted empty) while we hold
+    // the log: re-post it there, as when moving a group, so members who only know this relay lose nothing.
+    if ((reset || since === 0) && !this.seeded.has(relay.url) && r.frames === 0 && r.prunedOldest === undefined && this.session.log.size > 0 && (relay.hello?.oldest ?? 0) <= 1) {
+      this.seeded.add(relay.url);
+      this.emit("reseeding", relay.url, this.session.log.size);
+      for (const ev of this.session.log.events()) await relay.post(...this.frameArgs(this.session.frameFor(ev)));
+    }
   }
 
   private ingest(f: RelayFrame, live: boolean) {
