@@ -68,8 +68,8 @@ export function buildRegistration(config: BridgeConfig, opts: RegistrationOption
     sender_localpart: as.botLocalpart,
     rate_limited: false,
     namespaces: {
-      users: [{ exclusive: false, regex: `@${escapeRegex(as.userPrefix)}.*:${domain}` }],
-      aliases: [{ exclusive: false, regex: `#${escapeRegex(as.aliasPrefix)}.*:${domain}` }],
+      users: [{ exclusive: true, regex: `@${escapeRegex(as.userPrefix)}.*:${domain}` }],
+      aliases: [{ exclusive: true, regex: `#${escapeRegex(as.aliasPrefix)}.*:${domain}` }],
       rooms: [],
     },
   };
