@@ -1,0 +1,104 @@
+// The bridge as a real process, SIGKILLed mid-stream several times while a
+// CLI member keeps creating tasks and a Matrix user keeps sending commands:
+// after each restart it resumes from its database and the relays. At the end
+// every task is in the room exactly once.
+import { spawn, type ChildProcess } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { stringify } from "yaml";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { toB64 } from "../src/cwtch/bytes.js";
+import { taskCreateBody } from "../src/pursuance/actions.js";
+import { PursuanceClient } from "../src/pursuance/client.js";
+import { decodeInvite } from "../src/pursuance/invite.js";
+import { BIN } from "./helpers/cli.js";
+import { startHarness, type Harness } from "./helpers/bridge-harness.js";
+import { bodyOf, type TestUser } from "./helpers/matrix.js";
+import { identity, ports, until } from "./helpers/pursuance-node.js";
+import { SYNAPSE_HOOK_TIMEOUT_MS } from "./helpers/synapse.js";
+
+const bot = "@_pursuance_bot:localhost";
+
+describe("bridge killed and restarted mid-stream", () => {
+  let h: Harness;
+  let config: string;
+  let proc: ChildProcess | null = null;
+  const clients: PursuanceClient[] = [];
+
+  async function startBridge(): Promise<void> {
+    proc = spawn(process.execPath, [BIN, "bridge", "-c", config], { stdio: ["ignore", "ignore", "pipe"] });
+    let err = "";
+    proc.stderr!.on("data", (d) => (err += d));
+    const end = Date.now() + 60_000;
+    for (;;) {
+      const ok = await fetch(`http://127.0.0.1:${h.bridgePort}/ready`).then((r) => r.ok, () => false);
+      if (ok) return;
+      if (Date.now() > end || proc.exitCode !== null) throw new Error(`bridge did not become ready:\n${err}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  beforeAll(async () => {
+    h = await startHarness();
+    config = join(h.dir, "config.yaml");
+    writeFileSync(
+      config,
+      stringify({
+        homeserver: { url: h.synapse.baseUrl, domain: "localhost" },
+        appservice: { port: h.bridgePort, asToken: h.asToken, hsToken: h.hsToken },
+        database: { url: join(h.dir, "bridge-db") },
+        relays: [h.relay.url],
+        identities: { key: toB64(h.identityKey), custodial: true },
+        permissions: { localhost: "admin" },
+        logging: { level: "warn", json: true },
+      }),
+    );
+    await startBridge();
+  }, SYNAPSE_HOOK_TIMEOUT_MS);
+  afterAll(async () => {
+    proc?.kill("SIGKILL");
+    for (const c of clients) c.close();
+    await h?.close();
+  });
+
+  it("loses no task and posts none twice", async () => {
+    const alice: TestUser = await h.user("alice");
+    const room = await alice.createRoom([bot]);
+    await alice.waitFor(room, "bot joined", (e) => e.type === "m.room.member" && (e as { state_key?: string }).state_key === bot && e.content.membership === "join");
+    await alice.send(room, '!pursuance create "Restart Watch"');
+    await alice.waitFor(room, "created", (e) => e.sender === bot && bodyOf(e).includes("created Restart Watch"));
+    await alice.send(room, '!pursuance invite --role "change agent"');
+    const inv = await alice.waitFor(room, "invite", (e) => bodyOf(e).includes("pursuance:invite/"));
+    const cli = await PursuanceClient.join(await ports(), await identity(), decodeInvite(/pursuance:invite\/\S+/.exec(bodyOf(inv))![0]), "carol", { repairDelayMs: 50 });
+    clients.push(cli);
+    await until("carol holds the change agent key", () => cli.state.keys.get("change agent")!.holders.has(cli.me), [cli], 30_000);
+
+    const titles: string[] = [];
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 3; i++) {
+        const title = `cli task r${round} i${i}`;
+        titles.push(title);
+        await cli.publish(taskCreateBody(cli.actor, cli.state, { text: { title, deliverables: "" }, readers: ["change agent"] }));
+        await new Promise((r) => setTimeout(r, 150 + 100 * i));
+      }
+      proc!.kill("SIGKILL");
+      await new Promise((r) => proc!.once("exit", r));
+      // While the bridge is down: more tasks from the CLI, and a command from Matrix (the homeserver queues it).
+      const down = `cli task while down r${round}`;
+      titles.push(down);
+      await cli.publish(taskCreateBody(cli.actor, cli.state, { text: { title: down, deliverables: "" }, readers: ["change agent"] }));
+      const fromMatrix = `matrix task r${round}`;
+      titles.push(fromMatrix);
+      await alice.send(room, `!task create "${fromMatrix}"`);
+      await startBridge();
+    }
+
+    await alice.waitFor(room, "the last task", (e) => bodyOf(e).includes(`📋 Task #${titles.length}:`), 60_000);
+    await new Promise((r) => setTimeout(r, 1500));
+    const msgs = (await alice.messages(room, 1000)).map(bodyOf).filter((b) => b.startsWith("📋 Task #"));
+    for (const t of titles) expect(msgs.filter((b) => b.includes(`: ${t}`)), t).toHaveLength(1);
+    const nums = msgs.map((b) => Number(/#(\d+)/.exec(b)![1])).sort((a, b) => a - b);
+    expect(nums).toEqual(titles.map((_, i) => i + 1));
+    await until("carol sees the Matrix tasks", () => cli.state.taskIds.length === titles.length, [cli], 30_000);
+  }, 300_000);
+});
