@@ -7,7 +7,7 @@ import { bodyOf, type TestUser } from "./helpers/matrix.js";
 import { SYNAPSE_HOOK_TIMEOUT_MS } from "./helpers/synapse.js";
 import { PursuanceClient } from "../src/pursuance/client.js";
 import { decodeInvite } from "../src/pursuance/invite.js";
-import { commentBody, taskCreateBody } from "../src/pursuance/actions.js";
+import { commentBody, delegateBody, taskCreateBody } from "../src/pursuance/actions.js";
 import { encodeInvite } from "../src/pursuance/invite.js";
 import { sql } from "drizzle-orm";
 import { taskView } from "../src/pursuance/views.js";
@@ -153,6 +153,23 @@ describe("bridge with a real Synapse", () => {
     // And Dave's own task reaches Carol, readable.
     await dave.send(room2, '!task create "Photograph the ledger"');
     await until("carol sees dave's task", () => [...carol.state.tasks.values()].some((x) => taskView(carol, x).title === "Photograph the ledger"), [carol]);
+
+    // Carol delegates the admin key to the bridge: admin tasks now show; she takes it back: they stop.
+    await dave.send(room2, "!keys delegate admin");
+    const how = await dave.waitFor(room2, "delegation instructions", (e) => e.sender === bot && bodyOf(e).includes("keys delegate"));
+    const bridgeKey = /--to ([0-9a-f]{64})/.exec(bodyOf(how))![1]!;
+    await carol.publish(delegateBody(carol.actor, carol.state, "admin", bridgeKey));
+    await carol.publish(taskCreateBody(carol.actor, carol.state, { text: { title: "Delegated admin task", deliverables: "" }, readers: ["admin"] }));
+    await dave.waitFor(room2, "delegated task in plaintext", (e) => bodyOf(e).includes("📋 Task #4: Delegated admin task"));
+    await dave.send(room2, "!keys status");
+    await dave.waitFor(room2, "key status", (e) => e.sender === bot && /admin/.test(bodyOf(e)) && /carol/.test(bodyOf(e)));
+
+    await carol.publish({ t: "keys.undelegate", role: "admin", to: bridgeKey });
+    await until("admin key rotated away from the bridge", () => !carol.state.keys.get("admin")!.needsRotation && !carol.state.keys.get("group")!.needsRotation, [carol]);
+    const after = "AFTER-REVOKE-9932";
+    await carol.publish(taskCreateBody(carol.actor, carol.state, { text: { title: after, deliverables: "" }, readers: ["admin"] }));
+    await dave.waitFor(room2, "sealed again", (e) => bodyOf(e).startsWith("🔒 Task #5 exists"));
+    expect((await dave.messages(room2)).some((e) => JSON.stringify(e.content).includes(after))).toBe(false);
   });
 });
 

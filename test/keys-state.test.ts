@@ -278,3 +278,76 @@ describe("who reads which tasks", () => {
     expect(opens(h, C, f.state.tasks.get(t.id)!)).toBe("recruiting");
   });
 });
+
+describe("delegating a role key to a non-member reader (a bridge)", () => {
+  it("lets the delegate read the role, seals later rotations to it, and stops at revocation", async () => {
+    const { delegateBody } = await import("../src/pursuance/actions.js");
+    const { KeyRing } = await import("../src/pursuance/keyring.js");
+    const { h, F, A1, C } = world(40);
+    const bridgeKp = base.signKeyPair();
+    const bridge = { hex: Buffer.from(bridgeKp.publicKey).toString("hex"), ring: new KeyRing(base, bridgeKp) };
+    const ingestAll = () => {
+      for (const e of h.fold().applied) if (e.event.body && !e.rejected) bridge.ring.ingest(e.event.body);
+    };
+
+    // Only a holder of the role's key may delegate it.
+    const bad = h.emit(C, (st) => delegateBody(C.actor, st, "admin", bridge.hex));
+    expectRejected(converge(crypto, h, 3), bad, /does not hold the "admin" key/);
+    const d = h.emit(C, (s) => delegateBody(C.actor, s, "change agent", bridge.hex))!;
+    let s = converge(crypto, h, 4).state;
+    expectApplied(h.fold(), d);
+    expect(s.delegates.get("change agent")?.get(bridge.hex)).toBe(C.hex);
+    // A member cannot be a delegate, and one delegation per role and delegate.
+    const toMember = h.emit(C, (st) => delegateBody(C.actor, st, "change agent", A1.hex));
+    expectRejected(converge(crypto, h, 3), toMember, /is a member/);
+    ingestAll();
+    const t1 = h.task(F, ["change agent"], { title: "read by the bridge" });
+    s = converge(crypto, h, 4).state;
+    expect(opensWith(bridge, bridgeKp, s.tasks.get(t1.id)!)).toBe("read by the bridge");
+    const adminTask = h.task(F, ["admin"], { title: "not for the bridge" });
+    s = converge(crypto, h, 4).state;
+    expect(opensWith(bridge, bridgeKp, s.tasks.get(adminTask.id)!)).toBeNull();
+
+    // A rotation (here after a removal) is sealed to the delegate too.
+    h.remove(F, h.get("agent2"));
+    h.rotate(F, "change agent");
+    h.rotate(F, "group");
+    s = converge(crypto, h, 4).state;
+    expect(s.keys.get("change agent")!.needsRotation).toBe(false);
+    ingestAll();
+    const t2 = h.task(F, ["change agent"], { title: "after rotation" });
+    s = converge(crypto, h, 4).state;
+    expect(opensWith(bridge, bridgeKp, s.tasks.get(t2.id)!)).toBe("after rotation");
+
+    // Revoked (here by an admin, who outranks the role): the key must rotate away from the bridge.
+    const u = h.emit(A1, { t: "keys.undelegate", role: "change agent", to: bridge.hex })!;
+    s = converge(crypto, h, 4).state;
+    expectApplied(h.fold(), u);
+    expect(s.delegates.has("change agent")).toBe(false);
+    expect(s.keys.get("change agent")!.needsRotation).toBe(true);
+    expect(s.keys.get("group")!.needsRotation).toBe(true);
+    h.rotate(F, "change agent");
+    s = converge(crypto, h, 4).state;
+    ingestAll();
+    const t3 = h.task(F, ["change agent"], { title: "after revocation" });
+    s = converge(crypto, h, 4).state;
+    expect(opensWith(bridge, bridgeKp, s.tasks.get(t3.id)!)).toBeNull();
+  });
+
+  it("a delegation lapses when its delegator is removed", async () => {
+    const { delegateBody } = await import("../src/pursuance/actions.js");
+    const { h, F, C } = world(41);
+    const to = Buffer.from(base.signKeyPair().publicKey).toString("hex");
+    h.emit(C, (s) => delegateBody(C.actor, s, "change agent", to));
+    expect(converge(crypto, h, 3).state.delegates.size).toBe(1);
+    h.remove(F, C);
+    const s = converge(crypto, h, 4).state;
+    expect(s.delegates.size).toBe(0);
+    expect(s.keys.get("change agent")!.needsRotation).toBe(true);
+  });
+});
+
+function opensWith(d: { hex: string; ring: import("../src/pursuance/keyring.js").KeyRing }, kp: import("../src/cwtch/crypto.js").SignKeyPair, t: Task): string | null {
+  const ck = openContentKey(base, d.ring, kp, d.hex, t);
+  return ck ? (decryptText(base, ck, t.text)?.title ?? null) : null;
+}

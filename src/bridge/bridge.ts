@@ -101,16 +101,33 @@ export class Bridge {
     return h;
   }
 
+  /** The bridge's reader identity in a pursuance (what members delegate role keys to), made once. */
+  private async ensureDelegate(h: HostedPursuance): Promise<void> {
+    if (h.delegate) return;
+    h.setDelegate(await this.newIdentity(this.matrix.botUserId, h.binding.groupId));
+  }
+
   private async loadRoom(roomId: string): Promise<void> {
     const b = (await this.store.room(roomId))!;
     const h = this.host(roomId, b);
     await h.loadPosted();
+    await this.ensureDelegateLater(h);
     for (const id of await this.store.identities(b.groupId)) {
+      if (id.matrixUser === this.matrix.botUserId) {
+        h.setDelegate(this.vault.open(id.sealedSecret, `${id.matrixUser}|${id.groupId}`));
+        continue;
+      }
       const keys = this.vault.open(id.sealedSecret, `${id.matrixUser}|${id.groupId}`);
       const c = await PursuanceClient.open(this.ports(id.memberId, b.groupId), keys, { pursuanceId: b.pursuanceId, groupId: b.groupId, relays: b.relays, name: b.name });
       await c.start();
       h.attach(id.matrixUser, c);
     }
+  }
+
+  private async ensureDelegateLater(h: HostedPursuance): Promise<void> {
+    // Rooms bound before delegation existed get their reader identity on load.
+    const rows = await this.store.identities(h.binding.groupId);
+    if (!rows.some((r) => r.matrixUser === this.matrix.botUserId)) await this.ensureDelegate(h);
   }
 
   /** A fresh custodial identity for a Matrix user in one pursuance, sealed before anything uses it. */
@@ -129,6 +146,7 @@ export class Bridge {
     const binding = { roomId, groupId, pursuanceId: c.id, name, relays: c.config.relays, boundBy: sender };
     await this.store.bindRoom(binding);
     const h = this.host(roomId, binding);
+    await this.ensureDelegate(h);
     h.attach(sender, c);
     return c;
   }
@@ -146,6 +164,7 @@ export class Bridge {
       await this.store.bindRoom(binding);
       h = this.host(roomId, binding);
     }
+    await this.ensureDelegate(h);
     h.attach(sender, c);
     return c;
   }

@@ -6,6 +6,7 @@ import { toHex } from "../cwtch/bytes.js";
 import type { Crypto, SignKeyPair } from "../cwtch/crypto.js";
 import type { PEvent } from "../pursuance/apply-common.js";
 import type { PursuanceClient } from "../pursuance/client.js";
+import { KeyRing } from "../pursuance/keyring.js";
 import { taskView, type TaskView } from "../pursuance/views.js";
 import { renderEvent, renderTask } from "./mirror-render.js";
 import type { BridgeStorePort, MatrixPort, RoomBinding } from "./ports.js";
@@ -24,6 +25,9 @@ export class HostedPursuance {
   /** Member id → Matrix user, for the identities this bridge hosts. */
   readonly hostedMembers = new Map<string, string>();
   private posted = new Set<string>();
+  /** The bridge's own reader identity here: members may delegate role keys to it (it is no member). */
+  delegate: { keys: SignKeyPair; me: string; ring: KeyRing } | null = null;
+  private ingested = 0;
   private chain: Promise<unknown> = Promise.resolve();
   private mirrorQueued = false;
   private closed = false;
@@ -73,7 +77,23 @@ export class HostedPursuance {
     for (const c of this.clients.values()) c.close();
   }
 
-  /** The task as the best-placed hosted identity sees it (any key we hold opens it). */
+  setDelegate(keys: SignKeyPair): void {
+    this.delegate = { keys, me: toHex(keys.publicKey), ring: new KeyRing(this.deps.crypto, keys) };
+    this.ingested = 0;
+  }
+
+  /** Feed the delegate ring what the log seals to it (delegations, rotations). */
+  private ingestDelegated(c: PursuanceClient): void {
+    if (!this.delegate) return;
+    const applied = c.fold.applied;
+    if (this.ingested > applied.length) this.ingested = 0; // refolded: the order may have changed
+    for (; this.ingested < applied.length; this.ingested++) {
+      const b = applied[this.ingested]!.event.body;
+      if (b) this.delegate.ring.ingest(b);
+    }
+  }
+
+  /** The task as the best-placed hosted identity sees it (any key we hold, custodial or delegated, opens it). */
   view(taskId: string): TaskView | null {
     let fallback: TaskView | null = null;
     for (const c of this.clients.values()) {
@@ -81,9 +101,22 @@ export class HostedPursuance {
       if (!t) continue;
       const v = taskView(c, t);
       if (v.title !== null) return v;
+      if (this.delegate) {
+        const d = taskView(c, t, { ring: this.delegate.ring, identity: this.delegate.keys, me: this.delegate.me });
+        if (d.title !== null) return d;
+      }
       fallback ??= v;
     }
     return fallback;
+  }
+
+  /** Whether any key this bridge holds for the pursuance is the current key of `scope`. */
+  readable(scope: string): boolean {
+    const c = this.primary;
+    const k = c?.state.keys.get(scope);
+    if (!c || !k) return false;
+    if (this.delegate?.ring.get(k.keyId)) return true;
+    return [...this.clients.values()].some((x) => x.ring.get(k.keyId));
   }
 
   ghostOf(memberId: string): string {
@@ -102,6 +135,7 @@ export class HostedPursuance {
   private async mirrorPass(): Promise<void> {
     const c = this.primary;
     if (!c || this.closed) return;
+    this.ingestDelegated(c);
     for (const a of c.fold.applied) {
       if (a.rejected !== null || this.posted.has(a.event.id)) continue;
       await this.post(c, a.event);

@@ -116,20 +116,28 @@ function contextFor(b: Bridge, e: MatrixEvent, hosted: HostedPursuance | undefin
     keys: {
       status: async (): Promise<KeyStatusRow[]> => {
         const c = hosted?.primary;
-        if (!c) return [];
+        if (!c || !hosted) return [];
+        const mine = hosted.delegate?.me;
         return Object.entries(c.state.rules.roles)
           .filter(([, d]) => d.reads === "role")
           .map(([role]) => {
-            const k = c.state.keys.get(role);
-            const readable = !!k && k.keyId !== NO_KEY && [...hosted!.clients.values()].some((x) => x.ring.get(k.keyId));
-            return { role, readable, delegatedBy: [] };
+            const by = mine ? c.state.delegates.get(role)?.get(mine) : undefined;
+            return { role, readable: hosted.readable(role), delegatedBy: by ? [by] : [] };
           });
       },
-      delegate: async () => {
-        throw new Refusal("Delegating a role key to the bridge is not built yet; the bridge reads the roles of the identities it hosts.");
+      delegate: async (role: string) => {
+        if (!hosted?.delegate) throw new Refusal("this room is not bound to a pursuance");
+        // Custodial identities' keys are already here; delegation is for members who keep their own keys.
+        return `To let this bridge read "${role}" tasks, a member who holds that role's key runs: pursuance client keys delegate "${role}" --to ${hosted.delegate.me}`;
       },
-      revoke: async () => {
-        throw new Refusal("Delegating a role key to the bridge is not built yet, so there is nothing to revoke.");
+      revoke: async (role: string) => {
+        const me = hosted?.delegate?.me;
+        const c = hosted?.clientFor(e.sender);
+        if (!me || !hosted) throw new Refusal("this room is not bound to a pursuance");
+        if (!c) throw new Refusal("only a member can take a delegation back");
+        if (!c.state.delegates.get(role)?.has(me)) throw new Refusal(`"${role}" is not delegated to this bridge`);
+        await c.publish({ t: "keys.undelegate", role, to: me });
+        return `took back the "${role}" key from this bridge; members' clients rotate it away now`;
       },
     },
     now: () => Date.now(),

@@ -1,6 +1,6 @@
 // `pursuance client role …`, `remove`, `leave`, `announce`, `relay …`:
 // membership, rules and where the pursuance lives.
-import { grantBody } from "../pursuance/actions.js";
+import { delegateBody, grantBody } from "../pursuance/actions.js";
 import { CAPABILITIES, type Capability } from "../pursuance/rules.js";
 import { findMember, memberName } from "../pursuance/views.js";
 import type { SubCommand } from "./client-command.js";
@@ -14,6 +14,40 @@ const arg = (p: Parsed, i: number, what: string): string => {
 };
 
 export const MEMBER_COMMANDS: Record<string, SubCommand> = {
+  keys: {
+    usage: 'keys status | delegate "ROLE" --to KEY | undelegate "ROLE" --to KEY',
+    summary: "which keys you hold; let a reader such as a bridge hold a role key (revocably)",
+    options: { to: { type: "string" } },
+    async run(p, io) {
+      const sub = arg(p, 0, "status, delegate or undelegate");
+      await withClient(p, io, async (c) => {
+        const s = c.state;
+        if (sub === "status") {
+          const rows = [...s.keys.entries()].map(([scope, k]) => ({
+            scope,
+            held: !!c.ring.get(k.keyId),
+            needsRotation: k.needsRotation,
+            delegates: [...(s.delegates.get(scope)?.entries() ?? [])].map(([to, by]) => ({ to, by: memberName(s, by) })),
+          }));
+          if (p.values.json) return io.out(JSON.stringify(rows, null, 2));
+          for (const r of rows) io.out(`${r.scope.padEnd(14)} ${r.held ? "held" : "not held"}${r.needsRotation ? "  (rotation due)" : ""}${r.delegates.map((d) => `  delegated to ${d.to.slice(0, 16)}… by ${d.by}`).join("")}`);
+          return;
+        }
+        const role = arg(p, 1, "a role");
+        const to = p.values.to as string | undefined;
+        if (!to || !/^[0-9a-f]{64}$/.test(to)) throw new UsageError("--to needs the reader's 64-hex key (a bridge shows it with !keys delegate ROLE)");
+        if (sub === "delegate") {
+          await c.publish(delegateBody(c.actor, s, role, to));
+          return io.out(`delegated the "${role}" key to ${to.slice(0, 16)}…; take it back with: keys undelegate "${role}" --to ${to}`);
+        }
+        if (sub === "undelegate") {
+          await c.publish({ t: "keys.undelegate", role, to });
+          return io.out(`took the "${role}" key back from ${to.slice(0, 16)}…; it rotates away on the next sync of an entitled member`);
+        }
+        throw new UsageError(`unknown keys command ${JSON.stringify(sub)}`);
+      });
+    },
+  },
   role: {
     usage: "role list | grant WHO ROLE | revoke WHO ROLE | create NAME --rank N --caps a,b [--reads role|assigned]",
     summary: "roles, their ranks and capabilities, and who holds them",

@@ -8,7 +8,7 @@ import type { Assignee, Body, KeyRef } from "./events.js";
 import type { KeyRing } from "./keyring.js";
 import { joinProofMessage } from "./apply-membership.js";
 import { defaultRules, type Rules } from "./rules.js";
-import { NO_KEY, canReadTask, entitled, entitledMembers, type PursuanceState, type Task } from "./state.js";
+import { NO_KEY, canReadTask, entitled, keyRecipients, type PursuanceState, type Task } from "./state.js";
 import { encryptComment, encryptWith, openContentKey, sealContentKeyTo, sealTaskContent, type TaskText } from "./task-crypto.js";
 import { utf8 } from "../cwtch/bytes.js";
 
@@ -61,7 +61,7 @@ export function rotateBody(a: Actor, s: PursuanceState, scope: string): { body: 
   const key = a.crypto.randomBytes(32);
   const held = a.ring.add(scope, key);
   const sealed: Record<string, string> = {};
-  for (const m of entitledMembers(s, scope)) sealed[m] = a.ring.seal(scope, held.keyId, fromHex(m)).sealed;
+  for (const m of keyRecipients(s, scope)) sealed[m] = a.ring.seal(scope, held.keyId, fromHex(m)).sealed;
   return { body: { t: "keys.rotate", scope, from: cur.keyId, keyId: held.keyId, sealed }, key };
 }
 
@@ -146,4 +146,12 @@ export function assignBody(a: Actor, s: PursuanceState, t: Task, assignee: Assig
     b.memberKey = sealContentKeyTo(a.crypto, contentKey(a, t), fromHex(assignee.member));
   }
   return b;
+}
+
+/** Delegate a role's key (and the group key) to a non-member reader such as a bridge. */
+export function delegateBody(a: Actor, s: PursuanceState, role: string, to: string): Body {
+  if (!s.rules.roles[role]) throw new ActionError(`no role named "${role}"`, role);
+  if (!/^[0-9a-f]{64}$/.test(to)) throw new ActionError(`a delegate is a 64-hex public key, not ${JSON.stringify(to)}`, to);
+  const keys = sealScopes(a, ["group", role], to).filter((r) => s.keys.get(r.scope)?.history.includes(r.keyId));
+  return { t: "keys.delegate", role, to, keys };
 }

@@ -2,8 +2,8 @@
 // to exactly the members entitled to it) and shares (existing keys sealed to
 // a member who is entitled but lacks them).
 import type { Body } from "./events.js";
-import { type PEvent, reject, requireMember, short } from "./apply-common.js";
-import { NO_KEY, entitled, entitledMembers, hasCap, type PursuanceState } from "./state.js";
+import { type PEvent, reject, requireMember, requireOutranksRole, requireRole, short } from "./apply-common.js";
+import { NO_KEY, entitled, hasCap, keyRecipients, reconcileKeys, type PursuanceState } from "./state.js";
 
 type B<T extends Body["t"]> = Extract<Body, { t: T }>;
 
@@ -18,7 +18,7 @@ export function applyRotate(s: PursuanceState, e: PEvent, b: B<"keys.rotate">): 
   const every = s.rules.rotation.everyMs;
   const due = every !== null && e.ts - k.since >= every;
   if (!k.needsRotation && !due && !hasCap(s, e.author, "keys.rotate")) reject(`"${b.scope}" needs no rotation and ${short(e.author)} lacks keys.rotate`);
-  const want = entitledMembers(s, b.scope);
+  const want = keyRecipients(s, b.scope);
   const got = Object.keys(b.sealed).sort();
   const extra = got.filter((m) => !want.includes(m));
   const missing = want.filter((m) => !got.includes(m));
@@ -48,4 +48,34 @@ export function applyShare(s: PursuanceState, e: PEvent, b: B<"keys.share">): vo
     const k = s.keys.get(r.scope)!;
     if (r.keyId === k.keyId) k.holders.add(b.to);
   }
+}
+
+export function applyDelegate(s: PursuanceState, e: PEvent, b: B<"keys.delegate">): void {
+  requireMember(s, e.author);
+  requireRole(s, b.role);
+  if (s.rules.roles[b.role]!.reads !== "role") reject(`role "${b.role}" has no key to delegate`);
+  if (!entitled(s, e.author).includes(b.role)) reject(`${short(e.author)} does not hold the "${b.role}" key`);
+  if (s.members.has(b.to)) reject(`${short(b.to)} is a member: grant a role instead of delegating`);
+  if (s.delegates.get(b.role)?.has(b.to)) reject(`"${b.role}" is already delegated to ${short(b.to)}`);
+  for (const scope of ["group", b.role]) {
+    const k = s.keys.get(scope);
+    if (!k || k.keyId === NO_KEY) reject(`"${scope}" has no key yet`);
+    if (!b.keys.some((r) => r.scope === scope && r.keyId === k.keyId)) reject(`delegation must seal the current "${scope}" key to the delegate`);
+  }
+  let ds = s.delegates.get(b.role);
+  if (!ds) s.delegates.set(b.role, (ds = new Map()));
+  ds.set(b.to, e.author);
+  s.keys.get("group")!.holders.add(b.to);
+  s.keys.get(b.role)!.holders.add(b.to);
+}
+
+export function applyUndelegate(s: PursuanceState, e: PEvent, b: B<"keys.undelegate">): void {
+  requireMember(s, e.author);
+  const by = s.delegates.get(b.role)?.get(b.to);
+  if (by === undefined) reject(`"${b.role}" is not delegated to ${short(b.to)}`);
+  // The delegator takes it back; anyone who outranks the role may too (strict authority).
+  if (by !== e.author) requireOutranksRole(s, e.author, b.role);
+  s.delegates.get(b.role)!.delete(b.to);
+  if (s.delegates.get(b.role)!.size === 0) s.delegates.delete(b.role);
+  reconcileKeys(s);
 }

@@ -51,6 +51,9 @@ export type Body =
   | { t: "remove"; member: Hex; reason: string }
   | { t: "keys.rotate"; scope: string; from: string; keyId: string; sealed: SealedTo }
   | { t: "keys.share"; to: Hex; keys: KeyRef[] }
+  /** Let a non-member (e.g. a bridge) read a role: its keys, and the group key, sealed to `to`. Revocable. */
+  | { t: "keys.delegate"; role: string; to: Hex; keys: KeyRef[] }
+  | { t: "keys.undelegate"; role: string; to: Hex }
   | { t: "task.create"; readers: string[]; assignee: Assignee | null; parent: Hex | null; due: string | null; content: SealedContent }
   | { t: "task.update"; task: Hex; status?: TaskStatus; due?: string | null; content?: Ciphertext }
   | { t: "task.assign"; task: Hex; assignee: Assignee | null; memberKey?: string }
@@ -233,6 +236,10 @@ export function parseBody(bytes: Uint8Array): Body {
       };
     case "keys.share":
       return { t: "keys.share", to: hex64(o.to, "to"), keys: keyRefs(o.keys) };
+    case "keys.delegate":
+      return { t: "keys.delegate", role: role(o.role), to: hex64(o.to, "to"), keys: keyRefs(o.keys) };
+    case "keys.undelegate":
+      return { t: "keys.undelegate", role: role(o.role), to: hex64(o.to, "to") };
     case "task.create":
       return {
         t: "task.create",

@@ -5,7 +5,7 @@
 // else refolds from scratch, which is what makes arrival order irrelevant.
 import type { Crypto } from "../cwtch/crypto.js";
 import { Rejected, type ApplyContext, type PEvent } from "./apply-common.js";
-import { applyRotate, applyShare } from "./apply-keys.js";
+import { applyDelegate, applyRotate, applyShare, applyUndelegate } from "./apply-keys.js";
 import {
   applyGenesis,
   applyGrant,
@@ -67,6 +67,10 @@ function applyOne(s: PursuanceState, e: PEvent, ctx: ApplyContext, genesisId: st
       return applyRotate(s, e, b);
     case "keys.share":
       return applyShare(s, e, b);
+    case "keys.delegate":
+      return applyDelegate(s, e, b);
+    case "keys.undelegate":
+      return applyUndelegate(s, e, b);
     case "task.create":
       return applyTaskCreate(s, e, b);
     case "task.update":

@@ -84,6 +84,7 @@ export class KeyRing {
         if (body.member === me) take(body.keys);
         break;
       case "keys.share":
+      case "keys.delegate":
         if (body.to === me) take(body.keys);
         break;
       case "keys.rotate": {

@@ -83,6 +83,8 @@ export interface PursuanceState {
   taskIds: Hex[];
   announcements: Array<{ id: Hex; author: Hex; ts: number; text: string }>;
   votes: Map<Hex, Set<Hex>>;
+  /** role → delegate (a non-member reader, e.g. a bridge) → the member who delegated. */
+  delegates: Map<string, Map<Hex, Hex>>;
   rejected: Rejection[];
   applied: number;
   /** Latest event time seen (author claims; used only for the rotation policy). */
@@ -105,6 +107,7 @@ export function emptyState(): PursuanceState {
     taskIds: [],
     announcements: [],
     votes: new Map(),
+    delegates: new Map(),
     rejected: [],
     applied: 0,
     clock: 0,
@@ -145,8 +148,25 @@ export function canReadTask(s: PursuanceState, member: Hex, t: Task): boolean {
   return t.readers.some((r) => mine.includes(r));
 }
 
+/** Non-members who may read a scope: a role's delegates; for the group key, every delegate. */
+export function delegatesOf(s: PursuanceState, scope: string): Hex[] {
+  const out = new Set<Hex>();
+  for (const [role, ds] of s.delegates) if (scope === "group" || scope === role) for (const d of ds.keys()) out.add(d);
+  return [...out].sort();
+}
+
+/** Everyone a new key of `scope` is sealed to: entitled members and delegates. */
+export function keyRecipients(s: PursuanceState, scope: string): Hex[] {
+  return [...new Set([...entitledMembers(s, scope), ...delegatesOf(s, scope)])].sort();
+}
+
 /** Key-holding bookkeeping after membership or rules change: who lost a key forces a rotation. */
 export function reconcileKeys(s: PursuanceState): void {
+  // A delegation lapses when its delegator can no longer read the role (removed, revoked, or the role is gone).
+  for (const [role, ds] of s.delegates) {
+    for (const [d, by] of ds) if (!s.rules.roles[role] || !entitled(s, by).includes(role)) ds.delete(d);
+    if (ds.size === 0) s.delegates.delete(role);
+  }
   for (const name of Object.keys(s.rules.roles)) {
     if (s.rules.roles[name]!.reads === "role" && !s.keys.has(name)) {
       s.keys.set(name, { keyId: NO_KEY, holders: new Set(), needsRotation: true, since: s.clock, history: [] });
@@ -157,7 +177,7 @@ export function reconcileKeys(s: PursuanceState): void {
       s.keys.delete(scope);
       continue;
     }
-    const now = new Set(entitledMembers(s, scope));
+    const now = new Set(keyRecipients(s, scope));
     for (const h of k.holders) if (!now.has(h)) k.needsRotation = true;
   }
 }
@@ -199,6 +219,7 @@ export function canonicalState(s: PursuanceState): unknown {
     tasks: s.taskIds.map((id) => s.tasks.get(id)!),
     announcements: s.announcements,
     votes: sortedEntries(s.votes).map(([c, v]) => ({ candidate: c, voters: [...v].sort() })),
+    delegates: sortedEntries(s.delegates).map(([role, ds]) => ({ role, delegates: sortedEntries(ds).map(([to, by]) => ({ to, by })) })),
     rejected: s.rejected,
     applied: s.applied,
   };

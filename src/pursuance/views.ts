@@ -5,6 +5,8 @@ import type { Assignee } from "./events.js";
 import type { PursuanceClient } from "./client.js";
 import { decryptComment, decryptText, openContentKey } from "./task-crypto.js";
 import type { PursuanceState, Task } from "./state.js";
+import type { KeyRing } from "./keyring.js";
+import type { SignKeyPair } from "../cwtch/crypto.js";
 
 export class LookupError extends Error {
   constructor(message: string, readonly value: string) {
@@ -41,9 +43,17 @@ export function assigneeText(s: PursuanceState, a: Assignee | null): string | nu
   return "member" in a ? memberName(s, a.member) : `role:${a.role}`;
 }
 
-export function taskView(c: PursuanceClient, t: Task): TaskView {
+/** Keys to read with other than the client's own (a bridge's delegated reader identity). */
+export interface ReaderKeys {
+  ring: KeyRing;
+  identity: SignKeyPair;
+  me: string;
+}
+
+export function taskView(c: PursuanceClient, t: Task, reader?: ReaderKeys): TaskView {
   const s = c.state;
-  const key = openContentKey(c.crypto, c.ring, c.identity, c.me, t);
+  const r = reader ?? { ring: c.ring, identity: c.identity, me: c.me };
+  const key = openContentKey(c.crypto, r.ring, r.identity, r.me, t);
   const text = key ? decryptText(c.crypto, key, t.text) : null;
   return {
     num: t.num,
