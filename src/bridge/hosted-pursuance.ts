@@ -28,6 +28,9 @@ export class HostedPursuance {
   /** The bridge's own reader identity here: members may delegate role keys to it (it is no member). */
   delegate: { keys: SignKeyPair; me: string; ring: KeyRing } | null = null;
   private ingested = 0;
+  private mirrorSource: readonly unknown[] | null = null;
+  private ingestSource: readonly unknown[] | null = null;
+  private mirrorIndex = 0;
   private chain: Promise<unknown> = Promise.resolve();
   private mirrorQueued = false;
   private closed = false;
@@ -86,7 +89,11 @@ export class HostedPursuance {
   private ingestDelegated(c: PursuanceClient): void {
     if (!this.delegate) return;
     const applied = c.fold.applied;
-    if (this.ingested > applied.length) this.ingested = 0; // refolded: the order may have changed
+    if (applied !== this.ingestSource) {
+      // Refolded: a new array, perhaps in another order. Ingesting twice is harmless.
+      this.ingestSource = applied;
+      this.ingested = 0;
+    }
     for (; this.ingested < applied.length; this.ingested++) {
       const b = applied[this.ingested]!.event.body;
       if (b) this.delegate.ring.ingest(b);
@@ -136,7 +143,15 @@ export class HostedPursuance {
     const c = this.primary;
     if (!c || this.closed) return;
     this.ingestDelegated(c);
-    for (const a of c.fold.applied) {
+    // Resume where the last pass stopped; a refold (a new array, perhaps reordered) starts over,
+    // and the posted set keeps that from posting anything twice.
+    const applied = c.fold.applied;
+    if (applied !== this.mirrorSource) {
+      this.mirrorSource = applied;
+      this.mirrorIndex = 0;
+    }
+    for (; this.mirrorIndex < applied.length; this.mirrorIndex++) {
+      const a = applied[this.mirrorIndex]!;
       if (a.rejected !== null || this.posted.has(a.event.id)) continue;
       await this.post(c, a.event);
     }

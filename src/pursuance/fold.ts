@@ -152,9 +152,13 @@ export class Fold {
         incremental = false;
       }
     }
+    // Nothing folded yet: a batch is a refold whatever its shape.
+    if (this.events.size === fresh.length) incremental = false;
     if (incremental) {
       // Incremental only if, in order, each event cites every current tip.
-      const { order: trimmed, orphans } = causalOrder(fresh.map((e) => ({ ...e, parents: e.parents.filter((p) => !this.tips.has(p) && !this.isOld(p, fresh)) })));
+      const freshIds = new Set(fresh.map((e) => e.id));
+      const old = (p: string) => this.events.has(p) && !freshIds.has(p);
+      const { order: trimmed, orphans } = causalOrder(fresh.map((e) => ({ ...e, parents: e.parents.filter((p) => !this.tips.has(p) && !old(p)) })));
       // Never past an orphan: a refold would still find it (and what descends from it) unplaceable.
       incremental = orphans.length === 0 && trimmed.length === fresh.length && !this.hasOrphans;
       if (incremental) {
@@ -219,9 +223,7 @@ export class Fold {
     this.tips = new Set([...this.events.keys()].filter((id) => !this.cited.has(id)));
   }
 
-  private isOld(p: string, fresh: PEvent[]): boolean {
-    return this.events.has(p) && !fresh.some((f) => f.id === p);
-  }
+
 
   private step(e: PEvent): void {
     const fork = this.forks.get(e.author);
