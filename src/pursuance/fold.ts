@@ -153,7 +153,7 @@ export class Fold {
       }
     }
     // Nothing folded yet: a batch is a refold whatever its shape.
-    if (this.events.size === fresh.length) incremental = false;
+    if (this.events.size === fresh.length && fresh.length > 1) incremental = false;
     if (incremental) {
       // Incremental only if, in order, each event cites every current tip.
       const freshIds = new Set(fresh.map((e) => e.id));
