@@ -6,10 +6,12 @@
 // in flight once it is acknowledged AND every subscriber has received it. So
 // the measured rate is end-to-end, and no server buffers grow without bound.
 import { randomBytes } from "node:crypto";
+import type { Socket } from "node:net";
+import { performance } from "node:perf_hooks";
 import { parentPort } from "node:worker_threads";
 import WebSocket from "ws";
 
-export type ServerKind = "relay" | "bare";
+export type ServerKind = "relay" | "bare" | "bare-cork";
 
 export interface LoadJob {
   url: string;
@@ -32,36 +34,48 @@ export interface LoadResult {
 
 const tagOf = () => randomBytes(16).toString("base64url");
 
-function open(url: string): Promise<WebSocket> {
+interface Conn {
+  ws: WebSocket;
+  /** The next text message; only used during setup (messages are queued from the start, none is missed). */
+  next(): Promise<string>;
+  /** Stop queueing: the measured phase attaches its own listener. */
+  release(): void;
+}
+
+function open(url: string): Promise<Conn> {
   return new Promise((res, rej) => {
     // skipUTF8Validation: the clients only count frames; keep their cost low.
     const ws = new WebSocket(url, { skipUTF8Validation: true, perMessageDeflate: false });
-    ws.once("open", () => res(ws));
+    const queued: string[] = [];
+    const waiting: Array<(s: string) => void> = [];
+    const onMsg = (d: WebSocket.RawData) => {
+      const w = waiting.shift();
+      if (w) w(String(d));
+      else queued.push(String(d));
+    };
+    ws.on("message", onMsg);
+    const next = () => new Promise<string>((r) => (queued.length > 0 ? r(queued.shift()!) : waiting.push(r)));
+    ws.once("open", () => res({ ws, next, release: () => ws.off("message", onMsg) }));
     ws.once("error", rej);
   });
 }
 
-/** Resolves with the next message on ws (as text). */
-function next(ws: WebSocket): Promise<string> {
-  return new Promise((res) => ws.once("message", (d) => res(String(d))));
-}
-
 async function connect(job: LoadJob, tag: string, role: "pub" | "sub"): Promise<WebSocket> {
-  const ws = await open(job.url);
+  const c = await open(job.url);
   if (job.kind === "relay") {
-    const hello = await next(ws);
+    const hello = await c.next();
     if (!hello.includes('"op":"hello"')) throw new Error(`expected hello, got ${hello.slice(0, 80)}`);
     if (role === "sub") {
-      const ack = next(ws);
-      ws.send(JSON.stringify({ op: "subscribe", rid: 1, tags: [tag] }));
-      const a = await ack;
+      c.ws.send(JSON.stringify({ op: "subscribe", rid: 1, tags: [tag] }));
+      const a = await c.next();
       if (!a.includes('"op":"subscribed"')) throw new Error(`expected subscribed, got ${a.slice(0, 80)}`);
     }
   }
-  return ws;
+  c.release();
+  return c.ws;
 }
 
-export async function runLoad(job: LoadJob): Promise<LoadResult> {
+export async function runLoad(job: LoadJob, onStart: () => void = () => {}): Promise<LoadResult> {
   const tag = tagOf();
   const n = job.frames;
   // Pre-built posts: distinct random blobs (the relay drops duplicates), same bytes for both servers.
@@ -85,9 +99,21 @@ export async function runLoad(job: LoadJob): Promise<LoadResult> {
   const done = new Promise<void>((r) => (finish = r));
   const complete = () => acked >= n && (k === 0 || minDelivered >= n);
 
-  const pump = () => {
+  // Refill the window once per batch of incoming messages (one socket read
+  // emits many), corked, so a batch of posts leaves in one write: the
+  // generator must be cheaper than the servers it measures.
+  const sock = (pub as unknown as { _socket: Socket })._socket;
+  let scheduled = false;
+  const refill = () => {
+    scheduled = false;
     const floor = k === 0 ? acked : Math.min(acked, minDelivered);
+    if (sent >= n || sent - floor >= job.window) return;
+    sock.cork();
     while (sent < n && sent - floor < job.window) pub.send(posts[sent++]!);
+    sock.uncork();
+  };
+  const pump = () => {
+    if (!scheduled) (scheduled = true), queueMicrotask(refill);
   };
 
   pub.on("message", (d) => {
@@ -117,6 +143,7 @@ export async function runLoad(job: LoadJob): Promise<LoadResult> {
   );
   for (const ws of [pub, ...subs]) ws.on("close", () => (error ??= "connection closed by the server", finish()));
 
+  onStart();
   const elu0 = performance.eventLoopUtilization();
   const t0 = performance.now();
   pump();
@@ -129,7 +156,7 @@ export async function runLoad(job: LoadJob): Promise<LoadResult> {
 
 // Worker entry: one job per message, answered in order.
 parentPort?.on("message", (job: LoadJob) => {
-  runLoad(job).then(
+  runLoad(job, () => parentPort!.postMessage("start")).then(
     (r) => parentPort!.postMessage(r),
     (e: Error) => parentPort!.postMessage({ seconds: 0, acked: 0, delivered: 0, clientElu: 0, error: e.message } satisfies LoadResult),
   );

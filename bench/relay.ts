@@ -7,25 +7,40 @@
 // test and would make relay and bare look alike; in a worker each side gets
 // its own core (the bench machine has 2). The event-loop utilisation of both
 // threads is reported, so a client-bound run is visible as such.
-import { Worker } from "node:worker_threads";
+import { performance } from "node:perf_hooks";
+import type { Worker } from "node:worker_threads";
 import { WebSocketServer, WebSocket } from "ws";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { startRelay } from "../src/cwtch/relay-server.js";
 import type { LoadJob, LoadResult, ServerKind } from "./relay-load.js";
 import { metric, type Metric } from "./report.js";
-import { progress } from "./util.js";
+import { progress, tsWorker } from "./util.js";
 
 /**
  * The baseline: a minimal broadcast server. Each received message goes to
  * every other client; the sender gets a one-byte ack, the counterpart of the
  * relay's `posted` that the pipelined publisher needs for its window.
+ *
+ * `coalesce` adds the relay's one I/O trick (cork each socket until the tick
+ * ends, so a batch leaves in one write). The plain version is the target's
+ * baseline; the coalescing one is reported beside it, so what the relay gains
+ * from batching writes is not mistaken for cheap protocol logic.
  */
-export async function startBare(): Promise<{ url: string; close(): Promise<void> }> {
+export async function startBare(coalesce = false): Promise<{ url: string; close(): Promise<void> }> {
   const wss = new WebSocketServer({ host: "127.0.0.1", port: 0, perMessageDeflate: false });
   await new Promise<void>((r) => wss.once("listening", () => r()));
+  const corked = new WeakSet<WebSocket>();
+  const hold = (ws: WebSocket) => {
+    if (!coalesce || corked.has(ws)) return;
+    const sock = (ws as unknown as { _socket: Socket })._socket;
+    corked.add(ws);
+    sock.cork();
+    process.nextTick(() => (corked.delete(ws), sock.uncork()));
+  };
   wss.on("connection", (ws) => {
     ws.on("message", (data, isBinary) => {
-      for (const c of wss.clients) if (c !== ws && c.readyState === WebSocket.OPEN) c.send(data, { binary: isBinary });
+      for (const c of wss.clients) if (c !== ws && c.readyState === WebSocket.OPEN) hold(c), c.send(data, { binary: isBinary });
+      hold(ws);
       ws.send("k");
     });
   });
@@ -40,14 +55,14 @@ export async function startBare(): Promise<{ url: string; close(): Promise<void>
   };
 }
 
-class LoadWorker {
+export class LoadWorker {
   private readonly w: Worker;
   private queue: Array<(r: LoadResult) => void> = [];
+  /** Called when the current job's measured phase begins (its setup is done). */
+  onStart: () => void = () => {};
   constructor() {
-    // tsx does not reach worker threads by itself: register it, then load the generator.
-    const url = new URL("./relay-load.ts", import.meta.url).href;
-    this.w = new Worker(`import("tsx/esm/api").then(({ register }) => { register(); return import(${JSON.stringify(url)}); })`, { eval: true });
-    this.w.on("message", (r: LoadResult) => this.queue.shift()?.(r));
+    this.w = tsWorker(new URL("./relay-load.ts", import.meta.url));
+    this.w.on("message", (r: LoadResult | "start") => (r === "start" ? this.onStart() : this.queue.shift()?.(r)));
     this.w.on("error", (e) => {
       for (const q of this.queue.splice(0)) q({ seconds: 0, acked: 0, delivered: 0, clientElu: 0, error: `worker: ${e.message}` });
     });
@@ -75,7 +90,7 @@ interface Sample {
   clientElu: number;
 }
 
-async function once(worker: LoadWorker, kind: ServerKind, s: Scenario, window: number, blobBytes: number): Promise<Sample> {
+export async function once(worker: LoadWorker, kind: ServerKind, s: Scenario, window: number, blobBytes: number): Promise<Sample> {
   const server =
     kind === "relay"
       ? await startRelay({
@@ -90,13 +105,15 @@ async function once(worker: LoadWorker, kind: ServerKind, s: Scenario, window: n
           maxBytes: 8 << 30,
           heartbeatMs: 0,
         })
-      : await startBare();
+      : await startBare(kind === "bare-cork");
   try {
     const job: LoadJob = { url: server.url, kind, subscribers: s.subscribers, frames: s.frames, window, blobBytes };
     // Warm-up (JIT, socket buffers), not measured.
-    const warm = await worker.run({ ...job, frames: Math.min(500, s.frames) });
+    const warm = await worker.run({ ...job, frames: Math.min(3000, s.frames) });
     if (warm.error) throw new Error(`${kind} ${s.name} warm-up: ${warm.error}`);
-    const elu0 = performance.eventLoopUtilization();
+    // Server busy-ness over the measured phase only (the worker first builds its posts).
+    let elu0 = performance.eventLoopUtilization();
+    worker.onStart = () => void (elu0 = performance.eventLoopUtilization());
     const r = await worker.run(job);
     const serverElu = performance.eventLoopUtilization(elu0).utilization;
     if (r.error) throw new Error(`${kind} ${s.name}: ${r.error}`);
@@ -126,20 +143,26 @@ export async function benchRelay(quick: boolean): Promise<Metric[]> {
     for (const s of scenarios) {
       const relay: Sample[] = [];
       const bare: Sample[] = [];
-      // Alternate, so drift (thermal, other load) hits both sides alike.
+      const corked: Sample[] = [];
+      // Alternate, so drift (thermal, other load) hits all sides alike.
       for (let i = 0; i < reps; i++) {
         relay.push(await once(worker, "relay", s, window, blobBytes));
         bare.push(await once(worker, "bare", s, window, blobBytes));
-        progress(`relay ${s.name} rep ${i + 1}/${reps}: relay ${Math.round(relay.at(-1)!.rate)} vs bare ${Math.round(bare.at(-1)!.rate)} frames/s`);
+        corked.push(await once(worker, "bare-cork", s, window, blobBytes));
+        const r = (xs: Sample[]) => Math.round(xs.at(-1)!.rate);
+        progress(`relay ${s.name} rep ${i + 1}/${reps}: relay ${r(relay)}, bare ${r(bare)}, bare+coalescing ${r(corked)} frames/s`);
       }
       const r = best(relay);
       const b = best(bare);
+      const c = best(corked);
       const pct = (x: number) => `${Math.round(x * 100)}%`;
+      const busy = (x: Sample) => `${pct(x.serverElu)}/${pct(x.clientElu)}`;
       out.push(
         metric(s.label, r.rate, s.unit, b.rate, {
           target: 0.7,
-          note: `${s.frames} × 1 KiB, window ${window}, best of ${reps}; loop busy server/clients: relay ${pct(r.serverElu)}/${pct(r.clientElu)}, bare ${pct(b.serverElu)}/${pct(b.clientElu)}`,
+          note: `${s.frames} × 1 KiB, window ${window}, best of ${reps}; loop busy server/clients: relay ${busy(r)}, bare ${busy(b)}`,
         }),
+        metric(`${s.label}.vs-coalescing-bare`, r.rate, s.unit, c.rate, { note: `baseline: bare server that also batches writes per tick (busy ${busy(c)})` }),
       );
     }
   } finally {

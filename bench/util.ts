@@ -1,6 +1,7 @@
 // Small helpers shared by the bench sections: timing, GC, progress, a seeded PRNG.
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
+import { Worker } from "node:worker_threads";
 
 /** A forced GC, so memory numbers start from a clean heap (no --expose-gc needed on the command line). */
 export const gc: () => void = (() => {
@@ -47,3 +48,30 @@ export function prng(seed: number): () => number {
 }
 
 export const MiB = 1024 * 1024;
+
+/** A worker thread running a TypeScript module (tsx does not reach workers by itself). */
+export function tsWorker(url: URL): Worker {
+  return new Worker(`import("tsx/esm/api").then(({ register }) => { register(); return import(${JSON.stringify(url.href)}); })`, { eval: true });
+}
+
+/**
+ * Run one job in a fresh worker, with a hard time limit: synchronous work
+ * (a fold) cannot be interrupted in-thread, but a worker can be terminated.
+ * Every message goes to `onMessage`, which returns true once the job is done.
+ */
+export function runJob<M>(url: URL, job: unknown, limitMs: number, onMessage: (m: M) => boolean): Promise<"done" | "timeout"> {
+  const w = tsWorker(url);
+  return new Promise<"done" | "timeout">((res, rej) => {
+    const timer = setTimeout(() => void w.terminate().then(() => res("timeout")), limitMs);
+    const end = (f: () => void) => (clearTimeout(timer), void w.terminate().then(f));
+    w.on("message", (m: M) => {
+      try {
+        if (onMessage(m)) end(() => res("done"));
+      } catch (e) {
+        end(() => rej(e));
+      }
+    });
+    w.on("error", (e) => end(() => rej(e)));
+    w.postMessage(job);
+  });
+}

@@ -13,7 +13,10 @@ CREATE TABLE "bridge_identities" (
 --> statement-breakpoint
 CREATE TABLE "bridge_inbound" (
 	"event_id" text PRIMARY KEY NOT NULL,
-	"room_id" text NOT NULL
+	"room_id" text NOT NULL,
+	"n" bigserial NOT NULL,
+	"event" text NOT NULL,
+	"done" boolean DEFAULT false NOT NULL
 );
 --> statement-breakpoint
 CREATE TABLE "bridge_posted" (
@@ -35,5 +38,6 @@ CREATE TABLE "bridge_rooms" (
 	"bound_by" text NOT NULL
 );
 --> statement-breakpoint
+CREATE INDEX "bridge_inbound_pending_idx" ON "bridge_inbound" USING btree ("done","n");--> statement-breakpoint
 CREATE INDEX "bridge_posted_task_idx" ON "bridge_posted" USING btree ("group_id","task_id","kind");--> statement-breakpoint
 CREATE UNIQUE INDEX "bridge_posted_matrix_idx" ON "bridge_posted" USING btree ("room_id","matrix_event_id");

@@ -6,6 +6,6 @@ import { publish } from "./refs.js";
 
 export const announce: BoundHandler = async (inv, ctx) => {
   const text = inv.arg("text").trim();
-  const { id } = await publish(ctx.client, { t: "announce", text });
+  const { id } = await publish(ctx, { t: "announce", text });
   return done(`announced (event ${id.slice(0, 12)})`, html`announced (event <code>${id.slice(0, 12)}</code>)`);
 };

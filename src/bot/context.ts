@@ -59,6 +59,12 @@ export interface BotContext {
   };
   /** Wall clock, ms: "today" and "tomorrow" in due dates. */
   now(): number;
+  /**
+   * Where this command came from (e.g. "matrix:$eventid"). Events it publishes
+   * carry it, so a host that handles the same command again after a crash can
+   * see it was already done (PursuanceClient.hasVia) instead of doing it twice.
+   */
+  via?: string;
 }
 
 /** The context of a command that needs a bound room. */

@@ -87,7 +87,8 @@ export function humanize(s: PursuanceState, text: string): string {
  * rejected event), then the client's dry run applies the rules; either
  * refusal throws before anything is posted.
  */
-export async function publish(c: PursuanceClient, body: Body): Promise<{ id: string }> {
+/** Publish as the acting member; `ctx.via` tags the event with where the command came from (idempotent retries). */
+export async function publish(ctx: BoundContext, body: Body): Promise<{ id: string }> {
   parseBody(encodeBody(body));
-  return c.publish(body);
+  return ctx.client.publish(body, undefined, ctx.via ? { via: ctx.via } : {});
 }

@@ -5,7 +5,14 @@ import type { TaskView } from "../pursuance/views.js";
 
 export type BotReply =
   /** A result to post (m.notice or m.text); `react` when a ✅ on the command says it all. */
-  | { kind: "ok"; plain: string; html: string; react?: "✅" }
+  | {
+      kind: "ok";
+      plain: string;
+      html: string;
+      react?: "✅";
+      /** The effect shows in the room on its own (the host mirrors the event): a ✅ reaction is answer enough. */
+      mirrored?: true;
+    }
   /** Refused or malformed: `reason` says why, `usage` is the command's usage line(s); post as m.notice and react ⛔. */
   | { kind: "error"; plain: string; html: string; reason: string; usage: string; react: "⛔"; internal?: true }
   /** A new task: the host posts it as its own message and threads the task's comments under it. */
@@ -45,6 +52,11 @@ export function ok(plain: string, h: Html, react?: "✅"): BotReply {
 /** A successful action: a short confirmation the host may show or replace by the ✅ reaction. */
 export function done(plain: string, h: Html): BotReply {
   return ok(plain, h, "✅");
+}
+
+/** A successful change to a task, which the host's mirror shows in the task's thread anyway. */
+export function mirrored(plain: string, h: Html): BotReply {
+  return { kind: "ok", plain, html: h.value, react: "✅", mirrored: true };
 }
 
 export function errorReply(reason: string, usage: string[], internal = false): BotReply {

@@ -59,7 +59,7 @@ export const roleCreate: BoundHandler = async (inv, ctx) => {
   for (const cap of caps) if (!(CAPABILITIES as readonly string[]).includes(cap)) throw new UsageError(`--caps: unknown capability ${JSON.stringify(cap)} (known: ${CAPABILITIES.join(", ")})`);
   const reads = inv.flag("reads") ?? "role";
   if (reads !== "role" && reads !== "assigned") throw new UsageError(`--reads must be role or assigned, not ${JSON.stringify(reads)}`);
-  await publish(ctx.client, { t: "role.create", role: name, def: { rank, caps: [...new Set(caps as Capability[])].sort(), reads } });
+  await publish(ctx, { t: "role.create", role: name, def: { rank, caps: [...new Set(caps as Capability[])].sort(), reads } });
   return done(`created role ${name} (rank ${rank}): ${capsText(caps)}`, html`created role <b>${name}</b> (rank ${rank}): ${capsText(caps)}`);
 };
 
@@ -67,7 +67,7 @@ export const roleGrant: BoundHandler = async (inv, ctx) => {
   const c = ctx.client;
   const who = resolveMember(ctx, inv.arg("who"));
   const role = findRole(c.state, inv.arg("role"));
-  await publish(c, grantBody(c.actor, c.state, who, role));
+  await publish(ctx, grantBody(c.actor, c.state, who, role));
   const name = memberName(c.state, who);
   return done(`granted ${role} to ${name}`, html`granted <b>${role}</b> to ${name}`);
 };
@@ -76,7 +76,7 @@ export const roleRevoke: BoundHandler = async (inv, ctx) => {
   const c = ctx.client;
   const who = resolveMember(ctx, inv.arg("who"));
   const role = findRole(c.state, inv.arg("role"));
-  await publish(c, { t: "role.revoke", member: who, role });
+  await publish(ctx, { t: "role.revoke", member: who, role });
   const name = memberName(c.state, who);
   return done(`revoked ${role} from ${name}`, html`revoked <b>${role}</b> from ${name}`);
 };

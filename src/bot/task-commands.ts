@@ -5,7 +5,7 @@ import { assignBody, closeBody, commentBody, taskCreateBody } from "../pursuance
 import { assigneeText, findTask, taskView } from "../pursuance/views.js";
 import { entitled, type Task } from "../pursuance/state.js";
 import type { BoundHandler as Handler } from "./command-spec.js";
-import { done, html } from "./reply.js";
+import { html, mirrored } from "./reply.js";
 import { findRole, parseDue, parseStatus, publish, resolveAssignee } from "./refs.js";
 import { renderTask, renderTaskList, taskLine, taskLineHtml } from "./task-format.js";
 import { UsageError } from "./tokenize.js";
@@ -30,7 +30,7 @@ export const taskCreate: Handler = async (inv, ctx) => {
     parent: parent !== undefined ? findTask(s, parent).id : null,
     due: due !== undefined ? parseDue(due, ctx.now()) : null,
   });
-  const { id } = await publish(c, body);
+  const { id } = await publish(ctx, body);
   const v = taskView(c, c.state.tasks.get(id)!);
   return { kind: "task-created", task: v, plain: `created ${taskLine(v)}`, html: html`created ${taskLineHtml(v)}`.value };
 };
@@ -59,38 +59,38 @@ export const taskAssign: Handler = async (inv, ctx) => {
   const c = ctx.client;
   const t = findTask(c.state, inv.arg("id"));
   const who = resolveAssignee(ctx, inv.arg("who"));
-  await publish(c, assignBody(c.actor, c.state, t, who));
+  await publish(ctx, assignBody(c.actor, c.state, t, who));
   const name = assigneeText(c.state, who) ?? "nobody";
-  return done(`${ref(t)} assigned to ${name}`, html`<b>${ref(t)}</b> assigned to ${name}`);
+  return mirrored(`${ref(t)} assigned to ${name}`, html`<b>${ref(t)}</b> assigned to ${name}`);
 };
 
 export const taskStatus: Handler = async (inv, ctx) => {
   const c = ctx.client;
   const t = findTask(c.state, inv.arg("id"));
   const st = parseStatus(inv.arg("status"));
-  await publish(c, { t: "task.update", task: t.id, status: st });
-  return done(`${ref(t)} is now ${st}`, html`<b>${ref(t)}</b> is now <em>${st}</em>`);
+  await publish(ctx, { t: "task.update", task: t.id, status: st });
+  return mirrored(`${ref(t)} is now ${st}`, html`<b>${ref(t)}</b> is now <em>${st}</em>`);
 };
 
 export const taskComment: Handler = async (inv, ctx) => {
   const c = ctx.client;
   const t = findTask(c.state, inv.arg("id"));
-  await publish(c, commentBody(c.actor, t, inv.arg("text")));
+  await publish(ctx, commentBody(c.actor, t, inv.arg("text")));
   const n = c.state.tasks.get(t.id)!.comments.length;
-  return done(`commented on ${ref(t)} (${n} comment${n === 1 ? "" : "s"})`, html`commented on <b>${ref(t)}</b> (${n} comment${n === 1 ? "" : "s"})`);
+  return mirrored(`commented on ${ref(t)} (${n} comment${n === 1 ? "" : "s"})`, html`commented on <b>${ref(t)}</b> (${n} comment${n === 1 ? "" : "s"})`);
 };
 
 export const taskClose: Handler = async (inv, ctx) => {
   const c = ctx.client;
   const t = findTask(c.state, inv.arg("id"));
   const reason = inv.opt("reason")?.trim() || null;
-  await publish(c, closeBody(c.actor, t, reason));
-  return done(`${ref(t)} closed${reason ? `: ${reason}` : ""}`, html`<b>${ref(t)}</b> closed${reason ? html`: ${reason}` : ""}`);
+  await publish(ctx, closeBody(c.actor, t, reason));
+  return mirrored(`${ref(t)} closed${reason ? `: ${reason}` : ""}`, html`<b>${ref(t)}</b> closed${reason ? html`: ${reason}` : ""}`);
 };
 
 export const taskReopen: Handler = async (inv, ctx) => {
   const c = ctx.client;
   const t = findTask(c.state, inv.arg("id"));
-  await publish(c, { t: "task.reopen", task: t.id });
-  return done(`${ref(t)} reopened`, html`<b>${ref(t)}</b> reopened`);
+  await publish(ctx, { t: "task.reopen", task: t.id });
+  return mirrored(`${ref(t)} reopened`, html`<b>${ref(t)}</b> reopened`);
 };

@@ -13,7 +13,7 @@ import { openDatabase, type Database } from "../store/db.js";
 import { AppserviceHttp, type MatrixEvent } from "./appservice-http.js";
 import { HostedPursuance } from "./hosted-pursuance.js";
 import { IdentityVault } from "./identity-vault.js";
-import { handleInbound } from "./inbound.js";
+import { handleInbound, resumeInbound } from "./inbound.js";
 import { BridgeMatrix } from "./matrix-client.js";
 import type { BridgeStorePort, MatrixPort } from "./ports.js";
 import type { Permission } from "../bot/context.js";
@@ -45,11 +45,16 @@ export class Bridge {
   vault!: IdentityVault;
   private http!: AppserviceHttp;
   private isReady = false;
+  private readonly queues = new Map<string, Promise<void>>();
+  /** Inbound handling waits for the bound rooms to be loaded (the HTTP side listens before). */
+  private loaded!: Promise<void>;
+  private markLoaded!: () => void;
   port = 0;
 
   constructor(readonly s: BridgeSettings) {}
 
   async start(): Promise<void> {
+    this.loaded = new Promise((r) => (this.markLoaded = r));
     this.crypto = await loadCrypto();
     this.db = await openDatabase(this.s.database);
     this.store = bridgeStore(this.db.db);
@@ -74,13 +79,16 @@ export class Bridge {
         this.s.log("error", "cannot load a bound room", { room: b.roomId, error: (e as Error).message });
       }
     }
+    this.markLoaded();
+    const resumed = await resumeInbound(this);
     this.isReady = true;
-    this.s.log("info", "bridge ready", { port: this.port, rooms: this.rooms.size });
+    this.s.log("info", "bridge ready", { port: this.port, rooms: this.rooms.size, resumedInbound: resumed });
   }
 
   async stop(): Promise<void> {
     this.isReady = false;
     await this.http.close();
+    await this.idle();
     for (const r of this.rooms.values()) r.close();
     await this.db.close();
   }
@@ -167,6 +175,23 @@ export class Bridge {
     await this.ensureDelegate(h);
     h.attach(sender, c);
     return c;
+  }
+
+  /** Run inbound work for a room in order, after what came before it in that room. */
+  enqueue(roomId: string, fn: () => Promise<void>): void {
+    const prev = this.queues.get(roomId) ?? this.loaded;
+    const next = prev
+      .then(fn)
+      .catch((err: Error) => this.s.log("error", "inbound handling failed", { room: roomId, error: err.message }))
+      .finally(() => {
+        if (this.queues.get(roomId) === next) this.queues.delete(roomId);
+      });
+    this.queues.set(roomId, next);
+  }
+
+  /** Resolves when every queued inbound event has been handled (tests, shutdown). */
+  async idle(): Promise<void> {
+    while (this.queues.size > 0) await Promise.all([...this.queues.values()]);
   }
 
   private async onEvent(e: MatrixEvent): Promise<void> {

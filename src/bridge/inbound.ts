@@ -33,16 +33,37 @@ export async function handleInbound(b: Bridge, e: MatrixEvent): Promise<void> {
     return;
   }
   if (e.type !== "m.room.message" || typeof e.content.body !== "string") return;
-  if (!(await b.store.claimInbound(e.event_id, e.room_id))) return;
-  const rel = (e.content["m.relates_to"] ?? {}) as Relation;
-  const root = rel.rel_type === "m.thread" ? rel.event_id : rel["m.in_reply_to"]?.event_id;
-  const text = stripReplyFallback(e.content.body);
-  const hosted = b.rooms.get(e.room_id);
-  if (/^\s*!/.test(text)) return command(b, e, text, hosted, root);
-  if (hosted && root) return comment(b, e, text, hosted, root);
+  // Stored before the homeserver's transaction is acknowledged, handled after in the room's own
+  // queue, marked done when handled. A crash in between: handled again on start (see resumeInbound).
+  if (!(await b.store.claimInbound(e.event_id, e.room_id, JSON.stringify(e)))) return;
+  queueHandling(b, e);
 }
 
+/** Re-queue what a previous run stored but did not finish. */
+export async function resumeInbound(b: Bridge): Promise<number> {
+  const pending = await b.store.pendingInbound();
+  for (const raw of pending) queueHandling(b, JSON.parse(raw) as MatrixEvent);
+  return pending.length;
+}
+
+function queueHandling(b: Bridge, e: MatrixEvent): void {
+  b.enqueue(e.room_id, async () => {
+    const rel = (e.content["m.relates_to"] ?? {}) as Relation;
+    const root = rel.rel_type === "m.thread" ? rel.event_id : rel["m.in_reply_to"]?.event_id;
+    const text = stripReplyFallback(String(e.content.body));
+    const hosted = b.rooms.get(e.room_id);
+    if (/^\s*!/.test(text)) await command(b, e, text, hosted, root);
+    else if (hosted && root) await comment(b, e, text, hosted, root);
+    await b.store.markInboundDone(e.event_id);
+  });
+}
+
+/** The tag a command's events carry, so its effect is recognised after a crash. */
+const viaOf = (e: MatrixEvent) => `matrix:${e.event_id}`;
+
 async function command(b: Bridge, e: MatrixEvent, text: string, hosted: HostedPursuance | undefined, thread: string | undefined): Promise<void> {
+  // Done before a crash (its event is in the log): acknowledge, do not do it again.
+  if (hosted?.clientFor(e.sender)?.hasVia(viaOf(e))) return void (await b.matrix.react(e.room_id, e.event_id, "✅").catch(() => {}));
   const ctx = contextFor(b, e, hosted);
   const run = () => handleCommand(text, ctx);
   const reply = hosted ? await hosted.run(run) : await run();
@@ -51,13 +72,19 @@ async function command(b: Bridge, e: MatrixEvent, text: string, hosted: HostedPu
 
 async function answer(b: Bridge, e: MatrixEvent, reply: BotReply, thread: string | undefined): Promise<void> {
   const where = thread ? { thread } : {};
+  // The reply and the reaction go out together: the reply is what people wait for.
   if (reply.kind === "error") {
-    await b.matrix.react(e.room_id, e.event_id, "⛔").catch(() => {});
-    await b.matrix.send(e.room_id, { plain: `⛔ ${reply.plain}`, html: `⛔ ${reply.html}`, notice: true, ...where, txnId: `reply.${e.event_id}` });
+    if (reply.internal) b.s.log("error", "command failed", { room: e.room_id, event: e.event_id, reason: reply.reason });
+    await Promise.all([
+      b.matrix.react(e.room_id, e.event_id, "⛔").catch(() => {}),
+      b.matrix.send(e.room_id, { plain: `⛔ ${reply.plain}`, html: `⛔ ${reply.html}`, notice: true, ...where, txnId: `reply.${e.event_id}` }),
+    ]);
     return;
   }
-  if (reply.kind === "task-created" || ("react" in reply && reply.react)) await b.matrix.react(e.room_id, e.event_id, "✅").catch(() => {});
-  await b.matrix.send(e.room_id, { plain: reply.plain, html: reply.html, notice: true, ...where, txnId: `reply.${e.event_id}` });
+  const react = reply.kind === "task-created" || ("react" in reply && reply.react) ? b.matrix.react(e.room_id, e.event_id, "✅").catch(() => {}) : Promise.resolve();
+  // A new task, or a change the mirror shows in the task's thread: the ✅ and the mirrored message say it all.
+  if (reply.kind === "task-created" || (reply.kind === "ok" && reply.mirrored)) return void (await react);
+  await Promise.all([react, b.matrix.send(e.room_id, { plain: reply.plain, html: reply.html, notice: true, ...where, txnId: `reply.${e.event_id}` })]);
 }
 
 async function comment(b: Bridge, e: MatrixEvent, text: string, hosted: HostedPursuance, root: string): Promise<void> {
@@ -69,8 +96,9 @@ async function comment(b: Bridge, e: MatrixEvent, text: string, hosted: HostedPu
     if (!c) return refuse("Your reply was not recorded as a comment: you are not a member of this pursuance here. A member can admit you with !pursuance invite.");
     const task = c.state.tasks.get(taskId);
     if (!task) return refuse("That task is not in your copy of the pursuance yet.");
+    if (c.hasVia(viaOf(e))) return;
     try {
-      const { id } = await c.publish(commentBody(c.actor, task, text));
+      const { id } = await c.publish(commentBody(c.actor, task, text), undefined, { via: viaOf(e) });
       await hosted.markFromMatrix(id, e.event_id, taskId);
     } catch (err) {
       await refuse(`Your reply was not recorded as a comment: ${(err as Error).message}`);
@@ -141,5 +169,6 @@ function contextFor(b: Bridge, e: MatrixEvent, hosted: HostedPursuance | undefin
       },
     },
     now: () => Date.now(),
+    via: viaOf(e),
   };
 }

@@ -41,8 +41,11 @@ export interface BridgeStorePort {
   postedIds(groupId: string): Promise<Set<string>>;
   taskMessage(groupId: string, taskId: string): Promise<string | null>;
   taskForMessage(roomId: string, matrixEventId: string): Promise<string | null>;
-  /** True the first time an inbound Matrix event is claimed for handling; false if it was handled before. */
-  claimInbound(eventId: string, roomId: string): Promise<boolean>;
+  /** Store an inbound Matrix event before acknowledging it; false if it was stored before. */
+  claimInbound(eventId: string, roomId: string, event: string): Promise<boolean>;
+  markInboundDone(eventId: string): Promise<void>;
+  /** Events stored but not yet handled (a crash came between), oldest first. */
+  pendingInbound(): Promise<string[]>;
   ghostName(userId: string): Promise<string | null>;
   setGhostName(userId: string, name: string): Promise<void>;
 }

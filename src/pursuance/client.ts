@@ -212,13 +212,17 @@ export class PursuanceClient extends EventEmitter<ClientEvents> {
    * Publish a body as our next event. A body the rules would reject is refused
    * here, before anything reaches the log, with the reason every client would give.
    */
-  async publish(body: Body, epoch?: number): Promise<{ id: string }> {
+  async publish(body: Body, epoch?: number, opts: { via?: string } = {}): Promise<{ id: string }> {
     // Parse exactly as every receiver will: a body they would find malformed never leaves.
     parseBody(encodeBody(body));
     const probe: PEvent = { id: "f".repeat(64), author: this.me, seq: 0, ts: this.ports.now(), parents: [], body };
     const reason = this.fold.check(probe);
     if (reason) throw new ActionError(reason, body.t);
-    const ev = await this.group.publish(encodeBody(body), epoch);
+    // `via` rides along in the signed bytes (receivers' parsers ignore it): the log itself then
+    // records that this command was done, which survives any crash of the host.
+    const bytes = opts.via ? encodeBody({ ...body, via: opts.via } as unknown as Body) : encodeBody(body);
+    const ev = await this.group.publish(bytes, epoch);
+    if (opts.via) this.vias?.add(opts.via);
     await this.flushed();
     const verdict = this.fold.verdict(toHex(ev.id));
     if (verdict) throw new ActionError(`rejected after publishing: ${verdict}`, toHex(ev.id));
@@ -245,6 +249,21 @@ export class PursuanceClient extends EventEmitter<ClientEvents> {
       inviteSeed: secret.seed,
       keys: this.ring.all().filter((k) => scopes.has(k.scope)),
     };
+  }
+
+  private vias: Set<string> | null = null;
+
+  /** Whether one of our own events carries this `via` tag (a command already done before a crash). */
+  hasVia(via: string): boolean {
+    if (!this.vias) {
+      this.vias = new Set();
+      for (const e of this.session.log.events()) {
+        if (toHex(e.author) !== this.me) continue;
+        const m = /"via":"([^"\\]*)"/.exec(new TextDecoder().decode(e.body));
+        if (m) this.vias.add(m[1]!);
+      }
+    }
+    return this.vias.has(via);
   }
 
   /** Wait until every delivered event has been stored and folded. */

@@ -2,7 +2,7 @@
 // identities it holds for Matrix users (secret keys sealed under the bridge's
 // identity key), and which pursuance events are already in which room, so a
 // restarted bridge posts nothing twice and loses nothing.
-import { index, pgTable, primaryKey, text, uniqueIndex } from "drizzle-orm/pg-core";
+import { bigserial, boolean, index, pgTable, primaryKey, text, uniqueIndex } from "drizzle-orm/pg-core";
 import { bytea } from "./relay-schema.js";
 
 export const bridgeRooms = pgTable("bridge_rooms", {
@@ -47,8 +47,19 @@ export const bridgeGhosts = pgTable("bridge_ghosts", {
   displayName: text("display_name").notNull(),
 });
 
-/** Matrix events already handled: the homeserver retries a transaction until we answer, so handling must be idempotent. */
-export const bridgeInbound = pgTable("bridge_inbound", {
-  eventId: text("event_id").primaryKey(),
-  roomId: text("room_id").notNull(),
-});
+/**
+ * Inbound Matrix events, stored before the homeserver's transaction is
+ * acknowledged and marked done once handled: a bridge killed in between
+ * handles them again on start (commands are tagged, so nothing is done twice).
+ */
+export const bridgeInbound = pgTable(
+  "bridge_inbound",
+  {
+    eventId: text("event_id").primaryKey(),
+    roomId: text("room_id").notNull(),
+    n: bigserial("n", { mode: "number" }).notNull(),
+    event: text("event").notNull(),
+    done: boolean("done").notNull().default(false),
+  },
+  (t) => [index("bridge_inbound_pending_idx").on(t.done, t.n)],
+);

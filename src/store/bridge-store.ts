@@ -1,5 +1,5 @@
 // The bridge's store port over drizzle (PostgreSQL or PGlite).
-import { and, eq } from "drizzle-orm";
+import { and, asc, eq } from "drizzle-orm";
 import type { BridgeStorePort, PostedEvent, RoomBinding, StoredIdentity } from "../bridge/ports.js";
 import { bridgeGhosts, bridgeIdentities, bridgeInbound, bridgePosted, bridgeRooms } from "./bridge-schema.js";
 import type { Db } from "./db.js";
@@ -50,9 +50,16 @@ export function bridgeStore(db: Db): BridgeStorePort {
         .where(and(eq(bridgePosted.roomId, roomId), eq(bridgePosted.matrixEventId, matrixEventId)));
       return r[0]?.t ?? null;
     },
-    async claimInbound(eventId, roomId) {
-      const r = await db.insert(bridgeInbound).values({ eventId, roomId }).onConflictDoNothing().returning({ id: bridgeInbound.eventId });
+    async claimInbound(eventId, roomId, event) {
+      const r = await db.insert(bridgeInbound).values({ eventId, roomId, event }).onConflictDoNothing().returning({ id: bridgeInbound.eventId });
       return r.length > 0;
+    },
+    async markInboundDone(eventId) {
+      await db.update(bridgeInbound).set({ done: true }).where(eq(bridgeInbound.eventId, eventId));
+    },
+    async pendingInbound() {
+      const rows = await db.select({ e: bridgeInbound.event }).from(bridgeInbound).where(eq(bridgeInbound.done, false)).orderBy(asc(bridgeInbound.n));
+      return rows.map((r) => r.e);
     },
     async ghostName(userId) {
       const r = await db.select().from(bridgeGhosts).where(eq(bridgeGhosts.userId, userId));

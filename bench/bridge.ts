@@ -1,0 +1,188 @@
+// Bridge command round trip against a real Synapse on loopback: a Matrix user
+// sends `!task …`, we time until the bot's reply arrives through the user's
+// own /sync, beside the same Synapse's plain message round trip (user A
+// sends, user B's /sync sees it) in the same run.
+import { randomBytes } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { stringify } from "yaml";
+import { Bridge } from "../src/bridge/bridge.js";
+import { startRelay } from "../src/cwtch/relay-server.js";
+import { freePort, startSynapse } from "../test/helpers/synapse.js";
+import { metric, type Metric } from "./report.js";
+import { progress } from "./util.js";
+
+interface Seen {
+  at: number;
+  body: string;
+  sender: string;
+}
+
+/** A user's /sync long-poll loop, recording when each message event arrives. */
+class Syncer {
+  private since: string | null = null;
+  private stopped = false;
+  readonly waiters: Array<{ pred: (s: Seen) => boolean; resolve: (s: Seen) => void }> = [];
+  constructor(
+    private readonly base: string,
+    private readonly token: string,
+  ) {}
+  start(): void {
+    void this.loop();
+  }
+  stop(): void {
+    this.stopped = true;
+  }
+  wait(pred: (s: Seen) => boolean): Promise<Seen> {
+    return new Promise((resolve) => this.waiters.push({ pred, resolve }));
+  }
+  private async loop(): Promise<void> {
+    while (!this.stopped) {
+      const url = `${this.base}/_matrix/client/v3/sync?timeout=5000${this.since ? `&since=${encodeURIComponent(this.since)}` : ""}`;
+      const r = await fetch(url, { headers: { authorization: `Bearer ${this.token}` } }).catch(() => null);
+      if (!r?.ok) continue;
+      const j = (await r.json()) as { next_batch: string; rooms?: { join?: Record<string, { timeline: { events: Array<{ type: string; sender: string; content: { body?: string } }> } }> } };
+      const at = performance.now();
+      const first = this.since === null;
+      this.since = j.next_batch;
+      if (first) continue;
+      for (const room of Object.values(j.rooms?.join ?? {})) {
+        for (const e of room.timeline.events) {
+          if (e.type !== "m.room.message") continue;
+          const s = { at, body: e.content.body ?? "", sender: e.sender };
+          for (let i = this.waiters.length - 1; i >= 0; i--) {
+            if (this.waiters[i]!.pred(s)) {
+              this.waiters[i]!.resolve(s);
+              this.waiters.splice(i, 1);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+async function call<T>(base: string, token: string, method: string, path: string, body?: unknown): Promise<T> {
+  const r = await fetch(`${base}${path}`, { method, headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, ...(body ? { body: JSON.stringify(body) } : {}) });
+  if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${await r.text()}`);
+  return (await r.json()) as T;
+}
+
+const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
+
+export async function benchBridge(quick: boolean): Promise<Metric[]> {
+  const rounds = quick ? 15 : 40;
+  const burst = quick ? 20 : 60;
+  const bridgePort = await freePort();
+  const asToken = randomBytes(24).toString("base64url");
+  const hsToken = randomBytes(24).toString("base64url");
+  const { mkdtempSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const dir = mkdtempSync(join(tmpdir(), "pursuance-bench-bridge-"));
+  const reg = join(dir, "registration.yaml");
+  writeFileSync(
+    reg,
+    stringify({
+      id: "pursuance",
+      url: `http://127.0.0.1:${bridgePort}`,
+      as_token: asToken,
+      hs_token: hsToken,
+      sender_localpart: "_pursuance_bot",
+      rate_limited: false,
+      namespaces: { users: [{ exclusive: true, regex: "@_pursuance_.*:localhost" }], aliases: [], rooms: [] },
+    }),
+  );
+  progress("bridge: starting Synapse (installs on first run)…");
+  const synapse = await startSynapse({ appserviceRegistrations: [reg] });
+  const relay = await startRelay();
+  const bridge = new Bridge({
+    homeserverUrl: synapse.baseUrl,
+    domain: "localhost",
+    bindAddress: "127.0.0.1",
+    port: bridgePort,
+    asToken,
+    hsToken,
+    botLocalpart: "_pursuance_bot",
+    userPrefix: "_pursuance_",
+    database: "memory://",
+    relays: [relay.url],
+    identityKey: new Uint8Array(randomBytes(32)),
+    permissionFor: () => "admin",
+    log: () => {},
+  });
+  await bridge.start();
+  const syncers: Syncer[] = [];
+  try {
+    const a = await synapse.registerUser("bench_a", "pw-bench-a-123");
+    const b = await synapse.registerUser("bench_b", "pw-bench-b-123");
+    const bot = "@_pursuance_bot:localhost";
+    const base = synapse.baseUrl;
+    const room = (await call<{ room_id: string }>(base, a.accessToken, "POST", "/_matrix/client/v3/createRoom", { preset: "private_chat", invite: [b.userId, bot] })).room_id;
+    await call(base, b.accessToken, "POST", `/_matrix/client/v3/join/${encodeURIComponent(room)}`, {});
+    const sa = new Syncer(base, a.accessToken);
+    const sb = new Syncer(base, b.accessToken);
+    syncers.push(sa, sb);
+    sa.start();
+    sb.start();
+    await new Promise((r) => setTimeout(r, 1500));
+    let txn = 0;
+    const send = (body: string) => call(base, a.accessToken, "PUT", `/_matrix/client/v3/rooms/${encodeURIComponent(room)}/send/m.room.message/b${Date.now()}.${txn++}`, { msgtype: "m.text", body });
+    for (let i = 0; i < 50 && !bridge.rooms.get(room); i++) await new Promise((r) => setTimeout(r, 100));
+    const created = sa.wait((s) => s.sender === bot && s.body.includes("created Bench"));
+    await send('!pursuance create "Bench"');
+    await created;
+
+    progress(`bridge: ${rounds} plain round trips…`);
+    const plain: number[] = [];
+    for (let i = 0; i < rounds; i++) {
+      const tag = `plain ${i} ${Math.random()}`;
+      const seen = sb.wait((s) => s.body === tag);
+      const t0 = performance.now();
+      await send(tag);
+      plain.push((await seen).at - t0);
+    }
+    progress(`bridge: ${rounds} command round trips…`);
+    const cmd: number[] = [];
+    for (let i = 0; i < rounds; i++) {
+      const title = `bench task ${i}`;
+      // What the sender waits for: the task's own message in the room (the command gets a ✅ beside it).
+      const seen = sa.wait((s) => s.sender === bot && s.body.startsWith("📋") && s.body.includes(title));
+      const t0 = performance.now();
+      await send(`!task create "${title}"`);
+      cmd.push((await seen).at - t0);
+    }
+    progress(`bridge: ${burst} commands in a burst…`);
+    const replies: Array<Promise<Seen>> = [];
+    const t0 = performance.now();
+    for (let i = 0; i < burst; i++) {
+      const title = `burst ${i}`;
+      replies.push(sa.wait((s) => s.sender === bot && s.body.startsWith("📋") && s.body.includes(title)));
+      await send(`!task create "${title}"`);
+    }
+    await Promise.all(replies);
+    const perSec = burst / ((performance.now() - t0) / 1000);
+    const plainBurst: Array<Promise<Seen>> = [];
+    const t1 = performance.now();
+    for (let i = 0; i < burst; i++) {
+      const tag = `plain burst ${i}`;
+      plainBurst.push(sb.wait((s) => s.body === tag));
+      await send(tag);
+    }
+    await Promise.all(plainBurst);
+    const plainPerSec = burst / ((performance.now() - t1) / 1000);
+    const p50 = pct(cmd, 50);
+    const p95 = pct(cmd, 95);
+    const b50 = pct(plain, 50);
+    const b95 = pct(plain, 95);
+    return [
+      metric("bridge.command_rtt_p50", p50, "ms", b50, { note: "!task create → the task's message seen in the sender's /sync; baseline: plain message A → B's /sync, same Synapse, same run (ratio > 1 = slower)" }),
+      metric("bridge.command_rtt_p95", p95, "ms", b95, { note: "as above, 95th percentile" }),
+      metric("bridge.commands_per_second", perSec, "commands/s", plainPerSec, { note: `${burst} !task create sent back to back until every reply arrived; baseline: ${burst} plain messages until all seen` }),
+    ];
+  } finally {
+    for (const s of syncers) s.stop();
+    await bridge.stop().catch(() => {});
+    await relay.close().catch(() => {});
+    await synapse.stop().catch(() => {});
+  }
+}

@@ -1,0 +1,27 @@
+// Worker entry for work that may run too long to wait for (see runJob in
+// util.ts): a fold of the whole log, a cold open. One job per worker.
+import { parentPort } from "node:worker_threads";
+import { coldOpen, type ColdOpenJob, type ColdOpenResult } from "./coldload.js";
+import { foldJob, type FoldRun } from "./fold.js";
+
+export type Job = { kind: "fold"; n: number; sizes: number[] } | ({ kind: "coldopen" } & ColdOpenJob);
+
+export type JobMessage =
+  | { type: "fold"; run: FoldRun }
+  | { type: "coldopen"; result: ColdOpenResult }
+  | { type: "done" }
+  | { type: "error"; message: string };
+
+const post = (m: JobMessage) => parentPort!.postMessage(m);
+
+async function run(job: Job): Promise<void> {
+  if (job.kind === "fold") await foldJob(job.n, job.sizes, (r) => post({ type: "fold", run: r }));
+  else post({ type: "coldopen", result: await coldOpen(job) });
+}
+
+parentPort?.once("message", (job: Job) => {
+  run(job).then(
+    () => post({ type: "done" }),
+    (e: unknown) => post({ type: "error", message: e instanceof Error ? (e.stack ?? e.message) : String(e) }),
+  );
+});
