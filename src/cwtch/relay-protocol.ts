@@ -97,7 +97,9 @@ export function parseClientFrame(text: string, maxTagsPerRequest = 256): ClientF
   switch (v.op) {
     case "post": {
       if (typeof v.tag !== "string" || !TAG_PATTERN.test(v.tag)) throw new FrameError("bad-frame", "post.tag must be base64url", rid);
-      if (typeof v.blob !== "string" || !/^[A-Za-z0-9_-]+$/.test(v.blob)) throw new FrameError("bad-frame", "post.blob must be non-empty base64url", rid);
+      // The alphabet (and canonical form) is checked where the blob is decoded, by re-encoding it:
+      // one pass fewer over every post than a regex here.
+      if (typeof v.blob !== "string" || v.blob.length === 0) throw new FrameError("bad-frame", "post.blob must be non-empty base64url", rid);
       if (v.pow !== undefined && (typeof v.pow !== "string" || !/^[A-Za-z0-9_-]{1,24}$/.test(v.pow))) {
         throw new FrameError("bad-frame", "post.pow must be base64url of at most 16 bytes", rid);
       }
