@@ -100,5 +100,16 @@ describe("bridge killed and restarted mid-stream", () => {
     const nums = msgs.map((b) => Number(/#(\d+)/.exec(b)![1])).sort((a, b) => a - b);
     expect(nums).toEqual(titles.map((_, i) => i + 1));
     await until("carol sees the Matrix tasks", () => cli.state.taskIds.length === titles.length, [cli], 30_000);
+
+    // Health and metrics on the appservice port, then a clean stop on SIGTERM.
+    const base = `http://127.0.0.1:${h.bridgePort}`;
+    expect((await fetch(`${base}/live`)).status).toBe(200);
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(/^pursuance_bridge_rooms 1$/m);
+    expect(metrics).toMatch(/^pursuance_bridge_events_mirrored_total \d+$/m);
+    proc!.kill("SIGTERM");
+    const code = await new Promise<number | null>((r) => proc!.once("exit", r));
+    expect(code).toBe(0);
+    proc = null;
   }, 300_000);
 });

@@ -21,7 +21,8 @@ export interface AppserviceHttpOptions {
   isOurUser(userId: string): boolean;
   onEvent(e: MatrixEvent): Promise<void>;
   ready(): boolean;
-  metrics(): Promise<string>;
+  /** null: /metrics is switched off in the config. */
+  metrics: (() => Promise<string>) | null;
   log(level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>): void;
 }
 
@@ -95,7 +96,7 @@ export class AppserviceHttp {
     const p = url.pathname;
     if (req.method === "GET" && p === "/live") return json(res, 200, { ok: true });
     if (req.method === "GET" && p === "/ready") return json(res, this.o.ready() ? 200 : 503, { ready: this.o.ready() });
-    if (req.method === "GET" && p === "/metrics") {
+    if (req.method === "GET" && p === "/metrics" && this.o.metrics) {
       res.writeHead(200, { "content-type": "text/plain; version=0.0.4" });
       return void res.end(await this.o.metrics());
     }

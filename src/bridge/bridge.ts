@@ -33,6 +33,8 @@ export interface BridgeSettings {
   socksProxy?: string;
   identityKey: Uint8Array;
   permissionFor(userId: string): Permission;
+  /** Serve Prometheus /metrics (default true); /live and /ready are always served. */
+  metricsEnabled?: boolean;
   log(level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>): void;
 }
 
@@ -67,7 +69,7 @@ export class Bridge {
       isOurUser: (u) => u === this.matrix.botUserId || u.startsWith(`@${this.s.userPrefix}`),
       onEvent: (e) => this.onEvent(e),
       ready: () => this.isReady,
-      metrics: async () => this.metrics(),
+      metrics: this.s.metricsEnabled === false ? null : async () => this.metrics(),
       log: this.s.log,
     });
     // Listen first: the homeserver queues transactions until we answer, and we answer only when ready.

@@ -49,6 +49,7 @@ export function settingsFrom(cfg: BridgeConfig, log: BridgeSettings["log"]): Bri
     ...(cfg.socksProxy ? { socksProxy: cfg.socksProxy } : {}),
     identityKey: resolveIdentityKey(cfg),
     permissionFor: (u) => permissionFor(cfg.permissions, u),
+    metricsEnabled: cfg.metrics.enabled,
     log,
   };
 }
