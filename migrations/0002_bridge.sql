@@ -29,6 +29,13 @@ CREATE TABLE "bridge_posted" (
 	CONSTRAINT "bridge_posted_group_id_event_id_pk" PRIMARY KEY("group_id","event_id")
 );
 --> statement-breakpoint
+CREATE TABLE "bridge_role_rooms" (
+	"group_id" text NOT NULL,
+	"role" text NOT NULL,
+	"room_id" text NOT NULL,
+	CONSTRAINT "bridge_role_rooms_group_id_role_pk" PRIMARY KEY("group_id","role")
+);
+--> statement-breakpoint
 CREATE TABLE "bridge_rooms" (
 	"room_id" text PRIMARY KEY NOT NULL,
 	"group_id" text NOT NULL,

@@ -35,6 +35,8 @@ export interface BridgeSettings {
   permissionFor(userId: string): Permission;
   /** Serve Prometheus /metrics (default true); /live and /ready are always served. */
   metricsEnabled?: boolean;
+  /** rooms.perRole: a room per role, membership following the role (default false). */
+  perRoleRooms?: boolean;
   log(level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>): void;
 }
 
@@ -106,7 +108,14 @@ export class Bridge {
   }
 
   private host(roomId: string, binding: Parameters<typeof this.store.bindRoom>[0]): HostedPursuance {
-    const h = new HostedPursuance(binding, { crypto: this.crypto, store: this.store, matrix: this.matrix, userPrefix: this.s.userPrefix, log: this.s.log });
+    const h = new HostedPursuance(binding, {
+      crypto: this.crypto,
+      store: this.store,
+      matrix: this.matrix,
+      userPrefix: this.s.userPrefix,
+      perRoleRooms: this.s.perRoleRooms ?? false,
+      log: this.s.log,
+    });
     this.rooms.set(roomId, h);
     return h;
   }

@@ -9,6 +9,7 @@ import type { PursuanceClient } from "../pursuance/client.js";
 import { KeyRing } from "../pursuance/keyring.js";
 import { taskView, type TaskView } from "../pursuance/views.js";
 import { renderEvent, renderTask } from "./mirror-render.js";
+import { desiredRoleMembers, syncRoleRooms } from "./role-rooms.js";
 import type { BridgeStorePort, MatrixPort, RoomBinding } from "./ports.js";
 
 export interface HostDeps {
@@ -16,6 +17,8 @@ export interface HostDeps {
   store: BridgeStorePort;
   matrix: MatrixPort;
   userPrefix: string;
+  /** rooms.perRole: keep a room per role in step with the role's members. */
+  perRoleRooms?: boolean;
   log(level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>): void;
 }
 
@@ -31,6 +34,7 @@ export class HostedPursuance {
   private mirrorSource: readonly unknown[] | null = null;
   private ingestSource: readonly unknown[] | null = null;
   private mirrorIndex = 0;
+  private roleRoomsSig = "";
   private chain: Promise<unknown> = Promise.resolve();
   private mirrorQueued = false;
   private closed = false;
@@ -154,6 +158,14 @@ export class HostedPursuance {
       const a = applied[this.mirrorIndex]!;
       if (a.rejected !== null || this.posted.has(a.event.id)) continue;
       await this.post(c, a.event);
+    }
+    if (this.deps.perRoleRooms) {
+      // Only when who-holds-what among our users changed: each sync costs a few homeserver calls.
+      const sig = JSON.stringify([...desiredRoleMembers(c.state, this.hostedMembers)]);
+      if (sig !== this.roleRoomsSig) {
+        await syncRoleRooms(this.deps, this.binding.groupId, c.state, this.hostedMembers);
+        this.roleRoomsSig = sig;
+      }
     }
   }
 

@@ -105,6 +105,19 @@ export class BridgeMatrix implements MatrixPort {
     }
   }
 
+  async createRoom(name: string, topic: string): Promise<string> {
+    return this.bot.createRoom({ name, topic, preset: "private_chat", visibility: "private" });
+  }
+
+  async members(roomId: string): Promise<string[]> {
+    const state = (await this.bot.getRoomState(roomId)) as Array<{ type: string; state_key?: string; content: { membership?: string } }>;
+    return state.filter((e) => e.type === "m.room.member" && (e.content.membership === "join" || e.content.membership === "invite")).map((e) => e.state_key!);
+  }
+
+  async kick(roomId: string, userId: string, reason: string): Promise<void> {
+    await this.bot.kickUser(userId, roomId, reason);
+  }
+
   async joinRoom(roomId: string): Promise<void> {
     await this.bot.joinRoom(roomId);
   }

@@ -46,6 +46,9 @@ export interface BridgeStorePort {
   markInboundDone(eventId: string): Promise<void>;
   /** Events stored but not yet handled (a crash came between), oldest first. */
   pendingInbound(): Promise<string[]>;
+  /** The room kept for one role of a pursuance (rooms.perRole), if made. */
+  roleRoom(groupId: string, role: string): Promise<string | null>;
+  setRoleRoom(groupId: string, role: string, roomId: string): Promise<void>;
   ghostName(userId: string): Promise<string | null>;
   setGhostName(userId: string, name: string): Promise<void>;
 }
@@ -73,4 +76,9 @@ export interface MatrixPort {
   joinRoom(roomId: string): Promise<void>;
   /** Invite a Matrix user to the room as the bot (already-joined users are not an error). */
   invite(roomId: string, userId: string): Promise<void>;
+  /** A private room made by the bot; returns its id. */
+  createRoom(name: string, topic: string): Promise<string>;
+  /** Joined and invited members of a room. */
+  members(roomId: string): Promise<string[]>;
+  kick(roomId: string, userId: string, reason: string): Promise<void>;
 }

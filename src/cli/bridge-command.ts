@@ -50,6 +50,7 @@ export function settingsFrom(cfg: BridgeConfig, log: BridgeSettings["log"]): Bri
     identityKey: resolveIdentityKey(cfg),
     permissionFor: (u) => permissionFor(cfg.permissions, u),
     metricsEnabled: cfg.metrics.enabled,
+    perRoleRooms: cfg.rooms.perRole,
     log,
   };
 }

@@ -63,3 +63,14 @@ export const bridgeInbound = pgTable(
   },
   (t) => [index("bridge_inbound_pending_idx").on(t.done, t.n)],
 );
+
+/** rooms.perRole: one room per role of a pursuance, its membership following the role's. */
+export const bridgeRoleRooms = pgTable(
+  "bridge_role_rooms",
+  {
+    groupId: text("group_id").notNull(),
+    role: text("role").notNull(),
+    roomId: text("room_id").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.groupId, t.role] })],
+);

@@ -1,7 +1,7 @@
 // The bridge's store port over drizzle (PostgreSQL or PGlite).
 import { and, asc, eq } from "drizzle-orm";
 import type { BridgeStorePort, PostedEvent, RoomBinding, StoredIdentity } from "../bridge/ports.js";
-import { bridgeGhosts, bridgeIdentities, bridgeInbound, bridgePosted, bridgeRooms } from "./bridge-schema.js";
+import { bridgeGhosts, bridgeIdentities, bridgeInbound, bridgePosted, bridgeRoleRooms, bridgeRooms } from "./bridge-schema.js";
 import type { Db } from "./db.js";
 
 function toBinding(r: typeof bridgeRooms.$inferSelect): RoomBinding {
@@ -60,6 +60,13 @@ export function bridgeStore(db: Db): BridgeStorePort {
     async pendingInbound() {
       const rows = await db.select({ e: bridgeInbound.event }).from(bridgeInbound).where(eq(bridgeInbound.done, false)).orderBy(asc(bridgeInbound.n));
       return rows.map((r) => r.e);
+    },
+    async roleRoom(groupId, role) {
+      const r = await db.select({ id: bridgeRoleRooms.roomId }).from(bridgeRoleRooms).where(and(eq(bridgeRoleRooms.groupId, groupId), eq(bridgeRoleRooms.role, role)));
+      return r[0]?.id ?? null;
+    },
+    async setRoleRoom(groupId, role, roomId) {
+      await db.insert(bridgeRoleRooms).values({ groupId, role, roomId }).onConflictDoNothing();
     },
     async ghostName(userId) {
       const r = await db.select().from(bridgeGhosts).where(eq(bridgeGhosts.userId, userId));

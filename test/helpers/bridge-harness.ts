@@ -61,7 +61,7 @@ export async function startHarness(): Promise<Harness> {
   };
 }
 
-export async function startBridgeInProcess(h: Harness, database = "memory://"): Promise<Bridge> {
+export async function startBridgeInProcess(h: Harness, database = "memory://", extra: { perRoleRooms?: boolean } = {}): Promise<Bridge> {
   const b = new Bridge({
     homeserverUrl: h.synapse.baseUrl,
     domain: h.synapse.serverName,
@@ -75,6 +75,7 @@ export async function startBridgeInProcess(h: Harness, database = "memory://"): 
     relays: [h.relay.url],
     identityKey: h.identityKey,
     permissionFor: () => "admin",
+    ...extra,
     log: (level, msg, f) => {
       if (level !== "info") process.stderr.write(`bridge ${level}: ${msg} ${f ? JSON.stringify(f) : ""}\n`);
     },
