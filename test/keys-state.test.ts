@@ -351,3 +351,23 @@ function opensWith(d: { hex: string; ring: import("../src/pursuance/keyring.js")
   const ck = openContentKey(base, d.ring, kp, d.hex, t);
   return ck ? (decryptText(base, ck, t.text)?.title ?? null) : null;
 }
+
+describe("periodic rotation per the rules' policy", () => {
+  it("a member without keys.rotate may rotate only once the period has passed (by event time)", async () => {
+    const { defaultRules } = await import("../src/pursuance/rules.js");
+    const { rotateBody } = await import("../src/pursuance/actions.js");
+    const rules = { ...defaultRules(), rotation: { everyMs: 3_600_000 } };
+    const h = new History(base, 50);
+    const F = h.member("founder");
+    const C = h.member("agent");
+    h.genesis(F, { rules });
+    h.addMember(F, C, "change agent");
+    const t0 = h.fold().state.keys.get("change agent")!.since;
+    const early = h.emit(C, (s) => rotateBody(C.actor, s, "change agent").body, "tips", { ts: t0 + 60_000 });
+    expectRejected(converge(crypto, h, 3), early, /needs no rotation and .* lacks keys\.rotate/);
+    const late = h.emit(C, (s) => rotateBody(C.actor, s, "change agent").body, "tips", { ts: t0 + 3_600_000 });
+    const f = converge(crypto, h, 3);
+    expectApplied(f, late);
+    expect(f.state.keys.get("change agent")!.since).toBe(t0 + 3_600_000);
+  });
+});
