@@ -2,13 +2,7 @@
 // sends `!task …`, we time until the bot's reply arrives through the user's
 // own /sync, beside the same Synapse's plain message round trip (user A
 // sends, user B's /sync sees it) in the same run.
-import { randomBytes } from "node:crypto";
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { stringify } from "yaml";
-import { Bridge } from "../src/bridge/bridge.js";
-import { startRelay } from "../src/cwtch/relay-server.js";
-import { freePort, startSynapse } from "../test/helpers/synapse.js";
+import { startBridgeInProcess, startHarness } from "../test/helpers/bridge-harness.js";
 import { metric, type Metric } from "./report.js";
 import { progress } from "./util.js";
 
@@ -73,44 +67,10 @@ const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(
 export async function benchBridge(quick: boolean): Promise<Metric[]> {
   const rounds = quick ? 15 : 40;
   const burst = quick ? 20 : 60;
-  const bridgePort = await freePort();
-  const asToken = randomBytes(24).toString("base64url");
-  const hsToken = randomBytes(24).toString("base64url");
-  const { mkdtempSync } = await import("node:fs");
-  const { tmpdir } = await import("node:os");
-  const dir = mkdtempSync(join(tmpdir(), "pursuance-bench-bridge-"));
-  const reg = join(dir, "registration.yaml");
-  writeFileSync(
-    reg,
-    stringify({
-      id: "pursuance",
-      url: `http://127.0.0.1:${bridgePort}`,
-      as_token: asToken,
-      hs_token: hsToken,
-      sender_localpart: "_pursuance_bot",
-      rate_limited: false,
-      namespaces: { users: [{ exclusive: true, regex: "@_pursuance_.*:localhost" }], aliases: [], rooms: [] },
-    }),
-  );
-  progress("bridge: starting Synapse (installs on first run)…");
-  const synapse = await startSynapse({ appserviceRegistrations: [reg] });
-  const relay = await startRelay();
-  const bridge = new Bridge({
-    homeserverUrl: synapse.baseUrl,
-    domain: "localhost",
-    bindAddress: "127.0.0.1",
-    port: bridgePort,
-    asToken,
-    hsToken,
-    botLocalpart: "_pursuance_bot",
-    userPrefix: "_pursuance_",
-    database: "memory://",
-    relays: [relay.url],
-    identityKey: new Uint8Array(randomBytes(32)),
-    permissionFor: () => "admin",
-    log: () => {},
-  });
-  await bridge.start();
+  progress("bridge: starting Synapse (installs on first run), a relay and the bridge…");
+  const h = await startHarness();
+  const bridge = await startBridgeInProcess(h, "memory://", { quiet: true });
+  const synapse = h.synapse;
   const syncers: Syncer[] = [];
   try {
     const a = await synapse.registerUser("bench_a", "pw-bench-a-123");
@@ -182,7 +142,6 @@ export async function benchBridge(quick: boolean): Promise<Metric[]> {
   } finally {
     for (const s of syncers) s.stop();
     await bridge.stop().catch(() => {});
-    await relay.close().catch(() => {});
-    await synapse.stop().catch(() => {});
+    await h.close().catch(() => {});
   }
 }

@@ -61,7 +61,8 @@ export async function startHarness(): Promise<Harness> {
   };
 }
 
-export async function startBridgeInProcess(h: Harness, database = "memory://", extra: { perRoleRooms?: boolean } = {}): Promise<Bridge> {
+export async function startBridgeInProcess(h: Harness, database = "memory://", extra: { perRoleRooms?: boolean; quiet?: boolean } = {}): Promise<Bridge> {
+  const { quiet, ...settings } = extra;
   const b = new Bridge({
     homeserverUrl: h.synapse.baseUrl,
     domain: h.synapse.serverName,
@@ -75,9 +76,9 @@ export async function startBridgeInProcess(h: Harness, database = "memory://", e
     relays: [h.relay.url],
     identityKey: h.identityKey,
     permissionFor: () => "admin",
-    ...extra,
+    ...settings,
     log: (level, msg, f) => {
-      if (level !== "info") process.stderr.write(`bridge ${level}: ${msg} ${f ? JSON.stringify(f) : ""}\n`);
+      if (level !== "info" && !quiet) process.stderr.write(`bridge ${level}: ${msg} ${f ? JSON.stringify(f) : ""}\n`);
     },
   });
   await b.start();
