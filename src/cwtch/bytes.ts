@@ -53,3 +53,26 @@ export const utf8 = {
   encode: (s: string): Uint8Array => new TextEncoder().encode(s),
   decode: (b: Uint8Array): string => new TextDecoder("utf-8", { fatal: true }).decode(b),
 };
+
+const B64URL_VALUE = new Int8Array(128).fill(-1);
+"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".split("").forEach((c, i) => (B64URL_VALUE[c.charCodeAt(0)] = i));
+
+/**
+ * Decode base64url only if it is the one canonical spelling of its bytes (no
+ * padding, nothing outside the alphabet, zero trailing bits); else null.
+ * Cheaper than a regex: Buffer's decoder skips characters it does not know,
+ * so a decoded length short of what the string's length implies means there
+ * were some (it does know + and /, so those are looked for).
+ */
+export function fromB64Canonical(s: string): Buffer | null {
+  const rem = s.length % 4;
+  // The decoder also takes the standard alphabet's + and /: refuse them (two fast native scans).
+  if (rem === 1 || s.includes("+") || s.includes("/")) return null;
+  const b = Buffer.from(s, "base64url");
+  if (b.length !== Math.floor((s.length * 3) / 4)) return null;
+  if (rem !== 0) {
+    const v = B64URL_VALUE[s.charCodeAt(s.length - 1)] ?? -1;
+    if (v < 0 || (v & (rem === 2 ? 0x0f : 0x03)) !== 0) return null;
+  }
+  return b;
+}

@@ -1,7 +1,7 @@
 // One member's view of one group: its identity, the group's epoch keys and the
 // causal log. Pure of I/O: frames in, outcomes out; the caller moves frames
 // to and from relays. Nothing unverified ever reaches the log.
-import { equalBytes, toHex } from "./bytes.js";
+import { equalBytes, fromB64Canonical, toHex } from "./bytes.js";
 import type { Crypto, SignKeyPair } from "./crypto.js";
 import { deriveEpochKeys, openFrame, sealFrame, type EpochKeys } from "./envelope.js";
 import { EventLog, type AddResult, type Equivocation } from "./event-log.js";
@@ -132,10 +132,8 @@ export class GroupSession {
     if (!keys) return this.drop("unknown-tag");
     let bytes: Uint8Array;
     if (typeof blob === "string") {
-      // Cheaper than an alphabet regex on every frame: Buffer's decoder skips characters outside
-      // the alphabet, so a decoded length short of what the string's length implies means there were some.
-      const b = Buffer.from(blob, "base64url");
-      if (blob.length % 4 === 1 || b.length !== Math.floor((blob.length * 3) / 4)) return this.drop("malformed", "blob is not base64url");
+      const b = fromB64Canonical(blob);
+      if (!b) return this.drop("malformed", "blob is not base64url");
       bytes = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
     } else bytes = blob;
     const plain = openFrame(this.crypto, keys, bytes);

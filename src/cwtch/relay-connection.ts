@@ -4,7 +4,7 @@
 // connection only; nothing a client sends may throw past a handler.
 import type { Duplex } from "node:stream";
 import { WebSocket, type RawData } from "ws";
-import { toB64 } from "./bytes.js";
+import { fromB64Canonical, toB64 } from "./bytes.js";
 import type { Crypto } from "./crypto.js";
 import { checkPow } from "./pow.js";
 import type { RelayCounters } from "./relay-metrics.js";
@@ -228,12 +228,11 @@ export class RelayConnection {
   private async handlePost(f: Extract<ClientFrame, { op: "post" }>): Promise<void> {
     const { limits: o, crypto, store, log } = this.ctx;
     if (f.blob.length > this.ctx.maxB64 + 4) throw new FrameError("too-large", `blob over ${o.maxBlobBytes} bytes`, f.rid);
-    // parseClientFrame has checked the alphabet; the canonical check below catches the rest.
-    const blob = Buffer.from(f.blob, "base64url");
-    if (blob.length > o.maxBlobBytes) throw new FrameError("too-large", `blob is ${blob.length} bytes, max ${o.maxBlobBytes}`, f.rid);
     // Canonical encoding only: the relay then forwards the client's own string
     // and two spellings of one blob cannot dodge duplicate detection.
-    if (blob.length === 0 || toB64(blob) !== f.blob) throw new FrameError("bad-frame", "post.blob must be non-empty canonical base64url", f.rid);
+    const blob = fromB64Canonical(f.blob);
+    if (!blob || blob.length === 0) throw new FrameError("bad-frame", "post.blob must be non-empty canonical base64url", f.rid);
+    if (blob.length > o.maxBlobBytes) throw new FrameError("too-large", `blob is ${blob.length} bytes, max ${o.maxBlobBytes}`, f.rid);
     if (crypto) {
       if (f.pow === undefined) throw new FrameError("pow-required", `this relay requires a proof-of-work stamp of ${o.powBits} bits`, f.rid);
       if (!checkPow(crypto, f.tag, blob, f.pow, o.powBits)) throw new FrameError("pow-invalid", `stamp does not reach ${o.powBits} bits for this frame`, f.rid);
