@@ -68,4 +68,24 @@ describe("PursuanceClient over real relays", () => {
     await until("closed", () => bob.state.tasks.get(t.id)!.closed, [founder, bob]);
     expect(founder.hash()).toBe(bob.hash());
   });
+
+  it("rotates keys when the rules' period has passed, with no other event to prompt it", async () => {
+    const { defaultRules } = await import("../src/pursuance/rules.js");
+    const r = await startRelay();
+    relays.push(r);
+    let skew = 0;
+    const p = { ...(await ports()), now: () => Date.now() + skew };
+    const c = await PursuanceClient.create(p, await identity(), { name: "Timed", founderName: "ada", relays: [r.url], rules: { ...defaultRules(), rotation: { everyMs: 60_000 } } });
+    clients.push(c);
+    const before = c.state.keys.get("change agent")!.keyId;
+    await c.sync({ timeoutMs: 1_000, quietMs: 100 });
+    expect(c.state.keys.get("change agent")!.keyId).toBe(before);
+    skew = 61_000;
+    await c.sync({ timeoutMs: 2_000, quietMs: 100 });
+    await c.flushed();
+    await new Promise((res) => setTimeout(res, 200));
+    await c.flushed();
+    for (const scope of ["group", "change agent", "admin"]) expect(c.state.keys.get(scope)!.history.length, scope).toBe(2);
+    expect(c.state.rejected).toEqual([]);
+  });
 });

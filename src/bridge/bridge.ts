@@ -49,6 +49,7 @@ export class Bridge {
   vault!: IdentityVault;
   private http!: AppserviceHttp;
   private isReady = false;
+  private ticker: NodeJS.Timeout | null = null;
   private readonly queues = new Map<string, Promise<void>>();
   /** Inbound handling waits for the bound rooms to be loaded (the HTTP side listens before). */
   private loaded!: Promise<void>;
@@ -84,6 +85,11 @@ export class Bridge {
       }
     }
     this.markLoaded();
+    // Duties that fall due with time alone (periodic key rotation) need a nudge now and then.
+    this.ticker = setInterval(() => {
+      for (const r of this.rooms.values()) for (const c of r.clients.values()) c.tick();
+    }, 60_000);
+    this.ticker.unref();
     const resumed = await resumeInbound(this);
     this.isReady = true;
     this.s.log("info", "bridge ready", { port: this.port, rooms: this.rooms.size, resumedInbound: resumed });
@@ -91,6 +97,7 @@ export class Bridge {
 
   async stop(): Promise<void> {
     this.isReady = false;
+    if (this.ticker) clearInterval(this.ticker);
     await this.http.close();
     await this.idle();
     for (const r of this.rooms.values()) r.close();

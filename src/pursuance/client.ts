@@ -193,7 +193,11 @@ export class PursuanceClient extends EventEmitter<ClientEvents> {
         last = p.events;
         stableSince = this.ports.now();
       }
-      if (this.ports.now() - stableSince >= quiet || this.ports.now() >= deadline) return p;
+      if (this.ports.now() - stableSince >= quiet || this.ports.now() >= deadline) {
+        // Duties can fall due with no new event (the periodic rotation policy): look once more.
+        this.tick();
+        return p;
+      }
       await new Promise((r) => setTimeout(r, 100));
     }
   }
@@ -273,6 +277,11 @@ export class PursuanceClient extends EventEmitter<ClientEvents> {
       f = this.flushing;
       await f;
     } while (f !== this.flushing || this.queue.length > 0);
+  }
+
+  /** Do whatever key duties are due now (long-running hosts call this now and then). */
+  tick(): void {
+    if (!this.closed) runDuties(this);
   }
 
   close(): void {
