@@ -195,4 +195,33 @@ describe("a group on several relays", () => {
     const Z = member("Z", w, [r.url], 40);
     await waitFor(() => Z.session.log.size === 8, 8000, "Z to read the whole history from the re-seeded relay");
   }, 30_000);
+
+  it("a relay back on a new, empty store that has already passed our old cursor is read from the start", async () => {
+    // X's cursor is 5. The relay comes back on an empty store and a newcomer Z posts 8 events
+    // there (seqs 1..8). Keyed by url alone, X would fetch since 5 and miss Z#1..Z#5 until gap
+    // repair asked for them; keyed by the relay's instance, X reads the new store from 0.
+    let r = await relay();
+    const port = r.port;
+    const w = { groupId: crypto.randomBytes(32), key: crypto.randomBytes(32) };
+    const X = member("X", w, [r.url], 2500);
+    const Y = member("Y", w, [r.url], 40);
+    await waitFor(() => [X, Y].every((m) => m.group.status().relays.every((s) => s.connected)), 5000, "connections");
+    await sleep(100);
+    await publishMany(Y, 5, 5);
+    await waitFor(() => X.session.log.size === 5, 5000, "X to read Y's first five");
+    expect(X.group.status().relays[0]!.cursor).toBe(5);
+    Y.group.close(); // Y goes away and does not re-seed the new store
+
+    await r.close();
+    servers = servers.filter((s) => s !== r);
+    r = await startRelay({ ...RELAY_OPTS, port });
+    servers.push(r);
+    const Z = member("Z", w, [r.url], 40);
+    await waitFor(() => Z.group.status().relays[0]!.connected, 5000, "Z connected");
+    await publishMany(Z, 8, 8);
+    expect((await r.store.stats()).latest).toBe(8);
+
+    await waitFor(() => X.session.log.size === 13, 10_000, "X to read Z's events from the new store");
+    expect(X.wantsSent).toBe(0);
+  }, 30_000);
 });

@@ -108,12 +108,15 @@ describe("relay on PostgreSQL", () => {
     const [row] = await db`select count(*)::int as n, sum(size)::int as b, min(seq)::int as lo from relay_frames`;
     await db.end();
     expect(row).toEqual({ n: st.count, b: st.bytes, lo: st.oldest });
+    const instance = (clients[0]!.hello as unknown as { instance: string }).instance;
+    expect(instance).toMatch(/^[0-9a-f]{24}$/);
     for (const c of clients) c.ws.terminate();
     await relay.close();
 
     relay = await pgRelay({ maxMessages, maxBytes });
     const c = await TestClient.connect(relay.url);
-    expect(c.hello).toMatchObject({ oldest: st.oldest, latest: st.latest });
+    // Same database, same numbering: the instance a client keys its cursor by survives the restart.
+    expect(c.hello).toMatchObject({ oldest: st.oldest, latest: st.latest, instance });
     const all = await c.fetch({ tags: [T], since: 0 });
     expect(all.pruned).toMatchObject({ requested: 0, oldest: st.oldest });
     expect(all.frames.length).toBe(st.count);

@@ -83,7 +83,7 @@ export class Group extends EventEmitter<GroupEvents> {
       pending: log.pendingCount,
       gaps: log.gaps(),
       equivocations: [...log.equivocations],
-      relays: [...this.relays.values()].map((r) => ({ url: r.url, connected: r.connected, cursor: this.cursors.get(r.url) })),
+      relays: [...this.relays.values()].map((r) => ({ url: r.url, connected: r.connected, cursor: this.cursors.get(this.cursorKey(r)) })),
     };
   }
 
@@ -168,16 +168,27 @@ export class Group extends EventEmitter<GroupEvents> {
     relay.start();
   }
 
+  /**
+   * A cursor belongs to one store's numbering: keyed by the relay's instance
+   * (from its hello), a relay that came back on a new store starts from 0
+   * instead of skipping what the new store numbered below our old cursor.
+   */
+  private cursorKey(relay: RelayClient): string {
+    const inst = relay.hello?.instance;
+    return inst ? `${relay.url}#${inst}` : relay.url;
+  }
+
   private async catchUpFrom(relay: RelayClient) {
     if (!relay.connected) return;
-    const since = this.cursors.get(relay.url);
+    const key = this.cursorKey(relay);
+    const since = this.cursors.get(key);
     // A relay whose numbering is behind our cursor was reset (restarted with an
     // empty store): its seqs start again at 1, so read it from the start.
     const reset = relay.hello !== null && relay.hello.latest < since;
     if (reset) this.seeded.delete(relay.url);
     const r = await relay.fetch(this.session.tags, reset ? 0 : since, (f) => this.ingest(f, false));
     if (r.prunedOldest !== undefined) this.emit("pruned", relay.url, r.prunedOldest);
-    if (reset || r.latest > this.cursors.get(relay.url)) this.cursors.set(relay.url, r.latest);
+    if (reset || r.latest > this.cursors.get(key)) this.cursors.set(key, r.latest);
     this.caughtUp.add(relay.url);
     // A relay that holds nothing of ours from the start (new, or restarted empty) while we hold
     // the log: re-post it there, as when moving a group, so members who only know this relay lose nothing.
@@ -190,7 +201,11 @@ export class Group extends EventEmitter<GroupEvents> {
 
   private ingest(f: RelayFrame, live: boolean) {
     if (this.closed) return;
-    if (live && this.caughtUp.has(f.relay) && f.seq > this.cursors.get(f.relay)) this.cursors.set(f.relay, f.seq);
+    if (live && this.caughtUp.has(f.relay)) {
+      const relay = this.relays.get(f.relay);
+      const key = relay ? this.cursorKey(relay) : f.relay;
+      if (f.seq > this.cursors.get(key)) this.cursors.set(key, f.seq);
+    }
     const out = this.session.receive(f.tag, f.blob);
     switch (out.type) {
       case "dropped":

@@ -114,7 +114,7 @@ export class RelayConnection {
     this.posts = new TokenBucket(o.postsPerSecond, o.postBurst, t);
     this.reqs = new TokenBucket(o.requestsPerSecond, o.requestBurst, t);
     this.chain = store.stats().then(
-      (st: RelayStats) => this.send({ op: "hello", version: RELAY_PROTOCOL_VERSION, oldest: st.oldest, latest: st.latest, powBits: o.powBits, maxBlobBytes: o.maxBlobBytes }),
+      (st: RelayStats) => this.send({ op: "hello", version: RELAY_PROTOCOL_VERSION, oldest: st.oldest, latest: st.latest, powBits: o.powBits, maxBlobBytes: o.maxBlobBytes, instance: this.ctx.store.instance }),
       (e: unknown) => {
         log.error("stats failed on connect", { error: String(e) });
         this.reject("internal", "relay store unavailable");

@@ -1,6 +1,7 @@
 // Default relay store: a bounded in-memory cache. Frames arrive in seq order,
 // so one array (with a moving head instead of shift(), which is O(n)) is both
 // the eviction queue and a sorted index for binary search by seq.
+import { randomBytes } from "node:crypto";
 import { frameBytes, frameDigest, RelayStoreError, type EvictBounds, type RelayStats, type RelayStore, type StoredFrame } from "./relay-store.js";
 
 interface Held extends StoredFrame {
@@ -16,6 +17,7 @@ export class MemoryRelayStore implements RelayStore {
   private evictedThrough = 0;
   private readonly byDigest = new Map<string, number>();
   private closed = false;
+  readonly instance = randomBytes(12).toString("hex");
 
   /** `startSeq` lets a caller continue numbering from elsewhere (seqs are never reused). */
   constructor(startSeq = 0) {

@@ -43,6 +43,8 @@ export type ServerFrame =
       latest: number;
       powBits: number;
       maxBlobBytes: number;
+      /** Names the store's numbering; a different one means cursors from before do not apply. "" if unknown. */
+      instance: string;
     }
   | { op: "posted"; rid: number; seq: number; duplicate: boolean }
   | { op: "frame"; seq: number; tag: string; blob: string; rid?: number }
@@ -142,7 +144,8 @@ export function parseServerFrame(text: string): ServerFrame {
   switch (v.op) {
     case "hello":
       if (uint(v.version) && uint(v.oldest) && uint(v.latest) && uint(v.powBits) && uint(v.maxBlobBytes)) {
-        return { op: "hello", version: v.version, oldest: v.oldest, latest: v.latest, powBits: v.powBits, maxBlobBytes: v.maxBlobBytes };
+        const instance = typeof v.instance === "string" && /^[0-9a-f]{1,64}$/.test(v.instance) ? v.instance : "";
+        return { op: "hello", version: v.version, oldest: v.oldest, latest: v.latest, powBits: v.powBits, maxBlobBytes: v.maxBlobBytes, instance };
       }
       break;
     case "posted":

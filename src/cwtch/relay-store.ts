@@ -34,6 +34,12 @@ export interface EvictBounds {
 }
 
 export interface RelayStore {
+  /**
+   * Names this store's sequence numbering (random, fixed for the store's life).
+   * A relay restarted on an empty store gets a new one, so a client knows its
+   * old cursor means nothing there.
+   */
+  readonly instance: string;
   /** Store a frame; an identical tag+blob already held returns its seq with duplicate=true. */
   append(tag: string, blob: Uint8Array, now: number): Promise<{ seq: number; duplicate: boolean }>;
   /** Up to `limit` held frames with seq > since, ascending; `tags` null = all tags. */

@@ -4,6 +4,7 @@
 // concurrent appends batch into one statement (one fsync for many posts),
 // and the cached counters that bound the cache stay exact without a count(*)
 // per post. (Several relays sharing one database each keep their own view.)
+import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { and, asc, eq, gt, inArray, sql } from "drizzle-orm";
 import { drizzle, type PostgresJsDatabase } from "drizzle-orm/postgres-js";
@@ -63,6 +64,7 @@ interface Queued {
 
 class PgRelayStore implements RelayStore {
   private s: RelayStats = { count: 0, bytes: 0, oldest: 0, latest: 0, evictedThrough: 0 };
+  instance = "";
   /** Arrival time of the oldest held frame: lets evict skip the database when nothing is due. */
   private oldestAt = 0;
   private tail: Promise<unknown> = Promise.resolve();
@@ -78,6 +80,12 @@ class PgRelayStore implements RelayStore {
     // The sequence, not max(seq): the newest frames may have been evicted.
     const [sq] = await this.client<{ last_value: Num; is_called: boolean }[]>`
       select last_value, is_called from relay_frames_seq_seq`;
+    // One row of relay state; its instance is minted once and kept for the database's life.
+    const [inst] = await this.client<{ instance: string }[]>`
+      insert into relay_state (id, evicted_through, instance) values (1, 0, ${randomBytes(12).toString("hex")})
+      on conflict (id) do update set instance = coalesce(relay_state.instance, excluded.instance)
+      returning instance`;
+    this.instance = inst!.instance;
     const [st] = await this.db.select().from(relayState).where(eq(relayState.id, 1));
     this.s = {
       count: num(agg?.count),

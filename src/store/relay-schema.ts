@@ -27,4 +27,6 @@ export const relayFrames = pgTable(
 export const relayState = pgTable("relay_state", {
   id: smallint("id").primaryKey(),
   evictedThrough: bigint("evicted_through", { mode: "number" }).notNull(),
+  /** Random, set once: names this store's numbering, so clients can tell a new store from an old one. */
+  instance: text("instance"),
 });

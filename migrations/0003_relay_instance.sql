@@ -1,0 +1,1 @@
+ALTER TABLE "relay_state" ADD COLUMN "instance" text;
