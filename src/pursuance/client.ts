@@ -198,7 +198,7 @@ export class PursuanceClient extends EventEmitter<ClientEvents> {
         this.tick();
         return p;
       }
-      await new Promise((r) => setTimeout(r, 100));
+      await this.sleep(100);
     }
   }
 
@@ -279,6 +279,11 @@ export class PursuanceClient extends EventEmitter<ClientEvents> {
     } while (f !== this.flushing || this.queue.length > 0);
   }
 
+  /** Waiting goes through the timer port when one is given (tests that drive time). */
+  sleep(ms: number): Promise<void> {
+    return new Promise((r) => (this.ports.setTimer ? this.ports.setTimer(r, ms) : setTimeout(r, ms)));
+  }
+
   /** Do whatever key duties are due now (long-running hosts call this now and then). */
   tick(): void {
     if (!this.closed) runDuties(this);
@@ -292,7 +297,7 @@ export class PursuanceClient extends EventEmitter<ClientEvents> {
 
   private async waitConnected(ms: number): Promise<void> {
     const end = this.ports.now() + ms;
-    while (this.ports.now() < end && this.progress().relaysConnected === 0) await new Promise((r) => setTimeout(r, 50));
+    while (this.ports.now() < end && this.progress().relaysConnected === 0) await this.sleep(50);
   }
 
   private onDelivered(evs: SignedEvent[]) {
