@@ -49,6 +49,11 @@ export class MemoryRelayStore implements RelayStore {
     return out;
   }
 
+  needsEviction(b: EvictBounds): boolean {
+    const h = this.frames[this.head];
+    return h !== undefined && (this.frames.length - this.head > b.maxMessages || this.bytes > b.maxBytes || h.at < b.olderThan);
+  }
+
   async evict(b: EvictBounds): Promise<number> {
     this.check();
     let n = 0;

@@ -78,7 +78,9 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RelayServer> 
   const m = newCounters();
   const bounds = () => ({ maxMessages: o.maxMessages, maxBytes: o.maxBytes, olderThan: now() - o.maxAgeMs });
   const sweep = async () => {
-    const n = await store.evict(bounds());
+    const b = bounds();
+    if (!store.needsEviction(b)) return 0;
+    const n = await store.evict(b);
     m.evicted += n;
     return n;
   };

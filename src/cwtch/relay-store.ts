@@ -46,6 +46,8 @@ export interface RelayStore {
   range(since: number, tags: ReadonlySet<string> | null, limit: number): Promise<StoredFrame[]>;
   /** Drop oldest frames until every bound holds; returns how many went. */
   evict(bounds: EvictBounds): Promise<number>;
+  /** Whether evict() would drop anything, from counters the store keeps: a cheap check per post. */
+  needsEviction(bounds: EvictBounds): boolean;
   stats(): Promise<RelayStats>;
   close(): Promise<void>;
 }

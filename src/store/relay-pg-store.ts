@@ -199,6 +199,10 @@ class PgRelayStore implements RelayStore {
     });
   }
 
+  needsEviction(b: EvictBounds): boolean {
+    return this.s.count > 0 && (this.s.count > b.maxMessages || this.s.bytes > b.maxBytes || this.oldestAt < b.olderThan);
+  }
+
   async stats(): Promise<RelayStats> {
     this.check();
     return { ...this.s };
