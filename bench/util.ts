@@ -2,6 +2,7 @@
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { Worker } from "node:worker_threads";
+export { prng } from "../test/helpers/prng.js";
 
 /** A forced GC, so memory numbers start from a clean heap (no --expose-gc needed on the command line). */
 export const gc: () => void = (() => {
@@ -35,17 +36,6 @@ export function opsPerSecond(fn: () => void, n: number, minSeconds: number): num
   return best;
 }
 
-/** mulberry32: deterministic choices for generated workloads. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export const MiB = 1024 * 1024;
 

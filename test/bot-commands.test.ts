@@ -8,10 +8,8 @@ import type { BotContext, KeyStatusRow, Permission } from "../src/bot/context.js
 import { handleCommand } from "../src/bot/dispatch.js";
 import type { BotReply } from "../src/bot/reply.js";
 import { startRelay, type RelayServer } from "../src/cwtch/relay-server.js";
-import { inviteBody } from "../src/pursuance/actions.js";
 import { PursuanceClient } from "../src/pursuance/client.js";
 import { decodeInvite, encodeInvite } from "../src/pursuance/invite.js";
-import { entitled } from "../src/pursuance/state.js";
 import { findTask } from "../src/pursuance/views.js";
 import { identity, ports, until } from "./helpers/pursuance-node.js";
 
@@ -26,12 +24,7 @@ const keyCalls: string[] = [];
 const admitted: string[] = [];
 
 async function invite(from: PursuanceClient, role: string): Promise<string> {
-  const { body, secret } = inviteBody(from.actor, from.state, role);
-  await from.publish(body);
-  const rank = from.state.rules.roles[role]!.rank;
-  const scopes = new Set(entitled(from.state, from.me).filter((sc) => sc === "group" || (from.state.rules.roles[sc]?.rank ?? Infinity) <= rank));
-  const keys = from.ring.all().filter((k) => scopes.has(k.scope));
-  return encodeInvite({ v: 1, name: from.state.name, pursuanceId: from.id, groupId: from.config.groupId, relays: from.config.relays, role, inviteSeed: secret.seed, keys });
+  return encodeInvite(await from.createInvite(role));
 }
 
 function ctx(client: PursuanceClient | null, permission: Permission = "admin", sender = "@someone:example.org"): BotContext {

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { startRelay, type RelayServer } from "../src/cwtch/relay-server.js";
-import { inviteBody, taskCreateBody, commentBody, closeBody } from "../src/pursuance/actions.js";
+import { taskCreateBody, commentBody, closeBody } from "../src/pursuance/actions.js";
 import { PursuanceClient } from "../src/pursuance/client.js";
 import { decodeInvite, encodeInvite } from "../src/pursuance/invite.js";
 import { openContentKey, decryptText, decryptComment } from "../src/pursuance/task-crypto.js";
@@ -24,22 +24,7 @@ describe("PursuanceClient over real relays", () => {
     expect(founder.state.leader).toBe(founder.me);
 
     const invites: string[] = [];
-    for (const role of ["admin", "change agent"]) {
-      const { body, secret } = inviteBody(founder.actor, founder.state, role);
-      await founder.publish(body);
-      invites.push(
-        encodeInvite({
-          v: 1,
-          name: founder.state.name,
-          pursuanceId: founder.id,
-          groupId: founder.config.groupId,
-          relays: urls,
-          role,
-          inviteSeed: secret.seed,
-          keys: founder.ring.all().filter((k) => k.scope === "group" || k.scope === role || k.scope === "change agent" || k.scope === "seedling"),
-        }),
-      );
-    }
+    for (const role of ["admin", "change agent"]) invites.push(encodeInvite(await founder.createInvite(role)));
     const bob = await PursuanceClient.join(await ports(), await identity(), decodeInvite(invites[0]!), "bob", { fallbackDutyMs: 500, repairDelayMs: 50 });
     const cat = await PursuanceClient.join(await ports(), await identity(), decodeInvite(invites[1]!), "cat", { fallbackDutyMs: 500, repairDelayMs: 50 });
     clients.push(bob, cat);

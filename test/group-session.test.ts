@@ -8,6 +8,7 @@ import { EventLog } from "../src/cwtch/event-log.js";
 import { GroupSession, type OutFrame, type ReceiveOutcome } from "../src/cwtch/group-session.js";
 import { signEvent, type EventFields, type SignedEvent } from "../src/cwtch/message.js";
 import { decodeHeads, decodeWant, encodeHeads, encodeWant } from "../src/cwtch/sync-controls.js";
+import { prng as mulberry32 } from "./helpers/prng.js";
 
 let crypto: Crypto;
 let A: SignKeyPair;
@@ -20,16 +21,6 @@ const K1 = new Uint8Array(32).fill(0xa1);
 let clock = 1_700_000_000_000;
 const now = () => ++clock;
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function session(id: SignKeyPair, epochs: Array<{ epoch: number; key: Uint8Array }> = [{ epoch: 0, key: K0 }]) {
   return new GroupSession({ crypto, identity: id, groupId, epochs, now });

@@ -10,22 +10,13 @@ import { deriveEpochKeys, pad, sealFrame, type EpochKeys } from "../src/cwtch/en
 import { GroupSession, type DropReason, type ReceiveOutcome } from "../src/cwtch/group-session.js";
 import { signEvent } from "../src/cwtch/message.js";
 import { encodeHeads, encodeWant } from "../src/cwtch/sync-controls.js";
+import { prng as mulberry32 } from "./helpers/prng.js";
 
 const groupId = new Uint8Array(32).fill(0x77);
 const K0 = new Uint8Array(32).fill(0x10);
 const K1 = new Uint8Array(32).fill(0x11);
 const KX = new Uint8Array(32).fill(0x12); // an epoch key the receiver never learns
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Original {
   tag: string;

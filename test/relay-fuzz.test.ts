@@ -7,22 +7,13 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startRelay, type RelayServer } from "../src/cwtch/relay-server.js";
 import { tagOf, TestClient } from "./helpers/ws-client.js";
+import { prng as rng } from "./helpers/prng.js";
 
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
 const TERMINAL = new Set(["posted", "caught-up", "subscribed", "pong", "error"]);
 const TAGS = ["f1", "f2", "f3", "f4"].map(tagOf);
 let relay: RelayServer;
 
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 function generator(seed: number) {
   const r = rng(seed);

@@ -7,7 +7,7 @@ import { PursuanceClient } from "../pursuance/client.js";
 import { decodeInvite, encodeInvite } from "../pursuance/invite.js";
 import { exportLog, parseLogFile, verifyLog } from "../pursuance/log-file.js";
 import { Home } from "./home.js";
-import { COMMON_HELP, homeOf, parse, session, settle, stdio, syncWithProgress, timeoutOf, withClient, type Io, type Parsed } from "./client-context.js";
+import { arg, COMMON_HELP, homeOf, parse, session, settle, stdio, syncWithProgress, timeoutOf, withClient, type Io, type Parsed } from "./client-context.js";
 import { MEMBER_COMMANDS } from "./client-member-commands.js";
 import { TASK_COMMANDS } from "./client-task-commands.js";
 import { UsageError } from "./relay-command.js";
@@ -20,11 +20,6 @@ export interface SubCommand {
   run(p: Parsed, io: Io): Promise<number | void>;
 }
 
-const needArg = (p: Parsed, i: number, what: string): string => {
-  const v = p.positionals[i];
-  if (v === undefined || v === "") throw new UsageError(`missing ${what}`);
-  return v;
-};
 
 const CORE: Record<string, SubCommand> = {
   init: {
@@ -43,7 +38,7 @@ const CORE: Record<string, SubCommand> = {
     summary: "found a pursuance on these relays; prints its id",
     options: { relay: { type: "string", multiple: true }, mission: { type: "string" } },
     async run(p, io) {
-      const name = needArg(p, 0, "the pursuance name");
+      const name = arg(p, 0, "the pursuance name");
       const relays = (p.values.relay as string[] | undefined) ?? [];
       if (relays.length === 0) throw new UsageError("at least one --relay URL is required");
       for (const r of relays) if (!/^wss?:\/\/\S+$/.test(r)) throw new UsageError(`--relay: ${JSON.stringify(r)} is not a ws:// or wss:// URL`);
@@ -83,7 +78,7 @@ const CORE: Record<string, SubCommand> = {
     usage: "join <invite>",
     summary: "join a pursuance with an invite",
     async run(p, io) {
-      const invite = decodeInvite(needArg(p, 0, "the invite"));
+      const invite = decodeInvite(arg(p, 0, "the invite"));
       const s = await session(p);
       if (s.home.hasPursuance()) throw new UsageError(`${s.home.dir} already belongs to a pursuance; use another --home`);
       try {
@@ -144,7 +139,7 @@ const CORE: Record<string, SubCommand> = {
     summary: "write every event's signed bytes to FILE (for verify, audit, backup)",
     async run(p, io) {
       if (p.positionals[0] !== "export") throw new UsageError("usage: log export FILE");
-      const file = needArg(p, 1, "the output FILE");
+      const file = arg(p, 1, "the output FILE");
       await withClient(p, io, async (c) => {
         writeFileSync(file, JSON.stringify(exportLog(c.id, c.config.groupId, c.session.log.events())) + "\n", { mode: 0o600 });
         io.out(`wrote ${c.session.log.size} events to ${file}`);
@@ -155,7 +150,7 @@ const CORE: Record<string, SubCommand> = {
     usage: "verify FILE",
     summary: "recompute the state and its hash from an exported log; list rejected events",
     async run(p, io) {
-      const r = verifyLog(await loadCrypto(), parseLogFile(readFileSync(needArg(p, 0, "the log FILE"), "utf8")));
+      const r = verifyLog(await loadCrypto(), parseLogFile(readFileSync(arg(p, 0, "the log FILE"), "utf8")));
       if (p.values.json) return io.out(JSON.stringify(r, null, 2));
       io.out(`stateHash ${r.stateHash}`);
       io.out(`${r.events} events, ${r.applied} applied, ${r.rejected.length} rejected, ${r.invalid.length} invalid`);

@@ -47,6 +47,13 @@ export function parse(argv: string[], extra: ParseArgsConfig["options"] = {}): P
   }
 }
 
+/** The i-th positional argument, or a usage error naming what is missing. */
+export function arg(p: Parsed, i: number, what: string): string {
+  const v = p.positionals[i];
+  if (v === undefined || v === "") throw new UsageError(`missing ${what}`);
+  return v;
+}
+
 export function homeOf(p: Parsed): string {
   return (p.values.home as string | undefined) ?? defaultHome();
 }

@@ -4,14 +4,9 @@ import { delegateBody, grantBody } from "../pursuance/actions.js";
 import { CAPABILITIES, type Capability } from "../pursuance/rules.js";
 import { findMember, memberName } from "../pursuance/views.js";
 import type { SubCommand } from "./client-command.js";
-import { withClient, type Parsed } from "./client-context.js";
+import { arg, withClient, type Parsed } from "./client-context.js";
 import { parseIntFlag, UsageError } from "./relay-command.js";
 
-const arg = (p: Parsed, i: number, what: string): string => {
-  const v = p.positionals[i];
-  if (v === undefined || v === "") throw new UsageError(`missing ${what}`);
-  return v;
-};
 
 export const MEMBER_COMMANDS: Record<string, SubCommand> = {
   keys: {

@@ -6,14 +6,9 @@ import { TASK_STATUSES, type TaskStatus } from "../pursuance/events.js";
 import { entitled } from "../pursuance/state.js";
 import { findTask, parseAssignee, taskView, type TaskView } from "../pursuance/views.js";
 import type { SubCommand } from "./client-command.js";
-import { withClient, type Io, type Parsed } from "./client-context.js";
+import { arg, withClient, type Io, type Parsed } from "./client-context.js";
 import { UsageError } from "./relay-command.js";
 
-const arg = (p: Parsed, i: number, what: string): string => {
-  const v = p.positionals[i];
-  if (v === undefined || v === "") throw new UsageError(`missing ${what}`);
-  return v;
-};
 
 function line(v: TaskView): string {
   const title = v.title ?? "(encrypted: not readable with your roles)";

@@ -5,11 +5,10 @@
 import { loadCrypto } from "../cwtch/crypto.js";
 import { RelayClient } from "../cwtch/relay-client.js";
 import { startRelay } from "../cwtch/relay-server.js";
-import { commentBody, inviteBody, taskCreateBody } from "../pursuance/actions.js";
+import { commentBody, taskCreateBody } from "../pursuance/actions.js";
 import { PursuanceClient } from "../pursuance/client.js";
 import { decodeInvite, encodeInvite } from "../pursuance/invite.js";
 import { memoryStore, type ClientPorts } from "../pursuance/ports.js";
-import { entitled } from "../pursuance/state.js";
 import { taskView } from "../pursuance/views.js";
 
 export const DEMO_HELP = `Usage: pursuance demo
@@ -47,12 +46,8 @@ export async function runDemoCommand(argv: string[]): Promise<number> {
     const ada = await PursuanceClient.create(ports(), crypto.signKeyPair(), { name: "Open Records Collective", founderName: "ada", relays: urls, ...opts });
     clients.push(ada);
     say(`ada founded "${ada.state.name}" (${ada.id.slice(0, 16)}…) with crypto backend ${crypto.backend}`);
-    const invite = async (role: string) => {
-      const { body, secret } = inviteBody(ada.actor, ada.state, role);
-      await ada.publish(body);
-      const scopes = new Set(entitled(ada.state, ada.me).filter((s) => s === "group" || (ada.state.rules.roles[s]?.rank ?? 1e9) <= ada.state.rules.roles[role]!.rank));
-      return encodeInvite({ v: 1, name: ada.state.name, pursuanceId: ada.id, groupId: ada.config.groupId, relays: urls, role, inviteSeed: secret.seed, keys: ada.ring.all().filter((k) => scopes.has(k.scope)) });
-    };
+    // Through the string form, as a new member would paste it.
+    const invite = async (role: string) => encodeInvite(await ada.createInvite(role));
     const bob = await PursuanceClient.join(ports(), crypto.signKeyPair(), decodeInvite(await invite("admin")), "bob", opts);
     const cat = await PursuanceClient.join(ports(), crypto.signKeyPair(), decodeInvite(await invite("change agent")), "cat", opts);
     clients.push(bob, cat);

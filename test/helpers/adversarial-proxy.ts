@@ -12,6 +12,7 @@
 // shown first) can vary.
 import type { AddressInfo } from "node:net";
 import { WebSocket, WebSocketServer, type RawData } from "ws";
+import { prng } from "./prng.js";
 
 export type Direction = "toClient" | "toRelay";
 
@@ -74,17 +75,6 @@ export function total(s: ProxyStats, k: keyof DirectionStats): number {
   return s.toClient[k] + s.toRelay[k];
 }
 
-/** mulberry32: small, fast, good enough to pick faults, and fully determined by its seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface EngineOutput {
   /** Send these now, in order, in the frame's direction (Buffers as binary messages). */
