@@ -29,8 +29,13 @@ import {
   applyTaskReopen,
   applyTaskUpdate,
 } from "./apply-tasks.js";
+import { forkAllowed } from "./equivocation.js";
 import { causalOrder } from "./order.js";
-import { emptyState, stateHash, type PursuanceState } from "./state.js";
+import { emptyState, rankOf, stateHash, type PursuanceState } from "./state.js";
+import { byPriority, reductionOf, sameEdges, SupersedeIndex, type Reduction } from "./supersede.js";
+
+/** Rounds of the authority fixpoint before the last one stands (a real log needs two at most). */
+const MAX_ROUNDS = 12;
 
 export interface FoldOptions {
   crypto: Crypto;
@@ -113,6 +118,15 @@ export class Fold {
   private verdicts = new Map<string, string | null>();
   private readonly ctx: ApplyContext;
   private genesisId: string | null;
+  private readonly index = new SupersedeIndex();
+  /** Reductions found valid, in the order found: their supersession edges shape the order. */
+  private candidates = new Map<string, Reduction>();
+  private edges = new Map<string, string[]>();
+  /** Equivocators' events past their fork that others built on (still folded). */
+  private forkOk = new Set<string>();
+  /** While folding: reductions applied in this pass, and (when someone equivocated) each applied event's author rank. */
+  private found: Reduction[] = [];
+  private ranks: Map<string, number> | null = null;
 
   constructor(private readonly o: FoldOptions) {
     this.ctx = { crypto: o.crypto };
@@ -143,6 +157,7 @@ export class Fold {
     let incremental = true;
     for (const e of fresh) {
       this.events.set(e.id, e);
+      this.index.add(e);
       const slot = `${e.author}:${e.seq}`;
       const other = this.slots.get(slot);
       if (other === undefined) this.slots.set(slot, e.id);
@@ -176,7 +191,10 @@ export class Fold {
           tips.add(e.id);
         }
         if (incremental) {
+          // Descending from everything, these neither are superseded nor supersede anything already here.
+          this.found = [];
           for (const e of order) this.step(e);
+          for (const r of this.found) this.candidates.set(r.id, r);
           this.tips = tips;
           for (const e of fresh) for (const p of e.parents) this.cited.add(p);
           return false;
@@ -211,23 +229,67 @@ export class Fold {
     }
   }
 
-  /** Recompute from nothing (also what `verify` does). */
+  /**
+   * Recompute from nothing (also what `verify` does): fold, then put every
+   * valid reduction before the concurrent acts of those it reduces and decide
+   * equivocations by who built on what, and fold again until nothing moves.
+   */
   refold(): void {
-    this.st = emptyState();
-    this.log = [];
-    this.verdicts = new Map();
-    const { order, orphans } = causalOrder(this.events.values());
-    for (const e of order) this.step(e);
-    for (const e of orphans) this.record(e, "cites an event that is not in the log");
-    this.hasOrphans = orphans.length > 0;
+    this.candidates = new Map();
+    this.edges = new Map();
+    const dropped = new Set<string>();
+    this.forkOk = forkAllowed(this.events, this.index.byAuthor, this.forks, null);
+    for (let round = 0; ; round++) {
+      const ranks = this.forks.size > 0 ? new Map<string, number>() : null;
+      this.foldPass(dropped, ranks);
+      if (round + 1 >= MAX_ROUNDS) break;
+      let changed = false;
+      for (const r of this.found) if (!this.candidates.has(r.id)) this.candidates.set(r.id, r);
+      const next = this.index.edges(byPriority(this.candidates.values()), this.events, dropped);
+      if (!sameEdges(next, this.edges)) {
+        this.edges = next;
+        changed = true;
+      }
+      if (ranks) {
+        const ok = forkAllowed(this.events, this.index.byAuthor, this.forks, ranks);
+        if (ok.size !== this.forkOk.size || [...ok].some((id) => !this.forkOk.has(id))) {
+          this.forkOk = ok;
+          changed = true;
+        }
+      }
+      if (!changed) break;
+    }
     this.tips = new Set([...this.events.keys()].filter((id) => !this.cited.has(id)));
   }
 
-
+  /** One fold of every event in the current order. */
+  private foldPass(dropped: Set<string>, ranks: Map<string, number> | null): void {
+    this.st = emptyState();
+    this.log = [];
+    this.verdicts = new Map();
+    this.found = [];
+    this.ranks = ranks;
+    let o = causalOrder(this.events.values(), this.edges);
+    // Two reductions whose edges close a cycle: the lowest-ranked one gives way (docs/protocol.md).
+    while (o.cyclic.length > 0) {
+      const withEdges = new Set([...this.edges.values()].flat());
+      const victim = byPriority(this.candidates.values()).reverse().find((r) => withEdges.has(r.id) && !dropped.has(r.id));
+      if (!victim) break;
+      dropped.add(victim.id);
+      this.edges = this.index.edges(byPriority(this.candidates.values()), this.events, dropped);
+      o = causalOrder(this.events.values(), this.edges);
+    }
+    for (const e of o.order) this.step(e);
+    for (const e of o.orphans) this.record(e, "cites an event that is not in the log");
+    for (const e of o.cyclic) this.record(e, "ordering cycle among authority events");
+    this.hasOrphans = o.orphans.length > 0 || o.cyclic.length > 0;
+    this.ranks = null;
+  }
 
   private step(e: PEvent): void {
     const fork = this.forks.get(e.author);
-    if (fork !== undefined && e.seq >= fork) return this.record(e, `author equivocated at seq ${fork}`);
+    if (fork !== undefined && e.seq >= fork && !this.forkOk.has(e.id)) return this.record(e, `author equivocated at seq ${fork}`);
+    const reduces = e.body && this.st.id !== null ? reductionOf(this.st, e) : null;
     try {
       const before = this.st.clock;
       // The clock (for the rotation policy) advances before applying so the event sees its own time,
@@ -242,6 +304,8 @@ export class Fold {
       this.st.applied++;
       this.log.push({ event: e, rejected: null });
       this.verdicts.set(e.id, null);
+      if (reduces) this.found.push({ id: e.id, ...reduces });
+      this.ranks?.set(e.id, rankOf(this.st, e.author));
     } catch (err) {
       if (!(err instanceof Rejected)) throw err;
       this.record(e, err.reason);

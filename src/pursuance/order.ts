@@ -1,6 +1,9 @@
 // The one total order every client agrees on: a topological order of the
-// causal DAG (an event after everything it cites), ties broken by the smaller
-// event id. It depends only on the set of events, never on arrival order.
+// causal DAG (an event after everything it cites, and after every event the
+// authority rules put before it), ties broken by the smaller event id. It
+// depends only on the set of events and those extra edges, never on arrival
+// order. Ids decide only between events that the authority rules leave
+// unordered (see docs/protocol.md, "Authority under concurrency").
 import type { PEvent } from "./apply-common.js";
 
 /** Binary min-heap of ids (string compare). */
@@ -48,21 +51,44 @@ export interface Ordered {
   order: PEvent[];
   /** Events citing something absent from the set (directly or through an ancestor). */
   orphans: PEvent[];
+  /** Events on a cycle of the extra edges (never real citations): empty unless the edges conflict. */
+  cyclic: PEvent[];
 }
 
-export function causalOrder(events: Iterable<PEvent>): Ordered {
+/**
+ * Extra "must come after" edges: child id → ids that must precede it. They
+ * never name an absent event, so they cannot orphan anything; a set of them
+ * that closes a cycle leaves the events on it in `cyclic` for the caller to
+ * resolve.
+ */
+export type ExtraEdges = ReadonlyMap<string, readonly string[]>;
+
+export function causalOrder(events: Iterable<PEvent>, extra?: ExtraEdges): Ordered {
   const byId = new Map<string, PEvent>();
   for (const e of events) byId.set(e.id, e);
   const indegree = new Map<string, number>();
   const children = new Map<string, string[]>();
   const heap = new IdHeap();
+  const link = (p: string, id: string) => {
+    let c = children.get(p);
+    if (!c) children.set(p, (c = []));
+    c.push(id);
+  };
+  // Missing real parents count towards the indegree (they never arrive: an orphan); extra ones are skipped if absent.
+  const orphanish = new Set<string>();
   for (const e of byId.values()) {
     let n = 0;
-    for (const p of new Set(e.parents)) {
+    const ps = new Set(e.parents);
+    for (const p of ps) {
       n++;
-      let c = children.get(p);
-      if (!c) children.set(p, (c = []));
-      c.push(e.id);
+      link(p, e.id);
+      if (!byId.has(p)) orphanish.add(e.id);
+    }
+    for (const p of extra?.get(e.id) ?? []) {
+      if (ps.has(p) || !byId.has(p)) continue;
+      ps.add(p);
+      n++;
+      link(p, e.id);
     }
     indegree.set(e.id, n);
     if (n === 0) heap.push(e.id);
@@ -77,6 +103,23 @@ export function causalOrder(events: Iterable<PEvent>): Ordered {
       if (n === 0) heap.push(c);
     }
   }
-  const orphans = order.length === byId.size ? [] : [...byId.values()].filter((e) => indegree.get(e.id)! > 0).sort((a, b) => (a.id < b.id ? -1 : 1));
-  return { order, orphans };
+  if (order.length === byId.size) return { order, orphans: [], cyclic: [] };
+  const left = [...byId.values()].filter((e) => indegree.get(e.id)! > 0).sort((a, b) => (a.id < b.id ? -1 : 1));
+  if (!extra || extra.size === 0) return { order, orphans: left, cyclic: [] };
+  // Orphans: what descends (by real citations) from a missing parent. The rest is stuck on an extra-edge cycle.
+  const orphan = new Set<string>();
+  const realChildren = new Map<string, string[]>();
+  for (const e of left) for (const p of e.parents) {
+    let c = realChildren.get(p);
+    if (!c) realChildren.set(p, (c = []));
+    c.push(e.id);
+  }
+  const stack = [...orphanish];
+  while (stack.length > 0) {
+    const id = stack.pop()!;
+    if (orphan.has(id)) continue;
+    orphan.add(id);
+    stack.push(...(realChildren.get(id) ?? []));
+  }
+  return { order, orphans: left.filter((e) => orphan.has(e.id)), cyclic: left.filter((e) => !orphan.has(e.id)) };
 }

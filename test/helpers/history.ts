@@ -145,6 +145,8 @@ export interface EmitOptions {
   /** Write at this seq with this prev instead of extending the chain: an equivocation. */
   fork?: { seq: number };
   ts?: number;
+  /** Grind the id: write this many candidates and keep the smallest (ids once decided concurrent conflicts). */
+  grind?: number;
 }
 
 export type BodyOrBuilder = Body | null | ((s: PursuanceState) => Body | null);
@@ -293,7 +295,12 @@ export class History {
       }
     }
     this.clock += 1000 + this.rng.int(1000);
-    const e: PEvent = { id: this.rng.hex(32), author: m.hex, seq, ts: o.ts ?? this.clock, parents, body };
+    let id = this.rng.hex(32);
+    for (let i = 1; i < (o.grind ?? 0); i++) {
+      const c = this.rng.hex(32);
+      if (c < id) id = c;
+    }
+    const e: PEvent = { id, author: m.hex, seq, ts: o.ts ?? this.clock, parents, body };
     if (body === null) e.bodyError = bodyError;
     this.events.push(e);
     this.byId.set(e.id, e);

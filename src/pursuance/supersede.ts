@@ -1,0 +1,138 @@
+// Supersession: a valid event that reduces someone's authority is folded
+// before every act of theirs it does not causally descend from, so those acts
+// are checked against the reduced authority whatever id, ts or deps their
+// author chose. See docs/protocol.md, "Authority under concurrency".
+import type { PEvent } from "./apply-common.js";
+import type { Hex } from "./events.js";
+import type { ExtraEdges } from "./order.js";
+import { rankOf, type PursuanceState } from "./state.js";
+
+/** A reduction the fold found valid, and what it reduces. */
+export interface Reduction {
+  id: Hex;
+  /** The author's rank when the reduction was first found valid: higher ranks are resolved first. */
+  rank: number;
+  /** Members whose power it reduces: their concurrent events, and joins through their invites, go after it. */
+  targets: Hex[];
+  /** Invite keys it voids directly (an invite revocation). */
+  invites: Hex[];
+}
+
+const REDUCING = new Set(["remove", "role.revoke", "role.delete", "role.amend", "leader.transfer", "invite.revoke"]);
+
+/** What an event would reduce if it applies, judged on the state before it; null when it reduces nothing. */
+export function reductionOf(s: PursuanceState, e: PEvent): Omit<Reduction, "id"> | null {
+  const b = e.body;
+  if (!b) return null;
+  const t: string = b.t;
+  if (!REDUCING.has(t)) return null;
+  const rank = rankOf(s, e.author);
+  const holders = (role: string) => [...s.members].filter(([, m]) => m.roles.has(role)).map(([id]) => id);
+  switch (b.t) {
+    case "remove":
+    case "role.revoke":
+      return { rank, targets: [b.member], invites: [] };
+    case "role.delete":
+      return { rank, targets: holders(b.role), invites: [] };
+    case "role.amend": {
+      const old = s.rules.roles[b.role];
+      if (!old) return null;
+      const lost = old.caps.some((c) => !b.def.caps.includes(c)) || b.def.rank < old.rank;
+      return lost ? { rank, targets: holders(b.role), invites: [] } : null;
+    }
+    case "leader.transfer":
+      return { rank, targets: [e.author], invites: [] };
+  }
+  // Bodies added alongside this rule (kept loose so either may land first).
+  if (t === "invite.revoke") return { rank, targets: [], invites: [(b as unknown as { invite: Hex }).invite] };
+  return null;
+}
+
+/** Lookups over the whole event set that the edges need; kept up to date as events arrive. */
+export class SupersedeIndex {
+  readonly byAuthor = new Map<Hex, PEvent[]>();
+  /** Invite key → the joins that redeem it. */
+  readonly joinsOf = new Map<Hex, PEvent[]>();
+  /** Author → invite keys they issued. */
+  readonly invitesBy = new Map<Hex, Hex[]>();
+  /** Reduction id → the relevant events among its causal ancestors (fixed forever: ancestors never change). */
+  private readonly ancestry = new Map<Hex, Set<Hex>>();
+
+  add(e: PEvent): void {
+    push(this.byAuthor, e.author, e);
+    const b = e.body;
+    if (b?.t === "join") push(this.joinsOf, b.invite, e);
+    if (b?.t === "invite") push(this.invitesBy, e.author, b.invite);
+  }
+
+  /** Events a reduction supersedes unless they are its ancestors. */
+  private affected(r: Reduction): PEvent[] {
+    const out: PEvent[] = [];
+    const invites = new Set(r.invites);
+    for (const t of r.targets) {
+      out.push(...(this.byAuthor.get(t) ?? []));
+      for (const i of this.invitesBy.get(t) ?? []) invites.add(i);
+    }
+    for (const i of invites) out.push(...(this.joinsOf.get(i) ?? []));
+    return out;
+  }
+
+  /** Its ancestors that could ever be affected: the targets' events and every join. */
+  private ancestorsAmong(r: Reduction, events: ReadonlyMap<Hex, PEvent>): Set<Hex> {
+    let anc = this.ancestry.get(r.id);
+    if (anc) return anc;
+    anc = new Set();
+    const targets = new Set(r.targets);
+    const seen = new Set<Hex>();
+    const stack = [...(events.get(r.id)?.parents ?? [])];
+    while (stack.length > 0) {
+      const id = stack.pop()!;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      const e = events.get(id);
+      if (e && (targets.has(e.author) || e.body?.t === "join")) anc.add(id);
+      if (e) for (const p of e.parents) stack.push(p);
+    }
+    this.ancestry.set(r.id, anc);
+    return anc;
+  }
+
+  /**
+   * The extra edges for a set of reductions, highest rank first. Reductions
+   * in `dropped` contribute none (the caller drops the lowest-ranked one whose
+   * edges close a cycle).
+   */
+  edges(reductions: readonly Reduction[], events: ReadonlyMap<Hex, PEvent>, dropped: ReadonlySet<Hex>): Map<Hex, Hex[]> {
+    const out = new Map<Hex, Hex[]>();
+    for (const r of reductions) {
+      if (dropped.has(r.id)) continue;
+      const affected = this.affected(r).filter((e) => e.id !== r.id);
+      if (affected.length === 0) continue;
+      // Cached per reduction: events that arrive later cannot be its ancestors (they would have had
+      // to be present for it to be placed).
+      const anc = this.ancestorsAmong(r, events);
+      for (const e of affected) if (!anc.has(e.id)) push(out, e.id, r.id);
+    }
+    return out;
+  }
+}
+
+/** Highest rank first; then the order they were found in (itself a function of the event set). */
+export function byPriority(rs: Iterable<Reduction>): Reduction[] {
+  return [...rs].map((r, i) => ({ r, i })).sort((a, b) => b.r.rank - a.r.rank || a.i - b.i).map(({ r }) => r);
+}
+
+export function sameEdges(a: ExtraEdges, b: ExtraEdges): boolean {
+  if (a.size !== b.size) return false;
+  for (const [k, v] of a) {
+    const w = b.get(k);
+    if (!w || w.length !== v.length || v.some((x, i) => x !== w[i])) return false;
+  }
+  return true;
+}
+
+function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
+  const l = m.get(k);
+  if (l) l.push(v);
+  else m.set(k, [v]);
+}
