@@ -42,6 +42,7 @@ export const pursuanceStatus: BoundHandler = async (_inv, ctx) => {
     `${s.members.size} members · ${s.taskIds.length} tasks · ${st.events} events (${st.pending} pending) · ${gaps} gaps · ${st.equivocations.length} equivocations · ${s.rejected.length} rejected`,
     `relays: ${relays.join("; ") || "none"}`,
     `state hash ${c.hash()}`,
+    ...s.badSeals.map((b) => `⚠ ${memberName(s, b.reporter)} could not open the "${b.scope}" key${b.rotator ? `: flagged rotator ${memberName(s, b.rotator)}` : ""}`),
   ];
   return { kind: "ok", plain: lines.join("\n"), html: html`${lines.map((l, i) => html`${i > 0 ? html`<br>` : ""}${l}`)}`.value };
 };

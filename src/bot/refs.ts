@@ -88,7 +88,7 @@ export function humanize(s: PursuanceState, text: string): string {
  * refusal throws before anything is posted.
  */
 /** Publish as the acting member; `ctx.via` tags the event with where the command came from (idempotent retries). */
-export async function publish(ctx: BoundContext, body: Body): Promise<{ id: string }> {
-  parseBody(encodeBody(body));
+export async function publish(ctx: BoundContext, body: Body | ((s: PursuanceState) => Body)): Promise<{ id: string }> {
+  if (typeof body !== "function") parseBody(encodeBody(body));
   return ctx.client.publish(body, undefined, ctx.via ? { via: ctx.via } : {});
 }

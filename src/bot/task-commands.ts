@@ -23,7 +23,8 @@ export const taskCreate: Handler = async (inv, ctx) => {
   const due = inv.flag("due");
   const assign = inv.flag("assign");
   const parent = inv.flag("parent");
-  const body = taskCreateBody(c.actor, s, {
+  // A builder: if a key must rotate first (someone lost it), the task is sealed under the new one.
+  const body = (st: typeof s) => taskCreateBody(c.actor, st, {
     text: { title: inv.arg("title").trim(), deliverables: inv.flag("deliverables") ?? "" },
     readers: [role],
     assignee: assign !== undefined ? resolveAssignee(ctx, assign) : null,

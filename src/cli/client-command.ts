@@ -115,11 +115,14 @@ const CORE: Record<string, SubCommand> = {
           members: [...s.members.entries()].map(([id, m]) => ({ id, name: m.name, roles: [...m.roles].sort() })),
           tasks: s.taskIds.length,
           rejected: s.rejected.length,
+          // Seals a holder said did not open: `rotator` is flagged when the bad seal was its rotation's.
+          flags: s.badSeals.map((b) => ({ kind: "bad seal", scope: b.scope, keyId: b.keyId, reporter: b.reporter, rotator: b.rotator })),
         };
         if (p.values.json) return io.out(JSON.stringify(summary, null, 2));
         io.out(`${s.name}  (${c.id})`);
         io.out(`state hash ${summary.stateHash}  events ${st.events}  pending ${st.pending}  rejected ${s.rejected.length}`);
         io.out(`relays: ${st.relays.map((r) => `${r.url}${r.connected ? "" : " (down)"}`).join(", ")}`);
+        for (const f of summary.flags) io.out(`⚠ ${f.reporter.slice(0, 16)} could not open the "${f.scope}" key${f.rotator ? ` sealed by rotator ${f.rotator.slice(0, 16)}` : ""}`);
         for (const m of summary.members) io.out(`  ${m.name.padEnd(16)} ${m.roles.join(", ").padEnd(24)} ${m.id.slice(0, 16)}${m.id === s.leader ? "  (leader)" : ""}`);
       });
     },

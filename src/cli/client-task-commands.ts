@@ -35,7 +35,7 @@ const SUBS: Record<string, (p: Parsed, io: Io) => Promise<void>> = {
       if (!role) throw new UsageError("you hold no role that can read tasks; pass --role");
       const due = p.values.due as string | undefined;
       if (due !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(due)) throw new UsageError(`--due: ${JSON.stringify(due)} is not a date like 2026-12-31`);
-      const body = taskCreateBody(c.actor, s, {
+      const body = (st: typeof s) => taskCreateBody(c.actor, st, {
         text: { title, deliverables: (p.values.deliverables as string | undefined) ?? "" },
         readers: [role],
         assignee: p.values.assign ? parseAssignee(s, p.values.assign as string) : null,

@@ -29,6 +29,29 @@ export function applyRotate(s: PursuanceState, e: PEvent, b: B<"keys.rotate">): 
   k.needsRotation = false;
   k.since = e.ts;
   k.history.push(b.keyId);
+  k.rotatedBy = e.author;
+  k.rotationSeals = new Set(want);
+}
+
+/**
+ * A holder's word that its seal of the current key did not open. Only the
+ * holder can know, and lying only costs it a re-share, so the word is taken:
+ * it stops counting as a holder (a holder re-shares), the rotator is named
+ * when the bad seal was the rotation's, and if nobody but the rotator still
+ * holds the key, the key is rotated anew.
+ */
+export function applyUnreadable(s: PursuanceState, e: PEvent, b: B<"keys.unreadable">): void {
+  requireMember(s, e.author);
+  const k = s.keys.get(b.scope);
+  if (!k) reject(`no key scope "${b.scope}"`);
+  if (b.keyId !== k.keyId) reject(`"${b.scope}" key ${short(b.keyId)} is not current (${short(k.keyId)})`);
+  if (!k.holders.has(e.author)) reject(`${short(e.author)} is not listed as holding "${b.scope}" ${short(b.keyId)}`);
+  k.holders.delete(e.author);
+  const fromRotation = k.rotationSeals.delete(e.author);
+  const rotator = fromRotation ? k.rotatedBy : null;
+  s.badSeals.push({ scope: b.scope, keyId: b.keyId, reporter: e.author, rotator });
+  const others = [...k.holders].filter((h) => h !== rotator && s.members.has(h));
+  if (others.length === 0) k.needsRotation = true;
 }
 
 export function applyShare(s: PursuanceState, e: PEvent, b: B<"keys.share">): void {

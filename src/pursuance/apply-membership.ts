@@ -49,7 +49,7 @@ export function applyGenesis(s: PursuanceState, e: PEvent, b: B<"genesis">, gene
   s.members.set(e.author, { name: b.founderName, roles: new Set([top]), joinedBy: e.id });
   for (const k of b.keys) {
     if (s.keys.has(k.scope)) continue;
-    s.keys.set(k.scope, { keyId: k.keyId, holders: new Set([e.author]), needsRotation: false, since: e.ts, history: [k.keyId] });
+    s.keys.set(k.scope, { keyId: k.keyId, holders: new Set([e.author]), needsRotation: false, since: e.ts, history: [k.keyId], rotatedBy: e.author, rotationSeals: new Set([e.author]) });
   }
 }
 

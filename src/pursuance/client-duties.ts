@@ -5,7 +5,7 @@
 // after a fallback delay, and the fold settles any race deterministically.
 import { ActionError, rotateBody, shareBody } from "./actions.js";
 import type { PursuanceClient } from "./client.js";
-import { entitled, entitledMembers, epochOfKeyId, missingHolders, rankOf, type PursuanceState } from "./state.js";
+import { entitled, entitledMembers, epochOfKeyId, missingHolders, rankOf, suspectRotators, type PursuanceState } from "./state.js";
 
 export interface DutyState {
   inflight: Set<string>;
@@ -48,6 +48,14 @@ export function runDuties(c: PursuanceClient): void {
   const mine = entitled(s, c.me);
   const every = s.rules.rotation.everyMs;
   const lacking = new Set<string>();
+  // The log says we hold a key our ring could not open: say so, so a holder re-shares (docs/protocol.md).
+  for (const [scope, k] of s.keys) {
+    if (!k.holders.has(c.me) || k.keyId === "0".repeat(32) || c.ring.get(k.keyId)) continue;
+    schedule(c, `unreadable:${scope}:${k.keyId}`, true, () => c.state.keys.get(scope)?.keyId === k.keyId && c.state.keys.get(scope)!.holders.has(c.me) && !c.ring.get(k.keyId), async () => {
+      await c.publish({ t: "keys.unreadable", scope, keyId: k.keyId });
+    });
+  }
+  const suspects = suspectRotators(s);
   for (const [scope, k] of s.keys) {
     if (!mine.includes(scope)) continue;
     const due = every !== null && c.ports.now() - k.since >= every;
@@ -67,8 +75,8 @@ export function runDuties(c: PursuanceClient): void {
   for (const m of lacking) {
     const invite = [...s.invites.values()].find((i) => i.usedBy === m);
     const g = s.keys.get("group")!;
-    const holders = [...g.holders].filter((h) => s.members.has(h) && h !== m);
-    const first = invite && s.members.has(invite.by) ? invite.by === c.me : designated(s, holders) === c.me;
+    const holders = [...g.holders].filter((h) => s.members.has(h) && h !== m && !suspects.has(h));
+    const first = invite && s.members.has(invite.by) && !suspects.has(invite.by) ? invite.by === c.me : designated(s, holders) === c.me;
     const want = () => [...c.state.keys.keys()].some((sc) => missingHolders(c.state, sc).includes(m));
     schedule(c, `share:${m}:${[...s.keys.values()].map((k) => k.keyId).join(",")}`, first, want, async () => {
       const body = shareBody(c.actor, c.state, m);

@@ -19,6 +19,7 @@ import type { ClientPorts } from "./ports.js";
 import type { Rules } from "./rules.js";
 import { entitled, epochOfKeyId, stateHash, type PursuanceState } from "./state.js";
 import { runDuties, type DutyState } from "./client-duties.js";
+import { freshenFor, rotateAfter, type FreshnessPort } from "./key-freshness.js";
 
 export interface ClientConfig {
   /** The genesis event id; null only while a joiner has not yet seen it. */
@@ -216,7 +217,33 @@ export class PursuanceClient extends EventEmitter<ClientEvents> {
    * Publish a body as our next event. A body the rules would reject is refused
    * here, before anything reaches the log, with the reason every client would give.
    */
-  async publish(body: Body, epoch?: number, opts: { via?: string } = {}): Promise<{ id: string }> {
+  async publish(body: Body | ((s: PursuanceState) => Body), epoch?: number, opts: { via?: string } = {}): Promise<{ id: string }> {
+    // A builder is rebuilt after any rotation the write needs, so content is sealed under fresh keys.
+    const build = typeof body === "function" ? body : () => body;
+    const fresh = this.freshness();
+    await freshenFor(fresh, build(this.state));
+    const b = build(this.state);
+    const done = await this.publishNow(b, epoch, opts);
+    await rotateAfter(fresh, b);
+    return done;
+  }
+
+  private freshness(): FreshnessPort {
+    const c = this;
+    return {
+      me: c.me,
+      get state() {
+        return c.state;
+      },
+      actor: c.actor,
+      inflight: c.duty.inflight,
+      publishNow: (b) => c.publishNow(b),
+      sleep: (ms) => c.sleep(ms),
+    };
+  }
+
+  /** Publish without the freshness step (rotations themselves, and what the step publishes). */
+  async publishNow(body: Body, epoch?: number, opts: { via?: string } = {}): Promise<{ id: string }> {
     // Parse exactly as every receiver will: a body they would find malformed never leaves.
     parseBody(encodeBody(body));
     const probe: PEvent = { id: "f".repeat(64), author: this.me, seq: 0, ts: this.ports.now(), parents: [], body };

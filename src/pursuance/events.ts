@@ -51,6 +51,8 @@ export type Body =
   | { t: "remove"; member: Hex; reason: string }
   | { t: "keys.rotate"; scope: string; from: string; keyId: string; sealed: SealedTo }
   | { t: "keys.share"; to: Hex; keys: KeyRef[] }
+  /** A holder says the current key of `scope` sealed to it does not open (or does not match its id). */
+  | { t: "keys.unreadable"; scope: string; keyId: string }
   /** Let a non-member (e.g. a bridge) read a role: its keys, and the group key, sealed to `to`. Revocable. */
   | { t: "keys.delegate"; role: string; to: Hex; keys: KeyRef[] }
   | { t: "keys.undelegate"; role: string; to: Hex }
@@ -236,6 +238,8 @@ export function parseBody(bytes: Uint8Array): Body {
       };
     case "keys.share":
       return { t: "keys.share", to: hex64(o.to, "to"), keys: keyRefs(o.keys) };
+    case "keys.unreadable":
+      return { t: "keys.unreadable", scope: o.scope === "group" ? "group" : role(o.scope, "scope"), keyId: keyId(o.keyId, "keyId") };
     case "keys.delegate":
       return { t: "keys.delegate", role: role(o.role), to: hex64(o.to, "to"), keys: keyRefs(o.keys) };
     case "keys.undelegate":

@@ -5,7 +5,7 @@
 // else refolds from scratch, which is what makes arrival order irrelevant.
 import type { Crypto } from "../cwtch/crypto.js";
 import { Rejected, type ApplyContext, type PEvent } from "./apply-common.js";
-import { applyDelegate, applyRotate, applyShare, applyUndelegate } from "./apply-keys.js";
+import { applyDelegate, applyRotate, applyShare, applyUndelegate, applyUnreadable } from "./apply-keys.js";
 import {
   applyGenesis,
   applyGrant,
@@ -72,6 +72,8 @@ function applyOne(s: PursuanceState, e: PEvent, ctx: ApplyContext, genesisId: st
       return applyRotate(s, e, b);
     case "keys.share":
       return applyShare(s, e, b);
+    case "keys.unreadable":
+      return applyUnreadable(s, e, b);
     case "keys.delegate":
       return applyDelegate(s, e, b);
     case "keys.undelegate":

@@ -22,6 +22,17 @@ export interface ScopeKey {
   /** Event time of the last rotation (periodic policy). */
   since: number;
   history: string[];
+  /** Who made the current epoch (the founder for genesis keys), and the members its rotation sealed to. */
+  rotatedBy: Hex | null;
+  rotationSeals: Set<Hex>;
+}
+
+/** A holder said a seal did not open: the member who sealed it, when it was a rotation. */
+export interface BadSeal {
+  scope: string;
+  keyId: string;
+  reporter: Hex;
+  rotator: Hex | null;
 }
 
 export interface Comment {
@@ -85,6 +96,8 @@ export interface PursuanceState {
   votes: Map<Hex, Set<Hex>>;
   /** role → delegate (a non-member reader, e.g. a bridge) → the member who delegated. */
   delegates: Map<string, Map<Hex, Hex>>;
+  /** Complaints of seals that did not open (`keys.unreadable`), in fold order. */
+  badSeals: BadSeal[];
   rejected: Rejection[];
   applied: number;
   /** Latest event time seen (author claims; used only for the rotation policy). */
@@ -108,6 +121,7 @@ export function emptyState(): PursuanceState {
     announcements: [],
     votes: new Map(),
     delegates: new Map(),
+    badSeals: [],
     rejected: [],
     applied: 0,
     clock: 0,
@@ -169,7 +183,7 @@ export function reconcileKeys(s: PursuanceState): void {
   }
   for (const name of Object.keys(s.rules.roles)) {
     if (s.rules.roles[name]!.reads === "role" && !s.keys.has(name)) {
-      s.keys.set(name, { keyId: NO_KEY, holders: new Set(), needsRotation: true, since: s.clock, history: [] });
+      s.keys.set(name, { keyId: NO_KEY, holders: new Set(), needsRotation: true, since: s.clock, history: [], rotatedBy: null, rotationSeals: new Set() });
     }
   }
   for (const [scope, k] of s.keys) {
@@ -180,6 +194,11 @@ export function reconcileKeys(s: PursuanceState): void {
     const now = new Set(keyRecipients(s, scope));
     for (const h of k.holders) if (!now.has(h)) k.needsRotation = true;
   }
+}
+
+/** Rotators some holder said sealed garbage to them: never the one trusted to re-share. */
+export function suspectRotators(s: PursuanceState): Set<Hex> {
+  return new Set(s.badSeals.map((b) => b.rotator).filter((r): r is Hex => r !== null));
 }
 
 /** Who still needs a key share for a scope (entitled, but no key of the current epoch sealed to them). */
@@ -215,11 +234,14 @@ export function canonicalState(s: PursuanceState): unknown {
       needsRotation: k.needsRotation,
       since: k.since,
       history: k.history,
+      rotatedBy: k.rotatedBy,
+      rotationSeals: [...k.rotationSeals].sort(),
     })),
     tasks: s.taskIds.map((id) => s.tasks.get(id)!),
     announcements: s.announcements,
     votes: sortedEntries(s.votes).map(([c, v]) => ({ candidate: c, voters: [...v].sort() })),
     delegates: sortedEntries(s.delegates).map(([role, ds]) => ({ role, delegates: sortedEntries(ds).map(([to, by]) => ({ to, by })) })),
+    badSeals: s.badSeals,
     rejected: s.rejected,
     applied: s.applied,
   };
