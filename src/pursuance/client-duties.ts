@@ -83,7 +83,15 @@ export function runDuties(c: PursuanceClient): void {
       if (!body) return;
       // A joiner may not hold the current group key yet: write where the invite let them read.
       const gk = c.state.keys.get("group")!;
-      const readable = gk.holders.has(m) ? undefined : invite && c.ring.get(invite.groupKeyId) ? epochOfKeyId(invite.groupKeyId) : undefined;
+      // One who lost a seal (keys.unreadable) still reads the epoch before: write there.
+      const prev = gk.history[gk.history.length - 2];
+      const readable = gk.holders.has(m)
+        ? undefined
+        : invite && c.ring.get(invite.groupKeyId) && invite.usedBy === m && !c.state.badSeals.some((b) => b.reporter === m && b.keyId === gk.keyId)
+          ? epochOfKeyId(invite.groupKeyId)
+          : prev && c.ring.get(prev)
+            ? epochOfKeyId(prev)
+            : undefined;
       await c.publish(body, readable);
     });
   }
