@@ -1,0 +1,84 @@
+// The client store and the bridge store, on both engines they run on: embedded
+// PGlite and real PostgreSQL. Same contract, same assertions; the PostgreSQL
+// half also reopens the database (a restart) and checks nothing was lost.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadCrypto, type Crypto } from "../src/cwtch/crypto.js";
+import { bridgeStore } from "../src/store/bridge-store.js";
+import { clientStore } from "../src/store/client-store.js";
+import { openDatabase } from "../src/store/db.js";
+import { pgliteEngine, postgresEngine, type Engine } from "./helpers/engines.js";
+
+let crypto: Crypto;
+beforeAll(async () => {
+  crypto = await loadCrypto();
+});
+
+const engines: Engine[] = [pgliteEngine(), postgresEngine("store_test")];
+afterAll(async () => {
+  for (const e of engines) await e.cleanup();
+});
+
+for (const engine of engines) {
+  describe(`stores on ${engine.name}`, () => {
+    it("client store: events in order and idempotent, keys by id, cursors upserted, owners and pursuances kept apart", async () => {
+      const { location, db } = await engine.fresh();
+      const a = clientStore(db.db, crypto, "owner-a", "group-1");
+      const b = clientStore(db.db, crypto, "owner-b", "group-1");
+      const evs = Array.from({ length: 1200 }, (_, i) => ({ id: `e${i}`, bytes: new Uint8Array([i & 0xff, i >> 8]) }));
+      await a.saveEvents(evs);
+      await a.saveEvents(evs.slice(0, 10)); // a replay after a crash changes nothing
+      expect((await a.loadEvents()).map((x) => [...x])).toEqual(evs.map((e) => [...e.bytes]));
+      expect(await b.loadEvents()).toEqual([]);
+      const k1 = crypto.randomBytes(32);
+      await a.saveKey("group", k1);
+      await a.saveKey("group", k1);
+      await a.saveKey("admin", crypto.randomBytes(32));
+      expect((await a.loadKeys()).map((k) => k.scope).sort()).toEqual(["admin", "group"]);
+      await a.saveCursor("ws://r1", 5);
+      await a.saveCursor("ws://r1", 9);
+      await a.saveCursor("ws://r2", 1);
+      expect(await a.loadCursors()).toEqual({ "ws://r1": 9, "ws://r2": 1 });
+      expect(await b.loadCursors()).toEqual({});
+      await db.close();
+      if (location === "memory://") return;
+      // A restart: everything accepted is still there.
+      const again = await openDatabase(location);
+      const a2 = clientStore(again.db, crypto, "owner-a", "group-1");
+      expect((await a2.loadEvents()).length).toBe(1200);
+      expect(await a2.loadCursors()).toEqual({ "ws://r1": 9, "ws://r2": 1 });
+      await again.close();
+    });
+
+    it("bridge store: bindings, identities, posted events, the inbound queue and role rooms", async () => {
+      const { location, db } = await engine.fresh();
+      const s = bridgeStore(db.db);
+      const binding = { roomId: "!r:x", groupId: "g1", pursuanceId: "p1", name: "Watch", relays: ["ws://a"], boundBy: "@a:x" };
+      await s.bindRoom(binding);
+      await s.bindRoom({ ...binding, relays: ["ws://a", "ws://b"] });
+      expect(await s.room("!r:x")).toMatchObject({ ...binding, relays: ["ws://a", "ws://b"] });
+      expect(await s.room("!nope:x")).toBeNull();
+      await s.markPosted({ groupId: "g1", eventId: "ev1", roomId: "!r:x", matrixEventId: "$m1", kind: "task", taskId: "t1" });
+      await s.markPosted({ groupId: "g1", eventId: "ev1", roomId: "!r:x", matrixEventId: "$m1", kind: "task", taskId: "t1" });
+      expect([...(await s.postedIds("g1"))]).toEqual(["ev1"]);
+      expect(await s.taskMessage("g1", "t1")).toBe("$m1");
+      expect(await s.taskForMessage("!r:x", "$m1")).toBe("t1");
+      expect(await s.claimInbound("$in1", "!r:x", "{}")).toBe(true);
+      expect(await s.claimInbound("$in1", "!r:x", "{}")).toBe(false);
+      expect(await s.claimInbound("$in2", "!r:x", "{\"n\":2}")).toBe(true);
+      await s.markInboundDone("$in1");
+      expect(await s.pendingInbound()).toEqual(["{\"n\":2}"]);
+      await s.setRoleRoom("g1", "admin", "!admin:x");
+      expect(await s.roleRoom("g1", "admin")).toBe("!admin:x");
+      await s.setGhostName("@_p_a:x", "alice");
+      await s.setGhostName("@_p_a:x", "alice2");
+      expect(await s.ghostName("@_p_a:x")).toBe("alice2");
+      await db.close();
+      if (location === "memory://") return;
+      const again = await openDatabase(location);
+      const s2 = bridgeStore(again.db);
+      expect(await s2.pendingInbound()).toEqual(["{\"n\":2}"]);
+      expect((await s2.rooms()).length).toBe(1);
+      await again.close();
+    });
+  });
+}
