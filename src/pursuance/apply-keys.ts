@@ -77,5 +77,5 @@ export function applyUndelegate(s: PursuanceState, e: PEvent, b: B<"keys.undeleg
   if (by !== e.author) requireOutranksRole(s, e.author, b.role);
   s.delegates.get(b.role)!.delete(b.to);
   if (s.delegates.get(b.role)!.size === 0) s.delegates.delete(b.role);
-  reconcileKeys(s);
+  reconcileKeys(s, [b.to]);
 }
