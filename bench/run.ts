@@ -1,4 +1,4 @@
-// npm run bench [-- --only relay,pipeline,fold,coldload] [--quick]
+// npm run bench [-- --only relay,pipeline,joins,fold,coldload,bridge] [--quick]
 //
 // Every measurement is taken beside its baseline in the same run. Results go
 // to bench/results/latest.json (an array of {name, value, unit, baseline,
@@ -10,15 +10,16 @@ import { loadCrypto } from "../src/cwtch/crypto.js";
 import { benchBridge } from "./bridge.js";
 import { benchColdLoad } from "./coldload.js";
 import { benchFold } from "./fold.js";
+import { benchJoins } from "./joins.js";
 import { benchPipeline } from "./pipeline.js";
 import { benchRelay } from "./relay.js";
 import { table, type Metric } from "./report.js";
 import { synthLog } from "./synth.js";
 import { progress, since } from "./util.js";
 
-const SECTIONS = ["relay", "pipeline", "fold", "coldload", "bridge"] as const;
+const SECTIONS = ["relay", "pipeline", "joins", "fold", "coldload", "bridge"] as const;
 type Section = (typeof SECTIONS)[number];
-const ALIASES: Record<string, Section> = { crypto: "pipeline", pg: "coldload", postgres: "coldload", matrix: "bridge", synapse: "bridge" };
+const ALIASES: Record<string, Section> = { members: "joins", crypto: "pipeline", pg: "coldload", postgres: "coldload", matrix: "bridge", synapse: "bridge" };
 
 function usage(code: number, msg?: string): never {
   if (msg) process.stderr.write(`bench: ${msg}\n`);
@@ -76,6 +77,10 @@ async function main() {
 
   await run("relay", () => benchRelay(quick));
   await run("pipeline", () => benchPipeline(quick));
+  if (only.has("joins")) {
+    const crypto = await loadCrypto();
+    await run("joins", () => benchJoins(crypto, quick));
+  }
   if (only.has("fold") || only.has("coldload")) {
     const crypto = await loadCrypto(); // the default backend, as a client would load it
     const n = quick ? 20_000 : 100_000;

@@ -20,8 +20,10 @@ export function applyRotate(s: PursuanceState, e: PEvent, b: B<"keys.rotate">): 
   if (!k.needsRotation && !due && !hasCap(s, e.author, "keys.rotate")) reject(`"${b.scope}" needs no rotation and ${short(e.author)} lacks keys.rotate`);
   const want = keyRecipients(s, b.scope);
   const got = Object.keys(b.sealed).sort();
-  const extra = got.filter((m) => !want.includes(m));
-  const missing = want.filter((m) => !got.includes(m));
+  const wanted = new Set(want);
+  const sealedTo = new Set(got);
+  const extra = got.filter((m) => !wanted.has(m));
+  const missing = want.filter((m) => !sealedTo.has(m));
   if (extra.length > 0) reject(`rotation seals "${b.scope}" to non-entitled ${extra.map(short).join(", ")}`);
   if (missing.length > 0) reject(`rotation of "${b.scope}" leaves out ${missing.map(short).join(", ")}`);
   k.keyId = b.keyId;
@@ -100,5 +102,5 @@ export function applyUndelegate(s: PursuanceState, e: PEvent, b: B<"keys.undeleg
   if (by !== e.author) requireOutranksRole(s, e.author, b.role);
   s.delegates.get(b.role)!.delete(b.to);
   if (s.delegates.get(b.role)!.size === 0) s.delegates.delete(b.role);
-  reconcileKeys(s);
+  reconcileKeys(s, [b.to]);
 }

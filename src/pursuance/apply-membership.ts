@@ -107,7 +107,7 @@ export function applyGrant(s: PursuanceState, e: PEvent, b: B<"role.grant">): vo
     }
   }
   for (const sc of gained) s.keys.get(sc)?.holders.add(b.member);
-  reconcileKeys(s);
+  reconcileKeys(s, [b.member]);
 }
 
 export function applyRevoke(s: PursuanceState, e: PEvent, b: B<"role.revoke">): void {
@@ -123,7 +123,7 @@ export function applyRevoke(s: PursuanceState, e: PEvent, b: B<"role.revoke">): 
   const m = s.members.get(b.member)!;
   if (!m.roles.has(b.role)) reject(`${short(b.member)} does not hold "${b.role}"`);
   m.roles.delete(b.role);
-  reconcileKeys(s);
+  reconcileKeys(s, [b.member]);
 }
 
 export function applyInvite(s: PursuanceState, e: PEvent, b: B<"invite">): void {
@@ -153,7 +153,7 @@ export function applyJoin(s: PursuanceState, e: PEvent, b: B<"join">, ctx: Apply
     if (!k) continue;
     if ((sc === "group" && k.keyId === inv.groupKeyId) || inv.roleKeyIds.includes(k.keyId)) k.holders.add(e.author);
   }
-  reconcileKeys(s);
+  reconcileKeys(s, [e.author]);
 }
 
 function dropMember(s: PursuanceState, who: string, reason: string, by: string): void {
@@ -162,7 +162,7 @@ function dropMember(s: PursuanceState, who: string, reason: string, by: string):
   for (const v of s.votes.values()) v.delete(who);
   s.votes.delete(who);
   if (s.leader === who) s.leader = null;
-  reconcileKeys(s);
+  reconcileKeys(s, [who]);
 }
 
 export function applyLeave(s: PursuanceState, e: PEvent): void {
@@ -183,7 +183,7 @@ function crown(s: PursuanceState, who: string): void {
   s.leader = who;
   s.members.get(who)!.roles.add(topRole(s.rules));
   s.votes.clear();
-  reconcileKeys(s);
+  reconcileKeys(s, [who]);
 }
 
 export function applyTransfer(s: PursuanceState, e: PEvent, b: B<"leader.transfer">): void {

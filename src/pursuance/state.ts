@@ -151,8 +151,9 @@ export function entitled(s: PursuanceState, member: Hex): string[] {
 }
 
 export function entitledMembers(s: PursuanceState, scope: string): Hex[] {
+  if (scope === "group") return [...s.members.keys()].sort();
   const out: Hex[] = [];
-  for (const id of s.members.keys()) if (scope === "group" || entitled(s, id).includes(scope)) out.push(id);
+  for (const id of s.members.keys()) if (entitled(s, id).includes(scope)) out.push(id);
   return out.sort();
 }
 
@@ -174,11 +175,38 @@ export function keyRecipients(s: PursuanceState, scope: string): Hex[] {
   return [...new Set([...entitledMembers(s, scope), ...delegatesOf(s, scope)])].sort();
 }
 
-/** Key-holding bookkeeping after membership or rules change: who lost a key forces a rotation. */
-export function reconcileKeys(s: PursuanceState): void {
-  // A delegation lapses when its delegator can no longer read the role (removed, revoked, or the role is gone).
+/** Whether a new key of `scope` would be sealed to `who`: keyRecipients, asked of one id. */
+export function isRecipient(s: PursuanceState, scope: string, who: Hex): boolean {
+  if (s.members.has(who) && (scope === "group" || entitled(s, who).includes(scope))) return true;
+  if (scope !== "group") return s.delegates.get(scope)?.has(who) ?? false;
+  for (const ds of s.delegates.values()) if (ds.has(who)) return true;
+  return false;
+}
+
+/**
+ * Key-holding bookkeeping after membership or rules change: who lost a key forces a rotation.
+ *
+ * `touched` names the only ids whose entitlement the event changed (a joiner, a grantee, a
+ * removed member, an undelegated reader); without it (a rules change) every holder is checked.
+ * Checking only those is exact because of an invariant every reducer keeps: a key is only ever
+ * sealed to a current recipient, and recipients are lost only by events that reconcile, so
+ * before this event every holder was a recipient or the scope was already marked. The mark is
+ * sticky until the next rotation, so a marked scope needs no look at all. This is what keeps a
+ * fold linear in members: a join used to recompute every scope's recipients over everyone.
+ */
+export function reconcileKeys(s: PursuanceState, touched?: Iterable<Hex>): void {
+  const suspects = touched === undefined ? null : new Set(touched);
+  // A delegation lapses when its delegator can no longer read the role (removed, revoked, or
+  // the role is gone); its delegate is then a suspect too.
+  const lapsed: Hex[] = [];
   for (const [role, ds] of s.delegates) {
-    for (const [d, by] of ds) if (!s.rules.roles[role] || !entitled(s, by).includes(role)) ds.delete(d);
+    for (const [d, by] of ds) {
+      const gone = !s.rules.roles[role] || ((suspects === null || suspects.has(by)) && !entitled(s, by).includes(role));
+      if (gone) {
+        ds.delete(d);
+        lapsed.push(d);
+      }
+    }
     if (ds.size === 0) s.delegates.delete(role);
   }
   for (const name of Object.keys(s.rules.roles)) {
@@ -191,8 +219,14 @@ export function reconcileKeys(s: PursuanceState): void {
       s.keys.delete(scope);
       continue;
     }
-    const now = new Set(keyRecipients(s, scope));
-    for (const h of k.holders) if (!now.has(h)) k.needsRotation = true;
+    if (k.needsRotation) continue;
+    const check: Iterable<Hex> = suspects === null ? k.holders : [...suspects, ...lapsed];
+    for (const h of check) {
+      if (k.holders.has(h) && !isRecipient(s, scope, h)) {
+        k.needsRotation = true;
+        break;
+      }
+    }
   }
 }
 
