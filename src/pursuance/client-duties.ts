@@ -5,6 +5,7 @@
 // after a fallback delay, and the fold settles any race deterministically.
 import { ActionError, rotateBody, shareBody } from "./actions.js";
 import type { PursuanceClient } from "./client.js";
+import { runSuccessionDuties } from "./client-succession.js";
 import { entitled, entitledMembers, epochOfKeyId, missingHolders, rankOf, type PursuanceState } from "./state.js";
 
 export interface DutyState {
@@ -19,7 +20,7 @@ function designated(s: PursuanceState, candidates: string[]): string | undefined
   return [...candidates].sort((a, b) => rankOf(s, b) - rankOf(s, a) || (a < b ? -1 : 1))[0];
 }
 
-function schedule(c: PursuanceClient, key: string, first: boolean, stillNeeded: () => boolean, act: () => Promise<unknown>): void {
+export function schedule(c: PursuanceClient, key: string, first: boolean, stillNeeded: () => boolean, act: () => Promise<unknown>): void {
   if (c.duty.inflight.has(key) || c.duty.timers.has(key)) return;
   const run = () => {
     c.duty.timers.delete(key);
@@ -79,4 +80,5 @@ export function runDuties(c: PursuanceClient): void {
       await c.publish(body, readable);
     });
   }
+  runSuccessionDuties(c);
 }
