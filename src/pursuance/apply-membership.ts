@@ -26,11 +26,8 @@ export function joinProofMessage(pursuanceId: string, joiner: string): Uint8Arra
 }
 
 function duration(ms: number): string {
-  if (ms < 0) return "0 s";
-  if (ms < 120_000) return `${Math.floor(ms / 1000)} s`;
-  if (ms < 7_200_000) return `${Math.floor(ms / 60_000)} min`;
-  if (ms < 172_800_000) return `${Math.floor(ms / 3_600_000)} h`;
-  return `${Math.floor(ms / 86_400_000)} d`;
+  for (const [unit, n] of [["d", 86_400_000], ["h", 3_600_000], ["min", 60_000]] as const) if (ms >= n) return `${Math.floor(ms / n)} ${unit}`;
+  return `${Math.max(0, Math.floor(ms / 1000))} s`;
 }
 
 type B<T extends Body["t"]> = Extract<Body, { t: T }>;
