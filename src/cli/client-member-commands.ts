@@ -34,6 +34,7 @@ export const MEMBER_COMMANDS: Record<string, SubCommand> = {
     async run(p, io) {
       const sub = arg(p, 0, "status, rotate, delegate or undelegate");
       if (!["status", "rotate", "delegate", "undelegate"].includes(sub)) throw new UsageError(`unknown keys command ${JSON.stringify(sub)}`);
+      const want = sub === "rotate" ? arg(p, 1, 'a key scope ("group", a role, or "all")') : "";
       await withClient(p, io, async (c) => {
         const s = c.state;
         if (sub === "status") {
@@ -48,7 +49,6 @@ export const MEMBER_COMMANDS: Record<string, SubCommand> = {
           return;
         }
         if (sub === "rotate") {
-          const want = arg(p, 1, 'a key scope ("group", a role, or "all")');
           const mine = entitled(s, c.me).filter((sc) => s.keys.has(sc));
           if (want !== "all" && !s.keys.has(want)) throw new UsageError(`no key scope ${JSON.stringify(want)} (scopes: ${[...s.keys.keys()].join(", ")})`);
           if (want !== "all" && !mine.includes(want)) throw new UsageError(`you do not hold the ${JSON.stringify(want)} key (yours: ${mine.join(", ")})`);
