@@ -69,7 +69,9 @@ export function runDuties(c: PursuanceClient): void {
     const invite = [...s.invites.values()].find((i) => i.usedBy === m);
     const g = s.keys.get("group")!;
     const holders = [...g.holders].filter((h) => s.members.has(h) && h !== m);
-    const first = invite && s.members.has(invite.by) ? invite.by === c.me : designated(s, holders) === c.me;
+    // A newly crowned leader is served by every holder at once: the designated one may be the silent
+    // old leader. Duplicate shares are harmless; a leader without its keys is not.
+    const first = m === s.leader || (invite && s.members.has(invite.by) ? invite.by === c.me : designated(s, holders) === c.me);
     const want = () => [...c.state.keys.keys()].some((sc) => missingHolders(c.state, sc).includes(m));
     schedule(c, `share:${m}:${[...s.keys.values()].map((k) => k.keyId).join(",")}`, first, want, async () => {
       const body = shareBody(c.actor, c.state, m);
