@@ -119,6 +119,24 @@ describe("silence-gated succession votes", () => {
   });
 });
 
+describe("a leader gaming the clock", () => {
+  it("one far-future event by the leader does not block succession; a slightly fast clock still counts as present", () => {
+    const { h, F, A1, A2, C } = world(11);
+    const t0 = h.state().clock;
+    h.emit(F, { t: "announce", text: "my clock is 5 min fast" }, "tips", { ts: t0 + 5 * 60_000 });
+    const skewed = h.emit(A1, { t: "leader.vote", candidate: C.hex }, "tips", { ts: t0 + 1000 })!;
+    h.emit(F, { t: "announce", text: "I will lead until 2100" }, "tips", { ts: Date.UTC(2100, 0, 1) });
+    h.advance(15 * DAY);
+    const v1 = h.vote(A1, C);
+    const v2 = h.vote(A2, C);
+    const f = converge(crypto, h, 6);
+    expectRejected(f, skewed, /succession needs 14 d of silence/);
+    expectApplied(f, v1);
+    expectApplied(f, v2);
+    expect(f.state.leader).toBe(C.hex);
+  });
+});
+
 describe("Shamir over GF(256)", () => {
   it("any threshold of shares gives the secret; fewer do not", () => {
     const secret = base.randomBytes(64);

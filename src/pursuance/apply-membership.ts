@@ -25,6 +25,8 @@ export function joinProofMessage(pursuanceId: string, joiner: string): Uint8Arra
   return concat(JOIN_DOMAIN, fromHex(pursuanceId), fromHex(joiner));
 }
 
+const FUTURE_SKEW_MS = 86_400_000;
+
 function duration(ms: number): string {
   for (const [unit, n] of [["d", 86_400_000], ["h", 3_600_000], ["min", 60_000]] as const) if (ms >= n) return `${Math.floor(ms / n)} ${unit}`;
   return `${Math.max(0, Math.floor(ms / 1000))} s`;
@@ -233,7 +235,9 @@ export function applyVote(s: PursuanceState, e: PEvent, b: B<"leader.vote">): vo
     // As of the vote's own (claimed) time: one voter lying about it is not enough, a quorum must.
     const quiet = e.ts - (s.lastSeen.get(s.leader) ?? 0);
     const limit = silentAfterMs(s.rules);
-    if (quiet < limit) reject(`leader ${short(s.leader)} was heard from ${duration(quiet)} before this vote; succession needs ${duration(limit)} of silence`);
+    // A leader claiming a time far ahead of the voters' is not present but gaming the clock: one
+    // future-dated event must not block succession for ever. Honest clock skew is far below a day.
+    if (quiet < limit && quiet > -FUTURE_SKEW_MS) reject(`leader ${short(s.leader)} was heard from ${duration(quiet)} before this vote; succession needs ${duration(limit)} of silence`);
   }
   let votes = s.votes.get(b.candidate);
   if (!votes) s.votes.set(b.candidate, (votes = new Set()));
