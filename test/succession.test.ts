@@ -197,10 +197,14 @@ describe("escrow of the top role's keys", () => {
       return b;
     })!;
     const byAdmin = h.emit(A1, (s) => ({ ...(escrowBody(F.actor, s) as Body) }))!;
+    // A policy change riding with a bad escrow is refused whole: the quorum does not change.
+    const mixed = h.emit(F, (s) => ({ ...(escrowBody(F.actor, s) as Extract<Body, { t: "rules.policy" }>), succession: { role: "admin", quorum: 3, silentAfterMs: DAY } }))!;
     const f = converge(crypto, h, 4);
     expectRejected(f, partial, /escrow shares must go to exactly the holders of "admin"/);
     expectRejected(f, wrongScope, /escrow is of the top role "primary"/);
     expectRejected(f, byAdmin, /only the leader/);
+    expectRejected(f, mixed, /escrow threshold 2 is not the succession quorum 3/);
+    expect(f.state.rules.succession.quorum).toBe(2);
     void C;
   });
 

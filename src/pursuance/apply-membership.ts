@@ -88,27 +88,27 @@ export function applyPolicy(s: PursuanceState, e: PEvent, b: B<"rules.policy">):
   requireActor(s, e);
   requireCap(s, e.author, "rules.change");
   if (s.leader !== e.author) reject("only the leader changes succession and rotation policy");
-  if (b.succession) {
-    requireRole(s, b.succession.role);
-    s.rules.succession = b.succession;
-  }
+  if (b.succession) requireRole(s, b.succession.role);
+  // Every check before any change: a refused event leaves no trace beyond its author's last-seen time (requireActor).
+  const escrow = b.escrow ? checkEscrow(s, e, b.escrow, (b.succession ?? s.rules.succession).quorum) : null;
+  if (b.succession) s.rules.succession = b.succession;
   if (b.rotation) s.rules.rotation = b.rotation;
-  if (b.escrow) applyEscrow(s, e, b.escrow);
+  if (escrow) s.escrow = escrow;
 }
 
 /** The leader splits the top role's keys among the succession role (escrow.ts): checked for shape, not content. */
-function applyEscrow(s: PursuanceState, e: PEvent, x: NonNullable<B<"rules.policy">["escrow"]>): void {
+function checkEscrow(s: PursuanceState, e: PEvent, x: NonNullable<B<"rules.policy">["escrow"]>, quorum: number): NonNullable<PursuanceState["escrow"]> {
   const top = topRole(s.rules);
   if (x.scope !== top) reject(`escrow is of the top role "${top}", not "${x.scope}"`);
   const k = s.keys.get(top);
   if (!k || k.keyId === NO_KEY) reject(`"${top}" has no key to escrow`);
   if (!entitled(s, e.author).includes(top)) reject(`${short(e.author)} does not hold the "${top}" key`);
   if (x.keyIds.join() !== k.history.join()) reject(`escrow must cover every "${top}" key id, ending with the current one`);
-  if (x.threshold !== s.rules.succession.quorum) reject(`escrow threshold ${x.threshold} is not the succession quorum ${s.rules.succession.quorum}`);
+  if (x.threshold !== quorum) reject(`escrow threshold ${x.threshold} is not the succession quorum ${quorum}`);
   const want = successors(s);
   const got = Object.keys(x.shares).sort();
   if (got.join() !== want.join()) reject(`escrow shares must go to exactly the holders of "${s.rules.succession.role}"`);
-  s.escrow = { scope: top, keyIds: [...x.keyIds], threshold: x.threshold, holders: got };
+  return { scope: top, keyIds: [...x.keyIds], threshold: x.threshold, holders: got };
 }
 
 /** Members holding the succession role: who may vote, and who hold escrow shares. */
