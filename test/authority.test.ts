@@ -137,7 +137,7 @@ describe("grants", () => {
       [transfer, /only the leader transfers/],
     ]);
     expect(f.state.rules.roles.recruiter!.rank).toBe(60);
-    expect(f.state.rules.succession).toEqual({ role: "admin", quorum: 2 });
+    expect(f.state.rules.succession).toEqual({ role: "admin", quorum: 2, silentAfterMs: 14 * 86_400_000 });
     expect(f.state.members.has(S.hex)).toBe(true);
     expect(f.state.leader).toBe(F.hex);
   });
@@ -480,7 +480,8 @@ describe("keys", () => {
 describe("succession", () => {
   it("two admins' votes move leadership to a third member; one vote does not; a non-admin cannot vote", () => {
     const { h, F, A1, A2, R, C } = world(18);
-    // The founder goes silent from here on.
+    // The founder goes silent from here on, past the succession silence limit.
+    h.advance(15 * 86_400_000);
     const v1 = h.vote(A1, C);
     let s = h.state();
     expect(s.leader).toBe(F.hex);
@@ -526,6 +527,7 @@ describe("succession", () => {
 
   it("concurrent votes converge, and a voter who lost the succession role no longer counts", () => {
     const { h, F, A1, A2, C } = world(19);
+    h.advance(15 * 86_400_000);
     const at = h.tips();
     const v1 = h.vote(A1, C, at);
     const rv = h.revoke(F, A1, "admin", at);

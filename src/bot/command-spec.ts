@@ -2,7 +2,7 @@
 // its usage line, how its words become arguments, and who may see it in help.
 // Handlers receive an Invocation and never parse text themselves.
 import type { Capability } from "../pursuance/rules.js";
-import { hasCap } from "../pursuance/state.js";
+import { hasCap, type PursuanceState } from "../pursuance/state.js";
 import { permits, type BotContext, type BoundContext, type CommandLevel } from "./context.js";
 import type { BotReply } from "./reply.js";
 import { parseFlags, UsageError, type FlagSpec, type Token } from "./tokenize.js";
@@ -35,6 +35,8 @@ interface BaseSpec {
    * rules themselves (publish's dry run) still decide every action.
    */
   cap: Capability | null;
+  /** A further condition for `!help` to show it (e.g. holding the succession role): why not, or null. */
+  shownTo?: (s: PursuanceState, me: string) => string | null;
 }
 
 /** Most commands act in the pursuance bound to the room. */
@@ -124,6 +126,8 @@ export function whyNot(spec: CommandSpec, ctx: BotContext, caps = true): string 
   if (room === "bound" && !ctx.client) return `this room is not bound to a pursuance: use !pursuance create "<name>" or !pursuance join <invite> first`;
   if (room === "unbound" && ctx.client) return `this room is already bound to ${ctx.client.state.name} (${ctx.client.id.slice(0, 12)})`;
   if (caps && spec.cap && ctx.client && !hasCap(ctx.client.state, ctx.client.me, spec.cap)) return `${name} needs capability ${spec.cap}, which none of your roles has`;
+  const why = caps && spec.shownTo && ctx.client ? spec.shownTo(ctx.client.state, ctx.client.me) : null;
+  if (why) return `${name}: ${why}`;
   return null;
 }
 

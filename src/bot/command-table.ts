@@ -12,8 +12,9 @@ import { help } from "./help-command.js";
 import { keysDelegate, keysRevoke, keysStatus } from "./keys-commands.js";
 import { pursuanceCreate, pursuanceInvite, pursuanceJoin, pursuanceStatus } from "./pursuance-commands.js";
 import { relayAdd, relayList, relayRemove } from "./relay-commands.js";
-import { roleCreate, roleGrant, roleList, roleRevoke, rules } from "./role-commands.js";
-import { taskAssign, taskClose, taskComment, taskCreate, taskList, taskReopen, taskShow, taskStatus } from "./task-commands.js";
+import { leaderStatus, leaderTransfer, leaderVote, mayTransfer, mayVote, rulesPolicy } from "./leader-commands.js";
+import { roleAmend, roleCreate, roleDelete, roleGrant, roleList, roleRevoke, rules } from "./role-commands.js";
+import { taskArchive, taskAssign, taskClose, taskComment, taskCreate, taskList, taskReopen, taskRetitle, taskShow, taskStatus } from "./task-commands.js";
 
 const id = { name: "id" };
 
@@ -51,6 +52,16 @@ export const COMMAND_TABLE: readonly CommandSpec[] = [
   { path: ["task", "comment"], required: [id, { name: "text", quoted: true, rest: true }], help: "comment on a task", level: "commands", cap: "task.comment", run: taskComment },
   { path: ["task", "close"], aliases: ["done"], required: [id], optional: [{ name: "reason", rest: true }], help: "close a task", level: "commands", cap: "task.close", run: taskClose },
   { path: ["task", "reopen"], required: [id], help: "reopen a closed task", level: "commands", cap: "task.close", run: taskReopen },
+  { path: ["task", "archive"], required: [id], help: "archive a task (hidden from !task list unless --all)", level: "commands", cap: "task.archive", run: taskArchive },
+  {
+    path: ["task", "retitle"],
+    aliases: ["rename"],
+    required: [id, { name: "title", quoted: true, rest: true }],
+    help: "give a task a new title (encrypted for its readers as before)",
+    level: "commands",
+    cap: "task.update",
+    run: taskRetitle,
+  },
 
   { path: ["role", "list"], aliases: ["ls"], help: "roles, their ranks and capabilities, and who holds them", level: "commands", cap: null, run: roleList },
   {
@@ -62,9 +73,32 @@ export const COMMAND_TABLE: readonly CommandSpec[] = [
     cap: "rules.change",
     run: roleCreate,
   },
+  {
+    path: ["role", "amend"],
+    required: [{ name: "name", rest: true }],
+    flags: [{ name: "rank", value: "N" }, { name: "caps", value: "a,b" }, { name: "reads", value: "role|assigned" }],
+    help: "change a role ranked below yours: its rank, capabilities (ones you hold) or what it reads",
+    level: "manage",
+    cap: "rules.change",
+    run: roleAmend,
+  },
+  { path: ["role", "delete"], required: [{ name: "name", rest: true }], help: "delete a role ranked below yours (never the succession role); its holders lose it", level: "manage", cap: "rules.change", run: roleDelete },
   { path: ["role", "grant"], required: [{ name: "who" }, { name: "role", rest: true }], help: "give a member ranked below you a role ranked below yours", level: "manage", cap: "role.grant", run: roleGrant },
   { path: ["role", "revoke"], required: [{ name: "who" }, { name: "role", rest: true }], help: "take a role back (its keys rotate away)", level: "manage", cap: "role.grant", run: roleRevoke },
   { path: ["rules"], help: "the pursuance's rules: roles, succession, key rotation", level: "commands", cap: null, run: rules },
+  {
+    path: ["rules", "policy"],
+    flags: [{ name: "succession-role", value: "R" }, { name: "quorum", value: "N" }, { name: "silent-after", value: "DUR" }, { name: "rotate-every", value: "DUR|off" }],
+    help: "(leader) who votes a successor, how many votes, after how long a silence (e.g. 14d); how often keys rotate",
+    level: "manage",
+    cap: "rules.change",
+    shownTo: mayTransfer,
+    run: rulesPolicy,
+  },
+
+  { path: ["leader"], help: "who leads, when they were last heard from, and pending succession votes", level: "commands", cap: null, run: leaderStatus },
+  { path: ["leader", "vote"], required: [{ name: "who", rest: true }], help: "vote WHO the next leader (succession role; counts only once the leader has been silent past the limit)", level: "manage", cap: null, shownTo: mayVote, run: leaderVote },
+  { path: ["leader", "transfer"], required: [{ name: "who", rest: true }], help: "hand leadership to WHO", level: "manage", cap: null, shownTo: mayTransfer, run: leaderTransfer },
 
   { path: ["relay", "list"], aliases: ["ls"], help: "relays holding the pursuance, and their state", level: "commands", cap: null, run: relayList },
   { path: ["relay", "add"], required: [{ name: "url" }], help: "add a relay (ws:// or wss://) and copy the whole history to it", level: "admin", cap: null, run: relayAdd },

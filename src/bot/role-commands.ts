@@ -1,6 +1,8 @@
 // `!role …` and `!rules`: who holds which role, what each role may do, and
 // changes to both. Authority (rank, capabilities) is the rules' to judge.
 import { grantBody } from "../pursuance/actions.js";
+import { roleAmendBody, roleDeleteBody, type RolePatch } from "../pursuance/actions-rules.js";
+import { successionText } from "./leader-commands.js";
 import { CAPABILITIES, ROLE_NAME, type Capability } from "../pursuance/rules.js";
 import type { PursuanceState } from "../pursuance/state.js";
 import { memberName } from "../pursuance/views.js";
@@ -41,7 +43,7 @@ export const rules: BoundHandler = async (_inv, ctx) => {
   const s = ctx.client.state;
   const rows = roleRows(s);
   const rot = s.rules.rotation.everyMs === null ? "on membership change only" : `at least every ${Math.round(s.rules.rotation.everyMs / 3_600_000)} h`;
-  const succ = `${s.rules.succession.quorum} holder(s) of ${s.rules.succession.role} may move leadership`;
+  const succ = successionText(s);
   const leader = s.leader ? memberName(s, s.leader) : "nobody";
   const plain = [`Rules of ${s.name} (leader: ${leader})`, ...rows.map((r) => `• ${r.plain}`), `succession: ${succ}`, `key rotation: ${rot}`].join("\n");
   const h = html`<b>Rules of ${s.name}</b> (leader: ${leader})<ul>${rows.map((r) => html`<li>${r.html}</li>`)}</ul>succession: ${succ}<br>key rotation: ${rot}`;
@@ -61,6 +63,40 @@ export const roleCreate: BoundHandler = async (inv, ctx) => {
   if (reads !== "role" && reads !== "assigned") throw new UsageError(`--reads must be role or assigned, not ${JSON.stringify(reads)}`);
   await publish(ctx, { t: "role.create", role: name, def: { rank, caps: [...new Set(caps as Capability[])].sort(), reads } });
   return done(`created role ${name} (rank ${rank}): ${capsText(caps)}`, html`created role <b>${name}</b> (rank ${rank}): ${capsText(caps)}`);
+};
+
+export const roleAmend: BoundHandler = async (inv, ctx) => {
+  const s = ctx.client.state;
+  const role = findRole(s, inv.arg("name"));
+  const patch: RolePatch = {};
+  const rank = inv.flag("rank");
+  if (rank !== undefined) {
+    patch.rank = Number(rank);
+    if (!/^\d{1,4}$/.test(rank.trim()) || patch.rank > 1000) throw new UsageError(`--rank: ${JSON.stringify(rank)} is not a whole number 0..1000`);
+  }
+  const caps = inv.flag("caps");
+  if (caps !== undefined) {
+    patch.caps = caps.split(",").map((x) => x.trim()).filter(Boolean);
+    for (const cap of patch.caps) if (!(CAPABILITIES as readonly string[]).includes(cap)) throw new UsageError(`--caps: unknown capability ${JSON.stringify(cap)} (known: ${CAPABILITIES.join(", ")})`);
+  }
+  const reads = inv.flag("reads");
+  if (reads !== undefined) {
+    if (reads !== "role" && reads !== "assigned") throw new UsageError(`--reads must be role or assigned, not ${JSON.stringify(reads)}`);
+    patch.reads = reads;
+  }
+  if (Object.keys(patch).length === 0) throw new UsageError("give at least one of --rank, --caps, --reads");
+  await publish(ctx, roleAmendBody(s, role, patch));
+  const d = ctx.client.state.rules.roles[role]!;
+  return done(`amended role ${role}: rank ${d.rank}, ${capsText(d.caps)}`, html`amended role <b>${role}</b>: rank ${d.rank}, ${capsText(d.caps)}`);
+};
+
+export const roleDelete: BoundHandler = async (inv, ctx) => {
+  const s = ctx.client.state;
+  const role = findRole(s, inv.arg("name"));
+  const held = holders(s, role);
+  await publish(ctx, roleDeleteBody(s, role));
+  const was = held.length > 0 ? ` (was held by ${held.join(", ")})` : "";
+  return done(`deleted role ${role}${was}`, html`deleted role <b>${role}</b>${was}`);
 };
 
 export const roleGrant: BoundHandler = async (inv, ctx) => {

@@ -1,7 +1,8 @@
 // `!task …` handlers: the same actions as `pursuance client task …`, over the
 // acting member's client. Every write goes through publish (parse + the
 // rules' dry run), so a refusal changes nothing in the log.
-import { assignBody, closeBody, commentBody, taskCreateBody } from "../pursuance/actions.js";
+import { assignBody, closeBody, commentBody, retitleBody, taskCreateBody } from "../pursuance/actions.js";
+import { archiveBody } from "../pursuance/actions-rules.js";
 import { assigneeText, findTask, taskView } from "../pursuance/views.js";
 import { entitled, type Task } from "../pursuance/state.js";
 import type { BoundHandler as Handler } from "./command-spec.js";
@@ -94,4 +95,22 @@ export const taskReopen: Handler = async (inv, ctx) => {
   const t = findTask(c.state, inv.arg("id"));
   await publish(ctx, { t: "task.reopen", task: t.id });
   return mirrored(`${ref(t)} reopened`, html`<b>${ref(t)}</b> reopened`);
+};
+
+export const taskArchive: Handler = async (inv, ctx) => {
+  const t = findTask(ctx.client.state, inv.arg("id"));
+  await publish(ctx, archiveBody(t));
+  return mirrored(`${ref(t)} archived (!task list --all still shows it)`, html`<b>${ref(t)}</b> archived (<code>!task list --all</code> still shows it)`);
+};
+
+/** A new title, re-encrypted under the task's content key: every reader of the task reads it. */
+export const taskRetitle: Handler = async (inv, ctx) => {
+  const c = ctx.client;
+  const t = findTask(c.state, inv.arg("id"));
+  const title = inv.arg("title").trim();
+  if (title.length > 500) throw new UsageError(`a title is at most 500 characters (this one has ${title.length})`);
+  const v = taskView(c, t);
+  if (v.title === null) throw new UsageError(`${ref(t)} is not readable with your roles (readers: ${t.readers.join(", ")})`);
+  await publish(ctx, retitleBody(c.actor, t, { title, deliverables: v.deliverables ?? "" }));
+  return mirrored(`${ref(t)} is now titled "${title}"`, html`<b>${ref(t)}</b> is now titled “${title}”`);
 };

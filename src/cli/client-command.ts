@@ -10,6 +10,7 @@ import { Home } from "./home.js";
 import { arg, COMMON_HELP, homeOf, parse, session, settle, stdio, syncWithProgress, timeoutOf, withClient, type Io, type Parsed } from "./client-context.js";
 import { MEMBER_COMMANDS } from "./client-member-commands.js";
 import { TASK_COMMANDS } from "./client-task-commands.js";
+import { LEADER_COMMANDS } from "./client-leader-commands.js";
 import { UsageError } from "./relay-command.js";
 import type { ParseArgsConfig } from "node:util";
 
@@ -163,7 +164,7 @@ const CORE: Record<string, SubCommand> = {
   },
 };
 
-export const CLIENT_COMMANDS: Record<string, SubCommand> = { ...CORE, ...TASK_COMMANDS, ...MEMBER_COMMANDS };
+export const CLIENT_COMMANDS: Record<string, SubCommand> = { ...CORE, ...TASK_COMMANDS, ...MEMBER_COMMANDS, ...LEADER_COMMANDS };
 
 export function clientHelp(): string {
   const lines = Object.values(CLIENT_COMMANDS).map((c) => `  ${c.usage.padEnd(58)} ${c.summary}`);
@@ -190,7 +191,8 @@ export async function runClientCommand(argv: string[], io: Io = stdio): Promise<
     return (await cmd.run(p, io)) ?? 0;
   } catch (e) {
     const err = e as Error;
-    if (err instanceof UsageError) {
+    // A name that matches no member, task or role is a bad argument too: show the usage with it.
+    if (err instanceof UsageError || err.name === "LookupError") {
       io.err(`pursuance client ${name}: ${err.message}\nUsage: pursuance client ${cmd.usage}`);
       return 2;
     }

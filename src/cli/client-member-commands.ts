@@ -1,6 +1,8 @@
 // `pursuance client role …`, `remove`, `leave`, `announce`, `relay …`:
 // membership, rules and where the pursuance lives.
-import { delegateBody, grantBody } from "../pursuance/actions.js";
+import { delegateBody, grantBody, rotateBody } from "../pursuance/actions.js";
+import { roleAmendBody, roleDeleteBody, type RolePatch } from "../pursuance/actions-rules.js";
+import { entitled } from "../pursuance/state.js";
 import { CAPABILITIES, type Capability } from "../pursuance/rules.js";
 import { findMember, memberName } from "../pursuance/views.js";
 import type { SubCommand } from "./client-command.js";
@@ -8,13 +10,31 @@ import { arg, withClient, type Parsed } from "./client-context.js";
 import { parseIntFlag, UsageError } from "./relay-command.js";
 
 
+/** --rank/--caps/--reads of `role amend`, checked before any network work. */
+function rolePatch(p: Parsed): RolePatch {
+  const patch: RolePatch = {};
+  if (p.values.rank !== undefined) patch.rank = parseIntFlag("--rank", p.values.rank as string, 0, 1000);
+  if (p.values.caps !== undefined) {
+    patch.caps = (p.values.caps as string).split(",").map((x) => x.trim()).filter(Boolean);
+    for (const cap of patch.caps) if (!(CAPABILITIES as readonly string[]).includes(cap)) throw new UsageError(`--caps: unknown capability ${JSON.stringify(cap)} (known: ${CAPABILITIES.join(", ")})`);
+  }
+  if (p.values.reads !== undefined) {
+    patch.reads = p.values.reads as string;
+    if (patch.reads !== "role" && patch.reads !== "assigned") throw new UsageError(`--reads must be role or assigned, not ${JSON.stringify(patch.reads)}`);
+  }
+  if (Object.keys(patch).length === 0) throw new UsageError("role amend needs at least one of --rank, --caps, --reads");
+  return patch;
+}
+
 export const MEMBER_COMMANDS: Record<string, SubCommand> = {
   keys: {
-    usage: 'keys status | delegate "ROLE" --to KEY | undelegate "ROLE" --to KEY',
-    summary: "which keys you hold; let a reader such as a bridge hold a role key (revocably)",
+    usage: 'keys status | rotate SCOPE|all | delegate "ROLE" --to KEY | undelegate "ROLE" --to KEY',
+    summary: "which keys you hold; rotate a key (SCOPE: group or a role); let a reader such as a bridge hold a role key (revocably)",
     options: { to: { type: "string" } },
     async run(p, io) {
-      const sub = arg(p, 0, "status, delegate or undelegate");
+      const sub = arg(p, 0, "status, rotate, delegate or undelegate");
+      if (!["status", "rotate", "delegate", "undelegate"].includes(sub)) throw new UsageError(`unknown keys command ${JSON.stringify(sub)}`);
+      const want = sub === "rotate" ? arg(p, 1, 'a key scope ("group", a role, or "all")') : "";
       await withClient(p, io, async (c) => {
         const s = c.state;
         if (sub === "status") {
@@ -26,6 +46,16 @@ export const MEMBER_COMMANDS: Record<string, SubCommand> = {
           }));
           if (p.values.json) return io.out(JSON.stringify(rows, null, 2));
           for (const r of rows) io.out(`${r.scope.padEnd(14)} ${r.held ? "held" : "not held"}${r.needsRotation ? "  (rotation due)" : ""}${r.delegates.map((d) => `  delegated to ${d.to.slice(0, 16)}… by ${d.by}`).join("")}`);
+          return;
+        }
+        if (sub === "rotate") {
+          const mine = entitled(s, c.me).filter((sc) => s.keys.has(sc));
+          if (want !== "all" && !s.keys.has(want)) throw new UsageError(`no key scope ${JSON.stringify(want)} (scopes: ${[...s.keys.keys()].join(", ")})`);
+          if (want !== "all" && !mine.includes(want)) throw new UsageError(`you do not hold the ${JSON.stringify(want)} key (yours: ${mine.join(", ")})`);
+          for (const scope of want === "all" ? mine : [want]) {
+            await c.publish(rotateBody(c.actor, c.state, scope).body);
+            io.out(`rotated "${scope}": new key ${c.state.keys.get(scope)!.keyId.slice(0, 16)}… sealed to ${c.state.keys.get(scope)!.holders.size} reader(s)`);
+          }
           return;
         }
         const role = arg(p, 1, "a role");
@@ -44,11 +74,13 @@ export const MEMBER_COMMANDS: Record<string, SubCommand> = {
     },
   },
   role: {
-    usage: "role list | grant WHO ROLE | revoke WHO ROLE | create NAME --rank N --caps a,b [--reads role|assigned]",
+    usage: "role list | grant WHO ROLE | revoke WHO ROLE | create NAME --rank N --caps a,b [--reads role|assigned] | amend NAME [--rank N] [--caps a,b] [--reads role|assigned] | delete NAME",
     summary: "roles, their ranks and capabilities, and who holds them",
     options: { rank: { type: "string" }, caps: { type: "string" }, reads: { type: "string" } },
     async run(p, io) {
-      const sub = arg(p, 0, "list, grant, revoke or create");
+      const sub = arg(p, 0, "list, grant, revoke, create, amend or delete");
+      if (!["list", "grant", "revoke", "create", "amend", "delete"].includes(sub)) throw new UsageError(`unknown role command ${JSON.stringify(sub)}`);
+      const patch = sub === "amend" ? rolePatch(p) : null;
       await withClient(p, io, async (c) => {
         const s = c.state;
         if (sub === "list") {
@@ -76,6 +108,13 @@ export const MEMBER_COMMANDS: Record<string, SubCommand> = {
           if (reads !== "role" && reads !== "assigned") throw new UsageError(`--reads must be role or assigned, not ${JSON.stringify(reads)}`);
           await c.publish({ t: "role.create", role: name, def: { rank, caps: caps as Capability[], reads } });
           return io.out(`created role ${name}`);
+        }
+        if (sub === "amend" || sub === "delete") {
+          const name = arg(p, 1, "the role name");
+          if (!s.rules.roles[name]) throw new UsageError(`no role named ${JSON.stringify(name)} (roles: ${Object.keys(s.rules.roles).join(", ")})`);
+          await c.publish(patch ? roleAmendBody(s, name, patch) : roleDeleteBody(s, name));
+          const d = c.state.rules.roles[name];
+          return io.out(d ? `amended role ${name}: rank ${d.rank}, reads ${d.reads}, ${d.caps.join(",") || "no capabilities"}` : `deleted role ${name}`);
         }
         throw new UsageError(`unknown role command ${JSON.stringify(sub)}`);
       });

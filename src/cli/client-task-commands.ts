@@ -1,7 +1,8 @@
 // `pursuance client task …`: create, list, show, assign, comment, status,
 // close, reopen. Task text is encrypted for its reader roles; where our keys
 // do not open it we say the task exists and nothing more.
-import { assignBody, closeBody, commentBody, taskCreateBody } from "../pursuance/actions.js";
+import { assignBody, closeBody, commentBody, retitleBody, taskCreateBody } from "../pursuance/actions.js";
+import { archiveBody } from "../pursuance/actions-rules.js";
 import { TASK_STATUSES, type TaskStatus } from "../pursuance/events.js";
 import { entitled } from "../pursuance/state.js";
 import { findTask, parseAssignee, taskView, type TaskView } from "../pursuance/views.js";
@@ -101,6 +102,28 @@ const SUBS: Record<string, (p: Parsed, io: Io) => Promise<void>> = {
       io.out(`#${t.num} closed`);
     });
   },
+  async archive(p, io) {
+    const ref = arg(p, 1, "a task");
+    await withClient(p, io, async (c) => {
+      const t = findTask(c.state, ref);
+      await c.publish(archiveBody(t));
+      io.out(`#${t.num} archived (task list --all still shows it)`);
+    });
+  },
+  async retitle(p, io) {
+    const ref = arg(p, 1, "a task");
+    const title = arg(p, 2, "the new title").trim();
+    if (title === "") throw new UsageError("the new title is empty");
+    if (p.positionals.length > 3) throw new UsageError(`unexpected ${JSON.stringify(p.positionals[3])}: quote a title with spaces`);
+    await withClient(p, io, async (c) => {
+      const t = findTask(c.state, ref);
+      const v = taskView(c, t);
+      if (v.title === null) throw new UsageError(`task #${t.num} is not readable with your roles (readers: ${t.readers.join(", ")})`);
+      // The text is re-encrypted under the task's content key, so every reader of the task reads the new title.
+      await c.publish(retitleBody(c.actor, t, { title, deliverables: (p.values.deliverables as string | undefined) ?? v.deliverables ?? "" }));
+      io.out(`#${t.num} is now titled ${JSON.stringify(title)}`);
+    });
+  },
   async reopen(p, io) {
     const ref = arg(p, 1, "a task");
     await withClient(p, io, async (c) => {
@@ -113,7 +136,7 @@ const SUBS: Record<string, (p: Parsed, io: Io) => Promise<void>> = {
 
 export const TASK_COMMANDS: Record<string, SubCommand> = {
   task: {
-    usage: 'task create "<title>" [--role R] [--assign WHO] [--due DATE] [--parent #N] | list [--mine] [--status S] | show #N | assign #N WHO | comment #N "text" | status #N S | close #N [reason] | reopen #N',
+    usage: 'task create "<title>" [--role R] [--assign WHO] [--due DATE] [--parent #N] | list [--mine] [--status S] | show #N | assign #N WHO | comment #N "text" | status #N S | close #N [reason] | reopen #N | archive #N | retitle #N "<title>" [--deliverables TEXT]',
     summary: "work on tasks",
     options: {
       role: { type: "string" },

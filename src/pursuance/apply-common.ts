@@ -45,6 +45,27 @@ export function requireMember(s: PursuanceState, who: Hex): void {
   if (!s.members.has(who)) reject(`${short(who)} is not a member`);
 }
 
+/**
+ * The author must be a member; and a signed event by a member, even one the
+ * rules go on to refuse, proves they were alive at the time they claim: it
+ * moves their last-seen time. The leader speaking lets pending succession
+ * votes lapse (they were cast on the belief that it had gone silent).
+ */
+export function requireActor(s: PursuanceState, e: PEvent): void {
+  requireMember(s, e.author);
+}
+
+/**
+ * After an event applies (never for a rejected one: a refused event changes
+ * nothing): its author was alive at its claimed time, and a leader who acts
+ * voids the pending succession votes.
+ */
+export function noteActivity(s: PursuanceState, e: PEvent): void {
+  if (!s.members.has(e.author)) return;
+  if (e.ts > (s.lastSeen.get(e.author) ?? -Infinity)) s.lastSeen.set(e.author, e.ts);
+  if (s.leader === e.author && s.votes.size > 0) s.votes.clear();
+}
+
 export function requireCap(s: PursuanceState, who: Hex, cap: string): void {
   if (!hasCap(s, who, cap)) reject(`${short(who)} lacks capability ${cap}`);
 }

@@ -2,13 +2,13 @@
 // to exactly the members entitled to it) and shares (existing keys sealed to
 // a member who is entitled but lacks them).
 import type { Body } from "./events.js";
-import { type PEvent, reject, requireMember, requireOutranksRole, requireRole, short } from "./apply-common.js";
+import { type PEvent, reject, requireActor, requireMember, requireOutranksRole, requireRole, short } from "./apply-common.js";
 import { NO_KEY, entitled, hasCap, keyRecipients, reconcileKeys, type PursuanceState } from "./state.js";
 
 type B<T extends Body["t"]> = Extract<Body, { t: T }>;
 
 export function applyRotate(s: PursuanceState, e: PEvent, b: B<"keys.rotate">): void {
-  requireMember(s, e.author);
+  requireActor(s, e);
   const k = s.keys.get(b.scope);
   if (!k) reject(`no key scope "${b.scope}"`);
   if (!entitled(s, e.author).includes(b.scope)) reject(`${short(e.author)} is not entitled to the "${b.scope}" key`);
@@ -57,7 +57,7 @@ export function applyUnreadable(s: PursuanceState, e: PEvent, b: B<"keys.unreada
 }
 
 export function applyShare(s: PursuanceState, e: PEvent, b: B<"keys.share">): void {
-  requireMember(s, e.author);
+  requireActor(s, e);
   requireMember(s, b.to);
   if (b.keys.length === 0) reject("key share carries no keys");
   const mine = entitled(s, e.author);
@@ -76,7 +76,7 @@ export function applyShare(s: PursuanceState, e: PEvent, b: B<"keys.share">): vo
 }
 
 export function applyDelegate(s: PursuanceState, e: PEvent, b: B<"keys.delegate">): void {
-  requireMember(s, e.author);
+  requireActor(s, e);
   requireRole(s, b.role);
   if (s.rules.roles[b.role]!.reads !== "role") reject(`role "${b.role}" has no key to delegate`);
   if (!entitled(s, e.author).includes(b.role)) reject(`${short(e.author)} does not hold the "${b.role}" key`);
@@ -95,7 +95,7 @@ export function applyDelegate(s: PursuanceState, e: PEvent, b: B<"keys.delegate"
 }
 
 export function applyUndelegate(s: PursuanceState, e: PEvent, b: B<"keys.undelegate">): void {
-  requireMember(s, e.author);
+  requireActor(s, e);
   const by = s.delegates.get(b.role)?.get(b.to);
   if (by === undefined) reject(`"${b.role}" is not delegated to ${short(b.to)}`);
   // The delegator takes it back; anyone who outranks the role may too (strict authority).

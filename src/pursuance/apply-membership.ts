@@ -2,12 +2,13 @@
 // joining, leaving, removal and leadership.
 import { concat, fromHex, utf8 } from "../cwtch/bytes.js";
 import type { Body } from "./events.js";
-import { topRole } from "./rules.js";
+import { silentAfterMs, topRole } from "./rules.js";
 import {
   type ApplyContext,
   type PEvent,
   reject,
   requireCap,
+  requireActor,
   requireMember,
   requireNotLeader,
   requireOutranksMember,
@@ -15,13 +16,20 @@ import {
   requireRole,
   short,
 } from "./apply-common.js";
-import { entitled, rankOf, reconcileKeys, type PursuanceState } from "./state.js";
+import { NO_KEY, entitled, rankOf, reconcileKeys, type PursuanceState } from "./state.js";
 
 export const JOIN_DOMAIN = utf8.encode("pursuance/join/v1\0");
 
 /** What an invite key signs to admit a joiner: bound to this pursuance and this joiner. */
 export function joinProofMessage(pursuanceId: string, joiner: string): Uint8Array {
   return concat(JOIN_DOMAIN, fromHex(pursuanceId), fromHex(joiner));
+}
+
+const FUTURE_SKEW_MS = 86_400_000;
+
+function duration(ms: number): string {
+  for (const [unit, n] of [["d", 86_400_000], ["h", 3_600_000], ["min", 60_000]] as const) if (ms >= n) return `${Math.floor(ms / n)} ${unit}`;
+  return `${Math.max(0, Math.floor(ms / 1000))} s`;
 }
 
 type B<T extends Body["t"]> = Extract<Body, { t: T }>;
@@ -46,6 +54,7 @@ export function applyGenesis(s: PursuanceState, e: PEvent, b: B<"genesis">, gene
   };
   s.founder = e.author;
   s.leader = e.author;
+  s.lastSeen.set(e.author, e.ts);
   s.members.set(e.author, { name: b.founderName, roles: new Set([top]), joinedBy: e.id });
   for (const k of b.keys) {
     if (s.keys.has(k.scope)) continue;
@@ -54,7 +63,7 @@ export function applyGenesis(s: PursuanceState, e: PEvent, b: B<"genesis">, gene
 }
 
 export function applyRoleChange(s: PursuanceState, e: PEvent, b: B<"role.create"> | B<"role.amend"> | B<"role.delete">): void {
-  requireMember(s, e.author);
+  requireActor(s, e);
   requireCap(s, e.author, "rules.change");
   const exists = s.rules.roles[b.role] !== undefined;
   if (b.t === "role.create" && exists) reject(`role "${b.role}" already exists`);
@@ -76,18 +85,39 @@ export function applyRoleChange(s: PursuanceState, e: PEvent, b: B<"role.create"
 }
 
 export function applyPolicy(s: PursuanceState, e: PEvent, b: B<"rules.policy">): void {
-  requireMember(s, e.author);
+  requireActor(s, e);
   requireCap(s, e.author, "rules.change");
   if (s.leader !== e.author) reject("only the leader changes succession and rotation policy");
-  if (b.succession) {
-    requireRole(s, b.succession.role);
-    s.rules.succession = b.succession;
-  }
+  if (b.succession) requireRole(s, b.succession.role);
+  // Every check before any change: a refused event leaves no trace beyond its author's last-seen time (requireActor).
+  const escrow = b.escrow ? checkEscrow(s, e, b.escrow, (b.succession ?? s.rules.succession).quorum) : null;
+  if (b.succession) s.rules.succession = b.succession;
   if (b.rotation) s.rules.rotation = b.rotation;
+  if (escrow) s.escrow = escrow;
+}
+
+/** The leader splits the top role's keys among the succession role (escrow.ts): checked for shape, not content. */
+function checkEscrow(s: PursuanceState, e: PEvent, x: NonNullable<B<"rules.policy">["escrow"]>, quorum: number): NonNullable<PursuanceState["escrow"]> {
+  const top = topRole(s.rules);
+  if (x.scope !== top) reject(`escrow is of the top role "${top}", not "${x.scope}"`);
+  const k = s.keys.get(top);
+  if (!k || k.keyId === NO_KEY) reject(`"${top}" has no key to escrow`);
+  if (!entitled(s, e.author).includes(top)) reject(`${short(e.author)} does not hold the "${top}" key`);
+  if (x.keyIds.join() !== k.history.join()) reject(`escrow must cover every "${top}" key id, ending with the current one`);
+  if (x.threshold !== quorum) reject(`escrow threshold ${x.threshold} is not the succession quorum ${quorum}`);
+  const want = successors(s);
+  const got = Object.keys(x.shares).sort();
+  if (got.join() !== want.join()) reject(`escrow shares must go to exactly the holders of "${s.rules.succession.role}"`);
+  return { scope: top, keyIds: [...x.keyIds], threshold: x.threshold, holders: got };
+}
+
+/** Members holding the succession role: who may vote, and who hold escrow shares. */
+export function successors(s: PursuanceState): string[] {
+  return [...s.members.entries()].filter(([, m]) => m.roles.has(s.rules.succession.role)).map(([id]) => id).sort();
 }
 
 export function applyGrant(s: PursuanceState, e: PEvent, b: B<"role.grant">): void {
-  requireMember(s, e.author);
+  requireActor(s, e);
   requireMember(s, b.member);
   requireRole(s, b.role);
   requireCap(s, e.author, "role.grant");
@@ -111,7 +141,7 @@ export function applyGrant(s: PursuanceState, e: PEvent, b: B<"role.grant">): vo
 }
 
 export function applyRevoke(s: PursuanceState, e: PEvent, b: B<"role.revoke">): void {
-  requireMember(s, e.author);
+  requireActor(s, e);
   requireMember(s, b.member);
   requireRole(s, b.role);
   requireCap(s, e.author, "role.grant");
@@ -127,7 +157,7 @@ export function applyRevoke(s: PursuanceState, e: PEvent, b: B<"role.revoke">): 
 }
 
 export function applyInvite(s: PursuanceState, e: PEvent, b: B<"invite">): void {
-  requireMember(s, e.author);
+  requireActor(s, e);
   requireCap(s, e.author, "member.invite");
   requireRole(s, b.role);
   requireOutranksRole(s, e.author, b.role);
@@ -166,12 +196,12 @@ function dropMember(s: PursuanceState, who: string, reason: string, by: string):
 }
 
 export function applyLeave(s: PursuanceState, e: PEvent): void {
-  requireMember(s, e.author);
+  requireActor(s, e);
   dropMember(s, e.author, "left", e.author);
 }
 
 export function applyRemove(s: PursuanceState, e: PEvent, b: B<"remove">): void {
-  requireMember(s, e.author);
+  requireActor(s, e);
   requireMember(s, b.member);
   requireCap(s, e.author, "member.remove");
   requireNotLeader(s, b.member);
@@ -179,8 +209,10 @@ export function applyRemove(s: PursuanceState, e: PEvent, b: B<"remove">): void 
   dropMember(s, b.member, b.reason || "removed", e.author);
 }
 
-function crown(s: PursuanceState, who: string): void {
+function crown(s: PursuanceState, who: string, ts: number): void {
   s.leader = who;
+  // Silence is counted from the crowning: a new leader is not silent before it could speak.
+  s.lastSeen.set(who, Math.max(s.lastSeen.get(who) ?? ts, ts));
   s.members.get(who)!.roles.add(topRole(s.rules));
   s.votes.clear();
   reconcileKeys(s, [who]);
@@ -190,18 +222,26 @@ export function applyTransfer(s: PursuanceState, e: PEvent, b: B<"leader.transfe
   if (s.leader !== e.author) reject("only the leader transfers leadership");
   requireMember(s, b.to);
   if (b.to === e.author) reject("already the leader");
-  crown(s, b.to);
+  crown(s, b.to, e.ts);
 }
 
 export function applyVote(s: PursuanceState, e: PEvent, b: B<"leader.vote">): void {
-  requireMember(s, e.author);
+  requireActor(s, e);
   const role = s.rules.succession.role;
   if (!s.members.get(e.author)!.roles.has(role)) reject(`only holders of "${role}" vote on succession`);
   requireMember(s, b.candidate);
   if (b.candidate === s.leader) reject("candidate is already the leader");
+  if (s.leader !== null) {
+    // As of the vote's own (claimed) time: one voter lying about it is not enough, a quorum must.
+    const quiet = e.ts - (s.lastSeen.get(s.leader) ?? 0);
+    const limit = silentAfterMs(s.rules);
+    // A leader claiming a time far ahead of the voters' is not present but gaming the clock: one
+    // future-dated event must not block succession for ever. Honest clock skew is far below a day.
+    if (quiet < limit && quiet > -FUTURE_SKEW_MS) reject(`leader ${short(s.leader)} was heard from ${duration(quiet)} before this vote; succession needs ${duration(limit)} of silence`);
+  }
   let votes = s.votes.get(b.candidate);
   if (!votes) s.votes.set(b.candidate, (votes = new Set()));
   votes.add(e.author);
   const valid = [...votes].filter((v) => s.members.get(v)?.roles.has(role)).length;
-  if (valid >= s.rules.succession.quorum) crown(s, b.candidate);
+  if (valid >= s.rules.succession.quorum) crown(s, b.candidate, e.ts);
 }

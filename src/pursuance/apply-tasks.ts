@@ -2,7 +2,7 @@
 // every member (readers, assignee, status), so every client validates; what
 // the task says is ciphertext that only its readers open.
 import type { Body } from "./events.js";
-import { type PEvent, reject, requireCap, requireMember, requireRole, short } from "./apply-common.js";
+import { type PEvent, reject, requireCap, requireActor, requireMember, requireRole, short } from "./apply-common.js";
 import { NO_KEY, canReadTask, entitled, type PursuanceState, type Task } from "./state.js";
 
 type B<T extends Body["t"]> = Extract<Body, { t: T }>;
@@ -30,7 +30,7 @@ function checkAssignee(s: PursuanceState, a: B<"task.create">["assignee"]): void
 }
 
 export function applyTaskCreate(s: PursuanceState, e: PEvent, b: B<"task.create">): void {
-  requireMember(s, e.author);
+  requireActor(s, e);
   requireCap(s, e.author, "task.create");
   if (b.readers.length === 0) reject("a task needs at least one reader role");
   const mine = entitled(s, e.author);
@@ -71,7 +71,7 @@ export function applyTaskCreate(s: PursuanceState, e: PEvent, b: B<"task.create"
 }
 
 export function applyTaskUpdate(s: PursuanceState, e: PEvent, b: B<"task.update">): void {
-  requireMember(s, e.author);
+  requireActor(s, e);
   const t = task(s, b.task);
   requireReader(s, e.author, t);
   if (t.archived) reject(`task #${t.num} is archived`);
@@ -86,7 +86,7 @@ export function applyTaskUpdate(s: PursuanceState, e: PEvent, b: B<"task.update"
 }
 
 export function applyTaskAssign(s: PursuanceState, e: PEvent, b: B<"task.assign">): void {
-  requireMember(s, e.author);
+  requireActor(s, e);
   requireCap(s, e.author, "task.assign");
   const t = task(s, b.task);
   requireReader(s, e.author, t);
@@ -104,7 +104,7 @@ export function applyTaskAssign(s: PursuanceState, e: PEvent, b: B<"task.assign"
 }
 
 export function applyTaskComment(s: PursuanceState, e: PEvent, b: B<"task.comment">): void {
-  requireMember(s, e.author);
+  requireActor(s, e);
   requireCap(s, e.author, "task.comment");
   const t = task(s, b.task);
   requireReader(s, e.author, t);
@@ -114,7 +114,7 @@ export function applyTaskComment(s: PursuanceState, e: PEvent, b: B<"task.commen
 }
 
 export function applyTaskClose(s: PursuanceState, e: PEvent, b: B<"task.close">): void {
-  requireMember(s, e.author);
+  requireActor(s, e);
   requireCap(s, e.author, "task.close");
   const t = task(s, b.task);
   requireReader(s, e.author, t);
@@ -126,7 +126,7 @@ export function applyTaskClose(s: PursuanceState, e: PEvent, b: B<"task.close">)
 }
 
 export function applyTaskReopen(s: PursuanceState, e: PEvent, b: B<"task.reopen">): void {
-  requireMember(s, e.author);
+  requireActor(s, e);
   requireCap(s, e.author, "task.close");
   const t = task(s, b.task);
   requireReader(s, e.author, t);
@@ -139,7 +139,7 @@ export function applyTaskReopen(s: PursuanceState, e: PEvent, b: B<"task.reopen"
 }
 
 export function applyTaskArchive(s: PursuanceState, e: PEvent, b: B<"task.archive">): void {
-  requireMember(s, e.author);
+  requireActor(s, e);
   requireCap(s, e.author, "task.archive");
   const t = task(s, b.task);
   requireReader(s, e.author, t);
@@ -149,7 +149,7 @@ export function applyTaskArchive(s: PursuanceState, e: PEvent, b: B<"task.archiv
 }
 
 export function applyAnnounce(s: PursuanceState, e: PEvent, b: B<"announce">): void {
-  requireMember(s, e.author);
+  requireActor(s, e);
   requireCap(s, e.author, "announce");
   s.announcements.push({ id: e.id, author: e.author, ts: e.ts, text: b.text });
 }

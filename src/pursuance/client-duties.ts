@@ -5,6 +5,7 @@
 // after a fallback delay, and the fold settles any race deterministically.
 import { ActionError, rotateBody, shareBody } from "./actions.js";
 import type { PursuanceClient } from "./client.js";
+import { runSuccessionDuties } from "./client-succession.js";
 import { entitled, entitledMembers, epochOfKeyId, missingHolders, rankOf, suspectRotators, type PursuanceState } from "./state.js";
 
 export interface DutyState {
@@ -19,7 +20,7 @@ function designated(s: PursuanceState, candidates: string[]): string | undefined
   return [...candidates].sort((a, b) => rankOf(s, b) - rankOf(s, a) || (a < b ? -1 : 1))[0];
 }
 
-function schedule(c: PursuanceClient, key: string, first: boolean, stillNeeded: () => boolean, act: () => Promise<unknown>): void {
+export function schedule(c: PursuanceClient, key: string, first: boolean, stillNeeded: () => boolean, act: () => Promise<unknown>): void {
   if (c.duty.inflight.has(key) || c.duty.timers.has(key)) return;
   const run = () => {
     c.duty.timers.delete(key);
@@ -76,7 +77,9 @@ export function runDuties(c: PursuanceClient): void {
     const invite = [...s.invites.values()].find((i) => i.usedBy === m);
     const g = s.keys.get("group")!;
     const holders = [...g.holders].filter((h) => s.members.has(h) && h !== m && !suspects.has(h));
-    const first = invite && s.members.has(invite.by) && !suspects.has(invite.by) ? invite.by === c.me : designated(s, holders) === c.me;
+    // A newly crowned leader is served by every holder at once: the designated one may be the silent
+    // old leader. Duplicate shares are harmless; a leader without its keys is not.
+    const first = m === s.leader || (invite && s.members.has(invite.by) && !suspects.has(invite.by) ? invite.by === c.me : designated(s, holders) === c.me);
     const want = () => [...c.state.keys.keys()].some((sc) => missingHolders(c.state, sc).includes(m));
     schedule(c, `share:${m}:${[...s.keys.values()].map((k) => k.keyId).join(",")}`, first, want, async () => {
       const body = shareBody(c.actor, c.state, m);
@@ -95,4 +98,5 @@ export function runDuties(c: PursuanceClient): void {
       await c.publish(body, readable);
     });
   }
+  runSuccessionDuties(c);
 }

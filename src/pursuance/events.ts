@@ -2,7 +2,7 @@
 // with a `t` discriminator. Parsed and validated here, once, at the edge; the
 // state machine sees only well-formed bodies (malformed ones become rejected
 // events, kept for audit).
-import { CAPABILITIES, ROLE_NAME, type Capability, type RoleDef, type Rules } from "./rules.js";
+import { CAPABILITIES, MIN_SILENT_AFTER_MS, ROLE_NAME, type Capability, type RoleDef, type Rules } from "./rules.js";
 
 export type Hex = string;
 
@@ -42,7 +42,7 @@ export type Body =
   | { t: "role.create"; role: string; def: RoleDef }
   | { t: "role.amend"; role: string; def: RoleDef }
   | { t: "role.delete"; role: string }
-  | { t: "rules.policy"; succession?: Rules["succession"]; rotation?: Rules["rotation"] }
+  | { t: "rules.policy"; succession?: Rules["succession"]; rotation?: Rules["rotation"]; escrow?: Escrow }
   | { t: "role.grant"; member: Hex; role: string; keys: KeyRef[] }
   | { t: "role.revoke"; member: Hex; role: string }
   | { t: "invite"; invite: Hex; role: string; groupKeyId: string; roleKeyIds: string[] }
@@ -65,7 +65,23 @@ export type Body =
   | { t: "task.archive"; task: Hex }
   | { t: "announce"; text: string }
   | { t: "leader.transfer"; to: Hex }
-  | { t: "leader.vote"; candidate: Hex };
+  /** `share`: the voter's escrow share of the top role's keys, sealed to the candidate (see escrow.ts). */
+  | { t: "leader.vote"; candidate: Hex; share?: string };
+
+/**
+ * The leader's top-role keys split (Shamir, threshold = the succession quorum)
+ * among the succession role, so that a quorum that crowns a successor can
+ * hand it those keys while no smaller group can read them.
+ */
+export interface Escrow {
+  /** The top role whose keys are split. */
+  scope: string;
+  /** Every key id of the scope, oldest first: a share covers them all. */
+  keyIds: string[];
+  threshold: number;
+  /** member → their share, sealed to them. */
+  shares: SealedTo;
+}
 
 export type BodyType = Body["t"];
 
@@ -157,8 +173,15 @@ export function parseRules(v: unknown): Rules {
   if (names.length === 0 || names.length > 64) throw new BodyError("rules need 1..64 roles", names.length);
   for (const n of names) roles[role(n)] = parseRoleDef(ro[n]);
   const s = obj(o.succession, "succession");
-  const succession = { role: role(s.role, "succession.role"), quorum: s.quorum as number };
+  const succession: Rules["succession"] = { role: role(s.role, "succession.role"), quorum: s.quorum as number };
   if (!Number.isInteger(succession.quorum) || succession.quorum < 1 || succession.quorum > 1000) throw new BodyError("succession.quorum must be 1..1000", s.quorum);
+  if (s.silentAfterMs !== undefined) {
+    const ms = s.silentAfterMs;
+    if (typeof ms !== "number" || !Number.isInteger(ms) || ms < MIN_SILENT_AFTER_MS || ms > 10 * 365 * 86_400_000) {
+      throw new BodyError(`succession.silentAfterMs must be an integer ${MIN_SILENT_AFTER_MS}..${10 * 365 * 86_400_000}`, ms);
+    }
+    succession.silentAfterMs = ms;
+  }
   const r = obj(o.rotation, "rotation");
   if (r.everyMs !== null && !(typeof r.everyMs === "number" && Number.isInteger(r.everyMs) && r.everyMs >= 60_000)) {
     throw new BodyError("rotation.everyMs must be null or an integer ≥ 60000", r.everyMs);
@@ -174,6 +197,18 @@ function sealedContent(v: unknown): SealedContent {
     wraps[role(r, "wrap role")] = { keyId: keyId(wo.keyId, "wrap.keyId"), w: b64(wo.w, "wrap.w") };
   }
   return { nonce: b64(o.nonce, "content.nonce"), ct: b64(o.ct, "content.ct"), wraps, members: sealedTo(o.members ?? {}, "content.members") };
+}
+
+function escrow(v: unknown): Escrow {
+  const o = obj(v, "escrow");
+  const threshold = o.threshold;
+  if (typeof threshold !== "number" || !Number.isInteger(threshold) || threshold < 1 || threshold > 255) throw new BodyError("escrow.threshold must be 1..255", threshold);
+  const keyIds = arr(o.keyIds, "escrow.keyIds", 4096).map((k) => keyId(k, "escrow keyId"));
+  if (keyIds.length === 0) throw new BodyError("escrow.keyIds is empty", keyIds);
+  const shares = sealedTo(o.shares, "escrow.shares");
+  const n = Object.keys(shares).length;
+  if (n < threshold || n > 255) throw new BodyError(`escrow needs ${threshold}..255 shares`, n);
+  return { scope: role(o.scope, "escrow.scope"), keyIds, threshold, shares };
 }
 
 function status(v: unknown): TaskStatus {
@@ -208,7 +243,12 @@ export function parseBody(bytes: Uint8Array): Body {
       return { t: "role.delete", role: role(o.role) };
     case "rules.policy": {
       const p = parseRules({ roles: { x: { rank: 0, caps: [], reads: "role" } }, succession: o.succession ?? { role: "x", quorum: 1 }, rotation: o.rotation ?? { everyMs: null } });
-      return { t: "rules.policy", ...(o.succession !== undefined ? { succession: p.succession } : {}), ...(o.rotation !== undefined ? { rotation: p.rotation } : {}) };
+      return {
+        t: "rules.policy",
+        ...(o.succession !== undefined ? { succession: p.succession } : {}),
+        ...(o.rotation !== undefined ? { rotation: p.rotation } : {}),
+        ...(o.escrow !== undefined ? { escrow: escrow(o.escrow) } : {}),
+      };
     }
     case "role.grant":
       return { t: "role.grant", member: hex64(o.member, "member"), role: role(o.role), keys: keyRefs(o.keys) };
@@ -279,7 +319,7 @@ export function parseBody(bytes: Uint8Array): Body {
     case "leader.transfer":
       return { t: "leader.transfer", to: hex64(o.to, "to") };
     case "leader.vote":
-      return { t: "leader.vote", candidate: hex64(o.candidate, "candidate") };
+      return { t: "leader.vote", candidate: hex64(o.candidate, "candidate"), ...(o.share !== undefined ? { share: b64(o.share, "share") } : {}) };
     default:
       throw new BodyError("unknown event type", o.t);
   }

@@ -4,7 +4,7 @@
 // (the usual case: our own writes, live traffic) is incremental; anything
 // else refolds from scratch, which is what makes arrival order irrelevant.
 import type { Crypto } from "../cwtch/crypto.js";
-import { Rejected, type ApplyContext, type PEvent } from "./apply-common.js";
+import { noteActivity, Rejected, type ApplyContext, type PEvent } from "./apply-common.js";
 import { applyDelegate, applyRotate, applyShare, applyUndelegate, applyUnreadable } from "./apply-keys.js";
 import {
   applyGenesis,
@@ -303,6 +303,7 @@ export class Fold {
         this.st.clock = before;
         throw err;
       }
+      noteActivity(this.st, e);
       this.st.applied++;
       this.log.push({ event: e, rejected: null });
       this.verdicts.set(e.id, null);

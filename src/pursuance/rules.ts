@@ -32,10 +32,23 @@ export interface RoleDef {
 
 export interface Rules {
   roles: Record<string, RoleDef>;
-  /** Holders of `role` may move leadership by `quorum` signed votes (no single leader must stay online). */
-  succession: { role: string; quorum: number };
+  /**
+   * Holders of `role` may move leadership by `quorum` signed votes (no single
+   * leader must stay online), but only once the leader has been silent (no
+   * event of theirs) for `silentAfterMs`. Optional so logs written before the
+   * limit existed still decode; absent means DEFAULT_SILENT_AFTER_MS.
+   */
+  succession: { role: string; quorum: number; silentAfterMs?: number };
   /** Rotate every role key and the group key at least this often (ms of event time); null = only on membership change. */
   rotation: { everyMs: number | null };
+}
+
+export const DEFAULT_SILENT_AFTER_MS = 14 * 86_400_000;
+/** Shorter limits are allowed (tests, drills), but not so short that ordinary latency counts as silence. */
+export const MIN_SILENT_AFTER_MS = 1_000;
+
+export function silentAfterMs(rules: Rules): number {
+  return rules.succession.silentAfterMs ?? DEFAULT_SILENT_AFTER_MS;
 }
 
 export const ROLE_NAME = /^[a-z][a-z0-9 _-]{0,31}$/;
@@ -55,7 +68,7 @@ export function defaultRules(): Rules {
       "change agent": { rank: 40, caps: ["task.create", "task.update", "task.comment", "task.close"], reads: "role" },
       seedling: { rank: 20, caps: ["task.comment", "task.update"], reads: "assigned" },
     },
-    succession: { role: "admin", quorum: 2 },
+    succession: { role: "admin", quorum: 2, silentAfterMs: DEFAULT_SILENT_AFTER_MS },
     rotation: { everyMs: null },
   };
 }

@@ -102,6 +102,14 @@ export interface PursuanceState {
   applied: number;
   /** Latest event time seen (author claims; used only for the rotation policy). */
   clock: number;
+  /**
+   * Each member's latest event time, for the succession silence limit. The
+   * times are what authors claim (event `ts`): a member can only move their
+   * own entry, and a quorum of voters must each claim a time past the limit.
+   */
+  lastSeen: Map<Hex, number>;
+  /** The current escrow of the top role's keys among the succession role (escrow.ts); null if none. */
+  escrow: { scope: string; keyIds: string[]; threshold: number; holders: Hex[] } | null;
 }
 
 export function emptyState(): PursuanceState {
@@ -125,6 +133,8 @@ export function emptyState(): PursuanceState {
     rejected: [],
     applied: 0,
     clock: 0,
+    lastSeen: new Map(),
+    escrow: null,
   };
 }
 
@@ -278,6 +288,8 @@ export function canonicalState(s: PursuanceState): unknown {
     badSeals: s.badSeals,
     rejected: s.rejected,
     applied: s.applied,
+    lastSeen: sortedEntries(s.lastSeen).map(([id, ts]) => ({ id, ts })),
+    escrow: s.escrow,
   };
 }
 

@@ -407,6 +407,11 @@ export class History {
     return this.emit(by, (s) => assignBody(by.actor, s, taskIn(s, task), assignee), deps)!;
   }
 
+  /** Let time pass with nobody writing (e.g. past the succession silence limit). */
+  advance(ms: number): void {
+    this.clock += ms;
+  }
+
   vote(by: HMember, candidate: HMember, deps: Deps = "tips"): PEvent {
     return this.emit(by, { t: "leader.vote", candidate: candidate.hex }, deps)!;
   }

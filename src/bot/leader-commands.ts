@@ -1,0 +1,90 @@
+// `!rules policy` and `!leader …`: the succession and rotation policy, and
+// moving leadership — handed over by the leader, or voted by a quorum of the
+// succession role once the leader has been silent past the policy's limit.
+// The rules decide every one of these (publish's dry run); help hides them
+// from who could not.
+import { policyBody, transferBody, type PolicyChange } from "../pursuance/actions-rules.js";
+import { voteBody } from "../pursuance/escrow.js";
+import { silentAfterMs } from "../pursuance/rules.js";
+import type { PursuanceState } from "../pursuance/state.js";
+import { memberName } from "../pursuance/views.js";
+import type { BoundHandler } from "./command-spec.js";
+import { done, html } from "./reply.js";
+import { findRole, publish, resolveMember } from "./refs.js";
+import { UsageError } from "./tokenize.js";
+
+const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/** "30s", "12h", "14d", "2w" → ms. */
+export function parseDurationRef(flag: string, ref: string, minMs: number): number {
+  const m = /^(\d{1,6})\s*([smhdw])$/i.exec(ref.trim());
+  const ms = m ? Number(m[1]) * UNITS[m[2]!.toLowerCase()]! : NaN;
+  if (!Number.isSafeInteger(ms)) throw new UsageError(`--${flag}: ${JSON.stringify(ref)} is not a duration (use e.g. 30s, 12h, 14d, 2w)`);
+  if (ms < minMs) throw new UsageError(`--${flag}: ${JSON.stringify(ref)} is under the minimum of ${durationText(minMs)}`);
+  return ms;
+}
+
+export function durationText(ms: number): string {
+  for (const [u, n] of Object.entries(UNITS).reverse()) if (ms % n === 0) return `${ms / n}${u}`;
+  return `${ms}ms`;
+}
+
+export function successionText(s: PursuanceState): string {
+  return `${s.rules.succession.quorum} holder(s) of ${s.rules.succession.role} may move leadership after ${durationText(silentAfterMs(s.rules))} of the leader's silence`;
+}
+
+/** Who may vote (help visibility): holders of the succession role. */
+export const mayVote = (s: PursuanceState, me: string): string | null =>
+  s.members.get(me)?.roles.has(s.rules.succession.role) ? null : `only holders of "${s.rules.succession.role}" vote on succession`;
+export const mayTransfer = (s: PursuanceState, me: string): string | null => (s.leader === me ? null : "only the leader hands leadership over");
+
+export const rulesPolicy: BoundHandler = async (inv, ctx) => {
+  const s = ctx.client.state;
+  const c: PolicyChange = {};
+  const role = inv.flag("succession-role");
+  if (role !== undefined) c.role = findRole(s, role);
+  const q = inv.flag("quorum");
+  if (q !== undefined) {
+    if (!/^\d{1,4}$/.test(q.trim()) || Number(q) < 1 || Number(q) > 1000) throw new UsageError(`--quorum: ${JSON.stringify(q)} is not a whole number 1..1000`);
+    c.quorum = Number(q);
+  }
+  const silent = inv.flag("silent-after");
+  if (silent !== undefined) c.silentAfterMs = parseDurationRef("silent-after", silent, 1000);
+  const rot = inv.flag("rotate-every");
+  if (rot !== undefined) c.rotateEveryMs = rot.trim().toLowerCase() === "off" ? null : parseDurationRef("rotate-every", rot, 60_000);
+  if (Object.keys(c).length === 0) throw new UsageError("give at least one of --succession-role, --quorum, --silent-after, --rotate-every");
+  await publish(ctx, policyBody(s, c));
+  const now = ctx.client.state;
+  const rotation = now.rules.rotation.everyMs === null ? "on membership change only" : `at least every ${durationText(now.rules.rotation.everyMs)}`;
+  return done(`policy set: ${successionText(now)}; key rotation ${rotation}`, html`policy set: ${successionText(now)}; key rotation ${rotation}`);
+};
+
+export const leaderStatus: BoundHandler = async (_inv, ctx) => {
+  const s = ctx.client.state;
+  const last = s.leader ? s.lastSeen.get(s.leader) : undefined;
+  const lines = [
+    `leader: ${s.leader ? memberName(s, s.leader) : "nobody"}${last !== undefined ? `, last heard from ${new Date(last).toISOString()}` : ""}`,
+    `succession: ${successionText(s)}`,
+    ...[...s.votes.entries()].map(([cand, v]) => `votes for ${memberName(s, cand)}: ${[...v].map((m) => memberName(s, m)).join(", ")}`),
+  ];
+  return { kind: "ok", plain: lines.join("\n"), html: html`${lines.map((l, i) => html`${i > 0 ? html`<br>` : ""}${l}`)}`.value };
+};
+
+export const leaderVote: BoundHandler = async (inv, ctx) => {
+  const c = ctx.client;
+  const who = resolveMember(ctx, inv.arg("who"));
+  await publish(ctx, voteBody(c.actor, c.state, c.fold.applied, who));
+  const s = c.state;
+  const name = memberName(s, who);
+  if (s.leader === who) return done(`${name} is now the leader`, html`<b>${name}</b> is now the leader`);
+  const n = s.votes.get(who)?.size ?? 0;
+  return done(`voted for ${name} (${n} of ${s.rules.succession.quorum} votes)`, html`voted for <b>${name}</b> (${n} of ${s.rules.succession.quorum} votes)`);
+};
+
+export const leaderTransfer: BoundHandler = async (inv, ctx) => {
+  const c = ctx.client;
+  const who = resolveMember(ctx, inv.arg("who"));
+  await publish(ctx, transferBody(c.state, who));
+  const name = memberName(c.state, who);
+  return done(`${name} is now the leader`, html`<b>${name}</b> is now the leader`);
+};

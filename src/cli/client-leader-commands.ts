@@ -1,0 +1,97 @@
+// `pursuance client rules …` and `leader …`: the succession and rotation
+// policy, and moving leadership (by handing it over, or by the succession
+// role's votes once the leader has been silent past the policy's limit).
+import { policyBody, transferBody, type PolicyChange } from "../pursuance/actions-rules.js";
+import { voteBody } from "../pursuance/escrow.js";
+import { silentAfterMs } from "../pursuance/rules.js";
+import type { PursuanceState } from "../pursuance/state.js";
+import { findMember, memberName } from "../pursuance/views.js";
+import type { SubCommand } from "./client-command.js";
+import { arg, withClient, type Parsed } from "./client-context.js";
+import { parseDuration, parseIntFlag, UsageError } from "./relay-command.js";
+
+/** 90000 → "1.5m"-ish text people read back: the largest unit that divides evenly, else seconds. */
+export function durationText(ms: number): string {
+  for (const [u, n] of [["w", 604_800_000], ["d", 86_400_000], ["h", 3_600_000], ["m", 60_000], ["s", 1000]] as const) if (ms % n === 0) return `${ms / n}${u}`;
+  return `${ms}ms`;
+}
+
+function policyOf(s: PursuanceState) {
+  return {
+    leader: s.leader,
+    succession: { role: s.rules.succession.role, quorum: s.rules.succession.quorum, silentAfterMs: silentAfterMs(s.rules) },
+    rotation: s.rules.rotation,
+    escrow: s.escrow ? { scope: s.escrow.scope, threshold: s.escrow.threshold, holders: s.escrow.holders.length, keys: s.escrow.keyIds.length } : null,
+  };
+}
+
+/** Flags → a policy change, validated before any network work. */
+function policyChange(p: Parsed): PolicyChange {
+  const c: PolicyChange = {};
+  const v = p.values;
+  if (v["succession-role"] !== undefined) c.role = v["succession-role"] as string;
+  if (v.quorum !== undefined) c.quorum = parseIntFlag("--quorum", v.quorum as string, 1, 1000);
+  if (v["silent-after"] !== undefined) {
+    c.silentAfterMs = parseDuration("--silent-after", v["silent-after"] as string);
+    if (c.silentAfterMs < 1000) throw new UsageError(`--silent-after: ${JSON.stringify(v["silent-after"])} is under the 1s minimum`);
+  }
+  if (v["rotate-every"] !== undefined) {
+    const r = v["rotate-every"] as string;
+    c.rotateEveryMs = r === "off" ? null : parseDuration("--rotate-every", r);
+    if (c.rotateEveryMs !== null && c.rotateEveryMs < 60_000) throw new UsageError(`--rotate-every: ${JSON.stringify(r)} is under the 1m minimum (or "off")`);
+  }
+  if (Object.keys(c).length === 0) throw new UsageError("rules policy needs at least one of --succession-role, --quorum, --silent-after, --rotate-every");
+  return c;
+}
+
+export const LEADER_COMMANDS: Record<string, SubCommand> = {
+  rules: {
+    usage: "rules [show] | rules policy [--succession-role ROLE] [--quorum N] [--silent-after DUR] [--rotate-every DUR|off]",
+    summary: "the succession and key-rotation policy; the leader changes it",
+    options: { "succession-role": { type: "string" }, quorum: { type: "string" }, "silent-after": { type: "string" }, "rotate-every": { type: "string" } },
+    async run(p, io) {
+      const sub = p.positionals[0] ?? "show";
+      if (sub !== "show" && sub !== "policy") throw new UsageError(`unknown rules command ${JSON.stringify(sub)}: use show or policy`);
+      const change = sub === "policy" ? policyChange(p) : null;
+      await withClient(p, io, async (c) => {
+        if (change) await c.publish(policyBody(c.state, change));
+        const pol = policyOf(c.state);
+        if (p.values.json) return io.out(JSON.stringify(pol, null, 2));
+        const s = c.state;
+        io.out(`leader: ${s.leader ? memberName(s, s.leader) : "nobody"}`);
+        io.out(`succession: ${pol.succession.quorum} holder(s) of "${pol.succession.role}" may vote a new leader once the leader is silent for ${durationText(pol.succession.silentAfterMs)}`);
+        io.out(`key rotation: ${pol.rotation.everyMs === null ? "on membership change only" : `at least every ${durationText(pol.rotation.everyMs)}`}`);
+        io.out(`escrow of the top role's keys: ${pol.escrow ? `${pol.escrow.threshold} of ${pol.escrow.holders} shares, ${pol.escrow.keys} key(s)` : "none yet"}`);
+      });
+    },
+  },
+  leader: {
+    usage: "leader [status] | leader vote WHO | leader transfer WHO",
+    summary: "who leads and since when it was last heard from; vote (succession role) or hand over leadership",
+    async run(p, io) {
+      const sub = p.positionals[0] ?? "status";
+      if (!["status", "vote", "transfer"].includes(sub)) throw new UsageError(`unknown leader command ${JSON.stringify(sub)}: use status, vote or transfer`);
+      const ref = sub === "status" ? null : arg(p, 1, "a member (name or id prefix)");
+      await withClient(p, io, async (c) => {
+        const s = c.state;
+        if (ref === null) {
+          const last = s.leader ? (s.lastSeen.get(s.leader) ?? null) : null;
+          const votes = [...s.votes.entries()].map(([cand, v]) => ({ candidate: memberName(s, cand), voters: [...v].map((m) => memberName(s, m)) }));
+          if (p.values.json) return io.out(JSON.stringify({ leader: s.leader, lastSeen: last, silentAfterMs: silentAfterMs(s.rules), votes }, null, 2));
+          io.out(`leader: ${s.leader ? memberName(s, s.leader) : "nobody"}${last !== null ? `, last heard from ${new Date(last).toISOString()}` : ""}`);
+          io.out(`succession: ${s.rules.succession.quorum} vote(s) of "${s.rules.succession.role}" after ${durationText(silentAfterMs(s.rules))} of silence`);
+          for (const v of votes) io.out(`  votes for ${v.candidate}: ${v.voters.join(", ")}`);
+          return;
+        }
+        const who = findMember(s, ref);
+        if (sub === "transfer") {
+          await c.publish(transferBody(s, who));
+          return io.out(`${memberName(c.state, who)} is now the leader`);
+        }
+        await c.publish(voteBody(c.actor, s, c.fold.applied, who));
+        const now = c.state;
+        io.out(now.leader === who ? `${memberName(now, who)} is now the leader` : `voted for ${memberName(now, who)} (${now.votes.get(who)?.size ?? 0} of ${now.rules.succession.quorum} votes)`);
+      });
+    },
+  },
+};
