@@ -215,6 +215,14 @@ describe("!task", () => {
   it("ignores text that is not one of its commands", async () => {
     for (const t of ["hello", "!important meeting", "!!", "! task list", "task list", ""]) expect(await handleCommand(t, ctx(ada))).toBeNull();
   });
+
+  it("answers a command it does not have: a lone !word, or a typo of one of its own", async () => {
+    for (const t of ["!foo", "  !frobnicate ", "!taks list", "!rol ls"]) {
+      const r = await handleCommand(t, ctx(ada));
+      expect(r?.kind).toBe("error");
+      expect(r!.plain).toMatch(/^no command !\S+; try !help$/);
+    }
+  });
 });
 
 describe("authorisation", () => {

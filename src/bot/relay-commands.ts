@@ -17,11 +17,22 @@ export const relayList: BoundHandler = async (_inv, ctx) => {
   return { kind: "ok", plain: rows.join("\n"), html: html`<ul>${rows.map((r) => html`<li>${r}</li>`)}</ul>`.value };
 };
 
+/** How long `!relay add` waits for the new relay before answering anyway (the copy goes on). */
+const ADD_WAIT_MS = 3_000;
+
 export const relayAdd: BoundHandler = async (inv, ctx) => {
   const url = relayUrl(inv.arg("url"));
-  await ctx.client.addRelay(url, true);
+  // A relay that never answers must not hold the room: copy in the background, answer soon.
+  const adding = ctx.client.addRelay(url, true).then(() => true);
+  adding.catch(() => {});
+  let timer: NodeJS.Timeout | undefined;
+  const copied = await Promise.race([adding, new Promise<false>((r) => (timer = setTimeout(() => r(false), ADD_WAIT_MS)))]).finally(() => clearTimeout(timer));
   const n = ctx.client.session.log.size;
-  return done(`added ${url} and re-posted ${n} events there`, html`added <code>${url}</code> and re-posted ${n} events there`);
+  if (copied) return done(`added ${url} and re-posted ${n} events there`, html`added <code>${url}</code> and re-posted ${n} events there`);
+  return done(
+    `added ${url}; it does not answer yet, so its copy of the ${n} events will be made when it does`,
+    html`added <code>${url}</code>; it does not answer yet, so its copy of the ${n} events will be made when it does`,
+  );
 };
 
 export const relayRemove: BoundHandler = async (inv, ctx) => {
