@@ -65,7 +65,17 @@ describe("bridge robustness", () => {
 
   it("a dead relay and a 40 KB title do not wedge the room, before and after a restart", async () => {
     const room = await boundRoom(alice, "Dockside");
+    // Bob is hosted here too, as a change agent.
+    await ask(alice, room, `!pursuance invite ${bob.userId}`, (b) => b.includes("bob") || b.includes("joined"));
+    await bob.join(room);
+    const hosted = () => bridge.rooms.get(room)!;
+    expect(hosted().clientFor(bob.userId)).not.toBeNull();
+
     await ask(alice, room, "!relay add ws://127.0.0.1:1", (b) => b.includes("ws://127.0.0.1:1"));
+    // The pursuance moved, not alice's copy: bob's client and the binding follow; bob may not undo it.
+    expect(hosted().clientFor(bob.userId)!.relays).toContain("ws://127.0.0.1:1");
+    const refused = await ask(bob, room, "!relay remove ws://127.0.0.1:1", (b) => b.startsWith("⛔"));
+    expect(bodyOf(refused)).toMatch(/relays\.change/);
     const title = "T".repeat(40_000);
     const big = await ask(alice, room, `!task create "${title}"`, (b) => b.startsWith("📋 Task #1:"));
     expect(bodyOf(big)).toMatch(/cut: too long.*!task show 1/);
@@ -75,7 +85,10 @@ describe("bridge robustness", () => {
 
     await bridge.stop();
     bridge = await startBridgeInProcess(h, db, { limits, quiet: true });
+    expect(hosted().binding.relays).toContain("ws://127.0.0.1:1");
+    expect(hosted().clientFor(bob.userId)!.relays).toContain("ws://127.0.0.1:1");
     await ask(alice, room, '!task create "after the restart"', (b) => b.startsWith("📋 Task #3: after the restart"));
+    await ask(bob, room, "!relay list", (b) => b.includes("ws://127.0.0.1:1 down"));
     // The list holds the 40 KB title too: it arrives cut to fit, and says so.
     await ask(alice, room, "!task list", (b) => /after the restart|cut: too long/.test(b));
     expect(await ready()).toBe(true);

@@ -178,6 +178,12 @@ export class HostedPursuance {
         }
       }
     }
+    // Where the pursuance lives is decided in its log (relays.set): the binding follows, so a restart does too.
+    const relays = c.state.relays;
+    if (relays !== null && relays.join("\n") !== this.binding.relays.join("\n")) {
+      this.binding.relays = [...relays];
+      await this.deps.store.bindRoom(this.binding);
+    }
     if (this.deps.perRoleRooms) {
       // Only when who-holds-what among our users changed: each sync costs a few homeserver calls.
       const sig = JSON.stringify([...desiredRoleMembers(c.state, this.hostedMembers)]);

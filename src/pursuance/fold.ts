@@ -29,6 +29,7 @@ import {
   applyTaskReopen,
   applyTaskUpdate,
 } from "./apply-tasks.js";
+import { applyRelaysSet } from "./apply-relays.js";
 import { causalOrder } from "./order.js";
 import { emptyState, stateHash, type PursuanceState } from "./state.js";
 
@@ -91,6 +92,8 @@ function applyOne(s: PursuanceState, e: PEvent, ctx: ApplyContext, genesisId: st
       return applyTransfer(s, e, b);
     case "leader.vote":
       return applyVote(s, e, b);
+    case "relays.set":
+      return applyRelaysSet(s, e, b);
   }
 }
 

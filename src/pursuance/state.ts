@@ -89,6 +89,8 @@ export interface PursuanceState {
   applied: number;
   /** Latest event time seen (author claims; used only for the rotation policy). */
   clock: number;
+  /** The relays the pursuance lives on, as last set in the log; null until a relays.set (each client's own list). */
+  relays: string[] | null;
 }
 
 export function emptyState(): PursuanceState {
@@ -111,6 +113,7 @@ export function emptyState(): PursuanceState {
     rejected: [],
     applied: 0,
     clock: 0,
+    relays: null,
   };
 }
 
@@ -222,6 +225,8 @@ export function canonicalState(s: PursuanceState): unknown {
     delegates: sortedEntries(s.delegates).map(([role, ds]) => ({ role, delegates: sortedEntries(ds).map(([to, by]) => ({ to, by })) })),
     rejected: s.rejected,
     applied: s.applied,
+    // Only once set: states of logs without relays.set hash as they always did.
+    ...(s.relays !== null ? { relays: s.relays } : {}),
   };
 }
 
