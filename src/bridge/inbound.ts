@@ -101,6 +101,9 @@ async function command(b: Bridge, e: MatrixEvent, text: string, hosted: HostedPu
   const ctx = contextFor(b, e, hosted);
   const run = () => handleCommand(text, ctx);
   const reply = hosted ? await hosted.run(run) : await run();
+  // What people wait for first: the mirrored message (queued by the publish, next in the room's chain),
+  // then the ✅. Sent together, Synapse would persist the reaction first and the message after it.
+  if (hosted && reply && (reply.kind === "task-created" || (reply.kind === "ok" && reply.mirrored))) await hosted.run(async () => {});
   if (reply) await answer(b, e, reply, thread);
 }
 
@@ -117,7 +120,8 @@ async function answer(b: Bridge, e: MatrixEvent, reply: BotReply, thread: string
   }
   const react = reply.kind === "task-created" || ("react" in reply && reply.react) ? b.matrix.react(e.room_id, e.event_id, "✅").catch(() => {}) : Promise.resolve();
   // A new task, or a change the mirror shows in the task's thread: the ✅ and the mirrored message say it all.
-  if (reply.kind === "task-created" || (reply.kind === "ok" && reply.mirrored)) return void (await react);
+  // Not waited for: a lost ✅ costs nothing, and the room's next command should not wait on it.
+  if (reply.kind === "task-created" || (reply.kind === "ok" && reply.mirrored)) return;
   await Promise.all([react, b.matrix.send(e.room_id, { plain: reply.plain, html: reply.html, notice: true, ...where, txnId: `reply.${e.event_id}` })]);
 }
 
