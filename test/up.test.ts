@@ -101,6 +101,16 @@ describe("pursuance up", () => {
     expect(down).toBe(true);
   }, 360_000);
 
+  it("a second Ctrl-C stops it at once, Synapse included", async () => {
+    const { proc, synapsePid } = await up();
+    const code = await goneWithin10s(proc, synapsePid, () => {
+      proc.kill("SIGINT");
+      setTimeout(() => proc.kill("SIGINT"), 100);
+    });
+    expect(code).not.toBeNull();
+    expect(existsSync(join(home, "up.pid"))).toBe(false);
+  }, 360_000);
+
   it("after a SIGKILL, the next run stops the orphaned Synapse and works; `pursuance down` stops it from outside", async () => {
     const first = await up();
     first.proc.kill("SIGKILL");
