@@ -123,6 +123,8 @@ export function whyNot(spec: CommandSpec, ctx: BotContext, caps = true): string 
   const name = `!${spec.path.join(" ")}`;
   if (!permits(ctx.permission, spec.level)) return `${name} needs bridge permission "${spec.level}"; you have "${ctx.permission}"`;
   const room = spec.room ?? "bound";
+  if (room === "bound" && !ctx.client && ctx.boundTo)
+    return `you are not a member of ${JSON.stringify(ctx.boundTo)}, the pursuance of this room: a member can admit you with !pursuance invite <your Matrix id>`;
   if (room === "bound" && !ctx.client) return `this room is not bound to a pursuance: use !pursuance create "<name>" or !pursuance join <invite> first`;
   if (room === "unbound" && ctx.client) return `this room is already bound to ${ctx.client.state.name} (${ctx.client.id.slice(0, 12)})`;
   if (caps && spec.cap && ctx.client && !hasCap(ctx.client.state, ctx.client.me, spec.cap)) return `${name} needs capability ${spec.cap}, which none of your roles has`;

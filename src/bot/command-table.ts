@@ -101,8 +101,8 @@ export const COMMAND_TABLE: readonly CommandSpec[] = [
   { path: ["leader", "transfer"], required: [{ name: "who", rest: true }], help: "hand leadership to WHO", level: "manage", cap: null, shownTo: mayTransfer, run: leaderTransfer },
 
   { path: ["relay", "list"], aliases: ["ls"], help: "relays holding the pursuance, and their state", level: "commands", cap: null, run: relayList },
-  { path: ["relay", "add"], required: [{ name: "url" }], help: "add a relay (ws:// or wss://) and copy the whole history to it", level: "admin", cap: null, run: relayAdd },
-  { path: ["relay", "remove"], required: [{ name: "url" }], help: "stop using a relay (never the last one)", level: "admin", cap: null, run: relayRemove },
+  { path: ["relay", "add"], required: [{ name: "url" }], help: "add a relay (ws:// or wss://) for every member, and copy the whole history to it", level: "admin", cap: "relays.change", run: relayAdd },
+  { path: ["relay", "remove"], required: [{ name: "url" }], help: "stop using a relay, for every member (never the last one)", level: "admin", cap: "relays.change", run: relayRemove },
 
   { path: ["keys", "status"], help: "which roles' tasks this bridge can read", level: "commands", cap: null, run: keysStatus },
   { path: ["keys", "delegate"], required: [{ name: "role", rest: true }], help: "let this bridge hold your key for a role (revocable)", level: "manage", cap: null, run: keysDelegate },

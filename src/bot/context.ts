@@ -31,6 +31,11 @@ export interface BotContext {
    * is not bound. Capabilities and rules are judged for `client.me`.
    */
   client: PursuanceClient | null;
+  /**
+   * The name of the pursuance this room is bound to, when it is bound (the
+   * sender may still be no member of it: `client` is then null). Absent: not bound.
+   */
+  boundTo?: string | null;
   /** Who typed the command (a Matrix user id); shown in no reply, kept for the host's own checks and logs. */
   sender: string;
   /** The sender's bridge permission, from the host's config. */

@@ -14,6 +14,8 @@ import { errorReply, type BotReply } from "./reply.js";
 import { TokenizeError, tokenize, UsageError } from "./tokenize.js";
 
 const COMMAND = /^\s*!(\S+)/u;
+/** `!word` alone, or a word a typo away from one of ours: meant as a command, so answered. */
+const LONE = /^\s*!\p{L}[\p{L}\p{N}_-]*\s*$/u;
 
 /** The usage lines of a command family, those the asker may run first (all of them if none). */
 function familyUsage(family: readonly CommandSpec[], ctx: BotContext): string[] {
@@ -26,12 +28,32 @@ function isRefusal(e: unknown): e is Error {
   return [UsageError, TokenizeError, ActionError, LookupError, BodyError, InviteError, Refusal].some((T) => e instanceof T);
 }
 
+/** Within one edit (or a swap) of a root or alias: a typo, not chat. */
+function nearRoot(word: string): boolean {
+  if (word.length < 3) return false;
+  return [...ROOTS, ...Object.keys(ROOT_ALIASES)].some((r) => editDistance(word, r) <= 1 || (word.length === r.length && [...word].sort().join("") === [...r].sort().join("") && editDistance(word, r) <= 2));
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
 export async function handleCommand(text: string, ctx: BotContext, table: readonly CommandSpec[] = COMMAND_TABLE): Promise<BotReply | null> {
   const m = COMMAND.exec(text);
   if (!m) return null;
   const word = m[1]!.toLowerCase();
   const root = ROOT_ALIASES[word] ?? word;
-  if (!ROOTS.has(root)) return null;
+  if (!ROOTS.has(root)) {
+    // "!important meeting" is chat; "!foo" or "!taks list" is a command we do not have.
+    if (!LONE.test(text) && !nearRoot(root)) return null;
+    return errorReply(`no command !${m[1]}; try !help`, []);
+  }
   const family = table.filter((s) => s.path[0] === root);
 
   let tokens;

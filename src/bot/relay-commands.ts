@@ -1,6 +1,6 @@
 // `!relay list|add|remove`: where the pursuance lives. Adding re-posts the
-// whole history to the new relay, so moving off a relay loses nothing. The
-// host persists `client.config.relays` after the command.
+// whole history to the new relay, so moving off a relay loses nothing. A
+// change is a relays.set in the log: every member's client follows it.
 import type { BoundHandler } from "./command-spec.js";
 import { done, html } from "./reply.js";
 import { UsageError } from "./tokenize.js";
@@ -17,15 +17,28 @@ export const relayList: BoundHandler = async (_inv, ctx) => {
   return { kind: "ok", plain: rows.join("\n"), html: html`<ul>${rows.map((r) => html`<li>${r}</li>`)}</ul>`.value };
 };
 
+/** How long `!relay add` waits for the new relay before answering anyway (the copy goes on). */
+const ADD_WAIT_MS = 3_000;
+
+// Both change the pursuance, not just the asker's copy: a signed relays.set
+// that every member's client follows (refused, with the reason, to a role
+// without relays.change).
 export const relayAdd: BoundHandler = async (inv, ctx) => {
   const url = relayUrl(inv.arg("url"));
-  await ctx.client.addRelay(url, true);
+  const { copied } = await ctx.client.changeRelays({ add: url });
+  // A relay that never answers must not hold the room: the copy goes on in the background.
+  let timer: NodeJS.Timeout | undefined;
+  const done_ = await Promise.race([copied.then(() => true, () => false), new Promise<false>((r) => (timer = setTimeout(() => r(false), ADD_WAIT_MS)))]).finally(() => clearTimeout(timer));
   const n = ctx.client.session.log.size;
-  return done(`added ${url} and re-posted ${n} events there`, html`added <code>${url}</code> and re-posted ${n} events there`);
+  if (done_) return done(`added ${url} and re-posted ${n} events there`, html`added <code>${url}</code> and re-posted ${n} events there`);
+  return done(
+    `added ${url}; it does not answer yet, so its copy of the ${n} events will be made when it does`,
+    html`added <code>${url}</code>; it does not answer yet, so its copy of the ${n} events will be made when it does`,
+  );
 };
 
 export const relayRemove: BoundHandler = async (inv, ctx) => {
   const url = relayUrl(inv.arg("url"));
-  ctx.client.removeRelay(url);
+  await ctx.client.changeRelays({ remove: url });
   return done(`removed ${url}`, html`removed <code>${url}</code>`);
 };

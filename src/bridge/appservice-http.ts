@@ -61,6 +61,8 @@ export class AppserviceHttp {
   private readonly done = new Set<string>();
   eventsHandled = 0;
   eventsFailed = 0;
+  /** Transactions answered 5xx (an event could not be stored): the homeserver sends them again. */
+  transactionsRefused = 0;
 
   constructor(private readonly o: AppserviceHttpOptions) {}
 
@@ -123,21 +125,25 @@ export class AppserviceHttp {
     } catch (e) {
       return json(res, 400, { errcode: "M_BAD_JSON", error: (e as Error).message });
     }
+    // onEvent only stores and queues (handling happens later, in the room's queue), so a throw
+    // means the event is not safely stored: answer 5xx and the homeserver retries the transaction.
+    // Events stored before the failure are recognised on the retry and not stored twice.
     const run = this.chain.then(async () => {
       for (const e of events) {
         if (!isEvent(e)) continue;
-        try {
-          await this.o.onEvent(e);
-          this.eventsHandled++;
-        } catch (err) {
-          // One poison event must not wedge the queue: log it and move on.
-          this.eventsFailed++;
-          this.o.log("error", "event handler failed", { event: e.event_id, room: e.room_id, error: (err as Error).message });
-        }
+        await this.o.onEvent(e);
+        this.eventsHandled++;
       }
     });
     this.chain = run.catch(() => {});
-    await run;
+    try {
+      await run;
+    } catch (err) {
+      this.eventsFailed++;
+      this.transactionsRefused++;
+      this.o.log("error", "could not store an inbound event; the homeserver will retry", { txn: id, error: (err as Error).message });
+      return json(res, 503, { errcode: "M_UNKNOWN", error: "could not store the transaction; retry" });
+    }
     this.done.add(id);
     if (this.done.size > 10_000) this.done.delete(this.done.values().next().value as string);
     json(res, 200, {});

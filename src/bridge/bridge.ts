@@ -11,6 +11,8 @@ import { bridgeStore } from "../store/bridge-store.js";
 import { clientStore } from "../store/client-store.js";
 import { openDatabase, type Database } from "../store/db.js";
 import { AppserviceHttp, type MatrixEvent } from "./appservice-http.js";
+import { withDeadlines } from "./deadline.js";
+import { RoomQueues } from "./room-queue.js";
 import { HostedPursuance } from "./hosted-pursuance.js";
 import { IdentityVault } from "./identity-vault.js";
 import { handleInbound, resumeInbound } from "./inbound.js";
@@ -37,8 +39,24 @@ export interface BridgeSettings {
   metricsEnabled?: boolean;
   /** rooms.perRole: a room per role, membership following the role (default false). */
   perRoleRooms?: boolean;
+  /** Deadlines and retry bounds; tests shorten them. */
+  limits?: Partial<BridgeLimits>;
   log(level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>): void;
 }
+
+/** How long the bridge waits on anything, and how often it tries. */
+export interface BridgeLimits {
+  /** One call to the homeserver or the database. */
+  ioTimeoutMs: number;
+  /** One inbound event's handling, and one mirror pass. */
+  stepTimeoutMs: number;
+  /** A room whose queue made no progress for this long makes /ready false. */
+  stuckAfterMs: number;
+  /** Tries of one inbound command before it is answered ⛔ and dropped. */
+  maxCommandAttempts: number;
+}
+
+export const DEFAULT_LIMITS: BridgeLimits = { ioTimeoutMs: 15_000, stepTimeoutMs: 30_000, stuckAfterMs: 60_000, maxCommandAttempts: 3 };
 
 export class Bridge {
   readonly rooms = new Map<string, HostedPursuance>();
@@ -50,28 +68,44 @@ export class Bridge {
   private http!: AppserviceHttp;
   private isReady = false;
   private ticker: NodeJS.Timeout | null = null;
-  private readonly queues = new Map<string, Promise<void>>();
+  readonly limits: BridgeLimits;
+  private queues!: RoomQueues;
+  /** Failed tries per inbound event (in this run), and how many were given up. */
+  readonly inboundFailures = new Map<string, number>();
+  commandsDropped = 0;
   /** Inbound handling waits for the bound rooms to be loaded (the HTTP side listens before). */
   private loaded!: Promise<void>;
   private markLoaded!: () => void;
   port = 0;
 
-  constructor(readonly s: BridgeSettings) {}
+  constructor(readonly s: BridgeSettings) {
+    this.limits = { ...DEFAULT_LIMITS, ...s.limits };
+  }
 
   async start(): Promise<void> {
     this.loaded = new Promise((r) => (this.markLoaded = r));
+    this.queues = new RoomQueues({
+      // A backstop: each step bounds its own work (and then still answers), so allow it that.
+      stepTimeoutMs: 2 * this.limits.stepTimeoutMs + this.limits.ioTimeoutMs,
+      stuckAfterMs: this.limits.stuckAfterMs,
+      onError: (room, err) => this.s.log("error", "inbound handling failed", { room, error: err.message }),
+    });
     this.crypto = await loadCrypto();
     this.db = await openDatabase(this.s.database);
-    this.store = bridgeStore(this.db.db);
+    this.store = withDeadlines(bridgeStore(this.db.db), this.limits.ioTimeoutMs, "database");
     this.vault = new IdentityVault(this.crypto, this.s.identityKey);
-    this.matrix = new BridgeMatrix({ homeserverUrl: this.s.homeserverUrl, domain: this.s.domain, asToken: this.s.asToken, botLocalpart: this.s.botLocalpart });
+    this.matrix = withDeadlines(
+      new BridgeMatrix({ homeserverUrl: this.s.homeserverUrl, domain: this.s.domain, asToken: this.s.asToken, botLocalpart: this.s.botLocalpart }),
+      this.limits.ioTimeoutMs,
+      "homeserver",
+    );
     this.http = new AppserviceHttp({
       bindAddress: this.s.bindAddress,
       port: this.s.port,
       hsToken: this.s.hsToken,
       isOurUser: (u) => u === this.matrix.botUserId || u.startsWith(`@${this.s.userPrefix}`),
       onEvent: (e) => this.onEvent(e),
-      ready: () => this.isReady,
+      ready: () => this.isReady && this.queues.stuck().length === 0,
       metrics: this.s.metricsEnabled === false ? null : async () => this.metrics(),
       log: this.s.log,
     });
@@ -121,6 +155,7 @@ export class Bridge {
       matrix: this.matrix,
       userPrefix: this.s.userPrefix,
       perRoleRooms: this.s.perRoleRooms ?? false,
+      stepTimeoutMs: this.limits.stepTimeoutMs,
       log: this.s.log,
     });
     this.rooms.set(roomId, h);
@@ -197,19 +232,12 @@ export class Bridge {
 
   /** Run inbound work for a room in order, after what came before it in that room. */
   enqueue(roomId: string, fn: () => Promise<void>): void {
-    const prev = this.queues.get(roomId) ?? this.loaded;
-    const next = prev
-      .then(fn)
-      .catch((err: Error) => this.s.log("error", "inbound handling failed", { room: roomId, error: err.message }))
-      .finally(() => {
-        if (this.queues.get(roomId) === next) this.queues.delete(roomId);
-      });
-    this.queues.set(roomId, next);
+    this.queues.push(roomId, fn, this.loaded);
   }
 
   /** Resolves when every queued inbound event has been handled (tests, shutdown). */
   async idle(): Promise<void> {
-    while (this.queues.size > 0) await Promise.all([...this.queues.values()]);
+    await this.queues.idle();
   }
 
   private async onEvent(e: MatrixEvent): Promise<void> {
@@ -228,6 +256,16 @@ export class Bridge {
       "# TYPE pursuance_bridge_matrix_events_total counter",
       `pursuance_bridge_matrix_events_total{result="handled"} ${this.http.eventsHandled}`,
       `pursuance_bridge_matrix_events_total{result="failed"} ${this.http.eventsFailed}`,
+      "# TYPE pursuance_bridge_transactions_refused_total counter",
+      `pursuance_bridge_transactions_refused_total ${this.http.transactionsRefused}`,
+      "# TYPE pursuance_bridge_commands_dropped_total counter",
+      `pursuance_bridge_commands_dropped_total ${this.commandsDropped}`,
+      "# TYPE pursuance_bridge_mirror_dropped_total counter",
+      `pursuance_bridge_mirror_dropped_total ${[...this.rooms.values()].reduce((n, r) => n + r.mirrorDropped, 0)}`,
+      "# TYPE pursuance_bridge_step_timeouts_total counter",
+      `pursuance_bridge_step_timeouts_total ${this.queues.timeouts}`,
+      "# TYPE pursuance_bridge_rooms_stuck gauge",
+      `pursuance_bridge_rooms_stuck ${this.queues.stuck().length}`,
     ];
     return lines.join("\n") + "\n";
   }

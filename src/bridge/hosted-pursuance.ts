@@ -8,6 +8,7 @@ import type { PEvent } from "../pursuance/apply-common.js";
 import type { PursuanceClient } from "../pursuance/client.js";
 import { KeyRing } from "../pursuance/keyring.js";
 import { taskView, type TaskView } from "../pursuance/views.js";
+import { withTimeout } from "./deadline.js";
 import { renderEvent, renderTask } from "./mirror-render.js";
 import { desiredRoleMembers, syncRoleRooms } from "./role-rooms.js";
 import type { BridgeStorePort, MatrixPort, RoomBinding } from "./ports.js";
@@ -19,6 +20,10 @@ export interface HostDeps {
   userPrefix: string;
   /** rooms.perRole: keep a room per role in step with the role's members. */
   perRoleRooms?: boolean;
+  /** Deadline of one step in this room's queue (a command or a mirror pass); default 30 s. */
+  stepTimeoutMs?: number;
+  /** Tries to post one event before the mirror skips it (default 5). */
+  maxPostAttempts?: number;
   log(level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>): void;
 }
 
@@ -38,7 +43,12 @@ export class HostedPursuance {
   private chain: Promise<unknown> = Promise.resolve();
   private mirrorQueued = false;
   private closed = false;
+  /** Failed tries per event: a poison event is skipped after a few, so later ones still reach the room. */
+  private readonly postFailures = new Map<string, number>();
+  private retryTimer: NodeJS.Timeout | null = null;
   mirrored = 0;
+  /** Events the mirror gave up on. */
+  mirrorDropped = 0;
 
   constructor(
     readonly binding: RoomBinding,
@@ -68,7 +78,8 @@ export class HostedPursuance {
 
   /** Run `fn` in this room's queue: commands and mirror passes never interleave. */
   run<T>(fn: () => Promise<T>): Promise<T> {
-    const p = this.chain.then(fn);
+    // A step that hangs is abandoned at its deadline: the room moves on.
+    const p = this.chain.then(() => withTimeout(fn(), this.deps.stepTimeoutMs ?? 30_000, `room ${this.binding.roomId} step`));
     this.chain = p.catch(() => {});
     return p;
   }
@@ -81,6 +92,7 @@ export class HostedPursuance {
 
   close(): void {
     this.closed = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
     for (const c of this.clients.values()) c.close();
   }
 
@@ -157,7 +169,20 @@ export class HostedPursuance {
     for (; this.mirrorIndex < applied.length; this.mirrorIndex++) {
       const a = applied[this.mirrorIndex]!;
       if (a.rejected !== null || this.posted.has(a.event.id)) continue;
-      await this.post(c, a.event);
+      try {
+        await this.post(c, a.event);
+      } catch (e) {
+        if (!this.givenUp(a.event.id, e as Error)) {
+          this.retryLater();
+          throw e;
+        }
+      }
+    }
+    // Where the pursuance lives is decided in its log (relays.set): the binding follows, so a restart does too.
+    const relays = c.state.relays;
+    if (relays !== null && relays.join("\n") !== this.binding.relays.join("\n")) {
+      this.binding.relays = [...relays];
+      await this.deps.store.bindRoom(this.binding);
     }
     if (this.deps.perRoleRooms) {
       // Only when who-holds-what among our users changed: each sync costs a few homeserver calls.
@@ -167,6 +192,29 @@ export class HostedPursuance {
         this.roleRoomsSig = sig;
       }
     }
+  }
+
+  /** Count a failed post; true when the event is now skipped (in this run: a restart tries it again). */
+  private givenUp(eventId: string, err: Error): boolean {
+    const n = (this.postFailures.get(eventId) ?? 0) + 1;
+    this.postFailures.set(eventId, n);
+    if (n < (this.deps.maxPostAttempts ?? 5)) return false;
+    this.deps.log("error", "mirror gave up on an event", { room: this.binding.roomId, event: eventId.slice(0, 16), tries: n, error: err.message });
+    this.postFailures.delete(eventId);
+    this.posted.add(eventId);
+    this.mirrorDropped++;
+    return true;
+  }
+
+  /** A failed pass is tried again on its own (backing off), not only when the next event arrives. */
+  private retryLater(): void {
+    if (this.retryTimer || this.closed) return;
+    const tries = Math.max(0, ...this.postFailures.values());
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.scheduleMirror();
+    }, Math.min(30_000, 500 * 2 ** tries));
+    this.retryTimer.unref();
   }
 
   private async post(c: PursuanceClient, e: PEvent): Promise<void> {
@@ -190,7 +238,7 @@ export class HostedPursuance {
     const thread = rendered.kind !== "task" && rendered.taskId ? await this.deps.store.taskMessage(this.binding.groupId, rendered.taskId) : null;
     const matrixEventId = await this.deps.matrix.send(
       this.binding.roomId,
-      { plain: rendered.plain, html: rendered.html, notice: rendered.notice, ...(thread ? { thread } : {}), txnId: `pursuance.${e.id.slice(0, 40)}` },
+      { plain: rendered.plain, html: rendered.html, notice: rendered.notice, ...(thread ? { thread } : {}), ...(task ? { more: `!task show ${task.num}` } : {}), txnId: `pursuance.${e.id.slice(0, 40)}` },
       sender,
     );
     await this.deps.store.markPosted({ groupId: this.binding.groupId, eventId: e.id, roomId: this.binding.roomId, matrixEventId, kind: rendered.kind, taskId: rendered.taskId });

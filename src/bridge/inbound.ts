@@ -10,6 +10,7 @@ import { NO_KEY } from "../pursuance/state.js";
 import type { MatrixEvent } from "./appservice-http.js";
 import type { Bridge } from "./bridge.js";
 import type { HostedPursuance } from "./hosted-pursuance.js";
+import { withTimeout } from "./deadline.js";
 import { esc } from "./mirror-render.js";
 
 interface Relation {
@@ -29,7 +30,9 @@ export function stripReplyFallback(body: string): string {
 
 export async function handleInbound(b: Bridge, e: MatrixEvent): Promise<void> {
   if (e.type === "m.room.member") {
-    if (e.state_key === b.matrix.botUserId && e.content.membership === "invite") await b.matrix.joinRoom(e.room_id);
+    // Not stored, so a failure here is only logged: a 5xx would make the homeserver resend forever.
+    if (e.state_key === b.matrix.botUserId && e.content.membership === "invite")
+      await b.matrix.joinRoom(e.room_id).catch((err: Error) => b.s.log("warn", "could not join a room I was invited to", { room: e.room_id, error: err.message }));
     return;
   }
   if (e.type !== "m.room.message" || typeof e.content.body !== "string") return;
@@ -48,14 +51,45 @@ export async function resumeInbound(b: Bridge): Promise<number> {
 
 function queueHandling(b: Bridge, e: MatrixEvent): void {
   b.enqueue(e.room_id, async () => {
-    const rel = (e.content["m.relates_to"] ?? {}) as Relation;
-    const root = rel.rel_type === "m.thread" ? rel.event_id : rel["m.in_reply_to"]?.event_id;
-    const text = stripReplyFallback(String(e.content.body));
-    const hosted = b.rooms.get(e.room_id);
-    if (/^\s*!/.test(text)) await command(b, e, text, hosted, root);
-    else if (hosted && root) await comment(b, e, text, hosted, root);
-    await b.store.markInboundDone(e.event_id);
+    try {
+      await withTimeout(handleOnce(b, e), b.limits.stepTimeoutMs, `handling ${e.event_id}`);
+      b.inboundFailures.delete(e.event_id);
+    } catch (err) {
+      const tries = (b.inboundFailures.get(e.event_id) ?? 0) + 1;
+      b.inboundFailures.set(e.event_id, tries);
+      if (tries < b.limits.maxCommandAttempts) {
+        // Again later, behind what arrived since: one failing command does not hold up the room.
+        queueHandling(b, e);
+        throw err;
+      }
+      await giveUp(b, e, err as Error, tries);
+    }
   });
+}
+
+/** A command that keeps failing is answered with the reason and dropped (in this run and the next). */
+async function giveUp(b: Bridge, e: MatrixEvent, err: Error, tries: number): Promise<void> {
+  b.inboundFailures.delete(e.event_id);
+  b.commandsDropped++;
+  b.s.log("error", "gave up on an inbound event", { room: e.room_id, event: e.event_id, tries, error: err.message });
+  const why = `gave up after ${tries} tries: ${err.message}`;
+  if (/^\s*!/.test(stripReplyFallback(String(e.content.body)))) {
+    await Promise.all([
+      b.matrix.react(e.room_id, e.event_id, "⛔").catch(() => {}),
+      b.matrix.send(e.room_id, { plain: `⛔ ${why}`, html: `⛔ ${esc(why)}`, notice: true, txnId: `giveup.${e.event_id}` }).catch(() => {}),
+    ]);
+  }
+  await b.store.markInboundDone(e.event_id);
+}
+
+async function handleOnce(b: Bridge, e: MatrixEvent): Promise<void> {
+  const rel = (e.content["m.relates_to"] ?? {}) as Relation;
+  const root = rel.rel_type === "m.thread" ? rel.event_id : rel["m.in_reply_to"]?.event_id;
+  const text = stripReplyFallback(String(e.content.body));
+  const hosted = b.rooms.get(e.room_id);
+  if (/^\s*!/.test(text)) await command(b, e, text, hosted, root);
+  else if (hosted && root) await comment(b, e, text, hosted, root);
+  await b.store.markInboundDone(e.event_id);
 }
 
 /** The tag a command's events carry, so its effect is recognised after a crash. */
@@ -67,6 +101,9 @@ async function command(b: Bridge, e: MatrixEvent, text: string, hosted: HostedPu
   const ctx = contextFor(b, e, hosted);
   const run = () => handleCommand(text, ctx);
   const reply = hosted ? await hosted.run(run) : await run();
+  // What people wait for first: the mirrored message (queued by the publish, next in the room's chain),
+  // then the ✅. Sent together, Synapse would persist the reaction first and the message after it.
+  if (hosted && reply && (reply.kind === "task-created" || (reply.kind === "ok" && reply.mirrored))) await hosted.run(async () => {});
   if (reply) await answer(b, e, reply, thread);
 }
 
@@ -83,7 +120,8 @@ async function answer(b: Bridge, e: MatrixEvent, reply: BotReply, thread: string
   }
   const react = reply.kind === "task-created" || ("react" in reply && reply.react) ? b.matrix.react(e.room_id, e.event_id, "✅").catch(() => {}) : Promise.resolve();
   // A new task, or a change the mirror shows in the task's thread: the ✅ and the mirrored message say it all.
-  if (reply.kind === "task-created" || (reply.kind === "ok" && reply.mirrored)) return void (await react);
+  // Not waited for: a lost ✅ costs nothing, and the room's next command should not wait on it.
+  if (reply.kind === "task-created" || (reply.kind === "ok" && reply.mirrored)) return;
   await Promise.all([react, b.matrix.send(e.room_id, { plain: reply.plain, html: reply.html, notice: true, ...where, txnId: `reply.${e.event_id}` })]);
 }
 
@@ -110,6 +148,7 @@ function contextFor(b: Bridge, e: MatrixEvent, hosted: HostedPursuance | undefin
   const name = () => b.matrix.displayName(e.room_id, e.sender);
   return {
     client: hosted?.clientFor(e.sender) ?? null,
+    boundTo: hosted ? hosted.binding.name : null,
     sender: e.sender,
     permission: b.s.permissionFor(e.sender),
     resolveUser: (ref) => {

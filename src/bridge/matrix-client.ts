@@ -2,7 +2,9 @@
 // as the appservice bot or as a ghost (impersonation by `user_id`). Sends use
 // caller-chosen transaction ids so a retry after a crash is deduplicated.
 import { MatrixClient } from "matrix-bot-sdk";
+import { fitContent } from "./fit-message.js";
 import type { MatrixPort, OutMessage } from "./ports.js";
+import { cleanBody, cleanName } from "./sanitize.js";
 
 export interface MatrixClientOptions {
   homeserverUrl: string;
@@ -38,11 +40,13 @@ export class BridgeMatrix implements MatrixPort {
   }
 
   async send(roomId: string, msg: OutMessage, userId?: string): Promise<string> {
-    const content: Record<string, unknown> = {
+    // No mentions, ever: a title reading "@room" must not ping the room. Fitted last: M_TOO_LARGE is permanent.
+    const content: Record<string, unknown> & { body: string; formatted_body: string } = {
       msgtype: msg.notice ? "m.notice" : "m.text",
-      body: msg.plain,
+      body: cleanBody(msg.plain),
       format: "org.matrix.custom.html",
-      formatted_body: msg.html,
+      formatted_body: cleanBody(msg.html),
+      "m.mentions": {},
     };
     if (msg.thread) {
       // Thread plus a reply fallback, for clients that do not show threads.
@@ -50,7 +54,7 @@ export class BridgeMatrix implements MatrixPort {
     }
     const txnId = msg.txnId ?? `p${Date.now()}.${this.txn++}`;
     const path = `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/m.room.message/${encodeURIComponent(txnId)}`;
-    const r = (await this.as(userId).doRequest("PUT", path, null, content)) as { event_id: string };
+    const r = (await this.as(userId).doRequest("PUT", path, null, fitContent(content, msg.more))) as { event_id: string };
     return r.event_id;
   }
 
@@ -67,7 +71,7 @@ export class BridgeMatrix implements MatrixPort {
       } catch (e) {
         if ((e as { body?: { errcode?: string } }).body?.errcode !== "M_USER_IN_USE") throw e;
       }
-      await c.setDisplayName(displayName);
+      await c.setDisplayName(cleanName(displayName));
       this.registered.add(userId);
     }
     const key = `${roomId}|${userId}`;
@@ -83,13 +87,13 @@ export class BridgeMatrix implements MatrixPort {
   }
 
   async setGhostName(userId: string, displayName: string): Promise<void> {
-    await this.as(userId).setDisplayName(displayName);
+    await this.as(userId).setDisplayName(cleanName(displayName));
   }
 
   async displayName(roomId: string, userId: string): Promise<string> {
     try {
       const ev = (await this.bot.getRoomStateEvent(roomId, "m.room.member", userId)) as { displayname?: string };
-      return ev.displayname ?? userId;
+      return cleanName(ev.displayname ?? userId);
     } catch {
       return userId;
     }

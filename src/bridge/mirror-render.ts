@@ -3,7 +3,11 @@
 // never guessed at: the room learns that an encrypted task exists, no more.
 import type { PEvent } from "../pursuance/apply-common.js";
 import type { PursuanceState } from "../pursuance/state.js";
-import { memberName, type TaskView } from "../pursuance/views.js";
+import { memberName as rawMemberName, type TaskView } from "../pursuance/views.js";
+import { cleanName } from "./sanitize.js";
+
+/** Names are one visible line: a name may not forge a second line or reorder the one it is in. */
+const memberName = (s: PursuanceState, id: string) => cleanName(rawMemberName(s, id));
 
 export interface Rendered {
   plain: string;
@@ -19,18 +23,20 @@ export function esc(s: string): string {
 }
 
 export function renderTask(v: TaskView, byline: string | null): Rendered {
-  const meta = [`status: ${v.status}`, `readers: ${v.readers.join(", ")}`, v.assignee ? `assignee: ${v.assignee}` : null, v.due ? `due ${v.due}` : null, v.parent ? `subtask of #${v.parent}` : null]
+  const meta = [`status: ${v.status}`, `readers: ${v.readers.join(", ")}`, v.assignee ? `assignee: ${cleanName(v.assignee)}` : null, v.due ? `due ${v.due}` : null, v.parent ? `subtask of #${v.parent}` : null]
     .filter(Boolean)
     .join(" · ");
   if (v.title === null) {
     const plain = `🔒 Task #${v.num} exists (readers: ${v.readers.join(", ")}); this bridge holds no key to read it.`;
     return { plain, html: esc(plain), notice: true, taskId: v.id, kind: "task" };
   }
-  const by = byline ? ` — ${byline}` : "";
+  const by = byline ? ` — ${cleanName(byline)}` : "";
+  // A title is one line, however it was typed: it cannot pose as a second message.
+  const title = cleanName(v.title, Number.MAX_SAFE_INTEGER);
   const deliv = v.deliverables ? `\nDeliverables: ${v.deliverables}` : "";
   return {
-    plain: `📋 Task #${v.num}: ${v.title}${by}\n${meta}${deliv}\nReply in this thread to comment.`,
-    html: `📋 <b>Task #${v.num}</b>: ${esc(v.title)}${esc(by)}<br/><small>${esc(meta)}</small>${v.deliverables ? `<br/>Deliverables: ${esc(v.deliverables)}` : ""}<br/><i>Reply in this thread to comment.</i>`,
+    plain: `📋 Task #${v.num}: ${title}${by}\n${meta}${deliv}\nReply in this thread to comment.`,
+    html: `📋 <b>Task #${v.num}</b>: ${esc(title)}${esc(by)}<br/><small>${esc(meta)}</small>${v.deliverables ? `<br/>Deliverables: ${esc(v.deliverables)}` : ""}<br/><i>Reply in this thread to comment.</i>`,
     notice: false,
     taskId: v.id,
     kind: "task",
@@ -45,9 +51,9 @@ export function renderEvent(s: PursuanceState, e: PEvent, task: TaskView | null,
   const n = (txt: string, taskId: string | null = null, kind: Rendered["kind"] = "notice"): Rendered => ({ plain: txt, html: esc(txt), notice: true, taskId, kind });
   switch (b.t) {
     case "genesis":
-      return n(`Pursuance "${b.name}" founded by ${b.founderName}.`);
+      return n(`Pursuance "${cleanName(b.name, 200)}" founded by ${cleanName(b.founderName)}.`);
     case "join":
-      return n(`${b.name} joined as ${[...(s.members.get(e.author)?.roles ?? [])].join(", ") || "a member"}.`);
+      return n(`${cleanName(b.name)} joined as ${[...(s.members.get(e.author)?.roles ?? [])].join(", ") || "a member"}.`);
     case "leave":
       return n(`${who} left.`);
     case "remove":

@@ -60,6 +60,8 @@ export interface OutMessage {
   notice?: boolean;
   /** Root event of the thread to post in (a task's message). */
   thread?: string;
+  /** Where the whole text is when the message must be cut to fit (e.g. "!task show 3"). */
+  more?: string;
   /** Deterministic transaction id, so a retry after a crash is deduplicated by the homeserver. */
   txnId?: string;
 }

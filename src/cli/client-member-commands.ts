@@ -6,7 +6,7 @@ import { entitled } from "../pursuance/state.js";
 import { CAPABILITIES, type Capability } from "../pursuance/rules.js";
 import { findMember, memberName } from "../pursuance/views.js";
 import type { SubCommand } from "./client-command.js";
-import { arg, withClient, type Parsed } from "./client-context.js";
+import { arg, timeoutOf, withClient, type Parsed } from "./client-context.js";
 import { parseIntFlag, UsageError } from "./relay-command.js";
 
 
@@ -166,12 +166,17 @@ export const MEMBER_COMMANDS: Record<string, SubCommand> = {
         }
         const url = arg(p, 1, "a relay URL");
         if (!/^wss?:\/\/\S+$/.test(url)) throw new UsageError(`${JSON.stringify(url)} is not a ws:// or wss:// URL`);
+        // A relays.set in the log: every member's client follows it (refused without relays.change).
         if (sub === "add") {
-          await c.addRelay(url, true);
+          const { copied } = await c.changeRelays({ add: url });
+          let timer: NodeJS.Timeout | undefined;
+          const late = new Promise<false>((r) => (timer = setTimeout(() => r(false), timeoutOf(p))));
+          const ok = await Promise.race([copied.then(() => true, () => false), late]).finally(() => clearTimeout(timer));
+          if (!ok) return io.out(`added ${url}; it does not answer, so members' clients copy the history there when it does`);
           return io.out(`added ${url} and re-posted ${c.session.log.size} events`);
         }
         if (sub === "remove") {
-          c.removeRelay(url);
+          await c.changeRelays({ remove: url });
           return io.out(`removed ${url}`);
         }
         throw new UsageError(`unknown relay command ${JSON.stringify(sub)}`);

@@ -7,6 +7,7 @@ import { runBridgeCommand } from "./bridge-command.js";
 import { runClientCommand } from "./client-command.js";
 import { runDemoCommand } from "./demo-command.js";
 import { runRelayCommand } from "./relay-command.js";
+import { runDownCommand } from "./down-command.js";
 import { runUpCommand } from "./up-command.js";
 
 export interface Command {
@@ -16,6 +17,7 @@ export interface Command {
 
 export const COMMANDS: Record<string, Command> = {
   up: { summary: "run everything locally: Synapse, a relay and the bridge (prints a test login)", run: runUpCommand },
+  down: { summary: "stop what `pursuance up` runs (from another terminal)", run: runDownCommand },
   relay: { summary: "run an untrusted relay (WebSocket + /healthz + /metrics)", run: runRelayCommand },
   client: { summary: "the member client: create, join, tasks, roles, sync, verify", run: (argv) => runClientCommand(argv) },
   bridge: { summary: "run the Matrix bridge (appservice) from a config file", run: runBridgeCommand },

@@ -4,7 +4,7 @@
 // and a ready test user. Ctrl-C stops all of it.
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -13,7 +13,9 @@ import { stringify } from "yaml";
 import { Bridge } from "../bridge/bridge.js";
 import { loadConfig } from "../bridge/config.js";
 import { writeFileAtomic, writeRegistration } from "../bridge/registration.js";
-import { startRelay } from "../cwtch/relay-server.js";
+import { startRelay, type RelayServer } from "../cwtch/relay-server.js";
+import { withTimeout } from "../bridge/deadline.js";
+import { runningSynapse, runningUp, signal, stopSynapse, synapseDir, upPidFile } from "./up-lifecycle.js";
 import { makeLogger, settingsFrom } from "./bridge-command.js";
 
 export const UP_HELP = `Usage: pursuance up [--home DIR]
@@ -22,7 +24,9 @@ Run everything locally: a Synapse homeserver (installed into DIR/../.synapse
 on first run, about a minute, needs PyPI), a relay, and the Matrix bridge on
 an embedded database. Prints the homeserver URL, the bot's user id and a
 ready test user's id and password (also written to DIR/up.json). Ctrl-C
-stops everything.
+(or 'pursuance down --home DIR' from another terminal) stops everything
+within 10 s; a second Ctrl-C stops it at once. A Synapse left behind by a
+killed run is stopped on the next one.
 
 Options:
   --home DIR   where everything lives (default ./.pursuance/up)
@@ -77,6 +81,69 @@ export async function runUpCommand(argv: string[]): Promise<number> {
   const home = resolve(homeArg ?? ".pursuance/up");
   mkdirSync(home, { recursive: true, mode: 0o700 });
   const say = (l: string) => process.stderr.write(l + "\n");
+  const other = runningUp(home);
+  if (other !== null) {
+    process.stderr.write(`pursuance up: already running for ${home} (pid ${other}); stop it with: pursuance down --home ${home}\n`);
+    return 1;
+  }
+  // A run that was killed (SIGKILL, a crash) leaves its Synapse behind: ours (its pid file), so stop it.
+  const orphan = await stopSynapse(home, 5_000);
+  if (orphan !== null) say(`stopped a Synapse (pid ${orphan}) left running by an earlier run`);
+  writeFileSync(upPidFile(home), `${process.pid}\n`);
+
+  // Stopping: the first signal stops everything within 10 s; a second one at once.
+  let bridge: Bridge | null = null;
+  let relay: RelayServer | null = null;
+  let stopping: Promise<void> | null = null;
+  let stopRequested!: () => void;
+  const stopSignal = new Promise<void>((r) => (stopRequested = r));
+  const killNow = () => {
+    const pid = runningSynapse(home);
+    if (pid !== null) signal(pid, "SIGKILL");
+    rmSync(upPidFile(home), { force: true });
+  };
+  const onSignal = () => {
+    if (stopping) {
+      say("stopping now.");
+      killNow();
+      process.exit(130);
+    }
+    stopping = (async () => {
+      say("stopping… (Ctrl-C again to stop at once)");
+      await withTimeout(bridge?.stop() ?? Promise.resolve(), 4_000, "bridge stop").catch((e: Error) => say(`  bridge: ${e.message}`));
+      await withTimeout(relay?.close() ?? Promise.resolve(), 1_000, "relay stop").catch(() => {});
+      await stopSynapse(home, 3_000);
+      rmSync(upPidFile(home), { force: true });
+    })();
+    stopRequested();
+  };
+  process.on("SIGINT", onSignal).on("SIGTERM", onSignal);
+  // However this process ends short of SIGKILL, its Synapse does not outlive it.
+  process.once("exit", killNow);
+  try {
+    return await upUntilStopped(home, say, stopSignal, (b) => (bridge = b), (r) => (relay = r), () => stopping);
+  } finally {
+    process.off("SIGINT", onSignal).off("SIGTERM", onSignal);
+    // Nothing left to wait for: a handle someone forgot must not keep "stopping…" on screen.
+    setTimeout(() => process.exit(), 1_000).unref();
+  }
+}
+
+async function upUntilStopped(
+  home: string,
+  say: (l: string) => void,
+  stopSignal: Promise<void>,
+  setBridge: (b: Bridge) => void,
+  setRelay: (r: RelayServer) => void,
+  stopping: () => Promise<void> | null,
+): Promise<number> {
+  // Each stage first checks whether Ctrl-C came while the previous one ran.
+  const stopped = async () => {
+    const s = stopping();
+    if (!s) return false;
+    await s;
+    return true;
+  };
   const statePath = join(home, "up-state.json");
   const state: UpState = existsSync(statePath)
     ? (JSON.parse(readFileSync(statePath, "utf8")) as UpState)
@@ -88,7 +155,9 @@ export async function runUpCommand(argv: string[]): Promise<number> {
   const [synapsePort, relayPort, bridgePort] = [await port(8008), await port(7717), await port(9993)];
 
   say(`[2/5] relay on ws://127.0.0.1:${relayPort} (memory store)…`);
+  if (await stopped()) return 0;
   const relay = await startRelay({ port: relayPort });
+  setRelay(relay);
 
   say("[3/5] bridge config and appservice registration…");
   const configPath = join(home, "config.yaml");
@@ -110,22 +179,30 @@ export async function runUpCommand(argv: string[]): Promise<number> {
   writeRegistration(configPath, regPath);
 
   say(`[4/5] Synapse on http://127.0.0.1:${synapsePort}…`);
-  const hsDir = join(home, "synapse");
+  if (await stopped()) return 0;
+  const hsDir = synapseDir(home);
   await script(["setup", hsDir, "--port", String(synapsePort), "--appservice", regPath], say);
   const baseUrl = await script(["start", hsDir], say);
-  let user: { user_id: string; access_token: string } | null = null;
+  if (await stopped()) return 0;
+  let token: string | null = null;
   try {
-    user = JSON.parse(await script(["register-user", hsDir, "tester", state.testPassword], say)) as { user_id: string; access_token: string };
+    token = (JSON.parse(await script(["register-user", hsDir, "tester", state.testPassword], say)) as { access_token: string }).access_token;
   } catch {
-    // Already registered on an earlier run: same password.
+    // Already registered on an earlier run: same password, so log in.
+    token = await login(baseUrl, "tester", state.testPassword).catch(() => null);
   }
 
   say("[5/5] bridge…");
   const cfg = loadConfig(configPath);
   const bridge = new Bridge(settingsFrom(cfg, makeLogger(cfg)));
+  setBridge(bridge);
   await bridge.start();
+  if (await stopped()) return 0;
+  const botId = `@${cfg.appservice.botLocalpart}:localhost`;
+  const upJson = join(home, "up.json");
+  const priorRoom = existsSync(upJson) ? ((JSON.parse(readFileSync(upJson, "utf8")) as { room?: string | null }).room ?? null) : null;
   let roomId: string | null = null;
-  if (user) roomId = await createRoom(baseUrl, user.access_token, `@${cfg.appservice.botLocalpart}:localhost`).catch(() => null);
+  if (token) roomId = await readyRoom(baseUrl, token, botId, priorRoom).catch(() => null);
 
   const info = {
     homeserver: baseUrl,
@@ -136,7 +213,7 @@ export async function runUpCommand(argv: string[]): Promise<number> {
     relay: relay.url,
     bridge: `http://127.0.0.1:${bridge.port}`,
   };
-  writeFileAtomic(join(home, "up.json"), JSON.stringify(info, null, 2) + "\n");
+  writeFileAtomic(upJson, JSON.stringify(info, null, 2) + "\n");
   process.stdout.write(
     [
       "",
@@ -147,17 +224,15 @@ export async function runUpCommand(argv: string[]): Promise<number> {
       roomId ? `  a room is ready:    ${roomId} (the bot is invited)` : "",
       `  relay:              ${info.relay}   (CLI members: pursuance client … --relay ${info.relay})`,
       `  for scripts:        ${join(home, "up.json")}`,
-      "Press Ctrl-C to stop.",
+      `Press Ctrl-C to stop (or: pursuance down --home ${home}).`,
       "",
     ]
       .filter((l) => l !== "")
       .join("\n") + "\n",
   );
-  await new Promise<void>((r) => process.once("SIGINT", r).once("SIGTERM", r));
-  say("stopping…");
-  await bridge.stop().catch(() => {});
-  await relay.close().catch(() => {});
-  await script(["stop", hsDir], say).catch(() => {});
+  await stopSignal;
+  await stopping();
+  say("stopped.");
   return 0;
 }
 
@@ -168,6 +243,30 @@ function loadConfigQuiet(path: string): { as: string; hs: string } | null {
   } catch {
     return null;
   }
+}
+
+async function login(baseUrl: string, user: string, password: string): Promise<string> {
+  const r = await fetch(`${baseUrl}/_matrix/client/v3/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ type: "m.login.password", identifier: { type: "m.id.user", user }, password }),
+  });
+  if (!r.ok) throw new Error(`login ${r.status}`);
+  return ((await r.json()) as { access_token: string }).access_token;
+}
+
+/** The room of an earlier run when the test user is still in it (the bot invited again if it left), else a new one. */
+async function readyRoom(baseUrl: string, token: string, bot: string, prior: string | null): Promise<string> {
+  if (prior) {
+    const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
+    const r = await fetch(`${baseUrl}/_matrix/client/v3/rooms/${encodeURIComponent(prior)}/joined_members`, { headers });
+    if (r.ok) {
+      const joined = Object.keys(((await r.json()) as { joined: Record<string, unknown> }).joined);
+      if (!joined.includes(bot)) await fetch(`${baseUrl}/_matrix/client/v3/rooms/${encodeURIComponent(prior)}/invite`, { method: "POST", headers, body: JSON.stringify({ user_id: bot }) });
+      return prior;
+    }
+  }
+  return createRoom(baseUrl, token, bot);
 }
 
 async function createRoom(baseUrl: string, token: string, bot: string): Promise<string> {

@@ -154,9 +154,61 @@ export class PursuanceClient extends EventEmitter<ClientEvents> {
     return c;
   }
 
-  /** Connect to every configured relay and catch up. */
+  /** Connect to every relay (the log's list once it has one, else the configured ones) and catch up. */
   async start(): Promise<void> {
+    this.followRelays();
     for (const url of this.config.relays) if (!this.group.relayUrls.includes(url)) await this.group.addRelay(this.ports.connect(url));
+  }
+
+  /** Where the pursuance lives: the log's list (relays.set), else this client's configured one. */
+  get relays(): string[] {
+    return this.state.relays ?? this.config.relays;
+  }
+
+  /** Relays this client adds itself (changeRelays): it copies the whole history there; followers only connect. */
+  private readonly moveTo = new Set<string>();
+
+  /**
+   * Add or remove a relay for every member: a signed relays.set in the log,
+   * refused (ActionError, with the reason) when the rules do not allow it.
+   * Resolves once the event is published; `copied` settles when the history
+   * is on the added relay (never, while it does not answer).
+   */
+  async changeRelays(change: { add: string } | { remove: string }): Promise<{ relays: string[]; copied: Promise<void> }> {
+    const now = this.relays;
+    let next: string[];
+    if ("add" in change) {
+      if (now.includes(change.add)) throw new ActionError(`relay already configured: ${change.add}`, change.add);
+      next = [...now, change.add];
+    } else {
+      if (!now.includes(change.remove)) throw new ActionError(`no such relay: ${change.remove}`, change.remove);
+      if (now.length === 1) throw new ActionError("cannot remove the last relay", change.remove);
+      next = now.filter((u) => u !== change.remove);
+    }
+    if ("add" in change) this.moveTo.add(change.add);
+    try {
+      await this.publish({ t: "relays.set", relays: next });
+    } finally {
+      if ("add" in change) this.moveTo.delete(change.add);
+    }
+    const copied = "add" in change ? (this.relayMoves.get(change.add) ?? Promise.resolve()) : Promise.resolve();
+    return { relays: next, copied };
+  }
+
+  private readonly relayMoves = new Map<string, Promise<void>>();
+
+  /** Connect to the log's relays and leave the others; never waits on a relay (a dead one must not hold anyone). */
+  private followRelays(): void {
+    const want = this.state.relays;
+    if (want === null || this.closed) return;
+    for (const url of want) {
+      if (this.group.relayUrls.includes(url)) continue;
+      const move = this.group.addRelay(this.ports.connect(url), { moveHistory: this.moveTo.has(url) });
+      move.catch((e: Error) => this.ports.log?.(`relay ${url}: ${e.message}`));
+      this.relayMoves.set(url, move);
+    }
+    for (const url of this.group.relayUrls) if (!want.includes(url)) this.group.removeRelay(url);
+    if (want.join("\n") !== this.config.relays.join("\n")) this.config.relays.splice(0, this.config.relays.length, ...want);
   }
 
   async addRelay(url: string, moveHistory = true): Promise<void> {
@@ -345,6 +397,7 @@ export class PursuanceClient extends EventEmitter<ClientEvents> {
     for (const p of pevs) if (p.body) this.ring.ingest(p.body);
     await this.syncKeys();
     this.fold.add(pevs);
+    this.followRelays();
     const fresh = this.applyWriteEpoch();
     if (fresh.length > 0) await this.group.watchNewTags(fresh);
     if (this.session.log.pendingCount === 0) for (const [r, s] of Object.entries(this.cursorCache)) await this.ports.store.saveCursor(r, s);

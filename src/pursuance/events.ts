@@ -66,7 +66,9 @@ export type Body =
   | { t: "announce"; text: string }
   | { t: "leader.transfer"; to: Hex }
   /** `share`: the voter's escrow share of the top role's keys, sealed to the candidate (see escrow.ts). */
-  | { t: "leader.vote"; candidate: Hex; share?: string };
+  | { t: "leader.vote"; candidate: Hex; share?: string }
+  /** Where the pursuance lives: every member's client follows this list. */
+  | { t: "relays.set"; relays: string[] };
 
 /**
  * The leader's top-role keys split (Shamir, threshold = the succession quorum)
@@ -320,9 +322,26 @@ export function parseBody(bytes: Uint8Array): Body {
       return { t: "leader.transfer", to: hex64(o.to, "to") };
     case "leader.vote":
       return { t: "leader.vote", candidate: hex64(o.candidate, "candidate"), ...(o.share !== undefined ? { share: b64(o.share, "share") } : {}) };
+    case "relays.set":
+      return { t: "relays.set", relays: relayList(o.relays) };
     default:
       throw new BodyError("unknown event type", o.t);
   }
+}
+
+/** At most this many relays in a relays.set: each one is a connection every client keeps. */
+export const MAX_RELAYS = 16;
+const RELAY_URL = /^wss?:\/\/[^\s/?#@]+(?:[/?#][^\s]*)?$/;
+
+/** A non-empty list of distinct ws:// or wss:// URLs. */
+export function relayList(v: unknown): string[] {
+  const urls = arr(v, "relays", MAX_RELAYS).map((u) => {
+    const s = str(u, "relay", 512);
+    if (!RELAY_URL.test(s)) throw new BodyError("relay must be a ws:// or wss:// URL", u);
+    return s;
+  });
+  if (urls.length === 0) throw new BodyError("relays must name at least one relay", v);
+  return [...new Set(urls)];
 }
 
 export function encodeBody(b: Body): Uint8Array {

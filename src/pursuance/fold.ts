@@ -29,6 +29,7 @@ import {
   applyTaskReopen,
   applyTaskUpdate,
 } from "./apply-tasks.js";
+import { applyRelaysSet } from "./apply-relays.js";
 import { forkAllowed } from "./equivocation.js";
 import { causalOrder } from "./order.js";
 import { emptyState, rankOf, stateHash, type PursuanceState } from "./state.js";
@@ -98,6 +99,8 @@ function applyOne(s: PursuanceState, e: PEvent, ctx: ApplyContext, genesisId: st
       return applyTransfer(s, e, b);
     case "leader.vote":
       return applyVote(s, e, b);
+    case "relays.set":
+      return applyRelaysSet(s, e, b);
   }
 }
 

@@ -15,6 +15,8 @@ export const CAPABILITIES = [
   "rules.change",
   "announce",
   "keys.rotate",
+  /** Change where the pursuance lives (relays.set). Rules older than it: members with rules.change. */
+  "relays.change",
 ] as const;
 export type Capability = (typeof CAPABILITIES)[number];
 

@@ -110,6 +110,8 @@ export interface PursuanceState {
   lastSeen: Map<Hex, number>;
   /** The current escrow of the top role's keys among the succession role (escrow.ts); null if none. */
   escrow: { scope: string; keyIds: string[]; threshold: number; holders: Hex[] } | null;
+  /** The relays the pursuance lives on, as last set in the log; null until a relays.set (each client's own list). */
+  relays: string[] | null;
 }
 
 export function emptyState(): PursuanceState {
@@ -135,6 +137,7 @@ export function emptyState(): PursuanceState {
     clock: 0,
     lastSeen: new Map(),
     escrow: null,
+    relays: null,
   };
 }
 
@@ -290,6 +293,8 @@ export function canonicalState(s: PursuanceState): unknown {
     applied: s.applied,
     lastSeen: sortedEntries(s.lastSeen).map(([id, ts]) => ({ id, ts })),
     escrow: s.escrow,
+    // Only once set: states of logs without relays.set hash as they always did.
+    ...(s.relays !== null ? { relays: s.relays } : {}),
   };
 }
 
