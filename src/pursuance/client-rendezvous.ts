@@ -1,0 +1,119 @@
+// The client's half of the invite rendezvous (the protocol is in
+// rendezvous.ts): members listen on the rendezvous of invites that may still
+// bring someone in, carry a joiner's signed join into the group log, and
+// welcome an admitted joiner with the group keys sealed to it; a joiner
+// listens on its own rendezvous for that welcome.
+import { toHex } from "../cwtch/bytes.js";
+import type { EpochKeys } from "../cwtch/envelope.js";
+import { decodeAndVerify } from "../cwtch/message.js";
+import type { RelayFrame } from "../cwtch/relay-client.js";
+import { sealScopes } from "./actions.js";
+import type { PursuanceClient } from "./client.js";
+import { designated, schedule } from "./client-duties.js";
+import { BodyError, parseBody } from "./events.js";
+import { openRv, rendezvousKeys, sealRv } from "./rendezvous.js";
+
+export interface RvState {
+  /** Rendezvous tag → the invite it belongs to ("" for our own, as a joiner) and its frame keys. */
+  tags: Map<string, { invite: string; keys: EpochKeys }>;
+  /** Joiners someone already welcomed (we saw the welcome on the channel, or sent it). */
+  welcomed: Set<string>;
+}
+
+export function newRvState(): RvState {
+  return { tags: new Map(), welcomed: new Set() };
+}
+
+/** A joiner's first event has been carried in but it has written nothing since: it may not read the group yet. */
+function awaitingKeys(c: PursuanceClient, joiner: string): boolean {
+  return (c.session.log.head(joiner)?.seq ?? 0) <= 1;
+}
+
+/** Member: listen on the rendezvous of unused, unrevoked invites, and of used ones whose joiner may still need a welcome. */
+export function watchRendezvous(c: PursuanceClient): void {
+  const s = c.state;
+  if (!s.members.has(c.me)) return;
+  const fresh: string[] = [];
+  for (const [id, inv] of s.invites) {
+    if (!inv.rendezvous) continue;
+    const live = inv.usedBy === null ? inv.revokedBy === undefined : awaitingKeys(c, inv.usedBy);
+    if (!live) continue;
+    const keys = rendezvousKeys(c.crypto, inv.rendezvous);
+    if (c.rv.tags.has(keys.tag)) continue;
+    c.rv.tags.set(keys.tag, { invite: id, keys });
+    fresh.push(keys.tag);
+  }
+  if (fresh.length > 0) c.group.watchSide(fresh).catch((e: Error) => c.ports.log?.(`rendezvous: ${e.message}`));
+}
+
+/** Joiner: listen on our own rendezvous and (re)post our signed join there. */
+export async function requestAdmission(c: PursuanceClient): Promise<void> {
+  const j = c.config.joining;
+  if (!j) return;
+  const keys = rendezvousKeys(c.crypto, j.rendezvous);
+  c.rv.tags.set(keys.tag, { invite: "", keys });
+  await c.group.watchSide([keys.tag]);
+  const ev = c.session.log.get(j.join);
+  if (!ev) throw new Error(`our join ${j.join.slice(0, 12)} is not in the local log`);
+  const f = sealRv(c.crypto, keys, { k: "join", ev: ev.bytes });
+  await c.group.postSide(f.tag, f.blob);
+}
+
+export function onSideFrame(c: PursuanceClient, f: RelayFrame): void {
+  const w = c.rv.tags.get(f.tag);
+  if (!w) return;
+  const m = openRv(c.crypto, w.keys, f.blob);
+  if (!m) return;
+  if (m.k === "welcome") {
+    c.rv.welcomed.add(m.to);
+    if (m.to === c.me && w.invite === "") c.takeWelcome(m.keys).catch((e: Error) => c.ports.log?.(`welcome: ${e.message}`));
+    return;
+  }
+  if (w.invite !== "" && c.state.members.has(c.me)) carryJoin(c, w.invite, m.ev);
+}
+
+/** Carry a joiner's join into the group log if it is one, for this invite, and new to us. The fold judges it. */
+function carryJoin(c: PursuanceClient, invite: string, bytes: Uint8Array): void {
+  let ev;
+  try {
+    ev = decodeAndVerify(c.crypto, bytes);
+  } catch {
+    return;
+  }
+  if (!ev || ev.kind !== "event" || c.session.log.has(toHex(ev.id))) return;
+  try {
+    const b = parseBody(ev.body);
+    if (b.t !== "join" || b.invite !== invite) return;
+  } catch (e) {
+    if (e instanceof BodyError) return;
+    throw e;
+  }
+  const joiner = toHex(ev.author);
+  if (c.state.members.has(joiner)) return;
+  c.duty.carried.add(joiner);
+  c.group
+    .carry(bytes)
+    .then((out) => {
+      if (out.type === "dropped") c.ports.log?.(`could not carry a join from ${joiner.slice(0, 12)}: ${out.reason}${out.detail ? ` (${out.detail})` : ""}`);
+    })
+    .catch((e: Error) => c.ports.log?.(`carrying a join: ${e.message}`));
+}
+
+/** Member: seal the group keys we hold to each admitted joiner who cannot read the group yet. */
+export function welcomeDuties(c: PursuanceClient): void {
+  const s = c.state;
+  for (const inv of s.invites.values()) {
+    const j = inv.usedBy;
+    if (!inv.rendezvous || j === null || !s.members.has(j) || c.rv.welcomed.has(j) || !awaitingKeys(c, j)) continue;
+    const holders = [...s.keys.get("group")!.holders].filter((h) => s.members.has(h) && h !== j);
+    const first = c.duty.carried.has(j) || (s.members.has(inv.by) ? inv.by === c.me : designated(s, holders) === c.me);
+    const keys = rendezvousKeys(c.crypto, inv.rendezvous);
+    schedule(c, `welcome:${j}`, first, () => !c.rv.welcomed.has(j) && awaitingKeys(c, j) && c.state.members.has(j), async () => {
+      const refs = sealScopes(c.actor, ["group"], j);
+      if (refs.length === 0) return;
+      const f = sealRv(c.crypto, keys, { k: "welcome", to: j, keys: refs });
+      await c.group.postSide(f.tag, f.blob);
+      c.rv.welcomed.add(j);
+    });
+  }
+}
