@@ -90,6 +90,10 @@ function carryJoin(c: PursuanceClient, invite: string, bytes: Uint8Array): void 
   }
   const joiner = toHex(ev.author);
   if (c.state.members.has(joiner)) return;
+  // Never carry what we already see revoked or late: whether a concurrent join beats a
+  // revoke is the fold order's call, but an honest client does not start that race.
+  const inv = c.state.invites.get(invite);
+  if (!inv || inv.usedBy !== null || inv.revokedBy !== undefined || (inv.expires !== undefined && ev.ts > inv.expires)) return;
   c.duty.carried.add(joiner);
   c.group
     .carry(bytes)
