@@ -125,9 +125,9 @@ const CORE: Record<string, SubCommand> = {
         }
         c.close();
         if (!ok) {
-          io.err(`not let in yet: no member's client answered within the timeout. The request stays on the relays; run 'pursuance client sync' later.`);
+          io.err(`not let in yet: no member's client answered within the timeout. The request stays on the relays; run 'pursuance client sync' after a member has synced.`);
           io.out(p.values.json ? JSON.stringify({ pursuance: invite.pursuanceId, name: invite.name, role: invite.role, admitted: false }) : `waiting to join ${invite.name} (${invite.pursuanceId})`);
-          return 3;
+          return;
         }
         io.out(p.values.json ? JSON.stringify({ pursuance: c.id, name: c.state.name, role: invite.role, admitted: true }) : `joined ${c.state.name} (${c.id}) as ${invite.role}`);
       } finally {
