@@ -398,5 +398,6 @@ describe("!relay, !keys, !announce, !pursuance", () => {
     expect(await run(ada, `!pursuance invite revoke ${id.slice(0, 12)}`, "commands")).toMatchObject({ kind: "ok", plain: `revoked invite ${id.slice(0, 12)}` });
     expect((await run(ada, "!pursuance invite list", "commands")).plain).toContain(`${id.slice(0, 12)} revoked: seedling`);
     expectError(await run(ada, `!pursuance invite revoke ${id.slice(0, 12)}`, "commands"), /already revoked/, /^!pursuance invite revoke/);
+    expect((await run(ada, "!pursuance status", "commands")).plain).toMatch(/^invites: \d+ open.*, [1-9]\d* revoked$/m);
   });
 });

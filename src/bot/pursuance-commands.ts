@@ -43,10 +43,23 @@ export const pursuanceStatus: BoundHandler = async (_inv, ctx) => {
     `you: ${memberName(s, c.me)} (${roleOf(c)})`,
     `${s.members.size} members · ${s.taskIds.length} tasks · ${st.events} events (${st.pending} pending) · ${gaps} gaps · ${st.equivocations.length} equivocations · ${s.rejected.length} rejected`,
     `relays: ${relays.join("; ") || "none"}`,
+    `invites: ${invitesSummary(c)}`,
     `state hash ${c.hash()}`,
   ];
   return { kind: "ok", plain: lines.join("\n"), html: html`${lines.map((l, i) => html`${i > 0 ? html`<br>` : ""}${l}`)}`.value };
 };
+
+function invitesSummary(c: PursuanceClient): string {
+  const n = { open: 0, used: 0, expired: 0, revoked: 0 };
+  const now = c.ports.now();
+  let next: number | null = null;
+  for (const i of c.state.invites.values()) {
+    const st = inviteStatus(i, now);
+    n[st]++;
+    if (st === "open" && i.expires !== undefined && (next === null || i.expires < next)) next = i.expires;
+  }
+  return `${n.open} open${next !== null ? ` (next expires ${new Date(next).toISOString()})` : ""}, ${n.used} used, ${n.expired} expired, ${n.revoked} revoked`;
+}
 
 /**
  * With a Matrix user: admit them (the bridge holds their identity). Without:
