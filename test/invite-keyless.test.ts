@@ -117,4 +117,54 @@ describe("keyless invites over real relays", () => {
     expect(ada.state.members.size).toBe(1);
     expect(ada.state.invites.get(freshId)!.usedBy).toBeNull();
   });
+
+  it("asking again re-posts the same join (never a second seq 1), and is let in once", async () => {
+    const r = await startRelay();
+    relays.push(r);
+    const ada = await PursuanceClient.create(await ports(), await identity(), { name: "Again", founderName: "ada", relays: [r.url], ...fast });
+    clients.push(ada);
+    const inv = await ada.createInvite("seedling");
+    const p = await ports();
+    const me = await identity();
+    const first = await PursuanceClient.requestJoin(p, me, inv, "dan", fast);
+    const id = first.config.joining!.join;
+    first.close();
+    const again = await PursuanceClient.requestJoin(p, me, inv, "dan", fast);
+    clients.push(again);
+    expect(again.config.joining!.join).toBe(id);
+    expect(await again.waitAdmitted(20_000)).toBe(true);
+    expect(again.config.joining).toBeUndefined();
+    await until("ada agrees", () => ada.state.members.size === 2 && ada.hash() === again.hash(), [ada, again]);
+    expect(ada.state.members.get(again.me)!.joinedBy).toBe(id);
+    expect(ada.state.rejected).toEqual([]);
+    // An identity that has written something else refuses to sign a fresh join.
+    const other = await ada.createInvite("seedling");
+    await expect(PursuanceClient.requestJoin(p, me, other, "dan", fast)).rejects.toThrow(/already written/);
+  });
+
+  it("a host that reopens the joiner's store without its config still asks again and gets in (a bridge restart)", async () => {
+    const r = await startRelay();
+    relays.push(r);
+    const ada = await PursuanceClient.create(await ports(), await identity(), { name: "Restart", founderName: "ada", relays: [r.url], ...fast });
+    clients.push(ada);
+    const inv = await ada.createInvite("seedling");
+    ada.close();
+    const p = await ports();
+    const me = await identity();
+    const first = await PursuanceClient.requestJoin(p, me, inv, "eli", fast);
+    expect(await first.waitAdmitted(1_000)).toBe(false);
+    const id = first.config.joining!.join;
+    first.close();
+    // Nobody was online; now the founder is, and the joiner's host reopens from its store alone.
+    const ada2 = await PursuanceClient.open(ada.ports, ada.identity, ada.config, fast);
+    clients.push(ada2);
+    await ada2.start();
+    const { joining: _dropped, ...bare } = first.config;
+    const eli = await PursuanceClient.open(p, me, { ...bare, relays: [r.url] }, fast);
+    clients.push(eli);
+    expect(eli.config.joining?.join).toBe(id);
+    await eli.start();
+    expect(await eli.waitAdmitted(20_000)).toBe(true);
+    await until("both agree", () => ada2.hash() === eli.hash(), [ada2, eli]);
+  });
 });

@@ -32,6 +32,9 @@ export interface ClientConfig {
   joining?: { rendezvous: string; join: string };
 }
 
+/** Where a joiner keeps its rendezvous secret in its key store (never a scope of the pursuance: "group" and role names only). */
+const RENDEZVOUS_SCOPE = "rendezvous:";
+
 /** Invites last this long unless the inviter says otherwise. */
 export const DEFAULT_INVITE_MS = 7 * 24 * 3600_000;
 
@@ -146,6 +149,10 @@ export class PursuanceClient extends EventEmitter<ClientEvents> {
     const pevs = events.map(toPEvent);
     c.fold.add(pevs);
     c.applyWriteEpoch();
+    // A joiner not let in yet asks again on start, even if its host did not keep `joining` (the bridge).
+    const rv = c.ring.scope(RENDEZVOUS_SCOPE)[0];
+    const mine = events.find((e) => e.seq === 1 && toHex(e.author) === c.me);
+    if (!c.config.joining && rv && mine && !c.state.members.has(c.me)) c.config.joining = { rendezvous: toB64(rv.key), join: toHex(mine.id) };
     return c;
   }
 
@@ -160,6 +167,22 @@ export class PursuanceClient extends EventEmitter<ClientEvents> {
   static async requestJoin(ports: ClientPorts, identity: SignKeyPair, invite: Invite, myName: string, opts: ClientOptions = {}): Promise<PursuanceClient> {
     if (ports.now() > invite.expires) throw new ActionError(`this invite expired at ${new Date(invite.expires).toISOString()}: ask for a new one`, invite.expires);
     const c = new PursuanceClient(ports, identity, { pursuanceId: invite.pursuanceId, groupId: invite.groupId, relays: invite.relays, name: invite.name }, {}, opts);
+    // Asking again (an earlier attempt timed out): re-post the same join. A second one at seq 1
+    // would be an equivocation, and the fold disqualifies an author who forks.
+    const me = toHex(identity.publicKey);
+    for (const bytes of await ports.store.loadEvents()) {
+      const m = decodeAndVerify(ports.crypto, bytes, false);
+      if (m?.kind !== "event" || toHex(m.author) !== me) continue;
+      const b = toPEvent(m).body;
+      if (m.seq !== 1 || b?.t !== "join" || b.invite !== toHex(ports.crypto.signKeyPair(invite.inviteSeed).publicKey)) {
+        throw new ActionError("this identity has already written in this pursuance: join with a new one", me);
+      }
+      c.session.restore([m]);
+      await c.learnKey(RENDEZVOUS_SCOPE, rendezvousSecret(ports.crypto, invite.inviteSeed));
+      c.config.joining = { rendezvous: toB64(rendezvousSecret(ports.crypto, invite.inviteSeed)), join: toHex(m.id) };
+      await c.start();
+      return c;
+    }
     const ev = signEvent(
       ports.crypto,
       {
@@ -177,6 +200,8 @@ export class PursuanceClient extends EventEmitter<ClientEvents> {
     await ports.store.saveEvents([{ id: toHex(ev.id), bytes: ev.bytes }]);
     // In our log it waits (pending) for the invite event, which we read once a member lets us in.
     c.session.restore([ev]);
+    // Kept with our keys, so any host that reopens this store asks again (see open).
+    await c.learnKey(RENDEZVOUS_SCOPE, rendezvousSecret(ports.crypto, invite.inviteSeed));
     c.config.joining = { rendezvous: toB64(rendezvousSecret(ports.crypto, invite.inviteSeed)), join: toHex(ev.id) };
     await c.start();
     return c;
