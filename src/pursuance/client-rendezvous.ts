@@ -3,14 +3,18 @@
 // bring someone in, carry a joiner's signed join into the group log, and
 // welcome an admitted joiner with the group keys sealed to it; a joiner
 // listens on its own rendezvous for that welcome.
-import { toHex } from "../cwtch/bytes.js";
+import { fromHex, toHex } from "../cwtch/bytes.js";
+import type { SignKeyPair } from "../cwtch/crypto.js";
 import type { EpochKeys } from "../cwtch/envelope.js";
-import { decodeAndVerify } from "../cwtch/message.js";
+import { decodeAndVerify, signEvent, type SignedEvent } from "../cwtch/message.js";
 import type { RelayFrame } from "../cwtch/relay-client.js";
-import { sealScopes } from "./actions.js";
+import { ActionError, joinBody, sealScopes, type Actor } from "./actions.js";
 import type { PursuanceClient } from "./client.js";
 import { designated, schedule } from "./client-duties.js";
-import { BodyError, parseBody } from "./events.js";
+import { BodyError, encodeBody, parseBody } from "./events.js";
+import type { Invite } from "./invite.js";
+import { toPEvent } from "./pevent.js";
+import type { ClientPorts } from "./ports.js";
 import { openRv, rendezvousKeys, sealRv } from "./rendezvous.js";
 
 export interface RvState {
@@ -44,6 +48,35 @@ export function watchRendezvous(c: PursuanceClient): void {
     fresh.push(keys.tag);
   }
   if (fresh.length > 0) c.group.watchSide(fresh).catch((e: Error) => c.ports.log?.(`rendezvous: ${e.message}`));
+}
+
+/** Joiner: our join, our first event: seq 1, citing only the invite event, in the epoch the token names. */
+export function signJoin(a: Actor, now: number, invite: Invite, name: string): SignedEvent {
+  const f = {
+    group: fromHex(invite.groupId),
+    epoch: invite.epoch,
+    author: a.identity.publicKey,
+    seq: 1,
+    prev: new Uint8Array(32),
+    ts: now,
+    deps: [fromHex(invite.inviteEvent)],
+    body: encodeBody(joinBody(a, invite.pursuanceId, invite.inviteSeed, name)),
+  };
+  return signEvent(a.crypto, f, a.identity.secretKey);
+}
+
+/** Joiner: the join this identity already signed with this invite, if any; refuses an identity that wrote anything else. */
+export async function priorJoin(ports: ClientPorts, identity: SignKeyPair, invite: Invite): Promise<SignedEvent | null> {
+  const me = toHex(identity.publicKey);
+  const inviteKey = toHex(ports.crypto.signKeyPair(invite.inviteSeed).publicKey);
+  for (const bytes of await ports.store.loadEvents()) {
+    const m = decodeAndVerify(ports.crypto, bytes, false);
+    if (m?.kind !== "event" || toHex(m.author) !== me) continue;
+    const b = toPEvent(m).body;
+    if (m.seq !== 1 || b?.t !== "join" || b.invite !== inviteKey) throw new ActionError("this identity has already written in this pursuance: join with a new one", me);
+    return m;
+  }
+  return null;
 }
 
 /** Joiner: listen on our own rendezvous and (re)post our signed join there. */

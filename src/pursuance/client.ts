@@ -7,9 +7,9 @@ import { fromHex, toB64, toHex } from "../cwtch/bytes.js";
 import type { SignKeyPair } from "../cwtch/crypto.js";
 import { Group, type CursorPort } from "../cwtch/group.js";
 import { GroupSession } from "../cwtch/group-session.js";
-import { decodeAndVerify, signEvent, type SignedEvent } from "../cwtch/message.js";
+import { decodeAndVerify, type SignedEvent } from "../cwtch/message.js";
 import type { PEvent } from "./apply-common.js";
-import { ActionError, genesisBody, inviteBody, joinBody, type Actor } from "./actions.js";
+import { ActionError, genesisBody, inviteBody, type Actor } from "./actions.js";
 import { encodeBody, parseBody, type Body, type KeyRef } from "./events.js";
 import { Fold } from "./fold.js";
 import type { Invite } from "./invite.js";
@@ -19,7 +19,7 @@ import type { ClientPorts } from "./ports.js";
 import type { Rules } from "./rules.js";
 import { NO_KEY, entitled, epochOfKeyId, stateHash, type PursuanceState } from "./state.js";
 import { runDuties, type DutyState } from "./client-duties.js";
-import { newRvState, onSideFrame, requestAdmission, watchRendezvous, type RvState } from "./client-rendezvous.js";
+import { newRvState, onSideFrame, priorJoin, requestAdmission, signJoin, watchRendezvous, type RvState } from "./client-rendezvous.js";
 import { rendezvousSecret } from "./rendezvous.js";
 
 export interface ClientConfig {
@@ -167,42 +167,15 @@ export class PursuanceClient extends EventEmitter<ClientEvents> {
   static async requestJoin(ports: ClientPorts, identity: SignKeyPair, invite: Invite, myName: string, opts: ClientOptions = {}): Promise<PursuanceClient> {
     if (ports.now() > invite.expires) throw new ActionError(`this invite expired at ${new Date(invite.expires).toISOString()}: ask for a new one`, invite.expires);
     const c = new PursuanceClient(ports, identity, { pursuanceId: invite.pursuanceId, groupId: invite.groupId, relays: invite.relays, name: invite.name }, {}, opts);
-    // Asking again (an earlier attempt timed out): re-post the same join. A second one at seq 1
-    // would be an equivocation, and the fold disqualifies an author who forks.
-    const me = toHex(identity.publicKey);
-    for (const bytes of await ports.store.loadEvents()) {
-      const m = decodeAndVerify(ports.crypto, bytes, false);
-      if (m?.kind !== "event" || toHex(m.author) !== me) continue;
-      const b = toPEvent(m).body;
-      if (m.seq !== 1 || b?.t !== "join" || b.invite !== toHex(ports.crypto.signKeyPair(invite.inviteSeed).publicKey)) {
-        throw new ActionError("this identity has already written in this pursuance: join with a new one", me);
-      }
-      c.session.restore([m]);
-      await c.learnKey(RENDEZVOUS_SCOPE, rendezvousSecret(ports.crypto, invite.inviteSeed));
-      c.config.joining = { rendezvous: toB64(rendezvousSecret(ports.crypto, invite.inviteSeed)), join: toHex(m.id) };
-      await c.start();
-      return c;
-    }
-    const ev = signEvent(
-      ports.crypto,
-      {
-        group: fromHex(invite.groupId),
-        epoch: invite.epoch,
-        author: identity.publicKey,
-        seq: 1,
-        prev: new Uint8Array(32),
-        ts: ports.now(),
-        deps: [fromHex(invite.inviteEvent)],
-        body: encodeBody(joinBody(c.actor, invite.pursuanceId, invite.inviteSeed, myName)),
-      },
-      identity.secretKey,
-    );
+    // Asking again (an earlier attempt timed out) re-posts the same join: a second seq 1 would be a fork.
+    const ev = (await priorJoin(ports, identity, invite)) ?? signJoin(c.actor, ports.now(), invite, myName);
     await ports.store.saveEvents([{ id: toHex(ev.id), bytes: ev.bytes }]);
     // In our log it waits (pending) for the invite event, which we read once a member lets us in.
     c.session.restore([ev]);
     // Kept with our keys, so any host that reopens this store asks again (see open).
-    await c.learnKey(RENDEZVOUS_SCOPE, rendezvousSecret(ports.crypto, invite.inviteSeed));
-    c.config.joining = { rendezvous: toB64(rendezvousSecret(ports.crypto, invite.inviteSeed)), join: toHex(ev.id) };
+    const secret = rendezvousSecret(ports.crypto, invite.inviteSeed);
+    await c.learnKey(RENDEZVOUS_SCOPE, secret);
+    c.config.joining = { rendezvous: toB64(secret), join: toHex(ev.id) };
     await c.start();
     return c;
   }
