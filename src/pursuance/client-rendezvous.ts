@@ -20,12 +20,14 @@ import { openRv, rendezvousKeys, sealRv } from "./rendezvous.js";
 export interface RvState {
   /** Rendezvous tag → the invite it belongs to ("" for our own, as a joiner) and its frame keys. */
   tags: Map<string, { invite: string; keys: EpochKeys }>;
+  /** Invites whose rendezvous we listen on (tags are never dropped: a relay keeps subscriptions). */
+  watched: Set<string>;
   /** Joiners someone already welcomed (we saw the welcome on the channel, or sent it). */
   welcomed: Set<string>;
 }
 
 export function newRvState(): RvState {
-  return { tags: new Map(), welcomed: new Set() };
+  return { tags: new Map(), watched: new Set(), welcomed: new Set() };
 }
 
 /** A joiner's first event has been carried in but it has written nothing since: it may not read the group yet. */
@@ -39,11 +41,11 @@ export function watchRendezvous(c: PursuanceClient): void {
   if (!s.members.has(c.me)) return;
   const fresh: string[] = [];
   for (const [id, inv] of s.invites) {
-    if (!inv.rendezvous) continue;
+    if (!inv.rendezvous || c.rv.watched.has(id)) continue;
     const live = inv.usedBy === null ? inv.revokedBy === undefined : awaitingKeys(c, inv.usedBy);
     if (!live) continue;
     const keys = rendezvousKeys(c.crypto, inv.rendezvous);
-    if (c.rv.tags.has(keys.tag)) continue;
+    c.rv.watched.add(id);
     c.rv.tags.set(keys.tag, { invite: id, keys });
     fresh.push(keys.tag);
   }
