@@ -167,4 +167,27 @@ describe("keyless invites over real relays", () => {
     expect(await eli.waitAdmitted(20_000)).toBe(true);
     await until("both agree", () => ada2.hash() === eli.hash(), [ada2, eli]);
   });
+
+  it("a request made in time but heard only after expiry is not carried; the invite is revoked instead", async () => {
+    const r = await startRelay();
+    relays.push(r);
+    let skew = 0;
+    const p = { ...(await ports()), now: () => Date.now() + skew };
+    const ada = await PursuanceClient.create(p, await identity(), { name: "Late", founderName: "ada", relays: [r.url], ...fast });
+    const inv = await ada.createInvite("seedling", { expiresInMs: 60_000 });
+    const id = [...ada.state.invites.keys()][0]!;
+    ada.close();
+    const fay = await PursuanceClient.requestJoin(await ports(), await identity(), inv, "fay", fast);
+    clients.push(fay);
+    expect(await fay.waitAdmitted(500)).toBe(false);
+    skew = 61_000;
+    const ada2 = await PursuanceClient.open(p, ada.identity, ada.config, fast);
+    clients.push(ada2);
+    await ada2.start();
+    await until("revoked", () => ada2.state.invites.get(id)!.revokedBy === ada2.me, [ada2], 10_000);
+    await ada2.sync({ timeoutMs: 1_500, quietMs: 300 });
+    expect(ada2.state.members.size).toBe(1);
+    expect(ada2.session.log.head(fay.me)).toBeUndefined();
+    expect(await fay.waitAdmitted(1_000)).toBe(false);
+  });
 });

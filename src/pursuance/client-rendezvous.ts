@@ -16,6 +16,7 @@ import type { Invite } from "./invite.js";
 import { toPEvent } from "./pevent.js";
 import type { ClientPorts } from "./ports.js";
 import { openRv, rendezvousKeys, sealRv } from "./rendezvous.js";
+import { inviteStatus } from "./state.js";
 
 export interface RvState {
   /** Rendezvous tag → the invite it belongs to ("" for our own, as a joiner) and its frame keys. */
@@ -125,10 +126,11 @@ function carryJoin(c: PursuanceClient, invite: string, bytes: Uint8Array): void 
   }
   const joiner = toHex(ev.author);
   if (c.state.members.has(joiner)) return;
-  // Never carry what we already see revoked or late: whether a concurrent join beats a
-  // revoke is the fold order's call, but an honest client does not start that race.
+  // Never carry what we see used, revoked or expired (by the join's ts or by our clock: past
+  // expiry our expiry duty is revoking it). Whether a concurrent join beats a revoke is the
+  // fold order's call, but an honest client does not start that race.
   const inv = c.state.invites.get(invite);
-  if (!inv || inv.usedBy !== null || inv.revokedBy !== undefined || (inv.expires !== undefined && ev.ts > inv.expires)) return;
+  if (!inv || inviteStatus(inv, c.ports.now()) !== "open" || (inv.expires !== undefined && ev.ts > inv.expires)) return;
   c.duty.carried.add(joiner);
   c.group
     .carry(bytes)
