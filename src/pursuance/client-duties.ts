@@ -4,49 +4,13 @@
 // revoke invites that expired unused (a join's ts is the joiner's claim, so
 // expiry is made hard by a revoke that every later join must get past).
 // One designated member acts at once; the others act only if it has not
-// after a fallback delay, and the fold settles any race deterministically.
-import { ActionError, rotateBody, shareBody } from "./actions.js";
+// after a fallback delay (duty-schedule.ts), and the fold settles any race.
+import { rotateBody, shareBody } from "./actions.js";
 import type { PursuanceClient } from "./client.js";
+import { designated, schedule } from "./duty-schedule.js";
 import { mayRevokeInvite } from "./apply-membership.js";
-import { entitled, entitledMembers, epochOfKeyId, inviteStatus, missingHolders, rankOf, type PursuanceState } from "./state.js";
+import { entitled, entitledMembers, epochOfKeyId, inviteStatus, missingHolders } from "./state.js";
 import { welcomeDuties } from "./client-rendezvous.js";
-
-export interface DutyState {
-  inflight: Set<string>;
-  timers: Map<string, { cancel(): void }>;
-  /** Joiners whose join this client carried in from a rendezvous: it acts first for them. */
-  carried: Set<string>;
-}
-
-const DEFAULT_FALLBACK_MS = 20_000;
-
-/** The member expected to act first: highest rank, then smallest id. */
-export function designated(s: PursuanceState, candidates: string[]): string | undefined {
-  return [...candidates].sort((a, b) => rankOf(s, b) - rankOf(s, a) || (a < b ? -1 : 1))[0];
-}
-
-export function schedule(c: PursuanceClient, key: string, first: boolean, stillNeeded: () => boolean, act: () => Promise<unknown>): void {
-  if (c.duty.inflight.has(key) || c.duty.timers.has(key)) return;
-  const run = () => {
-    c.duty.timers.delete(key);
-    if (!stillNeeded()) return;
-    c.duty.inflight.add(key);
-    act()
-      .catch((e: Error) => {
-        // Losing a race (a stale rotation) is normal; anything else is worth a line.
-        if (!(e instanceof ActionError) || !/stale|needs no rotation|already/.test(e.message)) c.ports.log?.(`duty ${key}: ${e.message}`);
-      })
-      .finally(() => c.duty.inflight.delete(key));
-  };
-  if (first) return void queueMicrotask(run);
-  const ms = c.opts.fallbackDutyMs ?? DEFAULT_FALLBACK_MS;
-  const timer = c.ports.setTimer ? c.ports.setTimer(run, ms) : (() => {
-    const t = setTimeout(run, ms);
-    t.unref?.();
-    return { cancel: () => clearTimeout(t) };
-  })();
-  c.duty.timers.set(key, timer);
-}
 
 export function runDuties(c: PursuanceClient): void {
   const s = c.state;

@@ -10,7 +10,7 @@ import { decodeAndVerify, signEvent, type SignedEvent } from "../cwtch/message.j
 import type { RelayFrame } from "../cwtch/relay-client.js";
 import { ActionError, joinBody, sealScopes, type Actor } from "./actions.js";
 import type { PursuanceClient } from "./client.js";
-import { designated, schedule } from "./client-duties.js";
+import { designated, schedule } from "./duty-schedule.js";
 import { BodyError, encodeBody, parseBody } from "./events.js";
 import type { Invite } from "./invite.js";
 import { toPEvent } from "./pevent.js";

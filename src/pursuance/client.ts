@@ -18,7 +18,8 @@ import { toPEvent } from "./pevent.js";
 import type { ClientPorts } from "./ports.js";
 import type { Rules } from "./rules.js";
 import { NO_KEY, entitled, epochOfKeyId, stateHash, type PursuanceState } from "./state.js";
-import { runDuties, type DutyState } from "./client-duties.js";
+import { runDuties } from "./client-duties.js";
+import type { DutyState } from "./duty-schedule.js";
 import { newRvState, onSideFrame, priorJoin, requestAdmission, signJoin, watchRendezvous, type RvState } from "./client-rendezvous.js";
 import { rendezvousSecret } from "./rendezvous.js";
 
