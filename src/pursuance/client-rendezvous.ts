@@ -25,10 +25,19 @@ export interface RvState {
   watched: Set<string>;
   /** Joiners someone already welcomed (we saw the welcome on the channel, or sent it). */
   welcomed: Set<string>;
+  capWarned: boolean;
 }
 
+/**
+ * A relay takes at most 256 subscribed tags per connection (group epochs
+ * included) and refuses a subscribe that would pass it, so rendezvous tags are
+ * capped well below; invites beyond the cap wait until a client restarts with
+ * fewer live ones (used, revoked and lapsed invites are not watched).
+ */
+export const MAX_RENDEZVOUS_TAGS = 64;
+
 export function newRvState(): RvState {
-  return { tags: new Map(), watched: new Set(), welcomed: new Set() };
+  return { tags: new Map(), watched: new Set(), welcomed: new Set(), capWarned: false };
 }
 
 /** A joiner's first event has been carried in but it has written nothing since: it may not read the group yet. */
@@ -43,8 +52,13 @@ export function watchRendezvous(c: PursuanceClient): void {
   const fresh: string[] = [];
   for (const [id, inv] of s.invites) {
     if (!inv.rendezvous || c.rv.watched.has(id)) continue;
-    const live = inv.usedBy === null ? inv.revokedBy === undefined : awaitingKeys(c, inv.usedBy);
+    const live = inv.usedBy === null ? inviteStatus(inv, c.ports.now()) === "open" : awaitingKeys(c, inv.usedBy);
     if (!live) continue;
+    if (c.rv.watched.size >= MAX_RENDEZVOUS_TAGS) {
+      if (!c.rv.capWarned) c.ports.log?.(`not listening for joins on invite ${id.slice(0, 12)} and later ones: already ${MAX_RENDEZVOUS_TAGS} rendezvous open (revoke unused invites)`);
+      c.rv.capWarned = true;
+      break;
+    }
     const keys = rendezvousKeys(c.crypto, inv.rendezvous);
     c.rv.watched.add(id);
     c.rv.tags.set(keys.tag, { invite: id, keys });
