@@ -9,7 +9,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { fromHex, toHex } from "../src/cwtch/bytes.js";
 import type { Crypto, SignKeyPair } from "../src/cwtch/crypto.js";
-import { closeBody, commentBody, genesisBody, inviteBody, joinBody, taskCreateBody, type Actor } from "../src/pursuance/actions.js";
+import { closeBody, commentBody, genesisBody, inviteBody, joinBody, shareBody, taskCreateBody, type Actor } from "../src/pursuance/actions.js";
 import { encodeBody, type Body } from "../src/pursuance/events.js";
 import { Fold } from "../src/pursuance/fold.js";
 import { KeyRing } from "../src/pursuance/keyring.js";
@@ -70,13 +70,15 @@ export function generate(crypto: Crypto, n: number, memberCount = 20): SynthLog 
   };
 
   const pursuanceId = emit(0, genesis);
-  // Invites carry the keys out of band; a joiner holds the group and its role key.
+  // Keyless invites: after each join the founder shares the group and role keys (the rendezvous welcome
+  // that also carries the group key travels outside the log, so the joiner's ring takes it directly here).
   const role = "change agent";
   for (let i = 1; i < memberCount; i++) {
     const inv = inviteBody(founder, fold.state, role);
     emit(0, inv.body);
     for (const k of founder.ring.all()) if (k.scope === "group" || k.scope === role) actors[i]!.ring.add(k.scope, k.key);
     emit(i, joinBody(actors[i]!, pursuanceId, inv.secret.seed, `m${i}`));
+    emit(0, shareBody(founder, fold.state, actors[i]!.me)!);
   }
 
   const words = ["relay", "bridge", "flyer", "meeting", "budget", "press", "onion", "keys", "venue", "report", "banner", "route"];

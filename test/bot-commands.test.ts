@@ -390,4 +390,23 @@ describe("!relay, !keys, !announce, !pursuance", () => {
     expectError(await run(cat, "!pursuance invite @hal:example.org"), /lacks capability member\.invite/, /^!pursuance invite/);
     expect(cat.session.log.size).toBe(size);
   });
+
+  it("invites expire when asked, are listed with their status, and can be revoked", async () => {
+    const r = await run(ada, "!pursuance invite --role seedling --expires 2h", "commands");
+    expect(r.kind).toBe("ok");
+    const inv = decodeInvite(/pursuance:invite\/\S+/.exec(r.plain)![0]);
+    expect(inv.expires - Date.now()).toBeGreaterThan(2 * 3_600_000 - 60_000);
+    expect(inv.expires - Date.now()).toBeLessThanOrEqual(2 * 3_600_000);
+    expect(r.plain).toContain(`expires ${new Date(inv.expires).toISOString()}`);
+    expectError(await run(ada, "!pursuance invite --expires soon"), /--expires: bad duration/, /^!pursuance invite/);
+    const id = [...ada.state.invites.entries()].find(([, i]) => i.expires === inv.expires)![0];
+    expect((await run(ada, "!pursuance invite list", "commands")).plain).toContain(`${id.slice(0, 12)} open: seedling`);
+    await until("cat sees the invite", () => cat.state.invites.has(id), [cat]);
+    // A change agent holds no member.invite and is not the inviter.
+    expectError(await run(cat, `!pursuance invite revoke ${id.slice(0, 12)}`, "commands"), /lacks capability member\.invite/, /^!pursuance invite revoke/);
+    expect(await run(ada, `!pursuance invite revoke ${id.slice(0, 12)}`, "commands")).toMatchObject({ kind: "ok", plain: `revoked invite ${id.slice(0, 12)}` });
+    expect((await run(ada, "!pursuance invite list", "commands")).plain).toContain(`${id.slice(0, 12)} revoked: seedling`);
+    expectError(await run(ada, `!pursuance invite revoke ${id.slice(0, 12)}`, "commands"), /already revoked/, /^!pursuance invite revoke/);
+    expect((await run(ada, "!pursuance status", "commands")).plain).toMatch(/^invites: \d+ open.*, [1-9]\d* revoked$/m);
+  });
 });

@@ -10,7 +10,7 @@ import { announce } from "./announce-commands.js";
 import type { CommandSpec } from "./command-spec.js";
 import { help } from "./help-command.js";
 import { keysDelegate, keysRevoke, keysStatus } from "./keys-commands.js";
-import { pursuanceCreate, pursuanceInvite, pursuanceJoin, pursuanceStatus } from "./pursuance-commands.js";
+import { pursuanceCreate, pursuanceInvite, pursuanceInviteList, pursuanceInviteRevoke, pursuanceJoin, pursuanceStatus } from "./pursuance-commands.js";
 import { relayAdd, relayList, relayRemove } from "./relay-commands.js";
 import { leaderStatus, leaderTransfer, leaderVote, mayTransfer, mayVote, rulesPolicy } from "./leader-commands.js";
 import { roleAmend, roleCreate, roleDelete, roleGrant, roleList, roleRevoke, rules } from "./role-commands.js";
@@ -113,12 +113,14 @@ export const COMMAND_TABLE: readonly CommandSpec[] = [
   {
     path: ["pursuance", "invite"],
     optional: [{ name: "who" }],
-    flags: [{ name: "role", value: "R" }],
-    help: "admit a Matrix user, or (without one) print a single-use invite for a CLI member",
+    flags: [{ name: "role", value: "R" }, { name: "expires", value: "DUR" }],
+    help: "admit a Matrix user, or (without one) print a single-use keyless invite for a CLI member (expires in 7d unless --expires)",
     level: "commands",
     cap: "member.invite",
     run: pursuanceInvite,
   },
+  { path: ["pursuance", "invite", "list"], help: "invites: open, used, expired or revoked", level: "commands", cap: null, run: pursuanceInviteList },
+  { path: ["pursuance", "invite", "revoke"], required: [{ name: "id" }], help: "revoke an unused invite (its inviter, or anyone who could have made it)", level: "commands", cap: null, run: pursuanceInviteRevoke },
   { path: ["pursuance", "status"], help: "relays, sync state, gaps and the state hash", level: "commands", cap: null, run: pursuanceStatus },
 
   { path: ["announce"], required: [{ name: "text", quoted: true, rest: true }], help: "post a signed public announcement", level: "manage", cap: "announce", run: announce },

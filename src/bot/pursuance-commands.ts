@@ -2,7 +2,9 @@
 // the room, which only the host can do (and only in a room bound to nothing:
 // the table says so); the bot validates, calls the host's port and reports.
 // Status reads the bound client: relays, sync state, gaps, state hash.
-import type { PursuanceClient } from "../pursuance/client.js";
+import { revokeInviteBody } from "../pursuance/actions.js";
+import { DEFAULT_INVITE_MS, type PursuanceClient } from "../pursuance/client.js";
+import { inviteStatus } from "../pursuance/state.js";
 import { decodeInvite, encodeInvite } from "../pursuance/invite.js";
 import { memberName } from "../pursuance/views.js";
 import type { BoundHandler, UnboundHandler } from "./command-spec.js";
@@ -41,11 +43,24 @@ export const pursuanceStatus: BoundHandler = async (_inv, ctx) => {
     `you: ${memberName(s, c.me)} (${roleOf(c)})`,
     `${s.members.size} members · ${s.taskIds.length} tasks · ${st.events} events (${st.pending} pending) · ${gaps} gaps · ${st.equivocations.length} equivocations · ${s.rejected.length} rejected`,
     `relays: ${relays.join("; ") || "none"}`,
+    `invites: ${invitesSummary(c)}`,
     `state hash ${c.hash()}`,
     ...s.badSeals.map((b) => `⚠ ${memberName(s, b.reporter)} could not open the "${b.scope}" key${b.rotator ? `: flagged rotator ${memberName(s, b.rotator)}` : ""}`),
   ];
   return { kind: "ok", plain: lines.join("\n"), html: html`${lines.map((l, i) => html`${i > 0 ? html`<br>` : ""}${l}`)}`.value };
 };
+
+function invitesSummary(c: PursuanceClient): string {
+  const n = { open: 0, used: 0, expired: 0, revoked: 0 };
+  const now = c.ports.now();
+  let next: number | null = null;
+  for (const i of c.state.invites.values()) {
+    const st = inviteStatus(i, now);
+    n[st]++;
+    if (st === "open" && i.expires !== undefined && (next === null || i.expires < next)) next = i.expires;
+  }
+  return `${n.open} open${next !== null ? ` (next expires ${new Date(next).toISOString()})` : ""}, ${n.used} used, ${n.expired} expired, ${n.revoked} revoked`;
+}
 
 /**
  * With a Matrix user: admit them (the bridge holds their identity). Without:
@@ -56,18 +71,49 @@ export const pursuanceInvite: BoundHandler = async (inv, ctx) => {
   const c = ctx.client;
   const role = inv.flag("role") ?? "change agent";
   if (!c.state.rules.roles[role]) throw new UsageError(`no role named "${role}"`);
+  const expiresFlag = inv.flag("expires");
+  const expiresInMs = expiresFlag === undefined ? DEFAULT_INVITE_MS : duration(expiresFlag);
   const who = inv.opt("who");
   if (who !== undefined && !/^@[^:\s]+:\S+$/.test(who)) throw new UsageError(`${who} is not a Matrix user id like @name:server`);
   if (who !== undefined && ctx.resolveUser(who)) throw new UsageError(`${who} is already a member here`);
-  const invite = await c.createInvite(role);
+  const invite = await c.createInvite(role, { expiresInMs });
+  const until = new Date(invite.expires).toISOString();
   if (who === undefined) {
     const code = encodeInvite(invite);
     return {
       kind: "ok",
-      plain: `Single-use invite as ${role} (anyone who reads it can use it once; share it privately):\n${code}`,
-      html: html`Single-use invite as <b>${role}</b> (anyone who reads it can use it once; share it privately):<br><code>${code}</code>`.value,
+      plain: `Single-use invite as ${role}, expires ${until} (anyone who reads it can use it once; share it privately; it carries no keys):\n${code}`,
+      html: html`Single-use invite as <b>${role}</b>, expires ${until} (anyone who reads it can use it once; share it privately; it carries no keys):<br><code>${code}</code>`.value,
     };
   }
   const joined = await ctx.pursuance.admit(who, invite);
   return done(`${who} joined as ${roleOf(joined)}`, html`${who} joined as ${roleOf(joined)}`);
+};
+
+const UNITS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/** `30m`, `12h`, `7d`, `2w`. */
+function duration(v: string): number {
+  const m = /^(\d{1,6})\s*([mhdw])$/i.exec(v.trim());
+  if (!m) throw new UsageError(`--expires: bad duration ${JSON.stringify(v)} (use e.g. 30m, 12h, 7d, 2w)`);
+  return Number(m[1]) * UNITS[m[2]!.toLowerCase()]!;
+}
+
+export const pursuanceInviteList: BoundHandler = async (_inv, ctx) => {
+  const s = ctx.client.state;
+  const now = ctx.client.ports.now();
+  const rows = [...s.invites.entries()].map(([id, i]) => {
+    const st = inviteStatus(i, now);
+    const tail = st === "used" ? ` by ${memberName(s, i.usedBy!)}` : i.expires !== undefined ? `, expires ${new Date(i.expires).toISOString()}` : "";
+    return `${id.slice(0, 12)} ${st}: ${i.role}, from ${memberName(s, i.by)}${tail}`;
+  });
+  const lines = rows.length > 0 ? rows : ["no invites"];
+  return { kind: "ok", plain: lines.join("\n"), html: html`${lines.map((l, i) => html`${i > 0 ? html`<br>` : ""}${l}`)}`.value };
+};
+
+export const pursuanceInviteRevoke: BoundHandler = async (inv, ctx) => {
+  const body = revokeInviteBody(ctx.client.state, inv.arg("id"));
+  await ctx.client.publish(body);
+  const id = (body as { invite: string }).invite.slice(0, 12);
+  return done(`revoked invite ${id}`, html`revoked invite <code>${id}</code>`);
 };

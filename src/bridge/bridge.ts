@@ -217,7 +217,10 @@ export class Bridge {
     const existing = this.rooms.get(roomId);
     if (existing && existing.binding.groupId !== invite.groupId) throw new Error("this room is bound to another pursuance");
     if (existing?.clientFor(sender)) throw new Error("you are already a member here");
-    const keys = await this.newIdentity(sender, invite.groupId);
+    // A user whose earlier attempt timed out keeps that identity (one row per user and group): its
+    // join may still be carried in from the rendezvous, and a second identity would be stored nowhere.
+    const prior = (await this.store.identities(invite.groupId)).find((r) => r.matrixUser === sender);
+    const keys = prior ? this.vault.open(prior.sealedSecret, `${sender}|${invite.groupId}`) : await this.newIdentity(sender, invite.groupId);
     const c = await PursuanceClient.join(this.ports(toHex(keys.publicKey), invite.groupId), keys, invite, displayName);
     let h = existing;
     if (!h) {

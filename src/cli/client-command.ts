@@ -3,7 +3,10 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { toHex } from "../cwtch/bytes.js";
 import { loadCrypto } from "../cwtch/crypto.js";
-import { PursuanceClient } from "../pursuance/client.js";
+import { revokeInviteBody } from "../pursuance/actions.js";
+import { DEFAULT_INVITE_MS, PursuanceClient } from "../pursuance/client.js";
+import { inviteStatus } from "../pursuance/state.js";
+import { memberName } from "../pursuance/views.js";
 import { decodeInvite, encodeInvite } from "../pursuance/invite.js";
 import { exportLog, parseLogFile, verifyLog } from "../pursuance/log-file.js";
 import { Home } from "./home.js";
@@ -11,7 +14,7 @@ import { arg, COMMON_HELP, homeOf, parse, session, settle, stdio, syncWithProgre
 import { MEMBER_COMMANDS } from "./client-member-commands.js";
 import { TASK_COMMANDS } from "./client-task-commands.js";
 import { LEADER_COMMANDS } from "./client-leader-commands.js";
-import { UsageError } from "./relay-command.js";
+import { parseDuration, UsageError } from "./relay-command.js";
 import type { ParseArgsConfig } from "node:util";
 
 export interface SubCommand {
@@ -21,6 +24,18 @@ export interface SubCommand {
   run(p: Parsed, io: Io): Promise<number | void>;
 }
 
+
+function inviteRows(c: PursuanceClient) {
+  const now = Date.now();
+  return [...c.state.invites.entries()].map(([id, i]) => ({
+    id,
+    role: i.role,
+    by: memberName(c.state, i.by),
+    status: inviteStatus(i, now),
+    expires: i.expires === undefined ? null : new Date(i.expires).toISOString(),
+    usedBy: i.usedBy === null ? null : memberName(c.state, i.usedBy),
+  }));
+}
 
 const CORE: Record<string, SubCommand> = {
   init: {
@@ -64,31 +79,58 @@ const CORE: Record<string, SubCommand> = {
     },
   },
   invite: {
-    usage: "invite [--role ROLE]",
-    summary: "print a single-use invite (default role: change agent)",
-    options: { role: { type: "string" } },
+    usage: "invite [--role ROLE] [--expires DUR] | invite list | invite revoke ID",
+    summary: "print a single-use keyless invite (default role: change agent, expires in 7d); list invites; revoke one",
+    options: { role: { type: "string" }, expires: { type: "string" } },
     async run(p, io) {
+      const sub = p.positionals[0];
+      if (sub !== undefined && sub !== "list" && sub !== "revoke") throw new UsageError(`unknown invite subcommand ${JSON.stringify(sub)} (list, revoke)`);
       await withClient(p, io, async (c) => {
+        if (sub === "list") {
+          const rows = inviteRows(c);
+          if (p.values.json) return io.out(JSON.stringify(rows, null, 2));
+          if (rows.length === 0) return io.out("no invites");
+          for (const r of rows) io.out(`${r.id.slice(0, 16)}  ${r.status.padEnd(8)} ${r.role.padEnd(16)} by ${r.by.padEnd(12)} ${r.expires ? `expires ${r.expires}` : "no expiry"}${r.usedBy ? `  used by ${r.usedBy}` : ""}`);
+          return;
+        }
+        if (sub === "revoke") {
+          const body = revokeInviteBody(c.state, arg(p, 1, "the invite id (see 'invite list')"));
+          await c.publish(body);
+          io.out(`revoked invite ${(body as { invite: string }).invite.slice(0, 16)}`);
+          return;
+        }
         const role = (p.values.role as string | undefined) ?? "change agent";
-        const invite = await c.createInvite(role);
+        const ms = p.values.expires ? parseDuration("--expires", p.values.expires as string) : DEFAULT_INVITE_MS;
+        const invite = await c.createInvite(role, { expiresInMs: ms });
+        io.err(`invite as ${role}, expires ${new Date(invite.expires).toISOString()}; it carries no keys: a member's client must be online when it is used`);
         io.out(encodeInvite(invite));
       });
     },
   },
   join: {
     usage: "join <invite>",
-    summary: "join a pursuance with an invite",
+    summary: "join a pursuance with an invite (waits --timeout for an online member to let you in)",
     async run(p, io) {
       const invite = decodeInvite(arg(p, 0, "the invite"));
       const s = await session(p);
       if (s.home.hasPursuance()) throw new UsageError(`${s.home.dir} already belongs to a pursuance; use another --home`);
       try {
-        const c = await PursuanceClient.join(s.ports(invite.groupId, (m) => io.err(`warning: ${m}`)), s.me.keys, invite, s.me.name, { syncTimeoutMs: timeoutOf(p) });
+        const c = await PursuanceClient.requestJoin(s.ports(invite.groupId, (m) => io.err(`warning: ${m}`)), s.me.keys, invite, s.me.name);
+        // Saved first: if no member is online now, a later 'sync' asks again and picks up the keys.
         s.home.savePursuance(c.config);
-        // Give the inviter's client a moment to share current keys with us.
-        await syncWithProgress(c, io, 3_000);
+        io.err(`asked to join ${invite.name} as ${invite.role}; waiting for a member's client to let us in…`);
+        const ok = await c.waitAdmitted(timeoutOf(p));
+        if (ok) {
+          await syncWithProgress(c, io, 3_000);
+          s.home.savePursuance(c.config);
+        }
         c.close();
-        io.out(p.values.json ? JSON.stringify({ pursuance: c.id, name: c.state.name, role: invite.role }) : `joined ${c.state.name} (${c.id}) as ${invite.role}`);
+        if (!ok) {
+          io.err(`not let in yet: no member's client answered within the timeout. The request stays on the relays; run 'pursuance client sync' after a member has synced.`);
+          io.out(p.values.json ? JSON.stringify({ pursuance: invite.pursuanceId, name: invite.name, role: invite.role, admitted: false }) : `waiting to join ${invite.name} (${invite.pursuanceId})`);
+          return;
+        }
+        io.out(p.values.json ? JSON.stringify({ pursuance: c.id, name: c.state.name, role: invite.role, admitted: true }) : `joined ${c.state.name} (${c.id}) as ${invite.role}`);
       } finally {
         await s.db.close();
       }
@@ -118,12 +160,17 @@ const CORE: Record<string, SubCommand> = {
           rejected: s.rejected.length,
           // Seals a holder said did not open: `rotator` is flagged when the bad seal was its rotation's.
           flags: s.badSeals.map((b) => ({ kind: "bad seal", scope: b.scope, keyId: b.keyId, reporter: b.reporter, rotator: b.rotator })),
+          invites: inviteRows(c),
+          ...(c.config.joining ? { joining: true } : {}),
         };
         if (p.values.json) return io.out(JSON.stringify(summary, null, 2));
         io.out(`${s.name}  (${c.id})`);
         io.out(`state hash ${summary.stateHash}  events ${st.events}  pending ${st.pending}  rejected ${s.rejected.length}`);
         io.out(`relays: ${st.relays.map((r) => `${r.url}${r.connected ? "" : " (down)"}`).join(", ")}`);
         for (const f of summary.flags) io.out(`⚠ ${f.reporter.slice(0, 16)} could not open the "${f.scope}" key${f.rotator ? ` sealed by rotator ${f.rotator.slice(0, 16)}` : ""}`);
+        if (c.config.joining) io.out("waiting to be let in: run 'sync' again while a member's client is online");
+        const open = summary.invites.filter((i) => i.status === "open");
+        if (open.length > 0) io.out(`open invites: ${open.map((i) => `${i.id.slice(0, 12)} (${i.role}, expires ${i.expires})`).join("; ")}`);
         for (const m of summary.members) io.out(`  ${m.name.padEnd(16)} ${m.roles.join(", ").padEnd(24)} ${m.id.slice(0, 16)}${m.id === s.leader ? "  (leader)" : ""}`);
       });
     },

@@ -138,6 +138,29 @@ export class GroupSession {
     } else bytes = blob;
     const plain = openFrame(this.crypto, keys, bytes);
     if (!plain) return this.drop("undecryptable");
+    return this.verifyAndAdd(plain, keys.epoch);
+  }
+
+  /**
+   * A signed event that reached us outside a group frame (a joiner's first
+   * event, handed over a side channel by someone who holds no group key):
+   * the same checks as `receive`, and its epoch must be one we hold so that
+   * we can carry it into the group. Events only; controls are never carried.
+   */
+  accept(bytes: Uint8Array): ReceiveOutcome {
+    let epoch: number;
+    try {
+      // Peek at the epoch (kind, version, group, then u32 epoch) before verifying.
+      if (bytes.length < 38 || bytes[0] !== 1) return this.drop("malformed", "not an event");
+      epoch = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(34);
+    } catch {
+      return this.drop("malformed");
+    }
+    if (!this.byEpoch.has(epoch)) return this.drop("wrong-epoch", `epoch ${epoch} is not one we hold`);
+    return this.verifyAndAdd(bytes, epoch);
+  }
+
+  private verifyAndAdd(plain: Uint8Array, epoch: number): ReceiveOutcome {
     let msg;
     try {
       msg = decodeAndVerify(this.crypto, plain);
@@ -146,7 +169,7 @@ export class GroupSession {
     }
     if (!msg) return this.drop("bad-signature");
     if (!equalBytes(msg.group, this.groupId)) return this.drop("wrong-group");
-    if (msg.epoch !== keys.epoch) return this.drop("wrong-epoch");
+    if (msg.epoch !== epoch) return this.drop("wrong-epoch");
     if (msg.kind === "control") return { type: "control", control: msg };
     return { type: "event", ...this.log.add(msg) };
   }

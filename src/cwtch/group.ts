@@ -40,6 +40,8 @@ export interface GroupEvents {
   relayError: [string, Error];
   pruned: [string, number];
   reseeding: [string, number];
+  /** A frame under a side-channel tag (see watchSide), undecrypted. */
+  side: [RelayFrame];
 }
 
 export interface RelayStatus {
@@ -56,6 +58,8 @@ export class Group extends EventEmitter<GroupEvents> {
   private readonly seeded = new Set<string>();
   private readonly cursors: CursorPort;
   private readonly reposted = new Map<string, number>();
+  /** Tags outside the session's epochs that we listen on for the layer above (an invite's rendezvous). */
+  private readonly side = new Set<string>();
   private repairTimer: NodeJS.Timeout | null = null;
   private closed = false;
   private readonly o: Required<Omit<GroupOptions, "session" | "relays" | "cursors">>;
@@ -142,6 +146,37 @@ export class Group extends EventEmitter<GroupEvents> {
     );
   }
 
+  /**
+   * Listen on tags that are not the session's (a side channel whose frames the
+   * layer above seals and opens): subscribe, replay each relay's history of
+   * them, and hand every frame over as a `side` event.
+   */
+  async watchSide(tags: string[]): Promise<void> {
+    const fresh = tags.filter((t) => !this.side.has(t));
+    if (fresh.length === 0) return;
+    for (const t of fresh) this.side.add(t);
+    await Promise.allSettled([...this.relays.values()].filter((r) => r.connected).map((r) => this.fetchSide(r, fresh)));
+  }
+
+  /** Post an already sealed side-channel frame to every relay; resolves once one holds it. */
+  async postSide(tag: string, blob: Uint8Array): Promise<void> {
+    await this.postEverywhere({ tag, blob }, true);
+  }
+
+  /**
+   * Carry someone else's signed event into the group (a joiner's, handed over a
+   * side channel): verified and logged as if it came from a relay, then sealed
+   * and posted to every relay so the whole group has it.
+   */
+  async carry(bytes: Uint8Array): Promise<ReceiveOutcome> {
+    const out = this.session.accept(bytes);
+    if (out.type !== "event") return out;
+    if (out.status === "delivered") this.emit("events", out.delivered);
+    const ev = this.session.log.get(out.id);
+    if (ev && out.status !== "invalid") await this.postEverywhere(this.session.frameFor(ev), false);
+    return out;
+  }
+
   /** Re-fetch from every relay since its cursor (after a restart, or to double-check). */
   async catchUp(): Promise<void> {
     await Promise.allSettled([...this.relays.values()].map((r) => this.catchUpFrom(r)));
@@ -162,6 +197,7 @@ export class Group extends EventEmitter<GroupEvents> {
       this.caughtUp.delete(relay.url);
       relay.subscribe(this.session.tags).catch((e) => this.emit("relayError", relay.url, e));
       this.catchUpFrom(relay).catch((e) => this.emit("relayError", relay.url, e));
+      if (this.side.size > 0) this.fetchSide(relay, [...this.side]).catch((e) => this.emit("relayError", relay.url, e));
     });
     relay.on("disconnected", () => this.caughtUp.delete(relay.url));
     relay.on("protocolError", (e) => this.emit("relayError", relay.url, e));
@@ -199,8 +235,14 @@ export class Group extends EventEmitter<GroupEvents> {
     }
   }
 
+  private async fetchSide(relay: RelayClient, tags: string[]): Promise<void> {
+    await relay.subscribe(tags);
+    await relay.fetch(tags, 0, (f) => this.ingest(f, false));
+  }
+
   private ingest(f: RelayFrame, live: boolean) {
     if (this.closed) return;
+    if (this.side.has(f.tag)) return void this.emit("side", f);
     if (live && this.caughtUp.has(f.relay)) {
       const relay = this.relays.get(f.relay);
       const key = relay ? this.cursorKey(relay) : f.relay;

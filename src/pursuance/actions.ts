@@ -2,11 +2,12 @@
 // the state and the key ring and seal what must be sealed; they never decide
 // legality (the fold does, identically on every client), but they refuse
 // early with a clear error when the result would surely be rejected.
-import { fromHex, toHex } from "../cwtch/bytes.js";
+import { fromHex, toB64, toHex } from "../cwtch/bytes.js";
 import type { Crypto, SignKeyPair } from "../cwtch/crypto.js";
 import type { Assignee, Body, KeyRef } from "./events.js";
 import type { KeyRing } from "./keyring.js";
 import { joinProofMessage } from "./apply-membership.js";
+import { rendezvousSecret } from "./rendezvous.js";
 import { defaultRules, type Rules } from "./rules.js";
 import { NO_KEY, canReadTask, entitled, keyRecipients, type PursuanceState, type Task } from "./state.js";
 import { encryptComment, encryptWith, openContentKey, sealContentKeyTo, sealTaskContent, type TaskText } from "./task-crypto.js";
@@ -76,21 +77,33 @@ export interface InviteSecret {
   publicKey: string;
 }
 
-export function inviteBody(a: Actor, s: PursuanceState, role: string): { body: Body; secret: InviteSecret } {
+/**
+ * A keyless invite for `role`: a fresh invite key (its seed goes in the token,
+ * its public half in the event) and the rendezvous secret derived from the
+ * seed, which members read in the log to hear the joiner. No key ids: the
+ * joiner holds nothing until a member shares keys after the join.
+ */
+export function inviteBody(a: Actor, s: PursuanceState, role: string, o: { expires?: number } = {}): { body: Body; secret: InviteSecret } {
   if (!s.rules.roles[role]) throw new ActionError(`no role named "${role}"`, role);
   const seed = a.crypto.randomBytes(32);
   const kp = a.crypto.signKeyPair(seed);
-  const roleScopes = entitled(s, a.me).filter((sc) => sc !== "group" && (s.rules.roles[sc]?.rank ?? Infinity) <= s.rules.roles[role]!.rank);
-  return {
-    body: {
-      t: "invite",
-      invite: toHex(kp.publicKey),
-      role,
-      groupKeyId: s.keys.get("group")!.keyId,
-      roleKeyIds: roleScopes.map((sc) => s.keys.get(sc)?.keyId ?? NO_KEY).filter((k) => k !== NO_KEY),
-    },
-    secret: { seed, publicKey: toHex(kp.publicKey) },
-  };
+  const body: Body = { t: "invite", invite: toHex(kp.publicKey), role, rendezvous: toB64(rendezvousSecret(a.crypto, seed)) };
+  if (o.expires !== undefined) body.expires = o.expires;
+  return { body, secret: { seed, publicKey: toHex(kp.publicKey) } };
+}
+
+/** Find an invite by its id or an unambiguous prefix of it (as `invite list` prints). */
+export function findInvite(s: PursuanceState, ref: string): string {
+  const r = ref.trim().toLowerCase();
+  if (!/^[0-9a-f]{4,64}$/.test(r)) throw new ActionError(`an invite id is hex (4 to 64 digits), not ${JSON.stringify(ref)}`, ref);
+  const hits = [...s.invites.keys()].filter((id) => id.startsWith(r));
+  if (hits.length === 0) throw new ActionError(`no invite ${r}`, ref);
+  if (hits.length > 1) throw new ActionError(`invite ${r} is ambiguous (${hits.length} match): give more digits`, ref);
+  return hits[0]!;
+}
+
+export function revokeInviteBody(s: PursuanceState, ref: string): Body {
+  return { t: "invite.revoke", invite: findInvite(s, ref) };
 }
 
 export function joinBody(a: Actor, pursuanceId: string, inviteSeed: Uint8Array, name: string): Body {

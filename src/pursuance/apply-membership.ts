@@ -16,7 +16,7 @@ import {
   requireRole,
   short,
 } from "./apply-common.js";
-import { NO_KEY, entitled, rankOf, reconcileKeys, type PursuanceState } from "./state.js";
+import { NO_KEY, entitled, hasCap, rankOf, reconcileKeys, type Invite, type PursuanceState } from "./state.js";
 
 export const JOIN_DOMAIN = utf8.encode("pursuance/join/v1\0");
 
@@ -162,7 +162,45 @@ export function applyInvite(s: PursuanceState, e: PEvent, b: B<"invite">): void 
   requireRole(s, b.role);
   requireOutranksRole(s, e.author, b.role);
   if (s.invites.has(b.invite)) reject("invite key already used for another invite");
-  s.invites.set(b.invite, { role: b.role, by: e.author, usedBy: null, groupKeyId: b.groupKeyId, roleKeyIds: b.roleKeyIds });
+  if (b.expires !== undefined && b.expires <= e.ts) reject(`invite expires (${new Date(b.expires).toISOString()}) before it is made`);
+  s.invites.set(b.invite, {
+    role: b.role,
+    by: e.author,
+    usedBy: null,
+    ...(b.expires !== undefined ? { expires: b.expires } : {}),
+    ...(b.rendezvous !== undefined ? { rendezvous: b.rendezvous } : {}),
+    ...(b.groupKeyId !== undefined ? { groupKeyId: b.groupKeyId, roleKeyIds: b.roleKeyIds ?? [] } : {}),
+  });
+}
+
+/**
+ * Who may revoke an invite: its inviter while still a member (withdrawing
+ * one's own offer takes no authority), or any member holding member.invite
+ * who strictly outranks the invited role, i.e. anyone who could have made
+ * that invite; so a recruiter cannot cancel an admin's invite to a role at
+ * or above its own rank. Only an unused invite can be revoked: a member
+ * admitted by it is removed with `remove`, not by revoking the invite.
+ */
+/** Whether `who` may revoke `inv` (the rule above, for the reducer and the expiry duty alike). */
+export function mayRevokeInvite(s: PursuanceState, who: string, inv: Invite): boolean {
+  if (!s.members.has(who)) return false;
+  if (who === inv.by) return true;
+  const role = s.rules.roles[inv.role];
+  return hasCap(s, who, "member.invite") && role !== undefined && rankOf(s, who) > role.rank;
+}
+
+export function applyInviteRevoke(s: PursuanceState, e: PEvent, b: B<"invite.revoke">): void {
+  requireMember(s, e.author);
+  const inv = s.invites.get(b.invite);
+  if (!inv) reject(`unknown invite ${short(b.invite)}`);
+  if (inv.usedBy !== null) reject(`invite ${short(b.invite)} was already used by ${short(inv.usedBy)}`);
+  if (inv.revokedBy !== undefined) reject(`invite ${short(b.invite)} already revoked`);
+  if (e.author !== inv.by) {
+    requireCap(s, e.author, "member.invite");
+    requireRole(s, inv.role);
+    requireOutranksRole(s, e.author, inv.role);
+  }
+  inv.revokedBy = e.author;
 }
 
 export function applyJoin(s: PursuanceState, e: PEvent, b: B<"join">, ctx: ApplyContext): void {
@@ -170,6 +208,9 @@ export function applyJoin(s: PursuanceState, e: PEvent, b: B<"join">, ctx: Apply
   const inv = s.invites.get(b.invite);
   if (!inv) reject(`unknown invite ${short(b.invite)}`);
   if (inv.usedBy !== null) reject(`invite ${short(b.invite)} was already used by ${short(inv.usedBy)}`);
+  if (inv.revokedBy !== undefined) reject("invite revoked");
+  // The join's ts is the joiner's claim; the expiry duty (client-duties.ts) revokes what lapses unused, which makes it hard.
+  if (inv.expires !== undefined && e.ts > inv.expires) reject(`invite expired at ${new Date(inv.expires).toISOString()}`);
   if (!s.members.has(inv.by) || rankOf(s, inv.by) <= (s.rules.roles[inv.role]?.rank ?? Infinity)) {
     reject("the inviter can no longer admit to that role");
   }
@@ -177,11 +218,14 @@ export function applyJoin(s: PursuanceState, e: PEvent, b: B<"join">, ctx: Apply
   inv.usedBy = e.author;
   s.former.delete(e.author);
   s.members.set(e.author, { name: b.name, roles: new Set([inv.role]), joinedBy: e.id });
-  // The invite carried the keys current when it was made; if they rotated since, a holder must share.
-  for (const sc of entitled(s, e.author)) {
-    const k = s.keys.get(sc);
-    if (!k) continue;
-    if ((sc === "group" && k.keyId === inv.groupKeyId) || inv.roleKeyIds.includes(k.keyId)) k.holders.add(e.author);
+  // Older invites carried the keys current when they were made; keyless ones carry none, so a
+  // member shares every key the joiner is entitled to (the share duty sees them missing).
+  if (inv.groupKeyId !== undefined) {
+    for (const sc of entitled(s, e.author)) {
+      const k = s.keys.get(sc);
+      if (!k) continue;
+      if ((sc === "group" && k.keyId === inv.groupKeyId) || inv.roleKeyIds?.includes(k.keyId)) k.holders.add(e.author);
+    }
   }
   reconcileKeys(s, [e.author]);
 }

@@ -1,47 +1,17 @@
 // What an entitled client does on its own when the state calls for it:
 // rotate a key someone lost (removal, revocation, leaving, a rules change, or
-// the periodic policy) and share current keys with members who lack them.
+// the periodic policy), share current keys with members who lack them, and
+// revoke invites that expired unused (a join's ts is the joiner's claim, so
+// expiry is made hard by a revoke that every later join must get past).
 // One designated member acts at once; the others act only if it has not
-// after a fallback delay, and the fold settles any race deterministically.
-import { ActionError, rotateBody, shareBody } from "./actions.js";
+// after a fallback delay (duty-schedule.ts), and the fold settles any race.
+import { rotateBody, shareBody } from "./actions.js";
 import type { PursuanceClient } from "./client.js";
 import { runSuccessionDuties } from "./client-succession.js";
-import { entitled, entitledMembers, epochOfKeyId, missingHolders, rankOf, suspectRotators, type PursuanceState } from "./state.js";
-
-export interface DutyState {
-  inflight: Set<string>;
-  timers: Map<string, { cancel(): void }>;
-}
-
-const DEFAULT_FALLBACK_MS = 20_000;
-
-/** The member expected to act first: highest rank, then smallest id. */
-function designated(s: PursuanceState, candidates: string[]): string | undefined {
-  return [...candidates].sort((a, b) => rankOf(s, b) - rankOf(s, a) || (a < b ? -1 : 1))[0];
-}
-
-export function schedule(c: PursuanceClient, key: string, first: boolean, stillNeeded: () => boolean, act: () => Promise<unknown>): void {
-  if (c.duty.inflight.has(key) || c.duty.timers.has(key)) return;
-  const run = () => {
-    c.duty.timers.delete(key);
-    if (!stillNeeded()) return;
-    c.duty.inflight.add(key);
-    act()
-      .catch((e: Error) => {
-        // Losing a race (a stale rotation) is normal; anything else is worth a line.
-        if (!(e instanceof ActionError) || !/stale|needs no rotation|already/.test(e.message)) c.ports.log?.(`duty ${key}: ${e.message}`);
-      })
-      .finally(() => c.duty.inflight.delete(key));
-  };
-  if (first) return void queueMicrotask(run);
-  const ms = c.opts.fallbackDutyMs ?? DEFAULT_FALLBACK_MS;
-  const timer = c.ports.setTimer ? c.ports.setTimer(run, ms) : (() => {
-    const t = setTimeout(run, ms);
-    t.unref?.();
-    return { cancel: () => clearTimeout(t) };
-  })();
-  c.duty.timers.set(key, timer);
-}
+import { designated, schedule } from "./duty-schedule.js";
+import { mayRevokeInvite } from "./apply-membership.js";
+import { entitled, entitledMembers, epochOfKeyId, inviteStatus, missingHolders, suspectRotators } from "./state.js";
+import { welcomeDuties } from "./client-rendezvous.js";
 
 export function runDuties(c: PursuanceClient): void {
   const s = c.state;
@@ -79,24 +49,45 @@ export function runDuties(c: PursuanceClient): void {
     const holders = [...g.holders].filter((h) => s.members.has(h) && h !== m && !suspects.has(h));
     // A newly crowned leader is served by every holder at once: the designated one may be the silent
     // old leader. Duplicate shares are harmless; a leader without its keys is not.
-    const first = m === s.leader || (invite && s.members.has(invite.by) && !suspects.has(invite.by) ? invite.by === c.me : designated(s, holders) === c.me);
+    const first = m === s.leader || c.duty.carried.has(m) || (invite && s.members.has(invite.by) && !suspects.has(invite.by) ? invite.by === c.me : designated(s, holders) === c.me);
     const want = () => [...c.state.keys.keys()].some((sc) => missingHolders(c.state, sc).includes(m));
     schedule(c, `share:${m}:${[...s.keys.values()].map((k) => k.keyId).join(",")}`, first, want, async () => {
       const body = shareBody(c.actor, c.state, m);
       if (!body) return;
       // A joiner may not hold the current group key yet: write where the invite let them read.
       const gk = c.state.keys.get("group")!;
-      // One who lost a seal (keys.unreadable) still reads the epoch before: write there.
+      // One who lost a seal (keys.unreadable) still reads the epoch before: write there. A keyless
+      // joiner gets the group keys by the rendezvous welcome, so the current epoch.
       const prev = gk.history[gk.history.length - 2];
+      const old = invite?.groupKeyId;
+      const lostSeal = c.state.badSeals.some((b) => b.reporter === m && b.keyId === gk.keyId);
       const readable = gk.holders.has(m)
         ? undefined
-        : invite && c.ring.get(invite.groupKeyId) && invite.usedBy === m && !c.state.badSeals.some((b) => b.reporter === m && b.keyId === gk.keyId)
-          ? epochOfKeyId(invite.groupKeyId)
-          : prev && c.ring.get(prev)
-            ? epochOfKeyId(prev)
+        : lostSeal && prev && c.ring.get(prev)
+          ? epochOfKeyId(prev)
+          : old !== undefined && c.ring.get(old)
+            ? epochOfKeyId(old)
             : undefined;
       await c.publish(body, readable);
     });
   }
   runSuccessionDuties(c);
+  revokeExpired(c);
+  welcomeDuties(c);
+}
+
+/** Any member who may revoke an unused invite past its expiry does so; the inviter (or the highest ranked) at once. */
+function revokeExpired(c: PursuanceClient): void {
+  const s = c.state;
+  const now = c.ports.now();
+  for (const [id, inv] of s.invites) {
+    if (inviteStatus(inv, now) !== "expired" || !mayRevokeInvite(s, c.me, inv)) continue;
+    const may = [...s.members.keys()].filter((m) => mayRevokeInvite(s, m, inv));
+    const first = s.members.has(inv.by) ? inv.by === c.me : designated(s, may) === c.me;
+    const still = () => {
+      const i = c.state.invites.get(id);
+      return i !== undefined && inviteStatus(i, c.ports.now()) === "expired";
+    };
+    schedule(c, `revoke:${id}`, first, still, () => c.publish({ t: "invite.revoke", invite: id }));
+  }
 }

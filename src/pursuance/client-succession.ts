@@ -4,7 +4,7 @@
 // key share to itself, that it holds the top role's current key.
 import { sealScopes } from "./actions.js";
 import type { PursuanceClient } from "./client.js";
-import { schedule } from "./client-duties.js";
+import { schedule } from "./duty-schedule.js";
 import { escrowBody, escrowStale, missingEscrowed, recoverEscrow } from "./escrow.js";
 import { topRole } from "./rules.js";
 

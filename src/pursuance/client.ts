@@ -3,22 +3,25 @@
 // world only through the ports it is given. Every delivered event is stored
 // before it is folded, so nothing accepted is lost on a crash.
 import { EventEmitter } from "node:events";
-import { fromHex, toHex } from "../cwtch/bytes.js";
+import { fromHex, toB64, toHex } from "../cwtch/bytes.js";
 import type { SignKeyPair } from "../cwtch/crypto.js";
 import { Group, type CursorPort } from "../cwtch/group.js";
 import { GroupSession } from "../cwtch/group-session.js";
 import { decodeAndVerify, type SignedEvent } from "../cwtch/message.js";
 import type { PEvent } from "./apply-common.js";
-import { ActionError, genesisBody, inviteBody, joinBody, type Actor } from "./actions.js";
-import { encodeBody, parseBody, type Body } from "./events.js";
+import { ActionError, genesisBody, inviteBody, type Actor } from "./actions.js";
+import { encodeBody, parseBody, type Body, type KeyRef } from "./events.js";
 import { Fold } from "./fold.js";
 import type { Invite } from "./invite.js";
 import { KeyRing } from "./keyring.js";
 import { toPEvent } from "./pevent.js";
 import type { ClientPorts } from "./ports.js";
 import type { Rules } from "./rules.js";
-import { entitled, epochOfKeyId, stateHash, type PursuanceState } from "./state.js";
-import { runDuties, type DutyState } from "./client-duties.js";
+import { NO_KEY, entitled, epochOfKeyId, stateHash, type PursuanceState } from "./state.js";
+import { runDuties } from "./client-duties.js";
+import type { DutyState } from "./duty-schedule.js";
+import { newRvState, onSideFrame, priorJoin, requestAdmission, signJoin, watchRendezvous, type RvState } from "./client-rendezvous.js";
+import { rendezvousSecret } from "./rendezvous.js";
 import { freshenFor, rotateAfter, type FreshnessPort } from "./key-freshness.js";
 
 export interface ClientConfig {
@@ -27,7 +30,15 @@ export interface ClientConfig {
   groupId: string;
   relays: string[];
   name: string;
+  /** While a keyless joiner waits to be let in: its rendezvous secret (base64url) and its join's id. */
+  joining?: { rendezvous: string; join: string };
 }
+
+/** Where a joiner keeps its rendezvous secret in its key store (never a scope of the pursuance: "group" and role names only). */
+const RENDEZVOUS_SCOPE = "rendezvous:";
+
+/** Invites last this long unless the inviter says otherwise. */
+export const DEFAULT_INVITE_MS = 7 * 24 * 3600_000;
 
 export interface ClientOptions {
   /** A member who is not the designated one waits this long before doing a rotation or share itself. */
@@ -55,7 +66,8 @@ export class PursuanceClient extends EventEmitter<ClientEvents> {
   readonly fold: Fold;
   readonly session: GroupSession;
   readonly group: Group;
-  readonly duty: DutyState = { inflight: new Set(), timers: new Map() };
+  readonly duty: DutyState = { inflight: new Set(), timers: new Map(), carried: new Set() };
+  readonly rv: RvState = newRvState();
   private queue: SignedEvent[] = [];
   private flushing: Promise<void> = Promise.resolve();
   private readonly cursorCache: Record<string, number>;
@@ -83,6 +95,7 @@ export class PursuanceClient extends EventEmitter<ClientEvents> {
     });
     this.group.on("events", (evs) => this.onDelivered(evs));
     this.group.on("relayError", (url, e) => this.ports.log?.(`relay ${url}: ${e.message}`));
+    this.group.on("side", (f) => onSideFrame(this, f));
   }
 
   get crypto() {
@@ -138,26 +151,86 @@ export class PursuanceClient extends EventEmitter<ClientEvents> {
     const pevs = events.map(toPEvent);
     c.fold.add(pevs);
     c.applyWriteEpoch();
+    // A joiner not let in yet asks again on start, even if its host did not keep `joining` (the bridge).
+    const rv = c.ring.scope(RENDEZVOUS_SCOPE)[0];
+    const mine = events.find((e) => e.seq === 1 && toHex(e.author) === c.me);
+    if (!c.config.joining && rv && mine && !c.state.members.has(c.me)) c.config.joining = { rendezvous: toB64(rv.key), join: toHex(mine.id) };
     return c;
   }
 
-  /** Join with an invite: read the group with the invite's keys, then sign in. */
-  static async join(ports: ClientPorts, identity: SignKeyPair, invite: Invite, myName: string, opts: ClientOptions & { syncTimeoutMs?: number } = {}): Promise<PursuanceClient> {
+  /**
+   * Ask to join with a keyless invite: sign our join (our first event, citing
+   * the invite event, in the epoch the token names), keep it, and post it on
+   * the invite's rendezvous, where any online member's client carries it into
+   * the group and, once it is applied, sends us the group keys. Returns at
+   * once; `waitAdmitted` waits for the keys. The config (with `joining`) must
+   * be saved by the caller so that a later start asks again.
+   */
+  static async requestJoin(ports: ClientPorts, identity: SignKeyPair, invite: Invite, myName: string, opts: ClientOptions = {}): Promise<PursuanceClient> {
+    if (ports.now() > invite.expires) throw new ActionError(`this invite expired at ${new Date(invite.expires).toISOString()}: ask for a new one`, invite.expires);
     const c = new PursuanceClient(ports, identity, { pursuanceId: invite.pursuanceId, groupId: invite.groupId, relays: invite.relays, name: invite.name }, {}, opts);
-    for (const k of invite.keys) await c.learnKey(k.scope, k.key);
-    c.applyWriteEpoch();
+    // Asking again (an earlier attempt timed out) re-posts the same join: a second seq 1 would be a fork.
+    const ev = (await priorJoin(ports, identity, invite)) ?? signJoin(c.actor, ports.now(), invite, myName);
+    await ports.store.saveEvents([{ id: toHex(ev.id), bytes: ev.bytes }]);
+    // In our log it waits (pending) for the invite event, which we read once a member lets us in.
+    c.session.restore([ev]);
+    // Kept with our keys, so any host that reopens this store asks again (see open).
+    const secret = rendezvousSecret(ports.crypto, invite.inviteSeed);
+    await c.learnKey(RENDEZVOUS_SCOPE, secret);
+    c.config.joining = { rendezvous: toB64(secret), join: toHex(ev.id) };
     await c.start();
-    await c.sync({ timeoutMs: opts.syncTimeoutMs ?? 30_000 });
-    if (c.state.id === null) throw new ActionError("could not read the pursuance from its relays (no genesis found): is a relay up?", invite.relays);
-    // Sign in under the newest group epoch the invite gave us, so the inviter's client can read it.
-    await c.publish(joinBody(c.actor, invite.pursuanceId, invite.inviteSeed, myName));
     return c;
+  }
+
+  /** Whether we are a member holding the current key of every scope we are entitled to. */
+  admitted(): boolean {
+    const s = this.state;
+    if (!s.members.has(this.me)) return false;
+    return entitled(s, this.me).every((sc) => {
+      const k = s.keys.get(sc);
+      return !k || k.keyId === NO_KEY || this.ring.get(k.keyId) !== undefined;
+    });
+  }
+
+  /** Wait until a member has let us in (join applied, keys received). False at the timeout. */
+  async waitAdmitted(timeoutMs: number): Promise<boolean> {
+    const end = this.ports.now() + timeoutMs;
+    while (!this.admitted()) {
+      if (this.ports.now() >= end) return false;
+      await this.sleep(100);
+      await this.flushed();
+    }
+    delete this.config.joining;
+    return true;
+  }
+
+  /** Join with an invite and wait to be let in; throws if no member admits us in time. */
+  static async join(ports: ClientPorts, identity: SignKeyPair, invite: Invite, myName: string, opts: ClientOptions & { syncTimeoutMs?: number } = {}): Promise<PursuanceClient> {
+    const c = await PursuanceClient.requestJoin(ports, identity, invite, myName, opts);
+    if (!(await c.waitAdmitted(opts.syncTimeoutMs ?? 30_000))) {
+      c.close();
+      throw new ActionError("no member let us in (is any member's client online?); the request stays on the relays", invite.relays);
+    }
+    await c.sync({ timeoutMs: 5_000, quietMs: 200 });
+    return c;
+  }
+
+  /** Keys a welcome sealed to us: take those that open and match their ids, then read what they unlock. */
+  async takeWelcome(refs: KeyRef[]): Promise<void> {
+    let took = 0;
+    for (const r of refs) if (this.ring.open("group", r.keyId, r.sealed)) took++;
+    if (took === 0) return;
+    await this.syncKeys();
+    const fresh = this.applyWriteEpoch();
+    await this.group.watchNewTags(fresh.length > 0 ? fresh : this.session.tags);
   }
 
   /** Connect to every relay (the log's list once it has one, else the configured ones) and catch up. */
   async start(): Promise<void> {
     this.followRelays();
     for (const url of this.config.relays) if (!this.group.relayUrls.includes(url)) await this.group.addRelay(this.ports.connect(url));
+    watchRendezvous(this);
+    if (this.config.joining && !this.state.members.has(this.me)) await requestAdmission(this).catch((e: Error) => this.ports.log?.(`asking to join: ${e.message}`));
   }
 
   /** Where the pursuance lives: the log's list (relays.set), else this client's configured one. */
@@ -313,24 +386,27 @@ export class PursuanceClient extends EventEmitter<ClientEvents> {
   }
 
   /**
-   * Publish an invite for `role` and return what the new member needs: the
-   * relays, the group keys and the keys of the offered role and those below
-   * it (ours, as of now; later rotations reach them by key share).
+   * Publish a keyless invite for `role` and return the token's contents: where
+   * the group lives, the invite seed, the invite event to cite, the epoch to
+   * sign the join in, and the expiry. No key: members share keys after the join.
    */
-  async createInvite(role: string): Promise<Invite> {
-    const { body, secret } = inviteBody(this.actor, this.state, role);
-    await this.publish(body);
-    const rank = this.state.rules.roles[role]!.rank;
-    const scopes = new Set(entitled(this.state, this.me).filter((sc) => sc === "group" || (this.state.rules.roles[sc]?.rank ?? Infinity) <= rank));
+  async createInvite(role: string, o: { expiresInMs?: number } = {}): Promise<Invite> {
+    const ms = o.expiresInMs ?? DEFAULT_INVITE_MS;
+    if (!Number.isSafeInteger(ms) || ms <= 0) throw new ActionError("an invite's lifetime must be a positive number of ms", ms);
+    const expires = this.ports.now() + ms;
+    const { body, secret } = inviteBody(this.actor, this.state, role, { expires });
+    const { id } = await this.publish(body);
     return {
-      v: 1,
+      v: 2,
       name: this.state.name,
       pursuanceId: this.id,
       groupId: this.config.groupId,
       relays: [...this.config.relays],
       role,
       inviteSeed: secret.seed,
-      keys: this.ring.all().filter((k) => scopes.has(k.scope)),
+      inviteEvent: id,
+      epoch: this.session.currentEpoch,
+      expires,
     };
   }
 
@@ -401,8 +477,12 @@ export class PursuanceClient extends EventEmitter<ClientEvents> {
     const fresh = this.applyWriteEpoch();
     if (fresh.length > 0) await this.group.watchNewTags(fresh);
     if (this.session.log.pendingCount === 0) for (const [r, s] of Object.entries(this.cursorCache)) await this.ports.store.saveCursor(r, s);
+    if (this.config.joining && this.admitted()) delete this.config.joining;
     this.emit("changed", pevs);
-    if (!this.closed) runDuties(this);
+    if (!this.closed) {
+      watchRendezvous(this);
+      runDuties(this);
+    }
   }
 
   private readonly keptKeys = new Set<string>();
@@ -415,7 +495,7 @@ export class PursuanceClient extends EventEmitter<ClientEvents> {
   }
 
   /** Every key in the ring is stored before use, and every group key is an epoch we can read. */
-  private async syncKeys(): Promise<void> {
+  async syncKeys(): Promise<void> {
     for (const h of this.ring.all()) {
       if (!this.keptKeys.has(h.keyId)) {
         await this.ports.store.saveKey(h.scope, h.key);
@@ -437,7 +517,7 @@ export class PursuanceClient extends EventEmitter<ClientEvents> {
   private knownTags: Set<string> | null = null;
 
   /** Write in the epoch of the group key the state names current (when we hold it). Returns tags new since the last call. */
-  private applyWriteEpoch(): string[] {
+  applyWriteEpoch(): string[] {
     const cur = this.state.keys.get("group");
     if (cur && this.ring.get(cur.keyId) && this.session.hasEpoch(epochOfKeyId(cur.keyId))) this.session.setWriteEpoch(epochOfKeyId(cur.keyId));
     if (this.knownTags === null) {

@@ -45,7 +45,14 @@ export type Body =
   | { t: "rules.policy"; succession?: Rules["succession"]; rotation?: Rules["rotation"]; escrow?: Escrow }
   | { t: "role.grant"; member: Hex; role: string; keys: KeyRef[] }
   | { t: "role.revoke"; member: Hex; role: string }
-  | { t: "invite"; invite: Hex; role: string; groupKeyId: string; roleKeyIds: string[] }
+  /**
+   * `expires` (ms since 1970, optional so older logs decode) bounds the join's `ts`.
+   * `rendezvous` (base64url, 32 bytes) is the invite's rendezvous secret, readable by
+   * members only, so any member's client can hear the joiner (see rendezvous.ts).
+   * `groupKeyId`/`roleKeyIds` only in older invites that carried keys in the token.
+   */
+  | { t: "invite"; invite: Hex; role: string; expires?: number; rendezvous?: string; groupKeyId?: string; roleKeyIds?: string[] }
+  | { t: "invite.revoke"; invite: Hex }
   | { t: "join"; invite: Hex; proof: string; name: string }
   | { t: "leave" }
   | { t: "remove"; member: Hex; reason: string }
@@ -256,14 +263,25 @@ export function parseBody(bytes: Uint8Array): Body {
       return { t: "role.grant", member: hex64(o.member, "member"), role: role(o.role), keys: keyRefs(o.keys) };
     case "role.revoke":
       return { t: "role.revoke", member: hex64(o.member, "member"), role: role(o.role) };
-    case "invite":
-      return {
-        t: "invite",
-        invite: hex64(o.invite, "invite"),
-        role: role(o.role),
-        groupKeyId: keyId(o.groupKeyId, "groupKeyId"),
-        roleKeyIds: arr(o.roleKeyIds, "roleKeyIds", 64).map((k) => keyId(k, "roleKeyId")),
-      };
+    case "invite": {
+      const b: Body = { t: "invite", invite: hex64(o.invite, "invite"), role: role(o.role) };
+      if (o.expires !== undefined) {
+        if (typeof o.expires !== "number" || !Number.isSafeInteger(o.expires) || o.expires < 0) throw new BodyError("expires must be a non-negative integer (ms)", o.expires);
+        b.expires = o.expires;
+      }
+      if (o.rendezvous !== undefined) {
+        const r = b64(o.rendezvous, "rendezvous");
+        if (r.length !== 43) throw new BodyError("rendezvous must be 32 bytes (43 base64url chars)", r.length);
+        b.rendezvous = r;
+      }
+      if (o.groupKeyId !== undefined || o.roleKeyIds !== undefined) {
+        b.groupKeyId = keyId(o.groupKeyId, "groupKeyId");
+        b.roleKeyIds = arr(o.roleKeyIds, "roleKeyIds", 64).map((k) => keyId(k, "roleKeyId"));
+      }
+      return b;
+    }
+    case "invite.revoke":
+      return { t: "invite.revoke", invite: hex64(o.invite, "invite") };
     case "join":
       return { t: "join", invite: hex64(o.invite, "invite"), proof: re(o.proof, /^[0-9a-f]{128}$/, "proof"), name: str(o.name, "name", 100) };
     case "leave":

@@ -10,6 +10,7 @@ import {
   applyGenesis,
   applyGrant,
   applyInvite,
+  applyInviteRevoke,
   applyJoin,
   applyLeave,
   applyPolicy,
@@ -63,6 +64,8 @@ function applyOne(s: PursuanceState, e: PEvent, ctx: ApplyContext, genesisId: st
       return applyRevoke(s, e, b);
     case "invite":
       return applyInvite(s, e, b);
+    case "invite.revoke":
+      return applyInviteRevoke(s, e, b);
     case "join":
       return applyJoin(s, e, b, ctx);
     case "leave":

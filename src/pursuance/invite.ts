@@ -1,20 +1,30 @@
-// A single-use invite a new member can paste: where the group lives (relays),
-// how to read it (group id, epoch keys, the offered role's keys) and the
-// invite key that signs the joiner in. Whoever holds it can join once: treat
-// it like a password.
+// A single-use invite a new member can paste. Since v2 it is only a
+// capability to join: where the group lives (relays, group id), the invite
+// seed that signs the joiner in (and from which the rendezvous secret is
+// derived), the invite event the join cites, the epoch number the join is
+// signed in, and when it expires. It carries no group or role key: those
+// reach the new member after the join, sealed to their identity key (see
+// rendezvous.ts). Whoever holds it can still join once before it expires or
+// is revoked: treat it like a one-time password.
 import { fromB64, toB64 } from "../cwtch/bytes.js";
 
 export const INVITE_PREFIX = "pursuance:invite/";
+export const INVITE_VERSION = 2;
 
 export interface Invite {
-  v: 1;
+  v: 2;
   name: string;
   pursuanceId: string;
   groupId: string;
   relays: string[];
   role: string;
   inviteSeed: Uint8Array;
-  keys: Array<{ scope: string; key: Uint8Array }>;
+  /** The invite event's id: the join cites it, so every client folds the join after the invite. */
+  inviteEvent: string;
+  /** The group epoch (a number, not a key) the join is signed in, so members can carry it into the log. */
+  epoch: number;
+  /** ms since 1970; a join later than this is refused. */
+  expires: number;
 }
 
 export class InviteError extends Error {
@@ -24,16 +34,19 @@ export class InviteError extends Error {
   }
 }
 
+/** `pursuance:invite/` + base64url(JSON {v, n, p, g, r, o, s, i, e, x}): see test/vectors/README.md. */
 export function encodeInvite(i: Invite): string {
   const json = JSON.stringify({
-    v: 1,
+    v: INVITE_VERSION,
     n: i.name,
     p: i.pursuanceId,
     g: i.groupId,
     r: i.relays,
     o: i.role,
     s: toB64(i.inviteSeed),
-    k: i.keys.map((k) => [k.scope, toB64(k.key)]),
+    i: i.inviteEvent,
+    e: i.epoch,
+    x: i.expires,
   });
   return INVITE_PREFIX + Buffer.from(json).toString("base64url");
 }
@@ -49,25 +62,28 @@ export function decodeInvite(s: string): Invite {
   } catch {
     throw new InviteError("invite is damaged (not base64url JSON): was it copied whole?", t.length);
   }
-  if (v.v !== 1) throw new InviteError("unsupported invite version", v.v);
+  if (typeof v !== "object" || v === null) throw new InviteError("invite is damaged (not an object)", v);
+  if (v.v === 1) throw new InviteError("this is an old invite (v1, which carried keys): ask for a new one", v.v);
+  if (v.v !== INVITE_VERSION) throw new InviteError("unsupported invite version", v.v);
   const str = (x: unknown, what: string) => {
     if (typeof x !== "string") throw new InviteError(`invite ${what} missing`, x);
     return x;
   };
   const pursuanceId = str(v.p, "pursuance id");
   const groupId = str(v.g, "group id");
-  if (!HEX64.test(pursuanceId) || !HEX64.test(groupId)) throw new InviteError("invite ids are malformed", { pursuanceId, groupId });
+  const inviteEvent = str(v.i, "invite event id");
+  if (!HEX64.test(pursuanceId) || !HEX64.test(groupId) || !HEX64.test(inviteEvent)) throw new InviteError("invite ids are malformed", { pursuanceId, groupId, inviteEvent });
   if (!Array.isArray(v.r) || v.r.length === 0 || !v.r.every((u) => typeof u === "string" && /^wss?:\/\//.test(u))) {
     throw new InviteError("invite needs at least one ws:// or wss:// relay", v.r);
   }
-  if (!Array.isArray(v.k)) throw new InviteError("invite keys missing", v.k);
-  const keys = v.k.map((e) => {
-    if (!Array.isArray(e) || typeof e[0] !== "string" || typeof e[1] !== "string") throw new InviteError("bad invite key entry", e);
-    const key = fromB64(e[1]);
-    if (key.length !== 32) throw new InviteError("invite key must be 32 bytes", e[0]);
-    return { scope: e[0], key };
-  });
-  const seed = fromB64(str(v.s, "seed"));
+  if (typeof v.e !== "number" || !Number.isInteger(v.e) || v.e < 0 || v.e > 0xffffffff) throw new InviteError("invite epoch must be a 32-bit unsigned integer", v.e);
+  if (typeof v.x !== "number" || !Number.isSafeInteger(v.x) || v.x < 0) throw new InviteError("invite expiry must be a time in ms", v.x);
+  let seed: Uint8Array;
+  try {
+    seed = fromB64(str(v.s, "seed"));
+  } catch {
+    throw new InviteError("invite seed is not base64url", v.s);
+  }
   if (seed.length !== 32) throw new InviteError("invite seed must be 32 bytes", seed.length);
-  return { v: 1, name: str(v.n, "name"), pursuanceId, groupId, relays: v.r as string[], role: str(v.o, "role"), inviteSeed: seed, keys };
+  return { v: 2, name: str(v.n, "name"), pursuanceId, groupId, relays: v.r as string[], role: str(v.o, "role"), inviteSeed: seed, inviteEvent, epoch: v.e, expires: v.x };
 }

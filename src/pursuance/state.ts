@@ -68,8 +68,25 @@ export interface Invite {
   role: string;
   by: Hex;
   usedBy: Hex | null;
-  groupKeyId: string;
-  roleKeyIds: string[];
+  /** A join whose ts is later is refused. Absent: never expires (older invites). */
+  expires?: number;
+  /** Who revoked it (invite.revoke); absent while it stands. */
+  revokedBy?: Hex;
+  /** Base64url rendezvous secret (keyless invites); members listen on its tag. */
+  rendezvous?: string;
+  /** Older invites whose token carried keys: the joiner holds these from the start. */
+  groupKeyId?: string;
+  roleKeyIds?: string[];
+}
+
+export type InviteStatus = "open" | "used" | "expired" | "revoked";
+
+/** Where an invite stands at time `now` (a client's clock: expiry is judged by the join's ts in the fold). */
+export function inviteStatus(i: Invite, now: number): InviteStatus {
+  if (i.usedBy !== null) return "used";
+  if (i.revokedBy !== undefined) return "revoked";
+  if (i.expires !== undefined && now > i.expires) return "expired";
+  return "open";
 }
 
 export interface Rejection {

@@ -30,7 +30,23 @@ import { BodyError, encodeBody, parseBody, type Assignee, type Body, type Cipher
 import { Fold, foldAll } from "../../src/pursuance/fold.js";
 import { KeyRing, type HeldKey } from "../../src/pursuance/keyring.js";
 import type { Capability, Rules } from "../../src/pursuance/rules.js";
-import { canReadTask, entitled, entitledMembers, hasCap, rankOf, type PursuanceState, type Task } from "../../src/pursuance/state.js";
+import { NO_KEY, canReadTask, entitled, entitledMembers, hasCap, rankOf, type PursuanceState, type Task } from "../../src/pursuance/state.js";
+
+/**
+ * An invite as made before keyless invites: its token carried the current group
+ * key and the keys of the offered role and those below it, and the event names
+ * their ids, so the joiner holds them from the join on. Logs still hold such
+ * invites; these histories exercise that path (test/invite.test.ts the keyless one).
+ */
+export function legacyInviteBody(a: Parameters<typeof inviteBody>[0], s: PursuanceState, role: string): ReturnType<typeof inviteBody> {
+  const r = inviteBody(a, s, role);
+  const roleScopes = entitled(s, a.me).filter((sc) => sc !== "group" && (s.rules.roles[sc]?.rank ?? Infinity) <= s.rules.roles[role]!.rank);
+  const b = r.body as Extract<Body, { t: "invite" }>;
+  delete b.rendezvous;
+  b.groupKeyId = s.keys.get("group")!.keyId;
+  b.roleKeyIds = roleScopes.map((sc) => s.keys.get(sc)?.keyId ?? NO_KEY).filter((k) => k !== NO_KEY);
+  return r;
+}
 
 // ---- seeded PRNG (sfc32) -----------------------------------------------------------
 
@@ -329,10 +345,10 @@ export class History {
     const event = this.emit(
       by,
       (s) => {
-        const r = inviteBody(by.actor, s, role);
+        const r = legacyInviteBody(by.actor, s, role);
         secret = r.secret;
         const b = r.body as Extract<Body, { t: "invite" }>;
-        const ids = new Set([b.groupKeyId, ...b.roleKeyIds]);
+        const ids = new Set([b.groupKeyId, ...(b.roleKeyIds ?? [])]);
         this.inviteKeys.set(r.secret.publicKey, by.ring.all().filter((k) => ids.has(k.keyId)));
         return r.body;
       },
@@ -755,9 +771,9 @@ export function randomHistory(base: Crypto, seed: number, size: number): RandomH
             return { t: "remove", member: (honest ? pickMember() : rng.pick(everyone)).hex, reason: "random" };
           case "invite": {
             const role = pickRole();
-            const { body, secret } = inviteBody(a.actor, s, role);
+            const { body, secret } = legacyInviteBody(a.actor, s, role);
             if (body.t === "invite") {
-              const ids = new Set([body.groupKeyId, ...body.roleKeyIds]);
+              const ids = new Set([body.groupKeyId, ...(body.roleKeyIds ?? [])]);
               h.inviteKeys.set(secret.publicKey, a.ring.all().filter((k) => ids.has(k.keyId)));
             }
             invites.push({ secret, uses: 0 });

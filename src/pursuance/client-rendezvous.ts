@@ -1,0 +1,174 @@
+// The client's half of the invite rendezvous (the protocol is in
+// rendezvous.ts): members listen on the rendezvous of invites that may still
+// bring someone in, carry a joiner's signed join into the group log, and
+// welcome an admitted joiner with the group keys sealed to it; a joiner
+// listens on its own rendezvous for that welcome.
+import { fromHex, toHex } from "../cwtch/bytes.js";
+import type { SignKeyPair } from "../cwtch/crypto.js";
+import type { EpochKeys } from "../cwtch/envelope.js";
+import { decodeAndVerify, signEvent, type SignedEvent } from "../cwtch/message.js";
+import type { RelayFrame } from "../cwtch/relay-client.js";
+import { ActionError, joinBody, sealScopes, type Actor } from "./actions.js";
+import type { PursuanceClient } from "./client.js";
+import { designated, schedule } from "./duty-schedule.js";
+import { BodyError, encodeBody, parseBody } from "./events.js";
+import type { Invite } from "./invite.js";
+import { toPEvent } from "./pevent.js";
+import type { ClientPorts } from "./ports.js";
+import { openRv, rendezvousKeys, sealRv } from "./rendezvous.js";
+import { inviteStatus } from "./state.js";
+
+export interface RvState {
+  /** Rendezvous tag → the invite it belongs to ("" for our own, as a joiner) and its frame keys. */
+  tags: Map<string, { invite: string; keys: EpochKeys }>;
+  /** Invites whose rendezvous we listen on (tags are never dropped: a relay keeps subscriptions). */
+  watched: Set<string>;
+  /** Joiners someone already welcomed (we saw the welcome on the channel, or sent it). */
+  welcomed: Set<string>;
+  capWarned: boolean;
+}
+
+/**
+ * A relay takes at most 256 subscribed tags per connection (group epochs
+ * included) and refuses a subscribe that would pass it, so rendezvous tags are
+ * capped well below; invites beyond the cap wait until a client restarts with
+ * fewer live ones (used, revoked and lapsed invites are not watched).
+ */
+export const MAX_RENDEZVOUS_TAGS = 64;
+
+export function newRvState(): RvState {
+  return { tags: new Map(), watched: new Set(), welcomed: new Set(), capWarned: false };
+}
+
+/** A joiner's first event has been carried in but it has written nothing since: it may not read the group yet. */
+function awaitingKeys(c: PursuanceClient, joiner: string): boolean {
+  return (c.session.log.head(joiner)?.seq ?? 0) <= 1;
+}
+
+/** Member: listen on the rendezvous of unused, unrevoked invites, and of used ones whose joiner may still need a welcome. */
+export function watchRendezvous(c: PursuanceClient): void {
+  const s = c.state;
+  if (!s.members.has(c.me)) return;
+  const fresh: string[] = [];
+  for (const [id, inv] of s.invites) {
+    if (!inv.rendezvous || c.rv.watched.has(id)) continue;
+    const live = inv.usedBy === null ? inviteStatus(inv, c.ports.now()) === "open" : awaitingKeys(c, inv.usedBy);
+    if (!live) continue;
+    if (c.rv.watched.size >= MAX_RENDEZVOUS_TAGS) {
+      if (!c.rv.capWarned) c.ports.log?.(`not listening for joins on invite ${id.slice(0, 12)} and later ones: already ${MAX_RENDEZVOUS_TAGS} rendezvous open (revoke unused invites)`);
+      c.rv.capWarned = true;
+      break;
+    }
+    const keys = rendezvousKeys(c.crypto, inv.rendezvous);
+    c.rv.watched.add(id);
+    c.rv.tags.set(keys.tag, { invite: id, keys });
+    fresh.push(keys.tag);
+  }
+  if (fresh.length > 0) c.group.watchSide(fresh).catch((e: Error) => c.ports.log?.(`rendezvous: ${e.message}`));
+}
+
+/** Joiner: our join, our first event: seq 1, citing only the invite event, in the epoch the token names. */
+export function signJoin(a: Actor, now: number, invite: Invite, name: string): SignedEvent {
+  const f = {
+    group: fromHex(invite.groupId),
+    epoch: invite.epoch,
+    author: a.identity.publicKey,
+    seq: 1,
+    prev: new Uint8Array(32),
+    ts: now,
+    deps: [fromHex(invite.inviteEvent)],
+    body: encodeBody(joinBody(a, invite.pursuanceId, invite.inviteSeed, name)),
+  };
+  return signEvent(a.crypto, f, a.identity.secretKey);
+}
+
+/** Joiner: the join this identity already signed with this invite, if any; refuses an identity that wrote anything else. */
+export async function priorJoin(ports: ClientPorts, identity: SignKeyPair, invite: Invite): Promise<SignedEvent | null> {
+  const me = toHex(identity.publicKey);
+  const inviteKey = toHex(ports.crypto.signKeyPair(invite.inviteSeed).publicKey);
+  for (const bytes of await ports.store.loadEvents()) {
+    const m = decodeAndVerify(ports.crypto, bytes, false);
+    if (m?.kind !== "event" || toHex(m.author) !== me) continue;
+    const b = toPEvent(m).body;
+    if (m.seq !== 1 || b?.t !== "join" || b.invite !== inviteKey) throw new ActionError("this identity has already written in this pursuance: join with a new one", me);
+    return m;
+  }
+  return null;
+}
+
+/** Joiner: listen on our own rendezvous and (re)post our signed join there. */
+export async function requestAdmission(c: PursuanceClient): Promise<void> {
+  const j = c.config.joining;
+  if (!j) return;
+  const keys = rendezvousKeys(c.crypto, j.rendezvous);
+  c.rv.tags.set(keys.tag, { invite: "", keys });
+  await c.group.watchSide([keys.tag]);
+  const ev = c.session.log.get(j.join);
+  if (!ev) throw new Error(`our join ${j.join.slice(0, 12)} is not in the local log`);
+  const f = sealRv(c.crypto, keys, { k: "join", ev: ev.bytes });
+  await c.group.postSide(f.tag, f.blob);
+}
+
+export function onSideFrame(c: PursuanceClient, f: RelayFrame): void {
+  const w = c.rv.tags.get(f.tag);
+  if (!w) return;
+  const m = openRv(c.crypto, w.keys, f.blob);
+  if (!m) return;
+  if (m.k === "welcome") {
+    c.rv.welcomed.add(m.to);
+    if (m.to === c.me && w.invite === "") c.takeWelcome(m.keys).catch((e: Error) => c.ports.log?.(`welcome: ${e.message}`));
+    return;
+  }
+  if (w.invite !== "" && c.state.members.has(c.me)) carryJoin(c, w.invite, m.ev);
+}
+
+/** Carry a joiner's join into the group log if it is one, for this invite, and new to us. The fold judges it. */
+function carryJoin(c: PursuanceClient, invite: string, bytes: Uint8Array): void {
+  let ev;
+  try {
+    ev = decodeAndVerify(c.crypto, bytes);
+  } catch {
+    return;
+  }
+  if (!ev || ev.kind !== "event" || c.session.log.has(toHex(ev.id))) return;
+  try {
+    const b = parseBody(ev.body);
+    if (b.t !== "join" || b.invite !== invite) return;
+  } catch (e) {
+    if (e instanceof BodyError) return;
+    throw e;
+  }
+  const joiner = toHex(ev.author);
+  if (c.state.members.has(joiner)) return;
+  // Never carry what we see used, revoked or expired (by the join's ts or by our clock: past
+  // expiry our expiry duty is revoking it). Whether a concurrent join beats a revoke is the
+  // fold order's call, but an honest client does not start that race.
+  const inv = c.state.invites.get(invite);
+  if (!inv || inviteStatus(inv, c.ports.now()) !== "open" || (inv.expires !== undefined && ev.ts > inv.expires)) return;
+  c.duty.carried.add(joiner);
+  c.group
+    .carry(bytes)
+    .then((out) => {
+      if (out.type === "dropped") c.ports.log?.(`could not carry a join from ${joiner.slice(0, 12)}: ${out.reason}${out.detail ? ` (${out.detail})` : ""}`);
+    })
+    .catch((e: Error) => c.ports.log?.(`carrying a join: ${e.message}`));
+}
+
+/** Member: seal the group keys we hold to each admitted joiner who cannot read the group yet. */
+export function welcomeDuties(c: PursuanceClient): void {
+  const s = c.state;
+  for (const inv of s.invites.values()) {
+    const j = inv.usedBy;
+    if (!inv.rendezvous || j === null || !s.members.has(j) || c.rv.welcomed.has(j) || !awaitingKeys(c, j)) continue;
+    const holders = [...s.keys.get("group")!.holders].filter((h) => s.members.has(h) && h !== j);
+    const first = c.duty.carried.has(j) || (s.members.has(inv.by) ? inv.by === c.me : designated(s, holders) === c.me);
+    const keys = rendezvousKeys(c.crypto, inv.rendezvous);
+    schedule(c, `welcome:${j}`, first, () => !c.rv.welcomed.has(j) && awaitingKeys(c, j) && c.state.members.has(j), async () => {
+      const refs = sealScopes(c.actor, ["group"], j);
+      if (refs.length === 0) return;
+      const f = sealRv(c.crypto, keys, { k: "welcome", to: j, keys: refs });
+      await c.group.postSide(f.tag, f.blob);
+      c.rv.welcomed.add(j);
+    });
+  }
+}

@@ -1,0 +1,42 @@
+// When a client duty runs: the designated member at once, the others after a
+// fallback delay if it is still needed; one run of a duty at a time.
+import { ActionError } from "./actions.js";
+import type { PursuanceClient } from "./client.js";
+import { rankOf, type PursuanceState } from "./state.js";
+
+export interface DutyState {
+  inflight: Set<string>;
+  timers: Map<string, { cancel(): void }>;
+  /** Joiners whose join this client carried in from a rendezvous: it acts first for them. */
+  carried: Set<string>;
+}
+
+const DEFAULT_FALLBACK_MS = 20_000;
+
+/** The member expected to act first: highest rank, then smallest id. */
+export function designated(s: PursuanceState, candidates: string[]): string | undefined {
+  return [...candidates].sort((a, b) => rankOf(s, b) - rankOf(s, a) || (a < b ? -1 : 1))[0];
+}
+
+export function schedule(c: PursuanceClient, key: string, first: boolean, stillNeeded: () => boolean, act: () => Promise<unknown>): void {
+  if (c.duty.inflight.has(key) || c.duty.timers.has(key)) return;
+  const run = () => {
+    c.duty.timers.delete(key);
+    if (!stillNeeded()) return;
+    c.duty.inflight.add(key);
+    act()
+      .catch((e: Error) => {
+        // Losing a race (a stale rotation) is normal; anything else is worth a line.
+        if (!(e instanceof ActionError) || !/stale|needs no rotation|already/.test(e.message)) c.ports.log?.(`duty ${key}: ${e.message}`);
+      })
+      .finally(() => c.duty.inflight.delete(key));
+  };
+  if (first) return void queueMicrotask(run);
+  const ms = c.opts.fallbackDutyMs ?? DEFAULT_FALLBACK_MS;
+  const timer = c.ports.setTimer ? c.ports.setTimer(run, ms) : (() => {
+    const t = setTimeout(run, ms);
+    t.unref?.();
+    return { cancel: () => clearTimeout(t) };
+  })();
+  c.duty.timers.set(key, timer);
+}
