@@ -31,6 +31,7 @@ export type ErrorCode =
   | "pow-required"
   | "pow-invalid"
   | "too-many-subscriptions"
+  | "overloaded"
   | "internal";
 
 export type ServerFrame =
@@ -52,7 +53,8 @@ export type ServerFrame =
   | { op: "caught-up"; rid: number; latest: number }
   | { op: "subscribed"; rid: number; tags: number | "all" }
   | { op: "pong"; rid: number }
-  | { op: "error"; rid?: number; code: ErrorCode; message: string };
+  /** `powBits` on pow-required/pow-invalid: the difficulty required now (it rises under load). */
+  | { op: "error"; rid?: number; code: ErrorCode; message: string; powBits?: number };
 
 export class FrameError extends Error {
   constructor(
@@ -170,7 +172,13 @@ export function parseServerFrame(text: string): ServerFrame {
       break;
     case "error":
       if (typeof v.code === "string" && typeof v.message === "string") {
-        return { op: "error", code: v.code as ErrorCode, message: v.message, ...(ridOk(v.rid) ? { rid: v.rid as number } : {}) };
+        return {
+          op: "error",
+          code: v.code as ErrorCode,
+          message: v.message,
+          ...(ridOk(v.rid) ? { rid: v.rid as number } : {}),
+          ...(uint(v.powBits) && v.powBits <= 64 ? { powBits: v.powBits } : {}),
+        };
       }
       break;
   }
