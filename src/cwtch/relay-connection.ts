@@ -357,9 +357,11 @@ export class RelayConnection {
       }
       const last = texts.pop();
       if (last === undefined) break;
+      // Checked before the page goes out: a page may be larger than a tight bound by itself.
+      this.checkHeld();
+      if (this.shedding) return;
       this.coalesce();
       for (const t of texts) ws.send(t);
-      this.checkHeld();
       // Wait until the page is on the socket so one fetch holds one page in memory.
       await new Promise<void>((res) => ws.send(last, () => res()));
       if (this.shedding) return;

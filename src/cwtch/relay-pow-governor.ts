@@ -32,7 +32,7 @@ export interface PowPolicy {
 
 export const POW_POLICY_DEFAULTS: Omit<PowPolicy, "baseBits"> = {
   adaptive: true,
-  maxBits: 20,
+  maxBits: 18,
   startBits: 10,
   stepBits: 2,
   pressurePostsPerSecond: 2000,

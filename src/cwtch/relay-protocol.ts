@@ -186,9 +186,10 @@ export function parseServerFrame(text: string): ServerFrame {
 }
 
 /**
- * Proof-of-work stamp: BLAKE2b-256("pursuance/pow/v1" ‖ u32be(len tag) ‖ tag
- * ‖ u32be(len blob) ‖ blob ‖ nonce) must start with `bits` zero bits (tag as
- * UTF-8, blob decoded, lengths in bytes; see pow.ts). Binding the stamp to the
+ * Proof-of-work stamp: BLAKE2b-256("pursuance/pow/v2" ‖ BLAKE2b-256("pursuance/pow/v2/frame"
+ * ‖ u32be(len tag) ‖ tag ‖ u32be(len blob) ‖ blob) ‖ nonce) must start with `bits` zero
+ * bits (tag as UTF-8, blob decoded, lengths in bytes; see pow.ts). The relay's
+ * required `bits` rises under flood: hello and pow errors name it. Binding the stamp to the
  * frame means a stamp cannot be reused for another post, and the length
  * prefixes mean bytes cannot be shifted between tag, blob and nonce to make
  * one stamp fit a different frame.
