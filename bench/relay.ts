@@ -101,6 +101,8 @@ export async function once(worker: LoadWorker, kind: ServerKind, s: Scenario, wi
           requestBurst: 1e9,
           maxPendingPerConnection: 1e6,
           maxBufferedBytes: 1 << 30,
+          maxTotalBufferedBytes: 8 << 30,
+          powAdaptive: false, // this measures throughput, which the flood defence would (rightly) price
           maxMessages: 10_000_000,
           maxBytes: 8 << 30,
           heartbeatMs: 0,

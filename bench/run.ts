@@ -1,4 +1,4 @@
-// npm run bench [-- --only relay,pipeline,joins,fold,coldload,bridge] [--quick]
+// npm run bench [-- --only relay,abuse,pipeline,joins,fold,coldload,bridge] [--quick]
 //
 // Every measurement is taken beside its baseline in the same run. Results go
 // to bench/results/latest.json (an array of {name, value, unit, baseline,
@@ -7,6 +7,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { loadCrypto } from "../src/cwtch/crypto.js";
+import { benchAbuse } from "./abuse.js";
 import { benchBridge } from "./bridge.js";
 import { benchColdLoad } from "./coldload.js";
 import { benchFold } from "./fold.js";
@@ -17,9 +18,9 @@ import { table, type Metric } from "./report.js";
 import { synthLog } from "./synth.js";
 import { progress, since } from "./util.js";
 
-const SECTIONS = ["relay", "pipeline", "joins", "fold", "coldload", "bridge"] as const;
+const SECTIONS = ["relay", "abuse", "pipeline", "joins", "fold", "coldload", "bridge"] as const;
 type Section = (typeof SECTIONS)[number];
-const ALIASES: Record<string, Section> = { members: "joins", crypto: "pipeline", pg: "coldload", postgres: "coldload", matrix: "bridge", synapse: "bridge" };
+const ALIASES: Record<string, Section> = { flood: "abuse",  members: "joins", crypto: "pipeline", pg: "coldload", postgres: "coldload", matrix: "bridge", synapse: "bridge" };
 
 function usage(code: number, msg?: string): never {
   if (msg) process.stderr.write(`bench: ${msg}\n`);
@@ -76,6 +77,7 @@ async function main() {
   };
 
   await run("relay", () => benchRelay(quick));
+  await run("abuse", () => benchAbuse(quick));
   await run("pipeline", () => benchPipeline(quick));
   if (only.has("joins")) {
     const crypto = await loadCrypto();

@@ -27,7 +27,13 @@ Options:
   --max-messages N    frames kept before the oldest are evicted (default ${RELAY_DEFAULTS.maxMessages})
   --max-bytes SIZE    bytes kept, e.g. 500MB, 64KiB, 1GiB (default 256MiB)
   --max-age DUR       age after which frames are evicted, e.g. 30s, 15m, 12h, 7d (default 7d)
-  --pow-bits N        proof-of-work bits required per post, 0-32; 0 = off (default 0)
+  --pow-bits N        proof-of-work bits required per post even when calm, 0-32 (default 0)
+  --pow-max-bits N    ceiling the difficulty rises to under flood (it decays when calm);
+                      0 = never raise it (default ${RELAY_DEFAULTS.powMaxBits})
+  --max-buffered SIZE bytes one client may make the relay hold (unhandled requests +
+                      unsent answers) before it is disconnected (default 16MiB)
+  --max-buffered-total SIZE  the same over all clients; the largest are disconnected
+                      first (default 256MiB)
   -h, --help          show this help
 `;
 
@@ -128,6 +134,9 @@ export function parseRelayArgs(argv: string[]) {
         "max-bytes": { type: "string" },
         "max-age": { type: "string" },
         "pow-bits": { type: "string" },
+        "pow-max-bits": { type: "string" },
+        "max-buffered": { type: "string" },
+        "max-buffered-total": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -150,5 +159,13 @@ export function parseRelayArgs(argv: string[]) {
     maxBytes: values["max-bytes"] === undefined ? RELAY_DEFAULTS.maxBytes : parseSize("--max-bytes", values["max-bytes"]),
     maxAgeMs: values["max-age"] === undefined ? RELAY_DEFAULTS.maxAgeMs : parseDuration("--max-age", values["max-age"]),
     powBits: values["pow-bits"] === undefined ? RELAY_DEFAULTS.powBits : parseIntFlag("--pow-bits", values["pow-bits"], 0, 32),
+    ...powCeiling(values["pow-max-bits"]),
+    maxBufferedBytes: values["max-buffered"] === undefined ? RELAY_DEFAULTS.maxBufferedBytes : parseSize("--max-buffered", values["max-buffered"]),
+    maxTotalBufferedBytes: values["max-buffered-total"] === undefined ? RELAY_DEFAULTS.maxTotalBufferedBytes : parseSize("--max-buffered-total", values["max-buffered-total"]),
   };
+}
+
+function powCeiling(v: string | undefined): { powAdaptive: boolean; powMaxBits: number } {
+  const n = v === undefined ? RELAY_DEFAULTS.powMaxBits : parseIntFlag("--pow-max-bits", v, 0, 32);
+  return { powAdaptive: n > 0, powMaxBits: n };
 }

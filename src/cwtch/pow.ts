@@ -4,11 +4,15 @@
 // length-prefixed, so no two (tag, blob, nonce) triples share one hash input:
 // without the prefixes, bytes could move between tag, blob and nonce (e.g. the
 // blob's last bytes re-read as the nonce) and one stamp would fit other frames.
+// v2 hashes the frame once and each attempt hashes only that 32-byte digest
+// and the nonce: a stamp's cost no longer grows with the blob, so a relay can
+// raise the difficulty under flood without pricing out a member's 96 KiB post.
 import { concat, fromB64, toB64, utf8 } from "./bytes.js";
 import type { Crypto } from "./crypto.js";
 import { leadingZeroBits } from "./relay-protocol.js";
 
-export const POW_DOMAIN = utf8.encode("pursuance/pow/v1");
+export const POW_DOMAIN = utf8.encode("pursuance/pow/v2");
+const FRAME_DOMAIN = utf8.encode("pursuance/pow/v2/frame");
 export const POW_MAX_NONCE_BYTES = 16;
 /** Beyond this a single post would take minutes even on fast hardware. */
 export const POW_MAX_BITS = 32;
@@ -26,18 +30,22 @@ function u32be(n: number): Uint8Array {
   return b;
 }
 
-/** The fixed part of the hashed input: domain ‖ u32be(len tag) ‖ utf8(tag) ‖ u32be(len blob) ‖ blob. */
-function powPrefix(tag: string, blob: Uint8Array): Uint8Array {
+/**
+ * The fixed part of the hashed input: "pursuance/pow/v2" ‖ BLAKE2b-256("pursuance/pow/v2/frame"
+ * ‖ u32be(len tag) ‖ utf8(tag) ‖ u32be(len blob) ‖ blob).
+ */
+function powPrefix(crypto: Crypto, tag: string, blob: Uint8Array): Uint8Array {
   const t = utf8.encode(tag);
-  return concat(POW_DOMAIN, u32be(t.length), t, u32be(blob.length), blob);
+  return concat(POW_DOMAIN, crypto.hash(concat(FRAME_DOMAIN, u32be(t.length), t, u32be(blob.length), blob), 32));
 }
 
 /**
- * BLAKE2b-256("pursuance/pow/v1" ‖ u32be(len tag) ‖ utf8(tag) ‖ u32be(len blob)
- * ‖ blob ‖ nonce); lengths in bytes, the nonce last (its length is implied).
+ * BLAKE2b-256("pursuance/pow/v2" ‖ frameDigest ‖ nonce), where frameDigest =
+ * BLAKE2b-256("pursuance/pow/v2/frame" ‖ u32be(len tag) ‖ utf8(tag) ‖ u32be(len blob) ‖ blob);
+ * lengths in bytes, the nonce last (its length is implied).
  */
 export function powDigest(crypto: Crypto, tag: string, blob: Uint8Array, nonce: Uint8Array): Uint8Array {
-  return crypto.hash(concat(powPrefix(tag, blob), nonce), 32);
+  return crypto.hash(concat(powPrefix(crypto, tag, blob), nonce), 32);
 }
 
 /** True when the base64url nonce `pow` stamps (tag, blob) with at least `bits` zero bits. */
@@ -57,7 +65,7 @@ export function mintPow(crypto: Crypto, tag: string, blob: Uint8Array, bits: num
   if (!Number.isInteger(bits) || bits < 0 || bits > POW_MAX_BITS) throw new PowError(`pow bits must be 0..${POW_MAX_BITS}, got ${bits}`);
   // Hash the fixed prefix once per attempt into one reusable buffer: the nonce
   // is the last 12 bytes (8 random, so two minters never collide, + a counter).
-  const prefix = powPrefix(tag, blob);
+  const prefix = powPrefix(crypto, tag, blob);
   const buf = new Uint8Array(prefix.length + 12);
   buf.set(prefix);
   buf.set(crypto.randomBytes(8), prefix.length);

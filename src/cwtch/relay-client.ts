@@ -1,6 +1,9 @@
 // A connection to one untrusted relay: reconnects with backoff, re-subscribes,
-// retries unacknowledged posts (the relay dedupes identical frames, so a
-// retry is safe), and reaches `.onion` relays through a SOCKS5 proxy (Tor).
+// re-sends unacknowledged posts with backoff until the relay answers or the
+// request times out (the relay dedupes identical frames, so a retry is safe),
+// stamps posts with the proof-of-work the relay asks for now (re-stamping
+// when it raises the difficulty under flood), and reaches `.onion` relays
+// through a SOCKS5 proxy (Tor).
 import { EventEmitter } from "node:events";
 import type { Agent } from "node:http";
 import { SocksProxyAgent } from "socks-proxy-agent";
@@ -27,7 +30,13 @@ export interface RelayClientOptions {
   minBackoffMs?: number;
   maxBackoffMs?: number;
   requestTimeoutMs?: number;
+  /** First re-send of an unanswered post after this long, doubling up to maxResendMs. */
+  minResendMs?: number;
+  maxResendMs?: number;
 }
+
+/** Re-stamps after a raised difficulty per post before giving up (the relay may keep raising it). */
+const MAX_RESTAMPS = 6;
 
 export interface FetchResult {
   latest: number;
@@ -41,6 +50,8 @@ export class RelayError extends Error {
     readonly relay: string,
     readonly code: string,
     message: string,
+    /** On pow-required/pow-invalid: the difficulty the relay requires now. */
+    readonly powBits?: number,
   ) {
     super(`${relay}: ${code}: ${message}`);
     this.name = "RelayError";
@@ -56,6 +67,8 @@ interface Pending {
   frames: number;
   /** Posts survive reconnects; fetches and subscribes are re-issued by their owners. */
   durable: boolean;
+  /** Durable requests are re-sent when unanswered this long (doubling). */
+  resendMs?: number;
 }
 
 export interface RelayClientEvents {
@@ -68,6 +81,8 @@ export interface RelayClientEvents {
 export class RelayClient extends EventEmitter<RelayClientEvents> {
   readonly url: string;
   hello: Hello | null = null;
+  /** Proof-of-work bits this relay last asked for (hello, or a pow error naming more). */
+  powBits = 0;
   private ws: WebSocket | null = null;
   private rid = 1;
   private readonly pending = new Map<number, Pending>();
@@ -80,6 +95,8 @@ export class RelayClient extends EventEmitter<RelayClientEvents> {
   private readonly minBackoff: number;
   private readonly maxBackoff: number;
   private readonly timeoutMs: number;
+  private readonly minResend: number;
+  private readonly maxResend: number;
 
   constructor(private readonly o: RelayClientOptions) {
     super();
@@ -97,6 +114,8 @@ export class RelayClient extends EventEmitter<RelayClientEvents> {
     this.minBackoff = o.minBackoffMs ?? 250;
     this.maxBackoff = o.maxBackoffMs ?? 15_000;
     this.timeoutMs = o.requestTimeoutMs ?? 30_000;
+    this.minResend = o.minResendMs ?? 1_000;
+    this.maxResend = o.maxResendMs ?? 8_000;
   }
 
   get connected(): boolean {
@@ -142,13 +161,34 @@ export class RelayClient extends EventEmitter<RelayClientEvents> {
   async post(tag: string, blob: Uint8Array): Promise<{ seq: number; duplicate: boolean }> {
     // The stamp depends on the relay's difficulty, which we learn from its hello.
     if (!this.connected) await this.readyWithin(this.timeoutMs);
+    const deadline = Date.now() + this.timeoutMs;
     const b64 = toB64(blob);
-    const frame: Record<string, unknown> = { op: "post", tag, blob: b64 };
-    const bits = this.hello?.powBits ?? 0;
-    if (bits > 0) frame.pow = mintPow(this.o.crypto, tag, blob, bits);
-    const r = await this.request(frame, true);
-    if (r.op !== "posted") throw new RelayError(this.url, "protocol", `expected posted, got ${r.op}`);
-    return { seq: r.seq, duplicate: r.duplicate };
+    let stamped = 0;
+    let pow: string | undefined;
+    for (let restamps = 0; ; ) {
+      const bits = this.powBits;
+      if (bits > stamped) (pow = mintPow(this.o.crypto, tag, blob, bits)), (stamped = bits);
+      const frame: Record<string, unknown> = { op: "post", tag, blob: b64, ...(pow !== undefined && bits > 0 ? { pow } : {}) };
+      try {
+        const r = await this.request(frame, true, Math.max(1, deadline - Date.now()));
+        if (r.op !== "posted") throw new RelayError(this.url, "protocol", `expected posted, got ${r.op}`);
+        return { seq: r.seq, duplicate: r.duplicate };
+      } catch (e) {
+        if (!(e instanceof RelayError)) throw e;
+        // The relay raised its difficulty under load: stamp again at what it names.
+        const raised = (e.code === "pow-required" || e.code === "pow-invalid") && e.powBits !== undefined && e.powBits > stamped;
+        if (raised && restamps++ < MAX_RESTAMPS) {
+          this.powBits = Math.max(this.powBits, e.powBits!);
+          continue;
+        }
+        // Over the relay's rate: wait and try again while the post's time lasts.
+        if ((e.code === "rate-limited" || e.code === "overloaded") && Date.now() + this.minResend < deadline) {
+          await new Promise((r) => setTimeout(r, this.minResend * (0.5 + Math.random())));
+          continue;
+        }
+        throw e;
+      }
+    }
   }
 
   /** Replay held frames with seq > since (all tags when `tags` is null). */
@@ -176,11 +216,11 @@ export class RelayClient extends EventEmitter<RelayClientEvents> {
     this.ws = null;
   }
 
-  private request(frame: Record<string, unknown>, durable: boolean): Promise<ServerFrame> {
-    return this.requestWith(frame, durable).done;
+  private request(frame: Record<string, unknown>, durable: boolean, timeoutMs = this.timeoutMs): Promise<ServerFrame> {
+    return this.requestWith(frame, durable, undefined, timeoutMs).done;
   }
 
-  private requestWith(frame: Record<string, unknown>, durable: boolean, onFrame?: (f: RelayFrame) => void) {
+  private requestWith(frame: Record<string, unknown>, durable: boolean, onFrame?: (f: RelayFrame) => void, timeoutMs = this.timeoutMs) {
     const rid = this.rid++;
     let entry!: Pending;
     const done = new Promise<ServerFrame>((resolve, reject) => {
@@ -188,9 +228,20 @@ export class RelayClient extends EventEmitter<RelayClientEvents> {
     });
     this.pending.set(rid, entry);
     const t = setTimeout(() => {
-      if (this.pending.delete(rid)) entry.reject(new RelayError(this.url, "timeout", `no answer to ${String(frame.op)} in ${this.timeoutMs} ms`));
-    }, this.timeoutMs);
-    done.then(() => clearTimeout(t), () => clearTimeout(t));
+      if (this.pending.delete(rid)) entry.reject(new RelayError(this.url, "timeout", `no answer to ${String(frame.op)} in ${timeoutMs} ms`));
+    }, timeoutMs);
+    // A lossy path (or relay) may swallow a post or its answer: re-send it, backing off.
+    let resend: NodeJS.Timeout | undefined;
+    const arm = (ms: number) => {
+      resend = setTimeout(() => {
+        if (!this.pending.has(rid)) return;
+        if (this.connected) this.ws!.send(JSON.stringify(entry.frame));
+        arm(Math.min(this.maxResend, ms * 2));
+      }, ms * (0.75 + Math.random() / 2));
+    };
+    if (durable) arm(this.minResend);
+    const settle = () => (clearTimeout(t), clearTimeout(resend));
+    done.then(settle, settle);
     if (this.connected) this.ws!.send(JSON.stringify(entry.frame));
     return { done, entry };
   }
@@ -223,6 +274,7 @@ export class RelayClient extends EventEmitter<RelayClientEvents> {
     switch (f.op) {
       case "hello": {
         this.hello = f;
+        this.powBits = f.powBits;
         this.attempt = 0;
         // Re-send what the previous connection left unanswered.
         for (const p of this.pending.values()) this.ws!.send(JSON.stringify(p.frame));
@@ -253,7 +305,7 @@ export class RelayClient extends EventEmitter<RelayClientEvents> {
         const p = f.rid !== undefined ? this.pending.get(f.rid) : undefined;
         if (p) {
           this.pending.delete(f.rid!);
-          p.reject(new RelayError(this.url, f.code, f.message));
+          p.reject(new RelayError(this.url, f.code, f.message, f.powBits));
         } else this.emit("protocolError", new RelayError(this.url, f.code, f.message));
         return;
       }

@@ -8,6 +8,7 @@ import { fromB64Canonical, toB64 } from "./bytes.js";
 import type { Crypto } from "./crypto.js";
 import { checkPow } from "./pow.js";
 import type { RelayCounters } from "./relay-metrics.js";
+import type { PowGovernor } from "./relay-pow-governor.js";
 import { FrameError, parseClientFrame, RELAY_PROTOCOL_VERSION, type ClientFrame, type ErrorCode, type ServerFrame } from "./relay-protocol.js";
 import type { RelayStats, RelayStore } from "./relay-store.js";
 
@@ -27,7 +28,20 @@ export interface ConnectionLimits {
   requestBurst: number;
   maxSubscriptionsPerConnection: number;
   maxPendingPerConnection: number;
+  /** Unhandled requests plus unsent answers one connection may hold before it is shed. */
   maxBufferedBytes: number;
+  /** The same over all connections; beyond it the largest holders are shed. */
+  maxTotalBufferedBytes: number;
+}
+
+/** Bytes the relay holds on behalf of clients, as the relay itself accounts them. */
+export interface MemoryAccount {
+  /** Request bytes received and not yet handled, over all connections. */
+  queued: number;
+  /** Highest queued + unsent bytes seen on one connection. */
+  peakConnection: number;
+  /** Highest total seen by the periodic check. */
+  peakTotal: number;
 }
 
 /** What every connection of one relay shares. */
@@ -36,8 +50,12 @@ export interface RelayContext {
   store: RelayStore;
   now: () => number;
   log: RelayLogger;
-  /** Non-null exactly when proof-of-work is required. */
+  /** Non-null exactly when proof-of-work may be required. */
   crypto: Crypto | null;
+  pow: PowGovernor;
+  mem: MemoryAccount;
+  /** Shed the connections holding most until the total is under its bound. */
+  enforceTotal(): void;
   metrics: RelayCounters;
   subs: Subscriptions;
   /** Evict to the cache bounds; returns frames evicted. */
@@ -67,7 +85,6 @@ export class Subscriptions {
   readonly all = new Set<RelayConnection>();
   readonly byTag = new Map<string, Set<RelayConnection>>();
 
-  constructor(private readonly maxBufferedBytes: number, private readonly log: RelayLogger) {}
 
   push(tag: string, seq: number, blob: string): void {
     const targets = new Set(this.all);
@@ -75,22 +92,26 @@ export class Subscriptions {
     if (targets.size === 0) return;
     const text = JSON.stringify({ op: "frame", seq, tag, blob } satisfies ServerFrame); // once for all
     for (const c of targets) {
-      if (c.ws.readyState !== WebSocket.OPEN) continue;
+      if (c.ws.readyState !== WebSocket.OPEN || c.shedding) continue;
       // A subscriber that stops reading would make us buffer without limit;
-      // dropping it is safe because it can resume with fetch(since).
-      if (c.ws.bufferedAmount > this.maxBufferedBytes) {
-        this.log.warn("dropping slow subscriber", { buffered: c.ws.bufferedAmount });
-        c.ws.terminate();
-        continue;
-      }
+      // shedding it is safe because it can resume with fetch(since).
       c.coalesce();
       c.ws.send(text);
+      c.checkHeld();
     }
   }
 }
 
+let nextId = 1;
+
 export class RelayConnection {
   all = false;
+  /** Names this connection as the owner of what it posts (fair eviction). */
+  readonly id = `c${nextId++}`;
+  /** Closed for holding too much; its queued requests are dropped unhandled. */
+  shedding = false;
+  /** Bytes of requests received and not yet handled. */
+  private queuedBytes = 0;
   readonly tags = new Set<string>();
   /** Requests run in arrival order: each starts when this settles. */
   private chain: Promise<void> = Promise.resolve();
@@ -114,7 +135,7 @@ export class RelayConnection {
     this.posts = new TokenBucket(o.postsPerSecond, o.postBurst, t);
     this.reqs = new TokenBucket(o.requestsPerSecond, o.requestBurst, t);
     this.chain = store.stats().then(
-      (st: RelayStats) => this.send({ op: "hello", version: RELAY_PROTOCOL_VERSION, oldest: st.oldest, latest: st.latest, powBits: o.powBits, maxBlobBytes: o.maxBlobBytes, instance: this.ctx.store.instance }),
+      (st: RelayStats) => this.send({ op: "hello", version: RELAY_PROTOCOL_VERSION, oldest: st.oldest, latest: st.latest, powBits: ctx.pow.required(ctx.now()), maxBlobBytes: o.maxBlobBytes, instance: this.ctx.store.instance }),
       (e: unknown) => {
         log.error("stats failed on connect", { error: String(e) });
         this.reject("internal", "relay store unavailable");
@@ -126,7 +147,45 @@ export class RelayConnection {
       if (e.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") m.rejected["too-large"]++;
       else m.rejected["bad-frame"]++;
     });
-    ws.on("close", () => (this.unsubscribe(undefined), onClose(this)));
+    ws.on("close", () => {
+      this.unsubscribe(undefined);
+      this.ctx.mem.queued -= this.queuedBytes;
+      this.queuedBytes = 0;
+      onClose(this);
+    });
+  }
+
+  /** What this connection makes the relay hold now: unhandled requests plus unsent answers. */
+  held(): number {
+    return this.queuedBytes + this.ws.bufferedAmount;
+  }
+
+  /** Shed this connection if it holds more than its bound. */
+  checkHeld(): void {
+    const h = this.held();
+    const mem = this.ctx.mem;
+    if (h > mem.peakConnection) mem.peakConnection = h;
+    if (h > this.ctx.limits.maxBufferedBytes) this.shed(`holds ${h} bytes unread or unhandled, over the ${this.ctx.limits.maxBufferedBytes}-byte bound per connection`);
+  }
+
+  /**
+   * Close a connection that makes the relay buffer too much (it stopped
+   * reading, or sends faster than it is served): an error frame and a 1008
+   * close naming why, then the socket goes whether or not the peer reads them.
+   */
+  shed(reason: string): void {
+    if (this.shedding) return;
+    this.shedding = true;
+    const { metrics: m, log } = this.ctx;
+    m.shed++;
+    m.rejected.overloaded++;
+    log.warn("shedding connection", { id: this.id, held: this.held(), reason });
+    if (this.ws.readyState === WebSocket.OPEN) {
+      this.ws.send(JSON.stringify({ op: "error", code: "overloaded", message: reason } satisfies ServerFrame));
+      this.ws.close(1008, `overloaded: ${reason}`.slice(0, 120));
+    }
+    this.socket.pause();
+    setTimeout(() => this.ws.terminate(), 2000).unref();
   }
 
   /** Requests still running (the relay lets them finish before closing its store). */
@@ -156,7 +215,7 @@ export class RelayConnection {
   }
 
   private send(f: ServerFrame): void {
-    if (this.ws.readyState !== WebSocket.OPEN) return;
+    if (this.ws.readyState !== WebSocket.OPEN || this.shedding) return;
     this.coalesce();
     this.ws.send(JSON.stringify(f));
   }
@@ -164,6 +223,11 @@ export class RelayConnection {
   private reject(code: ErrorCode, message: string, rid?: number): void {
     this.ctx.metrics.rejected[code]++;
     this.send({ op: "error", ...(rid !== undefined ? { rid } : {}), code, message });
+  }
+
+  private rejectPow(code: "pow-required" | "pow-invalid", message: string, rid: number, powBits: number): void {
+    this.ctx.metrics.rejected[code]++;
+    this.send({ op: "error", rid, code, message, powBits });
   }
 
   private unsubscribe(tags: string[] | undefined): void {
@@ -179,6 +243,7 @@ export class RelayConnection {
   }
 
   private onMessage(data: RawData, isBinary: boolean): void {
+    if (this.shedding) return;
     const o = this.ctx.limits;
     let f: ClientFrame | null = null;
     let err: FrameError | null = null;
@@ -191,14 +256,25 @@ export class RelayConnection {
       }
     }
     const t = this.ctx.now();
+    if (f?.op === "post") this.ctx.pow.notePost(t);
     const ok = f?.op === "post" ? this.posts.take(t) : this.reqs.take(t);
     const rid = f?.rid ?? err?.rid;
     if (!ok) return this.reject("rate-limited", f?.op === "post" ? `over ${o.postsPerSecond} posts/s` : `over ${o.requestsPerSecond} requests/s`, rid);
     if (err || !f) return this.reject(err?.code ?? "bad-frame", err?.message ?? "bad frame", rid);
     if (this.pending >= o.maxPendingPerConnection) return this.reject("rate-limited", `more than ${o.maxPendingPerConnection} requests in flight`, rid);
     this.pending++;
+    const size = rawSize(data);
+    this.queuedBytes += size;
+    this.ctx.mem.queued += size;
+    const release = () => {
+      this.pending--;
+      this.queuedBytes -= size;
+      this.ctx.mem.queued -= size;
+    };
+    this.checkHeld();
+    if (this.ctx.mem.queued > o.maxTotalBufferedBytes) this.ctx.enforceTotal();
     const frame = f;
-    const run = () => this.handle(frame).finally(() => void this.pending--);
+    const run = () => this.handle(frame).finally(release);
     if (frame.op === "post") {
       // A post starts once earlier requests have started (so seqs follow
       // arrival order) but does not hold up the next post. One promise per
@@ -207,7 +283,7 @@ export class RelayConnection {
         try {
           await this.handle(frame);
         } finally {
-          this.pending--;
+          release();
           this.posting.delete(p);
         }
       });
@@ -220,6 +296,7 @@ export class RelayConnection {
   }
 
   private async handle(f: ClientFrame): Promise<void> {
+    if (this.shedding) return;
     try {
       if (f.op === "post") await this.handlePost(f);
       else if (f.op === "fetch") await this.handleFetch(f);
@@ -240,11 +317,13 @@ export class RelayConnection {
     const blob = fromB64Canonical(f.blob);
     if (!blob || blob.length === 0) throw new FrameError("bad-frame", "post.blob must be non-empty canonical base64url", f.rid);
     if (blob.length > o.maxBlobBytes) throw new FrameError("too-large", `blob is ${blob.length} bytes, max ${o.maxBlobBytes}`, f.rid);
-    if (crypto) {
-      if (f.pow === undefined) throw new FrameError("pow-required", `this relay requires a proof-of-work stamp of ${o.powBits} bits`, f.rid);
-      if (!checkPow(crypto, f.tag, blob, f.pow, o.powBits)) throw new FrameError("pow-invalid", `stamp does not reach ${o.powBits} bits for this frame`, f.rid);
+    const bits = this.ctx.pow.required(this.ctx.now());
+    if (bits > 0 && crypto) {
+      // Name the difficulty in the error: it may have risen since this client's hello.
+      if (f.pow === undefined) return this.rejectPow("pow-required", `this relay requires a proof-of-work stamp of ${bits} bits now`, f.rid, bits);
+      if (!checkPow(crypto, f.tag, blob, f.pow, bits)) return this.rejectPow("pow-invalid", `stamp does not reach the ${bits} bits required now for this frame`, f.rid, bits);
     }
-    const r = await store.append(f.tag, blob, this.ctx.now());
+    const r = await store.append(f.tag, blob, this.ctx.now(), this.id);
     // Evict before answering, so the bounds already hold when a client sees
     // `posted`; the frame is stored, so an eviction failure is not its error.
     if (!r.duplicate) await this.ctx.sweep().catch((e) => log.error("eviction failed", { error: String(e) }));
@@ -261,7 +340,9 @@ export class RelayConnection {
     // Replay up to a snapshot of `latest`; later frames reach subscribers live,
     // and caught-up then names a cursor the client can resume from exactly.
     const st = await store.stats();
-    if (since < st.evictedThrough) this.send({ op: "pruned", rid: f.rid, requested: since, oldest: st.oldest });
+    // Only losses among the asked tags count: a flood of other tags being evicted is not this group's loss.
+    const lost = tags && store.evictedThroughFor ? store.evictedThroughFor(tags) : st.evictedThrough;
+    if (since < lost) this.send({ op: "pruned", rid: f.rid, requested: since, oldest: st.oldest });
     let cursor = since;
     let left = f.limit ?? Number.MAX_SAFE_INTEGER;
     while (left > 0 && cursor < st.latest && ws.readyState === WebSocket.OPEN) {
@@ -276,10 +357,14 @@ export class RelayConnection {
       }
       const last = texts.pop();
       if (last === undefined) break;
+      // Checked before the page goes out: a page may be larger than a tight bound by itself.
+      this.checkHeld();
+      if (this.shedding) return;
       this.coalesce();
       for (const t of texts) ws.send(t);
       // Wait until the page is on the socket so one fetch holds one page in memory.
       await new Promise<void>((res) => ws.send(last, () => res()));
+      if (this.shedding) return;
       if (page.length < want) break;
     }
     this.send({ op: "caught-up", rid: f.rid, latest: left === 0 ? cursor : st.latest });
@@ -303,4 +388,9 @@ export class RelayConnection {
     }
     this.send({ op: "subscribed", rid: f.rid, tags: this.all ? "all" : this.tags.size });
   }
+}
+
+function rawSize(d: RawData): number {
+  if (Array.isArray(d)) return d.reduce((n, b) => n + b.length, 0);
+  return d instanceof ArrayBuffer ? d.byteLength : d.length;
 }

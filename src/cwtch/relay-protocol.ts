@@ -31,6 +31,7 @@ export type ErrorCode =
   | "pow-required"
   | "pow-invalid"
   | "too-many-subscriptions"
+  | "overloaded"
   | "internal";
 
 export type ServerFrame =
@@ -52,7 +53,8 @@ export type ServerFrame =
   | { op: "caught-up"; rid: number; latest: number }
   | { op: "subscribed"; rid: number; tags: number | "all" }
   | { op: "pong"; rid: number }
-  | { op: "error"; rid?: number; code: ErrorCode; message: string };
+  /** `powBits` on pow-required/pow-invalid: the difficulty required now (it rises under load). */
+  | { op: "error"; rid?: number; code: ErrorCode; message: string; powBits?: number };
 
 export class FrameError extends Error {
   constructor(
@@ -170,7 +172,13 @@ export function parseServerFrame(text: string): ServerFrame {
       break;
     case "error":
       if (typeof v.code === "string" && typeof v.message === "string") {
-        return { op: "error", code: v.code as ErrorCode, message: v.message, ...(ridOk(v.rid) ? { rid: v.rid as number } : {}) };
+        return {
+          op: "error",
+          code: v.code as ErrorCode,
+          message: v.message,
+          ...(ridOk(v.rid) ? { rid: v.rid as number } : {}),
+          ...(uint(v.powBits) && v.powBits <= 64 ? { powBits: v.powBits } : {}),
+        };
       }
       break;
   }
@@ -178,9 +186,10 @@ export function parseServerFrame(text: string): ServerFrame {
 }
 
 /**
- * Proof-of-work stamp: BLAKE2b-256("pursuance/pow/v1" ‖ u32be(len tag) ‖ tag
- * ‖ u32be(len blob) ‖ blob ‖ nonce) must start with `bits` zero bits (tag as
- * UTF-8, blob decoded, lengths in bytes; see pow.ts). Binding the stamp to the
+ * Proof-of-work stamp: BLAKE2b-256("pursuance/pow/v2" ‖ BLAKE2b-256("pursuance/pow/v2/frame"
+ * ‖ u32be(len tag) ‖ tag ‖ u32be(len blob) ‖ blob) ‖ nonce) must start with `bits` zero
+ * bits (tag as UTF-8, blob decoded, lengths in bytes; see pow.ts). The relay's
+ * required `bits` rises under flood: hello and pow errors name it. Binding the stamp to the
  * frame means a stamp cannot be reused for another post, and the length
  * prefixes mean bytes cannot be shifted between tag, blob and nonce to make
  * one stamp fit a different frame.

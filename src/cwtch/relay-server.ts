@@ -11,6 +11,7 @@ import { WebSocketServer, type WebSocket } from "ws";
 import { loadCrypto, type Crypto } from "./crypto.js";
 import { RelayConnection, Subscriptions, type RelayContext, type RelayLogger } from "./relay-connection.js";
 import { newCounters, renderMetrics } from "./relay-metrics.js";
+import { POW_POLICY_DEFAULTS, PowGovernor, type PowState } from "./relay-pow-governor.js";
 import { MemoryRelayStore } from "./relay-memory-store.js";
 import type { RelayStore } from "./relay-store.js";
 
@@ -23,7 +24,12 @@ export const RELAY_DEFAULTS = {
   maxMessages: 100_000,
   maxBytes: 256 * 1024 * 1024,
   maxAgeMs: 7 * 86_400_000,
-  powBits: 0, // 0 = off
+  powBits: 0, // required even when calm; 0 = free when calm
+  powAdaptive: true, // raise the difficulty under flood, decay it when calm
+  powMaxBits: POW_POLICY_DEFAULTS.maxBits,
+  powPressurePostsPerSecond: POW_POLICY_DEFAULTS.pressurePostsPerSecond,
+  powPressureChurnPerSecond: POW_POLICY_DEFAULTS.pressureChurnPerSecond,
+  powDecayMs: POW_POLICY_DEFAULTS.decayMs, // calm time per bit taken off
   maxBlobBytes: 96 * 1024, // decoded
   postsPerSecond: 200,
   postBurst: 400,
@@ -33,7 +39,8 @@ export const RELAY_DEFAULTS = {
   maxConnections: 4096,
   fetchPageSize: 256, // frames per store read, further capped to ~4 MiB of blobs
   maxPendingPerConnection: 1024, // queued requests
-  maxBufferedBytes: 16 * 1024 * 1024, // unsent to one client before it is dropped
+  maxBufferedBytes: 16 * 1024 * 1024, // unhandled + unsent for one client before it is shed
+  maxTotalBufferedBytes: 256 * 1024 * 1024, // the same over all clients; the largest holders are shed
   heartbeatMs: 30_000, // 0 = off
 };
 
@@ -42,7 +49,7 @@ export interface RelayOptions extends Partial<typeof RELAY_DEFAULTS> {
   closeStore?: boolean; // true: close() also closes the store
   sweepIntervalMs?: number; // age eviction timer: clamp(maxAgeMs/10, 1 s, 60 s)
   now?: () => number; // Date.now; also drives the rate limiter
-  crypto?: Crypto; // loaded when powBits > 0
+  crypto?: Crypto; // loaded when powBits > 0 or powAdaptive
   logger?: RelayLogger; // silent
 }
 
@@ -54,7 +61,22 @@ export interface RelayServer {
   /** Run eviction now (the timer does this periodically); returns frames evicted. */
   sweep(): Promise<number>;
   metricsText(): Promise<string>;
+  /** The relay's own accounting of bytes it holds for clients (what the bounds act on). */
+  memory(): RelayMemory;
+  /** The proof-of-work difficulty now and how it got there. */
+  pow(): PowState;
   close(): Promise<void>;
+}
+
+export interface RelayMemory {
+  /** Unhandled request bytes plus unsent answer bytes, over open connections, now. */
+  heldBytes: number;
+  /** Highest held bytes seen on one connection. */
+  peakConnectionBytes: number;
+  /** Highest total seen by the periodic check. */
+  peakTotalBytes: number;
+  /** Connections shed for holding too much. */
+  shed: number;
 }
 
 const silent: RelayLogger = { info() {}, warn() {}, error() {} };
@@ -66,7 +88,19 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RelayServer> 
   const store = opts.store ?? new MemoryRelayStore();
   const now = opts.now ?? Date.now;
   const log = opts.logger ?? silent;
-  const crypto = o.powBits > 0 ? (opts.crypto ?? (await loadCrypto())) : null;
+  const crypto = o.powBits > 0 || o.powAdaptive ? (opts.crypto ?? (await loadCrypto())) : null;
+  const pow = new PowGovernor(
+    {
+      ...POW_POLICY_DEFAULTS,
+      baseBits: o.powBits,
+      adaptive: o.powAdaptive,
+      maxBits: Math.max(o.powBits, o.powMaxBits),
+      pressurePostsPerSecond: o.powPressurePostsPerSecond,
+      pressureChurnPerSecond: o.powPressureChurnPerSecond,
+      decayMs: o.powDecayMs,
+    },
+    now(),
+  );
   // base64 text of the largest blob, plus room for tag, pow and up to 256 tags in a fetch.
   const maxB64 = Math.ceil((o.maxBlobBytes * 4) / 3);
   const maxPayload = maxB64 + 24 * 1024;
@@ -74,7 +108,7 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RelayServer> 
   const pageFrames = Math.max(1, Math.min(o.fetchPageSize, Math.floor((4 << 20) / o.maxBlobBytes)));
 
   const conns = new Set<RelayConnection>();
-  const subs = new Subscriptions(o.maxBufferedBytes, log);
+  const subs = new Subscriptions();
   const m = newCounters();
   const bounds = () => ({ maxMessages: o.maxMessages, maxBytes: o.maxBytes, olderThan: now() - o.maxAgeMs });
   const sweep = async () => {
@@ -82,9 +116,28 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RelayServer> 
     if (!store.needsEviction(b)) return 0;
     const n = await store.evict(b);
     m.evicted += n;
+    pow.noteEvicted(now(), n);
     return n;
   };
-  const ctx: RelayContext = { limits: o, store, now, log, crypto, metrics: m, subs, sweep, maxB64, pageFrames };
+  const mem = { queued: 0, peakConnection: 0, peakTotal: 0 };
+  const held = () => {
+    let total = 0;
+    for (const c of conns) if (!c.shedding) total += c.held();
+    return total;
+  };
+  // Over the total bound: shed the largest holders first, never the many small honest ones.
+  const enforceTotal = () => {
+    let total = held();
+    if (total > mem.peakTotal) mem.peakTotal = total;
+    if (total <= o.maxTotalBufferedBytes) return;
+    const big = [...conns].filter((c) => !c.shedding).sort((a, b) => b.held() - a.held());
+    for (const c of big) {
+      if (total <= o.maxTotalBufferedBytes) break;
+      total -= c.held();
+      c.shed(`the relay holds ${o.maxTotalBufferedBytes} bytes for its clients and this connection holds the most`);
+    }
+  };
+  const ctx: RelayContext = { limits: o, store, now, log, crypto, pow, mem, enforceTotal, metrics: m, subs, sweep, maxB64, pageFrames };
 
   function onConnection(ws: WebSocket, socket: Duplex) {
     conns.add(new RelayConnection(ws, socket, ctx, (c) => conns.delete(c)));
@@ -94,7 +147,7 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RelayServer> 
     const st = await store.stats();
     let subscriptions = subs.all.size;
     for (const c of conns) subscriptions += c.tags.size;
-    return renderMetrics(st, m, { connections: conns.size, subscriptions });
+    return renderMetrics(st, m, { connections: conns.size, subscriptions, heldBytes: held(), powBits: pow.required(now()) });
   }
 
   async function onHttp(req: IncomingMessage, res: ServerResponse) {
@@ -129,6 +182,11 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RelayServer> 
 
   const timers = [
     setInterval(() => void sweep().catch((e) => log.error("eviction failed", { error: String(e) })), sweepMs),
+    // Connections that stopped reading send nothing more to trigger a check.
+    setInterval(() => {
+      for (const c of conns) if (!c.shedding) c.checkHeld();
+      enforceTotal();
+    }, 250),
     o.heartbeatMs > 0 ? setInterval(() => {
       for (const c of conns) c.heartbeat();
     }, o.heartbeatMs) : undefined,
@@ -144,6 +202,8 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RelayServer> 
     store,
     sweep,
     metricsText,
+    memory: () => ({ heldBytes: held(), peakConnectionBytes: mem.peakConnection, peakTotalBytes: mem.peakTotal, shed: m.shed }),
+    pow: () => pow.state(now()),
     close: () =>
       (closing ??= (async () => {
         for (const t of timers) if (t) clearInterval(t);

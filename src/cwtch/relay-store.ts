@@ -40,12 +40,21 @@ export interface RelayStore {
    * old cursor means nothing there.
    */
   readonly instance: string;
-  /** Store a frame; an identical tag+blob already held returns its seq with duplicate=true. */
-  append(tag: string, blob: Uint8Array, now: number): Promise<{ seq: number; duplicate: boolean }>;
+  /**
+   * Store a frame; an identical tag+blob already held returns its seq with duplicate=true.
+   * `owner` names who posted it (the relay's connection id): a store that honours it
+   * evicts from the largest owner first, so one flooder cannot flush everyone else.
+   */
+  append(tag: string, blob: Uint8Array, now: number, owner?: string): Promise<{ seq: number; duplicate: boolean }>;
   /** Up to `limit` held frames with seq > since, ascending; `tags` null = all tags. */
   range(since: number, tags: ReadonlySet<string> | null, limit: number): Promise<StoredFrame[]>;
-  /** Drop oldest frames until every bound holds; returns how many went. */
+  /** Drop frames (oldest first, or oldest of the largest owner first) until every bound holds; returns how many went. */
   evict(bounds: EvictBounds): Promise<number>;
+  /**
+   * Highest seq evicted among frames of these tags (a fetch of them `since` below it
+   * has lost frames). Absent: the store only knows the global `evictedThrough`.
+   */
+  evictedThroughFor?(tags: ReadonlySet<string>): number;
   /** Whether evict() would drop anything, from counters the store keeps: a cheap check per post. */
   needsEviction(bounds: EvictBounds): boolean;
   stats(): Promise<RelayStats>;
