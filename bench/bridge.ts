@@ -91,6 +91,10 @@ export async function benchBridge(quick: boolean): Promise<Metric[]> {
     const created = sa.wait((s) => s.sender === bot && s.body.includes("created Bench"));
     await send('!pursuance create "Bench"');
     await created;
+    // B is in the room, so B must be a member who reads the tasks, or the room shows only lock lines.
+    const admitted = sa.wait((s) => s.sender === bot && s.body.includes(`${b.userId} joined as`));
+    await send(`!pursuance invite ${b.userId} --role "change agent"`);
+    await admitted;
 
     progress(`bridge: ${rounds} plain round trips…`);
     const plain: number[] = [];

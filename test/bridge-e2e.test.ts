@@ -74,7 +74,10 @@ describe("bridge with a real Synapse", () => {
     const c = hosted.clientFor(alice.userId)!;
     // A CLI member who keeps their own keys joins with an invite printed in the room.
     await alice.send(room, "!pursuance invite --role admin");
-    const inv = await alice.waitFor(room, "invite", (e) => e.sender === bot && bodyOf(e).includes("pursuance:invite/"));
+    await alice.waitFor(room, "pointer to the DM", (e) => e.sender === bot && bodyOf(e).includes("sent you the invite in a direct message"));
+    expect((await alice.messages(room)).some((e) => bodyOf(e).includes("pursuance:invite/"))).toBe(false);
+    const dm = await alice.directChatWith(bot);
+    const inv = await alice.waitFor(dm, "invite", (e) => e.sender === bot && bodyOf(e).includes("pursuance:invite/"));
     const code = /pursuance:invite\/\S+/.exec(bodyOf(inv))![0];
     const cli = await PursuanceClient.join(await ports(), await identity(), decodeInvite(code), "carol", { fallbackDutyMs: 500, repairDelayMs: 50 });
     clients.push(cli);
@@ -124,7 +127,8 @@ describe("bridge with a real Synapse", () => {
     await carol.publish(commentBody(carol.actor, carol.state.tasks.get(t.id)!, `${secret} comment`));
     const sealed = await dave.waitFor(room2, "sealed task", (e) => bodyOf(e).startsWith("🔒 Task #2 exists"));
     expect(bodyOf(sealed)).toContain("readers: admin");
-    await dave.waitFor(room2, "sealed comment", (e) => bodyOf(e).includes("commented on #2 (encrypted)"));
+    // Dave (change agent) may not read #2: its thread, even the fact of a comment, stays out of his room.
+    await bridge.idle();
     const msgs = await dave.messages(room2);
     expect(msgs.some((e) => JSON.stringify(e.content).includes("SECRET-LEDGER"))).toBe(false);
 
@@ -160,7 +164,11 @@ describe("bridge with a real Synapse", () => {
     const bridgeKey = /--to ([0-9a-f]{64})/.exec(bodyOf(how))![1]!;
     await carol.publish(delegateBody(carol.actor, carol.state, "admin", bridgeKey));
     await carol.publish(taskCreateBody(carol.actor, carol.state, { text: { title: "Delegated admin task", deliverables: "" }, readers: ["admin"] }));
-    await dave.waitFor(room2, "delegated task in plaintext", (e) => bodyOf(e).includes("📋 Task #4: Delegated admin task"));
+    // The bridge can read it now, but Dave may not: his room shows the lock line, never the title.
+    await waitUntil(() => hosted.readable("admin"), "the bridge reads admin");
+    await waitUntil(() => hosted.view(hosted.primary!.state.taskIds[3]!)?.title === "Delegated admin task", "the bridge opens #4");
+    await dave.waitFor(room2, "task #4 locked for dave", (e) => bodyOf(e).startsWith("🔒 Task #4 exists"));
+    expect((await dave.messages(room2)).some((e) => bodyOf(e).includes("Delegated admin task"))).toBe(false);
     await dave.send(room2, "!keys status");
     await dave.waitFor(room2, "key status", (e) => e.sender === bot && /admin/.test(bodyOf(e)) && /carol/.test(bodyOf(e)));
 

@@ -68,7 +68,9 @@ describe("bridge killed and restarted mid-stream", () => {
     await alice.send(room, '!pursuance create "Restart Watch"');
     await alice.waitFor(room, "created", (e) => e.sender === bot && bodyOf(e).includes("created Restart Watch"));
     await alice.send(room, '!pursuance invite --role "change agent"');
-    const inv = await alice.waitFor(room, "invite", (e) => bodyOf(e).includes("pursuance:invite/"));
+    await alice.waitFor(room, "pointer to the DM", (e) => e.sender === bot && bodyOf(e).includes("in a direct message"));
+    const dm = await alice.directChatWith(bot);
+    const inv = await alice.waitFor(dm, "invite", (e) => bodyOf(e).includes("pursuance:invite/"));
     const cli = await PursuanceClient.join(await ports(), await identity(), decodeInvite(/pursuance:invite\/\S+/.exec(bodyOf(inv))![0]), "carol", { repairDelayMs: 50 });
     clients.push(cli);
     await until("carol holds the change agent key", () => cli.state.keys.get("change agent")!.holders.has(cli.me), [cli], 30_000);

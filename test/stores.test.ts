@@ -39,6 +39,25 @@ for (const engine of engines) {
       await a.saveCursor("ws://r2", 1);
       expect(await a.loadCursors()).toEqual({ "ws://r1": 9, "ws://r2": 1 });
       expect(await b.loadCursors()).toEqual({});
+      // With a sealer (the bridge's vault), event rows are sealed at rest; plain rows written before still load.
+      const box = crypto.randomBytes(32);
+      const sealer = {
+        seal: (p: Uint8Array, purpose: string) => {
+          const n = crypto.randomBytes(24);
+          return new Uint8Array([...n, ...crypto.aeadEncrypt(p, new TextEncoder().encode(purpose), n, box)]);
+        },
+        open: (x: Uint8Array, purpose: string) => crypto.aeadDecrypt(x.subarray(24), new TextEncoder().encode(purpose), x.subarray(0, 24), box)!,
+      };
+      const plainFirst = clientStore(db.db, crypto, "owner-s", "group-1");
+      const legacy = { id: "old", bytes: new Uint8Array([1, 1, 7, 7, 7]) };
+      await plainFirst.saveEvents([legacy]);
+      const sealed = clientStore(db.db, crypto, "owner-s", "group-1", sealer);
+      const secret = { id: "new", bytes: new Uint8Array([1, 1, ...new TextEncoder().encode("rendezvous-secret-in-a-body")]) };
+      await sealed.saveEvents([secret]);
+      expect((await sealed.loadEvents()).map((x) => [...x])).toEqual([[...legacy.bytes], [...secret.bytes]]);
+      const raw = (await plainFirst.loadEvents()).map((x) => Buffer.from(x));
+      expect(raw[1]![0]).toBe(0xe5);
+      expect(raw[1]!.includes(Buffer.from("rendezvous-secret"))).toBe(false);
       await db.close();
       if (location === "memory://") return;
       // A restart: everything accepted is still there.
@@ -59,8 +78,10 @@ for (const engine of engines) {
       expect(await s.room("!nope:x")).toBeNull();
       await s.markPosted({ groupId: "g1", eventId: "ev1", roomId: "!r:x", matrixEventId: "$m1", kind: "task", taskId: "t1" });
       await s.markPosted({ groupId: "g1", eventId: "ev1", roomId: "!r:x", matrixEventId: "$m1", kind: "task", taskId: "t1" });
-      expect([...(await s.postedIds("g1"))]).toEqual(["ev1"]);
-      expect(await s.taskMessage("g1", "t1")).toBe("$m1");
+      await s.markPosted({ groupId: "g1", eventId: "ev1", roomId: "!r2:x", matrixEventId: null, kind: "lock", taskId: "t1" });
+      expect((await s.posted("g1")).map((p) => [p.eventId, p.kind])).toEqual([["ev1", "task"], ["ev1", "lock"]]);
+      expect(await s.taskMessage("g1", "t1", "!r:x")).toBe("$m1");
+      expect(await s.taskMessage("g1", "t1", "!r2:x")).toBeNull();
       expect(await s.taskForMessage("!r:x", "$m1")).toBe("t1");
       expect(await s.claimInbound("$in1", "!r:x", "{}")).toBe(true);
       expect(await s.claimInbound("$in1", "!r:x", "{}")).toBe(false);

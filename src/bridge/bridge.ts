@@ -17,6 +17,7 @@ import { HostedPursuance } from "./hosted-pursuance.js";
 import { IdentityVault } from "./identity-vault.js";
 import { handleInbound, resumeInbound } from "./inbound.js";
 import { BridgeMatrix } from "./matrix-client.js";
+import { withSealedInbound } from "./sealed-store.js";
 import type { BridgeStorePort, MatrixPort } from "./ports.js";
 import type { Permission } from "../bot/context.js";
 
@@ -59,7 +60,10 @@ export interface BridgeLimits {
 export const DEFAULT_LIMITS: BridgeLimits = { ioTimeoutMs: 15_000, stepTimeoutMs: 30_000, stuckAfterMs: 60_000, maxCommandAttempts: 3 };
 
 export class Bridge {
+  /** Every bound room → its pursuance (several rooms may share one). */
   readonly rooms = new Map<string, HostedPursuance>();
+  /** Group id → the pursuance as hosted here: one per pursuance, one identity per person in it. */
+  readonly pursuances = new Map<string, HostedPursuance>();
   crypto!: Crypto;
   db!: Database;
   store!: BridgeStorePort;
@@ -92,8 +96,8 @@ export class Bridge {
     });
     this.crypto = await loadCrypto();
     this.db = await openDatabase(this.s.database);
-    this.store = withDeadlines(bridgeStore(this.db.db), this.limits.ioTimeoutMs, "database");
     this.vault = new IdentityVault(this.crypto, this.s.identityKey);
+    this.store = withDeadlines(withSealedInbound(bridgeStore(this.db.db), this.vault), this.limits.ioTimeoutMs, "database");
     this.matrix = withDeadlines(
       new BridgeMatrix({ homeserverUrl: this.s.homeserverUrl, domain: this.s.domain, asToken: this.s.asToken, botLocalpart: this.s.botLocalpart }),
       this.limits.ioTimeoutMs,
@@ -121,7 +125,7 @@ export class Bridge {
     this.markLoaded();
     // Duties that fall due with time alone (periodic key rotation) need a nudge now and then.
     this.ticker = setInterval(() => {
-      for (const r of this.rooms.values()) for (const c of r.clients.values()) c.tick();
+      for (const r of this.pursuances.values()) for (const c of r.clients.values()) c.tick();
     }, 60_000);
     this.ticker.unref();
     const resumed = await resumeInbound(this);
@@ -134,7 +138,8 @@ export class Bridge {
     if (this.ticker) clearInterval(this.ticker);
     await this.http.close();
     await this.idle();
-    for (const r of this.rooms.values()) r.close();
+    await Promise.all([...this.pursuances.values()].map((r) => r.drain()));
+    for (const r of this.pursuances.values()) r.close();
     await this.db.close();
   }
 
@@ -143,12 +148,19 @@ export class Bridge {
       crypto: this.crypto,
       now: () => Date.now(),
       connect: (url) => new RelayClient({ url, crypto: this.crypto, ...(this.s.socksProxy ? { socksProxy: this.s.socksProxy } : {}) }),
-      store: clientStore(this.db.db, this.crypto, memberId, groupId),
+      // Role and group keys at rest are sealed under the vault key, as identities are.
+      store: clientStore(this.db.db, this.crypto, memberId, groupId, { seal: (k, p) => this.vault.sealBytes(k, p), open: (k, p) => this.vault.openBytes(k, p) }),
       log: (m) => this.s.log("warn", m, { member: memberId.slice(0, 12) }),
     };
   }
 
   private host(roomId: string, binding: Parameters<typeof this.store.bindRoom>[0]): HostedPursuance {
+    const existing = this.pursuances.get(binding.groupId);
+    if (existing) {
+      existing.addRoom(roomId);
+      this.rooms.set(roomId, existing);
+      return existing;
+    }
     const h = new HostedPursuance(binding, {
       crypto: this.crypto,
       store: this.store,
@@ -159,6 +171,7 @@ export class Bridge {
       log: this.s.log,
     });
     this.rooms.set(roomId, h);
+    this.pursuances.set(binding.groupId, h);
     return h;
   }
 
@@ -170,6 +183,13 @@ export class Bridge {
 
   private async loadRoom(roomId: string): Promise<void> {
     const b = (await this.store.room(roomId))!;
+    // Rooms bound before the bridge hid history from newcomers get that now (in the background: start stays quick).
+    void this.secureBoundRoom(roomId);
+    if (this.pursuances.has(b.groupId)) {
+      // Another room of a pursuance already loaded: same identities, one more room.
+      this.host(roomId, b);
+      return;
+    }
     const h = this.host(roomId, b);
     await h.loadPosted();
     await this.ensureDelegateLater(h);
@@ -209,6 +229,7 @@ export class Bridge {
     const h = this.host(roomId, binding);
     await this.ensureDelegate(h);
     h.attach(sender, c);
+    await this.secureBoundRoom(roomId);
     return c;
   }
 
@@ -217,6 +238,16 @@ export class Bridge {
     const existing = this.rooms.get(roomId);
     if (existing && existing.binding.groupId !== invite.groupId) throw new Error("this room is bound to another pursuance");
     if (existing?.clientFor(sender)) throw new Error("you are already a member here");
+    const known = this.pursuances.get(invite.groupId);
+    const mine = known?.clientFor(sender);
+    if (known && mine && !existing) {
+      // A member binding one more room to a pursuance: the same identity, the invite is not used.
+      const binding = { roomId, groupId: invite.groupId, pursuanceId: invite.pursuanceId, name: invite.name, relays: invite.relays, boundBy: sender };
+      await this.store.bindRoom(binding);
+      this.host(roomId, binding);
+      await this.secureBoundRoom(roomId);
+      return mine;
+    }
     // A user whose earlier attempt timed out keeps that identity (one row per user and group): its
     // join may still be carried in from the rendezvous, and a second identity would be stored nowhere.
     const prior = (await this.store.identities(invite.groupId)).find((r) => r.matrixUser === sender);
@@ -227,10 +258,42 @@ export class Bridge {
       const binding = { roomId, groupId: invite.groupId, pursuanceId: invite.pursuanceId, name: invite.name, relays: invite.relays, boundBy: sender };
       await this.store.bindRoom(binding);
       h = this.host(roomId, binding);
+      await this.secureBoundRoom(roomId);
     }
     await this.ensureDelegate(h);
     h.attach(sender, c);
     return c;
+  }
+
+  /**
+   * A bound room should show its history only from when one joined (what was
+   * shown to those present must not reach who comes later), and the bot needs
+   * the power to redact pasted invites. Without that power, the room is told.
+   */
+  async secureBoundRoom(roomId: string): Promise<void> {
+    try {
+      const p = await this.matrix.botPower(roomId);
+      if (p.mine >= p.stateDefault) await this.matrix.setHistoryVisibility(roomId, "joined");
+      if ((p.mine < p.redact || p.mine < p.stateDefault) && (await this.store.sayOnce(roomId, this.matrix.botUserId, "power"))) {
+        const plain = `⚠ This bridge's bot has power level ${p.mine} here: it cannot remove pasted invites or keep earlier messages from people who join later. Give it power level 100 in this room.`;
+        await this.matrix.send(roomId, { plain, html: plain, notice: true, txnId: `pursuance.power.${roomId}` });
+      }
+    } catch (e) {
+      this.s.log("warn", "could not check the bot's power in a bound room", { room: roomId, error: (e as Error).message });
+    }
+  }
+
+  /** The bot's direct chat with a user, made (is_direct) the first time it is needed. */
+  async directRoom(userId: string): Promise<string> {
+    const have = await this.store.directRoom(userId);
+    if (have) {
+      // Left or never joined: invite again (a no-op when already there).
+      await this.matrix.invite(have, userId).catch(() => {});
+      return have;
+    }
+    const id = await this.matrix.createDirectRoom(userId);
+    await this.store.setDirectRoom(userId, id);
+    return id;
   }
 
   /** Run inbound work for a room in order, after what came before it in that room. */
@@ -244,8 +307,15 @@ export class Bridge {
   }
 
   private async onEvent(e: MatrixEvent): Promise<void> {
+    // Membership changes decide what a room may show, whoever made them (the bot's own invites and kicks too).
+    if (e.type === "m.room.member") this.pursuanceOfRoom(e.room_id)?.membershipChanged(e.room_id);
     if (e.sender === this.matrix.botUserId || e.sender.startsWith(`@${this.s.userPrefix}`)) return;
     await handleInbound(this, e);
+  }
+
+  /** The pursuance a room belongs to: bound to it, or one of its role rooms. */
+  pursuanceOfRoom(roomId: string): HostedPursuance | undefined {
+    return this.rooms.get(roomId) ?? [...this.pursuances.values()].find((h) => h.rooms.has(roomId));
   }
 
   metrics(): string {
@@ -253,9 +323,9 @@ export class Bridge {
       "# TYPE pursuance_bridge_rooms gauge",
       `pursuance_bridge_rooms ${this.rooms.size}`,
       "# TYPE pursuance_bridge_identities gauge",
-      `pursuance_bridge_identities ${[...this.rooms.values()].reduce((n, r) => n + r.clients.size, 0)}`,
+      `pursuance_bridge_identities ${[...this.pursuances.values()].reduce((n, r) => n + r.clients.size, 0)}`,
       "# TYPE pursuance_bridge_events_mirrored_total counter",
-      `pursuance_bridge_events_mirrored_total ${[...this.rooms.values()].reduce((n, r) => n + r.mirrored, 0)}`,
+      `pursuance_bridge_events_mirrored_total ${[...this.pursuances.values()].reduce((n, r) => n + r.mirrored, 0)}`,
       "# TYPE pursuance_bridge_matrix_events_total counter",
       `pursuance_bridge_matrix_events_total{result="handled"} ${this.http.eventsHandled}`,
       `pursuance_bridge_matrix_events_total{result="failed"} ${this.http.eventsFailed}`,
@@ -264,7 +334,7 @@ export class Bridge {
       "# TYPE pursuance_bridge_commands_dropped_total counter",
       `pursuance_bridge_commands_dropped_total ${this.commandsDropped}`,
       "# TYPE pursuance_bridge_mirror_dropped_total counter",
-      `pursuance_bridge_mirror_dropped_total ${[...this.rooms.values()].reduce((n, r) => n + r.mirrorDropped, 0)}`,
+      `pursuance_bridge_mirror_dropped_total ${[...this.pursuances.values()].reduce((n, r) => n + r.mirrorDropped, 0)}`,
       "# TYPE pursuance_bridge_step_timeouts_total counter",
       `pursuance_bridge_step_timeouts_total ${this.queues.timeouts}`,
       "# TYPE pursuance_bridge_rooms_stuck gauge",

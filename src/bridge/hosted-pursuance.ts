@@ -1,24 +1,31 @@
-// One bound room ↔ one pursuance, as the bridge holds it: a PursuanceClient
-// per custodial identity (Matrix users who act through the bridge), and the
-// mirror that posts the log's accepted events into the room, each exactly
-// once (the store remembers what is posted, so a restart resumes cleanly).
+// One pursuance as the bridge holds it: a PursuanceClient per custodial
+// identity (one per Matrix user, whatever room they type in), the rooms bound
+// to it and its per-role rooms, and the mirror that posts the log's accepted
+// events into those rooms. A room shows a task's content only if everyone in
+// it may read the task (room-visibility.ts); elsewhere it shows a lock line
+// and the content goes to the rooms of the roles that read it. Each room's
+// record of what it got is stored, so a restart posts nothing twice.
 import { toHex } from "../cwtch/bytes.js";
 import type { Crypto, SignKeyPair } from "../cwtch/crypto.js";
 import type { PEvent } from "../pursuance/apply-common.js";
 import type { PursuanceClient } from "../pursuance/client.js";
 import { KeyRing } from "../pursuance/keyring.js";
+import type { PursuanceState } from "../pursuance/state.js";
 import { taskView, type TaskView } from "../pursuance/views.js";
 import { withTimeout } from "./deadline.js";
-import { renderEvent, renderTask } from "./mirror-render.js";
-import { desiredRoleMembers, syncRoleRooms } from "./role-rooms.js";
-import type { BridgeStorePort, MatrixPort, RoomBinding } from "./ports.js";
+import { esc, renderEvent, renderTask, type Rendered } from "./mirror-render.js";
+import type { BridgeStorePort, MatrixPort, PostedKind, RoomBinding } from "./ports.js";
+import { RoomSet, type PursuanceRoom } from "./room-bindings.js";
+import { Ledgers } from "./room-ledger.js";
+import { desiredRoleMembers, syncRoleRoom } from "./role-rooms.js";
+import { mayShow, rolesReading, scopeOf, standingOf, type Present } from "./room-visibility.js";
 
 export interface HostDeps {
   crypto: Crypto;
   store: BridgeStorePort;
   matrix: MatrixPort;
   userPrefix: string;
-  /** rooms.perRole: keep a room per role in step with the role's members. */
+  /** rooms.perRole: a room for every role from the start (otherwise made when restricted work needs one). */
   perRoleRooms?: boolean;
   /** Deadline of one step in this room's queue (a command or a mirror pass); default 30 s. */
   stepTimeoutMs?: number;
@@ -28,24 +35,29 @@ export interface HostDeps {
 }
 
 export class HostedPursuance {
-  /** Matrix user → their custodial client. */
+  /** Matrix user → their custodial client (one per pursuance, whatever the room). */
   readonly clients = new Map<string, PursuanceClient>();
   /** Member id → Matrix user, for the identities this bridge hosts. */
   readonly hostedMembers = new Map<string, string>();
-  private posted = new Set<string>();
+  readonly rooms: RoomSet;
+  private readonly ledgers = new Ledgers();
   /** The bridge's own reader identity here: members may delegate role keys to it (it is no member). */
   delegate: { keys: SignKeyPair; me: string; ring: KeyRing } | null = null;
   private ingested = 0;
   private mirrorSource: readonly unknown[] | null = null;
   private ingestSource: readonly unknown[] | null = null;
   private mirrorIndex = 0;
-  private roleRoomsSig = "";
+  /** Who is where with which roles, as of the last full revisit of every task. */
+  private visibilitySig = "";
+  private roleMembersSig = "";
   private chain: Promise<unknown> = Promise.resolve();
   private mirrorQueued = false;
   private closed = false;
   /** Failed tries per event: a poison event is skipped after a few, so later ones still reach the room. */
   private readonly postFailures = new Map<string, number>();
   private retryTimer: NodeJS.Timeout | null = null;
+  /** Events and tasks given up on in this run (a restart tries them again). */
+  private readonly skipped = new Set<string>();
   mirrored = 0;
   /** Events the mirror gave up on. */
   mirrorDropped = 0;
@@ -53,14 +65,31 @@ export class HostedPursuance {
   constructor(
     readonly binding: RoomBinding,
     private readonly deps: HostDeps,
-  ) {}
+  ) {
+    this.rooms = new RoomSet(deps, binding.groupId);
+    this.rooms.bound.add(binding.roomId);
+  }
 
   get primary(): PursuanceClient | undefined {
     return this.clients.values().next().value;
   }
 
   async loadPosted(): Promise<void> {
-    this.posted = await this.deps.store.postedIds(this.binding.groupId);
+    for (const p of await this.deps.store.posted(this.binding.groupId)) this.ledgers.of(p.roomId).record(p);
+  }
+
+  /** Another room bound to this pursuance: it gets the mirror too, under the same rules. */
+  addRoom(roomId: string): void {
+    this.rooms.bound.add(roomId);
+    this.visibilitySig = "";
+    this.scheduleMirror();
+  }
+
+  /** Someone joined, left, was invited to or kicked from a room: what it may show has changed. */
+  membershipChanged(roomId: string): void {
+    if (!this.rooms.has(roomId)) return;
+    this.visibilitySig = "";
+    this.scheduleMirror();
   }
 
   /** Add a hosted identity's client (already started). The first one added drives the mirror. */
@@ -76,7 +105,11 @@ export class HostedPursuance {
     return this.clients.get(matrixUser) ?? null;
   }
 
-  /** Run `fn` in this room's queue: commands and mirror passes never interleave. */
+  memberFor(matrixUser: string): string | null {
+    return this.clients.get(matrixUser)?.me ?? null;
+  }
+
+  /** Run `fn` in this pursuance's queue: commands and mirror passes never interleave. */
   run<T>(fn: () => Promise<T>): Promise<T> {
     // A step that hangs is abandoned at its deadline: the room moves on.
     const p = this.chain.then(() => withTimeout(fn(), this.deps.stepTimeoutMs ?? 30_000, `room ${this.binding.roomId} step`));
@@ -84,10 +117,15 @@ export class HostedPursuance {
     return p;
   }
 
-  /** A Matrix message is itself the record of this pursuance event: never post it again. */
-  async markFromMatrix(eventId: string, matrixEventId: string, taskId: string | null): Promise<void> {
-    this.posted.add(eventId);
-    await this.deps.store.markPosted({ groupId: this.binding.groupId, eventId, roomId: this.binding.roomId, matrixEventId, kind: "comment", taskId });
+  /** A Matrix message is itself the record of this pursuance event in its room: never post it there again. */
+  async markFromMatrix(roomId: string, eventId: string, matrixEventId: string, taskId: string | null): Promise<void> {
+    await this.record(roomId, eventId, matrixEventId, "comment", taskId);
+  }
+
+  /** Stop mirroring and wait for the pass under way (its writes must land before the database closes). */
+  async drain(): Promise<void> {
+    this.closed = true;
+    await this.chain;
   }
 
   close(): void {
@@ -106,7 +144,6 @@ export class HostedPursuance {
     if (!this.delegate) return;
     const applied = c.fold.applied;
     if (applied !== this.ingestSource) {
-      // Refolded: a new array, perhaps in another order. Ingesting twice is harmless.
       this.ingestSource = applied;
       this.ingested = 0;
     }
@@ -146,6 +183,17 @@ export class HostedPursuance {
     return `@${this.deps.userPrefix}${memberId.slice(0, 16)}:${this.deps.matrix.domain}`;
   }
 
+  /** Who is in a room now, as the pursuance knows them. */
+  present(roomId: string): Promise<Present[]> {
+    return this.rooms.present(roomId, (u) => this.memberFor(u));
+  }
+
+  /** May this room show the task's content now? (For command replies and redaction.) */
+  async roomMayShowTask(roomId: string, taskId: string): Promise<boolean> {
+    const s = this.primary?.state;
+    return s ? mayShow(s, await this.present(roomId), { kind: "task", taskId }) : false;
+  }
+
   scheduleMirror(): void {
     if (this.mirrorQueued || this.closed) return;
     this.mirrorQueued = true;
@@ -159,18 +207,22 @@ export class HostedPursuance {
     const c = this.primary;
     if (!c || this.closed) return;
     this.ingestDelegated(c);
-    // Resume where the last pass stopped; a refold (a new array, perhaps reordered) starts over,
-    // and the posted set keeps that from posting anything twice.
+    const s = c.state;
+    await this.syncRoleRooms(s);
+    const pass = new Pass(this, await this.rooms.all(Object.keys(s.rules.roles)));
+    await pass.loadPresence();
+    await this.warnNonMembers(s, pass);
     const applied = c.fold.applied;
     if (applied !== this.mirrorSource) {
+      // Refolded: a new array, perhaps reordered. Start over; the ledgers keep anything from posting twice.
       this.mirrorSource = applied;
       this.mirrorIndex = 0;
     }
     for (; this.mirrorIndex < applied.length; this.mirrorIndex++) {
       const a = applied[this.mirrorIndex]!;
-      if (a.rejected !== null || this.posted.has(a.event.id)) continue;
+      if (a.rejected !== null || this.skipped.has(a.event.id)) continue;
       try {
-        await this.post(c, a.event);
+        await this.route(c, a.event, pass, null);
       } catch (e) {
         if (!this.givenUp(a.event.id, e as Error)) {
           this.retryLater();
@@ -178,18 +230,67 @@ export class HostedPursuance {
         }
       }
     }
-    // Where the pursuance lives is decided in its log (relays.set): the binding follows, so a restart does too.
-    const relays = c.state.relays;
-    if (relays !== null && relays.join("\n") !== this.binding.relays.join("\n")) {
-      this.binding.relays = [...relays];
-      await this.deps.store.bindRoom(this.binding);
+    await this.followRelays(c.state);
+    // Who is where changed (a join, a kick, a grant): place every task again, posting what became readable.
+    const sig = pass.signature(s);
+    if (sig !== this.visibilitySig) {
+      const byId = new Map(applied.map((a) => [a.event.id, a.event]));
+      for (const id of s.taskIds) {
+        if (this.skipped.has(id)) continue;
+        try {
+          await this.placeTask(c, id, pass, byId);
+        } catch (e) {
+          if (!this.givenUp(id, e as Error)) {
+            this.retryLater();
+            throw e;
+          }
+        }
+      }
+      this.visibilitySig = pass.signature(s);
     }
-    if (this.deps.perRoleRooms) {
-      // Only when who-holds-what among our users changed: each sync costs a few homeserver calls.
-      const sig = JSON.stringify([...desiredRoleMembers(c.state, this.hostedMembers)]);
-      if (sig !== this.roleRoomsSig) {
-        await syncRoleRooms(this.deps, this.binding.groupId, c.state, this.hostedMembers);
-        this.roleRoomsSig = sig;
+    // Grants and revocations in this pass move people between role rooms: the next pass sees them there.
+    if (await this.syncRoleRooms(c.state)) {
+      this.visibilitySig = "";
+      this.scheduleMirror();
+    }
+  }
+
+  /** Role rooms: all of them with rooms.perRole, else those already made; membership follows the role. */
+  private async syncRoleRooms(s: PursuanceState): Promise<boolean> {
+    const want = desiredRoleMembers(s, this.hostedMembers);
+    const sig = JSON.stringify([this.deps.perRoleRooms, ...want]);
+    if (sig === this.roleMembersSig) return false;
+    let changed = false;
+    for (const [role, users] of want) {
+      const room = this.deps.perRoleRooms ? await this.rooms.ensureRoleRoom(role, s.name) : await this.rooms.roleRoom(role);
+      if (room) changed = (await syncRoleRoom(this.deps, s.name, role, room, users)) || changed;
+    }
+    this.roleMembersSig = sig;
+    return changed;
+  }
+
+  /** A restricted task needs its role's room: make it on demand (if someone we host holds the role) and fill it. */
+  private async roleRoomFor(s: PursuanceState, role: string, pass: Pass): Promise<PursuanceRoom | null> {
+    const existing = pass.rooms.find((r) => r.kind === "role" && r.role === role);
+    if (existing) return existing;
+    const users = desiredRoleMembers(s, this.hostedMembers).get(role) ?? [];
+    if (users.length === 0) return null;
+    const roomId = await this.rooms.ensureRoleRoom(role, s.name);
+    await syncRoleRoom(this.deps, s.name, role, roomId, users);
+    const r: PursuanceRoom = { roomId, kind: "role", role };
+    pass.rooms.push(r);
+    pass.presentIn.set(roomId, await this.present(roomId));
+    return r;
+  }
+
+  /** Tell a room once per person that someone in it is no member, so it shows only what is public. */
+  private async warnNonMembers(s: PursuanceState, pass: Pass): Promise<void> {
+    for (const r of pass.rooms) {
+      for (const p of pass.presentIn.get(r.roomId) ?? []) {
+        if (standingOf(s, p) !== "non-member") continue;
+        if (!(await this.deps.store.sayOnce(r.roomId, p.user, "non-member"))) continue;
+        const plain = `${p.user} is in this room but is not a member of ${s.name}. While they are here, this room shows only what is public (announcements): tasks show as 🔒 lines and their content goes to the rooms of the roles that read them.`;
+        await this.deps.matrix.send(r.roomId, { plain, html: esc(plain), notice: true, txnId: `pursuance.nonmember.${toHex(this.deps.crypto.hash(new TextEncoder().encode(p.user), 16))}` });
       }
     }
   }
@@ -201,7 +302,7 @@ export class HostedPursuance {
     if (n < (this.deps.maxPostAttempts ?? 5)) return false;
     this.deps.log("error", "mirror gave up on an event", { room: this.binding.roomId, event: eventId.slice(0, 16), tries: n, error: err.message });
     this.postFailures.delete(eventId);
-    this.posted.add(eventId);
+    this.skipped.add(eventId);
     this.mirrorDropped++;
     return true;
   }
@@ -217,33 +318,157 @@ export class HostedPursuance {
     this.retryTimer.unref();
   }
 
-  private async post(c: PursuanceClient, e: PEvent): Promise<void> {
-    const s = c.state;
-    const b = e.body!;
-    const taskId = b.t === "task.create" ? e.id : "task" in b ? (b as { task: string }).task : null;
-    const task = taskId ? this.view(taskId) : null;
-    const hosted = this.hostedMembers.get(e.author);
-    const external = hosted === undefined && s.members.has(e.author);
-    const rendered = b.t === "task.create" ? (task ? renderTask(task, hosted ? `by ${task.creator}` : null) : null) : renderEvent(s, e, task, !external);
-    if (!rendered) {
-      this.posted.add(e.id);
+  /** Where the pursuance lives is decided in its log (relays.set): every bound room's binding follows, so a restart does too. */
+  private async followRelays(s: PursuanceState): Promise<void> {
+    const relays = s.relays;
+    if (relays === null || relays.join("\n") === this.binding.relays.join("\n")) return;
+    this.binding.relays = [...relays];
+    for (const b of await this.deps.store.rooms()) {
+      if (b.groupId === this.binding.groupId && this.rooms.bound.has(b.roomId)) await this.deps.store.bindRoom({ ...b, relays: [...relays] });
+    }
+  }
+
+  private async route(c: PursuanceClient, e: PEvent, pass: Pass, byId: Map<string, PEvent> | null): Promise<void> {
+    const b = e.body;
+    if (!b) return;
+    if (b.t === "task.create") return this.placeTask(c, e.id, pass, byId);
+    const scope = scopeOf(e);
+    if (scope.kind === "task") {
+      // In a task's thread, only where the task shows in full and everyone present may read it.
+      for (const r of pass.rooms) {
+        const L = this.ledgers.of(r.roomId);
+        if (L.done.has(e.id) || !L.full.has(scope.taskId) || !pass.mayShow(c.state, r.roomId, scope)) continue;
+        await this.postEvent(c, r.roomId, e);
+      }
       return;
     }
-    let sender: string | undefined;
-    if (external && (rendered.kind === "task" || rendered.kind === "comment")) {
-      sender = this.ghostOf(e.author);
-      const name = `${s.members.get(e.author)!.name} (pursuance)`;
-      await this.deps.matrix.ensureGhost(this.binding.roomId, sender, name);
+    // Pursuance-wide notices go to the bound rooms; role rooms carry their role's work.
+    for (const r of pass.rooms) {
+      if (r.kind !== "bound") continue;
+      const L = this.ledgers.of(r.roomId);
+      if (L.done.has(e.id)) continue;
+      if (pass.mayShow(c.state, r.roomId, scope)) await this.postEvent(c, r.roomId, e);
+      else await this.record(r.roomId, e.id, null, "withheld", null);
     }
-    const thread = rendered.kind !== "task" && rendered.taskId ? await this.deps.store.taskMessage(this.binding.groupId, rendered.taskId) : null;
-    const matrixEventId = await this.deps.matrix.send(
-      this.binding.roomId,
-      { plain: rendered.plain, html: rendered.html, notice: rendered.notice, ...(thread ? { thread } : {}), ...(task ? { more: `!task show ${task.num}` } : {}), txnId: `pursuance.${e.id.slice(0, 40)}` },
-      sender,
-    );
-    await this.deps.store.markPosted({ groupId: this.binding.groupId, eventId: e.id, roomId: this.binding.roomId, matrixEventId, kind: rendered.kind, taskId: rendered.taskId });
-    this.posted.add(e.id);
+  }
+
+  /**
+   * Show a task in every room of the pursuance as its audience allows: in
+   * full where everyone present reads it, a lock line in the other bound
+   * rooms, and then in full in the rooms of the roles that read it.
+   * With `byId` (a revisit), a task newly shown in full brings its comments.
+   */
+  private async placeTask(c: PursuanceClient, taskId: string, pass: Pass, byId: Map<string, PEvent> | null): Promise<void> {
+    const s = c.state;
+    const t = s.tasks.get(taskId);
+    if (!t) return;
+    const scope = { kind: "task" as const, taskId };
+    let restricted = false;
+    for (const r of pass.rooms) {
+      if (r.kind !== "bound") continue;
+      const L = this.ledgers.of(r.roomId);
+      if (pass.mayShow(s, r.roomId, scope)) await this.showTask(c, r.roomId, taskId, byId);
+      else {
+        restricted = true;
+        if (!L.full.has(taskId) && !L.lock.has(taskId)) await this.lockTask(r.roomId, taskId);
+      }
+    }
+    // A task once locked in a bound room keeps its place in the role rooms.
+    restricted ||= [...this.rooms.bound].some((id) => this.ledgers.of(id).lock.has(taskId));
+    if (!restricted) return;
+    for (const role of rolesReading(s, t)) {
+      const r = await this.roleRoomFor(s, role, pass);
+      if (r && pass.mayShow(s, r.roomId, scope)) await this.showTask(c, r.roomId, taskId, byId);
+    }
+  }
+
+  private async showTask(c: PursuanceClient, roomId: string, taskId: string, byId: Map<string, PEvent> | null): Promise<void> {
+    const L = this.ledgers.of(roomId);
+    if (!L.full.has(taskId)) {
+      const task = this.view(taskId);
+      const t = c.state.tasks.get(taskId)!;
+      if (!task) return;
+      const hosted = this.hostedMembers.get(t.creator);
+      const sender = await this.senderFor(c.state, roomId, t.creator, "task");
+      const rendered = renderTask(task, hosted ? `by ${task.creator}` : null);
+      const id = await this.send(roomId, rendered, `task.${taskId.slice(0, 40)}`, undefined, sender, `!task show ${task.num}`);
+      await this.record(roomId, taskId, id, "task", taskId);
+    }
+    if (!byId) return;
+    // Shown late (the room became able to read it): its comments follow in its thread.
+    for (const cm of c.state.tasks.get(taskId)!.comments) {
+      const e = byId.get(cm.id);
+      if (e && !L.done.has(cm.id)) await this.postEvent(c, roomId, e);
+    }
+  }
+
+  private async lockTask(roomId: string, taskId: string): Promise<void> {
+    const v = this.view(taskId);
+    if (!v) return;
+    const plain = `🔒 Task #${v.num} exists (readers: ${v.readers.join(", ")}); not everyone in this room may read it, so it shows in the rooms of the roles that do.`;
+    const id = await this.send(roomId, { plain, html: esc(plain), notice: true, taskId, kind: "task" }, `lock.${taskId.slice(0, 40)}`, undefined);
+    await this.record(roomId, taskId, id, "lock", taskId);
+  }
+
+  private async postEvent(c: PursuanceClient, roomId: string, e: PEvent): Promise<void> {
+    const s = c.state;
+    const b = e.body!;
+    const taskId = "task" in b ? (b as { task: string }).task : null;
+    const task = taskId ? this.view(taskId) : null;
+    const external = this.hostedMembers.get(e.author) === undefined && s.members.has(e.author);
+    const rendered = renderEvent(s, e, task, !external);
+    if (!rendered) {
+      this.ledgers.of(roomId).done.add(e.id);
+      return;
+    }
+    const sender = rendered.kind === "comment" ? await this.senderFor(s, roomId, e.author, "comment") : undefined;
+    const thread = rendered.taskId ? (this.ledgers.of(roomId).full.get(rendered.taskId) ?? (await this.deps.store.taskMessage(this.binding.groupId, rendered.taskId, roomId))) : null;
+    const id = await this.send(roomId, rendered, e.id.slice(0, 40), thread || undefined, sender, task ? `!task show ${task.num}` : undefined);
+    await this.record(roomId, e.id, id, rendered.kind === "comment" ? "comment" : "notice", rendered.taskId);
+  }
+
+  /** Members who keep their own keys speak through ghosts; hosted users' words come from the bot with their name. */
+  private async senderFor(s: PursuanceState, roomId: string, author: string, _kind: string): Promise<string | undefined> {
+    if (this.hostedMembers.has(author) || !s.members.has(author)) return undefined;
+    const sender = this.ghostOf(author);
+    await this.deps.matrix.ensureGhost(roomId, sender, `${s.members.get(author)!.name} (pursuance)`);
+    return sender;
+  }
+
+  private async send(roomId: string, r: Rendered, txn: string, thread: string | undefined, sender?: string, more?: string): Promise<string> {
+    const msg = { plain: r.plain, html: r.html, notice: r.notice, ...(thread ? { thread } : {}), ...(more ? { more } : {}), txnId: `pursuance.${txn}` };
+    const id = await this.deps.matrix.send(roomId, msg, sender);
     this.mirrored++;
+    return id;
+  }
+
+  private async record(roomId: string, eventId: string, matrixEventId: string | null, kind: PostedKind, taskId: string | null): Promise<void> {
+    await this.deps.store.markPosted({ groupId: this.binding.groupId, eventId, roomId, matrixEventId, kind, taskId });
+    this.ledgers.of(roomId).record({ eventId, matrixEventId, kind, taskId });
+  }
+}
+
+/** One mirror pass: the rooms and who is in each, read once from the homeserver. */
+class Pass {
+  readonly presentIn = new Map<string, Present[]>();
+  constructor(
+    private readonly h: HostedPursuance,
+    readonly rooms: PursuanceRoom[],
+  ) {}
+
+  async loadPresence(): Promise<void> {
+    for (const r of this.rooms) this.presentIn.set(r.roomId, await this.h.present(r.roomId));
+  }
+
+  mayShow(s: PursuanceState, roomId: string, scope: Parameters<typeof mayShow>[2]): boolean {
+    return mayShow(s, this.presentIn.get(roomId) ?? [], scope);
+  }
+
+  /** Rooms, people in them, their standing and roles: a change means every task is placed again. */
+  signature(s: PursuanceState): string {
+    return JSON.stringify(
+      this.rooms.map((r) => [r.roomId, (this.presentIn.get(r.roomId) ?? []).map((p) => [p.user, standingOf(s, p), [...(p.member ? (s.members.get(p.member)?.roles ?? []) : [])].sort()])]),
+    );
   }
 }
 

@@ -5,13 +5,15 @@ import { handleCommand } from "../bot/dispatch.js";
 import { Refusal, type BotContext, type KeyStatusRow } from "../bot/context.js";
 import type { BotReply } from "../bot/reply.js";
 import { commentBody } from "../pursuance/actions.js";
-import type { Invite } from "../pursuance/invite.js";
+import { INVITE_PREFIX, type Invite } from "../pursuance/invite.js";
 import { NO_KEY } from "../pursuance/state.js";
 import type { MatrixEvent } from "./appservice-http.js";
 import type { Bridge } from "./bridge.js";
 import type { HostedPursuance } from "./hosted-pursuance.js";
 import { withTimeout } from "./deadline.js";
 import { esc } from "./mirror-render.js";
+import { mayShow } from "./room-visibility.js";
+import { findTask } from "../pursuance/views.js";
 
 interface Relation {
   rel_type?: string;
@@ -86,7 +88,8 @@ async function handleOnce(b: Bridge, e: MatrixEvent): Promise<void> {
   const rel = (e.content["m.relates_to"] ?? {}) as Relation;
   const root = rel.rel_type === "m.thread" ? rel.event_id : rel["m.in_reply_to"]?.event_id;
   const text = stripReplyFallback(String(e.content.body));
-  const hosted = b.rooms.get(e.room_id);
+  const hosted = b.pursuanceOfRoom(e.room_id);
+  await removePastedInvite(b, e, text);
   if (/^\s*!/.test(text)) await command(b, e, text, hosted, root);
   else if (hosted && root) await comment(b, e, text, hosted, root);
   await b.store.markInboundDone(e.event_id);
@@ -104,8 +107,32 @@ async function command(b: Bridge, e: MatrixEvent, text: string, hosted: HostedPu
   // What people wait for first: the mirrored message (queued by the publish, next in the room's chain),
   // then the ✅. Sent together, Synapse would persist the reaction first and the message after it.
   if (hosted && reply && (reply.kind === "task-created" || (reply.kind === "ok" && reply.mirrored))) await hosted.run(async () => {});
-  if (reply) await answer(b, e, reply, thread);
+  if (!reply) return;
+  if (await needsPrivacy(b, e, reply, hosted)) return privately(b, e, reply, thread);
+  await answer(b, e, reply, thread);
+  // A restricted task made from a room that may not read it: its title is in the command; take it out.
+  if (reply.kind === "task-created" && hosted && !(await hosted.roomMayShowTask(e.room_id, reply.task.id))) {
+    await redactWithNote(b, e, `Removed the command that made task #${reply.task.num}: not everyone in this room may read it (readers: ${reply.task.readers.join(", ")}). It shows in the rooms of the roles that do.`);
+    return;
+  }
+  // Words typed about a task (a comment, a close reason, a new title) are its content too.
+  const ref = hosted ? TASK_TEXT_COMMAND.exec(text) : null;
+  if (hosted && ref && ref[2]!.trim() !== "") {
+    const s = hosted.primary?.state;
+    let taskId: string | null = null;
+    try {
+      taskId = s ? findTask(s, ref[1]!).id : null;
+    } catch {
+      taskId = null;
+    }
+    if (taskId && !(await hosted.roomMayShowTask(e.room_id, taskId))) {
+      await redactWithNote(b, e, `Removed a command from ${e.sender} about ${ref[1]}: it carries that task's content, and not everyone in this room may read it.`);
+    }
+  }
 }
+
+/** `!task comment|close|done|update|edit <ref> <text…>`: the reference, and the text that follows it. */
+const TASK_TEXT_COMMAND = /^\s*!task\s+(?:comment|close|done|update|edit)\s+(#?\d+|[0-9a-f]{6,64})\b(.*)$/is;
 
 async function answer(b: Bridge, e: MatrixEvent, reply: BotReply, thread: string | undefined): Promise<void> {
   const where = thread ? { thread } : {};
@@ -125,6 +152,61 @@ async function answer(b: Bridge, e: MatrixEvent, reply: BotReply, thread: string
   await Promise.all([react, b.matrix.send(e.room_id, { plain: reply.plain, html: reply.html, notice: true, ...where, txnId: `reply.${e.event_id}` })]);
 }
 
+/** Whether a reply may not be shown in this room: it holds an invite, or content someone present may not read. */
+async function needsPrivacy(b: Bridge, e: MatrixEvent, reply: BotReply, hosted: HostedPursuance | undefined): Promise<boolean> {
+  if ((await b.store.directRoom(e.sender)) === e.room_id) return false;
+  if (containsInvite(reply.plain) || containsInvite(reply.html)) return true;
+  if (!hosted || reply.kind === "task-created") return false;
+  return revealsRestricted(hosted, e.room_id, reply.plain);
+}
+
+/** The reply quotes a title, deliverable or comment of a task this room may not show. */
+async function revealsRestricted(hosted: HostedPursuance, roomId: string, text: string): Promise<boolean> {
+  const s = hosted.primary?.state;
+  if (!s) return false;
+  const present = await hosted.present(roomId);
+  for (const id of s.taskIds) {
+    if (mayShow(s, present, { kind: "task", taskId: id })) continue;
+    const v = hosted.view(id);
+    if (!v || v.title === null) continue;
+    const secrets = [v.title, v.deliverables, v.closeReason, ...v.comments.map((c) => c.text)].filter((x): x is string => !!x && x.length >= 3);
+    if (secrets.some((x) => text.includes(x))) return true;
+  }
+  return false;
+}
+
+/** Answer in the asker's direct chat with the bot; the shared room hears only where it went. */
+async function privately(b: Bridge, e: MatrixEvent, reply: BotReply, thread: string | undefined): Promise<void> {
+  const dm = await b.directRoom(e.sender);
+  await b.matrix.send(dm, { plain: reply.plain, html: reply.html, notice: true, txnId: `reply.${e.event_id}` });
+  const what = containsInvite(reply.plain) ? "the invite" : "the answer (it shows what not everyone here may read)";
+  const plain = `sent you ${what} in a direct message`;
+  await Promise.all([
+    b.matrix.react(e.room_id, e.event_id, "✅").catch(() => {}),
+    b.matrix.send(e.room_id, { plain, html: esc(plain), notice: true, ...(thread ? { thread } : {}), txnId: `reply.${e.event_id}` }),
+  ]);
+}
+
+const containsInvite = (text: string): boolean => text.includes(INVITE_PREFIX);
+
+/** A pasted invite lets whoever reads it join: it never stays in a room other than the sender's direct chat with the bot. */
+async function removePastedInvite(b: Bridge, e: MatrixEvent, text: string): Promise<void> {
+  if (!containsInvite(text) && !containsInvite(String(e.content.formatted_body ?? ""))) return;
+  if ((await b.store.directRoom(e.sender)) === e.room_id) return;
+  await redactWithNote(b, e, `Removed a message from ${e.sender}: it held a pursuance invite, and whoever reads one can use it. Ask for invites with !pursuance invite: they come in a direct message.`);
+}
+
+async function redactWithNote(b: Bridge, e: MatrixEvent, note: string): Promise<void> {
+  let plain = note;
+  try {
+    await b.matrix.redact(e.room_id, e.event_id, "holds what not everyone in this room may read");
+  } catch (err) {
+    b.s.log("warn", "could not redact", { room: e.room_id, event: e.event_id, error: (err as Error).message });
+    plain = `${note} I could not remove it (the bridge's bot needs power level 100 here): please delete it.`;
+  }
+  await b.matrix.send(e.room_id, { plain, html: esc(plain), notice: true, txnId: `redact.${e.event_id}` });
+}
+
 async function comment(b: Bridge, e: MatrixEvent, text: string, hosted: HostedPursuance, root: string): Promise<void> {
   const taskId = await b.store.taskForMessage(e.room_id, root);
   if (!taskId) return;
@@ -137,7 +219,10 @@ async function comment(b: Bridge, e: MatrixEvent, text: string, hosted: HostedPu
     if (c.hasVia(viaOf(e))) return;
     try {
       const { id } = await c.publish(commentBody(c.actor, task, text), undefined, { via: viaOf(e) });
-      await hosted.markFromMatrix(id, e.event_id, taskId);
+      await hosted.markFromMatrix(e.room_id, id, e.event_id, taskId);
+      if (!(await hosted.roomMayShowTask(e.room_id, taskId))) {
+        await redactWithNote(b, e, `Your comment on #${task.num} is recorded, and removed from this room: not everyone here may read that task.`);
+      }
     } catch (err) {
       await refuse(`Your reply was not recorded as a comment: ${(err as Error).message}`);
     }

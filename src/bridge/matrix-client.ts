@@ -110,7 +110,36 @@ export class BridgeMatrix implements MatrixPort {
   }
 
   async createRoom(name: string, topic: string): Promise<string> {
-    return this.bot.createRoom({ name, topic, preset: "private_chat", visibility: "private" });
+    // Only the bot invites: membership follows the pursuance's roles, and history shows to those it lets in.
+    return this.bot.createRoom({ name, topic, preset: "private_chat", visibility: "private", power_level_content_override: { invite: 100 } });
+  }
+
+  async createDirectRoom(userId: string): Promise<string> {
+    return this.bot.createRoom({
+      preset: "trusted_private_chat",
+      visibility: "private",
+      is_direct: true,
+      invite: [userId],
+      name: "Pursuance (private)",
+      initial_state: [{ type: "m.room.history_visibility", state_key: "", content: { history_visibility: "invited" } }],
+    });
+  }
+
+  async redact(roomId: string, eventId: string, reason: string): Promise<void> {
+    await this.bot.redactEvent(roomId, eventId, reason);
+  }
+
+  async botPower(roomId: string): Promise<{ mine: number; redact: number; stateDefault: number }> {
+    const pl = (await this.bot.getRoomStateEvent(roomId, "m.room.power_levels", "")) as { users?: Record<string, number>; users_default?: number; redact?: number; state_default?: number };
+    // Room version 12: creators stand above every power level and are not listed in it.
+    const create = (await this.bot.getRoomStateEvent(roomId, "m.room.create", "").catch(() => ({}))) as { additional_creators?: string[] };
+    const creator = (await this.bot.getRoomState(roomId).catch(() => []) as Array<{ type: string; sender: string }>).find((e) => e.type === "m.room.create")?.sender;
+    const isCreator = creator === this.botUserId || (create.additional_creators ?? []).includes(this.botUserId);
+    return { mine: isCreator ? Number.MAX_SAFE_INTEGER : (pl.users?.[this.botUserId] ?? pl.users_default ?? 0), redact: pl.redact ?? 50, stateDefault: pl.state_default ?? 50 };
+  }
+
+  async setHistoryVisibility(roomId: string, visibility: "joined" | "invited" | "shared"): Promise<void> {
+    await this.bot.sendStateEvent(roomId, "m.room.history_visibility", "", { history_visibility: visibility });
   }
 
   async members(roomId: string): Promise<string[]> {

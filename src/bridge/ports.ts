@@ -19,13 +19,14 @@ export interface StoredIdentity {
   sealedSecret: Uint8Array;
 }
 
-export type PostedKind = "task" | "comment" | "notice";
+/** "lock": only the line saying a task exists; "withheld": decided not to post here (no Matrix event). */
+export type PostedKind = "task" | "lock" | "comment" | "notice" | "withheld";
 
 export interface PostedEvent {
   groupId: string;
   eventId: string;
   roomId: string;
-  matrixEventId: string;
+  matrixEventId: string | null;
   kind: PostedKind;
   taskId: string | null;
 }
@@ -38,8 +39,10 @@ export interface BridgeStorePort {
   identities(groupId: string): Promise<StoredIdentity[]>;
   /** Record that a pursuance event is in the room (idempotent). */
   markPosted(p: PostedEvent): Promise<void>;
-  postedIds(groupId: string): Promise<Set<string>>;
-  taskMessage(groupId: string, taskId: string): Promise<string | null>;
+  /** Everything the mirror did for a pursuance, in every room. */
+  posted(groupId: string): Promise<PostedEvent[]>;
+  /** The message that shows a task in full in a room (its thread root), if posted there. */
+  taskMessage(groupId: string, taskId: string, roomId: string): Promise<string | null>;
   taskForMessage(roomId: string, matrixEventId: string): Promise<string | null>;
   /** Store an inbound Matrix event before acknowledging it; false if it was stored before. */
   claimInbound(eventId: string, roomId: string, event: string): Promise<boolean>;
@@ -49,6 +52,11 @@ export interface BridgeStorePort {
   /** The room kept for one role of a pursuance (rooms.perRole), if made. */
   roleRoom(groupId: string, role: string): Promise<string | null>;
   setRoleRoom(groupId: string, role: string, roomId: string): Promise<void>;
+  /** The bot's direct chat with a Matrix user, if made. */
+  directRoom(matrixUser: string): Promise<string | null>;
+  setDirectRoom(matrixUser: string, roomId: string): Promise<void>;
+  /** Record that `what` was said to `userId` in a room; false if it was said before. */
+  sayOnce(roomId: string, userId: string, what: string): Promise<boolean>;
   ghostName(userId: string): Promise<string | null>;
   setGhostName(userId: string, name: string): Promise<void>;
 }
@@ -78,8 +86,16 @@ export interface MatrixPort {
   joinRoom(roomId: string): Promise<void>;
   /** Invite a Matrix user to the room as the bot (already-joined users are not an error). */
   invite(roomId: string, userId: string): Promise<void>;
-  /** A private room made by the bot; returns its id. */
+  /** A private room made by the bot (at power level 100; only it may invite); returns its id. */
   createRoom(name: string, topic: string): Promise<string>;
+  /** A direct chat (is_direct) between the bot and one user; returns its id. */
+  createDirectRoom(userId: string): Promise<string>;
+  /** Redact an event as the bot (needs the power to redact others' events). */
+  redact(roomId: string, eventId: string, reason: string): Promise<void>;
+  /** The bot's power level in a room and the level redacting others needs. */
+  botPower(roomId: string): Promise<{ mine: number; redact: number; stateDefault: number }>;
+  /** Set who may see history (m.room.history_visibility). */
+  setHistoryVisibility(roomId: string, visibility: "joined" | "invited" | "shared"): Promise<void>;
   /** Joined and invited members of a room. */
   members(roomId: string): Promise<string[]>;
   kick(roomId: string, userId: string, reason: string): Promise<void>;

@@ -1,11 +1,11 @@
 // rooms.perRole: a room per role of a pursuance, whose Matrix membership
 // follows the role's (for the Matrix users this bridge hosts): granted the
-// role, invited; revoked or removed, kicked with the reason.
+// role, invited; revoked or removed, kicked with the reason. Rooms are made
+// by room-bindings.ts (all at once with rooms.perRole, else on demand).
 import type { PursuanceState } from "../pursuance/state.js";
-import type { BridgeStorePort, MatrixPort } from "./ports.js";
+import type { MatrixPort } from "./ports.js";
 
 export interface RoleRoomDeps {
-  store: BridgeStorePort;
   matrix: MatrixPort;
   userPrefix: string;
 }
@@ -21,16 +21,20 @@ export function desiredRoleMembers(s: PursuanceState, hostedMembers: ReadonlyMap
   return out;
 }
 
-export async function syncRoleRooms(d: RoleRoomDeps, groupId: string, s: PursuanceState, hostedMembers: ReadonlyMap<string, string>): Promise<void> {
-  for (const [role, want] of desiredRoleMembers(s, hostedMembers)) {
-    let room = await d.store.roleRoom(groupId, role);
-    if (!room) {
-      room = await d.matrix.createRoom(`${s.name} · ${role}`, `Members holding the "${role}" role in ${s.name}. Membership here follows the role.`);
-      await d.store.setRoleRoom(groupId, role, room);
+/** Invite who should be in a role's room and kick who should not; true if anything changed. */
+export async function syncRoleRoom(d: RoleRoomDeps, pursuanceName: string, role: string, room: string, want: readonly string[]): Promise<boolean> {
+  const ours = (u: string) => u === d.matrix.botUserId || u.startsWith(`@${d.userPrefix}`);
+  const have = (await d.matrix.members(room)).filter((u) => !ours(u));
+  let changed = false;
+  for (const u of want)
+    if (!have.includes(u)) {
+      await d.matrix.invite(room, u);
+      changed = true;
     }
-    const ours = (u: string) => u === d.matrix.botUserId || u.startsWith(`@${d.userPrefix}`);
-    const have = (await d.matrix.members(room)).filter((u) => !ours(u));
-    for (const u of want) if (!have.includes(u)) await d.matrix.invite(room, u);
-    for (const u of have) if (!want.includes(u)) await d.matrix.kick(room, u, `no longer holds the "${role}" role in ${s.name}`);
-  }
+  for (const u of have)
+    if (!want.includes(u)) {
+      await d.matrix.kick(room, u, `no longer holds the "${role}" role in ${pursuanceName}`);
+      changed = true;
+    }
+  return changed;
 }

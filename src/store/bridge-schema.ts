@@ -25,18 +25,24 @@ export const bridgeIdentities = pgTable(
   (t) => [primaryKey({ columns: [t.matrixUser, t.groupId] })],
 );
 
+/**
+ * What the mirror did with each pursuance event in each room of its pursuance:
+ * posted it (the Matrix event id), posted only a lock line for a task ("lock"),
+ * or withheld a notice (no Matrix event). A task locked in a room and later
+ * readable there gets a "task" row beside its "lock" row, hence the kind in the key.
+ */
 export const bridgePosted = pgTable(
   "bridge_posted",
   {
     groupId: text("group_id").notNull(),
     eventId: text("event_id").notNull(),
     roomId: text("room_id").notNull(),
-    matrixEventId: text("matrix_event_id").notNull(),
+    matrixEventId: text("matrix_event_id"),
     kind: text("kind").notNull(),
     taskId: text("task_id"),
   },
   (t) => [
-    primaryKey({ columns: [t.groupId, t.eventId] }),
+    primaryKey({ columns: [t.groupId, t.roomId, t.eventId, t.kind] }),
     index("bridge_posted_task_idx").on(t.groupId, t.taskId, t.kind),
     uniqueIndex("bridge_posted_matrix_idx").on(t.roomId, t.matrixEventId),
   ],
@@ -73,4 +79,21 @@ export const bridgeRoleRooms = pgTable(
     roomId: text("room_id").notNull(),
   },
   (t) => [primaryKey({ columns: [t.groupId, t.role] })],
+);
+
+/** The direct chat the bot keeps with each Matrix user (invites and other secrets go there, never in shared rooms). */
+export const bridgeDirectRooms = pgTable("bridge_direct_rooms", {
+  matrixUser: text("matrix_user").primaryKey(),
+  roomId: text("room_id").notNull(),
+});
+
+/** Things the bridge says once per user in a room (e.g. "you are not a member: you see only what is public"). */
+export const bridgeSaid = pgTable(
+  "bridge_said",
+  {
+    roomId: text("room_id").notNull(),
+    userId: text("user_id").notNull(),
+    what: text("what").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.roomId, t.userId, t.what] })],
 );

@@ -1,7 +1,7 @@
 // The bridge's store port over drizzle (PostgreSQL or PGlite).
-import { and, asc, eq } from "drizzle-orm";
+import { and, asc, eq, ne } from "drizzle-orm";
 import type { BridgeStorePort, PostedEvent, RoomBinding, StoredIdentity } from "../bridge/ports.js";
-import { bridgeGhosts, bridgeIdentities, bridgeInbound, bridgePosted, bridgeRoleRooms, bridgeRooms } from "./bridge-schema.js";
+import { bridgeDirectRooms, bridgeGhosts, bridgeIdentities, bridgeInbound, bridgePosted, bridgeRoleRooms, bridgeRooms, bridgeSaid } from "./bridge-schema.js";
 import type { Db } from "./db.js";
 
 function toBinding(r: typeof bridgeRooms.$inferSelect): RoomBinding {
@@ -32,22 +32,22 @@ export function bridgeStore(db: Db): BridgeStorePort {
     async markPosted(p: PostedEvent) {
       await db.insert(bridgePosted).values(p).onConflictDoNothing();
     },
-    async postedIds(groupId) {
-      const rows = await db.select({ id: bridgePosted.eventId }).from(bridgePosted).where(eq(bridgePosted.groupId, groupId));
-      return new Set(rows.map((r) => r.id));
+    async posted(groupId) {
+      const rows = await db.select().from(bridgePosted).where(eq(bridgePosted.groupId, groupId));
+      return rows.map((r) => ({ ...r, kind: r.kind as PostedEvent["kind"] }));
     },
-    async taskMessage(groupId, taskId) {
+    async taskMessage(groupId, taskId, roomId) {
       const r = await db
         .select({ m: bridgePosted.matrixEventId })
         .from(bridgePosted)
-        .where(and(eq(bridgePosted.groupId, groupId), eq(bridgePosted.taskId, taskId), eq(bridgePosted.kind, "task")));
+        .where(and(eq(bridgePosted.groupId, groupId), eq(bridgePosted.roomId, roomId), eq(bridgePosted.taskId, taskId), eq(bridgePosted.kind, "task")));
       return r[0]?.m ?? null;
     },
     async taskForMessage(roomId, matrixEventId) {
       const r = await db
         .select({ t: bridgePosted.taskId })
         .from(bridgePosted)
-        .where(and(eq(bridgePosted.roomId, roomId), eq(bridgePosted.matrixEventId, matrixEventId)));
+        .where(and(eq(bridgePosted.roomId, roomId), eq(bridgePosted.matrixEventId, matrixEventId), ne(bridgePosted.kind, "lock")));
       return r[0]?.t ?? null;
     },
     async claimInbound(eventId, roomId, event) {
@@ -67,6 +67,17 @@ export function bridgeStore(db: Db): BridgeStorePort {
     },
     async setRoleRoom(groupId, role, roomId) {
       await db.insert(bridgeRoleRooms).values({ groupId, role, roomId }).onConflictDoNothing();
+    },
+    async directRoom(matrixUser) {
+      const r = await db.select({ id: bridgeDirectRooms.roomId }).from(bridgeDirectRooms).where(eq(bridgeDirectRooms.matrixUser, matrixUser));
+      return r[0]?.id ?? null;
+    },
+    async setDirectRoom(matrixUser, roomId) {
+      await db.insert(bridgeDirectRooms).values({ matrixUser, roomId }).onConflictDoUpdate({ target: bridgeDirectRooms.matrixUser, set: { roomId } });
+    },
+    async sayOnce(roomId, userId, what) {
+      const r = await db.insert(bridgeSaid).values({ roomId, userId, what }).onConflictDoNothing().returning({ r: bridgeSaid.roomId });
+      return r.length > 0;
     },
     async ghostName(userId) {
       const r = await db.select().from(bridgeGhosts).where(eq(bridgeGhosts.userId, userId));

@@ -8,26 +8,63 @@ import type { Db } from "./db.js";
 import { keyIdOf } from "../pursuance/keyring.js";
 import type { Crypto } from "../cwtch/crypto.js";
 
-export function clientStore(db: Db, crypto: Crypto, owner: string, groupId: string): ClientStorePort {
+/**
+ * Seals key material before it is written and opens it when read (the bridge
+ * passes its vault, so a stolen database yields no role or group key). Without
+ * one, keys are stored as given (the CLI's own database on its own disk).
+ */
+/** First byte of a sealed event row; a plain signed message starts with its kind (1 or 2). */
+const SEALED_EVENT = 0xe5;
+
+function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}
+
+export interface KeySealer {
+  seal(plain: Uint8Array, purpose: string): Uint8Array;
+  open(sealed: Uint8Array, purpose: string): Uint8Array;
+}
+
+export function clientStore(db: Db, crypto: Crypto, owner: string, groupId: string, sealer?: KeySealer): ClientStorePort {
+  const purpose = (scope: string) => `client-key|${owner}|${groupId}|${scope}`;
   const mine = (t: { owner: AnyPgColumn; pursuance: AnyPgColumn }) => and(eq(t.owner, owner), eq(t.pursuance, groupId));
+  // Events hold secrets too (an invite's rendezvous secret, group-readable text): with a sealer they
+  // are sealed at rest as well. Plain rows (kind byte 1 or 2) written before still load.
+  const eventPurpose = `client-event|${owner}|${groupId}`;
+  const sealEvent = (b: Uint8Array) => (sealer ? concatBytes(Uint8Array.of(SEALED_EVENT), sealer.seal(b, eventPurpose)) : b);
   return {
     async loadEvents() {
       const rows = await db.select({ bytes: clientEvents.bytes }).from(clientEvents).where(mine(clientEvents)).orderBy(asc(clientEvents.n));
-      return rows.map((r) => r.bytes);
+      return rows.map((r) => (sealer && r.bytes[0] === SEALED_EVENT ? sealer.open(r.bytes.subarray(1), eventPurpose) : r.bytes));
     },
     async saveEvents(events: StoredEvent[]) {
       if (events.length === 0) return;
       for (let i = 0; i < events.length; i += 500) {
-        const chunk = events.slice(i, i + 500).map((e) => ({ owner, pursuance: groupId, id: e.id, bytes: e.bytes }));
+        const chunk = events.slice(i, i + 500).map((e) => ({ owner, pursuance: groupId, id: e.id, bytes: sealEvent(e.bytes) }));
         await db.insert(clientEvents).values(chunk).onConflictDoNothing();
       }
     },
     async loadKeys() {
       const rows = await db.select({ scope: clientKeys.scope, key: clientKeys.key }).from(clientKeys).where(mine(clientKeys));
-      return rows;
+      if (!sealer) return rows;
+      const out: Array<{ scope: string; key: Uint8Array }> = [];
+      for (const r of rows) {
+        // A 32-byte row is a key written before sealing (sealed ones carry nonce and tag): seal it now.
+        if (r.key.length === 32) {
+          const keyId = keyIdOf(crypto, r.key);
+          await db.update(clientKeys).set({ key: sealer.seal(r.key, purpose(r.scope)) }).where(and(mine(clientKeys), eq(clientKeys.keyId, keyId)));
+          out.push(r);
+        } else out.push({ scope: r.scope, key: sealer.open(r.key, purpose(r.scope)) });
+      }
+      return out;
     },
     async saveKey(scope, key) {
-      await db.insert(clientKeys).values({ owner, pursuance: groupId, keyId: keyIdOf(crypto, key), scope, key }).onConflictDoNothing();
+      // The key id is a hash of the key (what the log names it by), not the key.
+      const stored = sealer ? sealer.seal(key, purpose(scope)) : key;
+      await db.insert(clientKeys).values({ owner, pursuance: groupId, keyId: keyIdOf(crypto, key), scope, key: stored }).onConflictDoNothing();
     },
     async loadCursors() {
       const rows = await db.select({ relay: clientCursors.relay, seq: clientCursors.seq }).from(clientCursors).where(mine(clientCursors));

@@ -60,6 +60,26 @@ export class TestUser {
     return Object.keys(r.joined);
   }
 
+  /** Join the direct chat `sender` invited us to (polling /sync for the invite), or the one already joined; returns its id. */
+  async directChatWith(sender: string, timeoutMs = 30_000): Promise<string> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const r = await this.call<{ rooms?: { invite?: Record<string, { invite_state?: { events?: Array<{ type: string; sender: string; state_key?: string; content: Record<string, unknown> }> } }> } }>(
+        "GET",
+        "/_matrix/client/v3/sync?timeout=0",
+      );
+      for (const [roomId, inv] of Object.entries(r.rooms?.invite ?? {})) {
+        const me = inv.invite_state?.events?.find((e) => e.type === "m.room.member" && e.state_key === this.userId);
+        if (me?.sender === sender && me.content.is_direct === true) {
+          await this.join(roomId);
+          return roomId;
+        }
+      }
+      if (Date.now() > end) throw new Error(`no direct chat from ${sender}`);
+      await new Promise((res) => setTimeout(res, 250));
+    }
+  }
+
   /** Poll the room until an event matches (generous default: the bridge syncs with relays first). */
   async waitFor(roomId: string, what: string, pred: (e: RoomEvent) => boolean, timeoutMs = 30_000): Promise<RoomEvent> {
     const end = Date.now() + timeoutMs;
