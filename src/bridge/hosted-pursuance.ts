@@ -88,6 +88,7 @@ export class HostedPursuance {
   /** Someone joined, left, was invited to or kicked from a room: what it may show has changed. */
   membershipChanged(roomId: string): void {
     if (!this.rooms.has(roomId)) return;
+    this.rooms.forget(roomId);
     this.visibilitySig = "";
     this.scheduleMirror();
   }
@@ -263,7 +264,10 @@ export class HostedPursuance {
     let changed = false;
     for (const [role, users] of want) {
       const room = this.deps.perRoleRooms ? await this.rooms.ensureRoleRoom(role, s.name) : await this.rooms.roleRoom(role);
-      if (room) changed = (await syncRoleRoom(this.deps, s.name, role, room, users)) || changed;
+      if (room && (await syncRoleRoom(this.deps, s.name, role, room, users))) {
+        this.rooms.forget(room);
+        changed = true;
+      }
     }
     this.roleMembersSig = sig;
     return changed;
@@ -277,6 +281,7 @@ export class HostedPursuance {
     if (users.length === 0) return null;
     const roomId = await this.rooms.ensureRoleRoom(role, s.name);
     await syncRoleRoom(this.deps, s.name, role, roomId, users);
+    this.rooms.forget(roomId);
     const r: PursuanceRoom = { roomId, kind: "role", role };
     pass.rooms.push(r);
     pass.presentIn.set(roomId, await this.present(roomId));

@@ -6,6 +6,14 @@
 import type { BridgeStorePort, MatrixPort } from "./ports.js";
 import type { Present } from "./room-visibility.js";
 
+/**
+ * How long a room's member list is reused. Every membership event the
+ * appservice receives for the room drops it at once (HostedPursuance.membershipChanged),
+ * so this only bounds how stale it can be if that event is late or lost:
+ * a newcomer is at most this long behind in making the room show less.
+ */
+const PEOPLE_TTL_MS = 2_000;
+
 export type PursuanceRoom = { roomId: string; kind: "bound" } | { roomId: string; kind: "role"; role: string };
 
 export interface RoomSetDeps {
@@ -18,6 +26,8 @@ export class RoomSet {
   readonly bound = new Set<string>();
   private readonly roleRooms = new Map<string, string>();
   private loadedRoles = false;
+  /** Who was in each room, and when we asked: every mirror pass and reply needs it, and the homeserver's answer is the room's whole state. */
+  private readonly people = new Map<string, { at: number; users: string[] }>();
 
   constructor(
     private readonly deps: RoomSetDeps,
@@ -67,9 +77,18 @@ export class RoomSet {
     return out;
   }
 
+  /** A membership event for the room arrived: the next look asks the homeserver again. */
+  forget(roomId: string): void {
+    this.people.delete(roomId);
+  }
+
   /** Who is in the room now (joined or invited), each with their member id here if the bridge holds one. */
   async present(roomId: string, memberFor: (user: string) => string | null): Promise<Present[]> {
-    const users = (await this.deps.matrix.members(roomId)).filter((u) => !this.ours(u)).sort();
-    return users.map((user) => ({ user, member: memberFor(user) }));
+    let hit = this.people.get(roomId);
+    if (!hit || Date.now() - hit.at > PEOPLE_TTL_MS) {
+      hit = { at: Date.now(), users: (await this.deps.matrix.members(roomId)).filter((u) => !this.ours(u)).sort() };
+      this.people.set(roomId, hit);
+    }
+    return hit.users.map((user) => ({ user, member: memberFor(user) }));
   }
 }

@@ -28,12 +28,10 @@ export async function runDownCommand(argv: string[]): Promise<number> {
   }
   const home = resolve(homeArg ?? ".pursuance/up");
   const up = runningUp(home);
-  if (up !== null) {
-    // `up` stops its own children on SIGTERM within 10 s; past that, it is killed and we stop them.
-    await stopPid(up, 10_000);
-    process.stderr.write(alive(up) ? `pursuance up (pid ${up}) would not stop\n` : `stopped pursuance up (pid ${up})\n`);
-  }
-  const hs = await stopSynapse(home, 3_000);
+  // `up` stops its own children on SIGTERM; its Synapse is stopped at the same time from here, so
+  // neither waits on the other (past the grace, each is killed).
+  const [, hs] = await Promise.all([up !== null ? stopPid(up, 7_000) : Promise.resolve(), stopSynapse(home, 4_000)]);
+  if (up !== null) process.stderr.write(alive(up) ? `pursuance up (pid ${up}) would not stop\n` : `stopped pursuance up (pid ${up})\n`);
   if (hs !== null) process.stderr.write(`stopped Synapse (pid ${hs})\n`);
   rmSync(upPidFile(home), { force: true });
   if (up === null && hs === null) process.stderr.write(`nothing running for ${home}\n`);

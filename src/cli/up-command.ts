@@ -110,9 +110,12 @@ export async function runUpCommand(argv: string[]): Promise<number> {
     }
     stopping = (async () => {
       say("stopping… (Ctrl-C again to stop at once)");
-      await withTimeout(bridge?.stop() ?? Promise.resolve(), 4_000, "bridge stop").catch((e: Error) => say(`  bridge: ${e.message}`));
-      await withTimeout(relay?.close() ?? Promise.resolve(), 1_000, "relay stop").catch(() => {});
-      await stopSynapse(home, 3_000);
+      // All three at once: the 10 s promise must hold on a loaded machine too, where each takes longer.
+      await Promise.all([
+        withTimeout(bridge?.stop() ?? Promise.resolve(), 4_000, "bridge stop").catch((e: Error) => say(`  bridge: ${e.message}`)),
+        withTimeout(relay?.close() ?? Promise.resolve(), 1_000, "relay stop").catch(() => {}),
+        stopSynapse(home, 4_000),
+      ]);
       rmSync(upPidFile(home), { force: true });
     })();
     stopRequested();
