@@ -251,7 +251,8 @@ export async function startTorNet(opts: TorNetOptions): Promise<TorNet> {
       const port = await freePort();
       socksPorts.push(port);
       n.torrc = n.torrc.filter((l) => l !== "SocksPort 0");
-      n.torrc.push(`SocksPort 127.0.0.1:${port}`, "FetchDirInfoEarly 1", "FetchDirInfoExtraEarly 1", "FetchUselessDescriptors 1");
+      // ExtendedErrors: onion failures answer 0xF0-0xF7 (no descriptor, bad address, …), not a bare 0x04.
+      n.torrc.push(`SocksPort 127.0.0.1:${port} ExtendedErrors`, "FetchDirInfoEarly 1", "FetchDirInfoExtraEarly 1", "FetchUselessDescriptors 1");
     }
 
     for (const n of nodes) {
