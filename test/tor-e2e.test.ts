@@ -59,6 +59,9 @@ describe.skipIf(why !== undefined)(`a pursuance over a private Tor network${why 
     // 0xF0: Tor looked the address up on the HSDirs and found no descriptor (a
     // malformed address would be 0xF6), so the check above was a real lookup too.
     expect(code.toString(16)).toBe("f0");
+    // Fresh circuits (NEWNYM, as the helper's own retries do): the real one is still reached.
+    await net!.newnym(0);
+    expect(await socksConnectCode(net!.socksPorts[0]!, net!.onion, 80)).toBe(0);
   }, 90_000);
 
   it("two CLI members, each through its own tor, found, join, create a task and converge", async () => {

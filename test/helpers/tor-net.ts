@@ -39,6 +39,8 @@ export interface TorNet {
   onion: string;
   /** One SOCKS port on 127.0.0.1 per client tor. */
   socksPorts: number[];
+  /** Ask client tor `i` for fresh circuits and to forget failed onion lookups (SIGNAL NEWNYM). */
+  newnym(i: number): Promise<void>;
   /** The last lines of every tor's notice log, for error reports. */
   logTails(lines?: number): string;
   /** Kill every tor this network started and remove its directory. Safe to call twice. */
@@ -183,6 +185,18 @@ export function socksConnectCode(socksPort: number, host: string, port: number, 
   });
 }
 
+/** SIGNAL NEWNYM over a no-auth control port: fresh circuits, onion lookups forgotten. */
+function newnym(controlPort: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const s = connect(controlPort, "127.0.0.1", () => s.write("AUTHENTICATE\r\nSIGNAL NEWNYM\r\nQUIT\r\n"));
+    let out = "";
+    s.setTimeout(10_000, () => s.destroy(new Error("control port timed out")));
+    s.on("data", (d) => (out += d));
+    s.on("close", () => (/^250 OK\r\n250 OK/.test(out) ? resolve() : reject(new Error(`control port said ${JSON.stringify(out)}`))));
+    s.on("error", reject);
+  });
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function startTorNet(opts: TorNetOptions): Promise<TorNet> {
@@ -246,11 +260,16 @@ export async function startTorNet(opts: TorNetOptions): Promise<TorNet> {
     const hsDir = join(hs.dir, "hidden_service");
     hs.torrc.push(`HiddenServiceDir ${hsDir}`, "HiddenServiceVersion 3", ...opts.services.map((s) => `HiddenServicePort ${s.port} 127.0.0.1:${s.target}`), `Log info file ${join(hs.dir, "info.log")}`);
     const socksPorts: number[] = [];
+    const controlPorts: number[] = [];
     for (let i = 0; i < (opts.clients ?? 1); i++) {
       const n = node(`client${i}`);
       const port = await freePort();
+      const control = await freePort();
       socksPorts.push(port);
-      n.torrc = n.torrc.filter((l) => l !== "SocksPort 0");
+      controlPorts.push(control);
+      // A control port (loopback, no auth: a throwaway network) only to send NEWNYM.
+      n.torrc = n.torrc.filter((l) => l !== "SocksPort 0" && l !== "ControlPort 0");
+      n.torrc.push(`ControlPort 127.0.0.1:${control}`);
       // ExtendedErrors: onion failures answer 0xF0-0xF7 (no descriptor, bad address, …), not a bare 0x04.
       n.torrc.push(`SocksPort 127.0.0.1:${port} ExtendedErrors`, "FetchDirInfoEarly 1", "FetchDirInfoExtraEarly 1", "FetchUselessDescriptors 1");
     }
@@ -289,18 +308,21 @@ export async function startTorNet(opts: TorNetOptions): Promise<TorNet> {
     const onion = readFileSync(join(hsDir, "hostname"), "utf8").trim();
 
     // The descriptor is on at least one HSDir; make sure every client really gets through.
-    for (const port of socksPorts) {
+    for (const [i, port] of socksPorts.entries()) {
       const target = opts.services[0]!.port;
       for (;;) {
         check(`a circuit to ${onion}:${target} via SOCKS ${port}`);
         const code = await socksConnectCode(port, onion, target).catch(() => -1);
         if (code === 0) break;
-        log(`SOCKS ${port} → ${onion}: reply ${code}, retrying`);
+        // A tor that found no descriptor will not ask the same HSDirs again for
+        // 15 minutes; NEWNYM forgets that (and the failed circuits).
+        log(`SOCKS ${port} → ${onion}: reply 0x${code.toString(16)}; NEWNYM and retry`);
+        await newnym(controlPorts[i]!).catch((e: Error) => log(`NEWNYM failed: ${e.message}`));
         await sleep(2000);
       }
     }
     log(`tor network ready in ${Math.round((Date.now() - t0) / 1000)} s: ${onion}, SOCKS ${socksPorts.join(", ")}`);
-    return { dir: root, onion, socksPorts, logTails, stop };
+    return { dir: root, onion, socksPorts, newnym: (i) => newnym(controlPorts[i]!), logTails, stop };
   } catch (e) {
     const logs = logTails(40);
     await stop();
