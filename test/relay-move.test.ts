@@ -5,6 +5,8 @@
 // duplicates, tampers and forges, and every member still converges. Real
 // relays, real WebSockets, real libsodium.
 import { afterAll, describe, expect, it } from "vitest";
+import type { BotContext } from "../src/bot/context.js";
+import { handleCommand } from "../src/bot/dispatch.js";
 import { toHex } from "../src/cwtch/bytes.js";
 import type { SignKeyPair } from "../src/cwtch/crypto.js";
 import { RelayClient } from "../src/cwtch/relay-client.js";
@@ -55,6 +57,15 @@ describe("moving and losing relays", () => {
         return { c, ports: mp, id: mid };
       },
     };
+  }
+
+  /** What the bridge's bot sees: an admin-level sender acting through `client`. */
+  function bot(client: PursuanceClient, text: string) {
+    const none = async (): Promise<never> => {
+      throw new Error("not in this test");
+    };
+    const ctx: BotContext = { client, sender: "@x:example.org", permission: "admin", now: Date.now, resolveUser: () => null, pursuance: { create: none, join: none, admit: none }, keys: { status: none, delegate: none, revoke: none } };
+    return handleCommand(text, ctx);
   }
 
   /** Frames a relay holds, read through a connection of our own. */
@@ -126,6 +137,10 @@ describe("moving and losing relays", () => {
     const r2 = await relay();
 
     await expect(moveRelays(cat.c, [r2.url])).rejects.toThrow(/lacks capability relays\.change/);
+    // Through the bot too: the bridge's admin level is not enough, the pursuance's rules decide.
+    const viaBot = await bot(cat.c, `!relay move ${r2.url}`);
+    expect(viaBot).toMatchObject({ kind: "error" });
+    expect(viaBot!.plain).toMatch(/relays\.change/);
     await expect(moveRelays(cat.c, ["ftp://nowhere"])).rejects.toBeInstanceOf(ActionError);
     await expect(moveRelays(founder.c, [r1.url])).rejects.toThrow(/already lives on exactly these relays/);
     expect(await framesOn(r2.url)).toBe(0);
@@ -136,6 +151,12 @@ describe("moving and losing relays", () => {
       expect(c.state.relays).toBeNull();
     }
     expect(all.map((c) => c.hash())).toEqual(before);
+
+    // The founder may: `!relay move` copies, publishes, and both follow.
+    const moved = await bot(founder.c, `!relay move ${r2.url}`);
+    expect(moved).toMatchObject({ kind: "ok" });
+    expect(moved!.plain).toMatch(new RegExp(`^moved to ${r2.url}: re-posted \\d+ events there; the notice is on 2 relays$`));
+    await until("both on r2", () => all.every((c) => c.group.relayUrls.join() === r2.url), all);
   }, 60_000);
 
   it("every relay lost: one member's copy rebuilds the pursuance on a hostile relay; forgeries are dropped, gaps repaired, all converge", async () => {
