@@ -11,10 +11,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PursuanceClient } from "../src/pursuance/client.js";
 import { decodeInvite } from "../src/pursuance/invite.js";
-import { ok as ok0, run as run0, startRelayProcess } from "./helpers/cli.js";
-const T0 = Date.now();
-const ok = async (a: string[]) => { const t = Date.now(); try { return await ok0(a); } finally { console.info(`${((Date.now()-T0)/1000).toFixed(1)}s +${Date.now()-t}ms ${a.slice(0,3).join(" ")}`); } };
-const run = async (a: string[]) => { const t = Date.now(); try { return await run0(a); } finally { console.info(`${((Date.now()-T0)/1000).toFixed(1)}s +${Date.now()-t}ms ${a.slice(0,3).join(" ")}`); } };
+import { ok, run, startRelayProcess } from "./helpers/cli.js";
 import { identity, ports, until } from "./helpers/pursuance-node.js";
 
 describe("CLI: total loss of every relay, recovered from one member's copy", () => {
@@ -73,5 +70,5 @@ describe("CLI: total loss of every relay, recovered from one member's copy", () 
     await bob.sync({ timeoutMs: 3_000, quietMs: 300 });
     expect(st.stateHash).toBe(bob.hash());
     expect(bob.state.announcements.length).toBe(2);
-  }, 180_000);
+  }, 150_000); // ~30 s on an idle machine; CLI processes take seconds each under load
 });

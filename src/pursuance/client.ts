@@ -322,7 +322,9 @@ export class PursuanceClient extends EventEmitter<ClientEvents> {
     const quiet = o.quietMs ?? 400;
     await this.waitConnected(Math.min(o.timeoutMs ?? 15_000, 10_000));
     await this.group.catchUp();
-    await this.group.announceHeads().catch(() => {});
+    // With every relay down a post waits for the relay's whole timeout: the heads go out when one answers.
+    const heads = this.group.announceHeads().catch(() => {});
+    if (this.progress().relaysConnected > 0) await heads;
     let last = -1;
     let stableSince = this.ports.now();
     for (;;) {
