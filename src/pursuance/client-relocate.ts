@@ -23,6 +23,8 @@ export interface RelocateOptions {
   onProgress?(p: CopyProgress): void;
   /** Posts in flight at once: fills the link, while memory stays bounded (one sealed frame each). */
   window?: number;
+  /** How long a move waits for each old relay to take its notice (a dead one must not hold the move). */
+  noticeWaitMs?: number;
 }
 
 const DEFAULT_WINDOW = 32;
@@ -103,7 +105,14 @@ export async function moveRelays(c: PursuanceClient, to: string[], o: RelocateOp
     const { id } = await c.publish(body);
     const ev = c.session.log.get(id);
     if (!ev) throw new ActionError("the move notice vanished from our own log", id);
-    const landed = await Promise.allSettled(held.map((url) => c.group.postTo(url, c.session.frameFor(ev)).then(() => url)));
+    const wait = o.noticeWaitMs ?? 10_000;
+    const landed = await Promise.allSettled(
+      held.map((url) => {
+        let t: NodeJS.Timeout | undefined;
+        const late = new Promise<never>((_, rej) => (t = setTimeout(() => rej(new Error("no answer")), wait)));
+        return Promise.race([c.group.postTo(url, c.session.frameFor(ev)).then(() => url), late]).finally(() => clearTimeout(t));
+      }),
+    );
     const noticeOn = landed.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
     return { relays, copied, noticeOn, id };
   } finally {
