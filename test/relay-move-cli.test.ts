@@ -2,8 +2,9 @@
 // relays): every relay of a pursuance is lost; its founder rebuilds it on a
 // new relay from her own copy with `pursuance client relay recover`; a member
 // told the address by hand follows the log's relays.set, and both go on.
+// Before the loss, a `relay move` that the online member follows.
 // (The member is a library client: CLI processes cost seconds each, and the
-// move itself is covered over real relays in relay-move.test.ts.)
+// offline-member move is covered over real relays in relay-move.test.ts.)
 import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -14,7 +15,7 @@ import { decodeInvite } from "../src/pursuance/invite.js";
 import { ok, run, startRelayProcess } from "./helpers/cli.js";
 import { identity, ports, until } from "./helpers/pursuance-node.js";
 
-describe("CLI: total loss of every relay, recovered from one member's copy", () => {
+describe("CLI: a relay move, then total loss of every relay, recovered from one member's copy", () => {
   let dir: string;
   const procs: ChildProcess[] = [];
   const clients: PursuanceClient[] = [];
@@ -42,8 +43,19 @@ describe("CLI: total loss of every relay, recovered from one member's copy", () 
     clients.push(bob);
     await bob.publish({ t: "announce", text: "before the loss" });
 
-    // Total loss: the relay dies with everything it held; bob loses his connection and keeps retrying.
+    // First a move, while bob is online: ada's copy goes to the new relay, the notice to both.
+    const rm = await startRelayProcess();
+    procs.push(rm.proc);
+    const moved = await run(["client", "relay", "move", rm.url, ...ada()]);
+    expect(moved.code, moved.stderr).toBe(0);
+    const mm = new RegExp(`^moved to ${rm.url}: re-posted (\\d+) frames; the notice is on 2 relays`).exec(moved.stdout);
+    expect(mm, moved.stdout).not.toBeNull();
+    expect(moved.stderr).toContain(`re-posting to ${rm.url}: ${mm![1]} of ${mm![1]} frames`);
+    await until("bob follows the move", () => bob.group.relayUrls.join() === rm.url, [bob], 30_000);
+
+    // Total loss: every relay dies with everything it held; bob loses his connection and keeps retrying.
     r1.proc.kill("SIGKILL");
+    rm.proc.kill("SIGKILL");
     const r2 = await startRelayProcess();
     procs.push(r2.proc);
 
