@@ -1,4 +1,4 @@
-// npm run bench [-- --only relay,abuse,pipeline,joins,fold,coldload,bridge] [--quick]
+// npm run bench [-- --only relay,abuse,pipeline,joins,fold,coldload,bridge,relocate] [--quick]
 //
 // Every measurement is taken beside its baseline in the same run. Results go
 // to bench/results/latest.json (an array of {name, value, unit, baseline,
@@ -14,11 +14,12 @@ import { benchFold } from "./fold.js";
 import { benchJoins } from "./joins.js";
 import { benchPipeline } from "./pipeline.js";
 import { benchRelay } from "./relay.js";
+import { benchRelocate } from "./relocate.js";
 import { table, type Metric } from "./report.js";
 import { synthLog } from "./synth.js";
 import { progress, since } from "./util.js";
 
-const SECTIONS = ["relay", "abuse", "pipeline", "joins", "fold", "coldload", "bridge"] as const;
+const SECTIONS = ["relay", "abuse", "pipeline", "joins", "fold", "coldload", "bridge", "relocate"] as const;
 type Section = (typeof SECTIONS)[number];
 const ALIASES: Record<string, Section> = { flood: "abuse",  members: "joins", crypto: "pipeline", pg: "coldload", postgres: "coldload", matrix: "bridge", synapse: "bridge" };
 
@@ -92,6 +93,7 @@ async function main() {
     await run("coldload", () => benchColdLoad(crypto, log, quick));
   }
   await run("bridge", () => benchBridge(quick));
+  await run("relocate", () => benchRelocate(quick));
 
   const dir = new URL("./results/", import.meta.url);
   mkdirSync(dir, { recursive: true });

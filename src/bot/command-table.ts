@@ -11,7 +11,7 @@ import type { CommandSpec } from "./command-spec.js";
 import { help } from "./help-command.js";
 import { keysDelegate, keysRevoke, keysStatus } from "./keys-commands.js";
 import { pursuanceCreate, pursuanceInvite, pursuanceInviteList, pursuanceInviteRevoke, pursuanceJoin, pursuanceStatus } from "./pursuance-commands.js";
-import { relayAdd, relayList, relayRemove } from "./relay-commands.js";
+import { relayAdd, relayList, relayMove, relayRecover, relayRemove } from "./relay-commands.js";
 import { leaderStatus, leaderTransfer, leaderVote, mayTransfer, mayVote, rulesPolicy } from "./leader-commands.js";
 import { roleAmend, roleCreate, roleDelete, roleGrant, roleList, roleRevoke, rules } from "./role-commands.js";
 import { taskArchive, taskAssign, taskClose, taskComment, taskCreate, taskList, taskReopen, taskRetitle, taskShow, taskStatus } from "./task-commands.js";
@@ -102,6 +102,8 @@ export const COMMAND_TABLE: readonly CommandSpec[] = [
 
   { path: ["relay", "list"], aliases: ["ls"], help: "relays holding the pursuance, and their state", level: "commands", cap: null, run: relayList },
   { path: ["relay", "add"], required: [{ name: "url" }], help: "add a relay (ws:// or wss://) for every member, and copy the whole history to it", level: "admin", cap: "relays.change", run: relayAdd },
+  { path: ["relay", "move"], required: [{ name: "url" }], help: "move the pursuance to this relay for every member: copy the whole history there, then leave the others", level: "admin", cap: "relays.change", run: relayMove },
+  { path: ["relay", "recover"], required: [{ name: "url" }], help: "every relay lost its data: rebuild the pursuance on this new relay from the bridge's copy", level: "admin", cap: null, run: relayRecover },
   { path: ["relay", "remove"], required: [{ name: "url" }], help: "stop using a relay, for every member (never the last one)", level: "admin", cap: "relays.change", run: relayRemove },
 
   { path: ["keys", "status"], help: "which roles' tasks this bridge can read", level: "commands", cap: null, run: keysStatus },

@@ -1,6 +1,7 @@
-// `!relay list|add|remove`: where the pursuance lives. Adding re-posts the
+// `!relay list|add|remove|move|recover`: where the pursuance lives. Adding re-posts the
 // whole history to the new relay, so moving off a relay loses nothing. A
 // change is a relays.set in the log: every member's client follows it.
+import { moveRelays, recoverOnto } from "../pursuance/client-relocate.js";
 import type { BoundHandler } from "./command-spec.js";
 import { done, html } from "./reply.js";
 import { UsageError } from "./tokenize.js";
@@ -41,4 +42,31 @@ export const relayRemove: BoundHandler = async (inv, ctx) => {
   const url = relayUrl(inv.arg("url"));
   await ctx.client.changeRelays({ remove: url });
   return done(`removed ${url}`, html`removed <code>${url}</code>`);
+};
+
+// `!relay move`: one relays.set (move) that every member follows, after the
+// whole history is on the new relay; the notice also stays on the old ones
+// for members who were offline. Refused before anything is copied when the
+// asker's roles may not change relays.
+export const relayMove: BoundHandler = async (inv, ctx) => {
+  const url = relayUrl(inv.arg("url"));
+  const r = await moveRelays(ctx.client, [url]);
+  const n = r.copied[url] ?? 0;
+  return done(
+    `moved to ${url}: re-posted ${n} events there; the notice is on ${r.noticeOn.length} relays`,
+    html`moved to <code>${url}</code>: re-posted ${n} events there; the notice is on ${r.noticeOn.length} relays`,
+  );
+};
+
+// `!relay recover`: every relay lost its data; rebuild the pursuance on a new
+// one from the bridge's own copy (frames are signed and sealed: the relay can
+// add nothing), and name it for everyone when the rules allow.
+export const relayRecover: BoundHandler = async (inv, ctx) => {
+  const url = relayUrl(inv.arg("url"));
+  const r = await recoverOnto(ctx.client, url);
+  if (r.id) return done(`recovered ${r.copied} events onto ${url}; every member who reaches it follows`, html`recovered ${r.copied} events onto <code>${url}</code>; every member who reaches it follows`);
+  return done(
+    `copied ${r.copied} events onto ${url} but did not name it for everyone (${r.refused ?? ""}); members reach it with: pursuance client relay add ${url}`,
+    html`copied ${r.copied} events onto <code>${url}</code> but did not name it for everyone (${r.refused ?? ""}); members reach it with <code>pursuance client relay add ${url}</code>`,
+  );
 };

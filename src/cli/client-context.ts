@@ -94,7 +94,9 @@ export async function syncWithProgress(c: PursuanceClient, io: Io, timeoutMs: nu
   c.on("progress", onProgress);
   try {
     const pr = await c.sync({ timeoutMs });
-    if (pr.relaysConnected === 0) io.err(`warning: no relay reachable (${c.config.relays.join(", ")}); working from the local copy`);
+    // Nothing is lost: the local copy is whole, and the relay connections keep retrying for as long as the command runs.
+    if (pr.relaysConnected === 0)
+      io.err(`warning: no relay reachable (${c.group.relayUrls.join(", ")}); working from the local copy (${pr.events} events), retrying. If the pursuance moved or its relays were lost, point this client at it: pursuance client relay add URL`);
   } finally {
     c.off("progress", onProgress);
   }

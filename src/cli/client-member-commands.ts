@@ -1,5 +1,5 @@
-// `pursuance client role …`, `remove`, `leave`, `announce`, `relay …`:
-// membership, rules and where the pursuance lives.
+// `pursuance client role …`, `remove`, `leave`, `announce`:
+// membership and rules (`relay …` lives in client-relay-commands.ts).
 import { delegateBody, grantBody, rotateBody } from "../pursuance/actions.js";
 import { roleAmendBody, roleDeleteBody, type RolePatch } from "../pursuance/actions-rules.js";
 import { entitled } from "../pursuance/state.js";
@@ -151,35 +151,6 @@ export const MEMBER_COMMANDS: Record<string, SubCommand> = {
       await withClient(p, io, async (c) => {
         const { id } = await c.publish({ t: "announce", text });
         io.out(id);
-      });
-    },
-  },
-  relay: {
-    usage: "relay list | add URL | remove URL",
-    summary: "where the pursuance lives; add re-posts the whole history there",
-    async run(p, io) {
-      const sub = arg(p, 0, "list, add or remove");
-      await withClient(p, io, async (c) => {
-        if (sub === "list") {
-          for (const r of c.group.status().relays) io.out(`${r.url}  ${r.connected ? "connected" : "down"}  cursor ${r.cursor}`);
-          return;
-        }
-        const url = arg(p, 1, "a relay URL");
-        if (!/^wss?:\/\/\S+$/.test(url)) throw new UsageError(`${JSON.stringify(url)} is not a ws:// or wss:// URL`);
-        // A relays.set in the log: every member's client follows it (refused without relays.change).
-        if (sub === "add") {
-          const { copied } = await c.changeRelays({ add: url });
-          let timer: NodeJS.Timeout | undefined;
-          const late = new Promise<false>((r) => (timer = setTimeout(() => r(false), timeoutOf(p))));
-          const ok = await Promise.race([copied.then(() => true, () => false), late]).finally(() => clearTimeout(timer));
-          if (!ok) return io.out(`added ${url}; it does not answer, so members' clients copy the history there when it does`);
-          return io.out(`added ${url} and re-posted ${c.session.log.size} events`);
-        }
-        if (sub === "remove") {
-          await c.changeRelays({ remove: url });
-          return io.out(`removed ${url}`);
-        }
-        throw new UsageError(`unknown relay command ${JSON.stringify(sub)}`);
       });
     },
   },

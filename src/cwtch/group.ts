@@ -118,6 +118,13 @@ export class Group extends EventEmitter<GroupEvents> {
     return event;
   }
 
+  /** Post a frame to one attached relay and wait for it to hold it (a move's notice, which every old relay must keep). */
+  async postTo(url: string, f: OutFrame): Promise<void> {
+    const r = this.relays.get(url);
+    if (!r) throw new Error(`relay ${url} is not attached`);
+    await r.post(f.tag, f.blob);
+  }
+
   /** Tell the group how far we have each author (SSB-style), so withheld tails come to light. */
   async announceHeads(): Promise<void> {
     const heads = [...this.session.log.heads()].map(([author, h]) => ({ author, seq: h.seq }));

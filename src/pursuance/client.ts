@@ -32,6 +32,8 @@ export interface ClientConfig {
   name: string;
   /** While a keyless joiner waits to be let in: its rendezvous secret (base64url) and its join's id. */
   joining?: { rendezvous: string; join: string };
+  /** Relays this member uses besides the log's list (a recovery relay learned by hand); dropped once the log names them. */
+  extraRelays?: string[];
 }
 
 /** Where a joiner keeps its rendezvous secret in its key store (never a scope of the pursuance: "group" and role names only). */
@@ -228,7 +230,7 @@ export class PursuanceClient extends EventEmitter<ClientEvents> {
   /** Connect to every relay (the log's list once it has one, else the configured ones) and catch up. */
   async start(): Promise<void> {
     this.followRelays();
-    for (const url of this.config.relays) if (!this.group.relayUrls.includes(url)) await this.group.addRelay(this.ports.connect(url));
+    for (const url of [...this.config.relays, ...(this.config.extraRelays ?? [])]) if (!this.group.relayUrls.includes(url)) await this.group.addRelay(this.ports.connect(url));
     watchRendezvous(this);
     if (this.config.joining && !this.state.members.has(this.me)) await requestAdmission(this).catch((e: Error) => this.ports.log?.(`asking to join: ${e.message}`));
   }
@@ -270,17 +272,30 @@ export class PursuanceClient extends EventEmitter<ClientEvents> {
 
   private readonly relayMoves = new Map<string, Promise<void>>();
 
-  /** Connect to the log's relays and leave the others; never waits on a relay (a dead one must not hold anyone). */
-  private followRelays(): void {
+  /** Relays kept connected whatever the log says, while a move posts its notice there (see client-relocate.ts). */
+  readonly holdRelays = new Set<string>();
+
+  /** Also read and post on `url`, for this client only, until the log names it (a recovery relay learned by hand). */
+  async useRelay(url: string): Promise<void> {
+    if (!this.relays.includes(url) && !this.config.extraRelays?.includes(url)) this.config.extraRelays = [...(this.config.extraRelays ?? []), url];
+    if (!this.group.relayUrls.includes(url)) await this.group.addRelay(this.ports.connect(url));
+  }
+
+  /** Connect to the log's relays (and our own extra ones) and leave the others; never waits on a relay (a dead one must not hold anyone). */
+  followRelays(): void {
     const want = this.state.relays;
     if (want === null || this.closed) return;
+    const extra = (this.config.extraRelays ?? []).filter((u) => !want.includes(u));
+    if (extra.length > 0) this.config.extraRelays = extra;
+    else delete this.config.extraRelays;
+    const keep = new Set([...want, ...extra, ...this.holdRelays]);
     for (const url of want) {
       if (this.group.relayUrls.includes(url)) continue;
       const move = this.group.addRelay(this.ports.connect(url), { moveHistory: this.moveTo.has(url) });
       move.catch((e: Error) => this.ports.log?.(`relay ${url}: ${e.message}`));
       this.relayMoves.set(url, move);
     }
-    for (const url of this.group.relayUrls) if (!want.includes(url)) this.group.removeRelay(url);
+    for (const url of this.group.relayUrls) if (!keep.has(url)) this.group.removeRelay(url);
     if (want.join("\n") !== this.config.relays.join("\n")) this.config.relays.splice(0, this.config.relays.length, ...want);
   }
 
@@ -307,7 +322,9 @@ export class PursuanceClient extends EventEmitter<ClientEvents> {
     const quiet = o.quietMs ?? 400;
     await this.waitConnected(Math.min(o.timeoutMs ?? 15_000, 10_000));
     await this.group.catchUp();
-    await this.group.announceHeads().catch(() => {});
+    // With every relay down a post waits for the relay's whole timeout: the heads go out when one answers.
+    const heads = this.group.announceHeads().catch(() => {});
+    if (this.progress().relaysConnected > 0) await heads;
     let last = -1;
     let stableSince = this.ports.now();
     for (;;) {
@@ -367,12 +384,17 @@ export class PursuanceClient extends EventEmitter<ClientEvents> {
     };
   }
 
+  /** Why every client would reject this body from us now, or null if it would be applied. */
+  refusal(body: Body): string | null {
+    const probe: PEvent = { id: "f".repeat(64), author: this.me, seq: 0, ts: this.ports.now(), parents: [], body };
+    return this.fold.check(probe);
+  }
+
   /** Publish without the freshness step (rotations themselves, and what the step publishes). */
   async publishNow(body: Body, epoch?: number, opts: { via?: string } = {}): Promise<{ id: string }> {
     // Parse exactly as every receiver will: a body they would find malformed never leaves.
     parseBody(encodeBody(body));
-    const probe: PEvent = { id: "f".repeat(64), author: this.me, seq: 0, ts: this.ports.now(), parents: [], body };
-    const reason = this.fold.check(probe);
+    const reason = this.refusal(body);
     if (reason) throw new ActionError(reason, body.t);
     // `via` rides along in the signed bytes (receivers' parsers ignore it): the log itself then
     // records that this command was done, which survives any crash of the host.

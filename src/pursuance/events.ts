@@ -74,8 +74,12 @@ export type Body =
   | { t: "leader.transfer"; to: Hex }
   /** `share`: the voter's escrow share of the top role's keys, sealed to the candidate (see escrow.ts). */
   | { t: "leader.vote"; candidate: Hex; share?: string }
-  /** Where the pursuance lives: every member's client follows this list. */
-  | { t: "relays.set"; relays: string[] };
+  /**
+   * Where the pursuance lives: every member's client follows this list.
+   * `move`: the pursuance left its previous relays (a move or a recovery), not
+   * just a mirror added or dropped; the notice is posted to the old relays too.
+   */
+  | { t: "relays.set"; relays: string[]; move?: true };
 
 /**
  * The leader's top-role keys split (Shamir, threshold = the succession quorum)
@@ -341,7 +345,8 @@ export function parseBody(bytes: Uint8Array): Body {
     case "leader.vote":
       return { t: "leader.vote", candidate: hex64(o.candidate, "candidate"), ...(o.share !== undefined ? { share: b64(o.share, "share") } : {}) };
     case "relays.set":
-      return { t: "relays.set", relays: relayList(o.relays) };
+      if (o.move !== undefined && o.move !== true) throw new BodyError("move must be true when present", o.move);
+      return { t: "relays.set", relays: relayList(o.relays), ...(o.move === true ? { move: true as const } : {}) };
     default:
       throw new BodyError("unknown event type", o.t);
   }
