@@ -13,7 +13,7 @@ export interface AnnounceSource {
   pursuanceId: string;
   name(): string;
   /** Accepted announcements in log order, with proofs; empty until the log is loaded. */
-  announcements(): PublicAnnouncement[];
+  announcements(skip?: (id: string) => boolean): PublicAnnouncement[];
 }
 
 export interface AnnounceMirrorDeps {
@@ -176,7 +176,8 @@ export class AnnounceMirror {
     const src = this.sources.get(t.groupId);
     if (!src || t.gone || this.closed) return;
     t.posted ??= await this.d.store.announcePosted(t.groupId, t.alias);
-    const pending = src.announcements().filter((a) => !t.posted!.has(a.id));
+    const posted = t.posted;
+    const pending = src.announcements((id) => posted.has(id));
     if (pending.length === 0) return;
     const name = src.name();
     const roomId = await this.d.rooms.ensurePublicRoom(t.alias, `${name}: announcements`, `Signed public announcements of ${name} (pursuance ${src.pursuanceId}). Only the bridge posts here; check any of them with pursuance verify-announcement.`);

@@ -59,11 +59,12 @@ export interface PublicAnnouncement {
  * The pursuance's accepted announcements in fold order, each with its proof.
  * `get` returns a delivered event's signed form (the client's log holds them all).
  */
-export function publicAnnouncements(s: PursuanceState, pursuanceId: string, get: (id: string) => SignedEvent | undefined): PublicAnnouncement[] {
+export function publicAnnouncements(s: PursuanceState, pursuanceId: string, get: (id: string) => SignedEvent | undefined, skip?: (id: string) => boolean): PublicAnnouncement[] {
   const genesis = get(pursuanceId);
   if (!genesis) return [];
   const out: PublicAnnouncement[] = [];
   for (const a of s.announcements) {
+    if (skip?.(a.id)) continue;
     const ev = get(a.id);
     if (!ev) continue;
     out.push({ id: a.id, author: a.author, authorName: s.members.get(a.author)?.name ?? a.author.slice(0, 12), ts: a.ts, text: a.text, proof: makeProof(ev, genesis) });
