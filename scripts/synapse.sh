@@ -228,6 +228,10 @@ cfg.update({
     "log_config": os.path.join(d, "log.config"),
     "registration_shared_secret": shared_secret,
     "enable_registration": False,
+    # Readers of public announcement rooms need no account: guests read world-readable rooms.
+    "allow_guest_access": True,
+    # Let users (the bridge's bot included) list public rooms in the directory; Synapse denies it by default.
+    "room_list_publication_rules": [{"action": "allow"}],
     "bcrypt_rounds": 4,  # test server: fast password hashing (default 12 costs ~0.3 s a user)
     "report_stats": False,
     "enable_metrics": False,

@@ -33,11 +33,21 @@ export class PublicRoomsMatrix implements PublicRoomsPort {
     if (!roomId) {
       const server = alias.slice(alias.indexOf(":") + 1);
       if (server !== this.o.domain) throw new Error(`no room ${alias}: the bridge makes rooms only on ${this.o.domain}; make it there and invite ${this.o.botUserId}`);
-      roomId = await this.create(alias, name, topic);
+      try {
+        roomId = await this.create(alias, name, topic);
+      } catch (e) {
+        // The homeserver lets an appservice make aliases only in its own namespace (appservice.aliasPrefix).
+        if ((e as { body?: { errcode?: string } }).body?.errcode === "M_EXCLUSIVE") {
+          throw new Error(`the bridge may make ${alias} only if it is in its alias namespace (#<aliasPrefix>…:${this.o.domain}); otherwise make the room, give it that alias and let ${this.o.botUserId} in`);
+        }
+        throw e;
+      }
     } else {
       await this.bot.joinRoom(roomId);
       await this.makePublic(roomId, alias);
     }
+    // Synapse makes a room but silently leaves it out of the directory when its publication rules say no.
+    await this.list(roomId, alias);
     this.ready.set(alias, roomId);
     return roomId;
   }
@@ -75,6 +85,15 @@ export class PublicRoomsMatrix implements PublicRoomsPort {
     });
   }
 
+  private async list(roomId: string, alias: string): Promise<void> {
+    const path = `/_matrix/client/v3/directory/list/room/${encodeURIComponent(roomId)}`;
+    const cur = (await this.bot.doRequest("GET", path).catch(() => null)) as { visibility?: string } | null;
+    if (cur?.visibility === "public") return;
+    await this.bot
+      .doRequest("PUT", path, null, { visibility: "public" })
+      .catch((e: Error) => this.o.log("warn", "cannot list an announcement room in the room directory (the homeserver's room_list_publication_rules must allow the bot)", { alias, error: e.message }));
+  }
+
   /** A room that existed before: set what the bot may set, say what it could not. */
   private async makePublic(roomId: string, alias: string): Promise<void> {
     const want: Array<[string, Record<string, unknown>]> = [
@@ -87,7 +106,6 @@ export class PublicRoomsMatrix implements PublicRoomsPort {
       if (cur?.[k] === v) continue;
       await this.bot.sendStateEvent(roomId, type, "", content).catch((e: Error) => this.o.log("warn", "cannot make an announcement room public", { alias, type, error: e.message }));
     }
-    await this.bot.doRequest("PUT", `/_matrix/client/v3/directory/list/room/${encodeURIComponent(roomId)}`, null, { visibility: "public" }).catch((e: Error) => this.o.log("warn", "cannot list an announcement room in the directory", { alias, error: e.message }));
     const pl = (await this.bot.getRoomStateEvent(roomId, "m.room.power_levels", "").catch(() => null)) as { users?: Record<string, number>; users_default?: number; events_default?: number } | null;
     if (!pl) return;
     const others = Math.max(pl.users_default ?? 0, ...Object.entries(pl.users ?? {}).filter(([u]) => u !== this.o.botUserId).map(([, n]) => n));

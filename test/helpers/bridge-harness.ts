@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
-import { Bridge, type BridgeLimits } from "../../src/bridge/bridge.js";
+import { Bridge, type BridgeLimits, type BridgeSettings } from "../../src/bridge/bridge.js";
 import { startRelay, type RelayServer } from "../../src/cwtch/relay-server.js";
 import { freePort, startSynapse, type SynapseHandle } from "./synapse.js";
 import { TestUser } from "./matrix.js";
@@ -61,7 +61,7 @@ export async function startHarness(): Promise<Harness> {
   };
 }
 
-export async function startBridgeInProcess(h: Harness, database = "memory://", extra: { perRoleRooms?: boolean; quiet?: boolean; limits?: Partial<BridgeLimits> } = {}): Promise<Bridge> {
+export async function startBridgeInProcess(h: Harness, database = "memory://", extra: { perRoleRooms?: boolean; quiet?: boolean; limits?: Partial<BridgeLimits>; announce?: BridgeSettings["announce"] } = {}): Promise<Bridge> {
   const { quiet, ...settings } = extra;
   const b = new Bridge({
     homeserverUrl: h.synapse.baseUrl,
