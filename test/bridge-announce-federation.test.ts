@@ -88,5 +88,5 @@ describe("public announcements over federation", () => {
     const onA = await announcements(bert, news, 2);
     expect(onA.map((e) => bodyOf(e).split("\n")[0])).toEqual(["📣 Watchdogs: Posted before either room existed", "📣 Watchdogs: Second"]);
     for (const e of onA) expect(await verify(JSON.stringify(e.content), pid)).toBe(0);
-  });
+  }, 180_000);
 });

@@ -43,7 +43,8 @@ export class PublicRoomsMatrix implements PublicRoomsPort {
         throw e;
       }
     } else {
-      await this.bot.joinRoom(roomId);
+      // By alias: the directory answer names servers in the room, which a room on another homeserver needs.
+      await this.bot.joinRoom(alias);
       await this.makePublic(roomId, alias);
     }
     // Synapse makes a room but silently leaves it out of the directory when its publication rules say no.
