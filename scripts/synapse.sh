@@ -17,7 +17,8 @@ Usage: scripts/synapse.sh COMMAND [ARGS]
 
 A real Synapse homeserver (pinned in scripts/synapse-requirements.txt) in a
 Python venv, for tests and local runs. Client-server API only, over plain HTTP
-on 127.0.0.1, SQLite, no federation, rate limits effectively off.
+on 127.0.0.1, SQLite, no federation (unless setup --federation-port),
+rate limits effectively off.
 
 Commands:
   install [VENV_DIR]
