@@ -160,7 +160,7 @@ require_setup() {
 }
 
 cmd_setup() {
-  [[ $# -ge 1 ]] || die "usage: setup DIR --port N [--server-name NAME] [--appservice REG.yaml]... [--in-memory-db]"
+  [[ $# -ge 1 ]] || die "usage: setup DIR --port N [--server-name NAME] [--appservice REG.yaml]... [--in-memory-db] [--federation-port F]"
   local dir port="" server_name="localhost" in_memory=0 fed_port=""
   local -a appservices=()
   dir="$(abspath "$1")"; shift
