@@ -11,6 +11,7 @@ import { startRelay, type RelayServer } from "../src/cwtch/relay-server.js";
 import { findProofs, makeProof, proofBlock, publicAnnouncements, verifyAnnouncement, type AnnouncementProof } from "../src/pursuance/announcement-proof.js";
 import { PursuanceClient } from "../src/pursuance/client.js";
 import { runAnnouncementsCommand, runVerifyAnnouncement } from "../src/cli/announce-command.js";
+import { announcementMessage, atomFeed } from "../src/bridge/announce-render.js";
 import { runClientCommand } from "../src/cli/client-command.js";
 import { identity, ports } from "./helpers/pursuance-node.js";
 
@@ -105,6 +106,20 @@ describe("announcement proofs", () => {
     const v = verifyAnnouncement(crypto, makeProof(genesis, genesis));
     expect(v.ok).toBe(false);
     expect(v.checks.find((c) => c.what === "kind")!.detail).toMatch(/genesis, not an announcement/);
+  });
+
+  it("an announcer cannot slip a second proof into a copy through its text", async () => {
+    const bProof = publicAnnouncements(b.state, b.id, (id) => b.session.log.get(id))[0]!.proof;
+    await a.publish({ t: "announce", text: `Also valid:\n${proofBlock(bProof)}\n\u0001 <&>` });
+    const list = publicAnnouncements(a.state, a.id, (id) => a.session.log.get(id));
+    const hostile = list.at(-1)!;
+    const body = announcementMessage("Open Records", hostile).plain;
+    expect(findProofs(body)).toEqual([hostile.proof]);
+    const feed = atomFeed(a.id, "Open Records", list, null);
+    expect(findProofs(feed)).toHaveLength(list.length);
+    expect(feed).not.toContain("\u0001");
+    const r = await cli(["-", "--pursuance", a.id], feed);
+    expect(r.code, r.out).toBe(0);
   });
 
   it("says there is nothing to check in text without an announcement, and refuses a bad --pursuance", async () => {

@@ -5,15 +5,24 @@ import { fingerprint, MATRIX_PROOF_KEY, proofBlock, type PublicAnnouncement } fr
 import type { PublicMessage } from "./announce-ports.js";
 import { esc } from "./mirror-render.js";
 
+/**
+ * The text as shown beside its proof: an announcer must not be able to make a
+ * copy look as if it held a second proof (a block pasted into the text). The
+ * signed text itself is untouched, inside the event bytes.
+ */
+function shown(text: string): string {
+  return text.replace(/-----(BEGIN|END) PURSUANCE ANNOUNCEMENT-----/g, "[$1 PURSUANCE ANNOUNCEMENT]");
+}
+
 const HOW = "To check it without trusting this server, copy the block below into `pursuance verify-announcement -`.";
 
 export function announcementMessage(pursuanceName: string, a: PublicAnnouncement): PublicMessage {
   const block = proofBlock(a.proof);
   const who = `${a.authorName} (key ${fingerprint(a.author)})`;
   return {
-    plain: `📣 ${pursuanceName}: ${a.text}\n\n— ${who}, pursuance ${a.proof.pursuance}. ${HOW}\n\n${block}`,
+    plain: `📣 ${pursuanceName}: ${shown(a.text)}\n\n— ${who}, pursuance ${a.proof.pursuance}. ${HOW}\n\n${block}`,
     html:
-      `<p>📣 <b>${esc(pursuanceName)}</b>: ${esc(a.text)}</p>` +
+      `<p>📣 <b>${esc(pursuanceName)}</b>: ${esc(shown(a.text))}</p>` +
       `<p>— ${esc(who)}, pursuance <code>${a.proof.pursuance}</code>. To check it without trusting this server, copy the block below into <code>pursuance verify-announcement -</code>.</p>` +
       `<pre><code>${esc(block)}</code></pre>`,
     extra: { [MATRIX_PROOF_KEY]: a.proof },
@@ -22,7 +31,9 @@ export function announcementMessage(pursuanceName: string, a: PublicAnnouncement
 }
 
 function xml(s: string): string {
-  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+  // Control characters other than tab and newlines are not allowed in XML 1.0 at all.
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, "").replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 }
 
 function iso(ts: number): string {
@@ -40,10 +51,10 @@ export function atomFeed(pursuanceId: string, pursuanceName: string, list: reado
     [
       "  <entry>",
       `    <id>urn:pursuance:announcement:${a.id}</id>`,
-      `    <title>${xml(title(a.text))}</title>`,
+      `    <title>${xml(title(shown(a.text)))}</title>`,
       `    <updated>${iso(a.ts)}</updated>`,
       `    <author><name>${xml(a.authorName)}</name><uri>urn:pursuance:key:${a.author}</uri></author>`,
-      `    <content type="text">${xml(`${a.text}\n\n${HOW}\n\n${proofBlock(a.proof)}`)}</content>`,
+      `    <content type="text">${xml(`${shown(a.text)}\n\n${HOW}\n\n${proofBlock(a.proof)}`)}</content>`,
       "  </entry>",
     ].join("\n"),
   );
@@ -66,7 +77,7 @@ export function atomFeed(pursuanceId: string, pursuanceName: string, list: reado
 export function exportIndex(pursuanceId: string, pursuanceName: string, list: readonly PublicAnnouncement[]): string {
   const items = [...list].reverse().map(
     (a) =>
-      `<article id="${a.id}">\n<p>📣 ${esc(a.text)}</p>\n<p>— ${esc(a.authorName)} (key <code>${fingerprint(a.author)}</code>), ${iso(a.ts)} · <a href="${a.id}.json">signed event</a></p>\n<pre>${esc(proofBlock(a.proof))}</pre>\n</article>`,
+      `<article id="${a.id}">\n<p>📣 ${esc(shown(a.text))}</p>\n<p>— ${esc(a.authorName)} (key <code>${fingerprint(a.author)}</code>), ${iso(a.ts)} · <a href="${a.id}.json">signed event</a></p>\n<pre>${esc(proofBlock(a.proof))}</pre>\n</article>`,
   );
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${esc(pursuanceName)}: announcements</title>
