@@ -17,7 +17,8 @@ Usage: scripts/synapse.sh COMMAND [ARGS]
 
 A real Synapse homeserver (pinned in scripts/synapse-requirements.txt) in a
 Python venv, for tests and local runs. Client-server API only, over plain HTTP
-on 127.0.0.1, SQLite, no federation, rate limits effectively off.
+on 127.0.0.1, SQLite, no federation (unless setup --federation-port),
+rate limits effectively off.
 
 Commands:
   install [VENV_DIR]
@@ -41,6 +42,10 @@ Commands:
       no URL previews, report_stats false, logs at WARNING to
       DIR/homeserver.log. Also writes DIR/base_url, DIR/server_name and
       DIR/python (the venv interpreter used by start/register-user).
+      --federation-port F: also federate, for tests of several homeservers on
+      loopback: a TLS federation listener on 127.0.0.1:F with a self-signed
+      certificate (DIR/fed-cert.pem), peers' certificates not verified,
+      loopback allowed; give NAME as localhost:F so peers find it.
       Re-running setup on a DIR rewrites the config (e.g. new appservices);
       restart Synapse to apply it.
 
@@ -155,8 +160,8 @@ require_setup() {
 }
 
 cmd_setup() {
-  [[ $# -ge 1 ]] || die "usage: setup DIR --port N [--server-name NAME] [--appservice REG.yaml]... [--in-memory-db]"
-  local dir port="" server_name="localhost" in_memory=0
+  [[ $# -ge 1 ]] || die "usage: setup DIR --port N [--server-name NAME] [--appservice REG.yaml]... [--in-memory-db] [--federation-port F]"
+  local dir port="" server_name="localhost" in_memory=0 fed_port=""
   local -a appservices=()
   dir="$(abspath "$1")"; shift
   while [[ $# -gt 0 ]]; do
@@ -168,6 +173,7 @@ cmd_setup() {
       --appservice) [[ $# -ge 2 ]] || die "--appservice needs a value"; appservices+=("$(abspath "$2")"); shift 2 ;;
       --appservice=*) appservices+=("$(abspath "${1#*=}")"); shift ;;
       --in-memory-db) in_memory=1; shift ;;
+      --federation-port) [[ $# -ge 2 ]] || die "--federation-port needs a value"; fed_port="$2"; shift 2 ;;
       *) die "setup: unknown argument '$1'" ;;
     esac
   done
@@ -194,7 +200,7 @@ cmd_setup() {
   local as_json
   as_json="$("$py" -c 'import json, sys; print(json.dumps(sys.argv[1:]))' "${appservices[@]+"${appservices[@]}"}")"
 
-  DIR="$dir" PORT="$port" SERVER_NAME="$server_name" IN_MEMORY="$in_memory" APPSERVICES="$as_json" \
+  DIR="$dir" PORT="$port" SERVER_NAME="$server_name" IN_MEMORY="$in_memory" APPSERVICES="$as_json" FED_PORT="$fed_port" \
     "$py" - <<'PYEOF'
 import json, os, yaml
 
@@ -228,6 +234,10 @@ cfg.update({
     "log_config": os.path.join(d, "log.config"),
     "registration_shared_secret": shared_secret,
     "enable_registration": False,
+    # Readers of public announcement rooms need no account: guests read world-readable rooms.
+    "allow_guest_access": True,
+    # Let users (the bridge's bot included) list public rooms in the directory; Synapse denies it by default.
+    "room_list_publication_rules": [{"action": "allow"}],
     "bcrypt_rounds": 4,  # test server: fast password hashing (default 12 costs ~0.3 s a user)
     "report_stats": False,
     "enable_metrics": False,
@@ -256,6 +266,32 @@ cfg.update({
     "rc_profile": fast(),
     "rc_key_requests": fast(),
 })
+fed_port = os.environ.get("FED_PORT", "")
+if fed_port:
+    # Federation over loopback for tests: TLS is mandatory between homeservers, so a self-signed
+    # certificate that peers (configured the same way) do not verify.
+    import datetime
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    cert_path, key_path = os.path.join(d, "fed-cert.pem"), os.path.join(d, "fed-key.pem")
+    if not os.path.exists(cert_path):
+        key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, "localhost")])
+        now = datetime.datetime.now(datetime.timezone.utc)
+        cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+                .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+                .not_valid_after(now + datetime.timedelta(days=30)).sign(key, hashes.SHA256()))
+        with open(key_path, "wb") as f:
+            f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+        with open(cert_path, "wb") as f:
+            f.write(cert.public_bytes(serialization.Encoding.PEM))
+    cfg["listeners"].append({"port": int(fed_port), "bind_addresses": ["127.0.0.1"], "type": "http", "tls": True,
+                             "x_forwarded": False, "resources": [{"names": ["federation"], "compress": False}]})
+    cfg["tls_certificate_path"], cfg["tls_private_key_path"] = cert_path, key_path
+    cfg["federation_verify_certificates"] = False
+    cfg["ip_range_whitelist"] = ["127.0.0.0/8"]
+    cfg.pop("federation_domain_whitelist", None)
 tmp = cfg_path + ".tmp"
 with open(tmp, "w") as f:
     f.write("# Generated by scripts/synapse.sh setup; re-run setup rather than editing.\n")

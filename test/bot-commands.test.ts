@@ -343,6 +343,23 @@ describe("!relay, !keys, !announce, !pursuance", () => {
     await refused(ada, `!announce ${"x".repeat(8001)}`, "manage", /text must be a string of at most 8000 chars/, /^!announce/);
   });
 
+  it("public announcement rooms: chosen only by a role that may announce; a quoted text is still an announcement", async () => {
+    const added: string[] = [];
+    const withRooms = (c: PursuanceClient) => ({
+      ...ctx(c, "manage"),
+      announceRooms: { add: async (a: string) => (added.push(a), `added ${a}`), remove: async (a: string) => `removed ${a}`, list: async () => added },
+    });
+    expect(await handleCommand("!announce room add #news:our-group.net", withRooms(ada))).toMatchObject({ kind: "ok", plain: "added #news:our-group.net" });
+    const r = (await handleCommand("!announce room add #sneaky:their.net", withRooms(cat)))!;
+    expect(r).toMatchObject({ kind: "error" });
+    expect((r as { reason: string }).reason).toMatch(/only a role allowed to announce/);
+    expect(added).toEqual(["#news:our-group.net"]);
+    expect((await handleCommand("!announce room list", withRooms(cat)))!).toMatchObject({ kind: "ok", plain: "#news:our-group.net" });
+    const before = ada.state.announcements.length;
+    expect(await handleCommand('!announce "room add is open on Friday"', withRooms(ada))).toMatchObject({ kind: "ok" });
+    expect(ada.state.announcements.at(before)!.text).toBe("room add is open on Friday");
+  });
+
   it("reports a failing port as a failure, not as the user's fault", async () => {
     const c = ctx(ada, "manage");
     c.keys.delegate = async () => {

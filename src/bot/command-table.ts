@@ -6,7 +6,7 @@
 // Bridge levels: "commands" for working in a pursuance (its own rules then
 // decide), "manage" for what changes who holds what or speaks publicly,
 // "admin" for where the pursuance lives (the bridge's relay connections).
-import { announce } from "./announce-commands.js";
+import { announce, announceRoomAdd, announceRoomList, announceRoomRemove } from "./announce-commands.js";
 import type { CommandSpec } from "./command-spec.js";
 import { help } from "./help-command.js";
 import { keysDelegate, keysRevoke, keysStatus } from "./keys-commands.js";
@@ -126,6 +126,9 @@ export const COMMAND_TABLE: readonly CommandSpec[] = [
   { path: ["pursuance", "status"], help: "relays, sync state, gaps and the state hash", level: "commands", cap: null, run: pursuanceStatus },
 
   { path: ["announce"], required: [{ name: "text", quoted: true, rest: true }], help: "post a signed public announcement", level: "manage", cap: "announce", run: announce },
+  { path: ["announce", "room", "add"], required: [{ name: "alias" }], help: "mirror announcements (all past ones, then each new one) to a public room, #name:server", level: "manage", cap: "announce", run: announceRoomAdd },
+  { path: ["announce", "room", "remove"], required: [{ name: "alias" }], help: "stop mirroring announcements to a public room", level: "manage", cap: "announce", run: announceRoomRemove },
+  { path: ["announce", "room", "list"], help: "the public rooms announcements go to", level: "commands", cap: null, run: announceRoomList },
   { path: ["help"], optional: [{ name: "command", rest: true }], help: "what you may run here", level: "commands", cap: null, room: "any", run: help },
 ];
 

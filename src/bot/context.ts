@@ -62,6 +62,15 @@ export interface BotContext {
     delegate(role: string): Promise<string>;
     revoke(role: string): Promise<string>;
   };
+  /**
+   * Public rooms where the host mirrors this pursuance's announcements (the
+   * bridge's); absent where the host has none. Each returns one plain line.
+   */
+  announceRooms?: {
+    add(alias: string): Promise<string>;
+    remove(alias: string): Promise<string>;
+    list(): Promise<string[]>;
+  };
   /** Wall clock, ms: "today" and "tomorrow" in due dates. */
   now(): number;
   /**

@@ -23,6 +23,8 @@ export interface AppserviceHttpOptions {
   ready(): boolean;
   /** null: /metrics is switched off in the config. */
   metrics: (() => Promise<string>) | null;
+  /** `/feeds/<pursuance id>.atom`: a pursuance's announcements (null: switched off; the function's null: unknown). */
+  feed?: ((pursuanceId: string, selfUrl: string | null) => string | null) | null;
   log(level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>): void;
 }
 
@@ -101,6 +103,14 @@ export class AppserviceHttp {
     if (req.method === "GET" && p === "/metrics" && this.o.metrics) {
       res.writeHead(200, { "content-type": "text/plain; version=0.0.4" });
       return void res.end(await this.o.metrics());
+    }
+    const feed = /^\/feeds\/([0-9a-f]{64})\.atom$/.exec(p);
+    if (req.method === "GET" && feed && this.o.feed) {
+      const host = req.headers.host;
+      const body = this.o.feed(feed[1]!, host ? `http://${host}${p}` : null);
+      if (body === null) return json(res, 404, { errcode: "M_NOT_FOUND", error: "no such pursuance here" });
+      res.writeHead(200, { "content-type": "application/atom+xml; charset=utf-8" });
+      return void res.end(body);
     }
     if (!p.startsWith("/_matrix/app/") && !p.startsWith("/transactions/") && !p.startsWith("/users/") && !p.startsWith("/rooms/")) {
       return json(res, 404, { errcode: "M_UNRECOGNIZED", error: "unknown endpoint" });

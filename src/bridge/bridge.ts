@@ -20,6 +20,11 @@ import { BridgeMatrix } from "./matrix-client.js";
 import { withSealedInbound } from "./sealed-store.js";
 import type { BridgeStorePort, MatrixPort } from "./ports.js";
 import type { Permission } from "../bot/context.js";
+import { publicAnnouncements } from "../pursuance/announcement-proof.js";
+import { announceStore } from "../store/announce-store.js";
+import { AnnounceMirror } from "./announce-mirror.js";
+import { atomFeed } from "./announce-render.js";
+import { PublicRoomsMatrix } from "./public-rooms.js";
 
 /** What the running bridge needs, resolved from the YAML config. */
 export interface BridgeSettings {
@@ -42,6 +47,8 @@ export interface BridgeSettings {
   perRoleRooms?: boolean;
   /** Deadlines and retry bounds; tests shorten them. */
   limits?: Partial<BridgeLimits>;
+  /** Public announcements: rooms per pursuance id (announce.rooms), the Atom feeds (default on), first retry delay. */
+  announce?: { rooms?: Readonly<Record<string, readonly string[]>>; feeds?: boolean; retryBaseMs?: number };
   log(level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>): void;
 }
 
@@ -74,6 +81,8 @@ export class Bridge {
   private ticker: NodeJS.Timeout | null = null;
   readonly limits: BridgeLimits;
   private queues!: RoomQueues;
+  /** Public announcement rooms: their own queues, apart from the rooms' (announce-mirror.ts). */
+  announce!: AnnounceMirror;
   /** Failed tries per inbound event (in this run), and how many were given up. */
   readonly inboundFailures = new Map<string, number>();
   commandsDropped = 0;
@@ -103,6 +112,17 @@ export class Bridge {
       this.limits.ioTimeoutMs,
       "homeserver",
     );
+    this.announce = new AnnounceMirror({
+      store: withDeadlines(announceStore(this.db.db), this.limits.ioTimeoutMs, "database"),
+      rooms: withDeadlines(
+        new PublicRoomsMatrix({ homeserverUrl: this.s.homeserverUrl, asToken: this.s.asToken, botUserId: this.matrix.botUserId, domain: this.s.domain, log: this.s.log }),
+        this.limits.ioTimeoutMs,
+        "homeserver",
+      ),
+      configured: (pid) => this.s.announce?.rooms?.[pid] ?? [],
+      ...(this.s.announce?.retryBaseMs ? { retryBaseMs: this.s.announce.retryBaseMs } : {}),
+      log: this.s.log,
+    });
     this.http = new AppserviceHttp({
       bindAddress: this.s.bindAddress,
       port: this.s.port,
@@ -111,6 +131,7 @@ export class Bridge {
       onEvent: (e) => this.onEvent(e),
       ready: () => this.isReady && this.queues.stuck().length === 0,
       metrics: this.s.metricsEnabled === false ? null : async () => this.metrics(),
+      feed: this.s.announce?.feeds === false ? null : (pid, self) => this.feed(pid, self),
       log: this.s.log,
     });
     // Listen first: the homeserver queues transactions until we answer, and we answer only when ready.
@@ -139,6 +160,7 @@ export class Bridge {
     await this.http.close();
     await this.idle();
     await Promise.all([...this.pursuances.values()].map((r) => r.drain()));
+    await this.announce.stop();
     for (const r of this.pursuances.values()) r.close();
     await this.db.close();
   }
@@ -168,10 +190,20 @@ export class Bridge {
       userPrefix: this.s.userPrefix,
       perRoleRooms: this.s.perRoleRooms ?? false,
       stepTimeoutMs: this.limits.stepTimeoutMs,
+      onChanged: () => this.announce.kick(binding.groupId),
       log: this.s.log,
     });
     this.rooms.set(roomId, h);
     this.pursuances.set(binding.groupId, h);
+    this.announce.register({
+      groupId: binding.groupId,
+      pursuanceId: binding.pursuanceId,
+      name: () => h.primary?.state.name ?? binding.name,
+      announcements: (skip) => {
+        const c = h.primary;
+        return c ? publicAnnouncements(c.state, c.id, (id) => c.session.log.get(id), skip) : [];
+      },
+    });
     return h;
   }
 
@@ -318,6 +350,12 @@ export class Bridge {
     return this.rooms.get(roomId) ?? [...this.pursuances.values()].find((h) => h.rooms.has(roomId));
   }
 
+  /** The Atom feed of a pursuance's announcements, by pursuance id; null for one not hosted here. */
+  feed(pursuanceId: string, selfUrl: string | null): string | null {
+    const src = this.announce.source(pursuanceId);
+    return src ? atomFeed(pursuanceId, src.name(), src.announcements(), selfUrl) : null;
+  }
+
   metrics(): string {
     const lines = [
       "# TYPE pursuance_bridge_rooms gauge",
@@ -335,6 +373,10 @@ export class Bridge {
       `pursuance_bridge_commands_dropped_total ${this.commandsDropped}`,
       "# TYPE pursuance_bridge_mirror_dropped_total counter",
       `pursuance_bridge_mirror_dropped_total ${[...this.pursuances.values()].reduce((n, r) => n + r.mirrorDropped, 0)}`,
+      "# TYPE pursuance_bridge_announcements_mirrored_total counter",
+      `pursuance_bridge_announcements_mirrored_total ${this.announce.posted}`,
+      "# TYPE pursuance_bridge_announce_failures_total counter",
+      `pursuance_bridge_announce_failures_total ${this.announce.failures}`,
       "# TYPE pursuance_bridge_step_timeouts_total counter",
       `pursuance_bridge_step_timeouts_total ${this.queues.timeouts}`,
       "# TYPE pursuance_bridge_rooms_stuck gauge",

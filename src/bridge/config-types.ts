@@ -62,6 +62,14 @@ export interface BridgeConfig {
   rooms: { /** One extra room per role, membership following the role (default false). */ perRole: boolean };
   metrics: { /** Serve /metrics on the appservice port (default true). /live and /ready are always served. */ enabled: boolean };
   logging: { level: LogLevel; json: boolean };
+  announce: AnnounceConfig;
+}
+
+export interface AnnounceConfig {
+  /** Pursuance id → public room aliases its announcements are mirrored to (besides `!announce room add`). */
+  rooms: Record<string, string[]>;
+  /** Serve /feeds/<pursuance id>.atom on the appservice port (default true). */
+  feeds: boolean;
 }
 
 /**

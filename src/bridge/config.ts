@@ -13,6 +13,7 @@
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { parseDocument } from "yaml";
+import { parseAnnounce } from "./config-announce.js";
 import { Checker, isObj } from "./config-checker.js";
 import { ConfigError, ConfigErrors } from "./config-errors.js";
 import { parseAppservice, parseDatabase, parseHomeserver, parseIdentities, parsePermissions, parseRelays, parseSocksProxy, parseSwitches } from "./config-sections.js";
@@ -37,7 +38,7 @@ export {
 export { ConfigError, ConfigErrors } from "./config-errors.js";
 export { decodeKey32, isPlaceholder, isServerName, normalisePermissionKey, showValue, splitUserId } from "./config-values.js";
 
-const SECTIONS = ["homeserver", "appservice", "database", "relays", "socksProxy", "identities", "permissions", "rooms", "metrics", "logging"] as const;
+const SECTIONS = ["homeserver", "appservice", "database", "relays", "socksProxy", "identities", "permissions", "rooms", "metrics", "logging", "announce"] as const;
 
 /**
  * Parse and validate a config. Throws ConfigErrors listing every problem;
@@ -69,6 +70,7 @@ export function parseConfig(yamlText: string, source: string, opts: ParseConfigO
   const identities = parseIdentities(c, top.identities, purpose, env);
   const permissions = parsePermissions(c, top.permissions);
   const { rooms, metrics, logging } = parseSwitches(c, top);
+  const announce = parseAnnounce(c, top.announce);
 
   const config: BridgeConfig = {
     homeserver,
@@ -81,6 +83,7 @@ export function parseConfig(yamlText: string, source: string, opts: ParseConfigO
     rooms,
     metrics,
     logging,
+    announce,
   };
   if (c.errors.length > 0) throw new ConfigErrors(source, c.errors);
   return config;

@@ -31,6 +31,8 @@ export interface HostDeps {
   stepTimeoutMs?: number;
   /** Tries to post one event before the mirror skips it (default 5). */
   maxPostAttempts?: number;
+  /** Called whenever the mirror is asked to run (the log or a room changed): the public-announcement mirror listens. */
+  onChanged?: () => void;
   log(level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>): void;
 }
 
@@ -196,6 +198,7 @@ export class HostedPursuance {
   }
 
   scheduleMirror(): void {
+    if (!this.closed) this.deps.onChanged?.();
     if (this.mirrorQueued || this.closed) return;
     this.mirrorQueued = true;
     void this.run(async () => {

@@ -292,7 +292,31 @@ function contextFor(b: Bridge, e: MatrixEvent, hosted: HostedPursuance | undefin
         return `took back the "${role}" key from this bridge; members' clients rotate it away now`;
       },
     },
+    ...(hosted ? { announceRooms: announceRoomsPort(b, hosted, e.sender) } : {}),
     now: () => Date.now(),
     via: viaOf(e),
+  };
+}
+
+function announceRoomsPort(b: Bridge, hosted: HostedPursuance, sender: string): NonNullable<BotContext["announceRooms"]> {
+  const g = hosted.binding.groupId;
+  return {
+    add: async (alias) => {
+      try {
+        const fresh = await b.announce.add(g, alias, sender);
+        return fresh ? `announcements now go to ${alias} too (every past one first, in order)` : `${alias} already gets the announcements`;
+      } catch (err) {
+        throw new Refusal((err as Error).message);
+      }
+    },
+    remove: async (alias) => {
+      const r = await b.announce.remove(g, alias);
+      if (r === "configured") throw new Refusal(`${alias} is set in the bridge's config (announce.rooms); the operator removes it there`);
+      return r === "removed" ? `announcements no longer go to ${alias} (what is there stays)` : `${alias} was not an announcement room`;
+    },
+    list: async () =>
+      (await b.announce.status(g)).map(
+        (r) => `${r.alias}${r.configured ? " (config)" : ""}: ${r.behind === 0 ? "up to date" : `${r.behind} to post`}${r.failing ? `, failing (${r.failing} tries)` : ""}`,
+      ),
   };
 }

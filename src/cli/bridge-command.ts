@@ -51,6 +51,7 @@ export function settingsFrom(cfg: BridgeConfig, log: BridgeSettings["log"]): Bri
     permissionFor: (u) => permissionFor(cfg.permissions, u),
     metricsEnabled: cfg.metrics.enabled,
     perRoleRooms: cfg.rooms.perRole,
+    announce: { rooms: cfg.announce.rooms, feeds: cfg.announce.feeds },
     log,
   };
 }

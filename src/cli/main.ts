@@ -2,6 +2,7 @@
 // add a command; each takes its own argv and returns the process exit code.
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { runAnnouncementsCommand, runVerifyAnnouncement } from "./announce-command.js";
 import { runConfigCommand, runRegisterCommand } from "./bridge-config-commands.js";
 import { runBridgeCommand } from "./bridge-command.js";
 import { runClientCommand } from "./client-command.js";
@@ -24,6 +25,8 @@ export const COMMANDS: Record<string, Command> = {
   demo: { summary: "run two relays and three members in one process and check they agree", run: runDemoCommand },
   register: { summary: "write the bridge's appservice registration.yaml and store its tokens in the config", run: (argv) => runRegisterCommand(argv) },
   config: { summary: "check the bridge's config file (config check -c config.yaml)", run: (argv) => runConfigCommand(argv) },
+  "verify-announcement": { summary: "check a copied public announcement (FILE or -) against its signature and pursuance; no account needed", run: (argv) => runVerifyAnnouncement(argv) },
+  announcements: { summary: "announcements export DIR: the pursuance's signed announcements as static files for any web host", run: (argv) => runAnnouncementsCommand(argv) },
   verify: { summary: "recompute state and hash from an exported log (same as client verify)", run: (argv) => runClientCommand(["verify", ...argv]) },
 };
 

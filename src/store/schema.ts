@@ -3,3 +3,4 @@
 export * from "./relay-schema.js";
 export * from "./client-schema.js";
 export * from "./bridge-schema.js";
+export * from "./announce-schema.js";

@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
-import { Bridge, type BridgeLimits } from "../../src/bridge/bridge.js";
+import { Bridge, type BridgeLimits, type BridgeSettings } from "../../src/bridge/bridge.js";
 import { startRelay, type RelayServer } from "../../src/cwtch/relay-server.js";
 import { freePort, startSynapse, type SynapseHandle } from "./synapse.js";
 import { TestUser } from "./matrix.js";
@@ -22,7 +22,11 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(): Promise<Harness> {
+/** `federate`: the homeserver federates over loopback (its server name is then localhost:<federation port>). */
+export async function startHarness(opts: { federate?: boolean } = {}): Promise<Harness> {
+  const fedPort = opts.federate ? await freePort() : undefined;
+  const serverName = fedPort ? `localhost:${fedPort}` : "localhost";
+  const ns = serverName.replace(/[.]/g, "\\.");
   const dir = mkdtempSync(join(tmpdir(), "pursuance-bridge-"));
   const bridgePort = await freePort();
   const asToken = randomBytes(24).toString("base64url");
@@ -37,10 +41,10 @@ export async function startHarness(): Promise<Harness> {
       hs_token: hsToken,
       sender_localpart: "_pursuance_bot",
       rate_limited: false,
-      namespaces: { users: [{ exclusive: true, regex: "@_pursuance_.*:localhost" }], aliases: [{ exclusive: true, regex: "#_pursuance_.*:localhost" }], rooms: [] },
+      namespaces: { users: [{ exclusive: true, regex: `@_pursuance_.*:${ns}` }], aliases: [{ exclusive: true, regex: `#_pursuance_.*:${ns}` }], rooms: [] },
     }),
   );
-  const synapse = await startSynapse({ appserviceRegistrations: [reg] });
+  const synapse = await startSynapse({ appserviceRegistrations: [reg], ...(fedPort ? { serverName, federationPort: fedPort } : {}) });
   const relay = await startRelay();
   return {
     dir,
@@ -61,7 +65,7 @@ export async function startHarness(): Promise<Harness> {
   };
 }
 
-export async function startBridgeInProcess(h: Harness, database = "memory://", extra: { perRoleRooms?: boolean; quiet?: boolean; limits?: Partial<BridgeLimits> } = {}): Promise<Bridge> {
+export async function startBridgeInProcess(h: Harness, database = "memory://", extra: { perRoleRooms?: boolean; quiet?: boolean; limits?: Partial<BridgeLimits>; announce?: BridgeSettings["announce"] } = {}): Promise<Bridge> {
   const { quiet, ...settings } = extra;
   const b = new Bridge({
     homeserverUrl: h.synapse.baseUrl,

@@ -33,6 +33,8 @@ export interface StartSynapseOptions {
   serverName?: string;
   /** Use SQLite ':memory:' instead of DIR/homeserver.db. */
   inMemoryDb?: boolean;
+  /** Federate over loopback on this TLS port (give serverName "localhost:<port>"); see scripts/synapse.sh setup. */
+  federationPort?: number;
 }
 
 export interface SynapseUser {
@@ -145,6 +147,7 @@ export async function startSynapse(opts: StartSynapseOptions = {}): Promise<Syna
     if (opts.serverName !== undefined) setupArgs.push("--server-name", opts.serverName);
     for (const reg of opts.appserviceRegistrations ?? []) setupArgs.push("--appservice", resolve(reg));
     if (opts.inMemoryDb) setupArgs.push("--in-memory-db");
+    if (opts.federationPort !== undefined) setupArgs.push("--federation-port", String(opts.federationPort));
     await runScript(setupArgs, 60_000);
     try {
       const { stdout } = await runScript(["start", dir], 180_000);

@@ -1,0 +1,91 @@
+// Announcements as the public reads them: a Matrix message, an Atom feed, a
+// static HTML page. Each carries the proof (announcement-proof.ts) so a reader
+// can check it without trusting whoever served it.
+import { fingerprint, MATRIX_PROOF_KEY, proofBlock, type PublicAnnouncement } from "../pursuance/announcement-proof.js";
+import type { PublicMessage } from "./announce-ports.js";
+import { esc } from "./mirror-render.js";
+
+/**
+ * The text as shown beside its proof: an announcer must not be able to make a
+ * copy look as if it held a second proof (a block pasted into the text). The
+ * signed text itself is untouched, inside the event bytes.
+ */
+function shown(text: string): string {
+  return text.replace(/-----(BEGIN|END) PURSUANCE ANNOUNCEMENT-----/g, "[$1 PURSUANCE ANNOUNCEMENT]");
+}
+
+const HOW = "To check it without trusting this server, copy the block below into `pursuance verify-announcement -`.";
+
+export function announcementMessage(pursuanceName: string, a: PublicAnnouncement): PublicMessage {
+  const block = proofBlock(a.proof);
+  const who = `${a.authorName} (key ${fingerprint(a.author)})`;
+  return {
+    plain: `📣 ${pursuanceName}: ${shown(a.text)}\n\n— ${who}, pursuance ${a.proof.pursuance}. ${HOW}\n\n${block}`,
+    html:
+      `<p>📣 <b>${esc(pursuanceName)}</b>: ${esc(shown(a.text))}</p>` +
+      `<p>— ${esc(who)}, pursuance <code>${a.proof.pursuance}</code>. To check it without trusting this server, copy the block below into <code>pursuance verify-announcement -</code>.</p>` +
+      `<pre><code>${esc(block)}</code></pre>`,
+    extra: { [MATRIX_PROOF_KEY]: a.proof },
+    txnId: `pursuance.announce.${a.id.slice(0, 40)}`,
+  };
+}
+
+function xml(s: string): string {
+  // Control characters other than tab and newlines are not allowed in XML 1.0 at all.
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, "").replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+}
+
+function iso(ts: number): string {
+  return new Date(ts).toISOString();
+}
+
+function title(text: string): string {
+  const line = text.split("\n")[0]!;
+  return line.length > 80 ? `${line.slice(0, 79)}…` : line;
+}
+
+/** An Atom feed of a pursuance's announcements, newest first, each entry with its proof block. */
+export function atomFeed(pursuanceId: string, pursuanceName: string, list: readonly PublicAnnouncement[], selfUrl: string | null): string {
+  const entries = [...list].reverse().map((a) =>
+    [
+      "  <entry>",
+      `    <id>urn:pursuance:announcement:${a.id}</id>`,
+      `    <title>${xml(title(shown(a.text)))}</title>`,
+      `    <updated>${iso(a.ts)}</updated>`,
+      `    <author><name>${xml(a.authorName)}</name><uri>urn:pursuance:key:${a.author}</uri></author>`,
+      `    <content type="text">${xml(`${shown(a.text)}\n\n${HOW}\n\n${proofBlock(a.proof)}`)}</content>`,
+      "  </entry>",
+    ].join("\n"),
+  );
+  const updated = list.length ? iso(Math.max(...list.map((a) => a.ts))) : iso(0);
+  return [
+    '<?xml version="1.0" encoding="utf-8"?>',
+    '<feed xmlns="http://www.w3.org/2005/Atom">',
+    `  <id>urn:pursuance:${pursuanceId}</id>`,
+    `  <title>${xml(pursuanceName)}: announcements</title>`,
+    `  <subtitle>Signed announcements of pursuance ${pursuanceId}. Check any entry with: pursuance verify-announcement FILE</subtitle>`,
+    `  <updated>${updated}</updated>`,
+    ...(selfUrl ? [`  <link rel="self" href="${xml(selfUrl)}"/>`] : []),
+    ...entries,
+    "</feed>",
+    "",
+  ].join("\n");
+}
+
+/** The static export's index: every announcement, its proof block, and a link to its file. */
+export function exportIndex(pursuanceId: string, pursuanceName: string, list: readonly PublicAnnouncement[]): string {
+  const items = [...list].reverse().map(
+    (a) =>
+      `<article id="${a.id}">\n<p>📣 ${esc(shown(a.text))}</p>\n<p>— ${esc(a.authorName)} (key <code>${fingerprint(a.author)}</code>), ${iso(a.ts)} · <a href="${a.id}.json">signed event</a></p>\n<pre>${esc(proofBlock(a.proof))}</pre>\n</article>`,
+  );
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${esc(pursuanceName)}: announcements</title>
+<link rel="alternate" type="application/atom+xml" href="feed.atom"></head>
+<body>
+<h1>${esc(pursuanceName)}: announcements</h1>
+<p>Pursuance <code>${pursuanceId}</code>. Each announcement is signed by its author's key. Check one without trusting this site: save its <code>.json</code> file (or copy its block) and run <code>pursuance verify-announcement FILE --pursuance ${pursuanceId}</code>.</p>
+${items.join("\n")}
+</body></html>
+`;
+}
