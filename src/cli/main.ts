@@ -3,6 +3,7 @@
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { runConfigCommand, runRegisterCommand } from "./bridge-config-commands.js";
+import { runBackupCommand, runRestoreCommand } from "./backup-command.js";
 import { runBridgeCommand } from "./bridge-command.js";
 import { runClientCommand } from "./client-command.js";
 import { runDemoCommand } from "./demo-command.js";
@@ -24,6 +25,8 @@ export const COMMANDS: Record<string, Command> = {
   demo: { summary: "run two relays and three members in one process and check they agree", run: runDemoCommand },
   register: { summary: "write the bridge's appservice registration.yaml and store its tokens in the config", run: (argv) => runRegisterCommand(argv) },
   config: { summary: "check the bridge's config file (config check -c config.yaml)", run: (argv) => runConfigCommand(argv) },
+  backup: { summary: "write one passphrase-encrypted file with a member's identity, keys and log, or the bridge's state", run: (argv) => runBackupCommand(argv) },
+  restore: { summary: "bring back what `pursuance backup` wrote, on this or another machine", run: (argv) => runRestoreCommand(argv) },
   verify: { summary: "recompute state and hash from an exported log (same as client verify)", run: (argv) => runClientCommand(["verify", ...argv]) },
 };
 
