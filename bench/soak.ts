@@ -146,8 +146,19 @@ export async function runSoak(size: SoakSize, log: (m: string) => void = progres
             restarting = (async () => {
               log(`soak: restarting the relay at ${acked} acknowledged frames`);
               await relay!.close();
-              relay = await open(port);
+              // The port may linger a moment after close: try again rather than leave the clients without a relay.
+              for (let t = 0; ; t++) {
+                try {
+                  relay = await open(port);
+                  break;
+                } catch (e) {
+                  if (t >= 20) throw e;
+                  log(`soak: relay restart failed (${(e as Error).message}); again`);
+                  await sleep(250);
+                }
+              }
               restarts++;
+              log("soak: relay back");
             })().finally(() => (restarting = null));
           }
         }

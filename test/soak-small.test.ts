@@ -7,7 +7,11 @@ import { runSoak, SOAK_SMALL } from "../bench/soak.js";
 
 describe("soak, small size", () => {
   it("loses no frame across a relay restart and gives its memory back", async () => {
-    const r = await runSoak(SOAK_SMALL, () => {});
+    const lines: string[] = [];
+    const r = await runSoak(SOAK_SMALL, (m) => void process.stderr.write(`${new Date().toISOString().slice(11, 23)} ${m}\n`)).catch((e: Error) => {
+      throw new Error(`${e.message}\n${lines.join("\n")}`);
+    });
+    process.stderr.write(lines.join("\n") + "\n");
     expect(r.restarts).toBe(1);
     expect(r.acked).toBe(SOAK_SMALL.frames);
     expect(r.owed).toBe(SOAK_SMALL.frames * (SOAK_SMALL.clients / SOAK_SMALL.pursuances));
