@@ -1,4 +1,4 @@
-// npm run bench [-- --only relay,abuse,pipeline,joins,fold,coldload,bridge,relocate] [--quick]
+// npm run bench [-- --only relay,abuse,pipeline,joins,fold,coldload,bridge,relocate,soak] [--quick] [--small]
 //
 // Every measurement is taken beside its baseline in the same run. Results go
 // to bench/results/latest.json (an array of {name, value, unit, baseline,
@@ -15,26 +15,29 @@ import { benchJoins } from "./joins.js";
 import { benchPipeline } from "./pipeline.js";
 import { benchRelay } from "./relay.js";
 import { benchRelocate } from "./relocate.js";
+import { benchSoak } from "./soak.js";
 import { table, type Metric } from "./report.js";
 import { synthLog } from "./synth.js";
 import { progress, since } from "./util.js";
 
-const SECTIONS = ["relay", "abuse", "pipeline", "joins", "fold", "coldload", "bridge", "relocate"] as const;
+const SECTIONS = ["relay", "abuse", "pipeline", "joins", "fold", "coldload", "bridge", "relocate", "soak"] as const;
 type Section = (typeof SECTIONS)[number];
 const ALIASES: Record<string, Section> = { flood: "abuse",  members: "joins", crypto: "pipeline", pg: "coldload", postgres: "coldload", matrix: "bridge", synapse: "bridge" };
 
 function usage(code: number, msg?: string): never {
   if (msg) process.stderr.write(`bench: ${msg}\n`);
-  process.stderr.write(`usage: npm run bench -- [--quick] [--only ${SECTIONS.join(",")}]\n`);
+  process.stderr.write(`usage: npm run bench -- [--quick] [--small (soak: 20 clients, 2,000 frames)] [--only ${SECTIONS.join(",")}]\n`);
   process.exit(code);
 }
 
-function parseArgs(argv: string[]): { quick: boolean; only: Set<Section> } {
+function parseArgs(argv: string[]): { quick: boolean; small: boolean; only: Set<Section> } {
   let quick = false;
+  let small = process.env.PURSUANCE_SOAK_SMALL === "1";
   let only = new Set<Section>(SECTIONS);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === "--quick") quick = true;
+    else if (a === "--small") small = true;
     else if (a === "--only" || a.startsWith("--only=")) {
       const v = a.includes("=") ? a.slice(a.indexOf("=") + 1) : argv[++i];
       if (!v) usage(2, "--only needs a comma-separated list");
@@ -47,11 +50,11 @@ function parseArgs(argv: string[]): { quick: boolean; only: Set<Section> } {
     } else if (a === "--help" || a === "-h") usage(0);
     else usage(2, `unknown argument "${a}"`);
   }
-  return { quick, only };
+  return { quick, small, only };
 }
 
 async function main() {
-  const { quick, only } = parseArgs(process.argv.slice(2));
+  const { quick, small, only } = parseArgs(process.argv.slice(2));
   const t0 = performance.now();
   const cpu = cpus();
   const machine = {
@@ -94,6 +97,7 @@ async function main() {
   }
   await run("bridge", () => benchBridge(quick));
   await run("relocate", () => benchRelocate(quick));
+  await run("soak", () => benchSoak(small));
 
   const dir = new URL("./results/", import.meta.url);
   mkdirSync(dir, { recursive: true });

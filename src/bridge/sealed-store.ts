@@ -6,8 +6,10 @@ import { fromB64, toB64, utf8 } from "../cwtch/bytes.js";
 import type { IdentityVault } from "./identity-vault.js";
 import type { BridgeStorePort } from "./ports.js";
 
-const SEALED = "sealed:";
-const PURPOSE = "inbound-event";
+export const SEALED_INBOUND = "sealed:";
+export const INBOUND_PURPOSE = "inbound-event";
+const SEALED = SEALED_INBOUND;
+const PURPOSE = INBOUND_PURPOSE;
 
 export function withSealedInbound(store: BridgeStorePort, vault: IdentityVault): BridgeStorePort {
   return {

@@ -4,6 +4,7 @@ import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { runAnnouncementsCommand, runVerifyAnnouncement } from "./announce-command.js";
 import { runConfigCommand, runRegisterCommand } from "./bridge-config-commands.js";
+import { runBackupCommand, runRestoreCommand } from "./backup-command.js";
 import { runBridgeCommand } from "./bridge-command.js";
 import { runClientCommand } from "./client-command.js";
 import { runDemoCommand } from "./demo-command.js";
@@ -27,6 +28,8 @@ export const COMMANDS: Record<string, Command> = {
   config: { summary: "check the bridge's config file (config check -c config.yaml)", run: (argv) => runConfigCommand(argv) },
   "verify-announcement": { summary: "check a copied public announcement (FILE or -) against its signature and pursuance; no account needed", run: (argv) => runVerifyAnnouncement(argv) },
   announcements: { summary: "announcements export DIR: the pursuance's signed announcements as static files for any web host", run: (argv) => runAnnouncementsCommand(argv) },
+  backup: { summary: "write one passphrase-encrypted file with a member's identity, keys and log, or the bridge's state", run: (argv) => runBackupCommand(argv) },
+  restore: { summary: "bring back what `pursuance backup` wrote, on this or another machine", run: (argv) => runRestoreCommand(argv) },
   verify: { summary: "recompute state and hash from an exported log (same as client verify)", run: (argv) => runClientCommand(["verify", ...argv]) },
 };
 

@@ -24,6 +24,9 @@ Options:
   --port N            port, 0 = any free port (default ${DEFAULT_PORT})
   --store S           memory, or a postgres://user@host:port/db URL for a
                       durable store (default memory)
+  --shared            several relays share this --store database (e.g. behind a
+                      load balancer): each serves live what any of them stored,
+                      fanned out by PostgreSQL LISTEN/NOTIFY
   --max-messages N    frames kept before the oldest are evicted (default ${RELAY_DEFAULTS.maxMessages})
   --max-bytes SIZE    bytes kept, e.g. 500MB, 64KiB, 1GiB (default 256MiB)
   --max-age DUR       age after which frames are evicted, e.g. 30s, 15m, 12h, 7d (default 7d)
@@ -91,14 +94,14 @@ export async function runRelayCommand(argv: string[], io: RelayCommandIo = {}): 
   let store: RelayStore;
   try {
     // Loaded only when asked for: drizzle and the driver add to every start-up.
-    store = cfg.store === "memory" ? new MemoryRelayStore() : await (await import("../store/relay-pg-store.js")).openPgRelayStore(cfg.store);
+    store = cfg.store === "memory" ? new MemoryRelayStore() : await (await import("../store/relay-pg-store.js")).openPgRelayStore(cfg.store, { shared: cfg.shared });
   } catch (e) {
     err(`pursuance relay: cannot open store: ${(e as Error).message}`);
     return 1;
   }
   let relay;
   try {
-    const { store: _s, ...opts } = cfg;
+    const { store: _s, shared: _sh, ...opts } = cfg;
     relay = await startRelay({ ...opts, store, logger: { ...logger, info() {} } });
   } catch (e) {
     await store.close().catch(() => {});
@@ -130,6 +133,7 @@ export function parseRelayArgs(argv: string[]) {
         host: { type: "string" },
         port: { type: "string" },
         store: { type: "string" },
+        shared: { type: "boolean" },
         "max-messages": { type: "string" },
         "max-bytes": { type: "string" },
         "max-age": { type: "string" },
@@ -149,12 +153,14 @@ export function parseRelayArgs(argv: string[]) {
   if (store !== "memory" && !/^postgres(ql)?:\/\/./.test(store)) {
     throw new UsageError(`--store: bad value ${JSON.stringify(store)} (want memory or a postgres:// URL)`);
   }
+  if (values.shared && store === "memory") throw new UsageError("--shared needs a --store postgres://… that the relays share");
   const host = values.host ?? RELAY_DEFAULTS.host;
   if (host.trim() === "") throw new UsageError(`--host: bad value ${JSON.stringify(host)}`);
   return {
     host,
     port: values.port === undefined ? DEFAULT_PORT : parseIntFlag("--port", values.port, 0, 65535),
     store,
+    shared: values.shared ?? false,
     maxMessages: values["max-messages"] === undefined ? RELAY_DEFAULTS.maxMessages : parseIntFlag("--max-messages", values["max-messages"], 1, Number.MAX_SAFE_INTEGER),
     maxBytes: values["max-bytes"] === undefined ? RELAY_DEFAULTS.maxBytes : parseSize("--max-bytes", values["max-bytes"]),
     maxAgeMs: values["max-age"] === undefined ? RELAY_DEFAULTS.maxAgeMs : parseDuration("--max-age", values["max-age"]),

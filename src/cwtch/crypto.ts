@@ -219,3 +219,43 @@ export function loadCrypto(prefer?: CryptoBackendName): Promise<Crypto> {
   }
   return p;
 }
+
+/** Argon2id cost a passphrase key is derived with (libsodium's crypto_pwhash). */
+export interface PwhashParams {
+  opslimit: number;
+  /** Bytes. */
+  memlimit: number;
+}
+
+/** libsodium's MODERATE: ~1 s and 256 MiB on a small server; what a backup file is sealed with. */
+export const PWHASH_MODERATE: PwhashParams = { opslimit: 3, memlimit: 256 * 1024 * 1024 };
+/** libsodium's SENSITIVE: the most a file may ask for (a damaged header must not make us allocate gigabytes). */
+export const PWHASH_MAX: PwhashParams = { opslimit: 4, memlimit: 1024 * 1024 * 1024 };
+export const PWHASH_SALT_BYTES = 16;
+
+/**
+ * A 32-byte key from a passphrase: Argon2id (crypto_pwhash, ALG_ARGON2ID13),
+ * run off the event loop. Only sodium-native has it (libsodium-wrappers is
+ * built without crypto_pwhash), so it is loaded here whichever backend signs.
+ */
+export async function pwhashArgon2id(passphrase: Uint8Array, salt: Uint8Array, p: PwhashParams): Promise<Uint8Array> {
+  checkLen("salt", salt, PWHASH_SALT_BYTES);
+  if (!Number.isInteger(p.opslimit) || p.opslimit < 1 || p.opslimit > PWHASH_MAX.opslimit) throw new CryptoInputError(`pwhash opslimit must be 1..${PWHASH_MAX.opslimit}, got ${p.opslimit}`, p.opslimit);
+  if (!Number.isInteger(p.memlimit) || p.memlimit < 8192 || p.memlimit > PWHASH_MAX.memlimit) throw new CryptoInputError(`pwhash memlimit must be 8 KiB..1 GiB, got ${p.memlimit}`, p.memlimit);
+  let s: SodiumNative;
+  try {
+    s = createRequire(import.meta.url)("sodium-native") as SodiumNative;
+  } catch (e) {
+    throw new CryptoInputError(`Argon2id needs sodium-native, which did not load: ${(e as Error).message}`, null);
+  }
+  const out = Buffer.alloc(32);
+  const pw = Buffer.from(passphrase);
+  try {
+    await new Promise<void>((res, rej) => {
+      s.crypto_pwhash_async!(out, pw, Buffer.from(salt), p.opslimit, p.memlimit, s.crypto_pwhash_ALG_ARGON2ID13 as unknown as number, (err: Error | null) => (err ? rej(err) : res()));
+    });
+  } finally {
+    pw.fill(0);
+  }
+  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+}

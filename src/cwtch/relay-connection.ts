@@ -64,6 +64,8 @@ export interface RelayContext {
   maxB64: number;
   /** Frames per store read in a fetch (one page is held in memory). */
   pageFrames: number;
+  /** Live pushes come from the store's feed (store.follow), not from answering a post. */
+  fed?: boolean;
 }
 
 export class TokenBucket {
@@ -329,7 +331,7 @@ export class RelayConnection {
     if (!r.duplicate) await this.ctx.sweep().catch((e) => log.error("eviction failed", { error: String(e) }));
     this.ctx.metrics.accepted++;
     this.send({ op: "posted", rid: f.rid, seq: r.seq, duplicate: r.duplicate });
-    if (!r.duplicate) this.ctx.subs.push(f.tag, r.seq, f.blob);
+    if (!r.duplicate && !this.ctx.fed) this.ctx.subs.push(f.tag, r.seq, f.blob);
   }
 
   private async handleFetch(f: Extract<ClientFrame, { op: "fetch" }>): Promise<void> {

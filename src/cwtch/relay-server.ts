@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
+import { toB64 } from "./bytes.js";
 import { loadCrypto, type Crypto } from "./crypto.js";
 import { RelayConnection, Subscriptions, type RelayContext, type RelayLogger } from "./relay-connection.js";
 import { newCounters, renderMetrics } from "./relay-metrics.js";
@@ -137,7 +138,11 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RelayServer> 
       c.shed(`the relay holds ${o.maxTotalBufferedBytes} bytes for its clients and this connection holds the most`);
     }
   };
-  const ctx: RelayContext = { limits: o, store, now, log, crypto, pow, mem, enforceTotal, metrics: m, subs, sweep, maxB64, pageFrames };
+  const ctx: RelayContext = { limits: o, store, now, log, crypto, pow, mem, enforceTotal, metrics: m, subs, sweep, maxB64, pageFrames, fed: (store as RelayStore).follow !== undefined };
+  // Relays sharing one store: push what any of them stored, in seq order, from the store's feed.
+  (store as RelayStore).follow?.((frames) => {
+    for (const f of frames) subs.push(f.tag, f.seq, toB64(f.blob));
+  });
 
   function onConnection(ws: WebSocket, socket: Duplex) {
     conns.add(new RelayConnection(ws, socket, ctx, (c) => conns.delete(c)));

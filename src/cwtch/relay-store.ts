@@ -55,6 +55,13 @@ export interface RelayStore {
    * has lost frames). Absent: the store only knows the global `evictedThrough`.
    */
   evictedThroughFor?(tags: ReadonlySet<string>): number;
+  /**
+   * Present when several relay processes share this store: every frame any of
+   * them commits, in seq order, once each. The relay then pushes to its
+   * subscribers from here (and not when a post is answered), and stats().latest
+   * is how far this feed has gone.
+   */
+  follow?(listener: (frames: StoredFrame[]) => void): void;
   /** Whether evict() would drop anything, from counters the store keeps: a cheap check per post. */
   needsEviction(bounds: EvictBounds): boolean;
   stats(): Promise<RelayStats>;

@@ -14,7 +14,10 @@ import type { Crypto } from "../cwtch/crypto.js";
  * one, keys are stored as given (the CLI's own database on its own disk).
  */
 /** First byte of a sealed event row; a plain signed message starts with its kind (1 or 2). */
-const SEALED_EVENT = 0xe5;
+export const SEALED_EVENT = 0xe5;
+/** What a sealed key or event row is bound to (a backup restored under another vault key re-seals with these). */
+export const keyPurpose = (owner: string, groupId: string, scope: string) => `client-key|${owner}|${groupId}|${scope}`;
+export const eventPurpose = (owner: string, groupId: string) => `client-event|${owner}|${groupId}`;
 
 function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
   const out = new Uint8Array(a.length + b.length);
@@ -29,16 +32,16 @@ export interface KeySealer {
 }
 
 export function clientStore(db: Db, crypto: Crypto, owner: string, groupId: string, sealer?: KeySealer): ClientStorePort {
-  const purpose = (scope: string) => `client-key|${owner}|${groupId}|${scope}`;
+  const purpose = (scope: string) => keyPurpose(owner, groupId, scope);
   const mine = (t: { owner: AnyPgColumn; pursuance: AnyPgColumn }) => and(eq(t.owner, owner), eq(t.pursuance, groupId));
   // Events hold secrets too (an invite's rendezvous secret, group-readable text): with a sealer they
   // are sealed at rest as well. Plain rows (kind byte 1 or 2) written before still load.
-  const eventPurpose = `client-event|${owner}|${groupId}`;
-  const sealEvent = (b: Uint8Array) => (sealer ? concatBytes(Uint8Array.of(SEALED_EVENT), sealer.seal(b, eventPurpose)) : b);
+  const evPurpose = eventPurpose(owner, groupId);
+  const sealEvent = (b: Uint8Array) => (sealer ? concatBytes(Uint8Array.of(SEALED_EVENT), sealer.seal(b, evPurpose)) : b);
   return {
     async loadEvents() {
       const rows = await db.select({ bytes: clientEvents.bytes }).from(clientEvents).where(mine(clientEvents)).orderBy(asc(clientEvents.n));
-      return rows.map((r) => (sealer && r.bytes[0] === SEALED_EVENT ? sealer.open(r.bytes.subarray(1), eventPurpose) : r.bytes));
+      return rows.map((r) => (sealer && r.bytes[0] === SEALED_EVENT ? sealer.open(r.bytes.subarray(1), evPurpose) : r.bytes));
     },
     async saveEvents(events: StoredEvent[]) {
       if (events.length === 0) return;

@@ -3,7 +3,9 @@
 // assigned, so a concurrent fetch can never skip a frame that commits late,
 // concurrent appends batch into one statement (one fsync for many posts),
 // and the cached counters that bound the cache stay exact without a count(*)
-// per post. (Several relays sharing one database each keep their own view.)
+// per post. Every commit takes a transaction-scoped advisory lock and NOTIFYs,
+// so seqs commit in order across every relay process on the database; with
+// `shared`, this store also follows what the others commit (relay-pg-feed.ts).
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { and, asc, eq, gt, inArray, sql } from "drizzle-orm";
@@ -12,6 +14,7 @@ import { migrate } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
 import { frameBytes, frameDigest, RelayStoreError, type EvictBounds, type RelayStats, type RelayStore, type StoredFrame } from "../cwtch/relay-store.js";
 import { relayFrames, relayState } from "./relay-schema.js";
+import { NOTIFY_CHANNEL, PgFeed } from "./relay-pg-feed.js";
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL("../../migrations", import.meta.url));
 
@@ -19,6 +22,12 @@ export interface PgRelayStoreOptions {
   /** Pool size; default 10. */
   maxConnections?: number;
   migrationsFolder?: string;
+  /**
+   * Several relay processes share this database (behind a load balancer):
+   * follow every commit, theirs and ours, through LISTEN/NOTIFY, and serve
+   * subscribers from that one ordered feed.
+   */
+  shared?: boolean;
 }
 
 /** Apply migrations under an advisory lock so relays starting together do not race. */
@@ -42,6 +51,7 @@ export async function openPgRelayStore(url: string, opts: PgRelayStoreOptions = 
   const store = new PgRelayStore(client, drizzle(client));
   try {
     await store.load();
+    if (opts.shared) await store.share();
   } catch (e) {
     await client.end({ timeout: 5 });
     throw new RelayStoreError(`cannot read relay database: ${(e as Error).message}`, { cause: e });
@@ -70,6 +80,8 @@ class PgRelayStore implements RelayStore {
   private tail: Promise<unknown> = Promise.resolve();
   private queued: Queued[] = [];
   private closed = false;
+  private feed: PgFeed | null = null;
+  follow?: RelayStore["follow"];
 
   constructor(private readonly client: postgres.Sql, private readonly db: PostgresJsDatabase) {}
 
@@ -114,11 +126,20 @@ class PgRelayStore implements RelayStore {
     try {
       // A conflict burns a sequence value; seq gaps are harmless because loss
       // is judged by evictedThrough. VALUES order sets seq order.
-      const rows = await this.db
-        .insert(relayFrames)
-        .values(batch.map(({ tag, blob, digest, size, at }) => ({ tag, blob, digest, size, at })))
-        .onConflictDoNothing({ target: relayFrames.digest })
-        .returning({ seq: relayFrames.seq, digest: relayFrames.digest });
+      // Under one lock across every process on this database: a seq is drawn
+      // and committed before the next commit draws one, so a reader that reads
+      // "after the last seq I saw" never skips a frame that commits late.
+      const rows = await this.db.transaction(async (tx) => {
+        await tx.execute(sql`select pg_advisory_xact_lock(hashtext('pursuance/relay-append'))`);
+        const r = await tx
+          .insert(relayFrames)
+          .values(batch.map(({ tag, blob, digest, size, at }) => ({ tag, blob, digest, size, at })))
+          .onConflictDoNothing({ target: relayFrames.digest })
+          .returning({ seq: relayFrames.seq, digest: relayFrames.digest });
+        // Delivered at commit, to every listening relay (this one too); it names only the newest seq.
+        if (r.length > 0) await tx.execute(sql`select pg_notify(${NOTIFY_CHANNEL}, ${String(Math.max(...r.map((x) => x.seq)))})`);
+        return r;
+      });
       const fresh = new Map(rows.map((r) => [Buffer.from(r.digest).toString("hex"), r.seq]));
       const missing = batch.filter((q) => !fresh.has(q.digest.toString("hex")));
       const held = new Map<string, number>();
@@ -135,10 +156,8 @@ class PgRelayStore implements RelayStore {
         if (seq !== undefined) {
           fresh.delete(key); // a second copy in the same batch is a duplicate
           held.set(key, seq);
-          if (this.s.count === 0) (this.s.oldest = seq), (this.oldestAt = q.at);
-          this.s.count++;
-          this.s.bytes += q.size;
-          this.s.latest = Math.max(this.s.latest, seq);
+          // Shared: the feed counts every frame, ours and the other relays', once.
+          if (!this.feed) this.count(seq, q.at, q.size);
           q.resolve({ seq, duplicate: false });
         } else if (held.has(key)) q.resolve({ seq: held.get(key)!, duplicate: true });
         else q.reject(new RelayStoreError("frame vanished during a duplicate insert"));
@@ -189,6 +208,8 @@ class PgRelayStore implements RelayStore {
         from (select 1) one left join lateral
           (select seq, at from relay_frames where seq >= (select keep from k) order by seq limit 1) f on true`;
       const n = num(d?.n);
+      // Another relay on this database may have evicted first: re-read the counters so they stop asking.
+      if (n === 0 && this.feed) await this.recount();
       if (n === 0) return 0;
       this.s.count -= n;
       this.s.bytes -= num(d?.bytes);
@@ -199,19 +220,46 @@ class PgRelayStore implements RelayStore {
     });
   }
 
+  private async recount(): Promise<void> {
+    const [agg] = await this.client<{ count: Num; bytes: Num; oldest: Num; oldest_at: Num; ev: Num }[]>`
+      select count(*) as count, coalesce(sum(size), 0) as bytes, coalesce(min(seq), 0) as oldest,
+        (select at from relay_frames order by seq limit 1) as oldest_at,
+        (select evicted_through from relay_state where id = 1) as ev from relay_frames`;
+    this.s = { ...this.s, count: num(agg?.count), bytes: num(agg?.bytes), oldest: num(agg?.oldest), evictedThrough: Math.max(this.s.evictedThrough, num(agg?.ev)) };
+    this.oldestAt = num(agg?.oldest_at);
+  }
+
   needsEviction(b: EvictBounds): boolean {
     return this.s.count > 0 && (this.s.count > b.maxMessages || this.s.bytes > b.maxBytes || this.oldestAt < b.olderThan);
   }
 
   async stats(): Promise<RelayStats> {
     this.check();
-    return { ...this.s };
+    // Shared: a fetch replays up to what the feed has pushed, and the feed pushes the rest, so nothing twice or skipped.
+    return this.feed ? { ...this.s, latest: this.feed.fedThrough } : { ...this.s };
+  }
+
+  private count(seq: number, at: number, size: number): void {
+    if (this.s.count === 0) (this.s.oldest = seq), (this.oldestAt = at);
+    this.s.count++;
+    this.s.bytes += size;
+    this.s.latest = Math.max(this.s.latest, seq);
+  }
+
+  /** Start following every relay's commits (see PgRelayStoreOptions.shared). */
+  async share(): Promise<void> {
+    this.feed = await PgFeed.start(this.client, (frames, evictedThrough) => {
+      for (const f of frames) this.count(f.seq, f.at, frameBytes(f.tag, f.blob));
+      this.s.evictedThrough = Math.max(this.s.evictedThrough, evictedThrough);
+    });
+    this.follow = (listener) => this.feed!.listeners.add(listener);
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     await this.tail.catch(() => {});
+    await this.feed?.stop();
     await this.client.end({ timeout: 5 });
   }
 
