@@ -17,6 +17,8 @@ class Syncer {
   private since: string | null = null;
   private stopped = false;
   readonly waiters: Array<{ pred: (s: Seen) => boolean; resolve: (s: Seen) => void }> = [];
+  /** Called for every message seen (the echo baseline answers from here, as a bot would). */
+  onMessage: ((s: Seen) => void) | null = null;
   constructor(
     private readonly base: string,
     private readonly token: string,
@@ -44,6 +46,7 @@ class Syncer {
         for (const e of room.timeline.events) {
           if (e.type !== "m.room.message") continue;
           const s = { at, body: e.content.body ?? "", sender: e.sender };
+          this.onMessage?.(s);
           for (let i = this.waiters.length - 1; i >= 0; i--) {
             if (this.waiters[i]!.pred(s)) {
               this.waiters[i]!.resolve(s);
@@ -115,6 +118,33 @@ export async function benchBridge(quick: boolean): Promise<Metric[]> {
       await send(`!task create "${title}"`);
       cmd.push((await seen).at - t0);
     }
+    // The floor of any design where a bot answers in the room: A sends, B sees it in its /sync and
+    // sends an answer at once (no work at all), A sees the answer. Two homeserver sends, two syncs.
+    progress(`bridge: ${rounds} echo round trips (a bot that does nothing)…`);
+    let btxn = 0;
+    const sendB = (body: string) => call(base, b.accessToken, "PUT", `/_matrix/client/v3/rooms/${encodeURIComponent(room)}/send/m.room.message/e${Date.now()}.${btxn++}`, { msgtype: "m.text", body });
+    sb.onMessage = (m) => {
+      if (m.sender === a.userId && m.body.startsWith("echo ")) void sendB(`echoed ${m.body.slice(5)}`).catch(() => {});
+    };
+    const echo: number[] = [];
+    for (let i = 0; i < rounds; i++) {
+      const tag = `${i} ${Math.random()}`;
+      const seen = sa.wait((s) => s.body === `echoed ${tag}`);
+      const t0 = performance.now();
+      await send(`echo ${tag}`);
+      echo.push((await seen).at - t0);
+    }
+    const echoAnswers: Array<Promise<Seen>> = [];
+    const te = performance.now();
+    for (let i = 0; i < burst; i++) {
+      const tag = `burst ${i}`;
+      echoAnswers.push(sa.wait((s) => s.body === `echoed ${tag}`));
+      await send(`echo ${tag}`);
+    }
+    await Promise.all(echoAnswers);
+    const echoPerSec = burst / ((performance.now() - te) / 1000);
+    sb.onMessage = null;
+
     progress(`bridge: ${burst} commands in a burst…`);
     const replies: Array<Promise<Seen>> = [];
     const t0 = performance.now();
@@ -142,6 +172,8 @@ export async function benchBridge(quick: boolean): Promise<Metric[]> {
       metric("bridge.command_rtt_p50", p50, "ms", b50, { note: "!task create → the task's message seen in the sender's /sync; baseline: plain message A → B's /sync, same Synapse, same run (ratio > 1 = slower)" }),
       metric("bridge.command_rtt_p95", p95, "ms", b95, { note: "as above, 95th percentile" }),
       metric("bridge.commands_per_second", perSec, "commands/s", plainPerSec, { note: `${burst} !task create sent back to back until every reply arrived; baseline: ${burst} plain messages until all seen` }),
+      metric("bridge.command_rtt_vs_echo_p50", p50, "ms", pct(echo, 50), { note: "the same command p50; baseline: an echo bot that does nothing (A sends, B answers from its /sync, A sees it): the floor of answering in the room" }),
+      metric("bridge.commands_vs_echo_per_second", perSec, "commands/s", echoPerSec, { note: `the same burst; baseline: ${burst} messages answered by the echo bot until all answers seen` }),
     ];
   } finally {
     for (const s of syncers) s.stop();
