@@ -452,6 +452,19 @@ describe("identity key", () => {
     expect(errorsOf(noKey, { purpose: "register", env: {} })).toEqual([]);
   });
 
+  it("a placeholder identities.key is fine when PURSUANCE_IDENTITY_KEY holds a valid key, and only then", () => {
+    const placeholder = withKey("identities.key", "CHANGE_ME");
+    const c = parseOk(placeholder, { env: { [IDENTITY_KEY_ENV]: ID_KEY } });
+    expect(c.identities.key).toBeUndefined();
+    expect(Buffer.from(resolveIdentityKey(c, { [IDENTITY_KEY_ENV]: ID_KEY })).toString("base64url")).toBe(ID_KEY);
+    // Without the variable, or with a bad one, the placeholder is still refused by name.
+    expect(errorsOf(placeholder, { env: {} }).map((e) => e.key)).toEqual(["identities.key"]);
+    expect(errorsOf(placeholder, { env: {} })[0]!.message).toMatch(/identities\.key: "CHANGE_ME" is a placeholder/);
+    expect(errorsOf(placeholder, { env: { [IDENTITY_KEY_ENV]: "not-a-key" } }).map((e) => e.key).sort()).toEqual(["PURSUANCE_IDENTITY_KEY", "identities.key"]);
+    // A value that is not a placeholder but not a key either is still an error, variable or not.
+    expect(errorsOf(withKey("identities.key", "tooshort"), { env: { [IDENTITY_KEY_ENV]: ID_KEY } }).map((e) => e.key)).toEqual(["identities.key"]);
+  });
+
   it("a bad key in the environment is named", () => {
     const errors = errorsOf(stringify(base()), { env: { [IDENTITY_KEY_ENV]: "not-a-key" } });
     expect(errors.map((e) => e.key)).toEqual([IDENTITY_KEY_ENV]);

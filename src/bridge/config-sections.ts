@@ -142,9 +142,13 @@ export function parseSocksProxy(c: Checker, value: unknown): string | undefined 
 
 export function parseIdentities(c: Checker, value: unknown, purpose: ConfigPurpose, env: Record<string, string | undefined>): IdentitiesConfig {
   const ids = c.section("identities", value, ["key", "custodial"]);
-  let key: string | undefined;
-  if (ids.key !== undefined && ids.key !== null) key = c.string("identities.key", ids.key, KEY_EXPECTED, (s) => decodeKey32(s) !== undefined);
   const envKey = env[IDENTITY_KEY_ENV];
+  const envValid = envKey !== undefined && envKey !== "" && decodeKey32(envKey) !== undefined;
+  let key: string | undefined;
+  // The environment overrides identities.key, so a sample's placeholder left in the file is harmless
+  // when a valid key is set there (the compose stack keeps the key in .env, out of the config).
+  const placeholderOverridden = envValid && typeof ids.key === "string" && isPlaceholder(ids.key);
+  if (ids.key !== undefined && ids.key !== null && !placeholderOverridden) key = c.string("identities.key", ids.key, KEY_EXPECTED, (s) => decodeKey32(s) !== undefined);
   if (envKey !== undefined && envKey !== "" && decodeKey32(envKey) === undefined) c.fail(IDENTITY_KEY_ENV, envKey, KEY_EXPECTED, "(environment variable) is not a valid key");
   else if (purpose === "bridge" && (envKey === undefined || envKey === "") && ids.key == null) {
     c.missing("identities.key", KEY_EXPECTED, `missing and ${IDENTITY_KEY_ENV} is not set: the bridge needs one of them to encrypt the identities it holds`);
