@@ -1,5 +1,7 @@
 # One image for the relay, the bridge and the CLI: `pursuance <command>`.
-FROM node:20-bookworm-slim
+# NODE_IMAGE: the official image by default; docker-compose.local.yml swaps in a local one.
+ARG NODE_IMAGE=node:20-bookworm-slim
+FROM ${NODE_IMAGE}
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY packages ./packages

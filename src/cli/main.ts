@@ -10,6 +10,7 @@ import { runClientCommand } from "./client-command.js";
 import { runDemoCommand } from "./demo-command.js";
 import { runRelayCommand } from "./relay-command.js";
 import { runDownCommand } from "./down-command.js";
+import { runInitDeployCommand } from "./init-deploy-command.js";
 import { runUpCommand } from "./up-command.js";
 
 export interface Command {
@@ -30,6 +31,7 @@ export const COMMANDS: Record<string, Command> = {
   announcements: { summary: "announcements export DIR: the pursuance's signed announcements as static files for any web host", run: (argv) => runAnnouncementsCommand(argv) },
   backup: { summary: "write one passphrase-encrypted file with a member's identity, keys and log, or the bridge's state", run: (argv) => runBackupCommand(argv) },
   restore: { summary: "bring back what `pursuance backup` wrote, on this or another machine", run: (argv) => runRestoreCommand(argv) },
+  "init-deploy": { summary: "write a deploy directory for docker-compose.yml: configs, registration, fresh secrets", run: (argv) => runInitDeployCommand(argv) },
   verify: { summary: "recompute state and hash from an exported log (same as client verify)", run: (argv) => runClientCommand(["verify", ...argv]) },
 };
 

@@ -1,0 +1,99 @@
+// `pursuance init-deploy`: a deploy directory the stack starts from, secrets
+// made once and never replaced, and bad flags named. (The stack itself runs in
+// test/compose-stack.test.ts.)
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { parseConfig, resolveIdentityKey } from "../src/bridge/config.js";
+import { parseEnv, SECRET_NAMES } from "../src/cli/deploy-files.js";
+import { initDeploy, runInitDeployCommand } from "../src/cli/init-deploy-command.js";
+
+const dirs: string[] = [];
+const fresh = () => {
+  const d = mkdtempSync(join(tmpdir(), "init-deploy-"));
+  dirs.push(d);
+  return d;
+};
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+const quiet = { out: () => {}, err: () => {}, chown: false };
+const read = (d: string, f: string) => readFileSync(join(d, f), "utf8");
+const opts = { serverName: "matrix.pursuance.test", relayUrl: "ws://relay:7717", admin: "@alice:matrix.pursuance.test" };
+
+describe("pursuance init-deploy", () => {
+  it("writes a config the bridge accepts with the .env key, a matching registration and Synapse's files, all private", () => {
+    const d = fresh();
+    const fates = initDeploy(d, opts, quiet);
+    expect(fates).toMatchObject({ ".env": "written", "bridge/config.yaml": "written", "synapse/homeserver.yaml": "written", "synapse/signing.key": "written" });
+    const env = parseEnv(read(d, ".env"));
+    for (const k of SECRET_NAMES) expect(env[k], k).toMatch(/^[A-Za-z0-9_-]{43}$/);
+
+    // The bridge's own check, with the key from .env and not from the file.
+    const configText = read(d, "bridge/config.yaml");
+    expect(configText).not.toContain(env.PURSUANCE_IDENTITY_KEY);
+    const config = parseConfig(configText, "config.yaml", { env: { PURSUANCE_IDENTITY_KEY: env.PURSUANCE_IDENTITY_KEY } });
+    expect(Buffer.from(resolveIdentityKey(config, { PURSUANCE_IDENTITY_KEY: env.PURSUANCE_IDENTITY_KEY })).toString("base64url")).toBe(env.PURSUANCE_IDENTITY_KEY);
+    expect(config.database.url).toBe(`postgres://pursuance:${env.POSTGRES_PASSWORD}@postgres:5432/pursuance`);
+    expect(config.homeserver).toMatchObject({ url: "http://synapse:8008", domain: "matrix.pursuance.test" });
+    // Without the key anywhere, the bridge refuses to start, naming what is missing.
+    expect(() => parseConfig(configText, "config.yaml", { env: {} })).toThrow(/identities\.key: missing and PURSUANCE_IDENTITY_KEY is not set/);
+
+    const reg = parse(read(d, "synapse/registration.yaml")) as { as_token: string; hs_token: string; url: string };
+    expect(reg.as_token).toBe(config.appservice.asToken);
+    expect(reg.hs_token).toBe(config.appservice.hsToken);
+    expect(reg.url).toBe("http://bridge:9993");
+
+    const hs = parse(read(d, "synapse/homeserver.yaml")) as Record<string, unknown>;
+    expect(hs.server_name).toBe("matrix.pursuance.test");
+    expect(hs.app_service_config_files).toEqual(["/config/registration.yaml"]);
+    expect(hs.registration_shared_secret).toBe(env.SYNAPSE_REGISTRATION_SECRET);
+    expect(hs.enable_registration).toBe(false);
+    expect(read(d, "synapse/signing.key")).toMatch(/^ed25519 a_[A-Za-z0-9_-]{4} [A-Za-z0-9+/]{43}\n$/);
+
+    for (const f of [".env", "bridge/config.yaml", "synapse/homeserver.yaml", "synapse/signing.key", "synapse/registration.yaml"]) {
+      expect((statSync(join(d, f)).mode & 0o077).toString(8), f).toBe("0");
+    }
+  });
+
+  it("a rerun keeps every secret and file; a .env missing one secret gets only that one", () => {
+    const d = fresh();
+    initDeploy(d, opts, quiet);
+    const files = [".env", "bridge/config.yaml", "synapse/homeserver.yaml", "synapse/signing.key", "synapse/registration.yaml"];
+    const before = Object.fromEntries(files.map((f) => [f, read(d, f)]));
+    const fates = initDeploy(d, { ...opts, serverName: "other.pursuance.test" }, quiet);
+    expect(fates).toMatchObject({ ".env": "kept", "bridge/config.yaml": "kept", "synapse/homeserver.yaml": "kept", "synapse/signing.key": "kept" });
+    for (const f of files) expect(read(d, f), f).toBe(before[f]);
+
+    const env = parseEnv(before[".env"]!);
+    writeFileSync(join(d, ".env"), `# mine\nPOSTGRES_PASSWORD=${env.POSTGRES_PASSWORD}\nPURSUANCE_IDENTITY_KEY=${env.PURSUANCE_IDENTITY_KEY}\n`);
+    expect(initDeploy(d, opts, quiet)[".env"]).toBe("updated");
+    const after = parseEnv(read(d, ".env"));
+    expect(after.POSTGRES_PASSWORD).toBe(env.POSTGRES_PASSWORD);
+    expect(after.PURSUANCE_IDENTITY_KEY).toBe(env.PURSUANCE_IDENTITY_KEY);
+    expect(after.SYNAPSE_FORM_SECRET).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  });
+
+  it("bad input exits 2 naming the flag and writes nothing", async () => {
+    const d = fresh();
+    const cases: [string[], RegExp][] = [
+      [[], /DIR is required/],
+      [[join(d, "x")], /--server-name is required/],
+      [[join(d, "x"), "--server-name", "CHANGE_ME"], /--server-name: "CHANGE_ME" is not a usable Matrix server name/],
+      [[join(d, "x"), "--server-name", "ok.test", "--relay-url", "http://relay"], /--relay-url: "http:\/\/relay" is not a ws:\/\/ or wss:\/\/ URL/],
+      [[join(d, "x"), "--server-name", "ok.test", "--admin", "alice"], /--admin: "alice" is not a Matrix user id/],
+      [[join(d, "x"), "--server-name", "ok.test", "--bogus"], /bogus/],
+    ];
+    for (const [argv, why] of cases) {
+      const err: string[] = [];
+      expect(await runInitDeployCommand(argv, { out: () => {}, err: (l) => err.push(l), chown: false }), argv.join(" ")).toBe(2);
+      expect(err.join("\n")).toMatch(why);
+    }
+    expect(() => statSync(join(d, "x"))).toThrow();
+    const out: string[] = [];
+    expect(await runInitDeployCommand(["--help"], { out: (l) => out.push(l), err: () => {} })).toBe(0);
+    expect(out.join("\n")).toMatch(/--server-name NAME/);
+  });
+});
