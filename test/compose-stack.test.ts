@@ -38,7 +38,7 @@ async function sh(cmd: string, args: string[], timeoutMs = 600_000): Promise<str
 const compose = (...args: string[]) => sh("docker-compose", ["-p", PROJECT, "--env-file", join(deploy, ".env"), "-f", "docker-compose.yml", "-f", "docker-compose.local.yml", ...args]);
 
 /** The CLI as a member outside the stack: the same image, on the stack's network, its own volume. */
-const cli = (...args: string[]) => sh("docker", ["run", "--rm", "-u", "0", "--network", `${PROJECT}_default`, "-v", `${cliVolume}:/member`, "pursuance:latest", "client", "--home", "/member", ...args], 180_000);
+const cli = (...args: string[]) => sh("docker", ["run", "--rm", "-u", "0", "--network", `${PROJECT}_default`, "-v", `${cliVolume}:/member`, "pursuance:latest", "client", ...args, "--home", "/member"], 180_000);
 
 async function healthy(services: string[], timeoutMs = 300_000): Promise<void> {
   const end = Date.now() + timeoutMs;
@@ -74,12 +74,21 @@ describe("the compose stack, started and used", () => {
     env = { ...process.env, DEPLOY_DIR: deploy, SYNAPSE_PORT: String(synapsePort), RELAY_PORT: String(relayPort) };
     synapseUrl = `http://127.0.0.1:${synapsePort}`;
     await sh("node", ["bin/pursuance.js", "init-deploy", deploy, "--server-name", "localhost", "--admin", "@alice:localhost"]);
+    // Ctrl-C: take the stack down before going (afterAll does not run on a signal).
+    for (const sig of ["SIGINT", "SIGTERM"] as const) {
+      process.once(sig, () => {
+        spawnSync("docker-compose", ["-p", PROJECT, "--env-file", join(deploy, ".env"), "-f", "docker-compose.yml", "-f", "docker-compose.local.yml", "down", "-v"], { cwd: ROOT, env, stdio: "ignore" });
+        spawnSync("docker", ["volume", "rm", "-f", cliVolume], { stdio: "ignore" });
+        process.exit(130);
+      });
+    }
     log("building the stack's images…");
     await compose("build", "-q");
   }, 900_000);
 
   afterAll(async () => {
     if (!deploy) return;
+    if (process.env.KEEP_STACK) return log(`KEEP_STACK: left running as project ${PROJECT}, deploy dir ${deploy}`);
     await compose("down", "-v", "--remove-orphans").catch((e: Error) => log(e.message));
     await sh("docker", ["volume", "rm", "-f", cliVolume]).catch(() => {});
     rmSync(deploy, { recursive: true, force: true });
@@ -104,7 +113,10 @@ describe("the compose stack, started and used", () => {
 
     // A member who keeps their own keys: invited by DM, joins over the relay from outside the stack.
     await alice.send(room, "!pursuance invite --role admin");
-    const dm = await alice.directChatWith(BOT, 60_000);
+    const dm = await alice.directChatWith(BOT, 60_000).catch(async (e: Error) => {
+      const said = (await alice.messages(room)).filter((m) => m.type === "m.room.message").map((m) => `${m.sender}: ${bodyOf(m)}`);
+      throw new Error(`${e.message}\nroom:\n${said.join("\n")}\nbridge:\n${await compose("logs", "--tail", "40", "bridge")}`);
+    });
     const inv = await alice.waitFor(dm, "the invite", (e) => e.sender === BOT && TOKEN.test(bodyOf(e)), 60_000);
     await cli("init", "--name", "carol");
     const joined = await cli("join", TOKEN.exec(bodyOf(inv))![0], "--timeout", "60s");

@@ -63,11 +63,15 @@ export class TestUser {
   /** Join the direct chat `sender` invited us to (polling /sync for the invite), or the one already joined; returns its id. */
   async directChatWith(sender: string, timeoutMs = 30_000): Promise<string> {
     const end = Date.now() + timeoutMs;
+    // Incremental syncs: Synapse caches an identical initial /sync for minutes, so
+    // repeating one would never show an invite made after the first call.
+    let since: string | null = null;
     for (;;) {
-      const r = await this.call<{ rooms?: { invite?: Record<string, { invite_state?: { events?: Array<{ type: string; sender: string; state_key?: string; content: Record<string, unknown> }> } }> } }>(
+      const r: { next_batch: string; rooms?: { invite?: Record<string, { invite_state?: { events?: Array<{ type: string; sender: string; state_key?: string; content: Record<string, unknown> }> } }> } } = await this.call(
         "GET",
-        "/_matrix/client/v3/sync?timeout=0",
+        `/_matrix/client/v3/sync?timeout=${since ? 1000 : 0}${since ? `&since=${encodeURIComponent(since)}` : ""}`,
       );
+      since = r.next_batch;
       for (const [roomId, inv] of Object.entries(r.rooms?.invite ?? {})) {
         const me = inv.invite_state?.events?.find((e) => e.type === "m.room.member" && e.state_key === this.userId);
         if (me?.sender === sender && me.content.is_direct === true) {
