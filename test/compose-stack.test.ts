@@ -5,7 +5,7 @@
 // everything is still there. Local stand-in images (no registry here) come
 // from scripts/compose-local-images.sh, which the npm script runs first.
 import { execFile, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -147,5 +147,14 @@ describe("the compose stack, started and used", () => {
     await again.waitFor(room, "the new task", (e) => e.sender === BOT && bodyOf(e).startsWith("📋") && bodyOf(e).includes("After the restart"), 60_000);
     await cli("sync", "--timeout", "30s");
     expect(await cli("task", "list")).toMatch(/After the restart/);
+
+    // The backup docs/self-hosting.md gives, run as written there.
+    const out = mkdtempSync(join(tmpdir(), "pursuance-backup-"));
+    try {
+      await compose("run", "--rm", "-T", "-u", "0", "-e", "PURSUANCE_BACKUP_PASSPHRASE=compose test passphrase", "-v", `${out}:/out`, "bridge", "backup", "/out/bridge.pbk", "--bridge", "-c", "/data/config.yaml");
+      expect(statSync(join(out, "bridge.pbk")).size).toBeGreaterThan(1000);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
   }, 1_200_000);
 });
