@@ -14,6 +14,7 @@ import { pursuanceCreate, pursuanceInvite, pursuanceInviteList, pursuanceInviteR
 import { relayAdd, relayList, relayMove, relayRecover, relayRemove } from "./relay-commands.js";
 import { leaderStatus, leaderTransfer, leaderVote, mayTransfer, mayVote, rulesPolicy } from "./leader-commands.js";
 import { roleAmend, roleCreate, roleDelete, roleGrant, roleList, roleRevoke, rules } from "./role-commands.js";
+import { verifyCommand, whoisCommand, whoisConfirm, whoisLink } from "./whois-commands.js";
 import { taskArchive, taskAssign, taskClose, taskComment, taskCreate, taskList, taskReopen, taskRetitle, taskShow, taskStatus } from "./task-commands.js";
 
 const id = { name: "id" };
@@ -125,6 +126,11 @@ export const COMMAND_TABLE: readonly CommandSpec[] = [
   { path: ["pursuance", "invite", "revoke"], required: [{ name: "id" }], help: "revoke an unused invite (its inviter, or anyone who could have made it)", level: "commands", cap: null, run: pursuanceInviteRevoke },
   { path: ["pursuance", "status"], help: "relays, sync state, gaps and the state hash", level: "commands", cap: null, run: pursuanceStatus },
 
+  { path: ["whois"], optional: [{ name: "who" }], help: "a member's key fingerprint (compare it aloud or on paper), linked Matrix id and who verified it; all members without an argument", level: "commands", cap: null, run: whoisCommand },
+  { path: ["whois", "link"], help: "link your key here to your Matrix id, signed in the log", level: "commands", cap: null, run: whoisLink },
+  { path: ["whois", "confirm"], required: [{ name: "member" }], help: "confirm, as this Matrix account, a member's key that linked itself to you", level: "commands", cap: null, run: whoisConfirm },
+  { path: ["whois", "verify"], required: [{ name: "member" }, { name: "fingerprint", quoted: true, rest: true }], help: "vouch for a member's key after comparing its fingerprint (signed in the log)", level: "commands", cap: null, run: verifyCommand },
+  { path: ["verify"], required: [{ name: "member" }, { name: "fingerprint", quoted: true, rest: true }], help: "the same as !whois verify", level: "commands", cap: null, run: verifyCommand },
   { path: ["announce"], required: [{ name: "text", quoted: true, rest: true }], help: "post a signed public announcement", level: "manage", cap: "announce", run: announce },
   { path: ["announce", "room", "add"], required: [{ name: "alias" }], help: "mirror announcements (all past ones, then each new one) to a public room, #name:server", level: "manage", cap: "announce", run: announceRoomAdd },
   { path: ["announce", "room", "remove"], required: [{ name: "alias" }], help: "stop mirroring announcements to a public room", level: "manage", cap: "announce", run: announceRoomRemove },

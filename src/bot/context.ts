@@ -71,6 +71,17 @@ export interface BotContext {
     remove(alias: string): Promise<string>;
     list(): Promise<string[]>;
   };
+  /**
+   * Who is who, where the host knows Matrix accounts (the bridge): which Matrix
+   * user's key it holds, and confirmations by a Matrix account of a member's
+   * link to it. Absent where the host has none.
+   */
+  identity?: {
+    /** The Matrix user whose custodial key this member is, or null. */
+    hosts(member: string): string | null;
+    confirmed(member: string, matrix: string): Promise<boolean>;
+    confirm(member: string, matrix: string): Promise<void>;
+  };
   /** Wall clock, ms: "today" and "tomorrow" in due dates. */
   now(): number;
   /**

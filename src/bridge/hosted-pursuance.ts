@@ -18,6 +18,7 @@ import type { BridgeStorePort, MatrixPort, PostedKind, RoomBinding } from "./por
 import { RoomSet, type PursuanceRoom } from "./room-bindings.js";
 import { Ledgers } from "./room-ledger.js";
 import { desiredRoleMembers, syncRoleRoom } from "./role-rooms.js";
+import { TrustWarnings } from "./trust-warnings.js";
 import { mayShow, rolesReading, scopeOf, standingOf, type Present } from "./room-visibility.js";
 
 export interface HostDeps {
@@ -43,6 +44,7 @@ export class HostedPursuance {
   readonly hostedMembers = new Map<string, string>();
   readonly rooms: RoomSet;
   private readonly ledgers = new Ledgers();
+  private readonly trust: TrustWarnings;
   /** The bridge's own reader identity here: members may delegate role keys to it (it is no member). */
   delegate: { keys: SignKeyPair; me: string; ring: KeyRing } | null = null;
   private ingested = 0;
@@ -70,6 +72,7 @@ export class HostedPursuance {
   ) {
     this.rooms = new RoomSet(deps, binding.groupId);
     this.rooms.bound.add(binding.roomId);
+    this.trust = new TrustWarnings(deps.store, deps.matrix, (m) => this.hostedMembers.has(m));
   }
 
   get primary(): PursuanceClient | undefined {
@@ -429,6 +432,7 @@ export class HostedPursuance {
       this.ledgers.of(roomId).done.add(e.id);
       return;
     }
+    await this.trust.warn(c, roomId, e.author);
     const sender = rendered.kind === "comment" ? await this.senderFor(s, roomId, e.author, "comment") : undefined;
     const thread = rendered.taskId ? (this.ledgers.of(roomId).full.get(rendered.taskId) ?? (await this.deps.store.taskMessage(this.binding.groupId, rendered.taskId, roomId))) : null;
     const id = await this.send(roomId, rendered, e.id.slice(0, 40), thread || undefined, sender, task ? `!task show ${task.num}` : undefined);

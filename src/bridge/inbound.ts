@@ -292,9 +292,19 @@ function contextFor(b: Bridge, e: MatrixEvent, hosted: HostedPursuance | undefin
         return `took back the "${role}" key from this bridge; members' clients rotate it away now`;
       },
     },
-    ...(hosted ? { announceRooms: announceRoomsPort(b, hosted, e.sender) } : {}),
+    ...(hosted ? { announceRooms: announceRoomsPort(b, hosted, e.sender), identity: identityPort(b, hosted) } : {}),
     now: () => Date.now(),
     via: viaOf(e),
+  };
+}
+
+/** Confirmations by a Matrix account of a member's link to it: kept per pursuance in the bridge's store. */
+function identityPort(b: Bridge, hosted: HostedPursuance): NonNullable<BotContext["identity"]> {
+  const scope = `confirm:${hosted.binding.groupId}`;
+  return {
+    hosts: (member) => hosted.hostedMembers.get(member) ?? null,
+    confirmed: (member, matrix) => b.store.said(scope, matrix, member),
+    confirm: async (member, matrix) => void (await b.store.sayOnce(scope, matrix, member)),
   };
 }
 

@@ -57,6 +57,8 @@ export interface BridgeStorePort {
   setDirectRoom(matrixUser: string, roomId: string): Promise<void>;
   /** Record that `what` was said to `userId` in a room; false if it was said before. */
   sayOnce(roomId: string, userId: string, what: string): Promise<boolean>;
+  /** Whether `what` was recorded for `userId` in a room (sayOnce), without recording it. */
+  said(roomId: string, userId: string, what: string): Promise<boolean>;
   ghostName(userId: string): Promise<string | null>;
   setGhostName(userId: string, name: string): Promise<void>;
 }

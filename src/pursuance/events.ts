@@ -79,7 +79,11 @@ export type Body =
    * `move`: the pursuance left its previous relays (a move or a recovery), not
    * just a mirror added or dropped; the notice is posted to the old relays too.
    */
-  | { t: "relays.set"; relays: string[]; move?: true };
+  | { t: "relays.set"; relays: string[]; move?: true }
+  /** The author's own Matrix id, published so others can tie the two (see identity.ts); "" unlinks. */
+  | { t: "identity.link"; matrix: string }
+  /** The author compared `member`'s key fingerprint out of band and vouches for it (Keybase-style, signed). */
+  | { t: "member.verify"; member: Hex; fingerprint: string };
 
 /**
  * The leader's top-role keys split (Shamir, threshold = the succession quorum)
@@ -112,6 +116,10 @@ const HEX64 = /^[0-9a-f]{64}$/;
 const HEX32 = /^[0-9a-f]{32}$/;
 const B64 = /^[A-Za-z0-9_-]+$/;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
+/** A Matrix user id: localpart of the allowed characters, a server name; no spaces or controls. */
+const MATRIX_ID = /^@[a-z0-9._=\-/+]+:[A-Za-z0-9.\-:[\]]+$/;
+/** 40 digits in groups of 5 (fingerprint.ts), as written: the fold compares the digits. */
+const FINGERPRINT = /^[0-9]{5}( [0-9]{5}){7}$/;
 
 function obj(v: unknown, what: string): Obj {
   if (typeof v !== "object" || v === null || Array.isArray(v)) throw new BodyError(`${what} must be an object`, v);
@@ -347,6 +355,13 @@ export function parseBody(bytes: Uint8Array): Body {
     case "relays.set":
       if (o.move !== undefined && o.move !== true) throw new BodyError("move must be true when present", o.move);
       return { t: "relays.set", relays: relayList(o.relays), ...(o.move === true ? { move: true as const } : {}) };
+    case "identity.link": {
+      const matrix = str(o.matrix, "matrix", 255);
+      if (matrix !== "" && !MATRIX_ID.test(matrix)) throw new BodyError("matrix must be a Matrix user id (@user:server) or empty", matrix);
+      return { t: "identity.link", matrix };
+    }
+    case "member.verify":
+      return { t: "member.verify", member: hex64(o.member, "member"), fingerprint: re(o.fingerprint, FINGERPRINT, "fingerprint") };
     default:
       throw new BodyError("unknown event type", o.t);
   }

@@ -31,6 +31,7 @@ import {
   applyTaskUpdate,
 } from "./apply-tasks.js";
 import { applyRelaysSet } from "./apply-relays.js";
+import { applyIdentityLink, applyMemberVerify } from "./apply-identity.js";
 import { forkAllowed } from "./equivocation.js";
 import { causalOrder } from "./order.js";
 import { emptyState, rankOf, stateHash, type PursuanceState } from "./state.js";
@@ -104,6 +105,10 @@ function applyOne(s: PursuanceState, e: PEvent, ctx: ApplyContext, genesisId: st
       return applyVote(s, e, b);
     case "relays.set":
       return applyRelaysSet(s, e, b);
+    case "identity.link":
+      return applyIdentityLink(s, e, b);
+    case "member.verify":
+      return applyMemberVerify(s, e, b, ctx);
   }
 }
 

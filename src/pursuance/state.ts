@@ -129,6 +129,10 @@ export interface PursuanceState {
   escrow: { scope: string; keyIds: string[]; threshold: number; holders: Hex[] } | null;
   /** The relays the pursuance lives on, as last set in the log; null until a relays.set (each client's own list). */
   relays: string[] | null;
+  /** Member → the Matrix id it linked to itself (identity.link). */
+  links: Map<Hex, string>;
+  /** Member → the members who vouched for its key fingerprint (member.verify). */
+  verifications: Map<Hex, Set<Hex>>;
 }
 
 export function emptyState(): PursuanceState {
@@ -155,6 +159,8 @@ export function emptyState(): PursuanceState {
     lastSeen: new Map(),
     escrow: null,
     relays: null,
+    links: new Map(),
+    verifications: new Map(),
   };
 }
 
@@ -312,6 +318,9 @@ export function canonicalState(s: PursuanceState): unknown {
     escrow: s.escrow,
     // Only once set: states of logs without relays.set hash as they always did.
     ...(s.relays !== null ? { relays: s.relays } : {}),
+    // Likewise only once used: older logs keep their hashes.
+    ...(s.links.size > 0 ? { links: sortedEntries(s.links).map(([id, matrix]) => ({ id, matrix })) } : {}),
+    ...(s.verifications.size > 0 ? { verifications: sortedEntries(s.verifications).map(([id, by]) => ({ id, by: [...by].sort() })) } : {}),
   };
 }
 

@@ -79,6 +79,13 @@ export function bridgeStore(db: Db): BridgeStorePort {
       const r = await db.insert(bridgeSaid).values({ roomId, userId, what }).onConflictDoNothing().returning({ r: bridgeSaid.roomId });
       return r.length > 0;
     },
+    async said(roomId, userId, what) {
+      const r = await db
+        .select({ r: bridgeSaid.roomId })
+        .from(bridgeSaid)
+        .where(and(eq(bridgeSaid.roomId, roomId), eq(bridgeSaid.userId, userId), eq(bridgeSaid.what, what)));
+      return r.length > 0;
+    },
     async ghostName(userId) {
       const r = await db.select().from(bridgeGhosts).where(eq(bridgeGhosts.userId, userId));
       return r[0]?.displayName ?? null;

@@ -1,0 +1,80 @@
+// `!whois`, `!verify`: who is who. A member's fingerprint to compare aloud or on
+// paper, the Matrix id its key linked to itself (and whether that Matrix
+// account confirmed it), who vouched for the key, and a changed key called out.
+import { writtenFingerprint } from "../pursuance/fingerprint.js";
+import { claimHistory, memberLinkedTo, whois, type WhoisRow } from "../pursuance/identity.js";
+import type { PursuanceState } from "../pursuance/state.js";
+import { memberName } from "../pursuance/views.js";
+import type { BoundHandler } from "./command-spec.js";
+import { Refusal, type BoundContext } from "./context.js";
+import { done, html, ok } from "./reply.js";
+import { publish, resolveMember } from "./refs.js";
+
+const MATRIX_ID = /^@[^:\s]+:\S+$/;
+
+/** A member by the usual references, or by a Matrix id some member's key linked to itself. */
+function target(ctx: BoundContext, ref: string): string {
+  const r = ref.trim();
+  if (MATRIX_ID.test(r) && ctx.resolveUser(r) === null) {
+    const linked = memberLinkedTo(ctx.client.state, r);
+    if (linked) return linked;
+  }
+  return resolveMember(ctx, r);
+}
+
+async function matrixLine(ctx: BoundContext, row: WhoisRow): Promise<string> {
+  const hostedFor = ctx.identity?.hosts(row.member) ?? null;
+  if (hostedFor) return `Matrix: ${hostedFor} (this bridge holds that user's key${row.matrix === hostedFor ? ", and the key linked it in the log" : ""})`;
+  if (!row.matrix) return "Matrix: none linked";
+  const confirmed = (await ctx.identity?.confirmed(row.member, row.matrix)) ?? false;
+  return confirmed ? `Matrix: ${row.matrix} ✓ (linked by the key, confirmed by that Matrix account)` : `Matrix: ${row.matrix} (claimed by the key; not confirmed by that Matrix account: it can say !whois confirm ${row.name})`;
+}
+
+async function describe(ctx: BoundContext, row: WhoisRow): Promise<string[]> {
+  const s = ctx.client.state;
+  const lines = [`${row.name} — ${row.roles.join(", ") || "no role"}`, `fingerprint: ${row.fingerprint}`, await matrixLine(ctx, row)];
+  lines.push(row.verifiedBy.length > 0 ? `verified by: ${row.verifiedBy.map((v) => memberName(s, v)).join(", ")}` : "verified by: no member yet");
+  for (const c of row.changed) lines.push(`⚠ ${c.what === "name" ? "the name" : "the Matrix id"} ${c.value} was held by another key before (${c.earlier.map((k) => k.slice(0, 12)).join(", ")}): this is a different key`);
+  return lines;
+}
+
+export const whoisCommand: BoundHandler = async (inv, ctx) => {
+  const s = ctx.client.state;
+  const history = claimHistory(ctx.client.fold.applied);
+  const ref = inv.opt("who");
+  const members = ref ? [target(ctx, ref)] : [...s.members.keys()].sort((a, b) => memberName(s, a).localeCompare(memberName(s, b)));
+  const blocks: string[][] = [];
+  for (const m of members) blocks.push(await describe(ctx, whois(ctx.client.crypto, s, history, m)));
+  const plain = blocks.map((b) => b.join("\n")).join("\n\n");
+  return ok(plain, html`${blocks.map((b) => html`<p>${b.map((l, i) => (i === 0 ? html`<b>${l}</b>` : html`<br>${l}`))}</p>`)}`);
+};
+
+export const whoisLink: BoundHandler = async (_inv, ctx) => {
+  await publish(ctx, { t: "identity.link", matrix: ctx.sender });
+  const line = `linked your key in ${ctx.client.state.name} to ${ctx.sender} (signed in the log; this bridge holds that key for you)`;
+  return done(line, html`${line}`);
+};
+
+export const whoisConfirm: BoundHandler = async (inv, ctx) => {
+  if (!ctx.identity) throw new Refusal("this host cannot record confirmations");
+  const s: PursuanceState = ctx.client.state;
+  const member = resolveMember(ctx, inv.arg("member"));
+  if (s.links.get(member) !== ctx.sender) {
+    throw new Refusal(`${memberName(s, member)}'s key has not linked itself to ${ctx.sender}; they run: pursuance client whois link ${ctx.sender}`);
+  }
+  await ctx.identity.confirm(member, ctx.sender);
+  const line = `confirmed: ${ctx.sender} is ${memberName(s, member)} (key ${whois(ctx.client.crypto, s, new Map(), member).fingerprint})`;
+  return done(line, html`${line}`);
+};
+
+export const verifyCommand: BoundHandler = async (inv, ctx) => {
+  const s = ctx.client.state;
+  const member = target(ctx, inv.arg("member"));
+  const typed = writtenFingerprint(inv.arg("fingerprint"));
+  if (!typed) throw new Refusal("a fingerprint is 40 digits (8 groups of 5), as !whois shows it");
+  const want = whois(ctx.client.crypto, s, new Map(), member).fingerprint;
+  if (typed !== want) throw new Refusal(`that is not ${memberName(s, member)}'s fingerprint: do not trust this key until you find out why (compare again, in person or on a call)`);
+  await publish(ctx, { t: "member.verify", member, fingerprint: typed });
+  const line = `verified ${memberName(s, member)}'s key (signed in the log: every member sees who vouched for it)`;
+  return done(line, html`${line}`);
+};

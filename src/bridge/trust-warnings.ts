@@ -1,0 +1,41 @@
+// The room hears once per key when someone it cannot vouch for acts above the
+// lowest role: a member who keeps their own key and whom no member has
+// verified, or any member whose name or Matrix id belonged to another key
+// before. (A Matrix user whose key this bridge holds is authenticated by the
+// homeserver already; only a changed key is news there.)
+import type { PursuanceClient } from "../pursuance/client.js";
+import { claimHistory, trustWarning, whois, type ClaimHistory } from "../pursuance/identity.js";
+import { esc } from "./mirror-render.js";
+import type { BridgeStorePort, MatrixPort } from "./ports.js";
+
+export class TrustWarnings {
+  private memo: { applied: readonly unknown[]; n: number; history: ClaimHistory } | null = null;
+
+  constructor(
+    private readonly store: Pick<BridgeStorePort, "sayOnce">,
+    private readonly matrix: Pick<MatrixPort, "send">,
+    private readonly isHosted: (member: string) => boolean,
+  ) {}
+
+  async warn(c: PursuanceClient, roomId: string, author: string): Promise<void> {
+    const s = c.state;
+    if (!s.members.has(author)) return;
+    const row = whois(c.crypto, s, this.history(c), author);
+    if (this.isHosted(author) && row.changed.length === 0) return;
+    const reason = trustWarning(row, s);
+    if (!reason) return;
+    const kind = row.changed.length > 0 ? "changed" : "unverified";
+    if (!(await this.store.sayOnce(roomId, author, `trust:${kind}`))) return;
+    const plain = `⚠ ${reason}`;
+    await this.matrix.send(roomId, { plain, html: esc(plain), notice: true, txnId: `trust.${author.slice(0, 24)}.${kind}` });
+  }
+
+  /** Names and Matrix ids by key, from the applied log; recomputed only when the log grew or refolded. */
+  private history(c: PursuanceClient): ClaimHistory {
+    const applied = c.fold.applied;
+    if (this.memo && this.memo.applied === applied && this.memo.n === applied.length) return this.memo.history;
+    const history = claimHistory(applied);
+    this.memo = { applied, n: applied.length, history };
+    return history;
+  }
+}

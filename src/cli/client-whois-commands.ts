@@ -1,0 +1,82 @@
+// `pursuance client whois [NAME] | whois verify NAME <fingerprint> | whois link
+// @you:server`: who is who, from the log every member holds. Fingerprints to
+// compare aloud or on paper; a vouch is a signed event every member sees.
+import { ActionError } from "../pursuance/actions.js";
+import type { PursuanceClient } from "../pursuance/client.js";
+import { writtenFingerprint } from "../pursuance/fingerprint.js";
+import { claimHistory, memberLinkedTo, whois, type WhoisRow } from "../pursuance/identity.js";
+import { findMember, memberName } from "../pursuance/views.js";
+import type { SubCommand } from "./client-command.js";
+import { arg, withClient } from "./client-context.js";
+import { UsageError } from "./relay-command.js";
+
+const MATRIX_ID = /^@[a-z0-9._=\-/+]+:[A-Za-z0-9.\-:[\]]+$/;
+
+function target(c: PursuanceClient, ref: string): string {
+  if (ref.startsWith("@") && ref.includes(":")) {
+    const linked = memberLinkedTo(c.state, ref);
+    if (linked) return linked;
+  }
+  return /^(me|myself)$/i.test(ref) ? c.me : findMember(c.state, ref);
+}
+
+function describe(c: PursuanceClient, row: WhoisRow): Record<string, unknown> {
+  return {
+    member: row.member,
+    name: row.name,
+    roles: row.roles,
+    fingerprint: row.fingerprint,
+    matrix: row.matrix,
+    verifiedBy: row.verifiedBy.map((v) => memberName(c.state, v)),
+    changed: row.changed,
+    you: row.member === c.me,
+  };
+}
+
+export const WHOIS_COMMANDS: Record<string, SubCommand> = {
+  whois: {
+    usage: 'whois [NAME|@matrix:id|ID] | whois verify NAME "<fingerprint>" | whois link @you:server | whois unlink',
+    summary: "a member's key fingerprint (compare it aloud or on paper), Matrix link and who verified it; vouch for a key; link yours to your Matrix id",
+    async run(p, io) {
+      const first = p.positionals[0];
+      if (first === "verify") return verifyMember({ ...p, positionals: p.positionals.slice(1) }, io);
+      if (first === "link" || first === "unlink") {
+        const matrix = first === "link" ? arg(p, 1, "your Matrix id (@you:server)") : "";
+        if (matrix !== "" && !MATRIX_ID.test(matrix)) throw new UsageError(`${JSON.stringify(matrix)} is not a Matrix user id (@you:server)`);
+        await withClient(p, io, async (c) => {
+          await c.publish({ t: "identity.link", matrix });
+          io.out(matrix ? `linked your key to ${matrix} in the log; now, as ${matrix}, say in a bridged room: !whois confirm ${memberName(c.state, c.me)}` : "unlinked your Matrix id");
+        });
+        return;
+      }
+      await withClient(p, io, async (c) => {
+        const history = claimHistory(c.fold.applied);
+        const ids = first ? [target(c, first)] : [...c.state.members.keys()].sort((a, b) => memberName(c.state, a).localeCompare(memberName(c.state, b)));
+        const rows = ids.map((m) => whois(c.crypto, c.state, history, m));
+        if (p.values.json) return io.out(JSON.stringify(rows.map((r) => describe(c, r))));
+        for (const r of rows) {
+          io.out(`${r.name}${r.member === c.me ? " (you)" : ""} — ${r.roles.join(", ") || "no role"}`);
+          io.out(`  fingerprint: ${r.fingerprint}`);
+          io.out(`  key:         ${r.member}`);
+          io.out(`  Matrix:      ${r.matrix ? `${r.matrix} (linked by this key; only the bridge can check that account confirmed it)` : "none linked"}`);
+          io.out(`  verified by: ${r.verifiedBy.length ? r.verifiedBy.map((v) => memberName(c.state, v)).join(", ") : "no member yet"}`);
+          for (const ch of r.changed) io.out(`  ⚠ ${ch.what === "name" ? "the name" : "the Matrix id"} ${ch.value} was held by another key before (${ch.earlier.map((k) => k.slice(0, 12)).join(", ")}): this is a different key`);
+        }
+      });
+    },
+  },
+};
+
+/** `client whois verify NAME <digits…>`: publish a member.verify once the digits match that member's key. */
+export async function verifyMember(p: Parameters<SubCommand["run"]>[0], io: Parameters<SubCommand["run"]>[1]): Promise<void> {
+  const ref = arg(p, 0, "the member to verify");
+  const typed = writtenFingerprint(p.positionals.slice(1).join(" "));
+  if (!typed) throw new UsageError("a fingerprint is 40 digits (8 groups of 5), as 'whois' shows it");
+  await withClient(p, io, async (c) => {
+    const member = target(c, ref);
+    const want = whois(c.crypto, c.state, new Map(), member).fingerprint;
+    if (typed !== want) throw new ActionError(`that is not ${memberName(c.state, member)}'s fingerprint: do not trust this key until you find out why`, typed);
+    await c.publish({ t: "member.verify", member, fingerprint: typed });
+    io.out(`verified ${memberName(c.state, member)}'s key (signed in the log: every member sees who vouched for it)`);
+  });
+}
