@@ -4,7 +4,9 @@
 // clients, hold delegated keys). Kept small on purpose: the bridge
 // implements it once per incoming command.
 import type { PursuanceClient } from "../pursuance/client.js";
+import type { Crypto } from "../cwtch/crypto.js";
 import type { Invite } from "../pursuance/invite.js";
+import type { PursuanceState } from "../pursuance/state.js";
 
 /** Bridge permission levels, additive as in hookshot: each includes the ones before it. */
 export const PERMISSIONS = ["none", "commands", "manage", "admin"] as const;
@@ -81,6 +83,11 @@ export interface BotContext {
     hosts(member: string): string | null;
     confirmed(member: string, matrix: string): Promise<boolean>;
     confirm(member: string, matrix: string): Promise<void>;
+    /**
+     * The bound pursuance as the host reads it, for commands a non-member may
+     * use (a member on the CLI confirming, as their Matrix account, their link).
+     */
+    view(): { state: PursuanceState; crypto: Crypto } | null;
   };
   /** Wall clock, ms: "today" and "tomorrow" in due dates. */
   now(): number;

@@ -4,8 +4,8 @@
 import { writtenFingerprint } from "../pursuance/fingerprint.js";
 import { claimHistory, memberLinkedTo, whois, type WhoisRow } from "../pursuance/identity.js";
 import type { PursuanceState } from "../pursuance/state.js";
-import { memberName } from "../pursuance/views.js";
-import type { BoundHandler } from "./command-spec.js";
+import { findMember, memberName } from "../pursuance/views.js";
+import type { BoundHandler, UnboundHandler } from "./command-spec.js";
 import { Refusal, type BoundContext } from "./context.js";
 import { done, html, ok } from "./reply.js";
 import { publish, resolveMember } from "./refs.js";
@@ -55,15 +55,17 @@ export const whoisLink: BoundHandler = async (_inv, ctx) => {
   return done(line, html`${line}`);
 };
 
-export const whoisConfirm: BoundHandler = async (inv, ctx) => {
-  if (!ctx.identity) throw new Refusal("this host cannot record confirmations");
-  const s: PursuanceState = ctx.client.state;
-  const member = resolveMember(ctx, inv.arg("member"));
+/** Any Matrix account in a bound room, member or not: the account a CLI member's key linked itself to. */
+export const whoisConfirm: UnboundHandler = async (inv, ctx) => {
+  const v = ctx.identity?.view();
+  if (!ctx.identity || !v) throw new Refusal("this room is bound to no pursuance");
+  const s: PursuanceState = v.state;
+  const member = findMember(s, inv.arg("member"));
   if (s.links.get(member) !== ctx.sender) {
     throw new Refusal(`${memberName(s, member)}'s key has not linked itself to ${ctx.sender}; they run: pursuance client whois link ${ctx.sender}`);
   }
   await ctx.identity.confirm(member, ctx.sender);
-  const line = `confirmed: ${ctx.sender} is ${memberName(s, member)} (key ${whois(ctx.client.crypto, s, new Map(), member).fingerprint})`;
+  const line = `confirmed: ${ctx.sender} is ${memberName(s, member)} (key ${whois(v.crypto, s, new Map(), member).fingerprint})`;
   return done(line, html`${line}`);
 };
 

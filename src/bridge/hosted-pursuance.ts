@@ -342,6 +342,8 @@ export class HostedPursuance {
   private async route(c: PursuanceClient, e: PEvent, pass: Pass, byId: Map<string, PEvent> | null): Promise<void> {
     const b = e.body;
     if (!b) return;
+    // Someone the rooms cannot vouch for acts: said once, where members-only notices may show.
+    for (const r of pass.rooms) if (r.kind === "bound" && pass.mayShow(c.state, r.roomId, { kind: "group" })) await this.trust.warn(c, r.roomId, e.author);
     if (b.t === "task.create") return this.placeTask(c, e.id, pass, byId);
     const scope = scopeOf(e);
     if (scope.kind === "task") {
@@ -432,7 +434,6 @@ export class HostedPursuance {
       this.ledgers.of(roomId).done.add(e.id);
       return;
     }
-    await this.trust.warn(c, roomId, e.author);
     const sender = rendered.kind === "comment" ? await this.senderFor(s, roomId, e.author, "comment") : undefined;
     const thread = rendered.taskId ? (this.ledgers.of(roomId).full.get(rendered.taskId) ?? (await this.deps.store.taskMessage(this.binding.groupId, rendered.taskId, roomId))) : null;
     const id = await this.send(roomId, rendered, e.id.slice(0, 40), thread || undefined, sender, task ? `!task show ${task.num}` : undefined);

@@ -305,6 +305,10 @@ function identityPort(b: Bridge, hosted: HostedPursuance): NonNullable<BotContex
     hosts: (member) => hosted.hostedMembers.get(member) ?? null,
     confirmed: (member, matrix) => b.store.said(scope, matrix, member),
     confirm: async (member, matrix) => void (await b.store.sayOnce(scope, matrix, member)),
+    view: () => {
+      const c = hosted.primary;
+      return c ? { state: c.state, crypto: c.crypto } : null;
+    },
   };
 }
 

@@ -9,6 +9,7 @@ import { esc } from "./mirror-render.js";
 import type { BridgeStorePort, MatrixPort } from "./ports.js";
 
 export class TrustWarnings {
+  private readonly asked = new Set<string>();
   private memo: { applied: readonly unknown[]; n: number; history: ClaimHistory } | null = null;
 
   constructor(
@@ -25,6 +26,10 @@ export class TrustWarnings {
     const reason = trustWarning(row, s);
     if (!reason) return;
     const kind = row.changed.length > 0 ? "changed" : "unverified";
+    // Every event of the author passes here: ask the store once per room, author and kind per run.
+    const key = `${roomId}|${author}|${kind}`;
+    if (this.asked.has(key)) return;
+    this.asked.add(key);
     if (!(await this.store.sayOnce(roomId, author, `trust:${kind}`))) return;
     const plain = `⚠ ${reason}`;
     await this.matrix.send(roomId, { plain, html: esc(plain), notice: true, txnId: `trust.${author.slice(0, 24)}.${kind}` });

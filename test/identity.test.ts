@@ -1,0 +1,137 @@
+// Who is who, as the fold and its views judge it: fingerprints, a member's own
+// Matrix link, vouches checked against the key, changed keys called out, and
+// the same verdicts and hash in every delivery order.
+import { beforeAll, describe, expect, it } from "vitest";
+import { loadCrypto, type Crypto } from "../src/cwtch/crypto.js";
+import { BodyError, encodeBody, parseBody } from "../src/pursuance/events.js";
+import { fingerprint, writtenFingerprint } from "../src/pursuance/fingerprint.js";
+import { canonicalState } from "../src/pursuance/state.js";
+import { claimHistory, memberLinkedTo, trustWarning, whois } from "../src/pursuance/identity.js";
+import { converge, expectApplied, expectRejected, History } from "./helpers/history.js";
+
+let crypto: Crypto;
+beforeAll(async () => {
+  crypto = await loadCrypto();
+});
+
+function world(seed: number) {
+  const h = new History(crypto, seed);
+  const F = h.member("founder");
+  const A = h.member("alice");
+  const S = h.member("seed");
+  h.genesis(F);
+  h.addMember(F, A, "admin");
+  h.addMember(F, S, "seedling");
+  return { h, F, A, S };
+}
+
+describe("fingerprints", () => {
+  it("are 8 groups of 5 digits, a function of the key alone, and differ between keys", () => {
+    const { h, A, S } = world(1);
+    const fa = fingerprint(crypto, A.hex);
+    expect(fa).toMatch(/^[0-9]{5}( [0-9]{5}){7}$/);
+    expect(fingerprint(crypto, A.hex)).toBe(fa);
+    expect(fingerprint(crypto, S.hex)).not.toBe(fa);
+    // Typed with dashes, line breaks or no spaces, it reads the same; a digit short, it does not.
+    expect(writtenFingerprint(fa.replace(/ /g, "-"))).toBe(fa);
+    expect(writtenFingerprint(fa.replace(/ /g, ""))).toBe(fa);
+    expect(writtenFingerprint(`${fa.slice(0, 23)}\n${fa.slice(24)}`)).toBe(fa);
+    expect(writtenFingerprint(fa.slice(1))).toBeNull();
+    expect(h.events.length).toBeGreaterThan(0);
+  });
+});
+
+describe("identity.link and member.verify in the fold", () => {
+  it("a vouch with the right digits applies; wrong digits, oneself, a stranger or a non-member are refused, in every order", () => {
+    const { h, F, A, S } = world(2);
+    const outsider = h.member("outsider");
+    const good = h.emit(F, { t: "member.verify", member: A.hex, fingerprint: fingerprint(crypto, A.hex) });
+    const wrong = h.emit(S, { t: "member.verify", member: A.hex, fingerprint: fingerprint(crypto, S.hex) });
+    const self = h.emit(A, { t: "member.verify", member: A.hex, fingerprint: fingerprint(crypto, A.hex) });
+    const stranger = h.emit(F, { t: "member.verify", member: outsider.hex, fingerprint: fingerprint(crypto, outsider.hex) });
+    const link = h.emit(A, { t: "identity.link", matrix: "@alice:example.test" });
+    const byOutsider = h.emit(outsider, { t: "identity.link", matrix: "@outsider:example.test" }, "tips");
+    const f = converge(crypto, h, 24, 2);
+    expectApplied(f, good);
+    expectRejected(f, wrong, /fingerprint does not match/);
+    expectRejected(f, self, /cannot vouch for their own key/);
+    expectRejected(f, stranger, /no such member/);
+    expectApplied(f, link);
+    expectRejected(f, byOutsider, /not a member/);
+    expect([...(f.state.verifications.get(A.hex) ?? [])]).toEqual([F.hex]);
+    expect(f.state.links.get(A.hex)).toBe("@alice:example.test");
+    expect(memberLinkedTo(f.state, "@alice:example.test")).toBe(A.hex);
+    expect(memberLinkedTo(f.state, "@outsider:example.test")).toBeNull();
+  });
+
+  it("a removed member's vouches stop counting, and an unlink removes the link", () => {
+    const { h, F, A, S } = world(3);
+    h.emit(S, { t: "member.verify", member: A.hex, fingerprint: fingerprint(crypto, A.hex) });
+    h.emit(A, { t: "identity.link", matrix: "@alice:example.test" });
+    h.remove(F, S);
+    h.emit(A, { t: "identity.link", matrix: "" });
+    const f = converge(crypto, h, 12, 3);
+    const row = whois(crypto, f.state, claimHistory(f.applied), A.hex);
+    expect(row.verifiedBy).toEqual([]);
+    expect(row.matrix).toBeNull();
+  });
+
+  it("malformed bodies are refused at the edge with the field named", () => {
+    const bad: Array<[unknown, RegExp]> = [
+      [{ t: "identity.link", matrix: "alice" }, /Matrix user id/],
+      [{ t: "identity.link", matrix: "@alice:example.test\nalice removed bob" }, /Matrix user id/],
+      [{ t: "identity.link", matrix: 7 }, /matrix/],
+      [{ t: "member.verify", member: "zz", fingerprint: "1" }, /member/],
+      [{ t: "member.verify", member: "a".repeat(64), fingerprint: "12345 67890" }, /fingerprint/],
+    ];
+    for (const [body, why] of bad) {
+      const bytes = new TextEncoder().encode(JSON.stringify(body));
+      expect(() => parseBody(bytes), JSON.stringify(body)).toThrow(BodyError);
+      expect(() => parseBody(bytes)).toThrow(why);
+    }
+    const ok = { t: "member.verify" as const, member: "a".repeat(64), fingerprint: "12345 67890 12345 67890 12345 67890 12345 67890" };
+    expect(parseBody(encodeBody(ok))).toEqual(ok);
+  });
+});
+
+describe("changed keys and warnings", () => {
+  it("a second key under a member's name, or claiming a member's Matrix id, is called out; only vouches clear an unverified key", () => {
+    const { h, F, A } = world(4);
+    h.emit(A, { t: "identity.link", matrix: "@alice:example.test" });
+    h.remove(F, A);
+    // Alice's name comes back with another key (a rejoin, or an impostor), and it claims her Matrix id.
+    const B = h.member("alice-again");
+    B.name = "alice";
+    h.addMember(F, B, "admin");
+    h.emit(B, { t: "identity.link", matrix: "@alice:example.test" });
+    const f = converge(crypto, h, 12, 4);
+    const row = whois(crypto, f.state, claimHistory(f.applied), B.hex);
+    expect(row.changed.map((c) => [c.what, c.value, c.earlier])).toEqual([
+      ["name", "alice", [A.hex]],
+      ["matrix", "@alice:example.test", [A.hex]],
+    ]);
+    expect(trustWarning(row, f.state)).toMatch(/different key than the one that held the name alice/);
+  });
+
+  it("an unverified admin is warned about until a member vouches; the lowest role never is", () => {
+    const { h, F, A, S } = world(5);
+    let f = converge(crypto, h, 4, 5);
+    expect(trustWarning(whois(crypto, f.state, claimHistory(f.applied), A.hex), f.state)).toMatch(/no member has verified this key/);
+    expect(trustWarning(whois(crypto, f.state, claimHistory(f.applied), S.hex), f.state)).toBeNull();
+    h.emit(F, { t: "member.verify", member: A.hex, fingerprint: fingerprint(crypto, A.hex) });
+    f = converge(crypto, h, 4, 5);
+    expect(trustWarning(whois(crypto, f.state, claimHistory(f.applied), A.hex), f.state)).toBeNull();
+  });
+
+  it("logs without these events hash as before: the canonical state names links and vouches only once used", () => {
+    const { h, F, A } = world(6);
+    let f = converge(crypto, h, 2, 6);
+    expect(Object.keys(canonicalState(f.state) as object)).not.toContain("links");
+    expect(Object.keys(canonicalState(f.state) as object)).not.toContain("verifications");
+    const before = f.hash();
+    h.emit(F, { t: "member.verify", member: A.hex, fingerprint: fingerprint(crypto, A.hex) });
+    f = converge(crypto, h, 2, 6);
+    expect(Object.keys(canonicalState(f.state) as object)).toContain("verifications");
+    expect(f.hash()).not.toBe(before);
+  });
+});
