@@ -47,7 +47,8 @@ export interface BoundSpec extends BaseSpec {
 
 /** Commands for a room bound to nothing yet (create, join), or for any room (help). */
 export interface UnboundSpec extends BaseSpec {
-  room: "unbound" | "any";
+  /** "bound-any": a bound room, whether or not the sender is a member of its pursuance. */
+  room: "unbound" | "any" | "bound-any";
   run(inv: Invocation, ctx: BotContext): Promise<BotReply>;
 }
 
@@ -126,6 +127,7 @@ export function whyNot(spec: CommandSpec, ctx: BotContext, caps = true): string 
   if (room === "bound" && !ctx.client && ctx.boundTo)
     return `you are not a member of ${JSON.stringify(ctx.boundTo)}, the pursuance of this room: a member can admit you with !pursuance invite <your Matrix id>`;
   if (room === "bound" && !ctx.client) return `this room is not bound to a pursuance: use !pursuance create "<name>" or !pursuance join <invite> first`;
+  if (room === "bound-any" && !ctx.client && !ctx.boundTo) return `this room is not bound to a pursuance`;
   if (room === "unbound" && ctx.client) return `this room is already bound to ${ctx.client.state.name} (${ctx.client.id.slice(0, 12)})`;
   if (caps && spec.cap && ctx.client && !hasCap(ctx.client.state, ctx.client.me, spec.cap)) return `${name} needs capability ${spec.cap}, which none of your roles has`;
   const why = caps && spec.shownTo && ctx.client ? spec.shownTo(ctx.client.state, ctx.client.me) : null;

@@ -128,7 +128,7 @@ export const COMMAND_TABLE: readonly CommandSpec[] = [
 
   { path: ["whois"], optional: [{ name: "who" }], help: "a member's key fingerprint (compare it aloud or on paper), linked Matrix id and who verified it; all members without an argument", level: "commands", cap: null, run: whoisCommand },
   { path: ["whois", "link"], help: "link your key here to your Matrix id, signed in the log", level: "commands", cap: null, run: whoisLink },
-  { path: ["whois", "confirm"], room: "any", required: [{ name: "member" }], help: "confirm, as this Matrix account, a member's key that linked itself to you (members on the CLI)", level: "commands", cap: null, run: whoisConfirm },
+  { path: ["whois", "confirm"], room: "bound-any", required: [{ name: "member" }], help: "confirm, as this Matrix account, a member's key that linked itself to you (members on the CLI)", level: "commands", cap: null, run: whoisConfirm },
   { path: ["whois", "verify"], required: [{ name: "member" }, { name: "fingerprint", quoted: true, rest: true }], help: "vouch for a member's key after comparing its fingerprint (signed in the log)", level: "commands", cap: null, run: verifyCommand },
   { path: ["verify"], required: [{ name: "member" }, { name: "fingerprint", quoted: true, rest: true }], help: "the same as !whois verify", level: "commands", cap: null, run: verifyCommand },
   { path: ["announce"], required: [{ name: "text", quoted: true, rest: true }], help: "post a signed public announcement", level: "manage", cap: "announce", run: announce },

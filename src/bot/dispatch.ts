@@ -78,7 +78,7 @@ export async function handleCommand(text: string, ctx: BotContext, table: readon
 
   try {
     const inv = parseInvocation(spec, table, tokens.slice(used));
-    return spec.room === "unbound" || spec.room === "any" ? await spec.run(inv, ctx) : await spec.run(inv, ctx as BoundContext);
+    return spec.room === "unbound" || spec.room === "any" || spec.room === "bound-any" ? await spec.run(inv, ctx) : await spec.run(inv, ctx as BoundContext);
   } catch (e) {
     const message = (e as Error)?.message ?? String(e);
     // Reasons name members by id prefix; say their names instead.
