@@ -2,7 +2,7 @@
 // sends `!task …`, we time until the bot's reply arrives through the user's
 // own /sync, beside the same Synapse's plain message round trip (user A
 // sends, user B's /sync sees it) in the same run.
-import { startBridgeInProcess, startHarness } from "../test/helpers/bridge-harness.js";
+import { startBridgeInProcess, startHarness } from "../harness/bridge-harness.js";
 import { metric, type Metric } from "./report.js";
 import { progress } from "./util.js";
 

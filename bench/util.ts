@@ -2,7 +2,7 @@
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { Worker } from "node:worker_threads";
-export { prng } from "../test/helpers/prng.js";
+export { prng } from "../harness/prng.js";
 
 /** A forced GC, so memory numbers start from a clean heap (no --expose-gc needed on the command line). */
 export const gc: () => void = (() => {

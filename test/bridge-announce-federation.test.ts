@@ -7,9 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Bridge } from "../src/bridge/bridge.js";
 import { runVerifyAnnouncement } from "../src/cli/announce-command.js";
 import { MATRIX_PROOF_KEY } from "../src/pursuance/announcement-proof.js";
-import { startBridgeInProcess, startHarness, type Harness } from "./helpers/bridge-harness.js";
-import { bodyOf, TestUser, type RoomEvent } from "./helpers/matrix.js";
-import { freePort, startSynapse, SYNAPSE_HOOK_TIMEOUT_MS, type SynapseHandle } from "./helpers/synapse.js";
+import { startBridgeInProcess, startHarness, type Harness } from "../harness/bridge-harness.js";
+import { bodyOf, TestUser, type RoomEvent } from "../harness/matrix.js";
+import { freePort, startSynapse, SYNAPSE_HOOK_TIMEOUT_MS, type SynapseHandle } from "../harness/synapse.js";
 
 async function verify(text: string, pid: string): Promise<number> {
   return runVerifyAnnouncement(["-", "--pursuance", pid], { out: () => {}, err: () => {} }, () => text);

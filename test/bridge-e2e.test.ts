@@ -2,9 +2,9 @@
 // pursuance with `!` commands; replies, task messages and threads checked.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Bridge } from "../src/bridge/bridge.js";
-import { startBridgeInProcess, startHarness, type Harness } from "./helpers/bridge-harness.js";
-import { bodyOf, type TestUser } from "./helpers/matrix.js";
-import { SYNAPSE_HOOK_TIMEOUT_MS } from "./helpers/synapse.js";
+import { startBridgeInProcess, startHarness, type Harness } from "../harness/bridge-harness.js";
+import { bodyOf, type TestUser } from "../harness/matrix.js";
+import { SYNAPSE_HOOK_TIMEOUT_MS } from "../harness/synapse.js";
 import { PursuanceClient } from "../src/pursuance/client.js";
 import { decodeInvite } from "../src/pursuance/invite.js";
 import { commentBody, delegateBody, taskCreateBody } from "../src/pursuance/actions.js";

@@ -12,7 +12,7 @@ import { parse } from "yaml";
 import { ConfigErrors, loadConfig, parseConfig } from "../src/bridge/config.js";
 import { buildRegistration, writeRegistration, type AppserviceRegistration } from "../src/bridge/registration.js";
 import { run } from "./helpers/cli.js";
-import { SYNAPSE_HOOK_TIMEOUT_MS, startSynapse, type SynapseHandle } from "./helpers/synapse.js";
+import { SYNAPSE_HOOK_TIMEOUT_MS, startSynapse, type SynapseHandle } from "../harness/synapse.js";
 
 const dir = mkdtempSync(join(tmpdir(), "pursuance-register-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -12,10 +12,10 @@ import { taskCreateBody } from "../src/pursuance/actions.js";
 import { PursuanceClient } from "../src/pursuance/client.js";
 import { decodeInvite } from "../src/pursuance/invite.js";
 import { BIN } from "./helpers/cli.js";
-import { startHarness, type Harness } from "./helpers/bridge-harness.js";
-import { bodyOf, type TestUser } from "./helpers/matrix.js";
+import { startHarness, type Harness } from "../harness/bridge-harness.js";
+import { bodyOf, type TestUser } from "../harness/matrix.js";
 import { identity, ports, until } from "./helpers/pursuance-node.js";
-import { SYNAPSE_HOOK_TIMEOUT_MS } from "./helpers/synapse.js";
+import { SYNAPSE_HOOK_TIMEOUT_MS } from "../harness/synapse.js";
 
 const bot = "@_pursuance_bot:localhost";
 

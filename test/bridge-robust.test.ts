@@ -5,9 +5,9 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Bridge } from "../src/bridge/bridge.js";
-import { startBridgeInProcess, startHarness, type Harness } from "./helpers/bridge-harness.js";
-import { bodyOf, type RoomEvent, type TestUser } from "./helpers/matrix.js";
-import { SYNAPSE_HOOK_TIMEOUT_MS } from "./helpers/synapse.js";
+import { startBridgeInProcess, startHarness, type Harness } from "../harness/bridge-harness.js";
+import { bodyOf, type RoomEvent, type TestUser } from "../harness/matrix.js";
+import { SYNAPSE_HOOK_TIMEOUT_MS } from "../harness/synapse.js";
 
 const bot = "@_pursuance_bot:localhost";
 const limits = { ioTimeoutMs: 5_000, stepTimeoutMs: 6_000, stuckAfterMs: 2_000, maxCommandAttempts: 3 };

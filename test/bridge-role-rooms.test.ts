@@ -2,9 +2,9 @@
 // follows the role as grants and revocations land in the log.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Bridge } from "../src/bridge/bridge.js";
-import { startBridgeInProcess, startHarness, type Harness } from "./helpers/bridge-harness.js";
-import { bodyOf, type TestUser } from "./helpers/matrix.js";
-import { SYNAPSE_HOOK_TIMEOUT_MS } from "./helpers/synapse.js";
+import { startBridgeInProcess, startHarness, type Harness } from "../harness/bridge-harness.js";
+import { bodyOf, type TestUser } from "../harness/matrix.js";
+import { SYNAPSE_HOOK_TIMEOUT_MS } from "../harness/synapse.js";
 
 const bot = "@_pursuance_bot:localhost";
 

@@ -10,11 +10,11 @@ import { taskCreateBody } from "../src/pursuance/actions.js";
 import { PursuanceClient } from "../src/pursuance/client.js";
 import { decodeInvite } from "../src/pursuance/invite.js";
 import { openContentKey } from "../src/pursuance/task-crypto.js";
-import { startBridgeInProcess, startHarness, type Harness } from "./helpers/bridge-harness.js";
-import { bodyOf, type RoomEvent, type TestUser } from "./helpers/matrix.js";
+import { startBridgeInProcess, startHarness, type Harness } from "../harness/bridge-harness.js";
+import { bodyOf, type RoomEvent, type TestUser } from "../harness/matrix.js";
 import { identity, ports, until } from "./helpers/pursuance-node.js";
 import { scanForSecrets, type Secret } from "./helpers/secret-scan.js";
-import { SYNAPSE_HOOK_TIMEOUT_MS } from "./helpers/synapse.js";
+import { SYNAPSE_HOOK_TIMEOUT_MS } from "../harness/synapse.js";
 
 const bot = "@_pursuance_bot:localhost";
 const ADMIN_URL = process.env.PURSUANCE_TEST_PG ?? "postgres://postgres@127.0.0.1:5432/test";

@@ -10,8 +10,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bodyOf, TestUser } from "./helpers/matrix.js";
-import { freePort } from "./helpers/synapse.js";
+import { bodyOf, TestUser } from "../harness/matrix.js";
+import { freePort } from "../harness/synapse.js";
 
 const pexec = promisify(execFile);
 const ROOT = new URL("..", import.meta.url).pathname;

@@ -8,7 +8,7 @@ import { EventLog } from "../src/cwtch/event-log.js";
 import { GroupSession, type OutFrame, type ReceiveOutcome } from "../src/cwtch/group-session.js";
 import { signEvent, type EventFields, type SignedEvent } from "../src/cwtch/message.js";
 import { decodeHeads, decodeWant, encodeHeads, encodeWant } from "../src/cwtch/sync-controls.js";
-import { prng as mulberry32 } from "./helpers/prng.js";
+import { prng as mulberry32 } from "../harness/prng.js";
 
 let crypto: Crypto;
 let A: SignKeyPair;

@@ -10,7 +10,7 @@ import { deriveEpochKeys, pad, sealFrame, type EpochKeys } from "../src/cwtch/en
 import { GroupSession, type DropReason, type ReceiveOutcome } from "../src/cwtch/group-session.js";
 import { signEvent } from "../src/cwtch/message.js";
 import { encodeHeads, encodeWant } from "../src/cwtch/sync-controls.js";
-import { prng as mulberry32 } from "./helpers/prng.js";
+import { prng as mulberry32 } from "../harness/prng.js";
 
 const groupId = new Uint8Array(32).fill(0x77);
 const K0 = new Uint8Array(32).fill(0x10);

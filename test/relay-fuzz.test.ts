@@ -7,7 +7,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startRelay, type RelayServer } from "../src/cwtch/relay-server.js";
 import { tagOf, TestClient } from "./helpers/ws-client.js";
-import { prng as rng } from "./helpers/prng.js";
+import { prng as rng } from "../harness/prng.js";
 
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
 const TERMINAL = new Set(["posted", "caught-up", "subscribed", "pong", "error"]);

@@ -3,7 +3,7 @@
 // client-server API.
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SYNAPSE_HOOK_TIMEOUT_MS, startSynapse, type SynapseHandle, type SynapseUser } from "./helpers/synapse.js";
+import { SYNAPSE_HOOK_TIMEOUT_MS, startSynapse, type SynapseHandle, type SynapseUser } from "../harness/synapse.js";
 
 interface MatrixResponse {
   status: number;

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { BIN, run } from "./helpers/cli.js";
-import { bodyOf, TestUser } from "./helpers/matrix.js";
+import { bodyOf, TestUser } from "../harness/matrix.js";
 
 interface UpInfo {
   homeserver: string;

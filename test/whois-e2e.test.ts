@@ -8,10 +8,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Bridge } from "../src/bridge/bridge.js";
-import { startBridgeInProcess, startHarness, type Harness } from "./helpers/bridge-harness.js";
+import { startBridgeInProcess, startHarness, type Harness } from "../harness/bridge-harness.js";
 import { ok, run } from "./helpers/cli.js";
-import { bodyOf, type TestUser } from "./helpers/matrix.js";
-import { SYNAPSE_HOOK_TIMEOUT_MS } from "./helpers/synapse.js";
+import { bodyOf, type TestUser } from "../harness/matrix.js";
+import { SYNAPSE_HOOK_TIMEOUT_MS } from "../harness/synapse.js";
 
 const bot = "@_pursuance_bot:localhost";
 const TOKEN = /pursuance:invite\/[A-Za-z0-9_-]+/;

@@ -12,7 +12,7 @@
 // shown first) can vary.
 import type { AddressInfo } from "node:net";
 import { WebSocket, WebSocketServer, type RawData } from "ws";
-import { prng } from "./prng.js";
+import { prng } from "../../harness/prng.js";
 
 export type Direction = "toClient" | "toRelay";
 

@@ -5,8 +5,8 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
-import { Bridge, type BridgeLimits, type BridgeSettings } from "../../src/bridge/bridge.js";
-import { startRelay, type RelayServer } from "../../src/cwtch/relay-server.js";
+import { Bridge, type BridgeLimits, type BridgeSettings } from "../src/bridge/bridge.js";
+import { startRelay, type RelayServer } from "../src/cwtch/relay-server.js";
 import { freePort, startSynapse, type SynapseHandle } from "./synapse.js";
 import { TestUser } from "./matrix.js";
 

@@ -20,7 +20,7 @@ import { fileURLToPath } from "node:url";
 /** Generous timeout for a beforeAll that may have to install Synapse first. */
 export const SYNAPSE_HOOK_TIMEOUT_MS = 10 * 60_000;
 
-export const SYNAPSE_SCRIPT = fileURLToPath(new URL("../../scripts/synapse.sh", import.meta.url));
+export const SYNAPSE_SCRIPT = fileURLToPath(new URL("../scripts/synapse.sh", import.meta.url));
 
 export interface StartSynapseOptions {
   /** Server directory (config, SQLite db, logs). Default: a fresh temp dir, removed by stop(). */
