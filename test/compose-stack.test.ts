@@ -65,6 +65,16 @@ async function login(user: string, password: string): Promise<TestUser> {
   return new TestUser(synapseUrl, j.user_id, j.access_token);
 }
 
+async function onionAddress(timeoutMs = 60_000): Promise<string> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const got = (await compose("exec", "-T", "tor", "cat", "/var/lib/tor/relay/hostname").catch(() => "")).trim();
+    if (got) return got;
+    if (Date.now() > end) throw new Error(`tor wrote no onion hostname:\n${await compose("logs", "--tail", "30", "tor")}`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
 describe("the compose stack, started and used", () => {
   beforeAll(async () => {
     const docker = spawnSync("docker", ["info"], { stdio: "ignore" });
@@ -99,6 +109,9 @@ describe("the compose stack, started and used", () => {
     await compose("up", "-d");
     await healthy(["postgres", "synapse", "relay", "bridge"]);
     log(`healthy after ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+    // Tor publishes the relay as an onion service (no Tor network here to reach it through: tor.md tests that).
+    const onion = await onionAddress();
+    expect(onion).toMatch(/^[a-z2-7]{56}\.onion$/);
 
     await compose("exec", "-T", "synapse", "register_new_matrix_user", "-c", "/config/homeserver.yaml", "-u", "alice", "-p", "alice-pw-123", "--no-admin", "http://localhost:8008");
     const alice = await login("alice", "alice-pw-123");
@@ -131,6 +144,8 @@ describe("the compose stack, started and used", () => {
     await compose("up", "-d");
     await healthy(["postgres", "synapse", "relay", "bridge"]);
     log(`healthy again after ${((Date.now() - t1) / 1000).toFixed(0)} s`);
+    // The onion key lives in the tor volume: the address survives a restart.
+    expect(await onionAddress()).toBe(onion);
 
     // Matrix side: the same login, the room, the pursuance and both tasks.
     const again = await login("alice", "alice-pw-123");
