@@ -127,6 +127,13 @@ describe("whois and verification across Matrix and the CLI", () => {
     await carolMx.call("POST", `/_matrix/client/v3/rooms/${encodeURIComponent(room)}/leave`, {});
     const confirmed = await reply("!whois carol", (b) => b.startsWith("carol") && b.includes(carolMx.userId));
     expect(bodyOf(confirmed)).toContain(`Matrix: ${carolMx.userId} ✓`);
+    // Carol's ghost now shows the confirmed Matrix id beside her name.
+    const ghostName = async (text: string) => {
+      const said = await alice.waitFor(room, text, (e) => bodyOf(e).includes(text));
+      return (await alice.call<{ displayname: string }>("GET", `/_matrix/client/v3/profile/${encodeURIComponent(said.sender)}/displayname`)).displayname;
+    };
+    await ok(["client", "task", "comment", "#1", "a word from carol", "--timeout", "5s", ...carol]);
+    expect(await ghostName("a word from carol")).toBe(`carol (pursuance · ${carolMx.userId} ✓)`);
 
     // Mallory joins and links carol's Matrix id to its own key: never confirmed, and a changed key in the room.
     const mallory = await cliMember("mallory", dm);
@@ -136,6 +143,8 @@ describe("whois and verification across Matrix and the CLI", () => {
     expect(bodyOf(forged)).toMatch(/the Matrix id @w_carol:localhost was held by another key before/);
     expect(bodyOf(forged)).not.toContain("✓");
     await ok(["client", "task", "create", "Mallory's work", "--timeout", "5s", ...mallory]);
+    await ok(["client", "task", "comment", "#1", "a word from mallory", "--timeout", "5s", ...mallory]);
+    expect(await ghostName("a word from mallory")).toBe("mallory (pursuance)");
     await alice.waitFor(room, "the changed-key warning", (e) => e.sender === bot && /^⚠ mallory .* acts with a different key than the one that held the Matrix id @w_carol:localhost before/.test(bodyOf(e)));
     // The CLI sees the same, from the log alone.
     const fromCli = (await rows(carol, "mallory"))[0]!;

@@ -18,6 +18,7 @@ import type { BridgeStorePort, MatrixPort, PostedKind, RoomBinding } from "./por
 import { RoomSet, type PursuanceRoom } from "./room-bindings.js";
 import { Ledgers } from "./room-ledger.js";
 import { desiredRoleMembers, syncRoleRoom } from "./role-rooms.js";
+import { Confirmations } from "./confirmations.js";
 import { TrustWarnings } from "./trust-warnings.js";
 import { mayShow, rolesReading, scopeOf, standingOf, type Present } from "./room-visibility.js";
 
@@ -45,6 +46,7 @@ export class HostedPursuance {
   readonly rooms: RoomSet;
   private readonly ledgers = new Ledgers();
   private readonly trust: TrustWarnings;
+  readonly confirmations: Confirmations;
   /** The bridge's own reader identity here: members may delegate role keys to it (it is no member). */
   delegate: { keys: SignKeyPair; me: string; ring: KeyRing } | null = null;
   private ingested = 0;
@@ -73,6 +75,7 @@ export class HostedPursuance {
     this.rooms = new RoomSet(deps, binding.groupId);
     this.rooms.bound.add(binding.roomId);
     this.trust = new TrustWarnings(deps.store, deps.matrix, (m) => this.hostedMembers.has(m));
+    this.confirmations = new Confirmations(deps.store, binding.groupId);
   }
 
   get primary(): PursuanceClient | undefined {
@@ -444,7 +447,10 @@ export class HostedPursuance {
   private async senderFor(s: PursuanceState, roomId: string, author: string, _kind: string): Promise<string | undefined> {
     if (this.hostedMembers.has(author) || !s.members.has(author)) return undefined;
     const sender = this.ghostOf(author);
-    await this.deps.matrix.ensureGhost(roomId, sender, `${s.members.get(author)!.name} (pursuance)`);
+    // A Matrix id shows beside the name only once that account confirmed the key's link to it.
+    const matrix = s.links.get(author);
+    const shown = matrix && (await this.confirmations.confirmed(author, matrix)) ? ` · ${matrix} ✓` : "";
+    await this.deps.matrix.ensureGhost(roomId, sender, `${s.members.get(author)!.name} (pursuance${shown})`);
     return sender;
   }
 

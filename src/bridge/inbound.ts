@@ -300,11 +300,10 @@ function contextFor(b: Bridge, e: MatrixEvent, hosted: HostedPursuance | undefin
 
 /** Confirmations by a Matrix account of a member's link to it: kept per pursuance in the bridge's store. */
 function identityPort(b: Bridge, hosted: HostedPursuance): NonNullable<BotContext["identity"]> {
-  const scope = `confirm:${hosted.binding.groupId}`;
   return {
     hosts: (member) => hosted.hostedMembers.get(member) ?? null,
-    confirmed: (member, matrix) => b.store.said(scope, matrix, member),
-    confirm: async (member, matrix) => void (await b.store.sayOnce(scope, matrix, member)),
+    confirmed: (member, matrix) => hosted.confirmations.confirmed(member, matrix),
+    confirm: (member, matrix) => hosted.confirmations.confirm(member, matrix),
     view: () => {
       const c = hosted.primary;
       return c ? { state: c.state, crypto: c.crypto } : null;

@@ -19,6 +19,7 @@ export class BridgeMatrix implements MatrixPort {
   private readonly bot: MatrixClient;
   private readonly ghosts = new Map<string, MatrixClient>();
   private readonly registered = new Set<string>();
+  private readonly names = new Map<string, string>();
   private readonly joined = new Set<string>();
   private txn = 0;
 
@@ -71,8 +72,12 @@ export class BridgeMatrix implements MatrixPort {
       } catch (e) {
         if ((e as { body?: { errcode?: string } }).body?.errcode !== "M_USER_IN_USE") throw e;
       }
-      await c.setDisplayName(cleanName(displayName));
       this.registered.add(userId);
+    }
+    // The name can change (a Matrix id confirmed later): set it whenever it differs from the last one set.
+    if (this.names.get(userId) !== displayName) {
+      await c.setDisplayName(cleanName(displayName));
+      this.names.set(userId, displayName);
     }
     const key = `${roomId}|${userId}`;
     if (this.joined.has(key)) return;
