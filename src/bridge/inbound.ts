@@ -157,8 +157,15 @@ async function needsPrivacy(b: Bridge, e: MatrixEvent, reply: BotReply, hosted: 
   if ((await b.store.directRoom(e.sender)) === e.room_id) return false;
   if (containsInvite(reply.plain) || containsInvite(reply.html)) return true;
   if (!hosted || reply.kind === "task-created") return false;
+  // Who is who (names, roles, keys, links) is for members: where a non-member is present, it goes to the asker alone.
+  if (reply.kind === "ok" && WHOIS.test(typeof e.content.body === "string" ? e.content.body : "")) {
+    const s = hosted.primary?.state;
+    if (s && !mayShow(s, await hosted.present(e.room_id), { kind: "group" })) return true;
+  }
   return revealsRestricted(hosted, e.room_id, reply.plain);
 }
+
+const WHOIS = /^\s*!whois(\s|$)/i;
 
 /** The reply quotes a title, deliverable or comment of a task this room may not show. */
 async function revealsRestricted(hosted: HostedPursuance, roomId: string, text: string): Promise<boolean> {
