@@ -104,9 +104,12 @@ describe("two relay instances sharing one PostgreSQL", () => {
     const fetched = await subB.request({ op: "fetch", since: last }, 20_000);
     expect(fetched.op).toBe("caught-up");
     await writer;
-    expect(acked.size).toBe(600);
+    // Under load the writer may have finished before b came back: a few more posts after the
+    // restart make sure the restarted b has live frames to push, whatever the timing.
+    await postMany(postA, "after restart", 20, acked);
+    expect(acked.size).toBe(620);
     const afterRestart = () => subB.received.slice(from).filter((f) => f.op === "frame");
-    await waitCount(subB, () => new Set([...seenB, ...afterRestart()].map((f) => f.seq)).size, 600 + 0);
+    await waitCount(subB, () => new Set([...seenB, ...afterRestart()].map((f) => f.seq)).size, 620);
     const all = [...seenB, ...afterRestart()].filter((f) => acked.has(f.blob as string));
     const bySeq = new Map<number, Frame>();
     for (const f of all) bySeq.set(f.seq as number, f);
@@ -117,9 +120,9 @@ describe("two relay instances sharing one PostgreSQL", () => {
     expect(replayed.filter((s) => pushed.has(s))).toEqual([]);
     expect(pushed.size, "the restarted b pushes a's frames live again").toBeGreaterThan(0);
     // The instance that stayed up saw every frame once, in order.
-    await waitCount(subA, () => live(subA).length, 600);
+    await waitCount(subA, () => live(subA).length, 620);
     const seqsA = live(subA).map((f) => f.seq as number);
-    expect(seqsA).toHaveLength(600);
+    expect(seqsA).toHaveLength(620);
     expect(seqsA).toEqual([...seqsA].sort((x, y) => x - y));
   }, 90_000);
 });
