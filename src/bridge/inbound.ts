@@ -145,7 +145,9 @@ async function answer(b: Bridge, e: MatrixEvent, reply: BotReply, thread: string
     ]);
     return;
   }
-  const react = reply.kind === "task-created" || ("react" in reply && reply.react) ? b.matrix.react(e.room_id, e.event_id, "✅").catch(() => {}) : Promise.resolve();
+  // A new task answers with its own message. A ✅ as well would be a third room event per command, and
+  // the homeserver storing room events one after another is what a command's round trip waits on.
+  const react = reply.kind !== "task-created" && "react" in reply && reply.react ? b.matrix.react(e.room_id, e.event_id, "✅").catch(() => {}) : Promise.resolve();
   // A new task, or a change the mirror shows in the task's thread: the ✅ and the mirrored message say it all.
   // Not waited for: a lost ✅ costs nothing, and the room's next command should not wait on it.
   if (reply.kind === "task-created" || (reply.kind === "ok" && reply.mirrored)) return;
