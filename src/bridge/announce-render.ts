@@ -1,7 +1,7 @@
 // Announcements as the public reads them: a Matrix message, an Atom feed, a
 // static HTML page. Each carries the proof (announcement-proof.ts) so a reader
 // can check it without trusting whoever served it.
-import { fingerprint, MATRIX_PROOF_KEY, proofBlock, type PublicAnnouncement } from "../pursuance/announcement-proof.js";
+import { keyInGroups, MATRIX_PROOF_KEY, proofBlock, type PublicAnnouncement } from "../pursuance/announcement-proof.js";
 import type { PublicMessage } from "./announce-ports.js";
 import { esc } from "./mirror-render.js";
 
@@ -18,7 +18,7 @@ const HOW = "To check it without trusting this server, copy the block below into
 
 export function announcementMessage(pursuanceName: string, a: PublicAnnouncement): PublicMessage {
   const block = proofBlock(a.proof);
-  const who = `${a.authorName} (key ${fingerprint(a.author)})`;
+  const who = `${a.authorName} (key ${keyInGroups(a.author)})`;
   return {
     plain: `📣 ${pursuanceName}: ${shown(a.text)}\n\n— ${who}, pursuance ${a.proof.pursuance}. ${HOW}\n\n${block}`,
     html:
@@ -77,7 +77,7 @@ export function atomFeed(pursuanceId: string, pursuanceName: string, list: reado
 export function exportIndex(pursuanceId: string, pursuanceName: string, list: readonly PublicAnnouncement[]): string {
   const items = [...list].reverse().map(
     (a) =>
-      `<article id="${a.id}">\n<p>📣 ${esc(shown(a.text))}</p>\n<p>— ${esc(a.authorName)} (key <code>${fingerprint(a.author)}</code>), ${iso(a.ts)} · <a href="${a.id}.json">signed event</a></p>\n<pre>${esc(proofBlock(a.proof))}</pre>\n</article>`,
+      `<article id="${a.id}">\n<p>📣 ${esc(shown(a.text))}</p>\n<p>— ${esc(a.authorName)} (key <code>${keyInGroups(a.author)}</code>), ${iso(a.ts)} · <a href="${a.id}.json">signed event</a></p>\n<pre>${esc(proofBlock(a.proof))}</pre>\n</article>`,
   );
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${esc(pursuanceName)}: announcements</title>

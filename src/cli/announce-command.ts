@@ -8,7 +8,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { loadCrypto } from "../cwtch/crypto.js";
-import { findProofs, fingerprint, ProofFormatError, publicAnnouncements, verifyAnnouncement, type Expect } from "../pursuance/announcement-proof.js";
+import { findProofs, keyInGroups, ProofFormatError, publicAnnouncements, verifyAnnouncement, type Expect } from "../pursuance/announcement-proof.js";
 import { atomFeed, exportIndex } from "../bridge/announce-render.js";
 import { COMMON_HELP, parse, stdio, withClient, type Io } from "./client-context.js";
 import { UsageError } from "./relay-command.js";
@@ -64,7 +64,7 @@ export async function runVerifyAnnouncement(argv: string[], io: Io = stdio, stdi
       if (verdicts.length > 1) io.out(`— announcement ${i + 1} of ${verdicts.length}`);
       io.out(v.ok ? "VALID announcement" : "NOT VALID: do not trust this copy");
       if (v.text !== null) io.out(`  text: ${JSON.stringify(v.text)}`);
-      io.out(`  announcer: ${fingerprint(v.proof.announcer)}`);
+      io.out(`  announcer: ${keyInGroups(v.proof.announcer)}`);
       io.out(`  pursuance: ${v.proof.pursuance}`);
       if (v.ts !== null) io.out(`  signed at (the author's claim): ${new Date(v.ts).toISOString()}`);
       io.out("Checked:");

@@ -73,7 +73,7 @@ export function publicAnnouncements(s: PursuanceState, pursuanceId: string, get:
 }
 
 /** "3f9a 1c22 …": the announcer's key in groups of four, as people read it aloud. */
-export function fingerprint(hexKey: string): string {
+export function keyInGroups(hexKey: string): string {
   return hexKey.replace(/(.{4})(?=.)/g, "$1 ");
 }
 
@@ -201,7 +201,7 @@ export function verifyAnnouncement(crypto: Crypto, p: AnnouncementProof, expect:
   add("signature", true, `a valid Ed25519 signature by ${short(toHex(ev.author))} over the event's bytes (event ${short(v.eventId)})`);
   const sig = decodeB64(p.sig);
   add("signature shown", sig !== null && equalBytes(sig, ev.sig), sig !== null && equalBytes(sig, ev.sig) ? "is the event's own signature" : "the Signature field is not the event's signature");
-  add("author", p.announcer === toHex(ev.author), p.announcer === toHex(ev.author) ? `the event was signed by the key shown (${fingerprint(p.announcer)})` : `the key shown (${short(p.announcer)}) is not the event's author (${short(toHex(ev.author))})`);
+  add("author", p.announcer === toHex(ev.author), p.announcer === toHex(ev.author) ? `the event was signed by the key shown (${keyInGroups(p.announcer)})` : `the key shown (${short(p.announcer)}) is not the event's author (${short(toHex(ev.author))})`);
   try {
     const body = parseBody(ev.body);
     if (body.t === "announce") {
