@@ -17,7 +17,8 @@ const VERIFY_HELP = `Usage: pursuance verify-announcement FILE|- [--pursuance ID
 
 Checks every announcement in FILE (or stdin): the text block from a Matrix
 message, the message's JSON, an Atom feed or entry, or a file from
-'pursuance announcements export'. Exit 0 only if every one passes.
+'pursuance announcements export', or a profile from 'pursuance client
+profile export'. Exit 0 only if every one passes.
   --pursuance ID   the pursuance id you trust (from its members, its website…)
   --founder KEY    the founding key you trust (hex)
 `;
@@ -62,7 +63,7 @@ export async function runVerifyAnnouncement(argv: string[], io: Io = stdio, stdi
   } else {
     verdicts.forEach((v, i) => {
       if (verdicts.length > 1) io.out(`— announcement ${i + 1} of ${verdicts.length}`);
-      io.out(v.ok ? "VALID announcement" : "NOT VALID: do not trust this copy");
+      io.out(v.ok ? `VALID ${v.kind === "profile" ? "profile" : "announcement"}` : "NOT VALID: do not trust this copy");
       if (v.text !== null) io.out(`  text: ${JSON.stringify(v.text)}`);
       io.out(`  announcer: ${keyInGroups(v.proof.announcer)}`);
       io.out(`  pursuance: ${v.proof.pursuance}`);

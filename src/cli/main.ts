@@ -27,7 +27,7 @@ export const COMMANDS: Record<string, Command> = {
   demo: { summary: "run two relays and three members in one process and check they agree", run: runDemoCommand },
   register: { summary: "write the bridge's appservice registration.yaml and store its tokens in the config", run: (argv) => runRegisterCommand(argv) },
   config: { summary: "check the bridge's config file (config check -c config.yaml)", run: (argv) => runConfigCommand(argv) },
-  "verify-announcement": { summary: "check a copied public announcement (FILE or -) against its signature and pursuance; no account needed", run: (argv) => runVerifyAnnouncement(argv) },
+  "verify-announcement": { summary: "check a copied public announcement or profile (FILE or -) against its signature and pursuance; no account needed", run: (argv) => runVerifyAnnouncement(argv) },
   announcements: { summary: "announcements export DIR: the pursuance's signed announcements as static files for any web host", run: (argv) => runAnnouncementsCommand(argv) },
   backup: { summary: "write one passphrase-encrypted file with a member's identity, keys and log, or the bridge's state", run: (argv) => runBackupCommand(argv) },
   restore: { summary: "bring back what `pursuance backup` wrote, on this or another machine", run: (argv) => runRestoreCommand(argv) },

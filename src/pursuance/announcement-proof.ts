@@ -171,6 +171,8 @@ export interface Verdict {
   text: string | null;
   ts: number | null;
   eventId: string | null;
+  /** What the signed event is, once it parses: an announcement or the pursuance's profile. */
+  kind: "announcement" | "profile" | null;
   /** What a copy alone cannot show, said plainly. */
   notChecked: string[];
 }
@@ -191,7 +193,7 @@ export interface Expect {
 export function verifyAnnouncement(crypto: Crypto, p: AnnouncementProof, expect: Expect = {}): Verdict {
   const checks: Check[] = [];
   const add = (what: string, ok: boolean, detail: string) => (checks.push({ what, ok, detail }), ok);
-  const v: Verdict = { ok: false, checks, text: null, ts: null, eventId: null, notChecked: [] };
+  const v: Verdict = { ok: false, checks, text: null, ts: null, eventId: null, kind: null, notChecked: [] };
   const ev = decodeEvent(crypto, p.event, "event");
   if (typeof ev === "string") {
     add("signature", false, ev);
@@ -207,8 +209,14 @@ export function verifyAnnouncement(crypto: Crypto, p: AnnouncementProof, expect:
     if (body.t === "announce") {
       v.text = body.text;
       v.ts = ev.ts;
+      v.kind = "announcement";
       add("kind", true, "the event is an announcement");
-    } else add("kind", false, `the event is a ${body.t}, not an announcement`);
+    } else if (body.t === "profile.set") {
+      v.text = profileText(body);
+      v.ts = ev.ts;
+      v.kind = "profile";
+      add("kind", true, "the event is the pursuance's public profile");
+    } else add("kind", false, `the event is a ${body.t}, not an announcement or a profile`);
   } catch (e) {
     add("kind", false, e instanceof BodyError ? `the event's body does not parse: ${e.message}` : String(e));
   }
@@ -239,7 +247,7 @@ export function verifyAnnouncement(crypto: Crypto, p: AnnouncementProof, expect:
     v.notChecked.push("which pursuance you meant: the id was taken from the copy itself; pass --pursuance ID (or --founder KEY) from a source you trust to pin it");
   }
   v.notChecked.push(
-    `whether ${short(p.announcer)} held a role allowed to announce when it signed: that is decided by the pursuance's log (a member checks it with \`pursuance verify\` on an exported log)`,
+    `whether ${short(p.announcer)} held a role allowed to ${v.kind === "profile" ? "set the profile" : "announce"} when it signed: that is decided by the pursuance's log (a member checks it with \`pursuance verify\` on an exported log)`,
     "the time shown, which is the author's claim",
   );
   v.ok = checks.every((c) => c.ok);
@@ -271,4 +279,9 @@ function b64(b: Uint8Array): string {
 
 function short(hex: string): string {
   return hex.slice(0, 12);
+}
+
+/** A profile as people read it: mission, how to ask to join, public rooms. */
+export function profileText(b: { mission: string; join: string; rooms: string[] }): string {
+  return [`Mission: ${b.mission}`, `To join: ${b.join}`, ...(b.rooms.length ? [`Public rooms: ${b.rooms.join(", ")}`] : [])].join("\n");
 }

@@ -1,8 +1,9 @@
-// Who is who: a member's own link to a Matrix id, and members vouching for
-// each other's keys after comparing fingerprints. Both are signed events in
-// the log, so every member sees the same links and the same vouches (as
-// Keybase's signed tracking statements), and the state hash covers them.
-import { reject, requireMember, type ApplyContext, type PEvent } from "./apply-common.js";
+// Who is who: a member's own link to a Matrix id, members vouching for each
+// other's keys after comparing fingerprints, and the pursuance's public
+// profile. All are signed events in the log, so every member sees the same
+// links, vouches and profile (as Keybase's signed tracking statements), and
+// the state hash covers them.
+import { reject, requireCap, requireMember, type ApplyContext, type PEvent } from "./apply-common.js";
 import type { Body } from "./events.js";
 import { fingerprint, normaliseFingerprint } from "./fingerprint.js";
 import type { PursuanceState } from "./state.js";
@@ -22,4 +23,11 @@ export function applyMemberVerify(s: PursuanceState, e: PEvent, b: Extract<Body,
   let by = s.verifications.get(b.member);
   if (!by) s.verifications.set(b.member, (by = new Set()));
   by.add(e.author);
+}
+
+/** The profile speaks for the pursuance in public, as an announcement does: the same capability. */
+export function applyProfileSet(s: PursuanceState, e: PEvent, b: Extract<Body, { t: "profile.set" }>): void {
+  requireMember(s, e.author);
+  requireCap(s, e.author, "announce");
+  s.profile = { mission: b.mission, join: b.join, rooms: [...b.rooms], by: e.author, event: e.id };
 }

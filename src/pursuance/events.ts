@@ -83,7 +83,9 @@ export type Body =
   /** The author's own Matrix id, published so others can tie the two (see identity.ts); "" unlinks. */
   | { t: "identity.link"; matrix: string }
   /** The author compared `member`'s key fingerprint out of band and vouches for it (Keybase-style, signed). */
-  | { t: "member.verify"; member: Hex; fingerprint: string };
+  | { t: "member.verify"; member: Hex; fingerprint: string }
+  /** What the pursuance says of itself in public (its profile): mission, how to ask to join, public rooms. */
+  | { t: "profile.set"; mission: string; join: string; rooms: string[] };
 
 /**
  * The leader's top-role keys split (Shamir, threshold = the succession quorum)
@@ -118,6 +120,9 @@ const B64 = /^[A-Za-z0-9_-]+$/;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 /** A Matrix user id: localpart of the allowed characters, a server name; no spaces or controls. */
 const MATRIX_ID = /^@[a-z0-9._=\-/+]+:[A-Za-z0-9.\-:[\]]+$/;
+/** A Matrix room alias (#name:server): where a pursuance speaks in public. */
+const ROOM_ALIAS = /^#[^:\s]+:[A-Za-z0-9.\-:[\]]+$/;
+const MAX_PROFILE_ROOMS = 16;
 /** 40 digits in groups of 5 (fingerprint.ts), as written: the fold compares the digits. */
 const FINGERPRINT = /^[0-9]{5}( [0-9]{5}){7}$/;
 
@@ -359,6 +364,11 @@ export function parseBody(bytes: Uint8Array): Body {
       const matrix = str(o.matrix, "matrix", 255);
       if (matrix !== "" && !MATRIX_ID.test(matrix)) throw new BodyError("matrix must be a Matrix user id (@user:server) or empty", matrix);
       return { t: "identity.link", matrix };
+    }
+    case "profile.set": {
+      const rooms = arr(o.rooms ?? [], "rooms", MAX_PROFILE_ROOMS).map((r) => re(r, ROOM_ALIAS, "rooms[]"));
+      if (new Set(rooms).size !== rooms.length) throw new BodyError("rooms must be distinct", rooms);
+      return { t: "profile.set", mission: str(o.mission, "mission", 2000), join: str(o.join, "join", 1000), rooms };
     }
     case "member.verify":
       return { t: "member.verify", member: hex64(o.member, "member"), fingerprint: re(o.fingerprint, FINGERPRINT, "fingerprint") };

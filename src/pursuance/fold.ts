@@ -31,7 +31,7 @@ import {
   applyTaskUpdate,
 } from "./apply-tasks.js";
 import { applyRelaysSet } from "./apply-relays.js";
-import { applyIdentityLink, applyMemberVerify } from "./apply-identity.js";
+import { applyIdentityLink, applyMemberVerify, applyProfileSet } from "./apply-identity.js";
 import { forkAllowed } from "./equivocation.js";
 import { causalOrder } from "./order.js";
 import { emptyState, rankOf, stateHash, type PursuanceState } from "./state.js";
@@ -109,6 +109,8 @@ function applyOne(s: PursuanceState, e: PEvent, ctx: ApplyContext, genesisId: st
       return applyIdentityLink(s, e, b);
     case "member.verify":
       return applyMemberVerify(s, e, b, ctx);
+    case "profile.set":
+      return applyProfileSet(s, e, b);
   }
 }
 

@@ -133,6 +133,8 @@ export interface PursuanceState {
   links: Map<Hex, string>;
   /** Member → the members who vouched for its key fingerprint (member.verify). */
   verifications: Map<Hex, Set<Hex>>;
+  /** The public profile as last set (profile.set): by whom, in which event. */
+  profile: { mission: string; join: string; rooms: string[]; by: Hex; event: Hex } | null;
 }
 
 export function emptyState(): PursuanceState {
@@ -161,6 +163,7 @@ export function emptyState(): PursuanceState {
     relays: null,
     links: new Map(),
     verifications: new Map(),
+    profile: null,
   };
 }
 
@@ -320,6 +323,7 @@ export function canonicalState(s: PursuanceState): unknown {
     ...(s.relays !== null ? { relays: s.relays } : {}),
     // Likewise only once used: older logs keep their hashes.
     ...(s.links.size > 0 ? { links: sortedEntries(s.links).map(([id, matrix]) => ({ id, matrix })) } : {}),
+    ...(s.profile !== null ? { profile: s.profile } : {}),
     ...(s.verifications.size > 0 ? { verifications: sortedEntries(s.verifications).map(([id, by]) => ({ id, by: [...by].sort() })) } : {}),
   };
 }
