@@ -156,4 +156,24 @@ describe("public announcements", () => {
     const news = await guestRead("#_pursuance_news:localhost", 2);
     expect(news.events).toHaveLength(2);
   });
+
+  it("the public profile goes to the public rooms with its proof, which anyone can check", async () => {
+    // Only a role allowed to announce sets it; the flag it needs is named when missing.
+    await alice.send(room, '!pursuance profile set "We watch the watchers"');
+    await alice.waitFor(room, "usage", (e) => e.sender === bot && bodyOf(e).startsWith("⛔") && bodyOf(e).includes("--join"));
+    await alice.send(room, '!pursuance profile set "We watch the watchers" --join "Ask in #_pursuance_wire:localhost" --room #_pursuance_wire:localhost');
+    const wire = await guestRead("#_pursuance_wire:localhost", 4);
+    const prof = wire.events.find((e) => bodyOf(e).startsWith("📇 Watchdogs, its public profile:"));
+    expect(prof, wire.events.map((e) => bodyOf(e).split("\n")[0]).join(" | ")).toBeDefined();
+    expect(bodyOf(prof!)).toContain("Mission: We watch the watchers");
+    const checked = await verify(bodyOf(prof!), "--pursuance", pid);
+    expect(checked.code, checked.out).toBe(0);
+    expect(checked.out).toContain("VALID profile");
+    expect((await verify(oneByteChanged(bodyOf(prof!)), "--pursuance", pid)).code).toBe(1);
+    // In the feed too.
+    const feed = await (await fetch(`http://127.0.0.1:${bridge.port}/feeds/${pid}.atom`)).text();
+    expect(feed).toContain("We watch the watchers");
+    await alice.send(room, "!pursuance profile");
+    await alice.waitFor(room, "the profile shown", (e) => e.sender === bot && bodyOf(e).startsWith("Mission: We watch the watchers"));
+  });
 });

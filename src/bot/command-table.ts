@@ -14,6 +14,7 @@ import { pursuanceCreate, pursuanceInvite, pursuanceInviteList, pursuanceInviteR
 import { relayAdd, relayList, relayMove, relayRecover, relayRemove } from "./relay-commands.js";
 import { leaderStatus, leaderTransfer, leaderVote, mayTransfer, mayVote, rulesPolicy } from "./leader-commands.js";
 import { roleAmend, roleCreate, roleDelete, roleGrant, roleList, roleRevoke, rules } from "./role-commands.js";
+import { profileSet, profileShow } from "./profile-commands.js";
 import { verifyCommand, whoisCommand, whoisConfirm, whoisLink } from "./whois-commands.js";
 import { taskArchive, taskAssign, taskClose, taskComment, taskCreate, taskList, taskReopen, taskRetitle, taskShow, taskStatus } from "./task-commands.js";
 
@@ -126,6 +127,16 @@ export const COMMAND_TABLE: readonly CommandSpec[] = [
   { path: ["pursuance", "invite", "revoke"], required: [{ name: "id" }], help: "revoke an unused invite (its inviter, or anyone who could have made it)", level: "commands", cap: null, run: pursuanceInviteRevoke },
   { path: ["pursuance", "status"], help: "relays, sync state, gaps and the state hash", level: "commands", cap: null, run: pursuanceStatus },
 
+  { path: ["pursuance", "profile"], help: "the pursuance's public profile: mission, how to ask to join, public rooms", level: "commands", cap: null, run: profileShow },
+  {
+    path: ["pursuance", "profile", "set"],
+    required: [{ name: "mission", quoted: true }],
+    flags: [{ name: "join", value: "TEXT", required: true }, { name: "room", value: "#name:server" }],
+    help: "set the public profile, mirrored with its proof to the public rooms and the feed",
+    level: "manage",
+    cap: "announce",
+    run: profileSet,
+  },
   { path: ["whois"], optional: [{ name: "who" }], help: "a member's key fingerprint (compare it aloud or on paper), linked Matrix id and who verified it; all members without an argument", level: "commands", cap: null, run: whoisCommand },
   { path: ["whois", "link"], help: "link your key here to your Matrix id, signed in the log", level: "commands", cap: null, run: whoisLink },
   { path: ["whois", "confirm"], room: "bound-any", required: [{ name: "member" }], help: "confirm, as this Matrix account, a member's key that linked itself to you (members on the CLI)", level: "commands", cap: null, run: whoisConfirm },

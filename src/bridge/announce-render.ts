@@ -19,10 +19,12 @@ const HOW = "To check it without trusting this server, copy the block below into
 export function announcementMessage(pursuanceName: string, a: PublicAnnouncement): PublicMessage {
   const block = proofBlock(a.proof);
   const who = `${a.authorName} (key ${keyInGroups(a.author)})`;
+  const head = a.kind === "profile" ? `📇 ${pursuanceName}, its public profile:\n` : `📣 ${pursuanceName}: `;
+  const headHtml = a.kind === "profile" ? `📇 <b>${esc(pursuanceName)}</b>, its public profile:<br>` : `📣 <b>${esc(pursuanceName)}</b>: `;
   return {
-    plain: `📣 ${pursuanceName}: ${shown(a.text)}\n\n— ${who}, pursuance ${a.proof.pursuance}. ${HOW}\n\n${block}`,
+    plain: `${head}${shown(a.text)}\n\n— ${who}, pursuance ${a.proof.pursuance}. ${HOW}\n\n${block}`,
     html:
-      `<p>📣 <b>${esc(pursuanceName)}</b>: ${esc(shown(a.text))}</p>` +
+      `<p>${headHtml}${esc(shown(a.text)).replace(/\n/g, "<br>")}</p>` +
       `<p>— ${esc(who)}, pursuance <code>${a.proof.pursuance}</code>. To check it without trusting this server, copy the block below into <code>pursuance verify-announcement -</code>.</p>` +
       `<pre><code>${esc(block)}</code></pre>`,
     extra: { [MATRIX_PROOF_KEY]: a.proof },

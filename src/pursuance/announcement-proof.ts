@@ -53,6 +53,8 @@ export interface PublicAnnouncement {
   ts: number;
   text: string;
   proof: AnnouncementProof;
+  /** The pursuance's public profile rather than an announcement (same proof, same checks). */
+  kind?: "profile";
 }
 
 /**
@@ -68,6 +70,14 @@ export function publicAnnouncements(s: PursuanceState, pursuanceId: string, get:
     const ev = get(a.id);
     if (!ev) continue;
     out.push({ id: a.id, author: a.author, authorName: s.members.get(a.author)?.name ?? a.author.slice(0, 12), ts: a.ts, text: a.text, proof: makeProof(ev, genesis) });
+  }
+  // The current profile goes out beside the announcements, where its time puts it; a new one is a new item.
+  const p = s.profile;
+  const pev = p && !skip?.(p.event) ? get(p.event) : undefined;
+  if (p && pev) {
+    const item: PublicAnnouncement = { id: p.event, author: p.by, authorName: s.members.get(p.by)?.name ?? p.by.slice(0, 12), ts: pev.ts, text: profileText(p), proof: makeProof(pev, genesis), kind: "profile" };
+    const at = out.findIndex((a) => a.ts > item.ts);
+    out.splice(at === -1 ? out.length : at, 0, item);
   }
   return out;
 }
