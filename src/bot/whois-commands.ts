@@ -2,7 +2,7 @@
 // paper, the Matrix id its key linked to itself (and whether that Matrix
 // account confirmed it), who vouched for the key, and a changed key called out.
 import { writtenFingerprint } from "../pursuance/fingerprint.js";
-import { claimHistory, memberLinkedTo, whois, type WhoisRow } from "../pursuance/identity.js";
+import { claimHistory, membersLinkedTo, whois, type WhoisRow } from "../pursuance/identity.js";
 import type { PursuanceState } from "../pursuance/state.js";
 import { findMember, memberName } from "../pursuance/views.js";
 import type { BoundHandler, UnboundHandler } from "./command-spec.js";
@@ -12,12 +12,16 @@ import { publish, resolveMember } from "./refs.js";
 
 const MATRIX_ID = /^@[^:\s]+:\S+$/;
 
-/** A member by the usual references, or by a Matrix id some member's key linked to itself. */
-function target(ctx: BoundContext, ref: string): string {
+/**
+ * A member by the usual references, or by a Matrix id some member's key linked
+ * to itself: the one that account confirmed, when several keys claim it.
+ */
+async function target(ctx: BoundContext, ref: string): Promise<string> {
   const r = ref.trim();
   if (MATRIX_ID.test(r) && ctx.resolveUser(r) === null) {
-    const linked = memberLinkedTo(ctx.client.state, r);
-    if (linked) return linked;
+    const linked = membersLinkedTo(ctx.client.state, r);
+    for (const m of linked) if (await ctx.identity?.confirmed(m, r)) return m;
+    if (linked[0]) return linked[0];
   }
   return resolveMember(ctx, r);
 }
@@ -42,7 +46,7 @@ export const whoisCommand: BoundHandler = async (inv, ctx) => {
   const s = ctx.client.state;
   const history = claimHistory(ctx.client.fold.applied);
   const ref = inv.opt("who");
-  const members = ref ? [target(ctx, ref)] : [...s.members.keys()].sort((a, b) => memberName(s, a).localeCompare(memberName(s, b)));
+  const members = ref ? [await target(ctx, ref)] : [...s.members.keys()].sort((a, b) => memberName(s, a).localeCompare(memberName(s, b)));
   const blocks: string[][] = [];
   for (const m of members) blocks.push(await describe(ctx, whois(ctx.client.crypto, s, history, m)));
   const plain = blocks.map((b) => b.join("\n")).join("\n\n");
@@ -71,7 +75,7 @@ export const whoisConfirm: UnboundHandler = async (inv, ctx) => {
 
 export const verifyCommand: BoundHandler = async (inv, ctx) => {
   const s = ctx.client.state;
-  const member = target(ctx, inv.arg("member"));
+  const member = await target(ctx, inv.arg("member"));
   const typed = writtenFingerprint(inv.arg("fingerprint"));
   if (!typed) throw new Refusal("a fingerprint is 40 digits (8 groups of 5), as !whois shows it");
   const want = whois(ctx.client.crypto, s, new Map(), member).fingerprint;

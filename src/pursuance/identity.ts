@@ -68,10 +68,14 @@ export function whois(crypto: Crypto, s: PursuanceState, history: ClaimHistory, 
   };
 }
 
-/** The member who linked this Matrix id to itself, latest link winning; null if none. */
+/** Current members whose keys linked this Matrix id to themselves, in fold order (anyone may claim any id). */
+export function membersLinkedTo(s: PursuanceState, matrix: string): Hex[] {
+  return [...s.links].filter(([member, m]) => m === matrix && s.members.has(member)).map(([member]) => member);
+}
+
+/** The first member that linked this Matrix id to itself; null if none. */
 export function memberLinkedTo(s: PursuanceState, matrix: string): Hex | null {
-  for (const [member, m] of s.links) if (m === matrix && s.members.has(member)) return member;
-  return null;
+  return membersLinkedTo(s, matrix)[0] ?? null;
 }
 
 /**
