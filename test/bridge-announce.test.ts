@@ -170,6 +170,13 @@ describe("public announcements", () => {
     expect(checked.code, checked.out).toBe(0);
     expect(checked.out).toContain("VALID profile");
     expect((await verify(oneByteChanged(bodyOf(prof!)), "--pursuance", pid)).code).toBe(1);
+    // The room's topic, and so its room-directory entry, carry the profile.
+    await expect
+      .poll(async () => (await guest.call<{ topic: string }>("GET", `/_matrix/client/v3/rooms/${encodeURIComponent(wire.roomId)}/state/m.room.topic/`)).topic, { timeout: 20_000, interval: 250 })
+      .toContain("Mission: We watch the watchers");
+    await expect
+      .poll(async () => (await alice.call<{ chunk: Array<{ room_id: string; topic?: string }> }>("GET", "/_matrix/client/v3/publicRooms")).chunk.find((r) => r.room_id === wire.roomId)?.topic ?? "", { timeout: 20_000, interval: 500 })
+      .toContain("To join: Ask in #_pursuance_wire:localhost");
     // In the feed too.
     const feed = await (await fetch(`http://127.0.0.1:${bridge.port}/feeds/${pid}.atom`)).text();
     expect(feed).toContain("We watch the watchers");

@@ -185,6 +185,8 @@ export class AnnounceMirror {
     for (const a of pending) {
       if (t.gone || this.closed) return;
       const id = await this.d.rooms.send(roomId, announcementMessage(name, a));
+      // The directory lists public rooms by name and topic: the profile is what people should see there.
+      if (a.kind === "profile") await this.d.rooms.setTopic(roomId, `${name}: ${a.text.replace(/\n/g, " · ")} (pursuance ${src.pursuanceId})`);
       await this.d.store.markAnnouncePosted(t.groupId, t.alias, a.id, id);
       t.posted.add(a.id);
       this.posted++;

@@ -30,4 +30,6 @@ export interface PublicRoomsPort {
    */
   ensurePublicRoom(alias: string, name: string, topic: string): Promise<string>;
   send(roomId: string, msg: PublicMessage): Promise<string>;
+  /** The room's topic, which the room directory shows beside its name (the pursuance's profile). */
+  setTopic(roomId: string, topic: string): Promise<void>;
 }

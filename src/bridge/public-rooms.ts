@@ -60,6 +60,10 @@ export class PublicRoomsMatrix implements PublicRoomsPort {
     return r.event_id;
   }
 
+  async setTopic(roomId: string, topic: string): Promise<void> {
+    await this.bot.sendStateEvent(roomId, "m.room.topic", "", { topic: cleanBody(topic) });
+  }
+
   private async resolve(alias: string): Promise<string | null> {
     try {
       const r = (await this.bot.doRequest("GET", `/_matrix/client/v3/directory/room/${encodeURIComponent(alias)}`)) as { room_id: string };
