@@ -43,6 +43,8 @@ export interface TorNet {
   socksPorts: number[];
   /** Ask client tor `i` for fresh circuits and to forget failed onion lookups (SIGNAL NEWNYM). */
   newnym(i: number): Promise<void>;
+  /** Wait until client tor `i` opens a stream to the onion (NEWNYM between tries), as a user would retry. */
+  reach(i: number, timeoutMs?: number): Promise<void>;
   /** The last lines of every tor's notice log, for error reports. */
   logTails(lines?: number): string;
   /** Kill every tor this network started and remove its directory. Safe to call twice. */
@@ -265,27 +267,39 @@ export async function startTorNet(opts: TorNetOptions): Promise<TorNet> {
       }
       log(`${n.nick}: ${what} (${Math.round((Date.now() - t0) / 1000)} s)`);
     };
-    const t0 = Date.now();
-    for (const n of nodes.filter((x) => x.nick.startsWith("client"))) await waitLog(n, "notice.log", /Bootstrapped 100%/, "bootstrapped");
-    await waitLog(hs, "info.log", /Uploading hidden service descriptor: finished with status 200/, "onion descriptor uploaded");
-    const onion = readFileSync(join(hsDir, "hostname"), "utf8").trim();
-
-    // The descriptor is on at least one HSDir; make sure every client really gets through.
-    for (const [i, port] of socksPorts.entries()) {
+    // One CONNECT through client tor `i` to the onion's first port, retried
+    // until tor answers 0. A lookup that found no descriptor is not retried by
+    // tor for 15 minutes, and the test network's time period (one shared-random
+    // run: 24 votes, a few minutes) rotates the HSDirs under a running test;
+    // NEWNYM forgets failed lookups and circuits.
+    const reachable = async (i: number, giveUp: (what: string) => void) => {
+      const port = socksPorts[i]!;
       const target = opts.services[0]!.port;
       for (;;) {
-        check(`a circuit to ${onion}:${target} via SOCKS ${port}`);
+        giveUp(`a circuit to ${onion}:${target} via SOCKS ${port}`);
         const code = await socksConnectCode(port, onion, target).catch(() => -1);
-        if (code === 0) break;
-        // A tor that found no descriptor will not ask the same HSDirs again for
-        // 15 minutes; NEWNYM forgets that (and the failed circuits).
+        if (code === 0) return;
         log(`SOCKS ${port} → ${onion}: reply 0x${code.toString(16)}; NEWNYM and retry`);
         await newnym(controlPorts[i]!).catch((e: Error) => log(`NEWNYM failed: ${e.message}`));
         await sleep(2000);
       }
-    }
+    };
+    let onion = "";
+    const t0 = Date.now();
+    for (const n of nodes.filter((x) => x.nick.startsWith("client"))) await waitLog(n, "notice.log", /Bootstrapped 100%/, "bootstrapped");
+    await waitLog(hs, "info.log", /Uploading hidden service descriptor: finished with status 200/, "onion descriptor uploaded");
+    onion = readFileSync(join(hsDir, "hostname"), "utf8").trim();
+
+    // The descriptor is on at least one HSDir; make sure every client really gets through.
+    for (const i of socksPorts.keys()) await reachable(i, check);
     log(`tor network ready in ${Math.round((Date.now() - t0) / 1000)} s: ${onion}, SOCKS ${socksPorts.join(", ")}`);
-    return { dir: root, onion, socksPorts, newnym: (i) => newnym(controlPorts[i]!), logTails, stop };
+    const reach = async (i: number, timeoutMs = 120_000) => {
+      const until = Date.now() + timeoutMs;
+      await reachable(i, (what) => {
+        if (Date.now() > until) throw new TorNetError(`tor network: no ${what} within ${timeoutMs / 1000} s`, logTails());
+      });
+    };
+    return { dir: root, onion, socksPorts, newnym: (i) => newnym(controlPorts[i]!), reach, logTails, stop };
   } catch (e) {
     const logs = logTails(40);
     await stop();
