@@ -10,11 +10,12 @@ import { memberName } from "../pursuance/views.js";
 import { decodeInvite, encodeInvite } from "../pursuance/invite.js";
 import { exportLog, parseLogFile, verifyLog } from "../pursuance/log-file.js";
 import { Home } from "./home.js";
-import { arg, COMMON_HELP, homeOf, parse, session, settle, stdio, syncWithProgress, timeoutOf, withClient, type Io, type Parsed } from "./client-context.js";
+import { arg, COMMON_HELP, homeOf, joinAndWait, parse, session, settle, stdio, syncWithProgress, timeoutOf, withClient, type Io, type Parsed } from "./client-context.js";
 import { MEMBER_COMMANDS } from "./client-member-commands.js";
 import { RELAY_COMMANDS } from "./client-relay-commands.js";
 import { WHOIS_COMMANDS } from "./client-whois-commands.js";
 import { PROFILE_COMMANDS } from "./client-profile-commands.js";
+import { REQUEST_COMMANDS } from "./client-request-commands.js";
 import { TASK_COMMANDS } from "./client-task-commands.js";
 import { LEADER_COMMANDS } from "./client-leader-commands.js";
 import { parseDuration, UsageError } from "./relay-command.js";
@@ -116,24 +117,9 @@ const CORE: Record<string, SubCommand> = {
     async run(p, io) {
       const invite = decodeInvite(arg(p, 0, "the invite"));
       const s = await session(p);
-      if (s.home.hasPursuance()) throw new UsageError(`${s.home.dir} already belongs to a pursuance; use another --home`);
       try {
-        const c = await PursuanceClient.requestJoin(s.ports(invite.groupId, (m) => io.err(`warning: ${m}`)), s.me.keys, invite, s.me.name);
-        // Saved first: if no member is online now, a later 'sync' asks again and picks up the keys.
-        s.home.savePursuance(c.config);
-        io.err(`asked to join ${invite.name} as ${invite.role}; waiting for a member's client to let us in…`);
-        const ok = await c.waitAdmitted(timeoutOf(p));
-        if (ok) {
-          await syncWithProgress(c, io, 3_000);
-          s.home.savePursuance(c.config);
-        }
-        c.close();
-        if (!ok) {
-          io.err(`not let in yet: no member's client answered within the timeout. The request stays on the relays; run 'pursuance client sync' after a member has synced.`);
-          io.out(p.values.json ? JSON.stringify({ pursuance: invite.pursuanceId, name: invite.name, role: invite.role, admitted: false }) : `waiting to join ${invite.name} (${invite.pursuanceId})`);
-          return;
-        }
-        io.out(p.values.json ? JSON.stringify({ pursuance: c.id, name: c.state.name, role: invite.role, admitted: true }) : `joined ${c.state.name} (${c.id}) as ${invite.role}`);
+        if (s.home.hasPursuance()) throw new UsageError(`${s.home.dir} already belongs to a pursuance; use another --home`);
+        await joinAndWait(p, io, s, invite);
       } finally {
         await s.db.close();
       }
@@ -214,7 +200,7 @@ const CORE: Record<string, SubCommand> = {
   },
 };
 
-export const CLIENT_COMMANDS: Record<string, SubCommand> = { ...CORE, ...TASK_COMMANDS, ...MEMBER_COMMANDS, ...RELAY_COMMANDS, ...LEADER_COMMANDS, ...WHOIS_COMMANDS, ...PROFILE_COMMANDS };
+export const CLIENT_COMMANDS: Record<string, SubCommand> = { ...CORE, ...TASK_COMMANDS, ...MEMBER_COMMANDS, ...RELAY_COMMANDS, ...LEADER_COMMANDS, ...WHOIS_COMMANDS, ...PROFILE_COMMANDS, ...REQUEST_COMMANDS };
 
 export function clientHelp(): string {
   const lines = Object.values(CLIENT_COMMANDS).map((c) => `  ${c.usage.padEnd(58)} ${c.summary}`);

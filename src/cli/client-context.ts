@@ -3,6 +3,7 @@
 // automatic duties (key rotations and shares) have gone out.
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { PursuanceClient } from "../pursuance/client.js";
+import type { Invite } from "../pursuance/invite.js";
 import { defaultHome, openSession, type Session } from "./home.js";
 import { parseDuration, UsageError } from "./relay-command.js";
 
@@ -111,4 +112,24 @@ export async function settle(c: PursuanceClient, io: Io, ms = 10_000): Promise<v
     if (c.duty.inflight.size === 0 || Date.now() > end) break;
   }
   if (c.duty.inflight.size > 0) io.err(`warning: ${c.duty.inflight.size} key duties still in flight; run 'sync' again`);
+}
+
+/** Join with an invite and wait `--timeout` to be let in; the home keeps the pursuance either way (a later 'sync' asks again). */
+export async function joinAndWait(p: Parsed, io: Io, s: Session, invite: Invite): Promise<void> {
+  const c = await PursuanceClient.requestJoin(s.ports(invite.groupId, (m) => io.err(`warning: ${m}`)), s.me.keys, invite, s.me.name);
+  // Saved first: if no member is online now, a later 'sync' asks again and picks up the keys.
+  s.home.savePursuance(c.config);
+  io.err(`asked to join ${invite.name} as ${invite.role}; waiting for a member's client to let us in…`);
+  const ok = await c.waitAdmitted(timeoutOf(p));
+  if (ok) {
+    await syncWithProgress(c, io, 3_000);
+    s.home.savePursuance(c.config);
+  }
+  c.close();
+  if (!ok) {
+    io.err(`not let in yet: no member's client answered within the timeout. The request stays on the relays; run 'pursuance client sync' after a member has synced.`);
+    io.out(p.values.json ? JSON.stringify({ pursuance: invite.pursuanceId, name: invite.name, role: invite.role, admitted: false }) : `waiting to join ${invite.name} (${invite.pursuanceId})`);
+    return;
+  }
+  io.out(p.values.json ? JSON.stringify({ pursuance: c.id, name: c.state.name, role: invite.role, admitted: true }) : `joined ${c.state.name} (${c.id}) as ${invite.role}`);
 }

@@ -20,6 +20,7 @@ import type { Rules } from "./rules.js";
 import { NO_KEY, entitled, epochOfKeyId, stateHash, type PursuanceState } from "./state.js";
 import { runDuties } from "./client-duties.js";
 import type { DutyState } from "./duty-schedule.js";
+import { onRequestFrame, watchRequests } from "./client-requests.js";
 import { newRvState, onSideFrame, priorJoin, requestAdmission, signJoin, watchRendezvous, type RvState } from "./client-rendezvous.js";
 import { rendezvousSecret } from "./rendezvous.js";
 import { freshenFor, rotateAfter, type FreshnessPort } from "./key-freshness.js";
@@ -97,7 +98,7 @@ export class PursuanceClient extends EventEmitter<ClientEvents> {
     });
     this.group.on("events", (evs) => this.onDelivered(evs));
     this.group.on("relayError", (url, e) => this.ports.log?.(`relay ${url}: ${e.message}`));
-    this.group.on("side", (f) => onSideFrame(this, f));
+    this.group.on("side", (f) => (onSideFrame(this, f), onRequestFrame(this, f)));
   }
 
   get crypto() {
@@ -232,6 +233,7 @@ export class PursuanceClient extends EventEmitter<ClientEvents> {
     this.followRelays();
     for (const url of [...this.config.relays, ...(this.config.extraRelays ?? [])]) if (!this.group.relayUrls.includes(url)) await this.group.addRelay(this.ports.connect(url));
     watchRendezvous(this);
+    watchRequests(this);
     if (this.config.joining && !this.state.members.has(this.me)) await requestAdmission(this).catch((e: Error) => this.ports.log?.(`asking to join: ${e.message}`));
   }
 
@@ -503,6 +505,7 @@ export class PursuanceClient extends EventEmitter<ClientEvents> {
     this.emit("changed", pevs);
     if (!this.closed) {
       watchRendezvous(this);
+      watchRequests(this);
       runDuties(this);
     }
   }

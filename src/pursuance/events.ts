@@ -85,7 +85,20 @@ export type Body =
   /** The author compared `member`'s key fingerprint out of band and vouches for it (Keybase-style, signed). */
   | { t: "member.verify"; member: Hex; fingerprint: string }
   /** What the pursuance says of itself in public (its profile): mission, how to ask to join, public rooms. */
-  | { t: "profile.set"; mission: string; join: string; rooms: string[] };
+  | { t: "profile.set"; mission: string; join: string; rooms: string[] }
+  /**
+   * Asking to join (join-request.ts): open with a fresh `seed` (base64url, 32
+   * bytes: the address's channel and answer key derive from it), at most `limit`
+   * pending at once; `open: false` turns requests off.
+   */
+  | { t: "requests.set"; open: boolean; seed?: string; limit: number }
+  /** A member carries an outsider's signed request into the log. */
+  | { t: "request.pending"; requester: Hex; name: string; message: string; ts: number; sig: string }
+  /** An entitled member's answer: admitted with the invite it made for them, or refused with a reason. */
+  | { t: "request.answer"; requester: Hex; admit: boolean; role?: string; invite?: Hex; reason: string };
+
+/** At most this many requests pending at once, whatever a requests.set says. */
+export const MAX_REQUEST_LIMIT = 1000;
 
 /**
  * The leader's top-role keys split (Shamir, threshold = the succession quorum)
@@ -369,6 +382,23 @@ export function parseBody(bytes: Uint8Array): Body {
       const rooms = arr(o.rooms ?? [], "rooms", MAX_PROFILE_ROOMS).map((r) => re(r, ROOM_ALIAS, "rooms[]"));
       if (new Set(rooms).size !== rooms.length) throw new BodyError("rooms must be distinct", rooms);
       return { t: "profile.set", mission: str(o.mission, "mission", 2000), join: str(o.join, "join", 1000), rooms };
+    }
+    case "requests.set": {
+      if (typeof o.open !== "boolean") throw new BodyError("open must be true or false", o.open);
+      const limit = o.limit;
+      if (!Number.isSafeInteger(limit) || (limit as number) < 1 || (limit as number) > MAX_REQUEST_LIMIT) throw new BodyError(`limit must be a whole number from 1 to ${MAX_REQUEST_LIMIT}`, limit);
+      if (o.open && o.seed === undefined) throw new BodyError("opening requests needs a seed", o);
+      return { t: "requests.set", open: o.open, ...(o.seed !== undefined ? { seed: b64(o.seed, "seed") } : {}), limit: limit as number };
+    }
+    case "request.pending": {
+      if (!Number.isSafeInteger(o.ts)) throw new BodyError("ts must be a whole number of ms", o.ts);
+      return { t: "request.pending", requester: hex64(o.requester, "requester"), name: str(o.name, "name", 100), message: str(o.message, "message", 2000), ts: o.ts as number, sig: re(o.sig, /^[0-9a-f]{128}$/, "sig") };
+    }
+    case "request.answer": {
+      if (typeof o.admit !== "boolean") throw new BodyError("admit must be true or false", o.admit);
+      const b: Body = { t: "request.answer", requester: hex64(o.requester, "requester"), admit: o.admit, reason: str(o.reason ?? "", "reason", 500) };
+      if (o.admit) Object.assign(b, { role: role(o.role), invite: hex64(o.invite, "invite") });
+      return b;
     }
     case "member.verify":
       return { t: "member.verify", member: hex64(o.member, "member"), fingerprint: re(o.fingerprint, FINGERPRINT, "fingerprint") };

@@ -3,6 +3,7 @@
 // reason. Appending an event that descends from everything already folded
 // (the usual case: our own writes, live traffic) is incremental; anything
 // else refolds from scratch, which is what makes arrival order irrelevant.
+import { applyRequestAnswer, applyRequestPending, applyRequestsSet } from "./apply-requests.js";
 import type { Crypto } from "../cwtch/crypto.js";
 import { noteActivity, Rejected, type ApplyContext, type PEvent } from "./apply-common.js";
 import { applyDelegate, applyRotate, applyShare, applyUndelegate, applyUnreadable } from "./apply-keys.js";
@@ -111,6 +112,12 @@ function applyOne(s: PursuanceState, e: PEvent, ctx: ApplyContext, genesisId: st
       return applyMemberVerify(s, e, b, ctx);
     case "profile.set":
       return applyProfileSet(s, e, b);
+    case "requests.set":
+      return applyRequestsSet(s, e, b);
+    case "request.pending":
+      return applyRequestPending(s, e, b, ctx);
+    case "request.answer":
+      return applyRequestAnswer(s, e, b);
   }
 }
 

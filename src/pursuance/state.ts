@@ -135,6 +135,24 @@ export interface PursuanceState {
   verifications: Map<Hex, Set<Hex>>;
   /** The public profile as last set (profile.set): by whom, in which event. */
   profile: { mission: string; join: string; rooms: string[]; by: Hex; event: Hex } | null;
+  /** Whether outsiders may ask to join (requests.set), with the seed of the current address; null until set. */
+  requestPolicy: { open: boolean; seed: string | null; limit: number; by: Hex; event: Hex } | null;
+  /** Requester → its request and what became of it, in the order carried in. */
+  joinRequests: Map<Hex, JoinRequest>;
+}
+
+export interface JoinRequest {
+  requester: Hex;
+  name: string;
+  message: string;
+  ts: number;
+  carriedBy: Hex;
+  event: Hex;
+  status: "pending" | "admitted" | "refused";
+  role?: string;
+  invite?: Hex;
+  reason?: string;
+  answeredBy?: Hex;
 }
 
 export function emptyState(): PursuanceState {
@@ -164,6 +182,8 @@ export function emptyState(): PursuanceState {
     links: new Map(),
     verifications: new Map(),
     profile: null,
+    requestPolicy: null,
+    joinRequests: new Map(),
   };
 }
 
@@ -324,6 +344,8 @@ export function canonicalState(s: PursuanceState): unknown {
     // Likewise only once used: older logs keep their hashes.
     ...(s.links.size > 0 ? { links: sortedEntries(s.links).map(([id, matrix]) => ({ id, matrix })) } : {}),
     ...(s.profile !== null ? { profile: s.profile } : {}),
+    ...(s.requestPolicy !== null ? { requestPolicy: s.requestPolicy } : {}),
+    ...(s.joinRequests.size > 0 ? { joinRequests: sortedEntries(s.joinRequests).map(([, r]) => r) } : {}),
     ...(s.verifications.size > 0 ? { verifications: sortedEntries(s.verifications).map(([id, by]) => ({ id, by: [...by].sort() })) } : {}),
   };
 }
