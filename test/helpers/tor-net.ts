@@ -55,6 +55,8 @@ export class TorNetError extends Error {
   constructor(
     message: string,
     readonly logs: string,
+    /** A tor died while the network was starting (a port taken, say): worth one more start. */
+    readonly earlyExit = false,
   ) {
     super(`${message}\n${logs}`);
     this.name = "TorNetError";
@@ -164,7 +166,23 @@ function authorityKeys(dataDir: string, dirPort: number): string {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Start the network; when a tor exits during start-up (most often a port that
+ * freePort handed out was taken by another process before tor bound it), the
+ * whole network is torn down and started again on fresh ports, up to 3 times.
+ */
 export async function startTorNet(opts: TorNetOptions): Promise<TorNet> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startTorNetOnce(opts);
+    } catch (e) {
+      if (!(e instanceof TorNetError && e.earlyExit) || attempt >= 3) throw e;
+      opts.log?.(`start-up attempt ${attempt} failed (${e.message.split("\n")[0]}); again on fresh ports`);
+    }
+  }
+}
+
+async function startTorNetOnce(opts: TorNetOptions): Promise<TorNet> {
   const why = torUnavailable();
   if (why) throw new Error(why);
   installHooks();
@@ -173,6 +191,7 @@ export async function startTorNet(opts: TorNetOptions): Promise<TorNet> {
   const root = mkdtempSync(join(tmpdir(), "pursuance-tor-"));
   dirs.add(root);
   const nodes: Node[] = [];
+  const stderrOf = new Map<Node, string>();
   const logTails = (n = 15) => nodes.map((x) => `--- ${x.nick} (${x.dir}/notice.log)\n${tail(join(x.dir, "notice.log"), n)}`).join("\n");
   let stopped = false;
   const stop = async () => {
@@ -242,9 +261,15 @@ export async function startTorNet(opts: TorNetOptions): Promise<TorNet> {
     for (const n of nodes) {
       n.torrc.push(...dirAuthorities);
       writeFileSync(join(n.dir, "torrc"), n.torrc.join("\n") + "\n");
-      const p = spawn("tor", ["-f", join(n.dir, "torrc"), "--defaults-torrc", "/dev/null"], { stdio: ["ignore", "ignore", "pipe"] });
+      const p = spawn("tor", ["-f", join(n.dir, "torrc"), "--defaults-torrc", "/dev/null"], { stdio: ["ignore", "pipe", "pipe"] });
       let stderr = "";
-      p.stderr!.on("data", (d) => (stderr = (stderr + d).slice(-4000)));
+      // Before its log file is open, tor reports (a port it cannot bind, say) on stdout.
+      const keep = (d: Buffer) => {
+        stderr = (stderr + d).slice(-4000);
+        stderrOf.set(n, stderr);
+      };
+      p.stdout!.on("data", keep);
+      p.stderr!.on("data", keep);
       p.on("exit", (code, sig) => {
         live.delete(p);
         if (!stopped) log(`tor ${n.nick} exited early (${code ?? sig}): ${stderr}`);
@@ -256,7 +281,7 @@ export async function startTorNet(opts: TorNetOptions): Promise<TorNet> {
 
     const check = (what: string) => {
       const dead = nodes.find((x) => x.proc!.exitCode !== null || x.proc!.signalCode !== null);
-      if (dead) throw new TorNetError(`tor ${dead.nick} exited (${dead.proc!.exitCode ?? dead.proc!.signalCode}) while waiting for ${what}`, logTails());
+      if (dead) throw new TorNetError(`tor ${dead.nick} exited (${dead.proc!.exitCode ?? dead.proc!.signalCode}) while waiting for ${what}: ${stderrOf.get(dead) ?? ""}`, logTails(), true);
       if (Date.now() > deadline) throw new TorNetError(`tor network: timed out waiting for ${what}`, logTails());
     };
     const waitLog = async (n: Node, file: string, re: RegExp, what: string) => {
