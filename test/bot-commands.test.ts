@@ -52,6 +52,7 @@ function ctx(client: PursuanceClient | null, permission: Permission = "admin", s
         admitted.push(user);
         return c;
       },
+      request: async (addr) => `asked to join ${addr.name}`,
     },
     keys: {
       status: async (): Promise<KeyStatusRow[]> => [

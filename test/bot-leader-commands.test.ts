@@ -36,7 +36,7 @@ function ctx(client: PursuanceClient, permission: Permission = "admin"): BotCont
     permission,
     resolveUser: () => null,
     now: () => Date.now() + offset,
-    pursuance: { create: none, join: none, admit: none },
+    pursuance: { create: none, join: none, admit: none, request: none },
     keys: { status: async () => [], delegate: none, revoke: none },
   };
 }

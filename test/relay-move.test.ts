@@ -64,7 +64,7 @@ describe("moving and losing relays", () => {
     const none = async (): Promise<never> => {
       throw new Error("not in this test");
     };
-    const ctx: BotContext = { client, sender: "@x:example.org", permission: "admin", now: Date.now, resolveUser: () => null, pursuance: { create: none, join: none, admit: none }, keys: { status: none, delegate: none, revoke: none } };
+    const ctx: BotContext = { client, sender: "@x:example.org", permission: "admin", now: Date.now, resolveUser: () => null, pursuance: { create: none, join: none, admit: none, request: none }, keys: { status: none, delegate: none, revoke: none } };
     return handleCommand(text, ctx);
   }
 

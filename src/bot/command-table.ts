@@ -10,6 +10,7 @@ import { announce, announceRoomAdd, announceRoomList, announceRoomRemove } from 
 import type { CommandSpec } from "./command-spec.js";
 import { help } from "./help-command.js";
 import { keysDelegate, keysRevoke, keysStatus } from "./keys-commands.js";
+import { pursuanceRequest, requestAdmit, requestRefuse, requestsClose, requestsList, requestsOpen } from "./request-commands.js";
 import { pursuanceCreate, pursuanceInvite, pursuanceInviteList, pursuanceInviteRevoke, pursuanceJoin, pursuanceStatus } from "./pursuance-commands.js";
 import { relayAdd, relayList, relayMove, relayRecover, relayRemove } from "./relay-commands.js";
 import { leaderStatus, leaderTransfer, leaderVote, mayTransfer, mayVote, rulesPolicy } from "./leader-commands.js";
@@ -125,6 +126,21 @@ export const COMMAND_TABLE: readonly CommandSpec[] = [
   },
   { path: ["pursuance", "invite", "list"], help: "invites: open, used, expired or revoked", level: "commands", cap: null, run: pursuanceInviteList },
   { path: ["pursuance", "invite", "revoke"], required: [{ name: "id" }], help: "revoke an unused invite (its inviter, or anyone who could have made it)", level: "commands", cap: null, run: pursuanceInviteRevoke },
+  {
+    path: ["pursuance", "request"],
+    required: [{ name: "address" }],
+    flags: [{ name: "message", value: "TEXT" }],
+    help: "ask to join a pursuance by its public request address; its members' answer is posted here, and if admitted this room is bound to it",
+    level: "manage",
+    cap: null,
+    room: "unbound",
+    run: pursuanceRequest,
+  },
+  { path: ["pursuance", "requests"], help: "join requests and their outcomes; the public request address while requests are open", level: "commands", cap: null, run: requestsList },
+  { path: ["pursuance", "requests", "open"], flags: [{ name: "limit", value: "N" }], help: "let outsiders ask to join: prints the public request address (at most N pending, default 20)", level: "commands", cap: "member.invite", run: requestsOpen },
+  { path: ["pursuance", "requests", "close"], help: "stop taking join requests; the address stops working", level: "commands", cap: "member.invite", run: requestsClose },
+  { path: ["pursuance", "admit"], required: [{ name: "who" }], flags: [{ name: "role", value: "R" }], help: "admit a pending join request (by name or key prefix; default role change agent)", level: "commands", cap: "member.invite", run: requestAdmit },
+  { path: ["pursuance", "refuse"], required: [{ name: "who" }], optional: [{ name: "reason", quoted: true, rest: true }], help: "refuse a pending join request; the requester is told the reason", level: "commands", cap: "member.invite", run: requestRefuse },
   { path: ["pursuance", "status"], help: "relays, sync state, gaps and the state hash", level: "commands", cap: null, run: pursuanceStatus },
 
   { path: ["pursuance", "profile"], help: "the pursuance's public profile: mission, how to ask to join, public rooms", level: "commands", cap: null, run: profileShow },

@@ -3,6 +3,7 @@
 // and ports for the few things only the host can do (create and bind
 // clients, hold delegated keys). Kept small on purpose: the bridge
 // implements it once per incoming command.
+import type { RequestAddress } from "../pursuance/join-request.js";
 import type { PursuanceClient } from "../pursuance/client.js";
 import type { Crypto } from "../cwtch/crypto.js";
 import type { Invite } from "../pursuance/invite.js";
@@ -56,6 +57,13 @@ export interface BotContext {
      * new member's client.
      */
     admit(matrixUser: string, invite: Invite): Promise<PursuanceClient>;
+    /**
+     * Ask to join by a public request address, as the sender (a custodial
+     * identity the host keeps for them). Returns at once with one plain line;
+     * the host waits for the answer, posts it in this room and, if admitted,
+     * joins and binds the room.
+     */
+    request(address: RequestAddress, message: string): Promise<string>;
   };
   /** Role keys members delegate to the host (revocably); the bot only asks and reports. */
   keys: {

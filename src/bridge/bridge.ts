@@ -25,6 +25,9 @@ import { announceStore } from "../store/announce-store.js";
 import { AnnounceMirror } from "./announce-mirror.js";
 import { atomFeed } from "./announce-render.js";
 import { PublicRoomsMatrix } from "./public-rooms.js";
+import { requestFromMatrix } from "./join-requests.js";
+import { html } from "../bot/reply.js";
+import type { RequestAddress } from "../pursuance/join-request.js";
 
 /** What the running bridge needs, resolved from the YAML config. */
 export interface BridgeSettings {
@@ -154,7 +157,35 @@ export class Bridge {
     this.s.log("info", "bridge ready", { port: this.port, rooms: this.rooms.size, resumedInbound: resumed });
   }
 
+  /** Waits for answers to `!pursuance request`; ended when the bridge stops. */
+  private readonly asking = new AbortController();
+
+  /** `!pursuance request`: ask as the sender's custodial identity; the answer comes to the room (join-requests.ts). */
+  async requestToJoin(roomId: string, sender: string, addr: RequestAddress, message: string, displayName: string): Promise<string> {
+    if (this.rooms.has(roomId)) throw new Error("this room is already bound to a pursuance");
+    return requestFromMatrix(
+      {
+        identityFor: async (user, groupId) => {
+          const prior = (await this.store.identities(groupId)).find((r) => r.matrixUser === user);
+          return prior ? this.vault.open(prior.sealedSecret, `${user}|${groupId}`) : this.newIdentity(user, groupId);
+        },
+        ports: (memberId, groupId) => this.ports(memberId, groupId),
+        join: (room, user, invite, name) => this.joinPursuance(room, user, invite, name),
+        say: async (room, plain, txnId) => {
+          await this.matrix.send(room, { plain, html: html`${plain}`.value, notice: true, txnId }).catch((e: Error) => this.s.log("warn", "could not post a join request's answer", { room, error: e.message }));
+        },
+        signal: this.asking.signal,
+      },
+      roomId,
+      sender,
+      addr,
+      message,
+      displayName,
+    );
+  }
+
   async stop(): Promise<void> {
+    this.asking.abort();
     this.isReady = false;
     if (this.ticker) clearInterval(this.ticker);
     await this.http.close();

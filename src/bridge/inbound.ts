@@ -273,6 +273,13 @@ function contextFor(b: Bridge, e: MatrixEvent, hosted: HostedPursuance | undefin
           throw new Refusal((err as Error).message);
         }
       },
+      request: async (addr, message) => {
+        try {
+          return await b.requestToJoin(e.room_id, e.sender, addr, message, await name());
+        } catch (err) {
+          throw new Refusal((err as Error).message);
+        }
+      },
     },
     keys: {
       status: async (): Promise<KeyStatusRow[]> => {

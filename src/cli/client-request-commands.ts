@@ -108,7 +108,7 @@ export const REQUEST_COMMANDS: Record<string, SubCommand> = {
           return 4;
         }
         const invite = decodeInvite(v.invite);
-        if (invite.pursuanceId !== addr.pursuanceId) throw new UsageError(`the answer's invite is for another pursuance (${invite.pursuanceId}); not joining`);
+        if (invite.pursuanceId !== addr.pursuanceId || invite.groupId !== addr.groupId) throw new UsageError(`the answer's invite is for another pursuance (${invite.pursuanceId}); not joining`);
         io.err(`admitted by ${v.by} as ${v.role}; joining…`);
         await joinAndWait(p, io, s, invite);
       } finally {

@@ -71,7 +71,7 @@ export async function openRequests(c: PursuanceClient, limit = DEFAULT_REQUEST_L
   const seed = c.crypto.randomBytes(32);
   await c.publish({ t: "requests.set", open: true, seed: toB64(seed), limit });
   watchRequests(c);
-  return encodeRequestAddress(requestAddress(c.crypto, seed, c.state.name, c.id, c.relays));
+  return encodeRequestAddress(requestAddress(c.crypto, seed, c.state.name, c.id, c.config.groupId, c.relays));
 }
 
 export async function closeRequests(c: PursuanceClient): Promise<void> {
@@ -82,7 +82,7 @@ export async function closeRequests(c: PursuanceClient): Promise<void> {
 export function currentAddress(c: PursuanceClient): string | null {
   const p = c.state.requestPolicy;
   if (!p?.open || !p.seed) return null;
-  return encodeRequestAddress(requestAddress(c.crypto, fromB64(p.seed), c.state.name, c.id, c.relays));
+  return encodeRequestAddress(requestAddress(c.crypto, fromB64(p.seed), c.state.name, c.id, c.config.groupId, c.relays));
 }
 
 /** A request by a prefix of the requester's key (as `requests` lists them) or by the name it gave. */
@@ -127,6 +127,8 @@ export interface AskOptions {
   repostMs?: number;
   log?(message: string): void;
   onPosted?(): void;
+  /** Stop waiting (null is returned), e.g. when the host shuts down. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -167,7 +169,8 @@ export async function askToJoin(ports: ClientPorts, identity: SignKeyPair, addr:
     if (await post()) o.onPosted?.();
     const end = ports.now() + o.timeoutMs;
     let next = ports.now() + (o.repostMs ?? 20_000);
-    while (!verdict && ports.now() < end) {
+    o.signal?.addEventListener("abort", () => wake());
+    while (!verdict && ports.now() < end && !o.signal?.aborted) {
       await new Promise<void>((res) => {
         wake = res;
         const ms = Math.min(500, Math.max(1, end - ports.now()));

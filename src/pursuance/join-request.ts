@@ -41,6 +41,8 @@ export interface RequestAddress {
   v: 1;
   name: string;
   pursuanceId: string;
+  /** The group id (where a host keeps the requester's identity, and what its invite will name). */
+  groupId: string;
   relays: string[];
   /** Rendezvous secret, base64url. */
   rv: string;
@@ -57,8 +59,8 @@ export function requestChannel(crypto: Crypto, seed: Uint8Array): RequestChannel
   return { keys: rendezvousKeys(crypto, crypto.hash(RV, 32, seed)), answer: crypto.signKeyPair(crypto.hash(ANSWER, 32, seed)) };
 }
 
-export function requestAddress(crypto: Crypto, seed: Uint8Array, name: string, pursuanceId: string, relays: string[]): RequestAddress {
-  return { v: 1, name, pursuanceId, relays: [...relays], rv: toB64(crypto.hash(RV, 32, seed)), answerKey: toHex(requestChannel(crypto, seed).answer.publicKey) };
+export function requestAddress(crypto: Crypto, seed: Uint8Array, name: string, pursuanceId: string, groupId: string, relays: string[]): RequestAddress {
+  return { v: 1, name, pursuanceId, groupId, relays: [...relays], rv: toB64(crypto.hash(RV, 32, seed)), answerKey: toHex(requestChannel(crypto, seed).answer.publicKey) };
 }
 
 export function encodeRequestAddress(a: RequestAddress): string {
@@ -81,6 +83,8 @@ export function decodeRequestAddress(text: string): RequestAddress {
     typeof o.name === "string" &&
     typeof o.pursuanceId === "string" &&
     HEX64.test(o.pursuanceId) &&
+    typeof o.groupId === "string" &&
+    HEX64.test(o.groupId) &&
     Array.isArray(o.relays) &&
     o.relays.length > 0 &&
     o.relays.every((r) => typeof r === "string" && /^wss?:\/\//.test(r)) &&

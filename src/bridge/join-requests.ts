@@ -1,0 +1,45 @@
+// `!pursuance request <address>` on the bridge: the sender asks to join as a
+// custodial identity the bridge keeps for them (the same one that joins if
+// admitted). The answer may take days, so the command returns at once and the
+// wait runs beside the room's queue; the answer is posted in the room, and an
+// admission joins and binds the room as `!pursuance join` would.
+import { toHex } from "../cwtch/bytes.js";
+import type { SignKeyPair } from "../cwtch/crypto.js";
+import { askToJoin } from "../pursuance/client-requests.js";
+import { decodeInvite } from "../pursuance/invite.js";
+import type { RequestAddress } from "../pursuance/join-request.js";
+import type { ClientPorts } from "../pursuance/ports.js";
+
+/** How long the bridge waits for an answer before saying so (the request and any later answer stay on the relays). */
+export const REQUEST_WAIT_MS = 24 * 3600_000;
+
+/** What the bridge lends the wait: narrow, so this module never reaches into the bridge. */
+export interface RequestHost {
+  /** The sender's custodial identity in that group: the one kept from an earlier try, else a new one. */
+  identityFor(sender: string, groupId: string): Promise<SignKeyPair>;
+  ports(memberId: string, groupId: string): ClientPorts;
+  join(roomId: string, sender: string, invite: ReturnType<typeof decodeInvite>, displayName: string): Promise<unknown>;
+  say(roomId: string, plain: string, txnId: string): Promise<void>;
+  /** Aborted when the bridge stops. */
+  signal: AbortSignal;
+  waitMs?: number;
+}
+
+export async function requestFromMatrix(host: RequestHost, roomId: string, sender: string, addr: RequestAddress, message: string, displayName: string): Promise<string> {
+  const keys = await host.identityFor(sender, addr.groupId);
+  const me = toHex(keys.publicKey);
+  const say = (plain: string, what: string) => host.say(roomId, plain, `pursuance.request.${me.slice(0, 16)}.${what}`);
+  void askToJoin(host.ports(me, addr.groupId), keys, addr, displayName, message, { timeoutMs: host.waitMs ?? REQUEST_WAIT_MS, signal: host.signal })
+    .then(async (v) => {
+      if (host.signal.aborted) return;
+      if (!v) return say(`no answer from ${addr.name} yet; ask again later with the same address (your request stays on its relays)`, "none");
+      if (!v.admit) return say(`${addr.name} refused your request (answered by ${v.by})${v.reason ? `: ${v.reason}` : ""}`, "refused");
+      const invite = decodeInvite(v.invite);
+      if (invite.pursuanceId !== addr.pursuanceId || invite.groupId !== addr.groupId) return say(`the answer's invite is for another pursuance; not joining`, "mismatch");
+      await say(`${addr.name} admitted you as ${v.role} (answered by ${v.by}); joining…`, "admitted");
+      await host.join(roomId, sender, invite, displayName);
+      await say(`joined ${addr.name} as ${v.role}; this room is bound to it`, "joined");
+    })
+    .catch((e: Error) => say(`asking to join ${addr.name} failed: ${e.message}`, "failed"));
+  return `asked to join ${addr.name}; a member's answer will be posted here`;
+}
