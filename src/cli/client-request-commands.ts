@@ -4,10 +4,25 @@
 import { decodeInvite } from "../pursuance/invite.js";
 import { admitRequest, askToJoin, closeRequests, currentAddress, DEFAULT_REQUEST_LIMIT, findRequest, openRequests, refuseRequest } from "../pursuance/client-requests.js";
 import { decodeRequestAddress, RequestAddressError } from "../pursuance/join-request.js";
+import type { PursuanceClient } from "../pursuance/client.js";
+import type { JoinRequest } from "../pursuance/state.js";
 import { memberName } from "../pursuance/views.js";
 import type { SubCommand } from "./client-command.js";
 import { arg, joinAndWait, session, timeoutOf, withClient } from "./client-context.js";
 import { UsageError } from "./relay-command.js";
+
+/** `admit` and `refuse`: one pending request, found by key prefix or name, and one option. */
+function answerCommand(usage: string, summary: string, option: string, act: (c: PursuanceClient, r: JoinRequest, value: string | undefined) => Promise<string>): SubCommand {
+  return {
+    usage,
+    summary,
+    options: { [option]: { type: "string" } },
+    async run(p, io) {
+      const ref = arg(p, 0, "the requester's key prefix or name (see 'requests')");
+      await withClient(p, io, async (c) => io.out(await act(c, findRequest(c, ref), p.values[option] as string | undefined)));
+    },
+  };
+}
 
 export const REQUEST_COMMANDS: Record<string, SubCommand> = {
   requests: {
@@ -49,34 +64,14 @@ export const REQUEST_COMMANDS: Record<string, SubCommand> = {
       });
     },
   },
-  admit: {
-    usage: "admit KEY|NAME [--role ROLE]",
-    summary: "admit a pending join request (default role: change agent); the requester's client joins with the invite sealed to it",
-    options: { role: { type: "string" } },
-    async run(p, io) {
-      const ref = arg(p, 0, "the requester's key prefix or name (see 'requests')");
-      const role = (p.values.role as string | undefined) ?? "change agent";
-      await withClient(p, io, async (c) => {
-        const r = findRequest(c, ref);
-        await admitRequest(c, r, role);
-        io.out(`admitted ${r.name} (${r.requester.slice(0, 16)}) as ${role}`);
-      });
-    },
-  },
-  refuse: {
-    usage: "refuse KEY|NAME [--reason TEXT]",
-    summary: "refuse a pending join request; the requester is told the reason",
-    options: { reason: { type: "string" } },
-    async run(p, io) {
-      const ref = arg(p, 0, "the requester's key prefix or name (see 'requests')");
-      const reason = (p.values.reason as string | undefined) ?? "";
-      await withClient(p, io, async (c) => {
-        const r = findRequest(c, ref);
-        await refuseRequest(c, r, reason);
-        io.out(`refused ${r.name} (${r.requester.slice(0, 16)})`);
-      });
-    },
-  },
+  admit: answerCommand("admit KEY|NAME [--role ROLE]", "admit a pending join request (default role: change agent); the requester's client joins with the invite sealed to it", "role", async (c, r, role) => {
+    await admitRequest(c, r, role ?? "change agent");
+    return `admitted ${r.name} (${r.requester.slice(0, 16)}) as ${role ?? "change agent"}`;
+  }),
+  refuse: answerCommand("refuse KEY|NAME [--reason TEXT]", "refuse a pending join request; the requester is told the reason", "reason", async (c, r, reason) => {
+    await refuseRequest(c, r, reason ?? "");
+    return `refused ${r.name} (${r.requester.slice(0, 16)})`;
+  }),
   request: {
     usage: "request ADDRESS [--message TEXT]",
     summary: "ask to join a pursuance by its public request address; waits --timeout for an answer, then joins if admitted",
