@@ -10,7 +10,7 @@ import { memberName } from "../pursuance/views.js";
 import { decodeInvite, encodeInvite } from "../pursuance/invite.js";
 import { exportLog, parseLogFile, verifyLog } from "../pursuance/log-file.js";
 import { Home } from "./home.js";
-import { arg, COMMON_HELP, homeOf, joinAndWait, parse, session, settle, stdio, syncWithProgress, timeoutOf, withClient, type Io, type Parsed } from "./client-context.js";
+import { arg, COMMON_HELP, homeOf, joinAndWait, parse, session, settle, stdio, withClient, type Io, type Parsed } from "./client-context.js";
 import { MEMBER_COMMANDS } from "./client-member-commands.js";
 import { RELAY_COMMANDS } from "./client-relay-commands.js";
 import { WHOIS_COMMANDS } from "./client-whois-commands.js";
