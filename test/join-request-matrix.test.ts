@@ -20,13 +20,15 @@ const ADDRESS = /pursuance:request\/[A-Za-z0-9_-]+/;
 describe("join requests through Matrix and the CLI", () => {
   let h: Harness;
   let bridge: Bridge;
-  let alice!: TestUser, bob!: TestUser;
+  let alice!: TestUser, bob!: TestUser, carol!: TestUser;
   const homes: string[] = [];
+  let room = "";
+  let address = "";
 
   beforeAll(async () => {
     h = await startHarness();
-    bridge = await startBridgeInProcess(h, "memory://", { quiet: !process.env.BRIDGE_LOG });
-    [alice, bob] = (await Promise.all([h.user("rq_alice"), h.user("rq_bob")])) as [TestUser, TestUser];
+    bridge = await startBridgeInProcess(h, join(h.dir, "bridge-db"), { quiet: !process.env.BRIDGE_LOG });
+    [alice, bob, carol] = (await Promise.all([h.user("rq_alice"), h.user("rq_bob"), h.user("rq_carol")])) as [TestUser, TestUser, TestUser];
   }, SYNAPSE_HOOK_TIMEOUT_MS);
   afterAll(async () => {
     await bridge?.stop();
@@ -53,11 +55,11 @@ describe("join requests through Matrix and the CLI", () => {
   };
 
   it("a Matrix requester admitted, a CLI requester refused; both sides see both outcomes", async () => {
-    const room = await newRoom(alice);
+    room = await newRoom(alice);
     await reply(alice, room, '!pursuance create "Open Door"', (b) => b.includes("created Open Door"));
     expect(await reply(alice, room, "!pursuance requests", (b) => b.includes("requests are"))).toContain("requests are closed");
     const opened = await reply(alice, room, "!pursuance requests open --limit 5", (b) => ADDRESS.test(b) || b.startsWith("⛔"));
-    const address = ADDRESS.exec(opened)![0];
+    address = ADDRESS.exec(opened)![0];
 
     // bob, on Matrix, asks from a room of his own; the answer comes to that room.
     const bobRoom = await newRoom(bob);
@@ -103,4 +105,16 @@ describe("join requests through Matrix and the CLI", () => {
         .toMatch(/rq_bob \([0-9a-f]{12}\): admitted as admin by rq_alice[\s\S]*dave \([0-9a-f]{12}\): refused by rq_alice: we only take people we have met/);
     }
   }, 300_000);
+
+  it("a request made before the bridge restarts is still waited for, and its answer still reaches the room", async () => {
+    const carolRoom = await newRoom(carol);
+    await reply(carol, carolRoom, `!pursuance request ${address}`, (b) => /asked to join|⛔/.test(b));
+    await expect
+      .poll(async () => reply(alice, room, "!pursuance requests", (b) => b.includes("requests are")), { timeout: 30_000, interval: 1000 })
+      .toMatch(/rq_carol \([0-9a-f]{12}\): pending/);
+    await bridge.stop();
+    bridge = await startBridgeInProcess(h, join(h.dir, "bridge-db"), { quiet: !process.env.BRIDGE_LOG });
+    await reply(alice, room, "!pursuance admit rq_carol", (b) => /admitted rq_carol|⛔/.test(b));
+    await carol.waitFor(carolRoom, "the join after the restart", (e) => e.sender === bot && bodyOf(e) === "joined Open Door as change agent; this room is bound to it", 60_000);
+  }, 180_000);
 });

@@ -93,6 +93,16 @@ for (const engine of engines) {
       await s.setGhostName("@_p_a:x", "alice");
       await s.setGhostName("@_p_a:x", "alice2");
       expect(await s.ghostName("@_p_a:x")).toBe("alice2");
+      // Join requests waiting for an answer: one per user and room, replaced, dropped.
+      await s.putJoinRequest({ roomId: "!r:x", matrixUser: "@a:x", address: "pursuance:request/a", message: "hi", displayName: "a" });
+      await s.putJoinRequest({ roomId: "!r:x", matrixUser: "@a:x", address: "pursuance:request/b", message: "again", displayName: "a" });
+      await s.putJoinRequest({ roomId: "!r2:x", matrixUser: "@a:x", address: "pursuance:request/c", message: "", displayName: "a" });
+      expect((await s.joinRequests()).map((r) => [r.roomId, r.address, r.message]).sort()).toEqual([
+        ["!r2:x", "pursuance:request/c", ""],
+        ["!r:x", "pursuance:request/b", "again"],
+      ]);
+      await s.dropJoinRequest("!r:x", "@a:x");
+      expect((await s.joinRequests()).map((r) => r.roomId)).toEqual(["!r2:x"]);
       await db.close();
       if (location === "memory://") return;
       const again = await openDatabase(location);

@@ -25,7 +25,7 @@ import { announceStore } from "../store/announce-store.js";
 import { AnnounceMirror } from "./announce-mirror.js";
 import { atomFeed } from "./announce-render.js";
 import { PublicRoomsMatrix } from "./public-rooms.js";
-import { requestFromMatrix } from "./join-requests.js";
+import { requestFromMatrix, resumeJoinRequests, type RequestHost } from "./join-requests.js";
 import { html } from "../bot/reply.js";
 import type { RequestAddress } from "../pursuance/join-request.js";
 
@@ -153,8 +153,9 @@ export class Bridge {
     }, 60_000);
     this.ticker.unref();
     const resumed = await resumeInbound(this);
+    const waiting = await resumeJoinRequests(this.requestHost(), await this.store.joinRequests());
     this.isReady = true;
-    this.s.log("info", "bridge ready", { port: this.port, rooms: this.rooms.size, resumedInbound: resumed });
+    this.s.log("info", "bridge ready", { port: this.port, rooms: this.rooms.size, resumedInbound: resumed, joinRequests: waiting });
   }
 
   /** Waits for answers to `!pursuance request`; ended when the bridge stops. */
@@ -163,25 +164,24 @@ export class Bridge {
   /** `!pursuance request`: ask as the sender's custodial identity; the answer comes to the room (join-requests.ts). */
   async requestToJoin(roomId: string, sender: string, addr: RequestAddress, message: string, displayName: string): Promise<string> {
     if (this.rooms.has(roomId)) throw new Error("this room is already bound to a pursuance");
-    return requestFromMatrix(
-      {
-        identityFor: async (user, groupId) => {
-          const prior = (await this.store.identities(groupId)).find((r) => r.matrixUser === user);
-          return prior ? this.vault.open(prior.sealedSecret, `${user}|${groupId}`) : this.newIdentity(user, groupId);
-        },
-        ports: (memberId, groupId) => this.ports(memberId, groupId),
-        join: (room, user, invite, name) => this.joinPursuance(room, user, invite, name),
-        say: async (room, plain, txnId) => {
-          await this.matrix.send(room, { plain, html: html`${plain}`.value, notice: true, txnId }).catch((e: Error) => this.s.log("warn", "could not post a join request's answer", { room, error: e.message }));
-        },
-        signal: this.asking.signal,
+    return requestFromMatrix(this.requestHost(), roomId, sender, addr, message, displayName);
+  }
+
+  private requestHost(): RequestHost {
+    return {
+      identityFor: async (user, groupId) => {
+        const prior = (await this.store.identities(groupId)).find((r) => r.matrixUser === user);
+        return prior ? this.vault.open(prior.sealedSecret, `${user}|${groupId}`) : this.newIdentity(user, groupId);
       },
-      roomId,
-      sender,
-      addr,
-      message,
-      displayName,
-    );
+      ports: (memberId, groupId) => this.ports(memberId, groupId),
+      join: (room, user, invite, name) => this.joinPursuance(room, user, invite, name),
+      say: async (room, plain, txnId) => {
+        await this.matrix.send(room, { plain, html: html`${plain}`.value, notice: true, txnId }).catch((e: Error) => this.s.log("warn", "could not post a join request's answer", { room, error: e.message }));
+      },
+      remember: (r) => this.store.putJoinRequest(r),
+      forget: (room, user) => this.store.dropJoinRequest(room, user),
+      signal: this.asking.signal,
+    };
   }
 
   async stop(): Promise<void> {

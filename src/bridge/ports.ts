@@ -61,6 +61,19 @@ export interface BridgeStorePort {
   said(roomId: string, userId: string, what: string): Promise<boolean>;
   ghostName(userId: string): Promise<string | null>;
   setGhostName(userId: string, name: string): Promise<void>;
+  /** `!pursuance request` waits, kept until answered so a restart goes on waiting (one per user and room). */
+  putJoinRequest(r: PendingJoinRequest): Promise<void>;
+  dropJoinRequest(roomId: string, matrixUser: string): Promise<void>;
+  joinRequests(): Promise<PendingJoinRequest[]>;
+}
+
+export interface PendingJoinRequest {
+  roomId: string;
+  matrixUser: string;
+  /** The request address as given (`pursuance:request/…`). */
+  address: string;
+  message: string;
+  displayName: string;
 }
 
 /** A message as the bridge sends it: both bodies, optionally in a task's thread. */

@@ -97,3 +97,20 @@ export const bridgeSaid = pgTable(
   },
   (t) => [primaryKey({ columns: [t.roomId, t.userId, t.what] })],
 );
+
+/**
+ * Join requests a Matrix user made with `!pursuance request`, waiting for an
+ * answer: kept so a restarted bridge goes on waiting and still tells the room.
+ * The address is public by design; the message is the requester's own.
+ */
+export const bridgeRequests = pgTable(
+  "bridge_requests",
+  {
+    roomId: text("room_id").notNull(),
+    matrixUser: text("matrix_user").notNull(),
+    address: text("address").notNull(),
+    message: text("message").notNull(),
+    displayName: text("display_name").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.roomId, t.matrixUser] })],
+);

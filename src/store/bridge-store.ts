@@ -1,7 +1,7 @@
 // The bridge's store port over drizzle (PostgreSQL or PGlite).
 import { and, asc, eq, ne } from "drizzle-orm";
 import type { BridgeStorePort, PostedEvent, RoomBinding, StoredIdentity } from "../bridge/ports.js";
-import { bridgeDirectRooms, bridgeGhosts, bridgeIdentities, bridgeInbound, bridgePosted, bridgeRoleRooms, bridgeRooms, bridgeSaid } from "./bridge-schema.js";
+import { bridgeDirectRooms, bridgeGhosts, bridgeIdentities, bridgeInbound, bridgePosted, bridgeRequests, bridgeRoleRooms, bridgeRooms, bridgeSaid } from "./bridge-schema.js";
 import type { Db } from "./db.js";
 
 function toBinding(r: typeof bridgeRooms.$inferSelect): RoomBinding {
@@ -92,6 +92,18 @@ export function bridgeStore(db: Db): BridgeStorePort {
     },
     async setGhostName(userId, displayName) {
       await db.insert(bridgeGhosts).values({ userId, displayName }).onConflictDoUpdate({ target: bridgeGhosts.userId, set: { displayName } });
+    },
+    async putJoinRequest(r) {
+      await db
+        .insert(bridgeRequests)
+        .values(r)
+        .onConflictDoUpdate({ target: [bridgeRequests.roomId, bridgeRequests.matrixUser], set: { address: r.address, message: r.message, displayName: r.displayName } });
+    },
+    async dropJoinRequest(roomId, matrixUser) {
+      await db.delete(bridgeRequests).where(and(eq(bridgeRequests.roomId, roomId), eq(bridgeRequests.matrixUser, matrixUser)));
+    },
+    async joinRequests() {
+      return db.select().from(bridgeRequests);
     },
   };
 }
