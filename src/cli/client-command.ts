@@ -16,6 +16,7 @@ import { RELAY_COMMANDS } from "./client-relay-commands.js";
 import { WHOIS_COMMANDS } from "./client-whois-commands.js";
 import { PROFILE_COMMANDS } from "./client-profile-commands.js";
 import { REQUEST_COMMANDS } from "./client-request-commands.js";
+import { LINK_COMMANDS } from "./client-link-commands.js";
 import { TASK_COMMANDS } from "./client-task-commands.js";
 import { LEADER_COMMANDS } from "./client-leader-commands.js";
 import { parseDuration, UsageError } from "./relay-command.js";
@@ -200,7 +201,7 @@ const CORE: Record<string, SubCommand> = {
   },
 };
 
-export const CLIENT_COMMANDS: Record<string, SubCommand> = { ...CORE, ...TASK_COMMANDS, ...MEMBER_COMMANDS, ...RELAY_COMMANDS, ...LEADER_COMMANDS, ...WHOIS_COMMANDS, ...PROFILE_COMMANDS, ...REQUEST_COMMANDS };
+export const CLIENT_COMMANDS: Record<string, SubCommand> = { ...CORE, ...TASK_COMMANDS, ...MEMBER_COMMANDS, ...RELAY_COMMANDS, ...LEADER_COMMANDS, ...WHOIS_COMMANDS, ...PROFILE_COMMANDS, ...REQUEST_COMMANDS, ...LINK_COMMANDS };
 
 export function clientHelp(): string {
   const lines = Object.values(CLIENT_COMMANDS).map((c) => `  ${c.usage.padEnd(58)} ${c.summary}`);

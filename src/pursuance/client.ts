@@ -21,6 +21,7 @@ import { NO_KEY, entitled, epochOfKeyId, stateHash, type PursuanceState } from "
 import { runDuties } from "./client-duties.js";
 import type { DutyState } from "./duty-schedule.js";
 import { onRequestFrame, watchRequests } from "./client-requests.js";
+import { forwardDuties, onLinkFrame, watchLinks } from "./client-links.js";
 import { newRvState, onSideFrame, priorJoin, requestAdmission, signJoin, watchRendezvous, type RvState } from "./client-rendezvous.js";
 import { rendezvousSecret } from "./rendezvous.js";
 import { freshenFor, rotateAfter, type FreshnessPort } from "./key-freshness.js";
@@ -98,7 +99,7 @@ export class PursuanceClient extends EventEmitter<ClientEvents> {
     });
     this.group.on("events", (evs) => this.onDelivered(evs));
     this.group.on("relayError", (url, e) => this.ports.log?.(`relay ${url}: ${e.message}`));
-    this.group.on("side", (f) => (onSideFrame(this, f), onRequestFrame(this, f)));
+    this.group.on("side", (f) => (onSideFrame(this, f), onRequestFrame(this, f), onLinkFrame(this, f)));
   }
 
   get crypto() {
@@ -234,6 +235,8 @@ export class PursuanceClient extends EventEmitter<ClientEvents> {
     for (const url of [...this.config.relays, ...(this.config.extraRelays ?? [])]) if (!this.group.relayUrls.includes(url)) await this.group.addRelay(this.ports.connect(url));
     watchRendezvous(this);
     watchRequests(this);
+    watchLinks(this);
+    forwardDuties(this);
     if (this.config.joining && !this.state.members.has(this.me)) await requestAdmission(this).catch((e: Error) => this.ports.log?.(`asking to join: ${e.message}`));
   }
 
@@ -506,6 +509,8 @@ export class PursuanceClient extends EventEmitter<ClientEvents> {
     if (!this.closed) {
       watchRendezvous(this);
       watchRequests(this);
+      watchLinks(this);
+      forwardDuties(this);
       runDuties(this);
     }
   }

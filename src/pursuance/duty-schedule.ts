@@ -31,7 +31,11 @@ export function schedule(c: PursuanceClient, key: string, first: boolean, stillN
       })
       .finally(() => c.duty.inflight.delete(key));
   };
-  if (first) return void queueMicrotask(run);
+  if (first) {
+    // Held under its key until it runs: two frames in one batch must not both queue it.
+    c.duty.timers.set(key, { cancel: () => {} });
+    return void queueMicrotask(run);
+  }
   const ms = c.opts.fallbackDutyMs ?? DEFAULT_FALLBACK_MS;
   const timer = c.ports.setTimer ? c.ports.setTimer(run, ms) : (() => {
     const t = setTimeout(run, ms);

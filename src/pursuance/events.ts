@@ -95,7 +95,23 @@ export type Body =
   /** A member carries an outsider's signed request into the log. */
   | { t: "request.pending"; requester: Hex; name: string; message: string; ts: number; sig: string }
   /** An entitled member's answer: admitted with the invite it made for them, or refused with a reason. */
-  | { t: "request.answer"; requester: Hex; admit: boolean; role?: string; invite?: Hex; reason: string };
+  | { t: "request.answer"; requester: Hex; admit: boolean; role?: string; invite?: Hex; reason: string }
+  /** Offer a link (link.ts): its id and seed (members only: the token is made from them), our roles that may send over it. */
+  | { t: "link.offer"; link: Hex; seed: string; roles: string[] }
+  /** Accept another pursuance's link token: who they are, where they live, their speaker, and their roles that may send to us. */
+  | { t: "link.accept"; link: Hex; seed: string; peer: Hex; name: string; relays: string[]; speaker: Hex; roles: string[] }
+  /** The offering side learns the accepting side (from its hello, carried in by our speaker). */
+  | { t: "link.peer"; link: Hex; peer: Hex; name: string; relays: string[]; speaker: Hex }
+  /** Send a task over a link (our side's record; the speaker forwards it with an attestation). */
+  | { t: "task.send"; link: Hex; title: string; body: string }
+  /** A signed event of the other side (a task sent, an answer), with their speaker's attestation. */
+  | { t: "link.receive"; link: Hex; ev: string; role: string; attest: string }
+  /** The receiving side's answer to a task sent to it, which flows back the same way. */
+  | { t: "link.status"; link: Hex; send: Hex; status: LinkStatus; note: string };
+
+/** Between pursuances (link.ts): what a task sent over a link may become on the receiving side. */
+export const LINK_STATUSES = ["accepted", "declined", "done"] as const;
+export type LinkStatus = (typeof LINK_STATUSES)[number];
 
 /** At most this many requests pending at once, whatever a requests.set says. */
 export const MAX_REQUEST_LIMIT = 1000;
@@ -400,11 +416,39 @@ export function parseBody(bytes: Uint8Array): Body {
       if (o.admit) Object.assign(b, { role: role(o.role), invite: hex64(o.invite, "invite") });
       return b;
     }
+    case "link.offer":
+      return { t: "link.offer", link: hex64(o.link, "link"), seed: b64(o.seed, "seed"), roles: linkRoles(o.roles) };
+    case "link.accept":
+      return {
+        t: "link.accept",
+        link: hex64(o.link, "link"),
+        seed: b64(o.seed, "seed"),
+        peer: hex64(o.peer, "peer"),
+        name: str(o.name, "name", 200),
+        relays: relayList(o.relays),
+        speaker: hex64(o.speaker, "speaker"),
+        roles: linkRoles(o.roles),
+      };
+    case "link.peer":
+      return { t: "link.peer", link: hex64(o.link, "link"), peer: hex64(o.peer, "peer"), name: str(o.name, "name", 200), relays: relayList(o.relays), speaker: hex64(o.speaker, "speaker") };
+    case "task.send":
+      return { t: "task.send", link: hex64(o.link, "link"), title: str(o.title, "title", 500), body: str(o.body ?? "", "body", 8000) };
+    case "link.receive":
+      return { t: "link.receive", link: hex64(o.link, "link"), ev: b64(o.ev, "ev"), role: str(o.role, "role", 40), attest: re(o.attest, /^[0-9a-f]{128}$/, "attest") };
+    case "link.status":
+      if (!(LINK_STATUSES as readonly unknown[]).includes(o.status)) throw new BodyError(`status must be one of ${LINK_STATUSES.join(", ")}`, o.status);
+      return { t: "link.status", link: hex64(o.link, "link"), send: hex64(o.send, "send"), status: o.status as LinkStatus, note: str(o.note ?? "", "note", 2000) };
     case "member.verify":
       return { t: "member.verify", member: hex64(o.member, "member"), fingerprint: re(o.fingerprint, FINGERPRINT, "fingerprint") };
     default:
       throw new BodyError("unknown event type", o.t);
   }
+}
+
+function linkRoles(v: unknown): string[] {
+  const roles = arr(v, "roles", 32).map((r) => role(r, "roles[]"));
+  if (roles.length === 0) throw new BodyError("roles must name at least one role that may send over the link", v);
+  return [...new Set(roles)];
 }
 
 /** At most this many relays in a relays.set: each one is a connection every client keeps. */

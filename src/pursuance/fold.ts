@@ -3,6 +3,7 @@
 // reason. Appending an event that descends from everything already folded
 // (the usual case: our own writes, live traffic) is incremental; anything
 // else refolds from scratch, which is what makes arrival order irrelevant.
+import { applyLinkAccept, applyLinkOffer, applyLinkPeer, applyLinkReceive, applyLinkStatus, applyTaskSend } from "./apply-links.js";
 import { applyRequestAnswer, applyRequestPending, applyRequestsSet } from "./apply-requests.js";
 import type { Crypto } from "../cwtch/crypto.js";
 import { noteActivity, Rejected, type ApplyContext, type PEvent } from "./apply-common.js";
@@ -118,6 +119,18 @@ function applyOne(s: PursuanceState, e: PEvent, ctx: ApplyContext, genesisId: st
       return applyRequestPending(s, e, b, ctx);
     case "request.answer":
       return applyRequestAnswer(s, e, b);
+    case "link.offer":
+      return applyLinkOffer(s, e, b);
+    case "link.accept":
+      return applyLinkAccept(s, e, b);
+    case "link.peer":
+      return applyLinkPeer(s, e, b);
+    case "task.send":
+      return applyTaskSend(s, e, b);
+    case "link.status":
+      return applyLinkStatus(s, e, b);
+    case "link.receive":
+      return applyLinkReceive(s, e, b, ctx);
   }
 }
 

@@ -139,6 +139,46 @@ export interface PursuanceState {
   requestPolicy: { open: boolean; seed: string | null; limit: number; by: Hex; event: Hex } | null;
   /** Requester → its request and what became of it, in the order carried in. */
   joinRequests: Map<Hex, JoinRequest>;
+  /** Links to other pursuances, by link id (link.offer, link.accept, link.peer). */
+  peers: Map<Hex, PeerLink>;
+  /** Tasks we sent over a link, by their task.send id, with the other side's answer. */
+  sent: Map<Hex, CrossTask>;
+  /** Tasks sent to us over a link, by the sender's task.send id, with our answer. */
+  received: Map<Hex, CrossTask>;
+  /** The other sides' event ids already taken in (link.receive): none is taken twice. */
+  crossSeen: Set<Hex>;
+}
+
+export interface PeerLink {
+  link: Hex;
+  /** Base64url channel seed: members only. */
+  seed: string;
+  /** "offered": we made the token; "accepted": we took theirs. */
+  side: "offered" | "accepted";
+  /** Our speaker: the member whose attestations the other side trusts. */
+  speaker: Hex;
+  /** Roles that may send over the link: ours when we offered it, theirs when we accepted. */
+  roles: string[];
+  /** The other side, once known (at accept, or from their hello). */
+  peer: Hex | null;
+  peerName: string;
+  peerRelays: string[];
+  /** The claimed time of the other side's relays.set that last moved `peerRelays` (0: from the token or hello). */
+  peerRelaysAt: number;
+  peerSpeaker: Hex | null;
+}
+
+export interface CrossTask {
+  link: Hex;
+  /** The member who sent it (on the sending side). */
+  from: Hex;
+  role: string;
+  title: string;
+  body: string;
+  status: "sent" | "accepted" | "declined" | "done";
+  note: string;
+  /** On the receiving side: our latest link.status for it (what our speaker forwards). */
+  statusEvent?: Hex;
 }
 
 export interface JoinRequest {
@@ -184,6 +224,10 @@ export function emptyState(): PursuanceState {
     profile: null,
     requestPolicy: null,
     joinRequests: new Map(),
+    peers: new Map(),
+    sent: new Map(),
+    received: new Map(),
+    crossSeen: new Set(),
   };
 }
 
@@ -346,6 +390,9 @@ export function canonicalState(s: PursuanceState): unknown {
     ...(s.profile !== null ? { profile: s.profile } : {}),
     ...(s.requestPolicy !== null ? { requestPolicy: s.requestPolicy } : {}),
     ...(s.joinRequests.size > 0 ? { joinRequests: sortedEntries(s.joinRequests).map(([, r]) => r) } : {}),
+    ...(s.peers.size > 0 ? { peers: sortedEntries(s.peers).map(([, p]) => p) } : {}),
+    ...(s.sent.size > 0 ? { sent: sortedEntries(s.sent).map(([id, t]) => ({ id, ...t })) } : {}),
+    ...(s.received.size > 0 ? { received: sortedEntries(s.received).map(([id, t]) => ({ id, ...t })) } : {}),
     ...(s.verifications.size > 0 ? { verifications: sortedEntries(s.verifications).map(([id, by]) => ({ id, by: [...by].sort() })) } : {}),
   };
 }
