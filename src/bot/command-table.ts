@@ -10,6 +10,7 @@ import { announce, announceRoomAdd, announceRoomList, announceRoomRemove } from 
 import type { CommandSpec } from "./command-spec.js";
 import { help } from "./help-command.js";
 import { keysDelegate, keysRevoke, keysStatus } from "./keys-commands.js";
+import { linkAccept, linkAnswer, linkInbox, linkList, linkOffer, linkSent, taskSend } from "./link-commands.js";
 import { pursuanceRequest, requestAdmit, requestRefuse, requestsClose, requestsList, requestsOpen } from "./request-commands.js";
 import { pursuanceCreate, pursuanceInvite, pursuanceInviteList, pursuanceInviteRevoke, pursuanceJoin, pursuanceStatus } from "./pursuance-commands.js";
 import { relayAdd, relayList, relayMove, relayRecover, relayRemove } from "./relay-commands.js";
@@ -40,6 +41,15 @@ export const COMMAND_TABLE: readonly CommandSpec[] = [
     level: "commands",
     cap: null,
     run: taskList,
+  },
+  {
+    path: ["task", "send"],
+    required: [{ name: "link" }, { name: "title", quoted: true, rest: true }],
+    flags: [{ name: "body", value: "TEXT" }],
+    help: "send a task to a linked pursuance (LINK: its name or the link id); it goes with our speaker's word that you hold a role the link allows",
+    level: "commands",
+    cap: null,
+    run: taskSend,
   },
   { path: ["task", "show"], required: [id], help: "a task with its comments (ID is #12, 12 or an id prefix)", level: "commands", cap: null, run: taskShow },
   { path: ["task", "assign"], required: [id, { name: "who", rest: true }], help: "assign to @user, a name, a role, or none", level: "commands", cap: "task.assign", run: taskAssign },
@@ -141,6 +151,12 @@ export const COMMAND_TABLE: readonly CommandSpec[] = [
   { path: ["pursuance", "requests", "close"], help: "stop taking join requests; the address stops working", level: "commands", cap: "member.invite", run: requestsClose },
   { path: ["pursuance", "admit"], required: [{ name: "who" }], flags: [{ name: "role", value: "R" }], help: "admit a pending join request (by name or key prefix; default role change agent)", level: "commands", cap: "member.invite", run: requestAdmit },
   { path: ["pursuance", "refuse"], required: [{ name: "who" }], optional: [{ name: "reason", quoted: true, rest: true }], help: "refuse a pending join request; the requester is told the reason", level: "commands", cap: "member.invite", run: requestRefuse },
+  { path: ["link", "offer"], flags: [{ name: "roles", value: "R[,R…]", required: true }], help: "offer a link to another pursuance: a token (sent to you privately) for one of its members to accept", level: "manage", cap: "rules.change", run: linkOffer },
+  { path: ["link", "accept"], required: [{ name: "token" }], help: "accept another pursuance's link token", level: "manage", cap: "rules.change", run: linkAccept },
+  { path: ["link", "list"], aliases: ["ls"], help: "links to other pursuances", level: "commands", cap: null, run: linkList },
+  { path: ["link", "inbox"], help: "tasks other pursuances sent us, and our answers", level: "commands", cap: null, run: linkInbox },
+  { path: ["link", "sent"], help: "tasks we sent to other pursuances, and their answers", level: "commands", cap: null, run: linkSent },
+  { path: ["link", "answer"], required: [{ name: "id" }, { name: "status" }], optional: [{ name: "note", quoted: true, rest: true }], help: "answer a task sent to us: accepted, declined or done", level: "commands", cap: "task.create", run: linkAnswer },
   { path: ["pursuance", "status"], help: "relays, sync state, gaps and the state hash", level: "commands", cap: null, run: pursuanceStatus },
 
   { path: ["pursuance", "profile"], help: "the pursuance's public profile: mission, how to ask to join, public rooms", level: "commands", cap: null, run: profileShow },

@@ -6,6 +6,7 @@ import { Refusal, type BotContext, type KeyStatusRow } from "../bot/context.js";
 import type { BotReply } from "../bot/reply.js";
 import { commentBody } from "../pursuance/actions.js";
 import { INVITE_PREFIX, type Invite } from "../pursuance/invite.js";
+import { LINK_PREFIX } from "../pursuance/link.js";
 import { NO_KEY } from "../pursuance/state.js";
 import type { MatrixEvent } from "./appservice-http.js";
 import type { Bridge } from "./bridge.js";
@@ -188,7 +189,7 @@ async function revealsRestricted(hosted: HostedPursuance, roomId: string, text: 
 async function privately(b: Bridge, e: MatrixEvent, reply: BotReply, thread: string | undefined): Promise<void> {
   const dm = await b.directRoom(e.sender);
   await b.matrix.send(dm, { plain: reply.plain, html: reply.html, notice: true, txnId: `reply.${e.event_id}` });
-  const what = containsInvite(reply.plain) ? "the invite" : "the answer (it shows what not everyone here may read)";
+  const what = containsInvite(reply.plain) ? (reply.plain.includes(LINK_PREFIX) ? "the link token" : "the invite") : "the answer (it shows what not everyone here may read)";
   const plain = `sent you ${what} in a direct message`;
   await Promise.all([
     b.matrix.react(e.room_id, e.event_id, "✅").catch(() => {}),
@@ -196,13 +197,14 @@ async function privately(b: Bridge, e: MatrixEvent, reply: BotReply, thread: str
   ]);
 }
 
-const containsInvite = (text: string): boolean => text.includes(INVITE_PREFIX);
+/** Bearer capabilities: an invite lets its reader join, a link token lets its reader's pursuance take the link. */
+const containsInvite = (text: string): boolean => text.includes(INVITE_PREFIX) || text.includes(LINK_PREFIX);
 
 /** A pasted invite lets whoever reads it join: it never stays in a room other than the sender's direct chat with the bot. */
 async function removePastedInvite(b: Bridge, e: MatrixEvent, text: string): Promise<void> {
   if (!containsInvite(text) && !containsInvite(String(e.content.formatted_body ?? ""))) return;
   if ((await b.store.directRoom(e.sender)) === e.room_id) return;
-  await redactWithNote(b, e, `Removed a message from ${e.sender}: it held a pursuance invite, and whoever reads one can use it. Ask for invites with !pursuance invite: they come in a direct message.`);
+  await redactWithNote(b, e, `Removed a message from ${e.sender}: it held a pursuance invite or link token, and whoever reads one can use it. Ask for them with !pursuance invite or !link offer: they come in a direct message.`);
 }
 
 async function redactWithNote(b: Bridge, e: MatrixEvent, note: string): Promise<void> {

@@ -17,7 +17,8 @@ import { rendezvousKeys } from "./rendezvous.js";
 const ID = utf8.encode("pursuance/link/id/v1");
 const RV = utf8.encode("pursuance/link/rv/v1");
 const ATTEST = "pursuance/link/attest/v1";
-const PREFIX = "pursuance:link/";
+export const LINK_PREFIX = "pursuance:link/";
+const PREFIX = LINK_PREFIX;
 const HEX64 = /^[0-9a-f]{64}$/;
 const ROLE = /^[a-z][a-z0-9 _-]{0,39}$/;
 
