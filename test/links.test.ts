@@ -2,7 +2,7 @@
 // only with A's speaker's attestation, for a role the link allows, once; a
 // forged attestation, a disallowed role, a replay and a tampered event are
 // refused identically in every delivery order. Through the real CLI, with two
-// relay processes per pursuance and several members on each side: the task
+// relay processes per pursuance and three members' processes on each side: the task
 // reaches every B member; A moves all its relays mid-conversation and B's
 // answer still flows back to every A member; a seedling or a revoked admin
 // in A cannot send.
@@ -91,7 +91,7 @@ describe("links in the fold (the receiving side)", () => {
   });
 });
 
-describe("a task across a link, through the CLI (2 pursuances, 2 relay processes each)", () => {
+describe("a task across a link, through the CLI (2 pursuances, 3 members and 2 relay processes each)", () => {
   const relays: Array<{ url: string; proc: ChildProcess }> = [];
   const dirs: string[] = [];
   const home = (name: string) => {
@@ -127,13 +127,14 @@ describe("a task across a link, through the CLI (2 pursuances, 2 relay processes
   type Row = { id: string; status: string; title: string; note: string; peer: string };
 
   it("sent with the speaker's attestation, taken by every B member; A moves all its relays; answered back to every A member; a seedling and a revoked admin cannot send", async () => {
-    const [ada, al, ann, bea, ben] = ["ada", "al", "ann", "bea", "ben"].map(home) as [string[], string[], string[], string[], string[]];
-    for (const [n, h] of [["ada", ada], ["al", al], ["ann", ann], ["bea", bea], ["ben", ben]] as const) await ok(["client", "init", "--name", n, ...h.slice(0, 2)]);
+    const [ada, al, ann, bea, ben, bo] = ["ada", "al", "ann", "bea", "ben", "bo"].map(home) as [string[], string[], string[], string[], string[], string[]];
+    for (const [n, h] of [["ada", ada], ["al", al], ["ann", ann], ["bea", bea], ["ben", ben], ["bo", bo]] as const) await ok(["client", "init", "--name", n, ...h.slice(0, 2)]);
     const aId = await found("Alpha", ada, [relays[0]!.url, relays[1]!.url]);
     const bId = await found("Beta", bea, [relays[2]!.url, relays[3]!.url]);
     await add(ada, al, "admin");
     await add(ada, ann, "seedling");
     await add(bea, ben, "admin");
+    await add(bea, bo, "seedling");
 
     const token = await ok(["client", "link", "offer", "--roles", "admin", ...ada]);
     expect(await ok(["client", "link", "accept", token, ...bea])).toBe(`linked with Alpha (${aId}); they may send tasks from: admin`);
@@ -144,7 +145,7 @@ describe("a task across a link, through the CLI (2 pursuances, 2 relay processes
     const sent = await ok(["client", "link", "send", "Beta", "Check the leaked contract", "--body", "pages 3-9", ...al]);
     await ok(["client", "sync", ...ada]); // the speaker attests it and posts it to Beta's relays
     await ok(["client", "sync", ...bea]); // Beta's speaker carries it in
-    for (const h of [bea, ben]) {
+    for (const h of [bea, ben, bo]) {
       const inbox = await json<Row[]>(["client", "link", "inbox", "--json", ...h]);
       expect(inbox).toEqual([expect.objectContaining({ id: sent, title: "Check the leaked contract", status: "sent", peer: "Alpha" })]);
     }
@@ -165,10 +166,10 @@ describe("a task across a link, through the CLI (2 pursuances, 2 relay processes
       const out = await json<Row[]>(["client", "link", "sent", "--json", ...h]);
       expect(out).toEqual([expect.objectContaining({ id: sent, status: "accepted", note: "on it", peer: "Beta" })]);
     }
-    await ok(["client", "sync", ...bea]);
-    const hashes = await Promise.all([bea, ben].map(async (h) => (await json<{ stateHash: string; rejected: number }>(["client", "status", "--json", ...h]))));
-    expect(hashes[0]!.stateHash).toBe(hashes[1]!.stateHash);
-    expect(hashes.map((x) => x.rejected)).toEqual([0, 0]);
+    for (const h of [bea, ben, bo]) await ok(["client", "sync", ...h]);
+    const hashes = await Promise.all([bea, ben, bo].map(async (h) => (await json<{ stateHash: string; rejected: number }>(["client", "status", "--json", ...h]))));
+    expect(new Set(hashes.map((x) => x.stateHash)).size).toBe(1);
+    expect(hashes.map((x) => x.rejected)).toEqual([0, 0, 0]);
 
     // Not from a role the link allows: refused before anything is published, with the reason.
     const seedling = await run(["client", "link", "send", "Beta", "Let me in", ...ann]);
