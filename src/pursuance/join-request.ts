@@ -20,6 +20,7 @@ import { fromB64, fromHex, toB64, toHex, utf8 } from "../cwtch/bytes.js";
 import type { Crypto, SignKeyPair } from "../cwtch/crypto.js";
 import { openFrame, sealFrame } from "../cwtch/envelope.js";
 import { rendezvousKeys } from "./rendezvous.js";
+import { decodeTokenText, encodeTokenText, isRelayList } from "./token-text.js";
 import type { EpochKeys } from "../cwtch/envelope.js";
 
 const RV = utf8.encode("pursuance/requests/rv/v1");
@@ -64,30 +65,21 @@ export function requestAddress(crypto: Crypto, seed: Uint8Array, name: string, p
 }
 
 export function encodeRequestAddress(a: RequestAddress): string {
-  return PREFIX + toB64(utf8.encode(JSON.stringify(a)));
+  return encodeTokenText(PREFIX, a);
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;
 
 export function decodeRequestAddress(text: string): RequestAddress {
-  const t = text.trim();
-  if (!t.startsWith(PREFIX)) throw new RequestAddressError(`not a request address (it starts with ${PREFIX}): ${JSON.stringify(t.slice(0, 40))}`, t);
-  let o: Record<string, unknown>;
-  try {
-    o = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(fromB64(t.slice(PREFIX.length)))) as Record<string, unknown>;
-  } catch {
-    throw new RequestAddressError("a request address that does not decode (copied only in part?)", t);
-  }
+  const o = decodeTokenText(PREFIX, text, "request address", (m, v) => new RequestAddressError(m, v));
   const ok =
-    o?.v === 1 &&
+    o.v === 1 &&
     typeof o.name === "string" &&
     typeof o.pursuanceId === "string" &&
     HEX64.test(o.pursuanceId) &&
     typeof o.groupId === "string" &&
     HEX64.test(o.groupId) &&
-    Array.isArray(o.relays) &&
-    o.relays.length > 0 &&
-    o.relays.every((r) => typeof r === "string" && /^wss?:\/\//.test(r)) &&
+    isRelayList(o.relays) &&
     typeof o.rv === "string" &&
     typeof o.answerKey === "string" &&
     HEX64.test(o.answerKey);

@@ -9,10 +9,11 @@
 // role when A's whole log was folded (see docs/protocol.md). Messages travel
 // on a side channel derived from the link's seed, posted to the receiving
 // side's relays, so each side listens only where it already lives.
-import { fromB64, fromHex, toB64, toHex, utf8 } from "../cwtch/bytes.js";
+import { fromB64, fromHex, toHex, utf8 } from "../cwtch/bytes.js";
 import type { Crypto, SignKeyPair } from "../cwtch/crypto.js";
 import { openFrame, sealFrame, type EpochKeys } from "../cwtch/envelope.js";
 import { rendezvousKeys } from "./rendezvous.js";
+import { decodeTokenText, encodeTokenText, isRelayList } from "./token-text.js";
 
 const ID = utf8.encode("pursuance/link/id/v1");
 const RV = utf8.encode("pursuance/link/rv/v1");
@@ -51,28 +52,19 @@ export interface LinkToken {
 }
 
 export function encodeLinkToken(t: LinkToken): string {
-  return PREFIX + toB64(utf8.encode(JSON.stringify(t)));
+  return encodeTokenText(PREFIX, t);
 }
 
 export function decodeLinkToken(crypto: Crypto, text: string): LinkToken {
-  const t = text.trim();
-  if (!t.startsWith(PREFIX)) throw new LinkTokenError(`not a link token (it starts with ${PREFIX}): ${JSON.stringify(t.slice(0, 40))}`, t);
-  let o: Record<string, unknown>;
-  try {
-    o = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(fromB64(t.slice(PREFIX.length)))) as Record<string, unknown>;
-  } catch {
-    throw new LinkTokenError("a link token that does not decode (copied only in part?)", t);
-  }
+  const o = decodeTokenText(PREFIX, text, "link token", (m, v) => new LinkTokenError(m, v));
   const ok =
-    o?.v === 1 &&
+    o.v === 1 &&
     typeof o.seed === "string" &&
     typeof o.link === "string" &&
     typeof o.pursuanceId === "string" &&
     HEX64.test(o.pursuanceId) &&
     typeof o.name === "string" &&
-    Array.isArray(o.relays) &&
-    o.relays.length > 0 &&
-    o.relays.every((r) => typeof r === "string" && /^wss?:\/\//.test(r)) &&
+    isRelayList(o.relays) &&
     typeof o.speaker === "string" &&
     HEX64.test(o.speaker) &&
     Array.isArray(o.roles) &&
