@@ -3,7 +3,6 @@
 // a room of their own and is admitted (the room is then bound and they act in
 // it); a CLI requester is refused and is told why; both outcomes are the same
 // for the answering member and for the admitted one.
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,7 +11,7 @@ import type { Bridge } from "../src/bridge/bridge.js";
 import { startBridgeInProcess, startHarness, type Harness } from "../harness/bridge-harness.js";
 import { bodyOf, type TestUser } from "../harness/matrix.js";
 import { SYNAPSE_HOOK_TIMEOUT_MS } from "../harness/synapse.js";
-import { BIN, ok } from "./helpers/cli.js";
+import { ok, startCli } from "./helpers/cli.js";
 
 const bot = "@_pursuance_bot:localhost";
 const ADDRESS = /pursuance:request\/[A-Za-z0-9_-]+/;
@@ -81,21 +80,17 @@ describe("join requests through Matrix and the CLI", () => {
     const home = mkdtempSync(join(tmpdir(), "rq-dave-"));
     homes.push(home);
     await ok(["client", "init", "--name", "dave", "--home", home]);
-    const p = spawn(process.execPath, [BIN, "client", "request", address, "--timeout", "90s", "--home", home], { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    p.stdout.on("data", (d) => (out += d));
-    p.stderr.on("data", (d) => (err += d));
-    const done = new Promise<number>((res) => p.on("close", (code) => res(code ?? -1)));
+    const dave = startCli(["client", "request", address, "--timeout", "90s", "--home", home]);
     try {
       await expect
         .poll(async () => reply(alice, room, "!pursuance requests", (b) => b.includes("requests are")), { timeout: 45_000, interval: 1000 })
         .toMatch(/dave \([0-9a-f]{12}\): pending/);
       await reply(alice, room, '!pursuance refuse dave "we only take people we have met"', (b) => /refused dave|⛔/.test(b));
-      expect(await done, err).toBe(4);
-      expect(out.trim()).toBe("refused by rq_alice: we only take people we have met");
+      const d = await dave.done;
+      expect(d.code, d.stderr).toBe(4);
+      expect(d.stdout.trim()).toBe("refused by rq_alice: we only take people we have met");
     } finally {
-      p.kill("SIGKILL");
+      dave.proc.kill("SIGKILL");
     }
 
     // The same outcomes for the answerer and for the admitted member, in their own rooms.

@@ -5,7 +5,7 @@
 // closed-door requests and answers by members without the right, identically
 // in every delivery order; a stranger holding the address cannot answer in
 // the pursuance's name.
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -23,7 +23,7 @@ import {
   signRequest,
   type RequestMessage,
 } from "../src/pursuance/join-request.js";
-import { BIN, ok, run, startRelayProcess } from "./helpers/cli.js";
+import { ok, run, startCli, startRelayProcess, type CliProcess } from "./helpers/cli.js";
 import { converge, expectApplied, expectRejected, History, type HMember } from "./helpers/history.js";
 
 let crypto: Crypto;
@@ -158,22 +158,13 @@ describe("asking to join through the CLI (real relays, real processes)", () => {
   });
 
   /** `client request` as a waiting process, as a requester would leave it running. */
-  function ask(addr: string, h: string[], message: string) {
-    const p = spawn(process.execPath, [BIN, "client", "request", addr, "--message", message, "--timeout", "90s", ...h], { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    p.stdout.on("data", (d) => (out += d));
-    p.stderr.on("data", (d) => (err += d));
-    const done = new Promise<{ code: number; out: string; err: string }>((res) => p.on("close", (code) => res({ code: code ?? -1, out, err })));
-    const posted = async () => {
-      const t0 = Date.now();
-      while (!/asked to join/.test(err)) {
-        if (p.exitCode !== null || Date.now() - t0 > 30_000) throw new Error(`the request was not posted: ${err}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    };
-    return { p, done, posted, stderr: () => err };
-  }
+  const asking: CliProcess[] = [];
+  const ask = (addr: string, h: string[], message: string) => {
+    const p = startCli(["client", "request", addr, "--message", message, "--timeout", "90s", ...h]);
+    asking.push(p);
+    return p;
+  };
+  afterAll(() => asking.forEach((p) => p.proc.kill("SIGKILL")));
 
   it("admitted once (the requester joins), refused once (told why); both sides see the outcome; closed requests carry nothing", async () => {
     const F = home("founder");
@@ -194,27 +185,26 @@ describe("asking to join through the CLI (real relays, real processes)", () => {
 
     // carol asks; the founder's client carries the request in; the founder admits her as admin.
     const carol = ask(addr, C, "I archive court records");
-    await carol.posted();
+    await carol.waitStderr(/asked to join/);
     await ok(["client", "sync", "--timeout", "5s", ...F]);
     const listed = JSON.parse(await ok(["client", "requests", "--json", "--timeout", "3s", ...F])) as Array<{ name: string; status: string; message: string }>;
     expect(listed).toEqual([expect.objectContaining({ name: "carol", status: "pending", message: "I archive court records" })]);
     await ok(["client", "admit", "carol", "--role", "admin", "--timeout", "5s", ...F]);
     // Her client joins with the invite it was sent; a member's client must be online to let her in.
-    const t0 = Date.now();
-    while (!/joining/.test(carol.stderr()) && Date.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 200));
+    await carol.waitStderr(/joining/);
     await ok(["client", "sync", "--timeout", "5s", ...F]);
     const c = await carol.done;
-    expect(c.code, c.err).toBe(0);
-    expect(c.out.trim()).toBe(`joined Open Archive (${id}) as admin`);
+    expect(c.code, c.stderr).toBe(0);
+    expect(c.stdout.trim()).toBe(`joined Open Archive (${id}) as admin`);
 
     // dave asks and is refused with a reason, which reaches him.
     const dave = ask(addr, D, "hi");
-    await dave.posted();
+    await dave.waitStderr(/asked to join/);
     await ok(["client", "sync", "--timeout", "5s", ...F]);
     await ok(["client", "refuse", "dave", "--reason", "we do not know you yet", "--timeout", "5s", ...F]);
     const d = await dave.done;
-    expect(d.code, d.err).toBe(4);
-    expect(d.out.trim()).toBe("refused by founder: we do not know you yet");
+    expect(d.code, d.stderr).toBe(4);
+    expect(d.stdout.trim()).toBe("refused by founder: we do not know you yet");
 
     // Both sides see the same outcomes: the founder, and carol now as a member.
     for (const h of [F, C]) {

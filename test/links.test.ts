@@ -6,17 +6,17 @@
 // reaches every B member; A moves all its relays mid-conversation and B's
 // answer still flows back to every A member; a seedling or a revoked admin
 // in A cannot send.
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { fromHex, toB64, toHex } from "../src/cwtch/bytes.js";
+import { toB64, toHex } from "../src/cwtch/bytes.js";
 import { loadCrypto, type Crypto, type SignKeyPair } from "../src/cwtch/crypto.js";
 import { signEvent } from "../src/cwtch/message.js";
 import { encodeBody, type Body } from "../src/pursuance/events.js";
 import { decodeLinkToken, linkId, signAttest } from "../src/pursuance/link.js";
-import { BIN, ok, run, startRelayProcess } from "./helpers/cli.js";
+import { ok, run, startCli, startRelayProcess } from "./helpers/cli.js";
 import { converge, expectApplied, expectRejected, History } from "./helpers/history.js";
 
 let crypto: Crypto;
@@ -87,7 +87,6 @@ describe("links in the fold (the receiving side)", () => {
     const seed = crypto.randomBytes(32);
     const t = { v: 1, link: "00".repeat(32), seed: toB64(seed), pursuanceId: "ab".repeat(32), name: "A", relays: ["ws://x:1"], speaker: "cd".repeat(32), roles: ["admin"] };
     expect(() => decodeLinkToken(crypto, "pursuance:link/" + toB64(new TextEncoder().encode(JSON.stringify(t))))).toThrow(/does not match its seed/);
-    void fromHex;
   });
 });
 
@@ -114,14 +113,15 @@ describe("a task across a link, through the CLI (2 pursuances, 3 members and 2 r
   }
   async function add(inviter: string[], h: string[], role: string): Promise<void> {
     const invite = await ok(["client", "invite", "--role", role, ...inviter]);
-    const p = spawn(process.execPath, [BIN, "client", "join", invite, ...h.slice(0, 2), "--timeout", "60s"], { stdio: ["ignore", "pipe", "pipe"] });
-    let err = "";
-    p.stderr.on("data", (d) => (err += d));
-    const done = new Promise<number>((res) => p.on("close", (c) => res(c ?? -1)));
-    const t0 = Date.now();
-    while (!/asked to join/.test(err) && Date.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 100));
-    await ok(["client", "sync", ...inviter]);
-    expect(await done, err).toBe(0);
+    const joining = startCli(["client", "join", invite, ...h.slice(0, 2), "--timeout", "60s"]);
+    try {
+      await joining.waitStderr(/asked to join/);
+      await ok(["client", "sync", ...inviter]);
+      const r = await joining.done;
+      expect(r.code, r.stderr).toBe(0);
+    } finally {
+      joining.proc.kill("SIGKILL");
+    }
   }
   const json = async <T>(args: string[]) => JSON.parse(await ok(args)) as T;
   type Row = { id: string; status: string; title: string; note: string; peer: string };

@@ -5,11 +5,11 @@
 // onion address, found a pursuance, join, create a task and converge on one
 // state hash. Skipped, saying why, only where tor is not installed
 // (.ci/run installs it).
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { generateKeyPairSync, createHash } from "node:crypto";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BIN, ok, startRelayProcess } from "./helpers/cli.js";
+import { ok, startCli, startRelayProcess } from "./helpers/cli.js";
 import { socksConnectCode, startTorNet, torUnavailable, type TorNet } from "./helpers/tor-net.js";
 
 const why = torUnavailable();
@@ -79,25 +79,18 @@ describe.skipIf(why !== undefined)(`a pursuance over a private Tor network${why 
     // bob asks to join and waits, subscribed through tor #2; ada's client, through
     // tor #1, carries the request in and seals the keys to bob while he waits.
     await net!.reach(1);
-    const join_ = spawn(process.execPath, [BIN, "client", "join", invite, ...bob().slice(0, -1), "120s"], { stdio: ["ignore", "pipe", "pipe"] });
-    let joinOut = "";
-    let joinErr = "";
-    join_.stdout.on("data", (d) => (joinOut += d));
-    join_.stderr.on("data", (d) => (joinErr += d));
-    const joined = new Promise<number>((res) => join_.on("close", (code) => res(code ?? -1)));
+    const joining = startCli(["client", "join", invite, ...bob().slice(0, -1), "120s"]);
+    let joined;
     try {
-      const t0 = Date.now();
-      while (!/asked to join/.test(joinErr)) {
-        if (join_.exitCode !== null || Date.now() - t0 > 90_000) throw new Error(`bob's join did not post its request: ${joinErr}`);
-        await new Promise((r) => setTimeout(r, 200));
-      }
+      await joining.waitStderr(/asked to join/, 90_000);
       await net!.reach(0);
       await ok(["client", "sync", ...ada()]);
-      expect(await joined, joinErr).toBe(0);
+      joined = await joining.done;
+      expect(joined.code, joined.stderr).toBe(0);
     } finally {
-      join_.kill("SIGKILL");
+      joining.proc.kill("SIGKILL");
     }
-    expect(joinOut.trim()).toBe(`joined Over Tor (${id}) as admin`);
+    expect(joined.stdout.trim()).toBe(`joined Over Tor (${id}) as admin`);
 
     await net!.reach(1);
     const task = await ok(["client", "task", "create", "Publish the relay's onion address", ...bob()]);

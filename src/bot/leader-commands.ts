@@ -9,7 +9,7 @@ import { silentAfterMs } from "../pursuance/rules.js";
 import type { PursuanceState } from "../pursuance/state.js";
 import { memberName } from "../pursuance/views.js";
 import type { BoundHandler } from "./command-spec.js";
-import { done, html } from "./reply.js";
+import { done, html, okLines } from "./reply.js";
 import { findRole, publish, resolveMember } from "./refs.js";
 import { UsageError } from "./tokenize.js";
 
@@ -67,7 +67,7 @@ export const leaderStatus: BoundHandler = async (_inv, ctx) => {
     `succession: ${successionText(s)}`,
     ...[...s.votes.entries()].map(([cand, v]) => `votes for ${memberName(s, cand)}: ${[...v].map((m) => memberName(s, m)).join(", ")}`),
   ];
-  return { kind: "ok", plain: lines.join("\n"), html: html`${lines.map((l, i) => html`${i > 0 ? html`<br>` : ""}${l}`)}`.value };
+  return okLines(lines);
 };
 
 export const leaderVote: BoundHandler = async (inv, ctx) => {

@@ -2,16 +2,14 @@
 // pursuances from Matrix. A link token lets whoever reads it take the link, so
 // the bridge answers `!link offer` in a direct chat and removes a pasted one,
 // as it does invites.
-import { acceptLink, answerTask, findLink, findReceived, offerLink, sendTask } from "../pursuance/client-links.js";
+import { acceptLink, answerTask, offerLink, sendTask } from "../pursuance/client-links.js";
 import { LINK_STATUSES, type LinkStatus } from "../pursuance/events.js";
 import { LinkTokenError } from "../pursuance/link.js";
 import type { CrossTask } from "../pursuance/state.js";
-import { memberName } from "../pursuance/views.js";
+import { findLink, findReceived, memberName } from "../pursuance/views.js";
 import type { BoundHandler } from "./command-spec.js";
-import { done, html, ok } from "./reply.js";
+import { done, html, okLines } from "./reply.js";
 import { UsageError } from "./tokenize.js";
-
-const lines = (ls: string[]) => ok(ls.join("\n"), html`${ls.map((l, i) => html`${i > 0 ? html`<br>` : ""}${l}`)}`);
 
 export const linkOffer: BoundHandler = async (inv, ctx) => {
   const roles = (inv.flag("roles") ?? "").split(",").map((r) => r.trim()).filter((r) => r !== "");
@@ -39,7 +37,7 @@ export const linkAccept: BoundHandler = async (inv, ctx) => {
 export const linkList: BoundHandler = async (_inv, ctx) => {
   const s = ctx.client.state;
   const ls = [...s.peers.values()].map((l) => `${l.link.slice(0, 12)} ${l.peer ? l.peerName : "(waiting for the other side)"} — ${l.side}, roles ${l.roles.join(", ")}, speaker ${memberName(s, l.speaker)}`);
-  return lines(ls.length > 0 ? ls : ["no links"]);
+  return okLines(ls.length > 0 ? ls : ["no links"]);
 };
 
 function rows(ctx: Parameters<BoundHandler>[1], map: Map<string, CrossTask>, dir: string): string[] {
@@ -49,25 +47,25 @@ function rows(ctx: Parameters<BoundHandler>[1], map: Map<string, CrossTask>, dir
 
 export const linkInbox: BoundHandler = async (_inv, ctx) => {
   const r = rows(ctx, ctx.client.state.received, "from");
-  return lines(r.length > 0 ? r : ["no tasks received"]);
+  return okLines(r.length > 0 ? r : ["no tasks received"]);
 };
 
 export const linkSent: BoundHandler = async (_inv, ctx) => {
   const r = rows(ctx, ctx.client.state.sent, "to");
-  return lines(r.length > 0 ? r : ["no tasks sent"]);
+  return okLines(r.length > 0 ? r : ["no tasks sent"]);
 };
 
 export const linkAnswer: BoundHandler = async (inv, ctx) => {
   const status = inv.arg("status");
   if (!(LINK_STATUSES as readonly string[]).includes(status)) throw new UsageError(`<status> must be one of ${LINK_STATUSES.join(", ")}`);
-  const [id, t] = findReceived(ctx.client, inv.arg("id"));
+  const [id, t] = findReceived(ctx.client.state, inv.arg("id"));
   await answerTask(ctx.client, id, t, status as LinkStatus, (inv.opt("note") ?? "").trim());
   const line = `${status}: ${t.title} (the other side is told)`;
   return done(line, html`${line}`);
 };
 
 export const taskSend: BoundHandler = async (inv, ctx) => {
-  const l = findLink(ctx.client, inv.arg("link"));
+  const l = findLink(ctx.client.state, inv.arg("link"));
   const id = await sendTask(ctx.client, l, inv.arg("title").trim(), (inv.flag("body") ?? "").trim());
   const line = `sent to ${l.peerName} (${id.slice(0, 12)}); its answer shows in !link sent`;
   return done(line, html`${line}`);

@@ -8,7 +8,7 @@ import { inviteStatus } from "../pursuance/state.js";
 import { decodeInvite, encodeInvite } from "../pursuance/invite.js";
 import { memberName } from "../pursuance/views.js";
 import type { BoundHandler, UnboundHandler } from "./command-spec.js";
-import { done, html } from "./reply.js";
+import { done, html, okLines } from "./reply.js";
 import { UsageError } from "./tokenize.js";
 
 function roleOf(c: PursuanceClient): string {
@@ -47,7 +47,7 @@ export const pursuanceStatus: BoundHandler = async (_inv, ctx) => {
     `state hash ${c.hash()}`,
     ...s.badSeals.map((b) => `⚠ ${memberName(s, b.reporter)} could not open the "${b.scope}" key${b.rotator ? `: flagged rotator ${memberName(s, b.rotator)}` : ""}`),
   ];
-  return { kind: "ok", plain: lines.join("\n"), html: html`${lines.map((l, i) => html`${i > 0 ? html`<br>` : ""}${l}`)}`.value };
+  return okLines(lines);
 };
 
 function invitesSummary(c: PursuanceClient): string {
@@ -108,7 +108,7 @@ export const pursuanceInviteList: BoundHandler = async (_inv, ctx) => {
     return `${id.slice(0, 12)} ${st}: ${i.role}, from ${memberName(s, i.by)}${tail}`;
   });
   const lines = rows.length > 0 ? rows : ["no invites"];
-  return { kind: "ok", plain: lines.join("\n"), html: html`${lines.map((l, i) => html`${i > 0 ? html`<br>` : ""}${l}`)}`.value };
+  return okLines(lines);
 };
 
 export const pursuanceInviteRevoke: BoundHandler = async (inv, ctx) => {

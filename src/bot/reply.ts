@@ -49,6 +49,11 @@ export function ok(plain: string, h: Html, react?: "✅"): BotReply {
   return react ? { kind: "ok", plain, html: h.value, react } : { kind: "ok", plain, html: h.value };
 }
 
+/** An answer of several lines: joined by newlines in plain text, by <br> in HTML (each line escaped). */
+export function okLines(lines: readonly string[]): BotReply {
+  return ok(lines.join("\n"), html`${lines.map((l, i) => html`${i > 0 ? html`<br>` : ""}${l}`)}`);
+}
+
 /** A successful action: a short confirmation the host may show or replace by the ✅ reaction. */
 export function done(plain: string, h: Html): BotReply {
   return ok(plain, h, "✅");

@@ -2,11 +2,12 @@
 // side: `!pursuance requests [open|close]`, `!pursuance admit`, `!pursuance
 // refuse`. The request itself waits on the host (a member's answer may take
 // days); the bot only validates and reports.
-import { admitRequest, closeRequests, currentAddress, DEFAULT_REQUEST_LIMIT, findRequest, openRequests, refuseRequest } from "../pursuance/client-requests.js";
+import { admitRequest, closeRequests, currentAddress, DEFAULT_REQUEST_LIMIT, openRequests, refuseRequest } from "../pursuance/client-requests.js";
+import { MAX_REQUEST_LIMIT } from "../pursuance/events.js";
 import { decodeRequestAddress, RequestAddressError } from "../pursuance/join-request.js";
-import { memberName } from "../pursuance/views.js";
+import { findJoinRequest, memberName } from "../pursuance/views.js";
 import type { BoundHandler, UnboundHandler } from "./command-spec.js";
-import { done, html, ok } from "./reply.js";
+import { done, html, okLines } from "./reply.js";
 import { UsageError } from "./tokenize.js";
 
 export const pursuanceRequest: UnboundHandler = async (inv, ctx) => {
@@ -31,13 +32,13 @@ export const requestsList: BoundHandler = async (_inv, ctx) => {
     lines.push(`${r.name} (${r.requester.slice(0, 12)}): ${outcome}${r.message ? ` — "${r.message}"` : ""}`);
   }
   if (s.joinRequests.size === 0) lines.push("no requests");
-  return ok(lines.join("\n"), html`${lines.map((l, i) => html`${i > 0 ? html`<br>` : ""}${l}`)}`);
+  return okLines(lines);
 };
 
 export const requestsOpen: BoundHandler = async (inv, ctx) => {
   const raw = inv.flag("limit");
   const limit = raw === undefined ? DEFAULT_REQUEST_LIMIT : Number(raw);
-  if (!Number.isSafeInteger(limit) || limit < 1 || limit > 1000) throw new UsageError(`--limit must be a whole number from 1 to 1000, not ${JSON.stringify(raw)}`);
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_REQUEST_LIMIT) throw new UsageError(`--limit must be a whole number from 1 to ${MAX_REQUEST_LIMIT}, not ${JSON.stringify(raw)}`);
   const addr = await openRequests(ctx.client, limit);
   const line = `requests open (at most ${limit} pending). Anyone with this address may ask to join: ${addr}`;
   return done(line, html`requests open (at most ${String(limit)} pending). Anyone with this address may ask to join:<br><code>${addr}</code>`);
@@ -50,7 +51,7 @@ export const requestsClose: BoundHandler = async (_inv, ctx) => {
 };
 
 export const requestAdmit: BoundHandler = async (inv, ctx) => {
-  const r = findRequest(ctx.client, inv.arg("who"));
+  const r = findJoinRequest(ctx.client.state, inv.arg("who"));
   const role = inv.flag("role") ?? "change agent";
   await admitRequest(ctx.client, r, role);
   const line = `admitted ${r.name} as ${role}; their client joins with the invite sealed to them`;
@@ -58,7 +59,7 @@ export const requestAdmit: BoundHandler = async (inv, ctx) => {
 };
 
 export const requestRefuse: BoundHandler = async (inv, ctx) => {
-  const r = findRequest(ctx.client, inv.arg("who"));
+  const r = findJoinRequest(ctx.client.state, inv.arg("who"));
   await refuseRequest(ctx.client, r, (inv.opt("reason") ?? "").trim());
   const line = `refused ${r.name}; they are told the reason`;
   return done(line, html`${line}`);

@@ -160,6 +160,7 @@ export class Bridge {
 
   /** Waits for answers to `!pursuance request`; ended when the bridge stops. */
   private readonly asking = new AbortController();
+  private readonly waitingRequests = new Set<string>();
 
   /** `!pursuance request`: ask as the sender's custodial identity; the answer comes to the room (join-requests.ts). */
   async requestToJoin(roomId: string, sender: string, addr: RequestAddress, message: string, displayName: string): Promise<string> {
@@ -181,6 +182,7 @@ export class Bridge {
       remember: (r) => this.store.putJoinRequest(r),
       forget: (room, user) => this.store.dropJoinRequest(room, user),
       signal: this.asking.signal,
+      waiting: this.waitingRequests,
     };
   }
 

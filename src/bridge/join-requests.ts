@@ -26,6 +26,8 @@ export interface RequestHost {
   forget(roomId: string, matrixUser: string): Promise<void>;
   /** Aborted when the bridge stops. */
   signal: AbortSignal;
+  /** `room|user` of the waits running now: asking again while one runs starts no second one. */
+  waiting: Set<string>;
   waitMs?: number;
 }
 
@@ -53,9 +55,20 @@ export async function resumeJoinRequests(host: RequestHost, rows: PendingJoinReq
 }
 
 async function wait(host: RequestHost, roomId: string, sender: string, addr: RequestAddress, message: string, displayName: string): Promise<void> {
-  const keys = await host.identityFor(sender, addr.groupId);
+  const running = `${roomId}|${sender}`;
+  if (host.waiting.has(running)) return;
+  host.waiting.add(running);
+  let keys: SignKeyPair;
+  try {
+    keys = await host.identityFor(sender, addr.groupId);
+  } catch (e) {
+    host.waiting.delete(running);
+    throw e;
+  }
   const me = toHex(keys.publicKey);
-  const say = (plain: string, what: string) => host.say(roomId, plain, `pursuance.request.${me.slice(0, 16)}.${what}`);
+  // One transaction id per wait and outcome: a later wait's "no answer yet" is a new message.
+  const started = Date.now();
+  const say = (plain: string, what: string) => host.say(roomId, plain, `pursuance.request.${me.slice(0, 16)}.${started}.${what}`);
   const settle = async (plain: string, what: string) => {
     await say(plain, what);
     await host.forget(roomId, sender);
@@ -72,5 +85,6 @@ async function wait(host: RequestHost, roomId: string, sender: string, addr: Req
       await host.join(roomId, sender, invite, displayName);
       await settle(`joined ${addr.name} as ${v.role}; this room is bound to it`, "joined");
     })
-    .catch((e: Error) => settle(`asking to join ${addr.name} failed: ${e.message}`, "failed"));
+    .catch((e: Error) => settle(`asking to join ${addr.name} failed: ${e.message}`, "failed"))
+    .finally(() => host.waiting.delete(running));
 }

@@ -1,9 +1,9 @@
 // `pursuance client link …`: links to other pursuances, tasks sent over them
 // with the speaker's attestation, and answers that flow back.
 import { LINK_STATUSES, type LinkStatus } from "../pursuance/events.js";
-import { acceptLink, answerTask, findLink, findReceived, offerLink, sendTask } from "../pursuance/client-links.js";
+import { acceptLink, answerTask, offerLink, sendTask } from "../pursuance/client-links.js";
 import { LinkTokenError } from "../pursuance/link.js";
-import { memberName } from "../pursuance/views.js";
+import { findLink, findReceived, memberName } from "../pursuance/views.js";
 import type { SubCommand } from "./client-command.js";
 import { arg, withClient } from "./client-context.js";
 import { UsageError } from "./relay-command.js";
@@ -46,13 +46,13 @@ export const LINK_COMMANDS: Record<string, SubCommand> = {
           return;
         }
         if (sub === "send") {
-          const l = findLink(c, arg(p, 1, "the link (id prefix or the other side's name)"));
+          const l = findLink(c.state, arg(p, 1, "the link (id prefix or the other side's name)"));
           const id = await sendTask(c, l, arg(p, 2, "the title"), (p.values.body as string | undefined) ?? "");
           io.err(`sent to ${l.peerName}; it goes out with our speaker's attestation (${memberName(s, l.speaker)}'s client must be online)`);
           return io.out(id);
         }
         if (sub === "answer") {
-          const [id, t] = findReceived(c, arg(p, 1, "the task's id (see 'link inbox')"));
+          const [id, t] = findReceived(c.state, arg(p, 1, "the task's id (see 'link inbox')"));
           await answerTask(c, id, t, status as LinkStatus, (p.values.note as string | undefined) ?? "");
           return io.out(`${status} ${t.title}`);
         }

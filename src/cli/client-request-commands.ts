@@ -2,11 +2,12 @@
 // opening requests (which prints the public request address), listing them,
 // admitting with a role or refusing with a reason.
 import { decodeInvite } from "../pursuance/invite.js";
-import { admitRequest, askToJoin, closeRequests, currentAddress, DEFAULT_REQUEST_LIMIT, findRequest, openRequests, refuseRequest } from "../pursuance/client-requests.js";
+import { admitRequest, askToJoin, closeRequests, currentAddress, DEFAULT_REQUEST_LIMIT, openRequests, refuseRequest } from "../pursuance/client-requests.js";
+import { MAX_REQUEST_LIMIT } from "../pursuance/events.js";
 import { decodeRequestAddress, RequestAddressError } from "../pursuance/join-request.js";
 import type { PursuanceClient } from "../pursuance/client.js";
 import type { JoinRequest } from "../pursuance/state.js";
-import { memberName } from "../pursuance/views.js";
+import { findJoinRequest, memberName } from "../pursuance/views.js";
 import type { SubCommand } from "./client-command.js";
 import { arg, joinAndWait, session, timeoutOf, withClient } from "./client-context.js";
 import { UsageError } from "./relay-command.js";
@@ -19,7 +20,7 @@ function answerCommand(usage: string, summary: string, option: string, act: (c: 
     options: { [option]: { type: "string" } },
     async run(p, io) {
       const ref = arg(p, 0, "the requester's key prefix or name (see 'requests')");
-      await withClient(p, io, async (c) => io.out(await act(c, findRequest(c, ref), p.values[option] as string | undefined)));
+      await withClient(p, io, async (c) => io.out(await act(c, findJoinRequest(c.state, ref), p.values[option] as string | undefined)));
     },
   };
 }
@@ -35,7 +36,7 @@ export const REQUEST_COMMANDS: Record<string, SubCommand> = {
       let limit = DEFAULT_REQUEST_LIMIT;
       if (p.values.limit !== undefined) {
         limit = Number(p.values.limit);
-        if (!Number.isSafeInteger(limit) || limit < 1 || limit > 1000) throw new UsageError(`--limit must be a whole number from 1 to 1000, not ${JSON.stringify(p.values.limit)}`);
+        if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_REQUEST_LIMIT) throw new UsageError(`--limit must be a whole number from 1 to ${MAX_REQUEST_LIMIT}, not ${JSON.stringify(p.values.limit)}`);
       }
       await withClient(p, io, async (c) => {
         if (sub === "open") {

@@ -8,7 +8,7 @@
 import { rotateBody, shareBody } from "./actions.js";
 import type { PursuanceClient } from "./client.js";
 import { runSuccessionDuties } from "./client-succession.js";
-import { designated, schedule } from "./duty-schedule.js";
+import { actsFirst, designated, schedule } from "./duty-schedule.js";
 import { mayRevokeInvite } from "./apply-membership.js";
 import { entitled, entitledMembers, epochOfKeyId, inviteStatus, missingHolders, suspectRotators } from "./state.js";
 import { welcomeDuties } from "./client-rendezvous.js";
@@ -83,7 +83,7 @@ function revokeExpired(c: PursuanceClient): void {
   for (const [id, inv] of s.invites) {
     if (inviteStatus(inv, now) !== "expired" || !mayRevokeInvite(s, c.me, inv)) continue;
     const may = [...s.members.keys()].filter((m) => mayRevokeInvite(s, m, inv));
-    const first = s.members.has(inv.by) ? inv.by === c.me : designated(s, may) === c.me;
+    const first = actsFirst(c, inv.by, may);
     const still = () => {
       const i = c.state.invites.get(id);
       return i !== undefined && inviteStatus(i, c.ports.now()) === "expired";

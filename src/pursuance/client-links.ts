@@ -6,10 +6,11 @@
 // relays.
 import { fromB64, toB64, toHex } from "../cwtch/bytes.js";
 import { decodeAndVerify } from "../cwtch/message.js";
+import type { EpochKeys } from "../cwtch/envelope.js";
 import type { RelayFrame } from "../cwtch/relay-client.js";
 import { ActionError } from "./actions.js";
 import type { PursuanceClient } from "./client.js";
-import { designated, schedule } from "./duty-schedule.js";
+import { actsFirst, schedule } from "./duty-schedule.js";
 import type { LinkStatus } from "./events.js";
 import { decodeLinkToken, encodeLinkToken, linkChannel, linkId, openLinkMessage, sealLinkMessage, signAttest, type LinkMessage } from "./link.js";
 import type { CrossTask, PeerLink } from "./state.js";
@@ -17,9 +18,20 @@ import type { CrossTask, PeerLink } from "./state.js";
 // Per client: what our speaker already forwarded in this process (the other side drops repeats anyway).
 const forwarded = new WeakMap<PursuanceClient, Set<string>>();
 
+// Per client: each link's channel keys, derived once (side frames and fold batches ask often).
+const channels = new WeakMap<PursuanceClient, Map<string, EpochKeys>>();
+
+function channelOf(c: PursuanceClient, l: PeerLink): EpochKeys {
+  let m = channels.get(c);
+  if (!m) channels.set(c, (m = new Map()));
+  let k = m.get(l.link);
+  if (!k) m.set(l.link, (k = linkChannel(c.crypto, l.seed)));
+  return k;
+}
+
 function tagsOf(c: PursuanceClient): Map<string, PeerLink> {
   const m = new Map<string, PeerLink>();
-  for (const l of c.state.peers.values()) m.set(linkChannel(c.crypto, l.seed).tag, l);
+  for (const l of c.state.peers.values()) m.set(channelOf(c, l).tag, l);
   return m;
 }
 
@@ -32,32 +44,19 @@ export async function offerLink(c: PursuanceClient, roles: string[]): Promise<st
   return encodeLinkToken({ v: 1, link, seed: toB64(seed), pursuanceId: c.id, name: c.state.name, relays: c.relays, speaker: c.me, roles });
 }
 
-/** Take another pursuance's link token; our speaker (us) introduces this side on their relays. */
+/** Take another pursuance's link token; our speaker (us) introduces this side on their relays (a duty: again on each start until it goes through). */
 export async function acceptLink(c: PursuanceClient, token: string): Promise<PeerLink> {
   const t = decodeLinkToken(c.crypto, token);
   await c.publish({ t: "link.accept", link: t.link, seed: t.seed, peer: t.pursuanceId, name: t.name, relays: t.relays, speaker: t.speaker, roles: t.roles });
   watchLinks(c);
-  await postToPeer(c, c.state.peers.get(t.link)!, { k: "hello", pursuanceId: c.id, name: c.state.name, relays: c.relays, speaker: c.me });
+  forwardDuties(c);
   return c.state.peers.get(t.link)!;
-}
-
-/** A link by id prefix or by the other side's name. */
-export function findLink(c: PursuanceClient, ref: string): PeerLink {
-  const hits = [...c.state.peers.values()].filter((l) => (ref.length >= 6 && l.link.startsWith(ref.toLowerCase())) || (l.peerName !== "" && l.peerName === ref));
-  if (hits.length !== 1) throw new ActionError(hits.length === 0 ? `no link matches ${JSON.stringify(ref)} (see 'link list')` : `${JSON.stringify(ref)} matches ${hits.length} links: use the link id`, ref);
-  return hits[0]!;
 }
 
 export async function sendTask(c: PursuanceClient, l: PeerLink, title: string, body: string): Promise<string> {
   const { id } = await c.publish({ t: "task.send", link: l.link, title, body });
   forwardDuties(c);
   return id;
-}
-
-export function findReceived(c: PursuanceClient, ref: string): [string, CrossTask] {
-  const hits = [...c.state.received.entries()].filter(([id]) => ref.length >= 6 && id.startsWith(ref.toLowerCase()));
-  if (hits.length !== 1) throw new ActionError(hits.length === 0 ? `no task received matches ${JSON.stringify(ref)} (see 'link inbox')` : `${JSON.stringify(ref)} matches ${hits.length} tasks: give more of the id`, ref);
-  return hits[0]!;
 }
 
 export async function answerTask(c: PursuanceClient, send: string, t: CrossTask, status: LinkStatus, note: string): Promise<void> {
@@ -76,7 +75,7 @@ export function onLinkFrame(c: PursuanceClient, f: RelayFrame): void {
   if (!c.state.members.has(c.me)) return;
   const l = tagsOf(c).get(f.tag);
   if (!l) return;
-  const m = openLinkMessage(c.crypto, linkChannel(c.crypto, l.seed), f.blob);
+  const m = openLinkMessage(c.crypto, channelOf(c, l), f.blob);
   if (!m) return;
   if (m.k === "hello") {
     if (l.side !== "offered" || l.peer !== null || l.speaker !== c.me) return;
@@ -88,7 +87,7 @@ export function onLinkFrame(c: PursuanceClient, f: RelayFrame): void {
   }
   const id = evId(c, m.ev);
   if (id === null || c.state.crossSeen.has(id)) return;
-  const first = c.state.members.has(l.speaker) ? l.speaker === c.me : designated(c.state, [...c.state.members.keys()]) === c.me;
+  const first = actsFirst(c, l.speaker, [...c.state.members.keys()]);
   schedule(c, `link.receive:${id}`, first, () => !c.state.crossSeen.has(id), () => c.publish({ t: "link.receive", link: l.link, ev: m.ev, role: m.role, attest: m.attest }));
 }
 
@@ -102,31 +101,48 @@ function evId(c: PursuanceClient, b64: string): string | null {
   }
 }
 
-/** Our speaker: attest what our fold applied (tasks we sent, our answers) and post it to the other side's relays. */
+/**
+ * Our speaker: introduce this side to a link we accepted, and attest what our
+ * fold applied (tasks we sent, our answers, our moves) to the other side's
+ * relays. Each goes once per process, and again after a failure or a restart:
+ * the other side takes each only once.
+ */
 export function forwardDuties(c: PursuanceClient): void {
   const s = c.state;
   let done = forwarded.get(c);
   if (!done) forwarded.set(c, (done = new Set()));
-  const out: Array<{ l: PeerLink; id: string; role: string }> = [];
+  const out: Array<{ key: string; l: PeerLink; message(): LinkMessage | null }> = [];
+  const attested = (l: PeerLink, id: string, role: string) => ({
+    key: `${l.link}:${id}`,
+    l,
+    message: (): LinkMessage | null => {
+      const ev = c.session.log.get(id);
+      return ev ? { k: "msg", ev: toB64(ev.bytes), role, attest: signAttest(c.crypto, c.identity, l.link, id, role) } : null;
+    },
+  });
+  const moved = latestRelaysSet(c);
+  for (const l of s.peers.values()) {
+    if (l.speaker !== c.me) continue;
+    if (l.side === "accepted") out.push({ key: `${l.link}:hello`, l, message: () => ({ k: "hello", pursuanceId: c.id, name: s.name, relays: c.relays, speaker: c.me }) });
+    // Where we live now (the other side posts to our relays).
+    if (moved && l.peer !== null) out.push(attested(l, moved, ""));
+  }
   for (const [id, t] of s.sent) {
     const l = s.peers.get(t.link);
-    if (l?.speaker === c.me && l.peer !== null && t.status === "sent") out.push({ l, id, role: t.role });
+    if (l?.speaker === c.me && l.peer !== null && t.status === "sent") out.push(attested(l, id, t.role));
   }
   for (const t of s.received.values()) {
     const l = s.peers.get(t.link);
-    if (t.statusEvent && l?.speaker === c.me) out.push({ l, id: t.statusEvent, role: "" });
+    if (t.statusEvent && l?.speaker === c.me) out.push(attested(l, t.statusEvent, ""));
   }
-  // Where we live now, to every link we speak for (the other side posts to our relays).
-  const moved = latestRelaysSet(c);
-  if (moved) for (const l of s.peers.values()) if (l.speaker === c.me && l.peer !== null) out.push({ l, id: moved, role: "" });
-  for (const { l, id, role } of out) {
-    const ev = c.session.log.get(id);
-    const key = `${l.link}:${id}`;
-    if (!ev || done.has(key)) continue;
+  for (const { key, l, message } of out) {
+    if (done.has(key)) continue;
+    const m = message();
+    if (!m) continue;
     done.add(key);
     // A duty, so a command waits for it (settle) before it exits.
     schedule(c, `link.forward:${key}`, true, () => true, () =>
-      postToPeer(c, l, { k: "msg", ev: toB64(ev.bytes), role, attest: signAttest(c.crypto, c.identity, l.link, id, role) }).catch((e: Error) => {
+      postToPeer(c, l, m).catch((e: Error) => {
         done.delete(key);
         throw new Error(`link ${l.link.slice(0, 12)}: could not reach ${l.peerName || "the other side"}: ${e.message}`);
       }),
@@ -159,7 +175,7 @@ function latestRelaysSet(c: PursuanceClient): string | null {
 /** Post one message on the link's channel at the other side's relays; resolves once one relay holds it. */
 async function postToPeer(c: PursuanceClient, l: PeerLink, m: LinkMessage): Promise<void> {
   if (l.peerRelays.length === 0) throw new ActionError("the other side's relays are not known yet", l.link);
-  const f = sealLinkMessage(c.crypto, linkChannel(c.crypto, l.seed), m);
+  const f = sealLinkMessage(c.crypto, channelOf(c, l), m);
   const relays = l.peerRelays.map((u) => c.ports.connect(u).start());
   try {
     await Promise.any(relays.map((x) => x.post(f.tag, f.blob)));

@@ -10,7 +10,7 @@ import { decodeAndVerify, signEvent, type SignedEvent } from "../cwtch/message.j
 import type { RelayFrame } from "../cwtch/relay-client.js";
 import { ActionError, joinBody, sealScopes, type Actor } from "./actions.js";
 import type { PursuanceClient } from "./client.js";
-import { designated, schedule } from "./duty-schedule.js";
+import { actsFirst, schedule } from "./duty-schedule.js";
 import { BodyError, encodeBody, parseBody } from "./events.js";
 import type { Invite } from "./invite.js";
 import { toPEvent } from "./pevent.js";
@@ -161,7 +161,7 @@ export function welcomeDuties(c: PursuanceClient): void {
     const j = inv.usedBy;
     if (!inv.rendezvous || j === null || !s.members.has(j) || c.rv.welcomed.has(j) || !awaitingKeys(c, j)) continue;
     const holders = [...s.keys.get("group")!.holders].filter((h) => s.members.has(h) && h !== j);
-    const first = c.duty.carried.has(j) || (s.members.has(inv.by) ? inv.by === c.me : designated(s, holders) === c.me);
+    const first = c.duty.carried.has(j) || actsFirst(c, inv.by, holders);
     const keys = rendezvousKeys(c.crypto, inv.rendezvous);
     schedule(c, `welcome:${j}`, first, () => !c.rv.welcomed.has(j) && awaitingKeys(c, j) && c.state.members.has(j), async () => {
       const refs = sealScopes(c.actor, ["group"], j);

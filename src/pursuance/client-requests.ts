@@ -7,7 +7,7 @@ import type { SignKeyPair } from "../cwtch/crypto.js";
 import type { RelayClient, RelayFrame } from "../cwtch/relay-client.js";
 import { ActionError } from "./actions.js";
 import type { PursuanceClient } from "./client.js";
-import { designated, schedule } from "./duty-schedule.js";
+import { actsFirst, schedule } from "./duty-schedule.js";
 import { encodeInvite } from "./invite.js";
 import {
   addressChannel,
@@ -30,15 +30,21 @@ import { hasCap, type JoinRequest } from "./state.js";
 /** Pending requests at once, unless the opener says otherwise. */
 export const DEFAULT_REQUEST_LIMIT = 20;
 
-// Per client: the channel of the current seed, once we listen on it.
+// Per client: the channel of the policy's seed, derived once per seed.
 const channels = new WeakMap<PursuanceClient, { seed: string; ch: RequestChannel }>();
 
-function current(c: PursuanceClient): { seed: string; ch: RequestChannel } | null {
-  const p = c.state.requestPolicy;
-  if (!p?.open || !p.seed) return null;
+/** The channel of the last seed opened: closing keeps it, so requests still pending can be answered. */
+function channelOf(c: PursuanceClient): { seed: string; ch: RequestChannel } | null {
+  const seed = c.state.requestPolicy?.seed;
+  if (!seed) return null;
   let w = channels.get(c);
-  if (w?.seed !== p.seed) channels.set(c, (w = { seed: p.seed, ch: requestChannel(c.crypto, fromB64(p.seed)) }));
+  if (w?.seed !== seed) channels.set(c, (w = { seed, ch: requestChannel(c.crypto, fromB64(seed)) }));
   return w;
+}
+
+/** The channel members listen on: only while requests are open. */
+function current(c: PursuanceClient): { seed: string; ch: RequestChannel } | null {
+  return c.state.requestPolicy?.open ? channelOf(c) : null;
 }
 
 /** Member: listen on the request channel while requests are open (a new seed, a new tag). */
@@ -60,7 +66,7 @@ export function onRequestFrame(c: PursuanceClient, f: RelayFrame): void {
   const content = { name: m.name, message: m.message, ts: m.ts };
   if (!verifyRequest(c.crypto, r, c.id, content, m.sig)) return;
   const opener = s.requestPolicy!.by;
-  const first = s.members.has(opener) ? opener === c.me : designated(s, [...s.members.keys()]) === c.me;
+  const first = actsFirst(c, opener, [...s.members.keys()]);
   schedule(c, `request:${r}`, first, () => !c.state.joinRequests.has(r) && (c.state.requestPolicy?.open ?? false), () =>
     c.publish({ t: "request.pending", requester: r, ...content, sig: m.sig }),
   );
@@ -85,18 +91,9 @@ export function currentAddress(c: PursuanceClient): string | null {
   return encodeRequestAddress(requestAddress(c.crypto, fromB64(p.seed), c.state.name, c.id, c.config.groupId, c.relays));
 }
 
-/** A request by a prefix of the requester's key (as `requests` lists them) or by the name it gave. */
-export function findRequest(c: PursuanceClient, ref: string): JoinRequest {
-  const all = [...c.state.joinRequests.values()];
-  const hits = all.filter((r) => (ref.length >= 6 && r.requester.startsWith(ref.toLowerCase())) || r.name === ref);
-  if (hits.length === 0) throw new ActionError(`no request matches ${JSON.stringify(ref)} (see 'requests')`, ref);
-  if (hits.length > 1) throw new ActionError(`${JSON.stringify(ref)} matches ${hits.length} requests: give more of the key`, ref);
-  return hits[0]!;
-}
-
 async function answer(c: PursuanceClient, r: JoinRequest, verdict: Verdict): Promise<void> {
-  const w = current(c) ?? channels.get(c);
-  if (!w) throw new ActionError("no request channel: requests were never opened here", r.requester);
+  const w = channelOf(c);
+  if (!w) throw new ActionError("no request channel: requests were never opened in this pursuance", r.requester);
   const f = sealRequestMessage(c.crypto, w.ch.keys, makeAnswer(c.crypto, w.ch, r.requester, verdict));
   await c.group.postSide(f.tag, f.blob);
 }

@@ -18,6 +18,11 @@ export function designated(s: PursuanceState, candidates: string[]): string | un
   return [...candidates].sort((a, b) => rankOf(s, b) - rankOf(s, a) || (a < b ? -1 : 1))[0];
 }
 
+/** Whether this client acts first: `preferred` (who started the thing) while still a member, else the designated one of `candidates`. */
+export function actsFirst(c: PursuanceClient, preferred: string, candidates: string[]): boolean {
+  return c.state.members.has(preferred) ? preferred === c.me : designated(c.state, candidates) === c.me;
+}
+
 export function schedule(c: PursuanceClient, key: string, first: boolean, stillNeeded: () => boolean, act: () => Promise<unknown>): void {
   if (c.duty.inflight.has(key) || c.duty.timers.has(key)) return;
   const run = () => {

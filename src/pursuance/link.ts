@@ -13,6 +13,7 @@ import { fromB64, fromHex, toHex, utf8 } from "../cwtch/bytes.js";
 import type { Crypto, SignKeyPair } from "../cwtch/crypto.js";
 import { openFrame, sealFrame, type EpochKeys } from "../cwtch/envelope.js";
 import { rendezvousKeys } from "./rendezvous.js";
+import { ROLE_NAME } from "./rules.js";
 import { decodeTokenText, encodeTokenText, isRelayList } from "./token-text.js";
 
 const ID = utf8.encode("pursuance/link/id/v1");
@@ -21,7 +22,6 @@ const ATTEST = "pursuance/link/attest/v1";
 export const LINK_PREFIX = "pursuance:link/";
 const PREFIX = LINK_PREFIX;
 const HEX64 = /^[0-9a-f]{64}$/;
-const ROLE = /^[a-z][a-z0-9 _-]{0,39}$/;
 
 export class LinkTokenError extends Error {
   constructor(
@@ -68,7 +68,7 @@ export function decodeLinkToken(crypto: Crypto, text: string): LinkToken {
     typeof o.speaker === "string" &&
     HEX64.test(o.speaker) &&
     Array.isArray(o.roles) &&
-    o.roles.every((r) => typeof r === "string" && ROLE.test(r));
+    o.roles.every((r) => typeof r === "string" && ROLE_NAME.test(r));
   if (!ok) throw new LinkTokenError("a link token with missing or malformed fields", o);
   let seed: Uint8Array;
   try {

@@ -4,7 +4,7 @@
 import type { Assignee } from "./events.js";
 import type { PursuanceClient } from "./client.js";
 import { decryptComment, decryptText, openContentKey } from "./task-crypto.js";
-import type { PursuanceState, Task } from "./state.js";
+import type { CrossTask, JoinRequest, PeerLink, PursuanceState, Task } from "./state.js";
 import type { KeyRing } from "./keyring.js";
 import type { SignKeyPair } from "../cwtch/crypto.js";
 
@@ -101,6 +101,29 @@ export function findMember(s: PursuanceState, ref: string): string {
     if (hits.length > 1) throw new LookupError(`member id prefix ${r} is ambiguous`, ref);
   }
   throw new LookupError(`no member ${JSON.stringify(ref)}`, ref);
+}
+
+/** The one entry whose key starts with `ref` (≥ 6 hex) or whose name is `ref`; else a LookupError naming `what` and where to look. */
+function findOne<T>(entries: Iterable<[string, T]>, ref: string, what: string, listed: string, nameOf: (v: T) => string = () => ""): [string, T] {
+  const r = ref.trim();
+  const hits = [...entries].filter(([id, v]) => (/^[0-9a-f]{6,64}$/.test(r.toLowerCase()) && id.startsWith(r.toLowerCase())) || (nameOf(v) !== "" && nameOf(v) === r));
+  if (hits.length === 1) return hits[0]!;
+  throw new LookupError(hits.length === 0 ? `no ${what} matches ${JSON.stringify(ref)} (see '${listed}')` : `${JSON.stringify(ref)} matches ${hits.length} ${what}s: give more of the id`, ref);
+}
+
+/** A join request by its requester's key prefix or the name it gave. */
+export function findJoinRequest(s: PursuanceState, ref: string): JoinRequest {
+  return findOne(s.joinRequests, ref, "request", "requests", (r) => r.name)[1];
+}
+
+/** A link by its id prefix or the other side's name. */
+export function findLink(s: PursuanceState, ref: string): PeerLink {
+  return findOne(s.peers, ref, "link", "link list", (l) => l.peerName)[1];
+}
+
+/** A task sent to us over a link, by its id prefix: [id, task]. */
+export function findReceived(s: PursuanceState, ref: string): [string, CrossTask] {
+  return findOne(s.received, ref, "received task", "link inbox");
 }
 
 /** `role:NAME` or a member reference. */

@@ -51,3 +51,36 @@ export function startRelayProcess(extra: string[] = []): Promise<{ url: string; 
     setTimeout(() => reject(new Error(`relay did not start: ${out}`)), 20_000);
   });
 }
+
+export interface CliProcess {
+  proc: ChildProcess;
+  /** Resolves when it exits, with everything it printed. */
+  done: Promise<RunResult>;
+  stdout(): string;
+  stderr(): string;
+  /** Wait until stderr matches (a progress line); throws with what it printed if it exits or the time runs out first. */
+  waitStderr(re: RegExp, timeoutMs?: number): Promise<void>;
+}
+
+/** Start the CLI and leave it running (a join or request that waits for a member), as a user would. Kill it in a finally. */
+export function startCli(args: string[]): CliProcess {
+  const proc = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  proc.stdout!.on("data", (d) => (stdout += d));
+  proc.stderr!.on("data", (d) => (stderr += d));
+  const done = new Promise<RunResult>((res) => proc.on("close", (code) => res({ code: code ?? -1, stdout, stderr })));
+  return {
+    proc,
+    done,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    async waitStderr(re, timeoutMs = 30_000) {
+      const t0 = Date.now();
+      while (!re.test(stderr)) {
+        if (proc.exitCode !== null || Date.now() - t0 > timeoutMs) throw new Error(`pursuance ${args.join(" ")}: no ${re} on stderr: ${stderr}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+  };
+}
