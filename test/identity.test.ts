@@ -14,6 +14,9 @@ beforeAll(async () => {
   crypto = await loadCrypto();
 });
 
+/** Key ↔ Matrix id pairings a viewer checked (the bridge: confirmed by that account, or a key it holds for it). */
+const checked = (...pairs: Array<[string, string]>) => new Set(pairs.map(([m, id]) => `${m} ${id}`));
+
 function world(seed: number) {
   const h = new History(crypto, seed);
   const F = h.member("founder");
@@ -95,9 +98,10 @@ describe("identity.link and member.verify in the fold", () => {
 });
 
 describe("changed keys and warnings", () => {
-  it("a second key under a member's name, or claiming a member's Matrix id, is called out; only vouches clear an unverified key", () => {
+  it("a second key under a vouched member's name, or claiming a Matrix id confirmed for another key, is called out; only vouches clear an unverified key", () => {
     const { h, F, A } = world(4);
     h.emit(A, { t: "identity.link", matrix: "@alice:example.test" });
+    h.emit(F, { t: "member.verify", member: A.hex, fingerprint: fingerprint(crypto, A.hex) });
     h.remove(F, A);
     // Alice's name comes back with another key (a rejoin, or an impostor), and it claims her Matrix id.
     const B = h.member("alice-again");
@@ -105,12 +109,15 @@ describe("changed keys and warnings", () => {
     h.addMember(F, B, "admin");
     h.emit(B, { t: "identity.link", matrix: "@alice:example.test" });
     const f = converge(crypto, h, 12, 4);
-    const row = whois(crypto, f.state, claimHistory(f.applied), B.hex);
+    // The bridge saw @alice confirm A's key: B's claim on it is called out there.
+    const row = whois(crypto, f.state, claimHistory(f.applied), B.hex, checked([A.hex, "@alice:example.test"]));
     expect(row.changed.map((c) => [c.what, c.value, c.earlier])).toEqual([
       ["name", "alice", [A.hex]],
       ["matrix", "@alice:example.test", [A.hex]],
     ]);
     expect(trustWarning(row, f.state)).toMatch(/different key than the one that held the name alice/);
+    // The CLI cannot see confirmations: from the log alone it calls out only the name.
+    expect(whois(crypto, f.state, claimHistory(f.applied), B.hex).changed.map((c) => c.what)).toEqual(["name"]);
   });
 
   it("an unverified admin is warned about until a member vouches; the lowest role never is", () => {
@@ -133,5 +140,73 @@ describe("changed keys and warnings", () => {
     f = converge(crypto, h, 2, 6);
     expect(Object.keys(canonicalState(f.state) as object)).toContain("verifications");
     expect(f.hash()).not.toBe(before);
+  });
+});
+
+describe("an unconfirmed claim casts no doubt on anyone (docs/protocol.md, Who is who)", () => {
+  const ALICE = "@alice:example.test";
+
+  it("a member's key claiming a Matrix id first does not brand its confirmed owner a different key, on the bridge or the CLI", () => {
+    const { h, F, A, S } = world(7);
+    h.emit(F, { t: "member.verify", member: A.hex, fingerprint: fingerprint(crypto, A.hex) });
+    // The seedling's key claims alice's Matrix id before alice links it; only alice's is confirmed.
+    h.emit(S, { t: "identity.link", matrix: ALICE });
+    h.emit(A, { t: "identity.link", matrix: ALICE });
+    const f = converge(crypto, h, 12, 7);
+    const history = claimHistory(f.applied);
+    const bridge = whois(crypto, f.state, history, A.hex, checked([A.hex, ALICE]));
+    expect(bridge.changed).toEqual([]);
+    expect(trustWarning(bridge, f.state)).toBeNull();
+    const cli = whois(crypto, f.state, history, A.hex);
+    expect(cli.changed).toEqual([]);
+    // The claimant is the one called out, where the confirmation can be seen.
+    expect(whois(crypto, f.state, history, S.hex, checked([A.hex, ALICE])).changed).toEqual([{ what: "matrix", value: ALICE, earlier: [A.hex] }]);
+    expect(whois(crypto, f.state, history, S.hex).changed).toEqual([]);
+  });
+
+  it("a claimant that unlinks and is removed leaves no flag on the owner; an owner's flag on a claimant goes when the owner unlinks", () => {
+    const { h, F, A, S } = world(8);
+    h.emit(S, { t: "identity.link", matrix: ALICE });
+    h.emit(A, { t: "identity.link", matrix: ALICE });
+    h.emit(S, { t: "identity.link", matrix: "" });
+    h.remove(F, S);
+    let f = converge(crypto, h, 12, 8);
+    for (const seen of [checked([A.hex, ALICE]), checked()]) expect(whois(crypto, f.state, claimHistory(f.applied), A.hex, seen).changed).toEqual([]);
+    // The other way round: the owner's confirmed link is the basis of a flag on a later claimant, while it stands.
+    const T = h.member("tom");
+    h.addMember(F, T, "seedling");
+    h.emit(T, { t: "identity.link", matrix: ALICE });
+    f = converge(crypto, h, 12, 8);
+    expect(whois(crypto, f.state, claimHistory(f.applied), T.hex, checked([A.hex, ALICE])).changed.map((c) => c.what)).toEqual(["matrix"]);
+    h.emit(A, { t: "identity.link", matrix: "" });
+    f = converge(crypto, h, 12, 8);
+    expect(whois(crypto, f.state, claimHistory(f.applied), T.hex, checked([A.hex, ALICE])).changed).toEqual([]);
+  });
+
+  it("a name is called out only when a key some current member vouched for held it before; a later namesake brands no one earlier", () => {
+    const { h, F, A } = world(9);
+    // An earlier key nobody vouched for held the name "bob": the later bob is not branded.
+    const B1 = h.member("bob");
+    h.addMember(F, B1, "seedling");
+    h.remove(F, B1);
+    const B2 = h.member("bob-2");
+    B2.name = "bob";
+    h.addMember(F, B2, "seedling");
+    let f = converge(crypto, h, 12, 9);
+    expect(whois(crypto, f.state, claimHistory(f.applied), B2.hex).changed).toEqual([]);
+    // A later namesake of alice: alice (earlier) is never flagged; the namesake is, while alice's vouch stands.
+    const V = h.member("voucher");
+    h.addMember(F, V, "admin");
+    h.emit(V, { t: "member.verify", member: A.hex, fingerprint: fingerprint(crypto, A.hex) });
+    const A2 = h.member("alice-2");
+    A2.name = "alice";
+    h.addMember(F, A2, "seedling");
+    f = converge(crypto, h, 12, 9);
+    expect(whois(crypto, f.state, claimHistory(f.applied), A.hex).changed).toEqual([]);
+    expect(whois(crypto, f.state, claimHistory(f.applied), A2.hex).changed).toEqual([{ what: "name", value: "alice", earlier: [A.hex] }]);
+    // The only vouch came from a member since removed: the basis is gone, and so is the flag.
+    h.remove(F, V);
+    f = converge(crypto, h, 12, 9);
+    expect(whois(crypto, f.state, claimHistory(f.applied), A2.hex).changed).toEqual([]);
   });
 });

@@ -11,6 +11,8 @@ import type { Body } from "../src/pursuance/events.js";
 import { decodeInvite, encodeInvite } from "../src/pursuance/invite.js";
 import { openContentKey } from "../src/pursuance/task-crypto.js";
 import { identity, ports, until } from "./helpers/pursuance-node.js";
+import { pursuanceStatus } from "../src/bot/pursuance-commands.js";
+import { sealComplaints } from "../src/pursuance/seal-complaints.js";
 
 const OPTS = { fallbackDutyMs: 60_000, repairDelayMs: 50, repairIntervalMs: 300 };
 
@@ -52,10 +54,39 @@ describe("rotations between real clients", () => {
     await a1!.publishNow(body);
     await until("the founder reported the bad seal and was re-shared", () => all.every((c) => c.state.badSeals.length === 1 && c.state.keys.get("group")!.holders.has(founder!.me)) && founder!.ring.get(kid) !== undefined, all);
     expect(founder!.state.badSeals[0]).toEqual({ scope: "group", keyId: kid, reporter: founder!.me, rotator: a1!.me });
+    // The complaint is the founder's word: it names no one in status, and the one re-sharing is not the one whose seal failed.
+    expect(sealComplaints(founder!.state)).toEqual([{ scope: "group", keyId: kid, reporter: founder!.me }]);
+    const share = founder!.fold.applied.find((a) => a.event.body?.t === "keys.share" && a.rejected === null && (a.event.body as { to: string }).to === founder!.me);
+    expect(share?.event.author).toBe(a2!.me);
+    expect(founder!.state.keys.get("group")!.history.at(-1)).toBe(kid);
     // Under the new key: the founder reads what a2 writes.
     const t = await a2!.publish((s) => taskCreateBody(a2!.actor, s, { text: { title: "after the sabotage", deliverables: "" }, readers: ["admin"] }));
     await until("task seen by the founder", () => founder!.state.tasks.has(t.id), all);
     expect(openContentKey(founder!.crypto, founder!.ring, founder!.identity, founder!.me, founder!.state.tasks.get(t.id)!)).not.toBeNull();
+    expect(new Set(all.map((c) => c.hash())).size).toBe(1);
+  });
+
+  it("6b. a lie that an honest rotator's seal did not open: nobody is flagged, nothing is rotated again, the liar alone is re-shared", async () => {
+    const { founder, x } = await group([["x", "seedling"]]);
+    const all = [founder!, x!];
+    // The founder rotates the group key honestly; x says its seal did not open (it did).
+    const { body } = rotateBody(founder!.actor, founder!.state, "group");
+    const kid = (body as Extract<Body, { t: "keys.rotate" }>).keyId;
+    await founder!.publishNow(body);
+    await until("x opened the new key", () => x!.ring.get(kid) !== undefined && all.every((c) => c.state.keys.get("group")!.keyId === kid), all);
+    await x!.publishNow({ t: "keys.unreadable", scope: "group", keyId: kid });
+    await until("the lie is folded and x re-shared", () => all.every((c) => c.state.badSeals.length === 1 && c.state.keys.get("group")!.holders.has(x!.me)), all);
+    await Promise.all(all.map((c) => c.sync({ timeoutMs: 2_000, quietMs: 300 })));
+    for (const c of all) {
+      const g = c.state.keys.get("group")!;
+      expect(g.keyId, "no client rotated again").toBe(kid);
+      expect(g.needsRotation).toBe(false);
+      expect(sealComplaints(c.state)).toEqual([{ scope: "group", keyId: kid, reporter: x!.me }]);
+    }
+    // The bot's status names the complainer's word, and flags no rotator.
+    const status = await pursuanceStatus({} as never, { client: founder! } as never);
+    expect(status.kind === "ok" && status.plain).toMatch(/x says it could not open the "group" key/);
+    expect(status.kind === "ok" && status.plain).not.toMatch(/flagged|rotator|founder could/);
     expect(new Set(all.map((c) => c.hash())).size).toBe(1);
   });
 

@@ -7,6 +7,7 @@ import { DEFAULT_INVITE_MS, type PursuanceClient } from "../pursuance/client.js"
 import { inviteStatus } from "../pursuance/state.js";
 import { decodeInvite, encodeInvite } from "../pursuance/invite.js";
 import { memberName } from "../pursuance/views.js";
+import { sealComplaints } from "../pursuance/seal-complaints.js";
 import type { BoundHandler, UnboundHandler } from "./command-spec.js";
 import { done, html, okLines } from "./reply.js";
 import { UsageError } from "./tokenize.js";
@@ -45,7 +46,8 @@ export const pursuanceStatus: BoundHandler = async (_inv, ctx) => {
     `relays: ${relays.join("; ") || "none"}`,
     `invites: ${invitesSummary(c)}`,
     `state hash ${c.hash()}`,
-    ...s.badSeals.map((b) => `⚠ ${memberName(s, b.reporter)} could not open the "${b.scope}" key${b.rotator ? `: flagged rotator ${memberName(s, b.rotator)}` : ""}`),
+    // The complainer's word alone (no client can check a seal addressed to another): it names no one else.
+    ...sealComplaints(s).map((b) => `${memberName(s, b.reporter)} says it could not open the "${b.scope}" key ${b.keyId.slice(0, 12)} (its word; a holder re-shares it)`),
   ];
   return okLines(lines);
 };

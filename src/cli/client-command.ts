@@ -7,6 +7,7 @@ import { revokeInviteBody } from "../pursuance/actions.js";
 import { DEFAULT_INVITE_MS, PursuanceClient } from "../pursuance/client.js";
 import { inviteStatus } from "../pursuance/state.js";
 import { memberName } from "../pursuance/views.js";
+import { sealComplaints } from "../pursuance/seal-complaints.js";
 import { decodeInvite, encodeInvite } from "../pursuance/invite.js";
 import { exportLog, parseLogFile, verifyLog } from "../pursuance/log-file.js";
 import { Home } from "./home.js";
@@ -148,8 +149,8 @@ const CORE: Record<string, SubCommand> = {
           members: [...s.members.entries()].map(([id, m]) => ({ id, name: m.name, roles: [...m.roles].sort() })),
           tasks: s.taskIds.length,
           rejected: s.rejected.length,
-          // Seals a holder said did not open: `rotator` is flagged when the bad seal was its rotation's.
-          flags: s.badSeals.map((b) => ({ kind: "bad seal", scope: b.scope, keyId: b.keyId, reporter: b.reporter, rotator: b.rotator })),
+          // Seals a holder said did not open: the reporter's word alone, naming no one else (docs/protocol.md).
+          flags: sealComplaints(s).map((b) => ({ kind: "unreadable seal", ...b })),
           invites: inviteRows(c),
           ...(c.config.joining ? { joining: true } : {}),
         };
@@ -157,7 +158,7 @@ const CORE: Record<string, SubCommand> = {
         io.out(`${s.name}  (${c.id})`);
         io.out(`state hash ${summary.stateHash}  events ${st.events}  pending ${st.pending}  rejected ${s.rejected.length}`);
         io.out(`relays: ${st.relays.map((r) => `${r.url}${r.connected ? "" : " (down)"}`).join(", ")}`);
-        for (const f of summary.flags) io.out(`⚠ ${f.reporter.slice(0, 16)} could not open the "${f.scope}" key${f.rotator ? ` sealed by rotator ${f.rotator.slice(0, 16)}` : ""}`);
+        for (const f of summary.flags) io.out(`${f.reporter.slice(0, 16)} says it could not open the "${f.scope}" key ${f.keyId.slice(0, 12)} (its word; a holder re-shares it)`);
         if (c.config.joining) io.out("waiting to be let in: run 'sync' again while a member's client is online");
         const open = summary.invites.filter((i) => i.status === "open");
         if (open.length > 0) io.out(`open invites: ${open.map((i) => `${i.id.slice(0, 12)} (${i.role}, expires ${i.expires})`).join("; ")}`);

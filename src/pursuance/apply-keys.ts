@@ -36,11 +36,13 @@ export function applyRotate(s: PursuanceState, e: PEvent, b: B<"keys.rotate">): 
 }
 
 /**
- * A holder's word that its seal of the current key did not open. Only the
- * holder can know, and lying only costs it a re-share, so the word is taken:
- * it stops counting as a holder (a holder re-shares), the rotator is named
- * when the bad seal was the rotation's, and if nobody but the rotator still
- * holds the key, the key is rotated anew.
+ * A holder's word that its seal of the current key did not open. No other
+ * client can check it (a sealed box opens only with the recipient's secret),
+ * so it may cost only the complainer: it stops counting as a holder, so a
+ * holder re-shares to it. It flags no one and makes no rotation due: a lie
+ * must not cost an honest rotator or the group anything. Whose rotation it
+ * was is recorded only to pass that member over when re-sharing to the
+ * complainer (seal-complaints.ts).
  */
 export function applyUnreadable(s: PursuanceState, e: PEvent, b: B<"keys.unreadable">): void {
   requireMember(s, e.author);
@@ -52,8 +54,6 @@ export function applyUnreadable(s: PursuanceState, e: PEvent, b: B<"keys.unreada
   const fromRotation = k.rotationSeals.delete(e.author);
   const rotator = fromRotation ? k.rotatedBy : null;
   s.badSeals.push({ scope: b.scope, keyId: b.keyId, reporter: e.author, rotator });
-  const others = [...k.holders].filter((h) => h !== rotator && s.members.has(h));
-  if (others.length === 0) k.needsRotation = true;
 }
 
 export function applyShare(s: PursuanceState, e: PEvent, b: B<"keys.share">): void {

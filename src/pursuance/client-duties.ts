@@ -10,7 +10,8 @@ import type { PursuanceClient } from "./client.js";
 import { runSuccessionDuties } from "./client-succession.js";
 import { actsFirst, designated, schedule } from "./duty-schedule.js";
 import { mayRevokeInvite } from "./apply-membership.js";
-import { entitled, entitledMembers, epochOfKeyId, inviteStatus, missingHolders, suspectRotators } from "./state.js";
+import { entitled, entitledMembers, epochOfKeyId, inviteStatus, missingHolders } from "./state.js";
+import { sealersDoubtedBy } from "./seal-complaints.js";
 import { welcomeDuties } from "./client-rendezvous.js";
 
 export function runDuties(c: PursuanceClient): void {
@@ -26,7 +27,6 @@ export function runDuties(c: PursuanceClient): void {
       await c.publish({ t: "keys.unreadable", scope, keyId: k.keyId });
     });
   }
-  const suspects = suspectRotators(s);
   for (const [scope, k] of s.keys) {
     if (!mine.includes(scope)) continue;
     const due = every !== null && c.ports.now() - k.since >= every;
@@ -46,10 +46,15 @@ export function runDuties(c: PursuanceClient): void {
   for (const m of lacking) {
     const invite = [...s.invites.values()].find((i) => i.usedBy === m);
     const g = s.keys.get("group")!;
-    const holders = [...g.holders].filter((h) => s.members.has(h) && h !== m && !suspects.has(h));
+    // Whose seal m said did not open is passed over for m (m's word steers only who serves m), unless no one else holds the key.
+    const doubted = sealersDoubtedBy(s, m);
+    const all = [...g.holders].filter((h) => s.members.has(h) && h !== m);
+    const trusted = all.filter((h) => !doubted.has(h));
+    const holders = trusted.length > 0 ? trusted : all;
+    const passedOver = doubted.has(c.me) && trusted.length > 0;
     // A newly crowned leader is served by every holder at once: the designated one may be the silent
     // old leader. Duplicate shares are harmless; a leader without its keys is not.
-    const first = m === s.leader || c.duty.carried.has(m) || (invite && s.members.has(invite.by) && !suspects.has(invite.by) ? invite.by === c.me : designated(s, holders) === c.me);
+    const first = !passedOver && (m === s.leader || c.duty.carried.has(m) || (invite && s.members.has(invite.by) && !doubted.has(invite.by) ? invite.by === c.me : designated(s, holders) === c.me));
     const want = () => [...c.state.keys.keys()].some((sc) => missingHolders(c.state, sc).includes(m));
     schedule(c, `share:${m}:${[...s.keys.values()].map((k) => k.keyId).join(",")}`, first, want, async () => {
       const body = shareBody(c.actor, c.state, m);

@@ -27,7 +27,11 @@ export interface ScopeKey {
   rotationSeals: Set<Hex>;
 }
 
-/** A holder said a seal did not open: the member who sealed it, when it was a rotation. */
+/**
+ * A holder said a seal did not open (its word alone: no client can check it).
+ * `rotator` is whose rotation sealed it, when it was one: never a flag, only
+ * who is passed over when re-sharing to the reporter (seal-complaints.ts).
+ */
 export interface BadSeal {
   scope: string;
   keyId: string;
@@ -331,11 +335,6 @@ export function reconcileKeys(s: PursuanceState, touched?: Iterable<Hex>): void 
       }
     }
   }
-}
-
-/** Rotators some holder said sealed garbage to them: never the one trusted to re-share. */
-export function suspectRotators(s: PursuanceState): Set<Hex> {
-  return new Set(s.badSeals.map((b) => b.rotator).filter((r): r is Hex => r !== null));
 }
 
 /** Who still needs a key share for a scope (entitled, but no key of the current epoch sealed to them). */

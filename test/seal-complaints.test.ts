@@ -1,0 +1,63 @@
+// A claim about another member's seal (`keys.unreadable`) is the claimer's
+// word alone: in every delivery order it flags no one and rotates nothing; it
+// only takes the complainer off the key's holders so a holder re-shares to it.
+import { beforeAll, describe, expect, it } from "vitest";
+import { toB64 } from "../src/cwtch/bytes.js";
+import { loadCrypto, type Crypto } from "../src/cwtch/crypto.js";
+import type { Body } from "../src/pursuance/events.js";
+import { sealComplaints, sealersDoubtedBy } from "../src/pursuance/seal-complaints.js";
+import { converge, expectApplied, History } from "./helpers/history.js";
+
+let crypto: Crypto;
+beforeAll(async () => {
+  crypto = await loadCrypto();
+});
+
+function pair(seed: number) {
+  const h = new History(crypto, seed);
+  const F = h.member("founder");
+  const X = h.member("x");
+  h.genesis(F);
+  h.addMember(F, X, "seedling");
+  return { h, F, X };
+}
+
+describe("keys.unreadable costs only the complainer (docs/protocol.md, Verifiable rotations)", () => {
+  it("a lie about an honest rotation, when no one but the rotator still holds the key: no rotation is due, no rotator is named, the liar is re-shared", () => {
+    const { h, F, X } = pair(31);
+    const rot = h.rotate(F, "group");
+    const kid = (rot.body as Extract<Body, { t: "keys.rotate" }>).keyId;
+    expect(X.ring.get(kid)).toBeDefined(); // the seal did open: the complaint is a lie
+    const lie = h.emit(X, { t: "keys.unreadable", scope: "group", keyId: kid })!;
+    let f = converge(crypto, h, 12, 31);
+    expectApplied(f, lie);
+    const g = f.state.keys.get("group")!;
+    expect(g.needsRotation).toBe(false);
+    expect(g.holders.has(X.hex)).toBe(false);
+    expect(sealComplaints(f.state)).toEqual([{ scope: "group", keyId: kid, reporter: X.hex }]);
+    // Who re-shares to the liar is steered for the liar alone.
+    expect([...sealersDoubtedBy(f.state, X.hex)]).toEqual([F.hex]);
+    expect([...sealersDoubtedBy(f.state, F.hex)]).toEqual([]);
+    h.share(F, X);
+    f = converge(crypto, h, 12, 31);
+    expect(f.state.keys.get("group")!.holders.has(X.hex)).toBe(true);
+    expect(f.state.keys.get("group")!.history.at(-1)).toBe(kid);
+  });
+
+  it("an honest complaint about a truly bad seal still works: the complainer is re-shared by a holder and reads the key", () => {
+    const { h, F, X } = pair(32);
+    const A = h.member("admin");
+    h.addMember(F, A, "admin");
+    const bad = h.rotate(A, "group", "tips", (sealed) => {
+      sealed[X.hex] = toB64(h.rng.bytes(80));
+    });
+    const kid = (bad.body as Extract<Body, { t: "keys.rotate" }>).keyId;
+    expect(X.ring.get(kid)).toBeUndefined();
+    h.emit(X, { t: "keys.unreadable", scope: "group", keyId: kid });
+    h.share(F, X);
+    const f = converge(crypto, h, 12, 32);
+    expect(f.state.keys.get("group")!.holders.has(X.hex)).toBe(true);
+    expect(f.state.keys.get("group")!.needsRotation).toBe(false);
+    expect(X.ring.get(kid)).toBeDefined();
+  });
+});
