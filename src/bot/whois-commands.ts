@@ -2,7 +2,7 @@
 // paper, the Matrix id its key linked to itself (and whether that Matrix
 // account confirmed it), who vouched for the key, and a changed key called out.
 import { writtenFingerprint } from "../pursuance/fingerprint.js";
-import { claimHistory, membersLinkedTo, whois, type WhoisRow } from "../pursuance/identity.js";
+import { checkLinks, claimHistory, membersLinkedTo, whois, type CheckedLinks, type WhoisRow } from "../pursuance/identity.js";
 import type { PursuanceState } from "../pursuance/state.js";
 import { findMember, memberName } from "../pursuance/views.js";
 import type { BoundHandler, UnboundHandler } from "./command-spec.js";
@@ -38,8 +38,22 @@ async function describe(ctx: BoundContext, row: WhoisRow): Promise<string[]> {
   const s = ctx.client.state;
   const lines = [`${row.name} — ${row.roles.join(", ") || "no role"}`, `fingerprint: ${row.fingerprint}`, await matrixLine(ctx, row)];
   lines.push(row.verifiedBy.length > 0 ? `verified by: ${row.verifiedBy.map((v) => memberName(s, v)).join(", ")}` : "verified by: no member yet");
-  for (const c of row.changed) lines.push(`⚠ ${c.what === "name" ? "the name" : "the Matrix id"} ${c.value} was held by another key before (${c.earlier.map((k) => k.slice(0, 12)).join(", ")}): this is a different key`);
+  for (const c of row.changed) lines.push(changedLine(c));
   return lines;
+}
+
+/** What a changed-key flag rests on, said so that anyone can check it. */
+export function changedLine(c: WhoisRow["changed"][number]): string {
+  const keys = c.earlier.map((k) => k.slice(0, 12)).join(", ");
+  return c.what === "name"
+    ? `⚠ the name ${c.value} was held before by another key that members vouched for (${keys}): this is a different key`
+    : `⚠ the Matrix id ${c.value} is confirmed for another key (${keys}), and this key's claim to it is not: this is a different key`;
+}
+
+/** The Matrix links this host can check for these members (none where the host knows no Matrix accounts). */
+async function checked(ctx: BoundContext, members: string[]): Promise<CheckedLinks> {
+  const id = ctx.identity;
+  return id ? checkLinks(ctx.client.state, members, { hosts: (m) => id.hosts(m), confirmed: (m, x) => id.confirmed(m, x) }) : new Set();
 }
 
 export const whoisCommand: BoundHandler = async (inv, ctx) => {
@@ -47,8 +61,9 @@ export const whoisCommand: BoundHandler = async (inv, ctx) => {
   const history = claimHistory(ctx.client.fold.applied);
   const ref = inv.opt("who");
   const members = ref ? [await target(ctx, ref)] : [...s.members.keys()].sort((a, b) => memberName(s, a).localeCompare(memberName(s, b)));
+  const links = await checked(ctx, members);
   const blocks: string[][] = [];
-  for (const m of members) blocks.push(await describe(ctx, whois(ctx.client.crypto, s, history, m)));
+  for (const m of members) blocks.push(await describe(ctx, whois(ctx.client.crypto, s, history, m, links)));
   const plain = blocks.map((b) => b.join("\n")).join("\n\n");
   return ok(plain, html`${blocks.map((b) => html`<p>${b.map((l, i) => (i === 0 ? html`<b>${l}</b>` : html`<br>${l}`))}</p>`)}`);
 };

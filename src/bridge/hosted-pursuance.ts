@@ -74,8 +74,8 @@ export class HostedPursuance {
   ) {
     this.rooms = new RoomSet(deps, binding.groupId);
     this.rooms.bound.add(binding.roomId);
-    this.trust = new TrustWarnings(deps.store, deps.matrix, (m) => this.hostedMembers.has(m));
     this.confirmations = new Confirmations(deps.store, binding.groupId);
+    this.trust = new TrustWarnings(deps.store, deps.matrix, (m) => this.hostedMembers.get(m) ?? null, (m, x) => this.confirmations.confirmed(m, x));
   }
 
   get primary(): PursuanceClient | undefined {

@@ -1,10 +1,12 @@
 // The room hears once per key when someone it cannot vouch for acts above the
 // lowest role: a member who keeps their own key and whom no member has
-// verified, or any member whose name or Matrix id belonged to another key
-// before. (A Matrix user whose key this bridge holds is authenticated by the
-// homeserver already; only a changed key is news there.)
+// verified, or any member with a changed key as identity.ts defines it (a
+// name a vouched key held before, or a Matrix id this bridge checked belongs
+// to another key; a claim nobody confirmed counts for nothing). A Matrix user
+// whose key this bridge holds is authenticated by the homeserver already;
+// only a changed key is news there.
 import type { PursuanceClient } from "../pursuance/client.js";
-import { claimHistory, trustWarning, whois, type ClaimHistory } from "../pursuance/identity.js";
+import { checkLinks, claimHistory, trustWarning, whois, type ClaimHistory } from "../pursuance/identity.js";
 import { esc } from "./mirror-render.js";
 import type { BridgeStorePort, MatrixPort } from "./ports.js";
 
@@ -15,14 +17,18 @@ export class TrustWarnings {
   constructor(
     private readonly store: Pick<BridgeStorePort, "sayOnce">,
     private readonly matrix: Pick<MatrixPort, "send">,
-    private readonly isHosted: (member: string) => boolean,
+    /** The Matrix user whose key this bridge holds for `member`, or null. */
+    private readonly hostedAs: (member: string) => string | null,
+    /** Whether that Matrix account confirmed `member`'s link to it (`!whois confirm`). */
+    private readonly confirmed: (member: string, matrix: string) => Promise<boolean>,
   ) {}
 
   async warn(c: PursuanceClient, roomId: string, author: string): Promise<void> {
     const s = c.state;
     if (!s.members.has(author)) return;
-    const row = whois(c.crypto, s, this.history(c), author);
-    if (this.isHosted(author) && row.changed.length === 0) return;
+    const links = await checkLinks(s, [author], { hosts: this.hostedAs, confirmed: this.confirmed });
+    const row = whois(c.crypto, s, this.history(c), author, links);
+    if (this.hostedAs(author) !== null && row.changed.length === 0) return;
     const reason = trustWarning(row, s);
     if (!reason) return;
     const kind = row.changed.length > 0 ? "changed" : "unverified";

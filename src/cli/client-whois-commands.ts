@@ -1,11 +1,14 @@
 // `pursuance client whois [NAME] | whois verify NAME <fingerprint> | whois link
 // @you:server`: who is who, from the log every member holds. Fingerprints to
-// compare aloud or on paper; a vouch is a signed event every member sees.
+// compare aloud or on paper; a vouch is a signed event every member sees. The
+// CLI cannot see a Matrix account's confirmation (only the bridge can), so it
+// flags a changed key by name only and never judges between Matrix claims.
 import { ActionError } from "../pursuance/actions.js";
 import type { PursuanceClient } from "../pursuance/client.js";
 import { writtenFingerprint } from "../pursuance/fingerprint.js";
-import { claimHistory, memberLinkedTo, whois, type WhoisRow } from "../pursuance/identity.js";
-import { findMember, memberName } from "../pursuance/views.js";
+import { changedLine } from "../bot/whois-commands.js";
+import { claimHistory, membersLinkedTo, whois, type WhoisRow } from "../pursuance/identity.js";
+import { findMember, LookupError, memberName } from "../pursuance/views.js";
 import type { SubCommand } from "./client-command.js";
 import { arg, withClient } from "./client-context.js";
 import { UsageError } from "./relay-command.js";
@@ -14,8 +17,10 @@ const MATRIX_ID = /^@[a-z0-9._=\-/+]+:[A-Za-z0-9.\-:[\]]+$/;
 
 function target(c: PursuanceClient, ref: string): string {
   if (ref.startsWith("@") && ref.includes(":")) {
-    const linked = memberLinkedTo(c.state, ref);
-    if (linked) return linked;
+    const linked = membersLinkedTo(c.state, ref);
+    // Several keys claim it and the CLI cannot tell which one that account confirmed: refuse to pick.
+    if (linked.length > 1) throw new LookupError(`${linked.length} keys claim ${ref} (${linked.map((m) => memberName(c.state, m)).join(", ")}); only the bridge can tell which one that account confirmed: ask !whois ${ref} there, or name the member`, ref);
+    if (linked[0]) return linked[0];
   }
   return /^(me|myself)$/i.test(ref) ? c.me : findMember(c.state, ref);
 }
@@ -60,7 +65,7 @@ export const WHOIS_COMMANDS: Record<string, SubCommand> = {
           io.out(`  key:         ${r.member}`);
           io.out(`  Matrix:      ${r.matrix ? `${r.matrix} (linked by this key; only the bridge can check that account confirmed it)` : "none linked"}`);
           io.out(`  verified by: ${r.verifiedBy.length ? r.verifiedBy.map((v) => memberName(c.state, v)).join(", ") : "no member yet"}`);
-          for (const ch of r.changed) io.out(`  ⚠ ${ch.what === "name" ? "the name" : "the Matrix id"} ${ch.value} was held by another key before (${ch.earlier.map((k) => k.slice(0, 12)).join(", ")}): this is a different key`);
+          for (const ch of r.changed) io.out(`  ${changedLine(ch)}`);
         }
       });
     },

@@ -1,7 +1,8 @@
 // Who is who, as every client reads it from the same folded log: a member's
 // fingerprint, the Matrix id it linked to itself, who vouched for its key, and
-// whether its name or Matrix id was held by another key before (a changed key:
-// someone rejoined under a new key, or an impostor took the name). Pure views.
+// whether its name or Matrix id belongs to another key the viewer can check (a
+// changed key: someone rejoined under a new key, or an impostor took the name).
+// A claim nobody confirmed never casts doubt on anyone. Pure views.
 import type { Crypto } from "../cwtch/crypto.js";
 import type { Hex } from "./events.js";
 import { fingerprint } from "./fingerprint.js";
@@ -17,11 +18,11 @@ export interface WhoisRow {
   matrix: string | null;
   /** Current members who vouched for this key after comparing fingerprints. */
   verifiedBy: Hex[];
-  /** Earlier keys that held this member's name or Matrix id. */
+  /** Other keys the viewer can check held this member's name or Matrix id (see changedKeys). */
   changed: Array<{ what: "name" | "matrix"; value: string; earlier: Hex[] }>;
 }
 
-/** name or Matrix id → the keys that claimed it, in fold order (from genesis, joins and identity.link). */
+/** name → the keys that took it (genesis, joins), in fold order. */
 export type ClaimHistory = Map<string, Hex[]>;
 
 export function claimHistory(applied: readonly AppliedEvent[]): ClaimHistory {
@@ -36,36 +37,85 @@ export function claimHistory(applied: readonly AppliedEvent[]): ClaimHistory {
     if (a.rejected !== null || !b) continue;
     if (b.t === "genesis") claim(nameKey(b.founderName), a.event.author);
     else if (b.t === "join") claim(nameKey(b.name), a.event.author);
-    else if (b.t === "identity.link" && b.matrix !== "") claim(matrixKey(b.matrix), a.event.author);
   }
   return h;
 }
 
 const nameKey = (n: string) => `name:${n.trim().toLowerCase()}`;
-const matrixKey = (m: string) => `matrix:${m}`;
 
-export function whois(crypto: Crypto, s: PursuanceState, history: ClaimHistory, member: Hex): WhoisRow {
+/**
+ * Key ↔ Matrix id pairings the viewer has checked, as `${key} ${matrix}`: the
+ * Matrix account confirmed the key's link, or the viewer holds that account's
+ * key. The bridge can check these; the CLI cannot, and passes none.
+ */
+export type CheckedLinks = ReadonlySet<string>;
+export const NO_CHECKED_LINKS: CheckedLinks = new Set();
+export const linkPair = (member: Hex, matrix: string) => `${member} ${matrix}`;
+
+/** Current members who vouched for `member`'s key (vouches by members who left no longer count). */
+function vouchers(s: PursuanceState, member: Hex): Hex[] {
+  return [...(s.verifications.get(member) ?? [])].filter((v) => s.members.has(v)).sort();
+}
+
+/**
+ * The changed-key flags on `member`, from what the viewer can check only:
+ * - its name, when a key that took the same name earlier (genesis or join, in
+ *   fold order) is vouched for by a current member;
+ * - its Matrix id, when its own link is not checked and another key's standing
+ *   link (the last one it made, member or not) to the same id is.
+ * An unconfirmed claim is never a basis; a basis goes when the vouch's author
+ * leaves or the other key unlinks, and so does the flag.
+ */
+function changedKeys(s: PursuanceState, history: ClaimHistory, checked: CheckedLinks, member: Hex, name: string | null, matrix: string | null): WhoisRow["changed"] {
+  const changed: WhoisRow["changed"] = [];
+  if (name !== null) {
+    const takers = history.get(nameKey(name)) ?? [];
+    const at = takers.indexOf(member);
+    const earlier = (at < 0 ? takers : takers.slice(0, at)).filter((k) => k !== member && vouchers(s, k).length > 0);
+    if (earlier.length > 0) changed.push({ what: "name", value: name, earlier });
+  }
+  if (matrix !== null && !checked.has(linkPair(member, matrix))) {
+    const others = checkedHolders(s, checked, matrix).filter((k) => k !== member);
+    if (others.length > 0) changed.push({ what: "matrix", value: matrix, earlier: others });
+  }
+  return changed;
+}
+
+/** Keys whose standing link to `matrix` (the last one each made, member or not) the viewer checked. */
+function checkedHolders(s: PursuanceState, checked: CheckedLinks, matrix: string): Hex[] {
+  return [...s.links].filter(([k, m]) => m === matrix && checked.has(linkPair(k, matrix))).map(([k]) => k).sort();
+}
+
+export function whois(crypto: Crypto, s: PursuanceState, history: ClaimHistory, member: Hex, checked: CheckedLinks = NO_CHECKED_LINKS): WhoisRow {
   const m = s.members.get(member);
   const matrix = s.links.get(member) ?? null;
-  const changed: WhoisRow["changed"] = [];
-  const earlier = (k: string) => (history.get(k) ?? []).filter((x) => x !== member);
-  if (m) {
-    const e = earlier(nameKey(m.name));
-    if (e.length > 0) changed.push({ what: "name", value: m.name, earlier: e });
-  }
-  if (matrix) {
-    const e = earlier(matrixKey(matrix));
-    if (e.length > 0) changed.push({ what: "matrix", value: matrix, earlier: e });
-  }
   return {
     member,
     name: m?.name ?? "(former member)",
     roles: m ? [...m.roles].sort() : [],
     fingerprint: fingerprint(crypto, member),
     matrix,
-    verifiedBy: [...(s.verifications.get(member) ?? [])].filter((v) => s.members.has(v)).sort(),
-    changed,
+    verifiedBy: vouchers(s, member),
+    changed: changedKeys(s, history, checked, member, m?.name ?? null, matrix),
   };
+}
+
+/**
+ * The pairings the viewer can check, for the Matrix ids that matter to these
+ * members (their own and any other key's link to the same id), asked of a port
+ * that knows the host's confirmations and the keys it holds for Matrix users.
+ */
+export async function checkLinks(s: PursuanceState, members: Iterable<Hex>, port: { hosts(member: Hex): string | null; confirmed(member: Hex, matrix: string): Promise<boolean> }): Promise<Set<string>> {
+  const ids = new Set<string>();
+  for (const m of members) {
+    const id = s.links.get(m);
+    if (id) ids.add(id);
+  }
+  const out = new Set<string>();
+  for (const [k, id] of s.links) {
+    if (ids.has(id) && (port.hosts(k) === id || (await port.confirmed(k, id)))) out.add(linkPair(k, id));
+  }
+  return out;
 }
 
 /** Current members whose keys linked this Matrix id to themselves, in fold order (anyone may claim any id). */
