@@ -6,7 +6,7 @@ import { toB64 } from "../src/cwtch/bytes.js";
 import { loadCrypto, type Crypto } from "../src/cwtch/crypto.js";
 import type { Body } from "../src/pursuance/events.js";
 import { sealComplaints, sealersDoubtedBy } from "../src/pursuance/seal-complaints.js";
-import { converge, expectApplied, History } from "./helpers/history.js";
+import { converge, expectApplied, expectRejected, History } from "./helpers/history.js";
 
 let crypto: Crypto;
 beforeAll(async () => {
@@ -42,6 +42,11 @@ describe("keys.unreadable costs only the complainer (docs/protocol.md, Verifiabl
     f = converge(crypto, h, 12, 31);
     expect(f.state.keys.get("group")!.holders.has(X.hex)).toBe(true);
     expect(f.state.keys.get("group")!.history.at(-1)).toBe(kid);
+    // Once removed, a member's complaint is refused: it is no longer its business.
+    h.remove(F, X);
+    h.rotate(F, "group");
+    const late = h.emit(X, { t: "keys.unreadable", scope: "group", keyId: f.state.keys.get("group")!.keyId }, "tips")!;
+    expectRejected(converge(crypto, h, 12, 31), late, /not a member/);
   });
 
   it("an honest complaint about a truly bad seal still works: the complainer is re-shared by a holder and reads the key", () => {
