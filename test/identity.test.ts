@@ -209,4 +209,23 @@ describe("an unconfirmed claim casts no doubt on anyone (docs/protocol.md, Who i
     f = converge(crypto, h, 12, 9);
     expect(whois(crypto, f.state, claimHistory(f.applied), A2.hex).changed).toEqual([]);
   });
+  it("two keys that took one name concurrently: neither is branded, whichever the fold puts first (a joiner chooses its id)", () => {
+    for (const seed of [41, 42, 43, 44]) {
+      const h = new History(crypto, seed);
+      const F = h.member("founder");
+      h.genesis(F);
+      const K = h.member("kim");
+      const K2 = h.member("kim-2");
+      K2.name = "kim";
+      const i1 = h.invite(F, "seedling");
+      const i2 = h.invite(F, "seedling");
+      const at = h.tips();
+      h.join(K, i1.secret, at);
+      h.join(K2, i2.secret, at);
+      h.emit(F, { t: "member.verify", member: K.hex, fingerprint: fingerprint(crypto, K.hex) });
+      h.emit(F, { t: "member.verify", member: K2.hex, fingerprint: fingerprint(crypto, K2.hex) });
+      const f = converge(crypto, h, 6, seed);
+      for (const m of [K, K2]) expect(whois(crypto, f.state, claimHistory(f.applied), m.hex).changed, `${seed} ${m.name}`).toEqual([]);
+    }
+  });
 });

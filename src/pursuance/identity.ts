@@ -22,23 +22,47 @@ export interface WhoisRow {
   changed: Array<{ what: "name" | "matrix"; value: string; earlier: Hex[] }>;
 }
 
-/** name → the keys that took it (genesis, joins), in fold order. */
-export type ClaimHistory = Map<string, Hex[]>;
+/**
+ * name → key that took it (genesis, joins) → the other keys that took it
+ * causally before (their genesis or join is an ancestor of this key's). Not
+ * the fold order: ids break ties there, and a joiner chooses its id.
+ */
+export type ClaimHistory = Map<string, Map<Hex, Hex[]>>;
 
 export function claimHistory(applied: readonly AppliedEvent[]): ClaimHistory {
-  const h: ClaimHistory = new Map();
-  const claim = (k: string, who: Hex) => {
-    const list = h.get(k);
-    if (!list) h.set(k, [who]);
-    else if (!list.includes(who)) list.push(who);
-  };
+  const parents = new Map<Hex, readonly Hex[]>();
+  const takes = new Map<string, Array<{ who: Hex; id: Hex }>>();
   for (const a of applied) {
+    parents.set(a.event.id, a.event.parents);
     const b = a.event.body;
     if (a.rejected !== null || !b) continue;
-    if (b.t === "genesis") claim(nameKey(b.founderName), a.event.author);
-    else if (b.t === "join") claim(nameKey(b.name), a.event.author);
+    const name = b.t === "genesis" ? b.founderName : b.t === "join" ? b.name : null;
+    if (name === null) continue;
+    const list = takes.get(nameKey(name)) ?? [];
+    if (!list.some((t) => t.who === a.event.author)) list.push({ who: a.event.author, id: a.event.id });
+    takes.set(nameKey(name), list);
+  }
+  const h: ClaimHistory = new Map();
+  for (const [k, list] of takes) {
+    const byKey = new Map<Hex, Hex[]>();
+    // Names are rarely shared: walk ancestors only where two keys took one name.
+    for (const t of list) byKey.set(t.who, list.length < 2 ? [] : list.filter((o) => o.who !== t.who && isAncestor(parents, o.id, t.id)).map((o) => o.who));
+    h.set(k, byKey);
   }
   return h;
+}
+
+function isAncestor(parents: ReadonlyMap<Hex, readonly Hex[]>, anc: Hex, of: Hex): boolean {
+  const seen = new Set<Hex>();
+  const todo = [...(parents.get(of) ?? [])];
+  while (todo.length > 0) {
+    const id = todo.pop()!;
+    if (id === anc) return true;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    todo.push(...(parents.get(id) ?? []));
+  }
+  return false;
 }
 
 const nameKey = (n: string) => `name:${n.trim().toLowerCase()}`;
@@ -59,8 +83,9 @@ function vouchers(s: PursuanceState, member: Hex): Hex[] {
 
 /**
  * The changed-key flags on `member`, from what the viewer can check only:
- * - its name, when a key that took the same name earlier (genesis or join, in
- *   fold order) is vouched for by a current member;
+ * - its name, when a key that took the same name causally before it (its
+ *   genesis or join is an ancestor of this key's) is vouched for by a current
+ *   member;
  * - its Matrix id, when its own link is not checked and another key's standing
  *   link (the last one it made, member or not) to the same id is.
  * An unconfirmed claim is never a basis; a basis goes when the vouch's author
@@ -69,9 +94,8 @@ function vouchers(s: PursuanceState, member: Hex): Hex[] {
 function changedKeys(s: PursuanceState, history: ClaimHistory, checked: CheckedLinks, member: Hex, name: string | null, matrix: string | null): WhoisRow["changed"] {
   const changed: WhoisRow["changed"] = [];
   if (name !== null) {
-    const takers = history.get(nameKey(name)) ?? [];
-    const at = takers.indexOf(member);
-    const earlier = (at < 0 ? takers : takers.slice(0, at)).filter((k) => k !== member && vouchers(s, k).length > 0);
+    const before = history.get(nameKey(name))?.get(member) ?? [];
+    const earlier = before.filter((k) => vouchers(s, k).length > 0);
     if (earlier.length > 0) changed.push({ what: "name", value: name, earlier });
   }
   if (matrix !== null && !checked.has(linkPair(member, matrix))) {
