@@ -105,4 +105,12 @@ describe("the bridge's who is who judges Matrix ids by confirmations only", () =
     f = converge(crypto, h, 8, 22);
     expect(await whoisText(f, "mallory", id)).not.toContain("⚠");
   });
+  it("asked by a Matrix id that several keys claim and that account confirmed for none, the bridge refuses to pick one", async () => {
+    const { h, A, S } = world(23);
+    h.emit(S, { t: "identity.link", matrix: ALICE });
+    h.emit(A, { t: "identity.link", matrix: ALICE });
+    const f = converge(crypto, h, 8, 23);
+    await expect(whoisText(f, ALICE, bridgeIdentity([]))).rejects.toThrow(/2 keys claim @alice:example.test .*none is confirmed/);
+    expect(await whoisText(f, ALICE, bridgeIdentity([[A.hex, ALICE]]))).toMatch(/^alice — admin/);
+  });
 });

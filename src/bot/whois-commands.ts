@@ -19,8 +19,11 @@ const MATRIX_ID = /^@[^:\s]+:\S+$/;
 async function target(ctx: BoundContext, ref: string): Promise<string> {
   const r = ref.trim();
   if (MATRIX_ID.test(r) && ctx.resolveUser(r) === null) {
-    const linked = membersLinkedTo(ctx.client.state, r);
-    for (const m of linked) if (await ctx.identity?.confirmed(m, r)) return m;
+    const s = ctx.client.state;
+    const linked = membersLinkedTo(s, r);
+    for (const m of linked) if (ctx.identity?.hosts(m) === r || (await ctx.identity?.confirmed(m, r))) return m;
+    // Several claims and no confirmation: picking the first would hand the id to whoever claimed it first.
+    if (linked.length > 1) throw new Refusal(`${linked.length} keys claim ${r} (${linked.map((m) => memberName(s, m)).join(", ")}) and none is confirmed by that account: name the member, or ${r} says !whois confirm NAME`);
     if (linked[0]) return linked[0];
   }
   return resolveMember(ctx, r);
