@@ -65,4 +65,24 @@ describe("keys.unreadable costs only the complainer (docs/protocol.md, Verifiabl
     expect(f.state.keys.get("group")!.needsRotation).toBe(false);
     expect(X.ring.get(kid)).toBeDefined();
   });
+  it("a holder that re-shares garbage is passed over too: each complaint passes over whoever sealed what the complainer could not open", () => {
+    const { h, F, X } = pair(33);
+    const A = h.member("admin");
+    const B = h.member("admin2");
+    h.addMember(F, A, "admin");
+    h.addMember(F, B, "admin");
+    const bad = h.rotate(F, "group", "tips", (sealed) => {
+      sealed[X.hex] = toB64(h.rng.bytes(80));
+    });
+    const kid = (bad.body as Extract<Body, { t: "keys.rotate" }>).keyId;
+    h.emit(X, { t: "keys.unreadable", scope: "group", keyId: kid });
+    // A "re-shares" garbage; X says so again.
+    const garbage = h.emit(A, { t: "keys.share", to: X.hex, keys: [{ scope: "group", keyId: kid, sealed: toB64(h.rng.bytes(80)) }] })!;
+    h.emit(X, { t: "keys.unreadable", scope: "group", keyId: kid });
+    const f = converge(crypto, h, 12, 33);
+    expectApplied(f, garbage);
+    expect([...sealersDoubtedBy(f.state, X.hex)].sort()).toEqual([F.hex, A.hex].sort());
+    expect([...sealersDoubtedBy(f.state, B.hex)]).toEqual([]);
+    expect(f.state.keys.get("group")!.needsRotation).toBe(false);
+  });
 });

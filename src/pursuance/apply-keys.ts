@@ -33,6 +33,7 @@ export function applyRotate(s: PursuanceState, e: PEvent, b: B<"keys.rotate">): 
   k.history.push(b.keyId);
   k.rotatedBy = e.author;
   k.rotationSeals = new Set(want);
+  for (const m of want) s.sealedBy.set(`${b.scope} ${m}`, e.author);
 }
 
 /**
@@ -54,6 +55,12 @@ export function applyUnreadable(s: PursuanceState, e: PEvent, b: B<"keys.unreada
   const fromRotation = k.rotationSeals.delete(e.author);
   const rotator = fromRotation ? k.rotatedBy : null;
   s.badSeals.push({ scope: b.scope, keyId: b.keyId, reporter: e.author, rotator });
+  const sealer = s.sealedBy.get(`${b.scope} ${e.author}`);
+  if (sealer !== undefined && sealer !== e.author) {
+    let d = s.doubted.get(e.author);
+    if (!d) s.doubted.set(e.author, (d = new Set()));
+    d.add(sealer);
+  }
 }
 
 export function applyShare(s: PursuanceState, e: PEvent, b: B<"keys.share">): void {
@@ -71,7 +78,9 @@ export function applyShare(s: PursuanceState, e: PEvent, b: B<"keys.share">): vo
   }
   for (const r of b.keys) {
     const k = s.keys.get(r.scope)!;
-    if (r.keyId === k.keyId) k.holders.add(b.to);
+    if (r.keyId !== k.keyId) continue;
+    k.holders.add(b.to);
+    s.sealedBy.set(`${r.scope} ${b.to}`, e.author);
   }
 }
 

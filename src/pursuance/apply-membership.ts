@@ -136,7 +136,12 @@ export function applyGrant(s: PursuanceState, e: PEvent, b: B<"role.grant">): vo
       reject(`grant must seal the current "${sc}" key to the grantee`);
     }
   }
-  for (const sc of gained) s.keys.get(sc)?.holders.add(b.member);
+  for (const sc of gained) {
+    const k = s.keys.get(sc);
+    if (!k) continue;
+    k.holders.add(b.member);
+    s.sealedBy.set(`${sc} ${b.member}`, e.author);
+  }
   reconcileKeys(s, [b.member]);
 }
 

@@ -17,7 +17,7 @@ export function sealComplaints(s: PursuanceState): SealComplaint[] {
   return s.badSeals.map((b) => ({ scope: b.scope, keyId: b.keyId, reporter: b.reporter }));
 }
 
-/** Members whose rotation `member` said it could not open: passed over when choosing who re-shares to `member`, and to no one else. */
+/** Members whose seal (a rotation's or a share's) `member` said it could not open: passed over when choosing who re-shares to `member`, and to no one else. */
 export function sealersDoubtedBy(s: PursuanceState, member: Hex): Set<Hex> {
-  return new Set(s.badSeals.filter((b) => b.reporter === member && b.rotator !== null).map((b) => b.rotator!));
+  return new Set(s.doubted.get(member) ?? []);
 }

@@ -119,6 +119,14 @@ export interface PursuanceState {
   delegates: Map<string, Map<Hex, Hex>>;
   /** Complaints of seals that did not open (`keys.unreadable`), in fold order. */
   badSeals: BadSeal[];
+  /**
+   * Derived, not hashed (a function of the log, read only by duties): who
+   * sealed each holder its current key (`${scope} ${member}` → sealer), and
+   * member → every sealer whose seal it said did not open. Only the
+   * complainer's own re-shares pass those sealers over (seal-complaints.ts).
+   */
+  sealedBy: Map<string, Hex>;
+  doubted: Map<Hex, Set<Hex>>;
   rejected: Rejection[];
   applied: number;
   /** Latest event time seen (author claims; used only for the rotation policy). */
@@ -217,6 +225,8 @@ export function emptyState(): PursuanceState {
     votes: new Map(),
     delegates: new Map(),
     badSeals: [],
+    sealedBy: new Map(),
+    doubted: new Map(),
     rejected: [],
     applied: 0,
     clock: 0,
