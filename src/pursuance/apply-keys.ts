@@ -41,9 +41,9 @@ export function applyRotate(s: PursuanceState, e: PEvent, b: B<"keys.rotate">): 
  * client can check it (a sealed box opens only with the recipient's secret),
  * so it may cost only the complainer: it stops counting as a holder, so a
  * holder re-shares to it. It flags no one and makes no rotation due: a lie
- * must not cost an honest rotator or the group anything. Whose rotation it
- * was is recorded only to pass that member over when re-sharing to the
- * complainer (seal-complaints.ts).
+ * must not cost an honest rotator or the group anything. Who sealed it (a
+ * rotation, share or grant) is remembered only to pass that member over when
+ * re-sharing to the complainer (seal-complaints.ts).
  */
 export function applyUnreadable(s: PursuanceState, e: PEvent, b: B<"keys.unreadable">): void {
   requireMember(s, e.author);
