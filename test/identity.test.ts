@@ -123,11 +123,24 @@ describe("changed keys and warnings", () => {
   it("an unverified admin is warned about until a member vouches; the lowest role never is", () => {
     const { h, F, A, S } = world(5);
     let f = converge(crypto, h, 4, 5);
-    expect(trustWarning(whois(crypto, f.state, claimHistory(f.applied), A.hex), f.state)).toMatch(/no member has verified this key/);
+    expect(trustWarning(whois(crypto, f.state, claimHistory(f.applied), A.hex), f.state)).toMatch(/no member ranked at least as high has verified this key/);
     expect(trustWarning(whois(crypto, f.state, claimHistory(f.applied), S.hex), f.state)).toBeNull();
     h.emit(F, { t: "member.verify", member: A.hex, fingerprint: fingerprint(crypto, A.hex) });
     f = converge(crypto, h, 4, 5);
     expect(trustWarning(whois(crypto, f.state, claimHistory(f.applied), A.hex), f.state)).toBeNull();
+  });
+
+  it("the lowest role cannot silence the warning about an admin's key: only a vouch by a member ranked at least as high does; whois still lists every vouch", () => {
+    const { h, F, A, S } = world(10);
+    h.emit(S, { t: "member.verify", member: A.hex, fingerprint: fingerprint(crypto, A.hex) });
+    let f = converge(crypto, h, 4, 10);
+    let row = whois(crypto, f.state, claimHistory(f.applied), A.hex);
+    expect(row.verifiedBy).toEqual([S.hex]);
+    expect(trustWarning(row, f.state)).toMatch(/no member ranked at least as high has verified this key/);
+    h.emit(F, { t: "member.verify", member: A.hex, fingerprint: fingerprint(crypto, A.hex) });
+    f = converge(crypto, h, 4, 10);
+    row = whois(crypto, f.state, claimHistory(f.applied), A.hex);
+    expect(trustWarning(row, f.state)).toBeNull();
   });
 
   it("logs without these events hash as before: the canonical state names links and vouches only once used", () => {

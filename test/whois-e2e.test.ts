@@ -98,7 +98,7 @@ describe("whois and verification across Matrix and the CLI", () => {
 
     // Carol, an admin nobody has verified, acts: the room is told once.
     await ok(["client", "task", "create", "Unverified work", "--timeout", "5s", ...carol]);
-    await alice.waitFor(room, "the unverified-key warning", (e) => e.sender === bot && /^⚠ carol \(admin; key \d{5} \d{5}…\) acts in a role above the lowest, and no member has verified this key yet/.test(bodyOf(e)));
+    await alice.waitFor(room, "the unverified-key warning", (e) => e.sender === bot && /^⚠ carol \(admin; key \d{5} \d{5}…\) acts in a role above the lowest, and no member ranked at least as high has verified this key yet/.test(bodyOf(e)));
 
     // A wrong fingerprint (alice's own) is refused and changes nothing; the right one is recorded.
     const refused = await reply(`!verify carol ${a.fingerprint}`, (b) => b.startsWith("⛔"));

@@ -154,8 +154,8 @@ export function memberLinkedTo(s: PursuanceState, matrix: string): Hex | null {
 
 /**
  * Why a room should be warned about this member acting, or null: it holds a
- * role above the lowest and either no other member vouched for its key, or
- * its name or Matrix id belonged to another key before.
+ * role above the lowest and either no current member ranked at least as high
+ * vouched for its key, or it has a changed key (changedKeys).
  */
 export function trustWarning(row: WhoisRow, s: PursuanceState): string | null {
   const ranks = Object.values(s.rules.roles).map((d) => d.rank);
@@ -165,6 +165,8 @@ export function trustWarning(row: WhoisRow, s: PursuanceState): string | null {
     const c = row.changed[0]!;
     return `${what} acts with a different key than the one that held ${c.what === "name" ? "the name" : "the Matrix id"} ${c.value} before. Compare fingerprints before trusting it: !whois ${row.name}`;
   }
-  if (row.verifiedBy.length === 0) return `${what} acts in a role above the lowest, and no member has verified this key yet. Compare fingerprints (!whois ${row.name}), then !verify ${row.name} <fingerprint>.`;
+  // A vouch is its author's word: one from below cannot vouch an admin into the room's trust.
+  const rank = rankOf(s, row.member);
+  if (!row.verifiedBy.some((v) => rankOf(s, v) >= rank)) return `${what} acts in a role above the lowest, and no member ranked at least as high has verified this key yet. Compare fingerprints (!whois ${row.name}), then !verify ${row.name} <fingerprint>.`;
   return null;
 }
