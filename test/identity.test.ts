@@ -73,10 +73,15 @@ describe("identity.link and member.verify in the fold", () => {
     h.emit(A, { t: "identity.link", matrix: "@alice:example.test" });
     h.remove(F, S);
     h.emit(A, { t: "identity.link", matrix: "" });
+    // Once removed, it can neither link nor vouch.
+    const link = h.emit(S, { t: "identity.link", matrix: "@seed:example.test" })!;
+    const vouch = h.emit(S, { t: "member.verify", member: F.hex, fingerprint: fingerprint(crypto, F.hex) })!;
     const f = converge(crypto, h, 12, 3);
     const row = whois(crypto, f.state, claimHistory(f.applied), A.hex);
     expect(row.verifiedBy).toEqual([]);
     expect(row.matrix).toBeNull();
+    expectRejected(f, link, /not a member/);
+    expectRejected(f, vouch, /not a member/);
   });
 
   it("malformed bodies are refused at the edge with the field named", () => {
