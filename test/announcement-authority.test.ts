@@ -1,0 +1,196 @@
+// VALID means "someone holding announce in this pursuance signed this": a copy
+// carries the signed role chain from the genesis to its announcer, and the
+// verifier replays it. Each copy below is one an attacker can make from what a
+// deplatformed pursuance leaves in public (its genesis, its members' signed
+// events) and their own keys; each goes through the real CLI verifier, as the
+// export file, the room message the bridge renders (body and JSON content) and
+// the Atom feed entry. Real relay, real clients, real libsodium.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { fromHex, toHex } from "../src/cwtch/bytes.js";
+import { loadCrypto, type Crypto, type SignKeyPair } from "../src/cwtch/crypto.js";
+import { decodeAndVerify, signEvent, type SignedEvent } from "../src/cwtch/message.js";
+import { startRelay, type RelayServer } from "../src/cwtch/relay-server.js";
+import { makeProof, MATRIX_PROOF_KEY, proofBlock, publicAnnouncements, type AnnouncementProof, type PublicAnnouncement } from "../src/pursuance/announcement-proof.js";
+import { PursuanceClient } from "../src/pursuance/client.js";
+import { encodeBody, type Body } from "../src/pursuance/events.js";
+import { decodeInvite, encodeInvite } from "../src/pursuance/invite.js";
+import { runVerifyAnnouncement } from "../src/cli/announce-command.js";
+import { announcementMessage, atomFeed } from "../src/bridge/announce-render.js";
+import { identity, ports, until } from "./helpers/pursuance-node.js";
+
+async function cli(text: string, ...args: string[]): Promise<{ code: number; out: string }> {
+  let out = "";
+  const code = await runVerifyAnnouncement(["-", ...args], { out: (l) => void (out += l + "\n"), err: (l) => void (out += l + "\n") }, () => text);
+  return { code, out };
+}
+
+/** The copies a reader may hold of one item: export file, room message body, room message JSON, feed. */
+function copies(name: string, pursuanceId: string, a: PublicAnnouncement): Record<string, string> {
+  const m = announcementMessage(name, a);
+  return {
+    export: JSON.stringify({ ...a.proof, text: a.text, ts: a.ts, authorName: a.authorName }, null, 2),
+    body: m.plain,
+    content: JSON.stringify({ msgtype: "m.text", body: m.plain, format: "org.matrix.custom.html", formatted_body: m.html, ...m.extra }),
+    feed: atomFeed(pursuanceId, name, [a], null),
+  };
+}
+
+function flipByte(b64: string, at: number): string {
+  const bytes = Buffer.from(b64, "base64");
+  bytes[at]! ^= 0x01;
+  return bytes.toString("base64");
+}
+
+describe("announcement authority (real relay, real clients, real CLI verifier)", () => {
+  let relay: RelayServer;
+  let crypto: Crypto;
+  let founder: PursuanceClient;
+  let admin: PursuanceClient;
+  let seed: PursuanceClient;
+  let other: PursuanceClient;
+  let adminId: SignKeyPair;
+  let honest: PublicAnnouncement;
+  let pin: string[];
+  const name = "Open Records";
+
+  /** An announcement as the attacker dresses it: the genuine genesis, a chain of its choosing. */
+  function dressed(ev: SignedEvent, chain: SignedEvent[], text: string): PublicAnnouncement {
+    const genesis = founder.session.log.get(founder.id)!;
+    return { id: toHex(ev.id), author: toHex(ev.author), authorName: "x", ts: ev.ts, text, proof: makeProof(ev, genesis, chain) };
+  }
+  const chainOf = (p: AnnouncementProof): SignedEvent[] => (p.chain ?? []).map((b) => decodeAndVerify(crypto, new Uint8Array(Buffer.from(b, "base64"))) as SignedEvent);
+
+  /** Sign an event in this pursuance's group as `who`, after its own latest event, without the fold's consent. */
+  function forge(who: SignKeyPair, body: Body, after: SignedEvent | null): SignedEvent {
+    return signEvent(
+      crypto,
+      { group: fromHex(founder.config.groupId), epoch: 0, author: who.publicKey, seq: after ? after.seq + 1 : 1, prev: after ? after.id : new Uint8Array(32), ts: Date.now(), deps: [fromHex(founder.id)], body: encodeBody(body) },
+      who.secretKey,
+    );
+  }
+  const lastOf = (c: PursuanceClient, who: string): SignedEvent | null => [...c.session.log.events()].filter((e) => toHex(e.author) === who).sort((x, y) => y.seq - x.seq)[0] ?? null;
+
+  beforeAll(async () => {
+    crypto = await loadCrypto();
+    relay = await startRelay();
+    const opts = { fallbackDutyMs: 500, repairDelayMs: 50, repairIntervalMs: 300 };
+    founder = await PursuanceClient.create(await ports(), await identity(), { name, founderName: "ada", relays: [relay.url], ...opts });
+    other = await PursuanceClient.create(await ports(), await identity(), { name: "Other Group", founderName: "eve", relays: [relay.url] });
+    await other.publish({ t: "announce", text: "hello from elsewhere" });
+    const invA = encodeInvite(await founder.createInvite("admin"));
+    const invS = encodeInvite(await founder.createInvite("seedling"));
+    adminId = await identity();
+    admin = await PursuanceClient.join(await ports(), adminId, decodeInvite(invA), "bob", opts);
+    seed = await PursuanceClient.join(await ports(), await identity(), decodeInvite(invS), "sam", opts);
+    await until("three members everywhere", () => [founder, admin, seed].every((c) => c.state.members.size === 3), [founder, admin, seed]);
+    await admin.publish({ t: "announce", text: "The new relay is relay 41276 at the usual host" });
+    await until("founder sees the announcement", () => founder.state.announcements.length === 1, [founder, admin]);
+    honest = publicAnnouncements(founder.state, founder.id, (id) => founder.session.log.get(id), undefined, founder.fold.applied)[0]!;
+    pin = ["--pursuance", founder.id, "--founder", founder.me];
+  }, 60_000);
+  afterAll(async () => {
+    for (const c of [founder, admin, seed, other]) c?.close();
+    await relay?.close();
+  });
+
+  it("an honest announcement by an admin is VALID in every copy, and says what a copy cannot show", async () => {
+    expect(honest.proof.chain?.length).toBeGreaterThan(0);
+    for (const [kind, text] of Object.entries(copies(name, founder.id, honest))) {
+      const r = await cli(text, ...pin);
+      expect(r.code, `${kind}: ${r.out}`).toBe(0);
+      expect(r.out, kind).toMatch(/^VALID announcement/m);
+      expect(r.out, kind).toMatch(/held "admin", which may announce, as of event [0-9a-f]{12}/);
+      expect(r.out, kind).toMatch(/a later removal cannot be seen from a copy/);
+    }
+  });
+
+  it("(a) a key that was never a member: UNPROVEN, whatever chain it carries", async () => {
+    const stranger = await identity();
+    const ev = forge(stranger, { t: "announce", text: "We are moving: the new relay is relay 66666" }, null);
+    for (const chain of [[], chainOf(honest.proof)]) {
+      for (const [kind, text] of Object.entries(copies(name, founder.id, dressed(ev, chain, "We are moving: the new relay is relay 66666")))) {
+        const r = await cli(text, ...pin);
+        expect(r.code, `${kind}: ${r.out}`).not.toBe(0);
+        expect(r.out, kind).toMatch(/^UNPROVEN: .*not a member/m);
+        expect(r.out, kind).not.toMatch(/^VALID/m);
+      }
+    }
+  });
+
+  it("(b) a seedling's announcement, which the pursuance rejected: UNPROVEN, naming the missing capability", async () => {
+    const ev = await seed.group.publish(encodeBody({ t: "announce", text: "Send donations to relay 66666" }));
+    await until("the founder rejects it", () => founder.fold.verdict(toHex(ev.id)) != null, [founder, seed]);
+    expect(founder.fold.verdict(toHex(ev.id))).toMatch(/announce/);
+    const chain = [...founder.session.log.events()].filter((e) => [founder.id].includes(toHex(e.id)) === false && founder.fold.verdict(toHex(e.id)) === null && (toHex(e.author) === seed.me || /"t":"invite"/.test(new TextDecoder().decode(e.body))));
+    for (const [kind, text] of Object.entries(copies(name, founder.id, dressed(ev, chain, "Send donations to relay 66666")))) {
+      const r = await cli(text, ...pin);
+      expect(r.code, `${kind}: ${r.out}`).not.toBe(0);
+      expect(r.out, kind).toMatch(/^UNPROVEN: .*"seedling".*announce/m);
+    }
+  });
+
+  it("(c) a removed admin's later announcement: a copy without a chain is UNPROVEN; with its old chain the verdict names how far the chain reaches", async () => {
+    await founder.publish({ t: "remove", member: admin.me, reason: "left the group" });
+    const ev = forge(adminId, { t: "announce", text: "Ignore the old relay; use relay 66666" }, lastOf(founder, admin.me));
+    const bare = dressed(ev, [], "Ignore the old relay; use relay 66666");
+    const r = await cli(proofBlock(bare.proof), ...pin);
+    expect(r.code, r.out).not.toBe(0);
+    expect(r.out).toMatch(/^UNPROVEN: .*no role chain/m);
+    // The most an attacker can do: the chain that was true before the removal. The verdict says exactly that much.
+    const old = dressed(ev, chainOf(honest.proof), "Ignore the old relay; use relay 66666");
+    const head = toHex(chainOf(honest.proof).at(-1)!.id).slice(0, 12);
+    const r2 = await cli(proofBlock(old.proof), ...pin);
+    expect(r2.out).toMatch(new RegExp(`as of event ${head}.*\\n.*a later removal cannot be seen from a copy`));
+  });
+
+  it("(d) a profile whose 'To join' is an attacker's address, signed by a seedling: UNPROVEN", async () => {
+    const ev = forge(await identity(), { t: "profile.set", mission: "Open data", join: "write to attacker@evil.test", rooms: [] }, null);
+    const sev = await seed.group.publish(encodeBody({ t: "profile.set", mission: "Open data", join: "write to attacker@evil.test", rooms: [] }));
+    const seedChain = [...founder.session.log.events()].filter((e) => founder.fold.verdict(toHex(e.id)) === null && toHex(e.id) !== founder.id && (toHex(e.author) === seed.me || /"t":"invite"/.test(new TextDecoder().decode(e.body))));
+    for (const [e, chain] of [[ev, chainOf(honest.proof)], [sev, seedChain]] as const) {
+      const p = dressed(e, chain, "");
+      const r = await cli(JSON.stringify({ name, profile: p.proof }), ...pin);
+      expect(r.code, r.out).not.toBe(0);
+      expect(r.out).toMatch(/^UNPROVEN: /m);
+      expect(r.out).not.toMatch(/^VALID/m);
+    }
+  });
+
+  it("a copy whose visible text was changed above the signed block is ALTERED, showing the difference", async () => {
+    for (const [kind, text] of Object.entries(copies(name, founder.id, honest))) {
+      const changed = text.replace("relay 41276", "relay 51276");
+      expect(changed, kind).not.toBe(text);
+      const r = await cli(changed, ...pin);
+      expect(r.code, `${kind}: ${r.out}`).not.toBe(0);
+      expect(r.out, kind).toMatch(/^ALTERED: /m);
+      expect(r.out, kind).toMatch(/- .*relay 41276/);
+      expect(r.out, kind).toMatch(/\+ .*relay 51276/);
+    }
+  });
+
+  it("a tampered chain event, and a chain from another pursuance's genesis, are INVALID", async () => {
+    const p = honest.proof;
+    const tampered = { ...honest, proof: { ...p, chain: p.chain!.map((c, i) => (i === 0 ? flipByte(c, 40) : c)) } };
+    const r = await cli(proofBlock(tampered.proof), ...pin);
+    expect(r.code, r.out).not.toBe(0);
+    expect(r.out).toMatch(/^INVALID: .*chain event 1/m);
+    // The chain of another pursuance (its genesis and founder) behind this pursuance's announcement.
+    const o = publicAnnouncements(other.state, other.id, (id) => other.session.log.get(id), undefined, other.fold.applied)[0]!;
+    const otherGenesis = other.session.log.get(other.id)!;
+    const mixed = { ...p, chain: [Buffer.from(otherGenesis.bytes).toString("base64"), ...(o.proof.chain ?? []), ...p.chain!] };
+    const r2 = await cli(proofBlock(mixed), ...pin);
+    expect(r2.code, r2.out).not.toBe(0);
+    expect(r2.out).toMatch(/^INVALID: .*another (group|pursuance)/m);
+    // And a copy whose whole chain and genesis are another pursuance's, pinned to this one.
+    const r3 = await cli(proofBlock(o.proof), ...pin);
+    expect(r3.code).not.toBe(0);
+    expect(r3.out).toMatch(/^INVALID: /m);
+  });
+
+  it("the proof stays small: the Matrix content of an admin's announcement", () => {
+    const m = announcementMessage(name, honest);
+    const size = Buffer.byteLength(JSON.stringify({ msgtype: "m.text", body: m.plain, format: "org.matrix.custom.html", formatted_body: m.html, ...m.extra }));
+    expect(size).toBeLessThan(56_000);
+    expect(MATRIX_PROOF_KEY in m.extra!).toBe(true);
+  });
+});
