@@ -2,17 +2,11 @@
 // static HTML page. Each carries the proof (announcement-proof.ts) so a reader
 // can check it without trusting whoever served it.
 import { keyInGroups, MATRIX_PROOF_KEY, proofBlock, type PublicAnnouncement } from "../pursuance/announcement-proof.js";
+import { shownText } from "../pursuance/announcement-shown.js";
 import type { PublicMessage } from "./announce-ports.js";
 import { esc } from "./mirror-render.js";
 
-/**
- * The text as shown beside its proof: an announcer must not be able to make a
- * copy look as if it held a second proof (a block pasted into the text). The
- * signed text itself is untouched, inside the event bytes.
- */
-function shown(text: string): string {
-  return text.replace(/-----(BEGIN|END) PURSUANCE ANNOUNCEMENT-----/g, "[$1 PURSUANCE ANNOUNCEMENT]");
-}
+const shown = shownText;
 
 const HOW = "To check it without trusting this server, copy the block below into `pursuance verify-announcement -`.";
 
@@ -56,7 +50,8 @@ export function atomFeed(pursuanceId: string, pursuanceName: string, list: reado
       `    <title>${xml(title(shown(a.text)))}</title>`,
       `    <updated>${iso(a.ts)}</updated>`,
       `    <author><name>${xml(a.authorName)}</name><uri>urn:pursuance:key:${a.author}</uri></author>`,
-      `    <content type="text">${xml(`${shown(a.text)}\n\n${HOW}\n\n${proofBlock(a.proof)}`)}</content>`,
+      // The attribution line ("— ") is where the shown text ends, for the verifier's comparison (announcement-shown.ts).
+      `    <content type="text">${xml(`${shown(a.text)}\n\n— ${a.authorName} (key ${keyInGroups(a.author)}), pursuance ${a.proof.pursuance}. ${HOW}\n\n${proofBlock(a.proof)}`)}</content>`,
       "  </entry>",
     ].join("\n"),
   );
