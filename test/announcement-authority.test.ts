@@ -13,10 +13,16 @@ import { startRelay, type RelayServer } from "../src/cwtch/relay-server.js";
 import { makeProof, MATRIX_PROOF_KEY, proofBlock, publicAnnouncements, type AnnouncementProof, type PublicAnnouncement } from "../src/pursuance/announcement-proof.js";
 import { PursuanceClient } from "../src/pursuance/client.js";
 import { encodeBody, type Body } from "../src/pursuance/events.js";
+import { grantBody } from "../src/pursuance/actions.js";
 import { decodeInvite, encodeInvite } from "../src/pursuance/invite.js";
 import { runVerifyAnnouncement } from "../src/cli/announce-command.js";
 import { announcementMessage, atomFeed } from "../src/bridge/announce-render.js";
 import { identity, ports, until } from "./helpers/pursuance-node.js";
+
+let crypto0: Crypto;
+beforeAll(async () => {
+  crypto0 = await loadCrypto();
+});
 
 async function cli(text: string, ...args: string[]): Promise<{ code: number; out: string }> {
   let out = "";
@@ -193,4 +199,58 @@ describe("announcement authority (real relay, real clients, real CLI verifier)",
     expect(size).toBeLessThan(56_000);
     expect(MATRIX_PROOF_KEY in m.extra!).toBe(true);
   });
+});
+
+describe("a chain two admissions deep, through a role made later (real relay, real clients)", () => {
+  let relay: RelayServer;
+  const clients: PursuanceClient[] = [];
+  afterAll(async () => {
+    for (const c of clients) c.close();
+    await relay?.close();
+  });
+
+  it("a speaker admitted by an admin and granted a role the founder created is VALID; the proof names each step and stays small", async () => {
+    relay = await startRelay();
+    const opts = { fallbackDutyMs: 500, repairDelayMs: 50, repairIntervalMs: 300 };
+    const f = await PursuanceClient.create(await ports(), await identity(), { name: "Deep", founderName: "ada", relays: [relay.url], ...opts });
+    clients.push(f);
+    await f.publish({ t: "role.create", role: "speaker", def: { rank: 50, caps: ["announce", "task.comment"], reads: "assigned" } });
+    const a = await PursuanceClient.join(await ports(), await identity(), await f.createInvite("admin"), "bob", opts);
+    clients.push(a);
+    await until("admin in", () => a.state.members.has(a.me) && f.state.members.has(a.me), [f, a]);
+    const c = await PursuanceClient.join(await ports(), await identity(), await a.createInvite("seedling"), "cy", opts);
+    clients.push(c);
+    await until("speaker in", () => [f, a, c].every((x) => x.state.members.size === 3), [f, a, c]);
+    await a.publish(grantBody(a.actor, a.state, c.me, "speaker"));
+    await until("grant seen", () => c.state.members.get(c.me)!.roles.has("speaker"), [a, c]);
+    await c.publish({ t: "announce", text: "Speaking for Deep" });
+    await until("founder sees it", () => f.state.announcements.length === 1, [f, c]);
+    const item = publicAnnouncements(f.state, f.id, (id) => f.session.log.get(id), undefined, f.fold.applied)[0]!;
+    const kinds = (item.proof.chain ?? []).map((b) => JSON.parse(new TextDecoder().decode((decodeAndVerify(crypto0, new Uint8Array(Buffer.from(b, "base64"))) as SignedEvent).body)).t);
+    expect(kinds).toEqual(["role.create", "invite", "join", "invite", "join", "role.grant"]);
+    const m = announcementMessage("Deep", item);
+    const content = JSON.stringify({ msgtype: "m.text", body: m.plain, format: "org.matrix.custom.html", formatted_body: m.html, ...m.extra });
+    const r = await cli(content, "--pursuance", f.id, "--founder", f.me);
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toMatch(/^VALID announcement: .*held "speaker", which may announce/m);
+    // Measured, for docs/protocol.md: the chain's bytes and the whole Matrix content.
+    console.log(`chain of ${kinds.length} events: ${item.proof.chain!.join("").length} base64 chars; Matrix content ${Buffer.byteLength(content)} bytes`);
+    expect(Buffer.byteLength(content)).toBeLessThan(56_000);
+
+    // The longest text an announcement may carry, in 3-byte characters, with this chain: still one Matrix event, still VALID from its body.
+    await c.publish({ t: "announce", text: "€".repeat(8000) });
+    await until("founder sees the long one", () => f.state.announcements.length === 2, [f, c]);
+    const long = publicAnnouncements(f.state, f.id, (id) => f.session.log.get(id), undefined, f.fold.applied)[1]!;
+    const lm = announcementMessage("Deep", long);
+    const lsize = Buffer.byteLength(JSON.stringify({ msgtype: "m.text", body: lm.plain, format: "org.matrix.custom.html", formatted_body: lm.html, ...lm.extra }));
+    console.log(`longest announcement with this chain: Matrix content ${lsize} bytes`);
+    expect(lsize).toBeLessThan(56_000);
+    const fromBody = await cli(lm.plain, "--pursuance", f.id);
+    expect(fromBody.code, fromBody.out).toBe(0);
+    expect(fromBody.out).toMatch(/cut short: read the whole signed text/);
+    const fromContent = await cli(JSON.stringify({ msgtype: "m.text", body: lm.plain, format: "org.matrix.custom.html", formatted_body: lm.html, ...lm.extra }), "--pursuance", f.id);
+    expect(fromContent.code, fromContent.out).toBe(0);
+    // A cut copy with other words before the mark is still ALTERED.
+    expect((await cli(lm.plain.replace("€€€", "$$$"), "--pursuance", f.id)).out).toMatch(/^ALTERED: /m);
+  }, 60_000);
 });

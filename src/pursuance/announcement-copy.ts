@@ -103,6 +103,12 @@ function collectJson(v: unknown, out: Copy[], depth: number, shown: Shown[]): vo
   }
   // A Matrix message: what its body and HTML show belongs to the proof under its custom key.
   const here = MATRIX_PROOF_KEY in o ? shownInContent(o) : [];
+  // A message too long to carry the proof twice names the body as where it is.
+  const key = o[MATRIX_PROOF_KEY] as Record<string, unknown> | undefined;
+  if (key && typeof key === "object" && typeof key.event !== "string" && typeof o.body === "string" && o.body.includes(BLOCK_BEGIN)) {
+    out.push(...findCopies(o.body));
+    return;
+  }
   for (const x of Object.values(o)) collectJson(x, out, depth + 1, here);
 }
 

@@ -10,7 +10,7 @@ import { equalBytes, toHex } from "../cwtch/bytes.js";
 import type { Crypto } from "../cwtch/crypto.js";
 import { decodeAndVerify, DecodeError, type SignedEvent } from "../cwtch/message.js";
 import type { AnnouncementProof } from "./announcement-copy.js";
-import { compareShown, type Shown } from "./announcement-shown.js";
+import { compareShown, shownCut, type Shown } from "./announcement-shown.js";
 import { BodyError, parseBody } from "./events.js";
 import type { AppliedEvent } from "./fold.js";
 import { chainText, replayChain, roleChain } from "./role-chain.js";
@@ -196,7 +196,7 @@ export function verifyAnnouncement(crypto: Crypto, p: AnnouncementProof, expect:
   if (chain === null) add("authority", false, "the copy carries no role chain (an older copy), so nothing in it shows that its announcer held announce");
   else if (chain !== undefined) add("authority", chain.status === "proven", chain.status === "proven" ? `the role chain (${p.chain!.length} signed events after the genesis) gives ${short(p.announcer)} ${chain.roles.map((r) => `"${r}"`).join(", ")}, which may ${may}` : chain.reason);
   const altered = v.text !== null ? compareShown(shown, v.text, name) : null;
-  if (v.text !== null && shown.length > 0) add("text shown", altered === null, altered === null ? `the text this copy shows (${shown.map((x) => x.where).join(", ")}) is the signed text` : `the ${altered.where} shows other words than were signed`);
+  if (v.text !== null && shown.length > 0) add("text shown", altered === null, altered === null ? `the text this copy shows (${shown.map((x) => x.where).join(", ")}) is the signed text${shownCut(shown) ? ", but cut short: read the whole signed text printed here" : ""}` : `the ${altered.where} shows other words than were signed`);
   const failed = checks.find((c) => !c.ok && c.what !== "authority" && c.what !== "text shown");
   if (failed) v.headline = `INVALID: ${failed.detail}`;
   else if (chain && chain.status === "invalid") v.headline = `INVALID: ${chain.reason}`;

@@ -16,6 +16,9 @@ export function shownText(text: string): string {
   return text.replace(/-----(BEGIN|END) PURSUANCE ANNOUNCEMENT-----/g, "[$1 PURSUANCE ANNOUNCEMENT]");
 }
 
+/** Where a rendering cut a text too long for one Matrix message (the block still holds all of it). */
+export const CUT_MARK = "\n… (cut to fit one Matrix message: the whole signed text is in the block below, and pursuance verify-announcement prints it)";
+
 /** One place a copy shows text: where (for the report), and the words. */
 export interface Shown {
   where: string;
@@ -99,7 +102,9 @@ export function compareShown(shown: readonly Shown[], signed: string, name: stri
   const want = norm(shownText(signed));
   for (const s of shown) {
     const got = norm(shownText(s.where === "text field" ? s.text : withoutHeader(norm(s.text), name)));
-    const same = s.where === "feed entry title" ? titleMatches(got, want) : got === want;
+    const mark = norm(CUT_MARK);
+    const cut = got.endsWith(mark) ? norm(got.slice(0, -mark.length)) : null;
+    const same = s.where === "feed entry title" ? titleMatches(got, want) : cut !== null ? want.startsWith(cut) : got === want;
     if (!same) return { where: s.where, diff: lineDiff(want, got) };
   }
   return null;
@@ -124,4 +129,10 @@ function lineDiff(signed: string, shown: string): string[] {
     else out.push(`- ${a[i++]}`);
   }
   return out;
+}
+
+/** Whether a copy shows the text cut (CUT_MARK): then the reader must read the whole signed text, which the verifier prints. */
+export function shownCut(shown: readonly Shown[]): boolean {
+  const mark = norm(CUT_MARK);
+  return shown.some((s) => norm(s.text).endsWith(mark));
 }

@@ -42,29 +42,35 @@ export function roleChain(applied: readonly AppliedEvent[], author: string, befo
   const need = new Set<string>();
   const todo = [author];
   const done = new Set<string>();
-  for (const e of prior) {
-    const t = e.body?.t;
-    if (t === "role.create" || t === "role.amend" || t === "role.delete") (need.add(e.id), todo.push(e.author));
-  }
+  // Rules events only for the roles the chain invites to or grants: others change nothing it shows.
+  const roles = new Set<string>();
+  const rulesOf = prior.filter((e) => e.body?.t === "role.create" || e.body?.t === "role.amend" || e.body?.t === "role.delete");
   while (todo.length > 0) {
-    const m = todo.pop()!;
-    if (done.has(m)) continue;
-    done.add(m);
-    let from = 0;
-    if (m !== founder) {
-      let j = prior.length - 1;
-      while (j >= 0 && !(prior[j]!.author === m && prior[j]!.body?.t === "join")) j--;
-      if (j < 0) continue;
-      const join = prior[j]!;
-      const code = (join.body as Extract<Body, { t: "join" }>).invite;
-      const inv = prior.find((e) => e.body?.t === "invite" && e.body.invite === code);
-      need.add(join.id);
-      if (inv) (need.add(inv.id), todo.push(inv.author));
-      from = j + 1;
+    while (todo.length > 0) {
+      const m = todo.pop()!;
+      if (done.has(m)) continue;
+      done.add(m);
+      let from = 0;
+      if (m !== founder) {
+        let j = prior.length - 1;
+        while (j >= 0 && !(prior[j]!.author === m && prior[j]!.body?.t === "join")) j--;
+        if (j < 0) continue;
+        const join = prior[j]!;
+        const code = (join.body as Extract<Body, { t: "join" }>).invite;
+        const inv = prior.find((e) => e.body?.t === "invite" && e.body.invite === code);
+        need.add(join.id);
+        if (inv?.body?.t === "invite") (need.add(inv.id), todo.push(inv.author), roles.add(inv.body.role));
+        from = j + 1;
+      }
+      for (const e of prior.slice(from)) {
+        const b = e.body;
+        if (b?.t === "role.grant" && b.member === m) (need.add(e.id), todo.push(e.author), roles.add(b.role));
+        if (b?.t === "leader.transfer" && b.to === m) (need.add(e.id), todo.push(e.author));
+      }
     }
-    for (const e of prior.slice(from)) {
-      const b = e.body;
-      if ((b?.t === "role.grant" && b.member === m) || (b?.t === "leader.transfer" && b.to === m)) (need.add(e.id), todo.push(e.author));
+    for (const e of rulesOf) {
+      const b = e.body as Extract<Body, { t: "role.create" | "role.amend" | "role.delete" }>;
+      if (!need.has(e.id) && roles.has(b.role)) (need.add(e.id), todo.push(e.author));
     }
   }
   return prior.filter((e) => need.has(e.id)).map((e) => e.id);
