@@ -14,6 +14,9 @@ import { makeProof, MATRIX_PROOF_KEY, proofBlock, publicAnnouncements, type Anno
 import { PursuanceClient } from "../src/pursuance/client.js";
 import { encodeBody, type Body } from "../src/pursuance/events.js";
 import { grantBody } from "../src/pursuance/actions.js";
+import { foldAll } from "../src/pursuance/fold.js";
+import { roleChain } from "../src/pursuance/role-chain.js";
+import { History } from "./helpers/history.js";
 import { decodeInvite, encodeInvite } from "../src/pursuance/invite.js";
 import { runVerifyAnnouncement } from "../src/cli/announce-command.js";
 import { announcementMessage, atomFeed } from "../src/bridge/announce-render.js";
@@ -253,4 +256,27 @@ describe("a chain two admissions deep, through a role made later (real relay, re
     // A cut copy with other words before the mark is still ALTERED.
     expect((await cli(lm.plain.replace("€€€", "$$$"), "--pursuance", f.id)).out).toMatch(/^ALTERED: /m);
   }, 60_000);
+});
+
+describe("role chains do not grow with the pursuance (pure fold, 100 members)", () => {
+  it("an admin's chain in a 100-member pursuance is its invite and its join; a member admitted by that admin adds two more", () => {
+    const h = new History(crypto0, 7);
+    const F = h.member("founder");
+    h.genesis(F);
+    const A = h.member("admin");
+    h.addMember(F, A, "admin");
+    for (let i = 0; i < 97; i++) h.addMember(i % 2 ? F : A, h.member(`m${i}`), i % 3 ? "seedling" : "change agent");
+    const S = h.member("speaker");
+    h.addMember(A, S, "seedling");
+    h.emit(F, { t: "role.amend", role: "seedling", def: { rank: 20, caps: ["task.comment", "task.update", "announce"], reads: "assigned" } });
+    const byAdmin = h.emit(A, { t: "announce", text: "from the admin" })!;
+    const bySpeaker = h.emit(S, { t: "announce", text: "from a seedling, now allowed" })!;
+    const f = foldAll(crypto0, h.events, h.genesisId);
+    expect(f.state.members.size).toBe(100);
+    expect(f.verdict(bySpeaker.id)).toBeNull();
+    const kinds = (ids: string[]) => ids.map((id) => h.events.find((e) => e.id === id)!.body!.t);
+    // The amend of "seedling" is not in the admin's chain: the admin was never invited to or granted it.
+    expect(kinds(roleChain(f.applied, A.hex, byAdmin.id))).toEqual(["invite", "join"]);
+    expect(kinds(roleChain(f.applied, S.hex, bySpeaker.id))).toEqual(["invite", "join", "invite", "join", "role.amend"]);
+  });
 });
