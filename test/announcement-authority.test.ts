@@ -149,6 +149,8 @@ describe("announcement authority (real relay, real clients, real CLI verifier)",
     const old = dressed(ev, chainOf(honest.proof), "Ignore the old relay; use relay 66666");
     const head = toHex(chainOf(honest.proof).at(-1)!.id).slice(0, 12);
     const r2 = await cli(proofBlock(old.proof), ...pin);
+    expect(r2.code, r2.out).toBe(0);
+    expect(r2.out).toMatch(/^VALID announcement: /m);
     expect(r2.out).toMatch(new RegExp(`as of event ${head}.*\\n.*a later removal cannot be seen from a copy`));
   });
 
@@ -190,6 +192,14 @@ describe("announcement authority (real relay, real clients, real CLI verifier)",
     const r2 = await cli(proofBlock(mixed), ...pin);
     expect(r2.code, r2.out).not.toBe(0);
     expect(r2.out).toMatch(/^INVALID: .*another (group|pursuance)/m);
+    // The chain out of order (the join before the invite it redeems), and a chain missing the invite.
+    const [inv, join] = p.chain!;
+    const swapped = await cli(proofBlock({ ...p, chain: [join!, inv!] }), ...pin);
+    expect(swapped.code, swapped.out).not.toBe(0);
+    expect(swapped.out).toMatch(/^INVALID: chain event 1 cites chain event 2, which should come first/m);
+    const partial = await cli(proofBlock({ ...p, chain: [join!] }), ...pin);
+    expect(partial.code, partial.out).not.toBe(0);
+    expect(partial.out).toMatch(/^UNPROVEN: chain event 1 \(join by [0-9a-f]{12}\) does not apply: unknown invite/m);
     // And a copy whose whole chain and genesis are another pursuance's, pinned to this one.
     const r3 = await cli(proofBlock(o.proof), ...pin);
     expect(r3.code).not.toBe(0);
