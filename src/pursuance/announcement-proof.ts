@@ -4,8 +4,10 @@
 // hash of the genesis bytes). Nothing here trusts the homeserver, the bridge
 // or the web host that carried the copy: a copy is checked from its bytes.
 //
-// What a copy cannot show is whether the author held an announcing role when
-// it signed: that is decided by the pursuance's whole log (see verifyAnnouncement).
+// The copy also carries the announcer's role chain (role-chain.ts), so VALID
+// means "signed by a key that held announce, as of the chain's last event".
+// What no copy can show is a removal after that event: only the whole log
+// decides it (docs/protocol.md, "Public announcements: what a copy proves").
 import { equalBytes, toHex } from "../cwtch/bytes.js";
 import type { Crypto } from "../cwtch/crypto.js";
 import { decodeAndVerify, DecodeError, type SignedEvent } from "../cwtch/message.js";
