@@ -177,6 +177,15 @@ describe("announcement authority (real relay, real clients, real CLI verifier)",
       expect(r.out, kind).toMatch(/- .*relay 41276/);
       expect(r.out, kind).toMatch(/\+ .*relay 51276/);
     }
+    // Words added below the block are shown too.
+    const { body, content } = copies(name, founder.id, honest);
+    for (const [kind, text] of [["body", `${body!}\nUPDATE: use relay 51276 instead`], ["content", content!.replace(/-----END PURSUANCE ANNOUNCEMENT-----"/, '-----END PURSUANCE ANNOUNCEMENT-----\\nUPDATE: use relay 51276 instead"')]] as const) {
+      expect(text, kind).toContain("UPDATE");
+      const r = await cli(text, ...pin);
+      expect(r.code, `${kind}: ${r.out}`).not.toBe(0);
+      expect(r.out, kind).toMatch(/^ALTERED: .*text after the block/m);
+      expect(r.out, kind).toMatch(/\+ UPDATE: use relay 51276 instead/);
+    }
   });
 
   it("a tampered chain event, and a chain from another pursuance's genesis, are INVALID", async () => {

@@ -3,7 +3,7 @@
 // copy showed its reader beside the block. A copy is untrusted input: parsed
 // here once, each field checked for shape; the checks of meaning are in
 // announcement-proof.ts.
-import { shownBeforeBlock, shownInContent, type Shown } from "./announcement-shown.js";
+import { shownAfterBlocks, shownBeforeBlock, shownInContent, type Shown } from "./announcement-shown.js";
 import { MAX_CHAIN } from "./role-chain.js";
 
 /** Custom key of the proof in a Matrix message's content. */
@@ -83,6 +83,9 @@ export function findCopies(text: string): Copy[] {
       out.push({ proof: parseBlock(m[1]!), shown: shownBeforeBlock(text.slice(from, m.index)) });
       from = m.index + m[0].length;
     }
+    // Words after the last block are shown too, and no rendering puts any there.
+    const after = shownAfterBlocks(text.slice(from));
+    if (after) out.at(-1)?.shown.push(after);
   }
   if (out.length === 0) throw new ProofFormatError("no announcement found: expected a BEGIN PURSUANCE ANNOUNCEMENT block or its JSON", text.slice(0, 80));
   return out;

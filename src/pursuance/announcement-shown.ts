@@ -64,6 +64,15 @@ export function shownBeforeBlock(before: string): Shown[] {
   return out;
 }
 
+/** Where a copy shows words after its last block (none in any rendering). */
+export const AFTER_BLOCK = "text after the block";
+
+/** The words after the last block, markup taken off, or null when there are none. */
+export function shownAfterBlocks(after: string): Shown | null {
+  const t = unmarkup(after).trim();
+  return t === "" ? null : { where: AFTER_BLOCK, text: t };
+}
+
 /** A Matrix message's content: its plain body and its HTML, each shown by some client. */
 export function shownInContent(o: Record<string, unknown>): Shown[] {
   const out: Shown[] = [];
@@ -73,6 +82,9 @@ export function shownInContent(o: Record<string, unknown>): Shown[] {
     const block = v.indexOf("-----BEGIN PURSUANCE ANNOUNCEMENT-----");
     const t = beforeAttribution(strip ? unmarkup(block >= 0 ? v.slice(0, block) : v) : block >= 0 ? v.slice(0, block) : v);
     if (t !== null) out.push({ where, text: t });
+    const end = v.lastIndexOf("-----END PURSUANCE ANNOUNCEMENT-----");
+    const after = end >= 0 ? shownAfterBlocks(v.slice(end + "-----END PURSUANCE ANNOUNCEMENT-----".length)) : null;
+    if (after) out.push({ ...after, where: `${where}, ${AFTER_BLOCK}` });
   }
   return out;
 }
@@ -102,6 +114,7 @@ export function compareShown(shown: readonly Shown[], signed: string, name: stri
   const want = norm(shownText(signed));
   for (const s of shown) {
     const got = norm(shownText(s.where === "text field" ? s.text : withoutHeader(norm(s.text), name)));
+    if (s.where.endsWith(AFTER_BLOCK)) return { where: s.where, diff: norm(s.text).split("\n").map((l) => `+ ${l}`) };
     const mark = norm(CUT_MARK);
     const cut = got.endsWith(mark) ? norm(got.slice(0, -mark.length)) : null;
     const same = s.where === "feed entry title" ? titleMatches(got, want) : cut !== null ? want.startsWith(cut) : got === want;

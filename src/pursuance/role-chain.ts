@@ -17,15 +17,19 @@ import { equalBytes, toHex } from "../cwtch/bytes.js";
 import type { Crypto } from "../cwtch/crypto.js";
 import { decodeAndVerify, DecodeError, type SignedEvent } from "../cwtch/message.js";
 import { Rejected, short, type PEvent } from "./apply-common.js";
-import { applyGenesis, applyGrant, applyInvite, applyInviteRevoke, applyJoin, applyLeave, applyRemove, applyRevoke, applyRoleChange, applyTransfer } from "./apply-membership.js";
+import { applyGenesis, applyGrant, applyInvite, applyJoin, applyRoleChange, applyTransfer } from "./apply-membership.js";
 import type { Body } from "./events.js";
 import type { AppliedEvent } from "./fold.js";
 import { toPEvent } from "./pevent.js";
 import { emptyState, hasCap, type PursuanceState } from "./state.js";
 
-/** Event kinds a chain may hold: what gives a role, and what takes one away. */
+/**
+ * Event kinds a chain may hold: what gives a role or defines one. Never a
+ * removal or revocation: an honest chain needs none, and in a copy the order
+ * of concurrent events is the copier's choice, so a removal placed after the
+ * act it should have superseded would show that act as valid.
+ */
 const GIVES = new Set(["role.create", "role.amend", "role.delete", "role.grant", "invite", "join", "leader.transfer"]);
-const TAKES = new Set(["role.revoke", "remove", "leave", "invite.revoke"]);
 
 /** A chain may not be longer than this (a copy is untrusted input; an honest one is a few events per level of admission). */
 export const MAX_CHAIN = 256;
@@ -104,7 +108,7 @@ export function replayChain(crypto: Crypto, genesis: SignedEvent, chain: readonl
     const pe = toPEvent(ev);
     const t = pe.body?.t ?? "malformed";
     if (t === "genesis") return { status: "invalid", reason: `chain event ${n} is a second genesis: another pursuance's` };
-    if (!GIVES.has(t) && !TAKES.has(t)) return { status: "invalid", reason: `chain event ${n} is a ${t}, which neither gives nor takes a role` };
+    if (!GIVES.has(t)) return { status: "invalid", reason: `chain event ${n} is a ${t}, which neither gives nor defines a role` };
     if (seen.has(pe.id)) return { status: "invalid", reason: `chain event ${n} repeats chain event ${seen.get(pe.id)}` };
     if (slots.has(`${pe.author}:${pe.seq}`)) return { status: "invalid", reason: `chain event ${n} is a second event by ${short(pe.author)} at seq ${pe.seq}: its author equivocated` };
     if (pe.id === toHex(target.id) || pe.parents.includes(toHex(target.id))) return { status: "invalid", reason: `chain event ${n} comes after the announcement it should precede` };
@@ -157,18 +161,10 @@ function replayOne(s: PursuanceState, e: PEvent, crypto: Crypto): void {
         if (held) held.keyId = k.keyId;
       }
       return applyGrant(s, e, b);
-    case "role.revoke":
-      return applyRevoke(s, e, b);
     case "invite":
       return applyInvite(s, e, b);
-    case "invite.revoke":
-      return applyInviteRevoke(s, e, b);
     case "join":
       return applyJoin(s, e, b, { crypto });
-    case "leave":
-      return applyLeave(s, e);
-    case "remove":
-      return applyRemove(s, e, b);
     case "leader.transfer":
       return applyTransfer(s, e, b);
     default:
