@@ -87,7 +87,7 @@ describe("public announcements", () => {
     // Both copies in the message verify against the pursuance id; a byte changed does not.
     const fromBody = await verify(bodyOf(msg), "--pursuance", pid);
     expect(fromBody.code, fromBody.out).toBe(0);
-    expect(fromBody.out).toMatch(/^VALID announcement: signed by [0-9a-f]{12}, who held ".+", which may announce, as of event [0-9a-f]{12}/m);
+    expect(fromBody.out).toMatch(/^VALID announcement: signed by ".*" \([0-9a-f]{12}\), who held ".+", which may announce, as of event [0-9a-f]{12}/m);
     expect(fromBody.out).toMatch(/a later removal cannot be seen from a copy/);
     // The words above the block changed, as a hostile homeserver could: ALTERED, with the difference.
     const altered = await verify(bodyOf(msg).replace("We moved to a new relay", "We moved to relay 51276"), "--pursuance", pid);

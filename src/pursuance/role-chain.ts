@@ -82,7 +82,7 @@ export function roleChain(applied: readonly AppliedEvent[], author: string, befo
 
 export type ChainVerdict =
   /** The chain gives the author `cap`: `roles` are its roles, `head` the chain's last event. */
-  | { status: "proven"; roles: string[]; head: { id: string; ts: number } }
+  | { status: "proven"; roles: string[]; head: { id: string; ts: number }; name: string }
   /** A chain event is forged, foreign or out of order: the copy is not genuine. */
   | { status: "invalid"; reason: string }
   /** Every event is genuine, but they do not give the author `cap`. */
@@ -144,7 +144,7 @@ export function replayChain(crypto: Crypto, genesis: SignedEvent, chain: readonl
   if (!m) return { status: "unproven", reason: events.length === 0 ? `the copy carries no role chain, and ${short(who)} is not the founder: not a member as far as this copy shows` : `${short(who)} is not a member by the role chain this copy carries` };
   const roles = [...m.roles].sort();
   if (!hasCap(s, who, cap)) return { status: "unproven", reason: `${short(who)} holds ${roles.map((r) => `"${r}"`).join(", ")}, which may not ${cap === "announce" ? "announce" : cap}, as of chain event ${short(head.id)}` };
-  return { status: "proven", roles: roles.filter((r) => (s.rules.roles[r]?.caps as string[] | undefined)?.includes(cap)), head: { id: head.id, ts: head.ts } };
+  return { status: "proven", roles: roles.filter((r) => (s.rules.roles[r]?.caps as string[] | undefined)?.includes(cap)), head: { id: head.id, ts: head.ts }, name: m.name };
 }
 
 function replayOne(s: PursuanceState, e: PEvent, crypto: Crypto): void {
