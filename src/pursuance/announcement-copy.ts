@@ -3,13 +3,12 @@
 // copy showed its reader beside the block. A copy is untrusted input: parsed
 // here once, each field checked for shape; the checks of meaning are in
 // announcement-proof.ts.
-import { shownAfterBlocks, shownBeforeBlock, shownInContent, type Shown } from "./announcement-shown.js";
+import { BLOCK_BEGIN, BLOCK_END, shownAfterBlocks, shownBeforeBlock, shownInContent, type Shown } from "./announcement-shown.js";
 import { MAX_CHAIN } from "./role-chain.js";
 
 /** Custom key of the proof in a Matrix message's content. */
 export const MATRIX_PROOF_KEY = "org.pursuance.announcement";
-export const BLOCK_BEGIN = "-----BEGIN PURSUANCE ANNOUNCEMENT-----";
-export const BLOCK_END = "-----END PURSUANCE ANNOUNCEMENT-----";
+export { BLOCK_BEGIN, BLOCK_END };
 
 /** Everything a reader needs, as JSON (Matrix content, export files) and as a text block (message bodies, feeds). */
 export interface AnnouncementProof {

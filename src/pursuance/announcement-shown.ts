@@ -7,6 +7,9 @@
 // line starting with "— ", then the block: that line is where the shown text
 // ends. A copy with nothing but the block shows no text apart from the signed one.
 
+export const BLOCK_BEGIN = "-----BEGIN PURSUANCE ANNOUNCEMENT-----";
+export const BLOCK_END = "-----END PURSUANCE ANNOUNCEMENT-----";
+
 /**
  * The text as shown beside its proof: an announcer must not be able to make a
  * copy look as if it held a second proof (a block pasted into the text). The
@@ -79,11 +82,11 @@ export function shownInContent(o: Record<string, unknown>): Shown[] {
   for (const [key, where, strip] of [["body", "message body", false], ["formatted_body", "message HTML", true]] as const) {
     const v = o[key];
     if (typeof v !== "string") continue;
-    const block = v.indexOf("-----BEGIN PURSUANCE ANNOUNCEMENT-----");
+    const block = v.indexOf(BLOCK_BEGIN);
     const t = beforeAttribution(strip ? unmarkup(block >= 0 ? v.slice(0, block) : v) : block >= 0 ? v.slice(0, block) : v);
     if (t !== null) out.push({ where, text: t });
-    const end = v.lastIndexOf("-----END PURSUANCE ANNOUNCEMENT-----");
-    const after = end >= 0 ? shownAfterBlocks(v.slice(end + "-----END PURSUANCE ANNOUNCEMENT-----".length)) : null;
+    const end = v.lastIndexOf(BLOCK_END);
+    const after = end >= 0 ? shownAfterBlocks(v.slice(end + BLOCK_END.length)) : null;
     if (after) out.push({ ...after, where: `${where}, ${AFTER_BLOCK}` });
   }
   return out;
