@@ -9,7 +9,8 @@ import { MAX_CONTENT_BYTES } from "./fit-message.js";
 
 const shown = shownText;
 
-const HOW = "To check it without trusting this server, copy the block below into `pursuance verify-announcement -`.";
+// The whole message, not only the block: the verifier then also compares the words shown with the signed ones.
+const HOW = "To check it without trusting this server, copy this whole message, text and block, into `pursuance verify-announcement -`.";
 
 export function announcementMessage(pursuanceName: string, a: PublicAnnouncement): PublicMessage {
   const block = proofBlock(a.proof);
@@ -19,7 +20,7 @@ export function announcementMessage(pursuanceName: string, a: PublicAnnouncement
   const text = `<p>${headHtml}${esc(shown(a.text)).replace(/\n/g, "<br>")}</p>`;
   const msg: PublicMessage = {
     plain: `${head}${shown(a.text)}\n\n— ${who}, pursuance ${a.proof.pursuance}. ${HOW}\n\n${block}`,
-    html: `${text}<p>— ${esc(who)}, pursuance <code>${a.proof.pursuance}</code>. To check it without trusting this server, copy the block below into <code>pursuance verify-announcement -</code>.</p>` + `<pre><code>${esc(block)}</code></pre>`,
+    html: `${text}<p>— ${esc(who)}, pursuance <code>${a.proof.pursuance}</code>. To check it without trusting this server, copy this whole message, text and block, into <code>pursuance verify-announcement -</code>.</p>` + `<pre><code>${esc(block)}</code></pre>`,
     extra: { [MATRIX_PROOF_KEY]: a.proof },
     txnId: `pursuance.announce.${a.id.slice(0, 40)}`,
   };
