@@ -231,7 +231,7 @@ describe("a chain two admissions deep, through a role made later (real relay, re
     await relay?.close();
   });
 
-  it("a speaker admitted by an admin and granted a role the founder created is VALID; the proof names each step and stays small", async () => {
+  it("a speaker admitted by an admin and granted a keyed role and a role the founder created is VALID; the proof names each step and stays small", async () => {
     relay = await startRelay();
     const opts = { fallbackDutyMs: 500, repairDelayMs: 50, repairIntervalMs: 300 };
     const f = await PursuanceClient.create(await ports(), await identity(), { name: "Deep", founderName: "ada", relays: [relay.url], ...opts });
@@ -243,13 +243,15 @@ describe("a chain two admissions deep, through a role made later (real relay, re
     const c = await PursuanceClient.join(await ports(), await identity(), await a.createInvite("seedling"), "cy", opts);
     clients.push(c);
     await until("speaker in", () => [f, a, c].every((x) => x.state.members.size === 3), [f, a, c]);
+    // A role with its own key first (the grant seals it): the replay checks authority, not keys.
+    await a.publish(grantBody(a.actor, a.state, c.me, "change agent"));
     await a.publish(grantBody(a.actor, a.state, c.me, "speaker"));
     await until("grant seen", () => c.state.members.get(c.me)!.roles.has("speaker"), [a, c]);
     await c.publish({ t: "announce", text: "Speaking for Deep" });
     await until("founder sees it", () => f.state.announcements.length === 1, [f, c]);
     const item = publicAnnouncements(f.state, f.id, (id) => f.session.log.get(id), undefined, f.fold.applied)[0]!;
     const kinds = (item.proof.chain ?? []).map((b) => JSON.parse(new TextDecoder().decode((decodeAndVerify(crypto0, new Uint8Array(Buffer.from(b, "base64"))) as SignedEvent).body)).t);
-    expect(kinds).toEqual(["role.create", "invite", "join", "invite", "join", "role.grant"]);
+    expect(kinds).toEqual(["role.create", "invite", "join", "invite", "join", "role.grant", "role.grant"]);
     const m = announcementMessage("Deep", item);
     const content = JSON.stringify({ msgtype: "m.text", body: m.plain, format: "org.matrix.custom.html", formatted_body: m.html, ...m.extra });
     const r = await cli(content, "--pursuance", f.id, "--founder", f.me);

@@ -21,7 +21,7 @@ import { applyGenesis, applyGrant, applyInvite, applyJoin, applyRoleChange, appl
 import type { Body } from "./events.js";
 import type { AppliedEvent } from "./fold.js";
 import { toPEvent } from "./pevent.js";
-import { emptyState, hasCap, type PursuanceState } from "./state.js";
+import { emptyState, hasCap, NO_KEY, type PursuanceState } from "./state.js";
 
 /**
  * Event kinds a chain may hold: what gives a role or defines one. Never a
@@ -155,11 +155,9 @@ function replayOne(s: PursuanceState, e: PEvent, crypto: Crypto): void {
     case "role.delete":
       return applyRoleChange(s, e, b);
     case "role.grant":
-      // See the head comment: the key ids a grant seals are taken as current.
-      for (const k of b.keys) {
-        const held = s.keys.get(k.scope);
-        if (held) held.keyId = k.keyId;
-      }
+      // See the head comment: the key ids a grant seals are taken as current, and a key it does
+      // not seal as not yet made (which the fold's check skips), so only authority is checked.
+      for (const [scope, held] of s.keys) held.keyId = b.keys.find((k) => k.scope === scope)?.keyId ?? NO_KEY;
       return applyGrant(s, e, b);
     case "invite":
       return applyInvite(s, e, b);
