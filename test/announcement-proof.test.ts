@@ -42,7 +42,7 @@ describe("announcement proofs", () => {
     b = await PursuanceClient.create(await ports(), await identity(), { name: "Other Group", founderName: "bob", relays: [relay.url] });
     await a.publish({ t: "announce", text: "We moved to a new relay" });
     await b.publish({ t: "announce", text: "Hello from B" });
-    proof = publicAnnouncements(a.state, a.id, (id) => a.session.log.get(id))[0]!.proof;
+    proof = publicAnnouncements(a.state, a.id, (id) => a.session.log.get(id), undefined, a.fold.applied)[0]!.proof;
   });
   afterAll(async () => {
     a?.close();
@@ -75,7 +75,7 @@ describe("announcement proofs", () => {
     expect(v.checks.find((c) => c.what === "signature")!.detail).toMatch(/does not verify/);
     const r = await cli(["-"], proofBlock(tampered));
     expect(r.code).toBe(1);
-    expect(r.out).toMatch(/NOT VALID[\s\S]*✘ signature: .*does not verify/);
+    expect(r.out).toMatch(/^INVALID: [\s\S]*✘ signature: .*does not verify/m);
     // One character of the base64 in the pasted block.
     const block = proofBlock(proof);
     const i = block.indexOf("Event: ") + 30;
@@ -87,7 +87,7 @@ describe("announcement proofs", () => {
 
   it("refuses a key line that is not the signer, and another pursuance's id or genesis", async () => {
     expect(verifyAnnouncement(crypto, { ...proof, announcer: b.me }).checks.find((c) => c.what === "author")!.ok).toBe(false);
-    const bProof = publicAnnouncements(b.state, b.id, (id) => b.session.log.get(id))[0]!.proof;
+    const bProof = publicAnnouncements(b.state, b.id, (id) => b.session.log.get(id), undefined, b.fold.applied)[0]!.proof;
     // B's announcement dressed as A's: A's id and genesis, B's signed event.
     const dressed = { ...bProof, pursuance: a.id, genesis: proof.genesis };
     const v = verifyAnnouncement(crypto, dressed);
@@ -109,9 +109,9 @@ describe("announcement proofs", () => {
   });
 
   it("an announcer cannot slip a second proof into a copy through its text", async () => {
-    const bProof = publicAnnouncements(b.state, b.id, (id) => b.session.log.get(id))[0]!.proof;
+    const bProof = publicAnnouncements(b.state, b.id, (id) => b.session.log.get(id), undefined, b.fold.applied)[0]!.proof;
     await a.publish({ t: "announce", text: `Also valid:\n${proofBlock(bProof)}\n\u0001 <&>` });
-    const list = publicAnnouncements(a.state, a.id, (id) => a.session.log.get(id));
+    const list = publicAnnouncements(a.state, a.id, (id) => a.session.log.get(id), undefined, a.fold.applied);
     const hostile = list.at(-1)!;
     const body = announcementMessage("Open Records", hostile).plain;
     expect(findProofs(body)).toEqual([hostile.proof]);

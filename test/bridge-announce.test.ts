@@ -87,7 +87,12 @@ describe("public announcements", () => {
     // Both copies in the message verify against the pursuance id; a byte changed does not.
     const fromBody = await verify(bodyOf(msg), "--pursuance", pid);
     expect(fromBody.code, fromBody.out).toBe(0);
-    expect(fromBody.out).toMatch(/Not checked[\s\S]*held a role allowed to announce/);
+    expect(fromBody.out).toMatch(/^VALID announcement: signed by ".*" \([0-9a-f]{12}\), who held ".+", which may announce, as of event [0-9a-f]{12}/m);
+    expect(fromBody.out).toMatch(/a later removal cannot be seen from a copy/);
+    // The words above the block changed, as a hostile homeserver could: ALTERED, with the difference.
+    const altered = await verify(bodyOf(msg).replace("We moved to a new relay", "We moved to relay 51276"), "--pursuance", pid);
+    expect(altered.code, altered.out).toBe(1);
+    expect(altered.out).toMatch(/^ALTERED: [\s\S]*\+ .*relay 51276/m);
     const fromContent = await verify(JSON.stringify(msg.content), "--pursuance", pid);
     expect(fromContent.code, fromContent.out).toBe(0);
     const bad = await verify(oneByteChanged(bodyOf(msg)), "--pursuance", pid);
@@ -114,6 +119,7 @@ describe("public announcements", () => {
     const feed = await r.text();
     expect(feed).toContain("We moved to a new relay");
     expect((await verify(feed, "--pursuance", pid)).code).toBe(0);
+    expect((await verify(feed.replace("We moved to a new relay", "We moved to relay 51276"), "--pursuance", pid)).out).toMatch(/^ALTERED: /m);
     expect((await verify(oneByteChanged(feed), "--pursuance", pid)).code).toBe(1);
     expect((await fetch(`http://127.0.0.1:${bridge.port}/feeds/${"0".repeat(64)}.atom`)).status).toBe(404);
   });

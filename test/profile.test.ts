@@ -90,8 +90,17 @@ describe("a profile copy anyone can check (real relay, real CLI)", () => {
     writeFileSync(tampered, JSON.stringify(copy));
     const bad = await run(["verify-announcement", tampered, "--pursuance", id]);
     expect(bad.code).toBe(1);
-    expect(bad.stdout).toMatch(/NOT VALID/);
+    expect(bad.stdout).toMatch(/^INVALID: /m);
     expect(bad.stdout).toMatch(/signature does not verify/);
+    // The shown "To join" changed to an attacker's address, the signed event untouched: ALTERED, with the difference.
+    const shown = JSON.parse(readFileSync(file, "utf8")) as { profile: { text: string } };
+    shown.profile.text = shown.profile.text.replace("Ask in #archive:example.test", "Ask in #archive:evil.test");
+    const altered = join(out, "altered.json");
+    writeFileSync(altered, JSON.stringify(shown));
+    const alt = await run(["verify-announcement", altered, "--pursuance", id]);
+    expect(alt.code, alt.stdout).toBe(1);
+    expect(alt.stdout).toMatch(/^ALTERED: /m);
+    expect(alt.stdout).toMatch(/\+ To join: Ask in #archive:evil\.test/);
     // Pinned to another pursuance: refused too.
     const other = await run(["verify-announcement", file, "--pursuance", "0".repeat(64)]);
     expect(other.code).toBe(1);

@@ -2,34 +2,47 @@
 // static HTML page. Each carries the proof (announcement-proof.ts) so a reader
 // can check it without trusting whoever served it.
 import { keyInGroups, MATRIX_PROOF_KEY, proofBlock, type PublicAnnouncement } from "../pursuance/announcement-proof.js";
+import { CUT_MARK, shownText } from "../pursuance/announcement-shown.js";
 import type { PublicMessage } from "./announce-ports.js";
 import { esc } from "./mirror-render.js";
+import { MAX_CONTENT_BYTES } from "./fit-message.js";
 
-/**
- * The text as shown beside its proof: an announcer must not be able to make a
- * copy look as if it held a second proof (a block pasted into the text). The
- * signed text itself is untouched, inside the event bytes.
- */
-function shown(text: string): string {
-  return text.replace(/-----(BEGIN|END) PURSUANCE ANNOUNCEMENT-----/g, "[$1 PURSUANCE ANNOUNCEMENT]");
-}
+const shown = shownText;
 
-const HOW = "To check it without trusting this server, copy the block below into `pursuance verify-announcement -`.";
+// The whole message, not only the block: the verifier then also compares the words shown with the signed ones.
+const HOW = "To check it without trusting this server, copy this whole message, text and block, into `pursuance verify-announcement -`.";
 
 export function announcementMessage(pursuanceName: string, a: PublicAnnouncement): PublicMessage {
   const block = proofBlock(a.proof);
   const who = `${a.authorName} (key ${keyInGroups(a.author)})`;
   const head = a.kind === "profile" ? `📇 ${pursuanceName}, its public profile:\n` : `📣 ${pursuanceName}: `;
   const headHtml = a.kind === "profile" ? `📇 <b>${esc(pursuanceName)}</b>, its public profile:<br>` : `📣 <b>${esc(pursuanceName)}</b>: `;
-  return {
+  const text = `<p>${headHtml}${esc(shown(a.text)).replace(/\n/g, "<br>")}</p>`;
+  const msg: PublicMessage = {
     plain: `${head}${shown(a.text)}\n\n— ${who}, pursuance ${a.proof.pursuance}. ${HOW}\n\n${block}`,
-    html:
-      `<p>${headHtml}${esc(shown(a.text)).replace(/\n/g, "<br>")}</p>` +
-      `<p>— ${esc(who)}, pursuance <code>${a.proof.pursuance}</code>. To check it without trusting this server, copy the block below into <code>pursuance verify-announcement -</code>.</p>` +
-      `<pre><code>${esc(block)}</code></pre>`,
+    html: `${text}<p>— ${esc(who)}, pursuance <code>${a.proof.pursuance}</code>. To check it without trusting this server, copy this whole message, text and block, into <code>pursuance verify-announcement -</code>.</p>` + `<pre><code>${esc(block)}</code></pre>`,
     extra: { [MATRIX_PROOF_KEY]: a.proof },
     txnId: `pursuance.announce.${a.id.slice(0, 40)}`,
   };
+  // The proof is in the content three times (body, HTML, JSON); a long text with a long role chain
+  // could pass Matrix's event limit, so the HTML copy of the block goes first (the body keeps it).
+  const size = () => Buffer.byteLength(JSON.stringify({ body: msg.plain, formatted_body: msg.html, ...msg.extra }));
+  const pointer = `<p>— ${esc(who)}, pursuance <code>${a.proof.pursuance}</code>. To check it, copy the plain-text body of this message into <code>pursuance verify-announcement -</code>.</p>`;
+  if (size() > MAX_CONTENT_BYTES) msg.html = `${text}${pointer}`;
+  // Then the HTML copy of the text: clients show the body instead, which holds everything.
+  if (size() > MAX_CONTENT_BYTES) msg.html = `<p>${headHtml}(too long to repeat here: see the plain-text body)</p>${pointer}`;
+  // Then the JSON copy of the proof: the body's block is the same proof (the key stays, naming where it is).
+  if (size() > MAX_CONTENT_BYTES) msg.extra = { [MATRIX_PROOF_KEY]: { in: "body", pursuance: a.proof.pursuance, announcer: a.proof.announcer } };
+  // Last, the shown text is cut, marked as cut: the signed text is whole in the block, and the verifier prints it.
+  if (size() > MAX_CONTENT_BYTES) {
+    const tail = `\n\n— ${who}, pursuance ${a.proof.pursuance}. ${HOW}\n\n${block}`;
+    const room = MAX_CONTENT_BYTES - Buffer.byteLength(JSON.stringify({ body: `${head}${CUT_MARK}${tail}`, formatted_body: msg.html, ...msg.extra })) - 64;
+    const chars = Array.from(shown(a.text));
+    let n = chars.length;
+    while (n > 0 && Buffer.byteLength(JSON.stringify(chars.slice(0, n).join(""))) > room) n = Math.floor(n * 0.95);
+    msg.plain = `${head}${chars.slice(0, n).join("")}${CUT_MARK}${tail}`;
+  }
+  return msg;
 }
 
 function xml(s: string): string {
@@ -56,7 +69,8 @@ export function atomFeed(pursuanceId: string, pursuanceName: string, list: reado
       `    <title>${xml(title(shown(a.text)))}</title>`,
       `    <updated>${iso(a.ts)}</updated>`,
       `    <author><name>${xml(a.authorName)}</name><uri>urn:pursuance:key:${a.author}</uri></author>`,
-      `    <content type="text">${xml(`${shown(a.text)}\n\n${HOW}\n\n${proofBlock(a.proof)}`)}</content>`,
+      // The attribution line ("— ") is where the shown text ends, for the verifier's comparison (announcement-shown.ts).
+      `    <content type="text">${xml(`${shown(a.text)}\n\n— ${a.authorName} (key ${keyInGroups(a.author)}), pursuance ${a.proof.pursuance}. ${HOW}\n\n${proofBlock(a.proof)}`)}</content>`,
       "  </entry>",
     ].join("\n"),
   );

@@ -234,7 +234,7 @@ export class Bridge {
       name: () => h.primary?.state.name ?? binding.name,
       announcements: (skip) => {
         const c = h.primary;
-        return c ? publicAnnouncements(c.state, c.id, (id) => c.session.log.get(id), skip) : [];
+        return c ? publicAnnouncements(c.state, c.id, (id) => c.session.log.get(id), skip, c.fold.applied) : [];
       },
     });
     return h;

@@ -8,7 +8,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { loadCrypto } from "../cwtch/crypto.js";
-import { findProofs, keyInGroups, ProofFormatError, publicAnnouncements, verifyAnnouncement, type Expect } from "../pursuance/announcement-proof.js";
+import { findCopies, keyInGroups, ProofFormatError, publicAnnouncements, verifyAnnouncement, type Copy, type Expect } from "../pursuance/announcement-proof.js";
 import { atomFeed, exportIndex } from "../bridge/announce-render.js";
 import { COMMON_HELP, parse, stdio, withClient, type Io } from "./client-context.js";
 import { UsageError } from "./relay-command.js";
@@ -18,7 +18,14 @@ const VERIFY_HELP = `Usage: pursuance verify-announcement FILE|- [--pursuance ID
 Checks every announcement in FILE (or stdin): the text block from a Matrix
 message, the message's JSON, an Atom feed or entry, or a file from
 'pursuance announcements export', or a profile from 'pursuance client
-profile export'. Exit 0 only if every one passes.
+profile export'. Each gets one verdict:
+  VALID     well signed, in the pursuance named, shown as signed, and its role
+            chain gives the announcer 'announce' (as of the chain's last event:
+            a later removal cannot be seen from a copy)
+  UNPROVEN  genuine, but nothing in the copy shows the right to announce
+  ALTERED   genuine, but the text the copy shows is not the signed text
+  INVALID   a forged, changed or foreign part
+Exit 0 only if every one is VALID.
   --pursuance ID   the pursuance id you trust (from its members, its website…)
   --founder KEY    the founding key you trust (hex)
 `;
@@ -47,9 +54,9 @@ export async function runVerifyAnnouncement(argv: string[], io: Io = stdio, stdi
     io.err(`pursuance verify-announcement: cannot read ${file}: ${(e as Error).message}`);
     return 2;
   }
-  let proofs;
+  let proofs: Copy[];
   try {
-    proofs = findProofs(text);
+    proofs = findCopies(text);
   } catch (e) {
     if (!(e instanceof ProofFormatError)) throw e;
     io.err(`✘ ${e.message}`);
@@ -57,14 +64,20 @@ export async function runVerifyAnnouncement(argv: string[], io: Io = stdio, stdi
   }
   const expect: Expect = { ...(values.pursuance ? { pursuanceId: values.pursuance.toLowerCase() } : {}), ...(values.founder ? { founderKey: values.founder.toLowerCase() } : {}) };
   const crypto = await loadCrypto();
-  const verdicts = proofs.map((p) => ({ proof: p, ...verifyAnnouncement(crypto, p, expect) }));
+  const verdicts = proofs.map((c) => ({ proof: c.proof, ...verifyAnnouncement(crypto, c.proof, expect, c.shown) }));
   if (values.json) {
     io.out(JSON.stringify(verdicts.map(({ proof, ...v }) => ({ pursuance: proof.pursuance, announcer: proof.announcer, ...v })), null, 2));
   } else {
     verdicts.forEach((v, i) => {
       if (verdicts.length > 1) io.out(`— announcement ${i + 1} of ${verdicts.length}`);
-      io.out(v.ok ? `VALID ${v.kind === "profile" ? "profile" : "announcement"}` : "NOT VALID: do not trust this copy");
-      if (v.text !== null) io.out(`  text: ${JSON.stringify(v.text)}`);
+      io.out(v.headline);
+      if (v.ok) io.out("  a later removal cannot be seen from a copy: this says who held the right as of that event, not that they still do");
+      else io.out("  do not trust this copy");
+      if (v.diff.length > 0) {
+        io.out("  signed (-) and shown (+):");
+        for (const d of v.diff) io.out(`    ${d}`);
+      }
+      if (v.text !== null) io.out(`  signed text: ${JSON.stringify(v.text)}`);
       io.out(`  announcer: ${keyInGroups(v.proof.announcer)}`);
       io.out(`  pursuance: ${v.proof.pursuance}`);
       if (v.ts !== null) io.out(`  signed at (the author's claim): ${new Date(v.ts).toISOString()}`);
@@ -103,7 +116,7 @@ export async function runAnnouncementsCommand(argv: string[], io: Io = stdio): P
   }
   const dir = p.positionals[0]!;
   const n = await withClient(p, io, async (c) => {
-    const list = publicAnnouncements(c.state, c.id, (id) => c.session.log.get(id));
+    const list = publicAnnouncements(c.state, c.id, (id) => c.session.log.get(id), undefined, c.fold.applied);
     mkdirSync(dir, { recursive: true });
     for (const a of list) writeFileSync(join(dir, `${a.id}.json`), JSON.stringify({ ...a.proof, text: a.text, ts: a.ts, authorName: a.authorName }, null, 2) + "\n");
     writeFileSync(join(dir, "feed.atom"), atomFeed(c.id, c.state.name, list, null));

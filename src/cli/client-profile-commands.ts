@@ -2,7 +2,7 @@
 // in public, signed in its log by a role allowed to announce, and exported as
 // a copy anyone checks with `pursuance verify-announcement` (no account needed).
 import { writeFileSync } from "node:fs";
-import { makeProof, profileText } from "../pursuance/announcement-proof.js";
+import { proofFromLog, profileText } from "../pursuance/announcement-proof.js";
 import { memberName } from "../pursuance/views.js";
 import type { SubCommand } from "./client-command.js";
 import { arg, withClient } from "./client-context.js";
@@ -33,7 +33,7 @@ export const PROFILE_COMMANDS: Record<string, SubCommand> = {
         const ev = c.session.log.get(prof.event);
         const genesis = c.session.log.get(c.id);
         if (!ev || !genesis) throw new Error("the profile or genesis event is missing from the local log; run 'pursuance client sync'");
-        writeFileSync(file, JSON.stringify({ name: c.state.name, profile: makeProof(ev, genesis) }, null, 2) + "\n");
+        writeFileSync(file, JSON.stringify({ name: c.state.name, profile: { ...proofFromLog(ev, genesis, (id) => c.session.log.get(id), c.fold.applied), text: profileText(prof) } }, null, 2) + "\n");
         io.out(`wrote ${file}: check it with pursuance verify-announcement ${file} --pursuance ${c.id}`);
       });
     },

@@ -4,44 +4,44 @@
 // hash of the genesis bytes). Nothing here trusts the homeserver, the bridge
 // or the web host that carried the copy: a copy is checked from its bytes.
 //
-// What a copy cannot show is whether the author held an announcing role when
-// it signed: that is decided by the pursuance's whole log (see verifyAnnouncement).
+// The copy also carries the announcer's role chain (role-chain.ts), so VALID
+// means "signed by a key that held announce, as of the chain's last event".
+// What no copy can show is a removal after that event: only the whole log
+// decides it (docs/protocol.md, "Public announcements: what a copy proves").
 import { equalBytes, toHex } from "../cwtch/bytes.js";
 import type { Crypto } from "../cwtch/crypto.js";
 import { decodeAndVerify, DecodeError, type SignedEvent } from "../cwtch/message.js";
+import type { AnnouncementProof } from "./announcement-copy.js";
+import { compareShown, shownCut, type Shown } from "./announcement-shown.js";
 import { BodyError, parseBody } from "./events.js";
+import type { AppliedEvent } from "./fold.js";
+import { chainText, replayChain, roleChain } from "./role-chain.js";
 import type { PursuanceState } from "./state.js";
 
-/** Custom key of the proof in a Matrix message's content. */
-export const MATRIX_PROOF_KEY = "org.pursuance.announcement";
-export const BLOCK_BEGIN = "-----BEGIN PURSUANCE ANNOUNCEMENT-----";
-export const BLOCK_END = "-----END PURSUANCE ANNOUNCEMENT-----";
+export { BLOCK_BEGIN, BLOCK_END, findCopies, findProofs, MATRIX_PROOF_KEY, ProofFormatError, proofBlock, type AnnouncementProof, type Copy } from "./announcement-copy.js";
 
-/** Everything a reader needs, as JSON (Matrix content, export files) and as a text block (message bodies, feeds). */
-export interface AnnouncementProof {
-  v: 1;
-  /** The pursuance id: hex BLAKE2b-256 of the genesis bytes. */
-  pursuance: string;
-  /** The announcer's Ed25519 public key, hex (its fingerprint). */
-  announcer: string;
-  /** The signed event, standard base64 of its canonical bytes. */
-  event: string;
-  /** The event's Ed25519 signature (its last 64 bytes), standard base64. */
-  sig: string;
-  /** The pursuance's genesis event, standard base64. */
-  genesis: string;
-}
-
-/** An announcement as the log holds it: its signed bytes and the genesis of its pursuance. */
-export function makeProof(event: SignedEvent, genesis: SignedEvent): AnnouncementProof {
+/** An announcement as the log holds it: its signed bytes, the genesis of its pursuance, and its author's role chain. */
+export function makeProof(event: SignedEvent, genesis: SignedEvent, chain: readonly SignedEvent[] = []): AnnouncementProof {
   return {
-    v: 1,
+    v: 2,
     pursuance: toHex(genesis.id),
     announcer: toHex(event.author),
     event: b64(event.bytes),
     sig: b64(event.sig),
     genesis: b64(genesis.bytes),
+    chain: chainText(chain),
   };
+}
+
+/**
+ * An event's proof with the role chain its author had when the fold applied it
+ * (`applied` is the fold's log). A chain event the log cannot hand back leaves
+ * the proof without a chain: a reader then sees UNPROVEN, never a false VALID.
+ */
+export function proofFromLog(event: SignedEvent, genesis: SignedEvent, get: (id: string) => SignedEvent | undefined, applied: readonly AppliedEvent[]): AnnouncementProof {
+  const events = roleChain(applied, toHex(event.author), toHex(event.id)).map(get);
+  if (events.some((e) => e === undefined)) return { ...makeProof(event, genesis), v: 1, chain: undefined };
+  return makeProof(event, genesis, events as SignedEvent[]);
 }
 
 /** One accepted announcement with its proof, as the bridge's mirror, the feed and the export show it. */
@@ -61,7 +61,7 @@ export interface PublicAnnouncement {
  * The pursuance's accepted announcements in fold order, each with its proof.
  * `get` returns a delivered event's signed form (the client's log holds them all).
  */
-export function publicAnnouncements(s: PursuanceState, pursuanceId: string, get: (id: string) => SignedEvent | undefined, skip?: (id: string) => boolean): PublicAnnouncement[] {
+export function publicAnnouncements(s: PursuanceState, pursuanceId: string, get: (id: string) => SignedEvent | undefined, skip: ((id: string) => boolean) | undefined, applied: readonly AppliedEvent[]): PublicAnnouncement[] {
   const genesis = get(pursuanceId);
   if (!genesis) return [];
   const out: PublicAnnouncement[] = [];
@@ -69,13 +69,13 @@ export function publicAnnouncements(s: PursuanceState, pursuanceId: string, get:
     if (skip?.(a.id)) continue;
     const ev = get(a.id);
     if (!ev) continue;
-    out.push({ id: a.id, author: a.author, authorName: s.members.get(a.author)?.name ?? a.author.slice(0, 12), ts: a.ts, text: a.text, proof: makeProof(ev, genesis) });
+    out.push({ id: a.id, author: a.author, authorName: s.members.get(a.author)?.name ?? a.author.slice(0, 12), ts: a.ts, text: a.text, proof: proofFromLog(ev, genesis, get, applied) });
   }
   // The current profile goes out beside the announcements, where its time puts it; a new one is a new item.
   const p = s.profile;
   const pev = p && !skip?.(p.event) ? get(p.event) : undefined;
   if (p && pev) {
-    const item: PublicAnnouncement = { id: p.event, author: p.by, authorName: s.members.get(p.by)?.name ?? p.by.slice(0, 12), ts: pev.ts, text: profileText(p), proof: makeProof(pev, genesis), kind: "profile" };
+    const item: PublicAnnouncement = { id: p.event, author: p.by, authorName: s.members.get(p.by)?.name ?? p.by.slice(0, 12), ts: pev.ts, text: profileText(p), proof: proofFromLog(pev, genesis, get, applied), kind: "profile" };
     const at = out.findIndex((a) => a.ts > item.ts);
     out.splice(at === -1 ? out.length : at, 0, item);
   }
@@ -85,87 +85,6 @@ export function publicAnnouncements(s: PursuanceState, pursuanceId: string, get:
 /** "3f9a 1c22 …": the announcer's key in groups of four, as people read it aloud. */
 export function keyInGroups(hexKey: string): string {
   return hexKey.replace(/(.{4})(?=.)/g, "$1 ");
-}
-
-export function proofBlock(p: AnnouncementProof): string {
-  return [BLOCK_BEGIN, `Pursuance: ${p.pursuance}`, `Announcer: ${p.announcer}`, `Event: ${p.event}`, `Signature: ${p.sig}`, `Genesis: ${p.genesis}`, BLOCK_END].join("\n");
-}
-
-export class ProofFormatError extends Error {
-  constructor(
-    message: string,
-    readonly value: unknown,
-  ) {
-    super(message);
-    this.name = "ProofFormatError";
-  }
-}
-
-const BLOCK_KEYS: Record<string, keyof AnnouncementProof> = { pursuance: "pursuance", announcer: "announcer", event: "event", signature: "sig", genesis: "genesis" };
-
-/**
- * Every proof in a copied text: text blocks (a room message's body, a feed),
- * a proof as JSON, or JSON that holds one (a Matrix event or its content, a
- * list of them). Throws ProofFormatError when there is none.
- */
-export function findProofs(text: string): AnnouncementProof[] {
-  const out: AnnouncementProof[] = [];
-  const trimmed = text.trim();
-  if (trimmed.startsWith("{") || trimmed.startsWith("[")) {
-    let v: unknown;
-    try {
-      v = JSON.parse(trimmed);
-    } catch {
-      v = undefined;
-    }
-    if (v !== undefined) collectJson(v, out, 0);
-  }
-  if (out.length === 0) {
-    // Blocks, from a body pasted as is, or HTML/XML-escaped in a feed (the fields hold no escaped characters).
-    const re = new RegExp(`${BLOCK_BEGIN}([\\s\\S]*?)${BLOCK_END}`, "g");
-    for (const m of text.matchAll(re)) out.push(parseBlock(m[1]!));
-  }
-  if (out.length === 0) throw new ProofFormatError("no announcement found: expected a BEGIN PURSUANCE ANNOUNCEMENT block or its JSON", text.slice(0, 80));
-  return out;
-}
-
-function collectJson(v: unknown, out: AnnouncementProof[], depth: number): void {
-  if (depth > 6 || v === null || typeof v !== "object") return;
-  if (Array.isArray(v)) {
-    for (const x of v) collectJson(x, out, depth + 1);
-    return;
-  }
-  const o = v as Record<string, unknown>;
-  if (o.v === 1 && typeof o.event === "string") {
-    out.push(checkedProof(o));
-    return;
-  }
-  for (const x of Object.values(o)) collectJson(x, out, depth + 1);
-}
-
-function parseBlock(inner: string): AnnouncementProof {
-  const fields: Record<string, string> = { v: "" };
-  let last: string | null = null;
-  for (const raw of inner.split(/\r?\n/)) {
-    const line = raw.trim();
-    if (!line) continue;
-    const m = /^([A-Za-z]+):\s*(.*)$/.exec(line);
-    if (m && BLOCK_KEYS[m[1]!.toLowerCase()]) {
-      last = BLOCK_KEYS[m[1]!.toLowerCase()]!;
-      fields[last] = m[2]!;
-    } else if (last) {
-      // A value wrapped by whoever copied it: base64 and hex carry no spaces, so join.
-      fields[last] += line;
-    } else throw new ProofFormatError("unexpected line in the announcement block", line.slice(0, 80));
-  }
-  return checkedProof({ ...fields, v: 1 });
-}
-
-function checkedProof(o: Record<string, unknown>): AnnouncementProof {
-  for (const k of ["pursuance", "announcer", "event", "sig", "genesis"] as const) {
-    if (typeof o[k] !== "string" || o[k] === "") throw new ProofFormatError(`the announcement has no ${k === "sig" ? "signature" : k}`, o[k]);
-  }
-  return { v: 1, pursuance: o.pursuance as string, announcer: o.announcer as string, event: o.event as string, sig: o.sig as string, genesis: o.genesis as string };
 }
 
 export interface Check {
@@ -185,6 +104,17 @@ export interface Verdict {
   kind: "announcement" | "profile" | null;
   /** What a copy alone cannot show, said plainly. */
   notChecked: string[];
+  /**
+   * VALID: well signed, in the pursuance named, shown as signed, and its role
+   * chain gives the announcer `announce`. INVALID: a forged, changed or
+   * foreign part. ALTERED: genuine, but the text the copy shows is not the
+   * signed text. UNPROVEN: genuine, but nothing in it shows the right to announce.
+   */
+  status: "VALID" | "INVALID" | "ALTERED" | "UNPROVEN";
+  /** The verdict in one line: whose authority as of when, or what is missing. */
+  headline: string;
+  /** ALTERED: the signed text's lines ("- ") and the shown text's ("+ "). */
+  diff: string[];
 }
 
 export interface Expect {
@@ -200,13 +130,14 @@ export interface Expect {
  * it carries hashes to that id and names the same group), and, when the
  * reader gives them, that id and founder are the ones expected.
  */
-export function verifyAnnouncement(crypto: Crypto, p: AnnouncementProof, expect: Expect = {}): Verdict {
+export function verifyAnnouncement(crypto: Crypto, p: AnnouncementProof, expect: Expect = {}, shown: readonly Shown[] = []): Verdict {
   const checks: Check[] = [];
   const add = (what: string, ok: boolean, detail: string) => (checks.push({ what, ok, detail }), ok);
-  const v: Verdict = { ok: false, checks, text: null, ts: null, eventId: null, kind: null, notChecked: [] };
+  const v: Verdict = { ok: false, checks, text: null, ts: null, eventId: null, kind: null, notChecked: [], status: "INVALID", headline: "", diff: [] };
   const ev = decodeEvent(crypto, p.event, "event");
   if (typeof ev === "string") {
     add("signature", false, ev);
+    v.headline = `INVALID: ${ev}`;
     return v;
   }
   v.eventId = toHex(ev.id);
@@ -231,6 +162,8 @@ export function verifyAnnouncement(crypto: Crypto, p: AnnouncementProof, expect:
     add("kind", false, e instanceof BodyError ? `the event's body does not parse: ${e.message}` : String(e));
   }
   const gen = decodeEvent(crypto, p.genesis, "genesis");
+  let name = "";
+  let ours: SignedEvent | null = null;
   if (typeof gen === "string") add("pursuance", false, gen);
   else {
     const gid = toHex(gen.id);
@@ -243,12 +176,16 @@ export function verifyAnnouncement(crypto: Crypto, p: AnnouncementProof, expect:
     if (!isGenesis) add("pursuance", false, "the Genesis field is not a pursuance's genesis event");
     else if (gid !== p.pursuance) add("pursuance", false, `the genesis carried hashes to ${short(gid)}, not to the pursuance id shown (${short(p.pursuance)})`);
     else if (!equalBytes(gen.group, ev.group)) add("pursuance", false, `the event belongs to another group than pursuance ${short(p.pursuance)}`);
-    else add("pursuance", true, `the event is in the group of pursuance ${p.pursuance} (its genesis, founded by ${short(toHex(gen.author))}, hashes to that id and names the same group)`);
+    else {
+      add("pursuance", true, `the event is in the group of pursuance ${p.pursuance} (its genesis, founded by ${short(toHex(gen.author))}, hashes to that id and names the same group)`);
+      ours = gen;
+      const gb = parseBody(gen.body);
+      name = gb.t === "genesis" ? gb.name : "";
+    }
     if (expect.founderKey !== undefined) {
       const f = expect.founderKey.toLowerCase();
       add("founder", f === toHex(gen.author), f === toHex(gen.author) ? "the pursuance was founded by the key you gave" : `the pursuance was founded by ${short(toHex(gen.author))}, not by the key you gave (${short(f)})`);
     }
-    if (toHex(gen.author) === toHex(ev.author)) v.notChecked.push("the announcer is the founding key; whether it still held its role when it signed is also a fact of the log");
   }
   if (expect.pursuanceId !== undefined) {
     const want = expect.pursuanceId.toLowerCase();
@@ -256,11 +193,31 @@ export function verifyAnnouncement(crypto: Crypto, p: AnnouncementProof, expect:
   } else if (expect.founderKey === undefined) {
     v.notChecked.push("which pursuance you meant: the id was taken from the copy itself; pass --pursuance ID (or --founder KEY) from a source you trust to pin it");
   }
+  const may = v.kind === "profile" ? "set the profile" : "announce";
+  const chain = ours && v.kind ? (p.v === 1 || !p.chain ? null : replayChain(crypto, ours, p.chain, ev, "announce")) : undefined;
+  if (chain === null) add("authority", false, "the copy carries no role chain (an older copy), so nothing in it shows that its announcer held announce");
+  else if (chain !== undefined) add("authority", chain.status === "proven", chain.status === "proven" ? `the role chain (${p.chain!.length} signed events after the genesis) gives ${short(p.announcer)} ${chain.roles.map((r) => `"${r}"`).join(", ")}, which may ${may}` : chain.reason);
+  const altered = v.text !== null ? compareShown(shown, v.text, name) : null;
+  if (v.text !== null && shown.length > 0) add("text shown", altered === null, altered === null ? `the text this copy shows (${shown.map((x) => x.where).join(", ")}) is the signed text${shownCut(shown) ? ", but cut short: read the whole signed text printed here" : ""}` : `the ${altered.where} shows other words than were signed`);
+  const failed = checks.find((c) => !c.ok && c.what !== "authority" && c.what !== "text shown");
+  if (failed) v.headline = `INVALID: ${failed.detail}`;
+  else if (chain && chain.status === "invalid") v.headline = `INVALID: ${chain.reason}`;
+  else if (altered) {
+    v.status = "ALTERED";
+    v.headline = `ALTERED: the ${altered.where} is not the signed text; read the signed text printed below, not the copy`;
+    v.diff = altered.diff;
+  } else if (!chain || chain.status === "unproven") {
+    v.status = "UNPROVEN";
+    v.headline = `UNPROVEN: ${chain ? chain.reason : "the copy carries no role chain (an older copy), so nothing in it shows that its announcer held announce"}`;
+  } else {
+    v.status = "VALID";
+    v.ok = true;
+    v.headline = `VALID ${v.kind}: signed by ${JSON.stringify(chain.name)} (${short(p.announcer)}), who held ${chain.roles.map((r) => `"${r}"`).join(", ")}, which may announce, as of event ${short(chain.head.id)} (claimed ${new Date(chain.head.ts).toISOString()})`;
+  }
   v.notChecked.push(
-    `whether ${short(p.announcer)} held a role allowed to ${v.kind === "profile" ? "set the profile" : "announce"} when it signed: that is decided by the pursuance's log (a member checks it with \`pursuance verify\` on an exported log)`,
+    `whether ${short(p.announcer)} still held a role allowed to ${may} when it signed: a removal or demotion after the chain's last event (or concurrent with it) cannot be seen from a copy; a member checks it with \`pursuance verify\` on an exported log`,
     "the time shown, which is the author's claim",
   );
-  v.ok = checks.every((c) => c.ok);
   return v;
 }
 

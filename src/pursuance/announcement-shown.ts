@@ -1,0 +1,154 @@
+// What a reader of a copy was shown, beside what was signed. A copy is read
+// as a room message, a feed entry or a web page; whoever served it can leave
+// the signed block alone and change the words above it ("relay 41276" becomes
+// "relay 51276"). The verifier compares the two and shows the difference.
+//
+// Every rendering (announce-render.ts) puts the text first, then an attribution
+// line starting with "— ", then the block: that line is where the shown text
+// ends. A copy with nothing but the block shows no text apart from the signed one.
+
+export const BLOCK_BEGIN = "-----BEGIN PURSUANCE ANNOUNCEMENT-----";
+export const BLOCK_END = "-----END PURSUANCE ANNOUNCEMENT-----";
+
+/**
+ * The text as shown beside its proof: an announcer must not be able to make a
+ * copy look as if it held a second proof (a block pasted into the text). The
+ * signed text itself is untouched, inside the event bytes.
+ */
+export function shownText(text: string): string {
+  return text.replace(/-----(BEGIN|END) PURSUANCE ANNOUNCEMENT-----/g, "[$1 PURSUANCE ANNOUNCEMENT]");
+}
+
+/** Where a rendering cut a text too long for one Matrix message (the block still holds all of it). */
+export const CUT_MARK = "\n… (cut to fit one Matrix message: the whole signed text is in the block below, and pursuance verify-announcement prints it)";
+
+/** One place a copy shows text: where (for the report), and the words. */
+export interface Shown {
+  where: string;
+  text: string;
+}
+
+const ENTITIES: Record<string, string> = { "&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&#39;": "'", "&apos;": "'" };
+
+function unmarkup(s: string): string {
+  return s
+    .replace(/<br\s*\/?>/gi, "\n")
+    .replace(/<\/p>\s*<p>/gi, "\n")
+    .replace(/<[^>]*>/g, "")
+    .replace(/&(amp|lt|gt|quot|#39|apos);/g, (m) => ENTITIES[m]!);
+}
+
+/** The words before the attribution line, or null when the segment shows none. */
+function beforeAttribution(s: string): string | null {
+  const at = s.lastIndexOf("\n— ");
+  const cut = (at >= 0 ? s.slice(0, at) : s).trim();
+  return cut === "" ? null : cut;
+}
+
+/**
+ * What the text before one block (a message body, a feed entry, an HTML
+ * article, or a pasted copy) shows: markup taken off, the attribution and what
+ * follows cut. `before` runs from the end of the previous block.
+ */
+export function shownBeforeBlock(before: string): Shown[] {
+  const out: Shown[] = [];
+  const feed = before.lastIndexOf('<content type="text">');
+  if (feed >= 0) {
+    const entry = before.lastIndexOf("<entry>");
+    const title = /<title>([\s\S]*?)<\/title>/.exec(before.slice(Math.max(0, entry)));
+    if (entry >= 0 && title) out.push({ where: "feed entry title", text: unmarkup(title[1]!) });
+    const t = beforeAttribution(unmarkup(before.slice(feed)));
+    if (t !== null) out.push({ where: "feed entry", text: t });
+    return out;
+  }
+  const article = before.lastIndexOf("<article");
+  const t = beforeAttribution(article >= 0 ? unmarkup(before.slice(article)) : before);
+  if (t !== null) out.push({ where: article >= 0 ? "web page" : "message", text: t });
+  return out;
+}
+
+/** Where a copy shows words after its last block (none in any rendering). */
+export const AFTER_BLOCK = "text after the block";
+
+/** The words after the last block, markup taken off, or null when there are none. */
+export function shownAfterBlocks(after: string): Shown | null {
+  const t = unmarkup(after).trim();
+  return t === "" ? null : { where: AFTER_BLOCK, text: t };
+}
+
+/** A Matrix message's content: its plain body and its HTML, each shown by some client. */
+export function shownInContent(o: Record<string, unknown>): Shown[] {
+  const out: Shown[] = [];
+  for (const [key, where, strip] of [["body", "message body", false], ["formatted_body", "message HTML", true]] as const) {
+    const v = o[key];
+    if (typeof v !== "string") continue;
+    const block = v.indexOf(BLOCK_BEGIN);
+    const t = beforeAttribution(strip ? unmarkup(block >= 0 ? v.slice(0, block) : v) : block >= 0 ? v.slice(0, block) : v);
+    if (t !== null) out.push({ where, text: t });
+    const end = v.lastIndexOf(BLOCK_END);
+    const after = end >= 0 ? shownAfterBlocks(v.slice(end + BLOCK_END.length)) : null;
+    if (after) out.push({ ...after, where: `${where}, ${AFTER_BLOCK}` });
+  }
+  return out;
+}
+
+function norm(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/\r\n?/g, "\n").replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, "").replace(/[ \t]+\n/g, "\n").trim();
+}
+
+/** The headers a rendering puts before the text: "📣 NAME: ", "📇 NAME, its public profile:", or a bare "📣 ". */
+function withoutHeader(s: string, name: string): string {
+  for (const h of [`📣 ${name}: `, `📇 ${name}, its public profile:`, "📣 "]) if (s.startsWith(h)) return s.slice(h.length).trim();
+  return s;
+}
+
+/** A feed title is the first line, cut at 80 characters with "…". */
+function titleMatches(shown: string, signed: string): boolean {
+  const first = signed.split("\n")[0]!;
+  return shown.endsWith("…") ? first.startsWith(shown.slice(0, -1)) && shown.length <= 80 : shown === first;
+}
+
+/**
+ * Compare what was shown with the signed text. Returns null when every place
+ * shows the signed text, else the first place that does not, as a line diff.
+ */
+export function compareShown(shown: readonly Shown[], signed: string, name: string): { where: string; diff: string[] } | null {
+  const want = norm(shownText(signed));
+  for (const s of shown) {
+    const got = norm(shownText(s.where === "text field" ? s.text : withoutHeader(norm(s.text), name)));
+    if (s.where.endsWith(AFTER_BLOCK)) return { where: s.where, diff: norm(s.text).split("\n").map((l) => `+ ${l}`) };
+    const mark = norm(CUT_MARK);
+    const cut = got.endsWith(mark) ? norm(got.slice(0, -mark.length)) : null;
+    const same = s.where === "feed entry title" ? titleMatches(got, want) : cut !== null ? want.startsWith(cut) : got === want;
+    if (!same) return { where: s.where, diff: lineDiff(want, got) };
+  }
+  return null;
+}
+
+/** Lines only in the signed text ("- "), only in the shown text ("+ "), in order. */
+function lineDiff(signed: string, shown: string): string[] {
+  const a = signed.split("\n");
+  const b = shown.split("\n");
+  // Longest common subsequence: these are a few lines each, bounded by the event size.
+  const n = a.length;
+  const m = b.length;
+  if (n * m > 250_000) return [...a.map((l) => `- ${l}`), ...b.map((l) => `+ ${l}`)];
+  const L = Array.from({ length: n + 1 }, () => new Array<number>(m + 1).fill(0));
+  for (let i = n - 1; i >= 0; i--) for (let j = m - 1; j >= 0; j--) L[i]![j] = a[i] === b[j] ? L[i + 1]![j + 1]! + 1 : Math.max(L[i + 1]![j]!, L[i]![j + 1]!);
+  const out: string[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < n || j < m) {
+    if (i < n && j < m && a[i] === b[j]) (i++, j++);
+    else if (i < n && (j === m || L[i + 1]![j]! >= L[i]![j + 1]!)) out.push(`- ${a[i++]}`);
+    else out.push(`+ ${b[j++]}`);
+  }
+  return out;
+}
+
+/** Whether a copy shows the text cut (CUT_MARK): then the reader must read the whole signed text, which the verifier prints. */
+export function shownCut(shown: readonly Shown[]): boolean {
+  const mark = norm(CUT_MARK);
+  return shown.some((s) => norm(s.text).endsWith(mark));
+}
