@@ -101,10 +101,10 @@ export async function once(worker: LoadWorker, kind: ServerKind, s: Scenario, wi
           requestBurst: 1e9,
           maxPendingPerConnection: 1e6,
           maxBufferedBytes: 1 << 30,
-          maxTotalBufferedBytes: 8 << 30,
+          maxTotalBufferedBytes: 8 * 2 ** 30, // not 8 << 30: shifts are 32-bit, that is 0
           powAdaptive: false, // this measures throughput, which the flood defence would (rightly) price
           maxMessages: 10_000_000,
-          maxBytes: 8 << 30,
+          maxBytes: 8 * 2 ** 30,
           heartbeatMs: 0,
         })
       : await startBare(kind === "bare-cork");

@@ -14,9 +14,11 @@ import { RelayConnection, Subscriptions, type RelayContext, type RelayLogger } f
 import { newCounters, renderMetrics } from "./relay-metrics.js";
 import { POW_POLICY_DEFAULTS, PowGovernor, type PowState } from "./relay-pow-governor.js";
 import { MemoryRelayStore } from "./relay-memory-store.js";
+import { checkRelayOptions } from "./relay-options.js";
 import type { RelayStore } from "./relay-store.js";
 
 export type { RelayLogger } from "./relay-connection.js";
+export { RelayOptionError } from "./relay-options.js";
 
 /** Defaults of every numeric/string option; the CLI prints these in --help. */
 export const RELAY_DEFAULTS = {
@@ -82,7 +84,9 @@ export interface RelayMemory {
 
 const silent: RelayLogger = { info() {}, warn() {}, error() {} };
 
+/** Throws RelayOptionError (naming the option) for a value that overflowed or makes no sense. */
 export async function startRelay(opts: RelayOptions = {}): Promise<RelayServer> {
+  checkRelayOptions(opts as Record<string, unknown>);
   const o = { ...RELAY_DEFAULTS };
   for (const k of Object.keys(o) as (keyof typeof o)[]) if (opts[k] !== undefined) (o as Record<string, unknown>)[k] = opts[k];
   const sweepMs = opts.sweepIntervalMs ?? Math.min(60_000, Math.max(1000, Math.floor(o.maxAgeMs / 10)));
