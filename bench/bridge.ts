@@ -4,7 +4,7 @@
 // sends, user B's /sync sees it) in the same run.
 import { startBridgeInProcess, startHarness } from "../harness/bridge-harness.js";
 import { metric, type Metric } from "./report.js";
-import { progress } from "./util.js";
+import { progress, sized } from "./util.js";
 
 interface Seen {
   at: number;
@@ -68,8 +68,8 @@ async function call<T>(base: string, token: string, method: string, path: string
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
 export async function benchBridge(quick: boolean): Promise<Metric[]> {
-  const rounds = quick ? 15 : 40;
-  const burst = quick ? 20 : 60;
+  const rounds = sized(40, 15, 3);
+  const burst = sized(60, 20, 3);
   progress("bridge: starting Synapse (installs on first run), a relay and the bridge…");
   const h = await startHarness();
   const bridge = await startBridgeInProcess(h, "memory://", { quiet: true });

@@ -8,7 +8,7 @@ import { GroupSession } from "../src/cwtch/group-session.js";
 import type { SignedEvent } from "../src/cwtch/message.js";
 import { metric, type Metric } from "./report.js";
 import { sharedSessions } from "./sessions.js";
-import { opsPerSecond, progress, since } from "./util.js";
+import { opsPerSecond, progress, since, sized } from "./util.js";
 
 const BACKENDS: CryptoBackendName[] = ["libsodium-wrappers", "sodium-native"];
 /** The signature domain of message.ts (not exported there): what Ed25519 signs is this ‖ the unsigned encoding. */
@@ -63,9 +63,9 @@ export function receiveRate(crypto: Crypto, f: PreSealed, reps: number): number 
 }
 
 export async function benchPipeline(quick: boolean): Promise<Metric[]> {
-  const n = quick ? 3_000 : 20_000;
-  const reps = quick ? 1 : 2;
-  const minSec = quick ? 0.3 : 1;
+  const n = sized(20_000, 3_000, 200);
+  const reps = sized(2, 1, 1);
+  const minSec = sized(1, 0.3, 0.02);
   const out: Metric[] = [];
   const cryptos = new Map<CryptoBackendName, Crypto>();
   for (const b of BACKENDS) {

@@ -14,7 +14,7 @@ import type { AddressInfo, Socket } from "node:net";
 import { startRelay } from "../src/cwtch/relay-server.js";
 import type { LoadJob, LoadResult, ServerKind } from "./relay-load.js";
 import { metric, type Metric } from "./report.js";
-import { progress, tsWorker } from "./util.js";
+import { progress, sized, tsWorker } from "./util.js";
 
 /**
  * The baseline: a minimal broadcast server. Each received message goes to
@@ -133,11 +133,11 @@ function best(xs: Sample[]): Sample {
 export async function benchRelay(quick: boolean): Promise<Metric[]> {
   const window = 256;
   const blobBytes = 1024;
-  const reps = quick ? 1 : 3;
+  const reps = sized(3, 1, 1);
   const scenarios: Array<Scenario & { label: string; unit: string }> = [
-    { name: "ingest", label: "relay.ingest", unit: "frames/s", subscribers: 0, frames: quick ? 5_000 : 30_000 },
-    { name: "fanout-1", label: "relay.fanout.1sub", unit: "frames/s/sub", subscribers: 1, frames: quick ? 5_000 : 30_000 },
-    { name: "fanout-50", label: "relay.fanout.50sub", unit: "frames/s/sub", subscribers: 50, frames: quick ? 1_000 : 5_000 },
+    { name: "ingest", label: "relay.ingest", unit: "frames/s", subscribers: 0, frames: sized(30_000, 5_000, 300) },
+    { name: "fanout-1", label: "relay.fanout.1sub", unit: "frames/s/sub", subscribers: 1, frames: sized(30_000, 5_000, 300) },
+    { name: "fanout-50", label: "relay.fanout.50sub", unit: "frames/s/sub", subscribers: 50, frames: sized(5_000, 1_000, 100) },
   ];
   const worker = new LoadWorker();
   const out: Metric[] = [];

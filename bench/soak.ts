@@ -17,7 +17,7 @@ import { RelayClient } from "../src/cwtch/relay-client.js";
 import { startRelay, type RelayServer } from "../src/cwtch/relay-server.js";
 import { openPgRelayStore } from "../src/store/relay-pg-store.js";
 import { metric, type Metric } from "./report.js";
-import { gc, MiB, progress, since } from "./util.js";
+import { benchSize, gc, MiB, progress, since } from "./util.js";
 
 export interface SoakSize {
   clients: number;
@@ -26,6 +26,8 @@ export interface SoakSize {
 }
 export const SOAK_FULL: SoakSize = { clients: 200, pursuances: 20, frames: 100_000 };
 export const SOAK_SMALL: SoakSize = { clients: 20, pursuances: 4, frames: 2_000 };
+/** The CI smoke (bench --tiny): the same code path, just completing. */
+export const SOAK_TINY: SoakSize = { clients: 4, pursuances: 2, frames: 100 };
 
 export interface SoakResult {
   size: SoakSize;
@@ -215,7 +217,7 @@ export async function runSoak(size: SoakSize, log: (m: string) => void = progres
 }
 
 export async function benchSoak(small: boolean): Promise<Metric[]> {
-  const size = small ? SOAK_SMALL : SOAK_FULL;
+  const size = benchSize() === "tiny" ? SOAK_TINY : small ? SOAK_SMALL : SOAK_FULL;
   const r = await runSoak(size);
   const label = `soak ${size.clients} clients/${size.pursuances} pursuances/${size.frames} frames, relay restarted ${r.restarts}x`;
   progress(`${label}: ${JSON.stringify(r)}`);

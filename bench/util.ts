@@ -65,3 +65,21 @@ export function runJob<M>(url: URL, job: unknown, limitMs: number, onMessage: (m
     w.postMessage(job);
   });
 }
+
+/**
+ * How big a run is. `tiny` is the CI smoke (test/bench-smoke.test.ts): every
+ * job runs end to end at a size where only completing is meaningful, so a
+ * job that breaks fails `npm test` instead of rotting unnoticed. Set once by
+ * run.ts; a job picks its sizes with `sized(full, quick, tiny)`.
+ */
+export type BenchSize = "full" | "quick" | "tiny";
+let runSize: BenchSize = "full";
+export function setBenchSize(s: BenchSize): void {
+  runSize = s;
+}
+export function benchSize(): BenchSize {
+  return runSize;
+}
+export function sized<T>(full: T, quick: T, tiny: T): T {
+  return runSize === "tiny" ? tiny : runSize === "quick" ? quick : full;
+}
