@@ -9,6 +9,7 @@ import { decodeAndVerify, type SignedEvent } from "../src/cwtch/message.js";
 import type { PEvent } from "../src/pursuance/apply-common.js";
 import { Fold, foldAll } from "../src/pursuance/fold.js";
 import { toPEvent } from "../src/pursuance/pevent.js";
+import { FOLD_RSS_BOUND } from "./bounds.js";
 import { metric, type Metric } from "./report.js";
 import type { Job, JobMessage } from "./jobs.js";
 import { synthLog, type SynthLog } from "./synth.js";
@@ -140,7 +141,7 @@ export async function benchFold(crypto: Crypto, log: SynthLog, quick: boolean): 
     }),
     metric(`fold.all.first-${tenth}`, part ? tenth / part.seconds : null, "events/s", pipeRate, { note: `foldAll of the first ${tenth} events, the worker's first (JIT-cold) fold${part ? "" : `: ${slow || "not reached"}`}; baseline as above` }),
     metric("fold.incremental", incRate, "events/s", full ? n / full.seconds : null, { note: `Fold.add one at a time, last ${tail} of ${n}${refolds ? `, ${refolds} full refolds` : ""}; baseline: foldAll rate` }),
-    metric("fold.peak_rss", mem ? mib(mem.peakRss) : null, "MiB", null, { note: mem ? `process RSS, ${memNote(mem)}` : slow }),
+    metric("fold.peak_rss", mem ? mib(mem.peakRss) : null, "MiB", null, { target: { of: "value", op: "<", n: 300 }, note: mem ? `process RSS, ${memNote(mem)}` : slow, bound: FOLD_RSS_BOUND }),
     metric("fold.peak_heap", mem ? mib(mem.peakHeap) : null, "MiB", null, { note: mem ? `worker heapUsed sampled every 1,000 events; state retained after: ${mib(mem.retainedHeap).toFixed(0)} MiB` : slow }),
   ];
 }

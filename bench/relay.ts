@@ -13,6 +13,7 @@ import { WebSocketServer, WebSocket } from "ws";
 import type { AddressInfo, Socket } from "node:net";
 import { startRelay } from "../src/cwtch/relay-server.js";
 import type { LoadJob, LoadResult, ServerKind } from "./relay-load.js";
+import { RELAY_BOUNDS } from "./bounds.js";
 import { metric, type Metric } from "./report.js";
 import { progress, sized, tsWorker } from "./util.js";
 
@@ -159,12 +160,15 @@ export async function benchRelay(quick: boolean): Promise<Metric[]> {
       const c = best(corked);
       const pct = (x: number) => `${Math.round(x * 100)}%`;
       const busy = (x: Sample) => `${pct(x.serverElu)}/${pct(x.clientElu)}`;
+      // The target is against the bare server that batches its writes too:
+      // beating a server that makes one system call per frame proves little.
       out.push(
-        metric(s.label, r.rate, s.unit, b.rate, {
+        metric(s.label, r.rate, s.unit, c.rate, {
           target: 0.7,
-          note: `${s.frames} × 1 KiB, window ${window}, best of ${reps}; loop busy server/clients: relay ${busy(r)}, bare ${busy(b)}`,
+          note: `${s.frames} × 1 KiB, window ${window}, best of ${reps}; baseline: bare ws server that batches writes per tick; loop busy server/clients: relay ${busy(r)}, bare ${busy(c)}`,
+          ...(RELAY_BOUNDS[s.name] ? { bound: RELAY_BOUNDS[s.name] } : {}),
         }),
-        metric(`${s.label}.vs-coalescing-bare`, r.rate, s.unit, c.rate, { note: `baseline: bare server that also batches writes per tick (busy ${busy(c)})` }),
+        metric(`${s.label}.vs-plain-bare`, r.rate, s.unit, b.rate, { note: `baseline: bare server writing each frame as it goes (busy ${busy(b)})` }),
       );
     }
   } finally {

@@ -142,7 +142,8 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RelayServer> 
       c.shed(`the relay holds ${o.maxTotalBufferedBytes} bytes for its clients and this connection holds the most`);
     }
   };
-  const ctx: RelayContext = { limits: o, store, now, log, crypto, pow, mem, enforceTotal, metrics: m, subs, sweep, maxB64, pageFrames, fed: (store as RelayStore).follow !== undefined };
+  const needsSweep = () => store.needsEviction(bounds());
+  const ctx: RelayContext = { limits: o, store, now, log, crypto, pow, mem, enforceTotal, metrics: m, subs, sweep, needsSweep, maxB64, pageFrames, fed: (store as RelayStore).follow !== undefined };
   // Relays sharing one store: push what any of them stored, in seq order, from the store's feed.
   (store as RelayStore).follow?.((frames) => {
     for (const f of frames) subs.push(f.tag, f.seq, toB64(f.blob));
