@@ -3,7 +3,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { toB64 } from "../src/cwtch/bytes.js";
-import { frameText } from "../src/cwtch/relay-connection.js";
+import { frameText, postedText } from "../src/cwtch/relay-connection.js";
 
 describe("frameText", () => {
   it("equals JSON.stringify({ op, seq, tag, blob }) for any tag, seq and base64url blob", () => {
@@ -13,6 +13,14 @@ describe("frameText", () => {
         expect(frameText(tag, seq, blob)).toBe(JSON.stringify({ op: "frame", seq, tag, blob }));
       }),
       { numRuns: 500 },
+    );
+  });
+
+  it("postedText equals JSON.stringify({ op, rid, seq, duplicate })", () => {
+    fc.assert(
+      fc.property(fc.nat({ max: Number.MAX_SAFE_INTEGER }), fc.nat({ max: Number.MAX_SAFE_INTEGER }), fc.boolean(), (rid, seq, duplicate) => {
+        expect(postedText(rid, seq, duplicate)).toBe(JSON.stringify({ op: "posted", rid, seq, duplicate }));
+      }),
     );
   });
 });
