@@ -4,7 +4,7 @@
 // must complete and write its JSON with a number for every figure. No timing
 // is asserted here: timing targets live in the bench only.
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -17,9 +17,9 @@ const SECTIONS = ["relay", "abuse", "pipeline", "joins", "fold", "coldload", "br
 const dir = mkdtempSync(join(tmpdir(), "pursuance-bench-smoke-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function bench(args: string[]): Promise<{ code: number | null; stderr: string; stdout: string }> {
+function tsx(script: string, args: string[]): Promise<{ code: number | null; stderr: string; stdout: string }> {
   return new Promise((res) => {
-    const child = spawn(TSX, ["bench/run.ts", ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(TSX, [script, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
@@ -30,7 +30,7 @@ function bench(args: string[]): Promise<{ code: number | null; stderr: string; s
 
 describe("bench smoke (--tiny)", () => {
   it("runs every job and writes latest.json with a number for every figure", async () => {
-    const r = await bench(["--tiny", "--results", dir]);
+    const r = await tsx("bench/run.ts", ["--tiny", "--results", dir]);
     expect(r.code, `bench exited ${r.code}\n${r.stderr.slice(-4000)}`).toBe(0);
     const out = JSON.parse(readFileSync(join(dir, "latest.json"), "utf8")) as Results;
     expect(out.machine.size).toBe("tiny");
@@ -45,5 +45,16 @@ describe("bench smoke (--tiny)", () => {
     for (const m of out.figures) expect(m.loadAverage, m.name).toHaveLength(3);
     const seen = new Set(out.figures.map((m) => m.section));
     expect(SECTIONS.filter((s) => !seen.has(s))).toEqual([]);
+
+    // The README's Performance table is generated from these results, on a copy of README.md.
+    const readme = join(dir, "README.md");
+    copyFileSync(join(ROOT, "README.md"), readme);
+    const w = await tsx("bench/readme.ts", ["--results", dir, "--readme", readme]);
+    expect(w.code, w.stderr).toBe(0);
+    const text = readFileSync(readme, "utf8");
+    expect(text).toContain("npm run bench -- --tiny");
+    expect(text).toContain(`${out.machine.cores} cores`);
+    for (const f of out.figures.filter((m) => m.target)) expect(text).toContain(`| ${f.name} |`);
+    expect(text.match(/performance:begin/g)).toHaveLength(1);
   }, 240_000);
 });

@@ -89,7 +89,8 @@ export function frameDigest(tag: string, blob: Uint8Array): Buffer {
 }
 
 // One-shot crypto.hash (Node >= 20.12) is ~3x cheaper than a Hash object for a 1 KiB frame.
-const oneShot = (nodeCrypto as { hash?: (alg: string, data: Uint8Array) => Buffer }).hash;
+// Its output is hex text unless asked for "buffer".
+const oneShot = (nodeCrypto as { hash?: (alg: string, data: Uint8Array, out: "buffer") => Buffer }).hash;
 
 /**
  * The store's own copy of `blob` (the caller's buffer may be a view into a
@@ -103,6 +104,6 @@ export function copyAndDigest(tag: string, blob: Uint8Array): { copy: Uint8Array
   buf.write(tag, 0, "utf8");
   buf[n] = 0;
   buf.set(blob, n + 1);
-  const digest = oneShot ? oneShot("sha256", buf) : nodeCrypto.createHash("sha256").update(buf).digest();
+  const digest = oneShot ? oneShot("sha256", buf, "buffer") : nodeCrypto.createHash("sha256").update(buf).digest();
   return { copy: buf.subarray(n + 1), digest };
 }
