@@ -89,9 +89,24 @@ export function foldMeasured(crypto: Crypto, pevs: PEvent[], genesisId: string):
 /** Worker side (jobs.ts): fold the first `size` events of the cached log, for each size. */
 export async function foldJob(n: number, sizes: number[], post: (r: FoldRun) => void): Promise<void> {
   const crypto = await loadCrypto();
+  const { pevs, pursuanceId } = loadPEvents(crypto, n);
+  for (const size of sizes) post(foldMeasured(crypto, pevs.slice(0, size), pursuanceId));
+}
+
+/**
+ * The log's events as the fold takes them, decoded one at a time: no array
+ * of every SignedEvent beside the PEvents (the heap high-water mark that RSS
+ * keeps afterwards), and the raw log dropped before anything is folded.
+ */
+function loadPEvents(crypto: Crypto, n: number): { pevs: PEvent[]; pursuanceId: string } {
   const { log } = synthLog(crypto, n, true);
-  const pevs = decodeLog(crypto, log).map(toPEvent);
-  for (const size of sizes) post(foldMeasured(crypto, pevs.slice(0, size), log.pursuanceId));
+  const pevs: PEvent[] = new Array(log.events.length);
+  for (let i = 0; i < log.events.length; i++) {
+    const m = decodeAndVerify(crypto, log.events[i]!, false);
+    if (m?.kind !== "event") throw new Error("cached log holds a non-event");
+    pevs[i] = toPEvent(m);
+  }
+  return { pevs, pursuanceId: log.pursuanceId };
 }
 
 export async function benchFold(crypto: Crypto, log: SynthLog, quick: boolean): Promise<Metric[]> {
@@ -145,7 +160,7 @@ export async function benchFold(crypto: Crypto, log: SynthLog, quick: boolean): 
   const slow = status === "timeout" ? `did not finish in ${limit} s (worker stopped)` : "";
   const mem = full ?? part;
   const memNote = (r: FoldRun) =>
-    `foldAll of ${r.size} in a child process; before: rss ${mib(r.beforeRss).toFixed(0)} MiB, heap ${mib(r.beforeHeap).toFixed(0)} MiB, array buffers ${mib(r.beforeArrayBuffers).toFixed(0)} MiB (log + PEvents loaded); peak: heap ${mib(r.peakHeap).toFixed(0)} MiB, array buffers ${mib(r.peakArrayBuffers).toFixed(0)} MiB, external ${mib(r.peakExternal).toFixed(0)} MiB`;
+    `foldAll of ${r.size} in a child process; before: rss ${mib(r.beforeRss).toFixed(0)} MiB, heap ${mib(r.beforeHeap).toFixed(0)} MiB, array buffers ${mib(r.beforeArrayBuffers).toFixed(0)} MiB (PEvents decoded one by one from the cached log, the raw log dropped); peak: heap ${mib(r.peakHeap).toFixed(0)} MiB, array buffers ${mib(r.peakArrayBuffers).toFixed(0)} MiB, external ${mib(r.peakExternal).toFixed(0)} MiB`;
   return [
     metric("fold.all", full ? n / full.seconds : null, "events/s", pipeRate, {
       note: `foldAll of ${n} events (${log.members} members, tasks/comments/closes)${slow ? `: ${slow}` : ""}; baseline: GroupSession.receive of the same log (${crypto.backend})`,
