@@ -32,3 +32,8 @@ export const COLDLOAD_BOUND =
 
 export const PIPELINE_BOUND =
   "GroupSession.receive runs on one thread: a second core is not used, so this ratio cannot pass 1 until signature verification is spread over a worker pool (verify is independent per event; ordering and dedupe would stay on the main thread).";
+
+export const PIPELINE_ONE_CORE_BOUND =
+  "Ed25519 verify itself: --cpu-prof of GroupSession.receive over 8k frames (sodium-native) puts 75% of receive in crypto.verify, which is the whole baseline; " +
+  "the other 25% is event-log add/deliver (14% of receive), toHex of ids (7%), XChaCha20 open (7%), the concat of domain ‖ unsigned bytes copied per event before verify (7%), and the event-id hash (6%). " +
+  "So 0.8 needs that 25% cut by more than half: verify over the bytes in place (no concat), ids kept as bytes, a cheaper causal-log insert.";

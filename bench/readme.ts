@@ -14,6 +14,13 @@ function shown(m: Metric): boolean {
   return m.target !== undefined || /peak rss/.test(m.name);
 }
 
+/** The bound's first clause (up to its first colon); the whole of it is in latest.json. */
+function headline(bound: string | undefined): string {
+  if (!bound) return "";
+  const i = bound.indexOf(": ");
+  return i > 0 && i < 120 ? bound.slice(0, i) : bound.slice(0, 120);
+}
+
 function cell(s: string): string {
   return s.replace(/\|/g, "\\|").replace(/\n/g, " ");
 }
@@ -25,7 +32,7 @@ export function performanceSection(r: Results): string {
     const ratio = f.ratio === null ? "—" : f.ratio.toFixed(2);
     const target = f.target ? `${goalText(f.target)}${f.met === true ? " ✓" : f.met === false ? " ✗" : ""}` : "";
     const load = f.loadAverage ? f.loadAverage[0]!.toFixed(2) : "";
-    return `| ${cell(f.name)} | ${num(f.value)} ${cell(f.unit)} | ${num(f.baseline)} | ${ratio} | ${target} | ${load} | ${cell(f.bound ?? "")} |`;
+    return `| ${cell(f.name)} | ${num(f.value)} ${cell(f.unit)} | ${num(f.baseline)} | ${ratio} | ${target} | ${load} | ${cell(headline(f.bound))} |`;
   });
   return [
     BEGIN,
@@ -34,7 +41,7 @@ export function performanceSection(r: Results): string {
     `load average (1/5/15 min) ${la(m.loadAverageAtStart)} at the start and ${la(m.loadAverageAtEnd)} at the end — the machine was shared, so`,
     "every ratio is against a baseline measured beside it in the same run. Full figures and notes: `bench/results/latest.json`.",
     "",
-    "| figure | value | baseline | ratio | target | load (1 min) | what bounds it |",
+    "| figure | value | baseline | ratio | target | load (1 min) | what bounds it (details: `bound` in latest.json) |",
     "| --- | --- | --- | --- | --- | --- | --- |",
     ...rows,
     "",
