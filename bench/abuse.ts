@@ -8,7 +8,7 @@ import { loadCrypto, type Crypto } from "../src/cwtch/crypto.js";
 import { RelayClient } from "../src/cwtch/relay-client.js";
 import { startRelay, type RelayOptions } from "../src/cwtch/relay-server.js";
 import { metric, type Metric } from "./report.js";
-import { progress } from "./util.js";
+import { progress, sized } from "./util.js";
 
 const TAG = Buffer.from("honest-group____").toString("base64url");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -74,9 +74,9 @@ async function scenario(crypto: Crypto, opts: RelayOptions, flooders: number, se
 
 export async function benchAbuse(quick: boolean): Promise<Metric[]> {
   const crypto = await loadCrypto();
-  const n = quick ? 16 : 32;
-  const seconds = quick ? 5 : 8;
-  const posts = quick ? 20 : 40;
+  const n = sized(32, 16, 4);
+  const seconds = sized(8, 5, 1);
+  const posts = sized(40, 20, 5);
   progress(`abuse: calm baseline, ${posts} honest posts`);
   const calm = await scenario(crypto, {}, 0, seconds, posts);
   progress(`abuse: flood of ${n} connections for ${seconds} s, defaults (adaptive PoW on)`);

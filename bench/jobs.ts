@@ -1,5 +1,6 @@
 // Worker entry for work that may run too long to wait for (see runJob in
-// util.ts): a fold of the whole log, a cold open. One job per worker.
+// util.ts): a fold of the whole log, a cold open. One job per worker, or per
+// child process when its memory must be its own (RSS is per process).
 import { parentPort } from "node:worker_threads";
 import { coldOpen, type ColdOpenJob, type ColdOpenResult } from "./coldload.js";
 import { foldJob, type FoldRun } from "./fold.js";
@@ -12,16 +13,18 @@ export type JobMessage =
   | { type: "done" }
   | { type: "error"; message: string };
 
-const post = (m: JobMessage) => parentPort!.postMessage(m);
+const post = (m: JobMessage) => (parentPort ? parentPort.postMessage(m) : process.send!(m));
 
 async function run(job: Job): Promise<void> {
   if (job.kind === "fold") await foldJob(job.n, job.sizes, (r) => post({ type: "fold", run: r }));
   else post({ type: "coldopen", result: await coldOpen(job) });
 }
 
-parentPort?.once("message", (job: Job) => {
+const start = (job: Job) => {
   run(job).then(
     () => post({ type: "done" }),
     (e: unknown) => post({ type: "error", message: e instanceof Error ? (e.stack ?? e.message) : String(e) }),
   );
-});
+};
+if (parentPort) parentPort.once("message", start);
+else if (process.send) process.once("message", start);

@@ -14,7 +14,7 @@ import { exportLog, verifyLog } from "../src/pursuance/log-file.js";
 import { toPEvent } from "../src/pursuance/pevent.js";
 import { epochOfKeyId } from "../src/pursuance/state.js";
 import { metric, type Metric } from "./report.js";
-import { progress, since } from "./util.js";
+import { progress, since, sized } from "./util.js";
 
 /** The signature domain of message.ts (not exported there), as in pipeline.ts. */
 const SIG_DOMAIN = utf8.encode("pursuance/msg/v1\0");
@@ -118,7 +118,7 @@ export function foldJoins(crypto: Crypto, log: JoinsLog, reps: number): JoinsRun
 }
 
 export function benchJoins(crypto: Crypto, quick: boolean): Metric[] {
-  const joiners = quick ? 2_000 : 10_000;
+  const joiners = sized(10_000, 2_000, 100);
   progress(`joins: signing ${joiners} invites and joins`);
   const t0 = performance.now();
   const log = joinsLog(crypto, joiners);

@@ -13,8 +13,9 @@ import { WebSocketServer, WebSocket } from "ws";
 import type { AddressInfo, Socket } from "node:net";
 import { startRelay } from "../src/cwtch/relay-server.js";
 import type { LoadJob, LoadResult, ServerKind } from "./relay-load.js";
+import { RELAY_BOUNDS } from "./bounds.js";
 import { metric, type Metric } from "./report.js";
-import { progress, tsWorker } from "./util.js";
+import { progress, sized, tsWorker } from "./util.js";
 
 /**
  * The baseline: a minimal broadcast server. Each received message goes to
@@ -101,10 +102,10 @@ export async function once(worker: LoadWorker, kind: ServerKind, s: Scenario, wi
           requestBurst: 1e9,
           maxPendingPerConnection: 1e6,
           maxBufferedBytes: 1 << 30,
-          maxTotalBufferedBytes: 8 << 30,
+          maxTotalBufferedBytes: 8 * 2 ** 30, // not 8 << 30: shifts are 32-bit, that is 0
           powAdaptive: false, // this measures throughput, which the flood defence would (rightly) price
           maxMessages: 10_000_000,
-          maxBytes: 8 << 30,
+          maxBytes: 8 * 2 ** 30,
           heartbeatMs: 0,
         })
       : await startBare(kind === "bare-cork");
@@ -133,11 +134,11 @@ function best(xs: Sample[]): Sample {
 export async function benchRelay(quick: boolean): Promise<Metric[]> {
   const window = 256;
   const blobBytes = 1024;
-  const reps = quick ? 1 : 3;
+  const reps = sized(3, 1, 1);
   const scenarios: Array<Scenario & { label: string; unit: string }> = [
-    { name: "ingest", label: "relay.ingest", unit: "frames/s", subscribers: 0, frames: quick ? 5_000 : 30_000 },
-    { name: "fanout-1", label: "relay.fanout.1sub", unit: "frames/s/sub", subscribers: 1, frames: quick ? 5_000 : 30_000 },
-    { name: "fanout-50", label: "relay.fanout.50sub", unit: "frames/s/sub", subscribers: 50, frames: quick ? 1_000 : 5_000 },
+    { name: "ingest", label: "relay.ingest", unit: "frames/s", subscribers: 0, frames: sized(30_000, 5_000, 300) },
+    { name: "fanout-1", label: "relay.fanout.1sub", unit: "frames/s/sub", subscribers: 1, frames: sized(30_000, 5_000, 300) },
+    { name: "fanout-50", label: "relay.fanout.50sub", unit: "frames/s/sub", subscribers: 50, frames: sized(5_000, 1_000, 100) },
   ];
   const worker = new LoadWorker();
   const out: Metric[] = [];
@@ -159,12 +160,15 @@ export async function benchRelay(quick: boolean): Promise<Metric[]> {
       const c = best(corked);
       const pct = (x: number) => `${Math.round(x * 100)}%`;
       const busy = (x: Sample) => `${pct(x.serverElu)}/${pct(x.clientElu)}`;
+      // The target is against the bare server that batches its writes too:
+      // beating a server that makes one system call per frame proves little.
       out.push(
-        metric(s.label, r.rate, s.unit, b.rate, {
+        metric(s.label, r.rate, s.unit, c.rate, {
           target: 0.7,
-          note: `${s.frames} × 1 KiB, window ${window}, best of ${reps}; loop busy server/clients: relay ${busy(r)}, bare ${busy(b)}`,
+          note: `${s.frames} × 1 KiB, window ${window}, best of ${reps}; baseline: bare ws server that batches writes per tick; loop busy server/clients: relay ${busy(r)}, bare ${busy(c)}`,
+          ...(RELAY_BOUNDS[s.name] ? { bound: RELAY_BOUNDS[s.name] } : {}),
         }),
-        metric(`${s.label}.vs-coalescing-bare`, r.rate, s.unit, c.rate, { note: `baseline: bare server that also batches writes per tick (busy ${busy(c)})` }),
+        metric(`${s.label}.vs-plain-bare`, r.rate, s.unit, b.rate, { note: `baseline: bare server writing each frame as it goes (busy ${busy(b)})` }),
       );
     }
   } finally {

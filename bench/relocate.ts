@@ -10,7 +10,7 @@ import { PursuanceClient } from "../src/pursuance/client.js";
 import { copyHistory } from "../src/pursuance/client-relocate.js";
 import { memoryStore } from "../src/pursuance/ports.js";
 import { metric, type Metric } from "./report.js";
-import { gc, MiB, progress, since } from "./util.js";
+import { gc, MiB, progress, since, sized } from "./util.js";
 
 const WINDOW = 32;
 /** The relay's per-connection post rate (200/s by default) would be all we measured. */
@@ -18,7 +18,7 @@ const FAST = { maxMessages: 1_000_000, postsPerSecond: 1_000_000, postBurst: 1_0
 
 export async function benchRelocate(quick: boolean): Promise<Metric[]> {
   const crypto = await loadCrypto();
-  const n = quick ? 300 : 2_000;
+  const n = sized(2_000, 300, 20);
   const relays = [await startRelay(FAST), await startRelay(FAST), await startRelay(FAST), await startRelay(FAST)];
   const connect = (url: string) => new RelayClient({ url, crypto, minBackoffMs: 50, maxBackoffMs: 500 });
   const c = await PursuanceClient.create({ crypto, now: Date.now, connect, store: memoryStore() }, crypto.signKeyPair(), { name: "bench", founderName: "ada", relays: [relays[0]!.url] });

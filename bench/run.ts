@@ -1,10 +1,14 @@
-// npm run bench [-- --only relay,abuse,pipeline,joins,fold,coldload,bridge,relocate,soak] [--quick] [--small]
+// npm run bench [-- --only relay,abuse,pipeline,joins,fold,coldload,bridge,relocate,soak] [--quick] [--small] [--tiny] [--results DIR]
 //
 // Every measurement is taken beside its baseline in the same run. Results go
-// to bench/results/latest.json (an array of {name, value, unit, baseline,
-// ratio, target?, note?}) and bench/results/machine.json; a table goes to
-// stdout and progress lines to stderr.
+// to bench/results/latest.json (Results in report.ts: the command, the
+// machine with its load average, and every figure {name, value, unit,
+// baseline, ratio, target?, met?, note?, bound?, loadAverage}); a table goes
+// to stdout and progress lines to stderr. `--tiny` is the CI smoke
+// (test/bench-smoke.test.ts): every job at a size where only completing counts.
 import { mkdirSync, writeFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { cpus, loadavg, totalmem } from "node:os";
 import { loadCrypto } from "../src/cwtch/crypto.js";
 import { benchAbuse } from "./abuse.js";
@@ -16,9 +20,9 @@ import { benchPipeline } from "./pipeline.js";
 import { benchRelay } from "./relay.js";
 import { benchRelocate } from "./relocate.js";
 import { benchSoak } from "./soak.js";
-import { table, type Metric } from "./report.js";
+import { table, type Metric, type Results } from "./report.js";
 import { synthLog } from "./synth.js";
-import { progress, since } from "./util.js";
+import { progress, setBenchSize, since, sized } from "./util.js";
 
 const SECTIONS = ["relay", "abuse", "pipeline", "joins", "fold", "coldload", "bridge", "relocate", "soak"] as const;
 type Section = (typeof SECTIONS)[number];
@@ -26,19 +30,25 @@ const ALIASES: Record<string, Section> = { flood: "abuse",  members: "joins", cr
 
 function usage(code: number, msg?: string): never {
   if (msg) process.stderr.write(`bench: ${msg}\n`);
-  process.stderr.write(`usage: npm run bench -- [--quick] [--small (soak: 20 clients, 2,000 frames)] [--only ${SECTIONS.join(",")}]\n`);
+  process.stderr.write(`usage: npm run bench -- [--quick] [--small (soak: 20 clients, 2,000 frames)] [--tiny (CI smoke: every job, tiny sizes)] [--results DIR] [--only ${SECTIONS.join(",")}]\n`);
   process.exit(code);
 }
 
-function parseArgs(argv: string[]): { quick: boolean; small: boolean; only: Set<Section> } {
+function parseArgs(argv: string[]): { quick: boolean; small: boolean; tiny: boolean; results: string | null; only: Set<Section> } {
   let quick = false;
+  let tiny = false;
+  let results: string | null = null;
   let small = process.env.PURSUANCE_SOAK_SMALL === "1";
   let only = new Set<Section>(SECTIONS);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === "--quick") quick = true;
     else if (a === "--small") small = true;
-    else if (a === "--only" || a.startsWith("--only=")) {
+    else if (a === "--tiny") tiny = quick = true;
+    else if (a === "--results" || a.startsWith("--results=")) {
+      results = a.includes("=") ? a.slice(a.indexOf("=") + 1) : (argv[++i] ?? null);
+      if (!results) usage(2, "--results needs a directory");
+    }    else if (a === "--only" || a.startsWith("--only=")) {
       const v = a.includes("=") ? a.slice(a.indexOf("=") + 1) : argv[++i];
       if (!v) usage(2, "--only needs a comma-separated list");
       only = new Set();
@@ -50,11 +60,12 @@ function parseArgs(argv: string[]): { quick: boolean; small: boolean; only: Set<
     } else if (a === "--help" || a === "-h") usage(0);
     else usage(2, `unknown argument "${a}"`);
   }
-  return { quick, small, only };
+  return { quick, small, tiny, results, only };
 }
 
 async function main() {
-  const { quick, small, only } = parseArgs(process.argv.slice(2));
+  const { quick, small, tiny, results, only } = parseArgs(process.argv.slice(2));
+  setBenchSize(tiny ? "tiny" : quick ? "quick" : "full");
   const t0 = performance.now();
   const cpu = cpus();
   const machine = {
@@ -64,7 +75,7 @@ async function main() {
     node: process.version,
     platform: `${process.platform} ${process.arch}`,
     date: new Date().toISOString(),
-    quick,
+    size: tiny ? "tiny" : quick ? "quick" : "full",
     sections: [...only],
     /** 1/5/15-minute load averages when the run started: other work on the machine skews every number. */
     loadAverageAtStart: loadavg().map((x) => Math.round(x * 100) / 100),
@@ -76,7 +87,9 @@ async function main() {
     if (!only.has(s)) return;
     const ts = performance.now();
     progress(`== ${s}`);
-    metrics.push(...(await f()));
+    const got = await f();
+    const loadAverage = loadavg().map((x) => Math.round(x * 100) / 100);
+    metrics.push(...got.map((m) => ({ ...m, section: s, loadAverage })));
     progress(`== ${s} done in ${since(ts).toFixed(1)} s`);
   };
 
@@ -89,7 +102,7 @@ async function main() {
   }
   if (only.has("fold") || only.has("coldload")) {
     const crypto = await loadCrypto(); // the default backend, as a client would load it
-    const n = quick ? 20_000 : 100_000;
+    const n = sized(100_000, 20_000, 500);
     const { log, generatedSeconds } = synthLog(crypto, n);
     if (generatedSeconds !== null) progress(`fold: generated ${n} events in ${generatedSeconds.toFixed(1)} s`);
     await run("fold", () => benchFold(crypto, log, quick));
@@ -99,17 +112,21 @@ async function main() {
   await run("relocate", () => benchRelocate(quick));
   await run("soak", () => benchSoak(small));
 
-  const dir = new URL("./results/", import.meta.url);
+  const dir = results ? pathToFileURL(resolve(results) + "/") : new URL("./results/", import.meta.url);
   mkdirSync(dir, { recursive: true });
-  writeFileSync(new URL("latest.json", dir), JSON.stringify(metrics, null, 2) + "\n");
   const loadAverageAtEnd = loadavg().map((x) => Math.round(x * 100) / 100);
-  writeFileSync(new URL("machine.json", dir), JSON.stringify({ ...machine, loadAverageAtEnd, seconds: Math.round(since(t0)) }, null, 2) + "\n");
-  console.log(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, node ${machine.node}, ${machine.platform}${quick ? ", --quick" : ""}`);
+  const out: Results = {
+    command: ["npm run bench", ...(process.argv.length > 2 ? ["--", ...process.argv.slice(2)] : [])].join(" "),
+    machine: { ...machine, loadAverageAtEnd, seconds: Math.round(since(t0)) },
+    figures: metrics,
+  };
+  writeFileSync(new URL("latest.json", dir), JSON.stringify(out, null, 2) + "\n");
+  console.log(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, node ${machine.node}, ${machine.platform}, size ${machine.size}`);
   console.log(`load average (1 min) at start ${machine.loadAverageAtStart[0]}, at end ${loadAverageAtEnd[0]}\n`);
   console.log(table(metrics));
-  const missed = metrics.filter((m) => m.target !== undefined && m.ratio !== null && m.ratio < m.target);
+  const missed = metrics.filter((m) => m.met === false);
   console.log(`\n${metrics.length} metrics in ${since(t0).toFixed(0)} s; targets missed: ${missed.length ? missed.map((m) => m.name).join(", ") : "none"}`);
-  progress("wrote bench/results/latest.json and bench/results/machine.json");
+  progress(`wrote ${new URL("latest.json", dir).pathname}`);
 }
 
 main().then(

@@ -2,6 +2,7 @@
 // typo fails fast with exit code 2 and a message naming the flag and value.
 import { parseArgs } from "node:util";
 import { MemoryRelayStore } from "../cwtch/relay-memory-store.js";
+import { checkRelayOptions, RelayOptionError } from "../cwtch/relay-options.js";
 import { RELAY_DEFAULTS, startRelay, type RelayLogger } from "../cwtch/relay-server.js";
 import type { RelayStore } from "../cwtch/relay-store.js";
 
@@ -156,7 +157,7 @@ export function parseRelayArgs(argv: string[]) {
   if (values.shared && store === "memory") throw new UsageError("--shared needs a --store postgres://… that the relays share");
   const host = values.host ?? RELAY_DEFAULTS.host;
   if (host.trim() === "") throw new UsageError(`--host: bad value ${JSON.stringify(host)}`);
-  return {
+  const cfg = {
     host,
     port: values.port === undefined ? DEFAULT_PORT : parseIntFlag("--port", values.port, 0, 65535),
     store,
@@ -169,7 +170,28 @@ export function parseRelayArgs(argv: string[]) {
     maxBufferedBytes: values["max-buffered"] === undefined ? RELAY_DEFAULTS.maxBufferedBytes : parseSize("--max-buffered", values["max-buffered"]),
     maxTotalBufferedBytes: values["max-buffered-total"] === undefined ? RELAY_DEFAULTS.maxTotalBufferedBytes : parseSize("--max-buffered-total", values["max-buffered-total"]),
   };
+  // The relay's own rules too, before a store is opened: a flag parser that
+  // let an out-of-range value through still fails here, naming the flag.
+  try {
+    checkRelayOptions(cfg);
+  } catch (e) {
+    if (!(e instanceof RelayOptionError)) throw e;
+    throw new UsageError(`${FLAG_OF[e.option] ?? e.option}: ${e.message}`);
+  }
+  return cfg;
 }
+
+const FLAG_OF: Record<string, string> = {
+  host: "--host",
+  port: "--port",
+  maxMessages: "--max-messages",
+  maxBytes: "--max-bytes",
+  maxAgeMs: "--max-age",
+  powBits: "--pow-bits",
+  powMaxBits: "--pow-max-bits",
+  maxBufferedBytes: "--max-buffered",
+  maxTotalBufferedBytes: "--max-buffered-total",
+};
 
 function powCeiling(v: string | undefined): { powAdaptive: boolean; powMaxBits: number } {
   const n = v === undefined ? RELAY_DEFAULTS.powMaxBits : parseIntFlag("--pow-max-bits", v, 0, 32);

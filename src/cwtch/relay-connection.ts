@@ -60,6 +60,8 @@ export interface RelayContext {
   subs: Subscriptions;
   /** Evict to the cache bounds; returns frames evicted. */
   sweep(): Promise<number>;
+  /** Whether the store is over a cache bound now (sweep would evict). */
+  needsSweep(): boolean;
   /** Longest accepted post.blob text (base64url of maxBlobBytes). */
   maxB64: number;
   /** Frames per store read in a fetch (one page is held in memory). */
@@ -88,19 +90,17 @@ export class Subscriptions {
   readonly byTag = new Map<string, Set<RelayConnection>>();
 
 
+  /** `blob` is canonical base64url (checked on post, or written by toB64): nothing in it needs escaping. */
   push(tag: string, seq: number, blob: string): void {
-    const targets = new Set(this.all);
-    for (const c of this.byTag.get(tag) ?? []) targets.add(c);
-    if (targets.size === 0) return;
-    const text = JSON.stringify({ op: "frame", seq, tag, blob } satisfies ServerFrame); // once for all
-    for (const c of targets) {
-      if (c.ws.readyState !== WebSocket.OPEN || c.shedding) continue;
-      // A subscriber that stops reading would make us buffer without limit;
-      // shedding it is safe because it can resume with fetch(since).
-      c.coalesce();
-      c.ws.send(text);
-      c.checkHeld();
-    }
+    const tagged = this.byTag.get(tag);
+    if (this.all.size === 0 && !tagged?.size) return; // no copy, no text: the common case under ingest
+    // Built once for all, by hand: JSON.stringify would scan the 1 KiB+ blob
+    // for characters to escape on every frame. Same text as JSON.stringify
+    // of { op, seq, tag, blob } (test/relay-server.test.ts compares them).
+    const text = frameText(tag, seq, blob);
+    for (const c of this.all) c.pushText(text);
+    // A connection subscribed to all and to this tag gets the frame once.
+    if (tagged) for (const c of tagged) if (!c.all) c.pushText(text);
   }
 }
 
@@ -160,6 +160,16 @@ export class RelayConnection {
   /** What this connection makes the relay hold now: unhandled requests plus unsent answers. */
   held(): number {
     return this.queuedBytes + this.ws.bufferedAmount;
+  }
+
+  /** A live frame, unless this connection is closing. */
+  pushText(text: string): void {
+    if (this.ws.readyState !== WebSocket.OPEN || this.shedding) return;
+    // A subscriber that stops reading would make us buffer without limit;
+    // shedding it is safe because it can resume with fetch(since).
+    this.coalesce();
+    this.ws.send(text);
+    this.checkHeld();
   }
 
   /** Shed this connection if it holds more than its bound. */
@@ -268,24 +278,22 @@ export class RelayConnection {
     const size = rawSize(data);
     this.queuedBytes += size;
     this.ctx.mem.queued += size;
-    const release = () => {
-      this.pending--;
-      this.queuedBytes -= size;
-      this.ctx.mem.queued -= size;
-    };
     this.checkHeld();
     if (this.ctx.mem.queued > o.maxTotalBufferedBytes) this.ctx.enforceTotal();
     const frame = f;
-    const run = () => this.handle(frame).finally(release);
+    // No named closures per message here: each costs an allocation (and,
+    // under tsx, a defineProperty) at tens of thousands of posts a second.
     if (frame.op === "post") {
       // A post starts once earlier requests have started (so seqs follow
       // arrival order) but does not hold up the next post. One promise per
       // post, not three: at tens of thousands of posts a second they add up.
       const p: Promise<void> = this.chain.then(async () => {
         try {
-          await this.handle(frame);
+          if (!this.shedding) await this.handlePost(frame);
+        } catch (e) {
+          this.fail(e, frame);
         } finally {
-          release();
+          this.release(size);
           this.posting.delete(p);
         }
       });
@@ -293,8 +301,15 @@ export class RelayConnection {
     } else {
       // Anything else sees the effect of every post sent before it.
       const before = [...this.posting];
-      this.chain = this.chain.then(() => Promise.allSettled(before)).then(run);
+      this.chain = this.chain.then(() => Promise.allSettled(before)).then(() => this.handle(frame).finally(() => this.release(size)));
     }
+  }
+
+  /** A request is done: its bytes no longer count against the bounds. */
+  private release(size: number): void {
+    this.pending--;
+    this.queuedBytes -= size;
+    this.ctx.mem.queued -= size;
   }
 
   private async handle(f: ClientFrame): Promise<void> {
@@ -305,10 +320,14 @@ export class RelayConnection {
       else if (f.op === "ping") this.send({ op: "pong", rid: f.rid });
       else this.handleSubscribe(f);
     } catch (e) {
-      if (e instanceof FrameError) return this.reject(e.code, e.message, e.rid ?? f.rid);
-      this.ctx.log.error("relay request failed", { op: f.op, error: String(e) });
-      this.reject("internal", "relay could not complete the request", f.rid);
+      this.fail(e, f);
     }
+  }
+
+  private fail(e: unknown, f: ClientFrame): void {
+    if (e instanceof FrameError) return this.reject(e.code, e.message, e.rid ?? f.rid);
+    this.ctx.log.error("relay request failed", { op: f.op, error: String(e) });
+    this.reject("internal", "relay could not complete the request", f.rid);
   }
 
   private async handlePost(f: Extract<ClientFrame, { op: "post" }>): Promise<void> {
@@ -328,9 +347,10 @@ export class RelayConnection {
     const r = await store.append(f.tag, blob, this.ctx.now(), this.id);
     // Evict before answering, so the bounds already hold when a client sees
     // `posted`; the frame is stored, so an eviction failure is not its error.
-    if (!r.duplicate) await this.ctx.sweep().catch((e) => log.error("eviction failed", { error: String(e) }));
+    // Checked synchronously first: an await per post costs more than the check.
+    if (!r.duplicate && this.ctx.needsSweep()) await this.ctx.sweep().catch((e) => log.error("eviction failed", { error: String(e) }));
     this.ctx.metrics.accepted++;
-    this.send({ op: "posted", rid: f.rid, seq: r.seq, duplicate: r.duplicate });
+    if (this.ws.readyState === WebSocket.OPEN && !this.shedding) this.coalesce(), this.ws.send(postedText(f.rid, r.seq, r.duplicate));
     if (!r.duplicate && !this.ctx.fed) this.ctx.subs.push(f.tag, r.seq, f.blob);
   }
 
@@ -390,6 +410,16 @@ export class RelayConnection {
     }
     this.send({ op: "subscribed", rid: f.rid, tags: this.all ? "all" : this.tags.size });
   }
+}
+
+/** `JSON.stringify({ op: "posted", rid, seq, duplicate })`, the answer to every post. */
+export function postedText(rid: number, seq: number, duplicate: boolean): string {
+  return `{"op":"posted","rid":${rid},"seq":${seq},"duplicate":${duplicate}}`;
+}
+
+/** `JSON.stringify({ op: "frame", seq, tag, blob })` for a base64url blob, without scanning the blob. */
+export function frameText(tag: string, seq: number, blob: string): string {
+  return `{"op":"frame","seq":${seq},"tag":${JSON.stringify(tag)},"blob":"${blob}"}`;
 }
 
 function rawSize(d: RawData): number {

@@ -7,7 +7,7 @@
 // takes the oldest frame of whoever holds the most, so a flooder evicts its
 // own frames long before an honest group's. Age eviction stays oldest-first.
 import { randomBytes } from "node:crypto";
-import { frameBytes, frameDigest, RelayStoreError, type EvictBounds, type RelayStats, type RelayStore, type StoredFrame } from "./relay-store.js";
+import { copyAndDigest, frameBytes, RelayStoreError, type EvictBounds, type RelayStats, type RelayStore, type StoredFrame } from "./relay-store.js";
 
 /** What one frame costs its owner beyond its bytes: many tiny frames are not free. */
 const FRAME_OVERHEAD = 1024;
@@ -61,15 +61,15 @@ export class MemoryRelayStore implements RelayStore {
 
   async append(tag: string, blob: Uint8Array, now: number, owner = ""): Promise<{ seq: number; duplicate: boolean }> {
     this.check();
-    const key = frameDigest(tag, blob).toString("base64");
+    const { copy, digest } = copyAndDigest(tag, blob);
+    const key = digest.toString("base64");
     const existing = this.byDigest.get(key);
     if (existing !== undefined) return { seq: existing, duplicate: true };
     const seq = this.nextSeq++;
     let o = this.owners.get(owner);
     if (!o) this.owners.set(owner, (o = { id: owner, queue: [], qhead: 0, count: 0, cost: 0 }));
-    // Copy: the caller's buffer may be a view into a reused network buffer.
     const size = frameBytes(tag, blob);
-    const h: Held = { seq, tag, blob: Uint8Array.from(blob), at: now, key, size, owner: o, gone: false };
+    const h: Held = { seq, tag, blob: copy, at: now, key, size, owner: o, gone: false };
     this.frames.push(h);
     o.queue.push(h);
     o.count++;

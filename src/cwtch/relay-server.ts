@@ -14,9 +14,11 @@ import { RelayConnection, Subscriptions, type RelayContext, type RelayLogger } f
 import { newCounters, renderMetrics } from "./relay-metrics.js";
 import { POW_POLICY_DEFAULTS, PowGovernor, type PowState } from "./relay-pow-governor.js";
 import { MemoryRelayStore } from "./relay-memory-store.js";
+import { checkRelayOptions } from "./relay-options.js";
 import type { RelayStore } from "./relay-store.js";
 
 export type { RelayLogger } from "./relay-connection.js";
+export { RelayOptionError } from "./relay-options.js";
 
 /** Defaults of every numeric/string option; the CLI prints these in --help. */
 export const RELAY_DEFAULTS = {
@@ -82,7 +84,9 @@ export interface RelayMemory {
 
 const silent: RelayLogger = { info() {}, warn() {}, error() {} };
 
+/** Throws RelayOptionError (naming the option) for a value that overflowed or makes no sense. */
 export async function startRelay(opts: RelayOptions = {}): Promise<RelayServer> {
+  checkRelayOptions(opts as Record<string, unknown>);
   const o = { ...RELAY_DEFAULTS };
   for (const k of Object.keys(o) as (keyof typeof o)[]) if (opts[k] !== undefined) (o as Record<string, unknown>)[k] = opts[k];
   const sweepMs = opts.sweepIntervalMs ?? Math.min(60_000, Math.max(1000, Math.floor(o.maxAgeMs / 10)));
@@ -138,7 +142,8 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RelayServer> 
       c.shed(`the relay holds ${o.maxTotalBufferedBytes} bytes for its clients and this connection holds the most`);
     }
   };
-  const ctx: RelayContext = { limits: o, store, now, log, crypto, pow, mem, enforceTotal, metrics: m, subs, sweep, maxB64, pageFrames, fed: (store as RelayStore).follow !== undefined };
+  const needsSweep = () => store.needsEviction(bounds());
+  const ctx: RelayContext = { limits: o, store, now, log, crypto, pow, mem, enforceTotal, metrics: m, subs, sweep, needsSweep, maxB64, pageFrames, fed: (store as RelayStore).follow !== undefined };
   // Relays sharing one store: push what any of them stored, in seq order, from the store's feed.
   (store as RelayStore).follow?.((frames) => {
     for (const f of frames) subs.push(f.tag, f.seq, toB64(f.blob));

@@ -12,7 +12,7 @@ import { and, asc, eq, gt, inArray, sql } from "drizzle-orm";
 import { drizzle, type PostgresJsDatabase } from "drizzle-orm/postgres-js";
 import { migrate } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
-import { frameBytes, frameDigest, RelayStoreError, type EvictBounds, type RelayStats, type RelayStore, type StoredFrame } from "../cwtch/relay-store.js";
+import { copyAndDigest, frameBytes, RelayStoreError, type EvictBounds, type RelayStats, type RelayStore, type StoredFrame } from "../cwtch/relay-store.js";
 import { relayFrames, relayState } from "./relay-schema.js";
 import { NOTIFY_CHANNEL, PgFeed } from "./relay-pg-feed.js";
 
@@ -112,7 +112,8 @@ class PgRelayStore implements RelayStore {
   append(tag: string, blob: Uint8Array, now: number): Promise<{ seq: number; duplicate: boolean }> {
     this.check();
     const done = new Promise<{ seq: number; duplicate: boolean }>((resolve, reject) => {
-      this.queued.push({ tag, blob: Uint8Array.from(blob), at: now, digest: frameDigest(tag, blob), size: frameBytes(tag, blob), resolve, reject });
+      const { copy, digest } = copyAndDigest(tag, blob);
+      this.queued.push({ tag, blob: copy, at: now, digest, size: frameBytes(tag, blob), resolve, reject });
     });
     // Group commit: whichever flush runs next takes every queued frame, so
     // concurrent posts share one INSERT and one WAL flush.
