@@ -14,7 +14,8 @@ export function applyRotate(s: PursuanceState, e: PEvent, b: B<"keys.rotate">): 
   if (!entitled(s, e.author).includes(b.scope)) reject(`${short(e.author)} is not entitled to the "${b.scope}" key`);
   // Concurrent rotations of one epoch: the first in the fold order wins; the rest are stale.
   if (b.from !== k.keyId) reject(`stale rotation of "${b.scope}": from ${short(b.from)}, current ${short(k.keyId)}`);
-  if (b.keyId === NO_KEY || k.history.includes(b.keyId)) reject(`key id ${short(b.keyId)} is not new`);
+  // New across every scope: a key id names one key of one scope, so clients file it under one label.
+  if (b.keyId === NO_KEY || [...s.keys.values()].some((x) => x.history.includes(b.keyId))) reject(`key id ${short(b.keyId)} is not new`);
   const every = s.rules.rotation.everyMs;
   const due = every !== null && e.ts - k.since >= every;
   if (!k.needsRotation && !due && !hasCap(s, e.author, "keys.rotate")) reject(`"${b.scope}" needs no rotation and ${short(e.author)} lacks keys.rotate`);
