@@ -3,6 +3,7 @@
 // a member who is entitled but lacks them).
 import type { Body } from "./events.js";
 import { type PEvent, reject, requireActor, requireMember, requireOutranksRole, requireRole, short } from "./apply-common.js";
+import { rotationDue } from "./rotation-clock.js";
 import { NO_KEY, entitled, hasCap, keyRecipients, reconcileKeys, type PursuanceState } from "./state.js";
 
 type B<T extends Body["t"]> = Extract<Body, { t: T }>;
@@ -16,9 +17,7 @@ export function applyRotate(s: PursuanceState, e: PEvent, b: B<"keys.rotate">): 
   if (b.from !== k.keyId) reject(`stale rotation of "${b.scope}": from ${short(b.from)}, current ${short(k.keyId)}`);
   // New across every scope: a key id names one key of one scope, so clients file it under one label.
   if (b.keyId === NO_KEY || [...s.keys.values()].some((x) => x.history.includes(b.keyId))) reject(`key id ${short(b.keyId)} is not new`);
-  const every = s.rules.rotation.everyMs;
-  const due = every !== null && e.ts - k.since >= every;
-  if (!k.needsRotation && !due && !hasCap(s, e.author, "keys.rotate")) reject(`"${b.scope}" needs no rotation and ${short(e.author)} lacks keys.rotate`);
+  if (!k.needsRotation && !hasCap(s, e.author, "keys.rotate") && !rotationDue(s, k, e.ts, e.author)) reject(`"${b.scope}" needs no rotation and ${short(e.author)} lacks keys.rotate`);
   const want = keyRecipients(s, b.scope);
   const got = Object.keys(b.sealed).sort();
   const wanted = new Set(want);
