@@ -2,7 +2,7 @@
 // to exactly the members entitled to it) and shares (existing keys sealed to
 // a member who is entitled but lacks them).
 import type { Body } from "./events.js";
-import { type PEvent, reject, requireActor, requireMember, requireOutranksRole, requireRole, short } from "./apply-common.js";
+import { type PEvent, reject, requireActor, requireCap, requireMember, requireOutranksRole, requireRole, short } from "./apply-common.js";
 import { rotationDue } from "./rotation-clock.js";
 import { NO_KEY, entitled, hasCap, keyRecipients, reconcileKeys, type PursuanceState } from "./state.js";
 
@@ -89,6 +89,8 @@ export function applyDelegate(s: PursuanceState, e: PEvent, b: B<"keys.delegate"
   requireRole(s, b.role);
   if (s.rules.roles[b.role]!.reads !== "role") reject(`role "${b.role}" has no key to delegate`);
   if (!entitled(s, e.author).includes(b.role)) reject(`${short(e.author)} does not hold the "${b.role}" key`);
+  // A delegate reads the whole log (the group key) like a member: only who may let someone in may do this.
+  requireCap(s, e.author, "member.invite");
   if (s.members.has(b.to)) reject(`${short(b.to)} is a member: grant a role instead of delegating`);
   if (s.delegates.get(b.role)?.has(b.to)) reject(`"${b.role}" is already delegated to ${short(b.to)}`);
   for (const scope of ["group", b.role]) {
@@ -107,7 +109,7 @@ export function applyUndelegate(s: PursuanceState, e: PEvent, b: B<"keys.undeleg
   requireActor(s, e);
   const by = s.delegates.get(b.role)?.get(b.to);
   if (by === undefined) reject(`"${b.role}" is not delegated to ${short(b.to)}`);
-  // The delegator takes it back; anyone who outranks the role may too (strict authority).
+  // The delegator takes it back; anyone who outranks the role may too (strict authority), so anyone who outranks the delegator.
   if (by !== e.author) requireOutranksRole(s, e.author, b.role);
   s.delegates.get(b.role)!.delete(b.to);
   if (s.delegates.get(b.role)!.size === 0) s.delegates.delete(b.role);
