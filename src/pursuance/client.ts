@@ -524,12 +524,16 @@ export class PursuanceClient extends EventEmitter<ClientEvents> {
   /**
    * Take keys sealed to us only from events the fold applied, then file every
    * key we hold under the scope the state names it in: a rejected event (a
-   * share of a key it may not share) can neither give us a key nor label one,
-   * and the keyring does not depend on the order events arrived in.
+   * share of a key it may not share) can neither give us a key nor label one.
+   * A rotation's key is taken whatever its verdict, for reading only: one that
+   * lost a race (or whose author was removed concurrently) was current for
+   * whoever folded it first, who may have written in its epoch; it becomes
+   * current here only if the state names it so.
    */
   private takeKeys(): void {
     for (const a of this.fold.applied) {
-      if (a.rejected !== null || !a.event.body || this.keysTaken.has(a.event.id)) continue;
+      if (!a.event.body || this.keysTaken.has(a.event.id)) continue;
+      if (a.rejected !== null && a.event.body.t !== "keys.rotate") continue;
       this.keysTaken.add(a.event.id);
       this.ring.ingest(a.event.body);
     }
