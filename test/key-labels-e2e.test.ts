@@ -24,7 +24,7 @@ describe("key labels come from applied events", () => {
     await relay?.close();
   });
 
-  it("a rejected share labelling the next group key 'admin' does not stop honest clients adopting the new group epoch", async () => {
+  it("a rejected share labelling the next group key 'admin' does not stop honest clients adopting the new group epoch; a rejected rotation's key is for reading only", async () => {
     relay = await startRelay({ port: 0 });
     // The low member may rotate (keys.rotate), so the rotation itself is authorised: only the labels are at stake.
     const rules = defaultRules();
@@ -61,6 +61,21 @@ describe("key labels come from applied events", () => {
     await A.publish({ t: "announce", text: "after the rotation" });
     await until("the founder reads the admin's announcement", () => F.state.announcements.some((a) => a.author === A.me), all);
     expect(F.state.badSeals).toEqual([]);
+
+    // A rotation the fold rejects (stale: it rotates from the old key) is taken to read only: its epoch can
+    // be read (someone may have written in it while it looked current), but no client writes in it.
+    const K3 = cr.randomBytes(32);
+    const kid3 = keyIdOf(cr, K3);
+    const sealed3: Record<string, string> = {};
+    for (const m of keyRecipients(C.state, "group")) sealed3[m] = toB64(cr.sealTo(K3, fromHex(m)));
+    const stale = await C.group.publish(encodeBody({ t: "keys.rotate", scope: "group", from: oldKid, keyId: kid3, sealed: sealed3 }));
+    await until("the stale rotation is folded", () => [F, A].every((c) => c.fold.verdict(toHex(stale.id)) !== undefined), all);
+    for (const c of [F, A]) {
+      expect(c.fold.verdict(toHex(stale.id))).toMatch(/stale/);
+      expect(c.session.hasEpoch(epochOfKeyId(kid3))).toBe(true);
+      expect(c.session.currentEpoch).toBe(e2);
+      expect(c.state.keys.get("group")!.keyId).toBe(kid);
+    }
   });
 });
 
