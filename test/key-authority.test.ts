@@ -117,6 +117,11 @@ describe("the periodic rotation clock cannot be claimed", () => {
     const s = h.state();
     const k = { ...s.keys.get("group")!, since: Number.MAX_SAFE_INTEGER };
     expect(rotationDue(s, k, Date.now(), F.hex)).toBe(true);
+    // What a liar keeps: a key dated less than a period ahead delays the policy by at most that period.
+    const now = Date.now();
+    const near = { ...k, since: now + 3_000_000 };
+    expect(rotationDue(s, near, now, F.hex)).toBe(false);
+    expect(rotationDue(s, near, now + 3_000_000 + 3_600_000, F.hex)).toBe(true);
   });
 });
 
