@@ -15,6 +15,7 @@ import { loadCrypto, type Crypto } from "../src/cwtch/crypto.js";
 import { delegateBody } from "../src/pursuance/actions.js";
 import type { PEvent } from "../src/pursuance/apply-common.js";
 import { Fold } from "../src/pursuance/fold.js";
+import { defaultRules } from "../src/pursuance/rules.js";
 import { toPEvent } from "../src/pursuance/pevent.js";
 import { reconcileKeys, stateHash } from "../src/pursuance/state.js";
 import { History, memoVerifyCrypto, randomCausalOrder, randomHistory, Rng } from "./helpers/history.js";
@@ -113,7 +114,10 @@ describe("reconciling only the touched ids is exact", () => {
     const D = h.member("agent2");
     const X = h.member("bridge-x");
     const Y = h.member("bridge-y");
-    h.genesis(F);
+    // Delegation needs member.invite: here change agents may invite (and so delegate).
+    const rules = defaultRules();
+    rules.roles["change agent"]!.caps.push("member.invite");
+    h.genesis(F, { rules });
     h.addMember(F, A, "admin");
     h.addMember(F, C, "change agent");
     h.addMember(F, D, "recruiter");

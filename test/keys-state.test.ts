@@ -283,7 +283,7 @@ describe("delegating a role key to a non-member reader (a bridge)", () => {
   it("lets the delegate read the role, seals later rotations to it, and stops at revocation", async () => {
     const { delegateBody } = await import("../src/pursuance/actions.js");
     const { KeyRing } = await import("../src/pursuance/keyring.js");
-    const { h, F, A1, C } = world(40);
+    const { h, F, A1, C, R } = world(40);
     const bridgeKp = base.signKeyPair();
     const bridge = { hex: Buffer.from(bridgeKp.publicKey).toString("hex"), ring: new KeyRing(base, bridgeKp) };
     const ingestAll = () => {
@@ -291,14 +291,17 @@ describe("delegating a role key to a non-member reader (a bridge)", () => {
     };
 
     // Only a holder of the role's key may delegate it.
-    const bad = h.emit(C, (st) => delegateBody(C.actor, st, "admin", bridge.hex));
+    const bad = h.emit(R, (st) => delegateBody(R.actor, st, "admin", bridge.hex));
     expectRejected(converge(crypto, h, 3), bad, /does not hold the "admin" key/);
-    const d = h.emit(C, (s) => delegateBody(C.actor, s, "change agent", bridge.hex))!;
+    // A delegate reads the log like a member: only who may invite (member.invite) may delegate.
+    const noInvite = h.emit(C, (st) => delegateBody(C.actor, st, "change agent", bridge.hex));
+    expectRejected(converge(crypto, h, 3), noInvite, /lacks capability member\.invite/);
+    const d = h.emit(R, (s) => delegateBody(R.actor, s, "change agent", bridge.hex))!;
     let s = converge(crypto, h, 4).state;
     expectApplied(h.fold(), d);
-    expect(s.delegates.get("change agent")?.get(bridge.hex)).toBe(C.hex);
+    expect(s.delegates.get("change agent")?.get(bridge.hex)).toBe(R.hex);
     // A member cannot be a delegate, and one delegation per role and delegate.
-    const toMember = h.emit(C, (st) => delegateBody(C.actor, st, "change agent", A1.hex));
+    const toMember = h.emit(R, (st) => delegateBody(R.actor, st, "change agent", A1.hex));
     expectRejected(converge(crypto, h, 3), toMember, /is a member/);
     ingestAll();
     const t1 = h.task(F, ["change agent"], { title: "read by the bridge" });
@@ -336,11 +339,11 @@ describe("delegating a role key to a non-member reader (a bridge)", () => {
 
   it("a delegation lapses when its delegator is removed", async () => {
     const { delegateBody } = await import("../src/pursuance/actions.js");
-    const { h, F, C } = world(41);
+    const { h, F, R } = world(41);
     const to = Buffer.from(base.signKeyPair().publicKey).toString("hex");
-    h.emit(C, (s) => delegateBody(C.actor, s, "change agent", to));
+    h.emit(R, (s) => delegateBody(R.actor, s, "change agent", to));
     expect(converge(crypto, h, 3).state.delegates.size).toBe(1);
-    h.remove(F, C);
+    h.remove(F, R);
     const s = converge(crypto, h, 4).state;
     expect(s.delegates.size).toBe(0);
     expect(s.keys.get("change agent")!.needsRotation).toBe(true);
@@ -353,7 +356,7 @@ function opensWith(d: { hex: string; ring: import("../src/pursuance/keyring.js")
 }
 
 describe("periodic rotation per the rules' policy", () => {
-  it("a member without keys.rotate may rotate only once the period has passed (by event time)", async () => {
+  it("a member without keys.rotate may rotate only once the period has passed (by others' event time)", async () => {
     const { defaultRules } = await import("../src/pursuance/rules.js");
     const { rotateBody } = await import("../src/pursuance/actions.js");
     const rules = { ...defaultRules(), rotation: { everyMs: 3_600_000 } };
@@ -365,9 +368,14 @@ describe("periodic rotation per the rules' policy", () => {
     const t0 = h.fold().state.keys.get("change agent")!.since;
     const early = h.emit(C, (s) => rotateBody(C.actor, s, "change agent").body, "tips", { ts: t0 + 60_000 });
     expectRejected(converge(crypto, h, 3), early, /needs no rotation and .* lacks keys\.rotate/);
-    const late = h.emit(C, (s) => rotateBody(C.actor, s, "change agent").body, "tips", { ts: t0 + 3_600_000 });
+    // Its own claim that the hour has passed is not enough: only time other members claimed counts (rotation-clock.ts).
+    const claimed = h.emit(C, (s) => rotateBody(C.actor, s, "change agent").body, "tips", { ts: t0 + 3_600_000 });
+    expectRejected(converge(crypto, h, 3), claimed, /needs no rotation and .* lacks keys\.rotate/);
+    h.advance(3_600_000);
+    h.emit(F, { t: "announce", text: "an hour on" });
+    const late = h.emit(C, (s) => rotateBody(C.actor, s, "change agent").body)!;
     const f = converge(crypto, h, 3);
     expectApplied(f, late);
-    expect(f.state.keys.get("change agent")!.since).toBe(t0 + 3_600_000);
+    expect(f.state.keys.get("change agent")!.since).toBe(late.ts);
   });
 });

@@ -298,7 +298,7 @@ function contextFor(b: Bridge, e: MatrixEvent, hosted: HostedPursuance | undefin
       delegate: async (role: string) => {
         if (!hosted?.delegate) throw new Refusal("this room is not bound to a pursuance");
         // Custodial identities' keys are already here; delegation is for members who keep their own keys.
-        return `To let this bridge read "${role}" tasks, a member who holds that role's key runs: pursuance client keys delegate "${role}" --to ${hosted.delegate.me}`;
+        return `To let this bridge read "${role}" tasks, a member who holds that role's key and may invite (member.invite) runs: pursuance client keys delegate "${role}" --to ${hosted.delegate.me}`;
       },
       revoke: async (role: string) => {
         const me = hosted?.delegate?.me;

@@ -2,7 +2,8 @@
 // to exactly the members entitled to it) and shares (existing keys sealed to
 // a member who is entitled but lacks them).
 import type { Body } from "./events.js";
-import { type PEvent, reject, requireActor, requireMember, requireOutranksRole, requireRole, short } from "./apply-common.js";
+import { type PEvent, reject, requireActor, requireCap, requireMember, requireOutranksRole, requireRole, short } from "./apply-common.js";
+import { rotationDue } from "./rotation-clock.js";
 import { NO_KEY, entitled, hasCap, keyRecipients, reconcileKeys, type PursuanceState } from "./state.js";
 
 type B<T extends Body["t"]> = Extract<Body, { t: T }>;
@@ -14,10 +15,9 @@ export function applyRotate(s: PursuanceState, e: PEvent, b: B<"keys.rotate">): 
   if (!entitled(s, e.author).includes(b.scope)) reject(`${short(e.author)} is not entitled to the "${b.scope}" key`);
   // Concurrent rotations of one epoch: the first in the fold order wins; the rest are stale.
   if (b.from !== k.keyId) reject(`stale rotation of "${b.scope}": from ${short(b.from)}, current ${short(k.keyId)}`);
-  if (b.keyId === NO_KEY || k.history.includes(b.keyId)) reject(`key id ${short(b.keyId)} is not new`);
-  const every = s.rules.rotation.everyMs;
-  const due = every !== null && e.ts - k.since >= every;
-  if (!k.needsRotation && !due && !hasCap(s, e.author, "keys.rotate")) reject(`"${b.scope}" needs no rotation and ${short(e.author)} lacks keys.rotate`);
+  // New across every scope: a key id names one key of one scope, so clients file it under one label.
+  if (b.keyId === NO_KEY || [...s.keys.values()].some((x) => x.history.includes(b.keyId))) reject(`key id ${short(b.keyId)} is not new`);
+  if (!k.needsRotation && !hasCap(s, e.author, "keys.rotate") && !rotationDue(s, k, e.ts, e.author)) reject(`"${b.scope}" needs no rotation and ${short(e.author)} lacks keys.rotate`);
   const want = keyRecipients(s, b.scope);
   const got = Object.keys(b.sealed).sort();
   const wanted = new Set(want);
@@ -89,6 +89,8 @@ export function applyDelegate(s: PursuanceState, e: PEvent, b: B<"keys.delegate"
   requireRole(s, b.role);
   if (s.rules.roles[b.role]!.reads !== "role") reject(`role "${b.role}" has no key to delegate`);
   if (!entitled(s, e.author).includes(b.role)) reject(`${short(e.author)} does not hold the "${b.role}" key`);
+  // A delegate reads the whole log (the group key) like a member: only who may let someone in may do this.
+  requireCap(s, e.author, "member.invite");
   if (s.members.has(b.to)) reject(`${short(b.to)} is a member: grant a role instead of delegating`);
   if (s.delegates.get(b.role)?.has(b.to)) reject(`"${b.role}" is already delegated to ${short(b.to)}`);
   for (const scope of ["group", b.role]) {
@@ -107,7 +109,7 @@ export function applyUndelegate(s: PursuanceState, e: PEvent, b: B<"keys.undeleg
   requireActor(s, e);
   const by = s.delegates.get(b.role)?.get(b.to);
   if (by === undefined) reject(`"${b.role}" is not delegated to ${short(b.to)}`);
-  // The delegator takes it back; anyone who outranks the role may too (strict authority).
+  // The delegator takes it back; anyone who outranks the role may too (strict authority), so anyone who outranks the delegator.
   if (by !== e.author) requireOutranksRole(s, e.author, b.role);
   s.delegates.get(b.role)!.delete(b.to);
   if (s.delegates.get(b.role)!.size === 0) s.delegates.delete(b.role);

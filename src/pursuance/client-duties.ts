@@ -11,6 +11,7 @@ import { runSuccessionDuties } from "./client-succession.js";
 import { actsFirst, designated, schedule } from "./duty-schedule.js";
 import { mayRevokeInvite } from "./apply-membership.js";
 import { entitled, entitledMembers, epochOfKeyId, inviteStatus, missingHolders } from "./state.js";
+import { rotationDue } from "./rotation-clock.js";
 import { sealersDoubtedBy } from "./seal-complaints.js";
 import { welcomeDuties } from "./client-rendezvous.js";
 
@@ -18,7 +19,6 @@ export function runDuties(c: PursuanceClient): void {
   const s = c.state;
   if (!s.members.has(c.me) || s.id === null) return;
   const mine = entitled(s, c.me);
-  const every = s.rules.rotation.everyMs;
   const lacking = new Set<string>();
   // The log says we hold a key our ring could not open: say so, so a holder re-shares (docs/protocol.md).
   for (const [scope, k] of s.keys) {
@@ -29,7 +29,7 @@ export function runDuties(c: PursuanceClient): void {
   }
   for (const [scope, k] of s.keys) {
     if (!mine.includes(scope)) continue;
-    const due = every !== null && c.ports.now() - k.since >= every;
+    const due = rotationDue(s, k, c.ports.now(), c.me);
     if (k.needsRotation || due) {
       const key = `rotate:${scope}:${k.keyId}`;
       const first = designated(s, entitledMembers(s, scope)) === c.me;

@@ -154,6 +154,8 @@ export class PursuanceClient extends EventEmitter<ClientEvents> {
     c.session.restore(events);
     const pevs = events.map(toPEvent);
     c.fold.add(pevs);
+    c.takeKeys();
+    await c.syncKeys();
     c.applyWriteEpoch();
     // A joiner not let in yet asks again on start, even if its host did not keep `joining` (the bridge).
     const rv = c.ring.scope(RENDEZVOUS_SCOPE)[0];
@@ -497,9 +499,9 @@ export class PursuanceClient extends EventEmitter<ClientEvents> {
 
   private async process(evs: SignedEvent[]): Promise<void> {
     const pevs = evs.map(toPEvent);
-    for (const p of pevs) if (p.body) this.ring.ingest(p.body);
-    await this.syncKeys();
     this.fold.add(pevs);
+    this.takeKeys();
+    await this.syncKeys();
     this.followRelays();
     const fresh = this.applyWriteEpoch();
     if (fresh.length > 0) await this.group.watchNewTags(fresh);
@@ -516,6 +518,27 @@ export class PursuanceClient extends EventEmitter<ClientEvents> {
   }
 
   private readonly keptKeys = new Set<string>();
+  /** Applied events whose keys we took (or tried to). */
+  private readonly keysTaken = new Set<string>();
+
+  /**
+   * Take keys sealed to us only from events the fold applied, then file every
+   * key we hold under the scope the state names it in: a rejected event (a
+   * share of a key it may not share) can neither give us a key nor label one.
+   * A rotation's key is taken whatever its verdict, for reading only: one that
+   * lost a race (or whose author was removed concurrently) was current for
+   * whoever folded it first, who may have written in its epoch; it becomes
+   * current here only if the state names it so.
+   */
+  private takeKeys(): void {
+    for (const a of this.fold.applied) {
+      if (!a.event.body || this.keysTaken.has(a.event.id)) continue;
+      if (a.rejected !== null && a.event.body.t !== "keys.rotate") continue;
+      this.keysTaken.add(a.event.id);
+      this.ring.ingest(a.event.body);
+    }
+    for (const [scope, k] of this.state.keys) for (const id of k.history) this.ring.label(id, scope);
+  }
 
   /** Keep a key: into the ring, and later (syncKeys) into the store and, for group keys, the session. */
   private async learnKey(scope: string, key: Uint8Array, persist = true): Promise<void> {

@@ -7,6 +7,7 @@ import { applyLinkAccept, applyLinkOffer, applyLinkPeer, applyLinkReceive, apply
 import { applyRequestAnswer, applyRequestPending, applyRequestsSet } from "./apply-requests.js";
 import type { Crypto } from "../cwtch/crypto.js";
 import { noteActivity, Rejected, type ApplyContext, type PEvent } from "./apply-common.js";
+import { withRotationEdges } from "./rotation-race.js";
 import { applyDelegate, applyRotate, applyShare, applyUndelegate, applyUnreadable } from "./apply-keys.js";
 import {
   applyGenesis,
@@ -162,6 +163,8 @@ export class Fold {
   /** While folding: reductions applied in this pass, and (when someone equivocated) each applied event's author rank. */
   private found: Reduction[] = [];
   private ranks: Map<string, number> | null = null;
+  /** Each rotation's author rank as this pass found it: concurrent rotations go highest rank first (rotation-race.ts). */
+  private rotationRanks = new Map<string, number>();
 
   constructor(private readonly o: FoldOptions) {
     this.ctx = { crypto: o.crypto };
@@ -280,7 +283,7 @@ export class Fold {
       if (round + 1 >= MAX_ROUNDS) break;
       let changed = false;
       for (const r of this.found) if (!this.candidates.has(r.id)) this.candidates.set(r.id, r);
-      const next = this.index.edges(byPriority(this.candidates.values()), this.events, dropped);
+      const next = withRotationEdges(this.index.edges(byPriority(this.candidates.values()), this.events, dropped), this.events, this.rotationRanks);
       if (!sameEdges(next, this.edges)) {
         this.edges = next;
         changed = true;
@@ -311,9 +314,10 @@ export class Fold {
       const victim = byPriority(this.candidates.values()).reverse().find((r) => withEdges.has(r.id) && !dropped.has(r.id));
       if (!victim) break;
       dropped.add(victim.id);
-      this.edges = this.index.edges(byPriority(this.candidates.values()), this.events, dropped);
+      this.edges = withRotationEdges(this.index.edges(byPriority(this.candidates.values()), this.events, dropped), this.events, this.rotationRanks);
       o = causalOrder(this.events.values(), this.edges);
     }
+    this.rotationRanks = new Map();
     for (const e of o.order) this.step(e);
     for (const e of o.orphans) this.record(e, "cites an event that is not in the log");
     for (const e of o.cyclic) this.record(e, "ordering cycle among authority events");
@@ -325,6 +329,7 @@ export class Fold {
     const fork = this.forks.get(e.author);
     if (fork !== undefined && e.seq >= fork && !this.forkOk.has(e.id)) return this.record(e, `author equivocated at seq ${fork}`);
     const reduces = e.body && this.st.id !== null ? reductionOf(this.st, e) : null;
+    if (e.body?.t === "keys.rotate") this.rotationRanks.set(e.id, rankOf(this.st, e.author));
     try {
       const before = this.st.clock;
       // The clock (for the rotation policy) advances before applying so the event sees its own time,

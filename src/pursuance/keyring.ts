@@ -65,7 +65,17 @@ export class KeyRing {
     return this.add(scope, key);
   }
 
-  /** Take whatever keys an event seals to us. Returns the keys newly learnt. */
+  /**
+   * File a key we hold under the scope the log names it in. A key's label
+   * comes from the applied event that authorises it, never from whichever
+   * event happened to carry it first; the client calls this from the state.
+   */
+  label(keyId: string, scope: string): void {
+    const k = this.byId.get(keyId);
+    if (k && k.scope !== scope) this.byId.set(keyId, { ...k, scope });
+  }
+
+  /** Take whatever keys an APPLIED event seals to us (the client asks only once the fold applied it). Returns the keys newly learnt. */
   ingest(body: Body): HeldKey[] {
     const me = toHex(this.me.publicKey);
     const learnt: HeldKey[] = [];

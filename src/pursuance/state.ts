@@ -345,6 +345,11 @@ export function reconcileKeys(s: PursuanceState, touched?: Iterable<Hex>): void 
       }
     }
   }
+  // An escrow share holder out of the succession role (removed, left, demoted) still holds its share:
+  // the escrowed key now current must rotate (the leader then re-escrows), so nothing new is written under it.
+  const esc = s.escrow;
+  const top = esc ? s.keys.get(esc.scope) : undefined;
+  if (esc && top && !top.needsRotation && esc.keyIds.includes(top.keyId) && esc.holders.some((h) => !s.members.get(h)?.roles.has(s.rules.succession.role))) top.needsRotation = true;
 }
 
 /** Who still needs a key share for a scope (entitled, but no key of the current epoch sealed to them). */
