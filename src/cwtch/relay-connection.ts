@@ -9,7 +9,7 @@ import type { Crypto } from "./crypto.js";
 import { checkPow } from "./pow.js";
 import type { RelayCounters } from "./relay-metrics.js";
 import type { PowGovernor } from "./relay-pow-governor.js";
-import { FrameError, parseClientFrame, RELAY_PROTOCOL_VERSION, type ClientFrame, type ErrorCode, type ServerFrame } from "./relay-protocol.js";
+import { FrameError, parseClientFrame, postAck, RELAY_PROTOCOL_VERSION, type ClientFrame, type ErrorCode, type ServerFrame } from "./relay-protocol.js";
 import type { RelayStats, RelayStore } from "./relay-store.js";
 
 export interface RelayLogger {
@@ -137,7 +137,7 @@ export class RelayConnection {
     this.posts = new TokenBucket(o.postsPerSecond, o.postBurst, t);
     this.reqs = new TokenBucket(o.requestsPerSecond, o.requestBurst, t);
     this.chain = store.stats().then(
-      (st: RelayStats) => this.send({ op: "hello", version: RELAY_PROTOCOL_VERSION, oldest: st.oldest, latest: st.latest, powBits: ctx.pow.required(ctx.now()), maxBlobBytes: o.maxBlobBytes, instance: this.ctx.store.instance }),
+      (st: RelayStats) => this.send({ op: "hello", version: RELAY_PROTOCOL_VERSION, oldest: st.oldest, latest: st.latest, powBits: ctx.pow.required(ctx.now()), maxBlobBytes: o.maxBlobBytes, instance: this.ctx.store.instance, acks: 1 }),
       (e: unknown) => {
         log.error("stats failed on connect", { error: String(e) });
         this.reject("internal", "relay store unavailable");
@@ -330,7 +330,9 @@ export class RelayConnection {
     // `posted`; the frame is stored, so an eviction failure is not its error.
     if (!r.duplicate) await this.ctx.sweep().catch((e) => log.error("eviction failed", { error: String(e) }));
     this.ctx.metrics.accepted++;
-    this.send({ op: "posted", rid: f.rid, seq: r.seq, duplicate: r.duplicate });
+    // The ack binds this answer to the frame as received and the seq it holds: a client
+    // whose copy was bent on the way, or whose answer is, does not take it as held.
+    this.send({ op: "posted", rid: f.rid, seq: r.seq, duplicate: r.duplicate, ack: postAck(r.seq, f.tag, blob) });
     if (!r.duplicate && !this.ctx.fed) this.ctx.subs.push(f.tag, r.seq, f.blob);
   }
 
