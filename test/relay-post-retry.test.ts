@@ -10,6 +10,7 @@ import { loadCrypto, type Crypto } from "../src/cwtch/crypto.js";
 import { Group } from "../src/cwtch/group.js";
 import { GroupSession } from "../src/cwtch/group-session.js";
 import { RelayClient } from "../src/cwtch/relay-client.js";
+import { postAck } from "../src/cwtch/relay-protocol.js";
 import { startRelay, type RelayServer } from "../src/cwtch/relay-server.js";
 import { startAdversarialProxy, type AdversarialProxy } from "./helpers/adversarial-proxy.js";
 import { tagOf, TestClient } from "./helpers/ws-client.js";
@@ -56,6 +57,22 @@ afterEach(async () => {
   raw = [];
 });
 
+describe("the relay's answer to a repeated post", () => {
+  it("is an explicit acknowledgement: posted, the same seq, duplicate, bound to the frame", async () => {
+    const r = await startRelay({});
+    relays.push(r);
+    const c = await TestClient.connect(r.url);
+    raw.push(c);
+    expect(c.hello.acks).toBe(1);
+    const blob = Buffer.from("said twice");
+    const first = await c.post(G, blob);
+    const again = await c.post(G, blob);
+    expect(first).toMatchObject({ op: "posted", duplicate: false, ack: postAck(first.seq, G, blob) });
+    expect(again).toMatchObject({ op: "posted", seq: first.seq, duplicate: true, ack: postAck(first.seq, G, blob) });
+    expect((await c.fetch({ tags: [G] })).frames).toHaveLength(1);
+  });
+});
+
 describe("posting through a relay path that loses, repeats, bends and invents frames", () => {
   it("every post ends acknowledged, none fails, and the relay holds each exactly once", async () => {
     const r = await startRelay({});
@@ -67,6 +84,8 @@ describe("posting through a relay path that loses, repeats, bends and invents fr
       faults: { toRelay: { drop: 0.15, duplicate: 0.1, tamper: 0.08, truncate: 0.04, garbage: 0.1, replay: 0.05 } },
       fakeAckDroppedPosts: false,
       acks: { drop: 0.15, duplicate: 0.1, tamper: 0.1, reorder: 0.1 },
+      // Greetings, fetches, subscriptions and their answers are lost too.
+      dropOther: 0.15,
     });
     proxies.push(proxy);
     const c = await relayClient(proxy.url, { requestTimeoutMs: 60_000, minResendMs: 100, maxResendMs: 800 });
@@ -124,6 +143,40 @@ describe("posting through a relay path that loses, repeats, bends and invents fr
     expect(frames.find((f) => f.seq === ra.seq)?.blob).toBe(a.toString("base64url"));
     expect(frames.find((f) => f.seq === rb.seq)?.blob).toBe(b.toString("base64url"));
   }, 60_000);
+});
+
+describe("a relay whose greeting or answers to reads are lost", () => {
+  it("a lost hello: the client reconnects instead of waiting mute, and its post goes through", async () => {
+    const r = await startRelay({});
+    relays.push(r);
+    const proxy = await startAdversarialProxy({ target: r.url, seed: 3, dropOther: 1 });
+    proxies.push(proxy);
+    const c = await relayClient(proxy.url, { requestTimeoutMs: 20_000, helloTimeoutMs: 500 });
+    const posted = c.post(G, Buffer.from("after a lost hello"));
+    for (let i = 0; i < 50 && !proxy.stats.otherDropped["toClient:hello"]; i++) await sleep(50);
+    expect(proxy.stats.otherDropped["toClient:hello"]).toBeGreaterThan(0);
+    proxy.setDropOther(0);
+    expect((await posted).duplicate).toBe(false);
+    expect(proxy.stats.connections).toBeGreaterThan(1);
+  }, 30_000);
+
+  it("a lost fetch or caught-up: the fetch is asked again and completes", async () => {
+    const r = await startRelay({});
+    relays.push(r);
+    const proxy = await startAdversarialProxy({ target: r.url, seed: 5 });
+    proxies.push(proxy);
+    const c = await relayClient(proxy.url, { requestTimeoutMs: 20_000, minResendMs: 100, maxResendMs: 300 });
+    await c.ready();
+    for (let i = 0; i < 5; i++) await c.post(G, Buffer.from(`held ${i}`));
+    proxy.setDropOther(1);
+    const seen = new Set<number>();
+    const fetched = c.fetch([G], 0, (f) => seen.add(f.seq));
+    for (let i = 0; i < 50 && !proxy.stats.otherDropped["toRelay:fetch"]; i++) await sleep(50);
+    expect(proxy.stats.otherDropped["toRelay:fetch"]).toBeGreaterThan(0);
+    proxy.setDropOther(0);
+    expect((await fetched).latest).toBe(5);
+    expect(seen.size).toBe(5);
+  }, 30_000);
 });
 
 describe("a post whose deadline passes", () => {

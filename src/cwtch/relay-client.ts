@@ -192,6 +192,7 @@ export class RelayClient extends EventEmitter<RelayClientEvents> {
     let stamped = 0;
     let pow: string | undefined;
     let pause = this.minResend;
+    let sent = 0;
     for (let restamps = 0; ; ) {
       // The stamp depends on the relay's difficulty, which we learn from its hello.
       if (!this.connected) await this.readyWithin(left(), "post");
@@ -199,12 +200,16 @@ export class RelayClient extends EventEmitter<RelayClientEvents> {
       if (bits > stamped) (pow = mintPow(this.o.crypto, tag, blob, bits)), (stamped = bits);
       const frame: Record<string, unknown> = { op: "post", tag, blob: b64, ...(pow !== undefined && bits > 0 ? { pow } : {}) };
       const bound = (f: ServerFrame) => f.op === "posted" && this.ackMatches(f, tag, blob);
+      const req = this.requestWith(frame, true, undefined, left(), bound);
       try {
-        const r = await this.requestWith(frame, true, undefined, left(), bound).done;
+        const r = await req.done.finally(() => (sent += req.entry.sent));
         if (r.op !== "posted") throw new RelayError(this.url, "protocol", `expected posted, got ${r.op}`);
         return { seq: r.seq, duplicate: r.duplicate };
       } catch (e) {
         if (!(e instanceof RelayError)) throw e;
+        if (e.code === "timeout") {
+          throw new RelayError(this.url, "timeout", `no acknowledgement of the post before its deadline of ${seconds(this.timeoutMs)} passed (sent ${sent} times${this.connected ? "" : "; not connected now"})`);
+        }
         // The relay raised its difficulty under load: stamp again at what it names.
         const raised = (e.code === "pow-required" || e.code === "pow-invalid") && e.powBits !== undefined && e.powBits > stamped;
         if (raised && restamps++ < MAX_RESTAMPS) {
@@ -273,10 +278,7 @@ export class RelayClient extends EventEmitter<RelayClientEvents> {
     this.pending.set(rid, entry);
     const t = setTimeout(() => {
       if (!this.pending.delete(rid)) return;
-      const why = durable
-        ? `no acknowledgement of the ${String(frame.op)} before its deadline of ${seconds(timeoutMs)} passed (sent ${entry.sent} times${this.connected ? "" : ", not connected now"})`
-        : `no answer to ${String(frame.op)} in ${timeoutMs} ms`;
-      entry.reject(new RelayError(this.url, "timeout", why));
+      entry.reject(new RelayError(this.url, "timeout", `no answer to ${String(frame.op)} in ${timeoutMs} ms`));
     }, timeoutMs);
     // A lossy path (or relay) may swallow a request or its answer: re-send it, backing off.
     // Every request is safe to repeat (the relay dedupes posts; a fetch or subscribe again

@@ -185,6 +185,11 @@ export class FaultEngine {
     }
   }
 
+  /** Replace the share of other frames dropped (see EngineOptions.dropOther). */
+  setDropOther(p: number): void {
+    this.dropOther = p;
+  }
+
   /** Replace the acknowledgement faults (unnamed ones become 0). */
   setAckFaults(f: Partial<AckFaults>): void {
     this.ackFaults = { drop: 0, duplicate: 0, tamper: 0, reorder: 0, ...f };
@@ -394,6 +399,7 @@ export interface AdversarialProxy {
   readonly stats: ProxyStats;
   setFaults(f: EngineOptions["faults"], direction?: "both" | Direction): void;
   setAckFaults(f: Partial<AckFaults>): void;
+  setDropOther(p: number): void;
   /** Drop every open connection (clients will reconnect); the proxy keeps listening. */
   disconnectAll(): void;
   close(): Promise<void>;
@@ -473,6 +479,7 @@ export async function startAdversarialProxy(o: AdversarialProxyOptions): Promise
     stats: engine.stats,
     setFaults: (f, d) => engine.setFaults(f, d),
     setAckFaults: (f) => engine.setAckFaults(f),
+    setDropOther: (p) => engine.setDropOther(p),
     disconnectAll: () => {
       for (const c of [...conns]) c.down.terminate();
     },
