@@ -73,6 +73,8 @@ interface Pending {
   durable: boolean;
   /** Times sent (re-sends included). */
   sent: number;
+  /** A re-send soon, after an answer that did not bind to the frame. */
+  soon?: NodeJS.Timeout;
   /** When a frame under this rid last arrived (a fetch streaming its replay). */
   heard: number;
   /** Whether an answer of the request's kind is really its answer (a post's must bind to its frame). */
@@ -294,7 +296,7 @@ export class RelayClient extends EventEmitter<RelayClientEvents> {
       }, ms * (0.75 + Math.random() / 2));
     };
     arm(durable ? this.minResend : this.minResend * 3);
-    const settle = () => (clearTimeout(t), clearTimeout(resend));
+    const settle = () => (clearTimeout(t), clearTimeout(resend), clearTimeout(entry.soon));
     done.then(settle, settle);
     this.send(entry);
     return { done, entry };
@@ -388,7 +390,17 @@ export class RelayClient extends EventEmitter<RelayClientEvents> {
           this.emit("protocolError", new RelayError(this.url, "protocol", `${f.op} under rid ${f.rid}, which waits for ${ANSWER[String(p.frame.op)]}`));
           return;
         }
-        if (!p.accepts(f)) return;
+        // The relay heard a bent copy, or its answer was bent: either way say it again soon
+        // (not at once each time: a path that bends every answer must not make us spin).
+        if (!p.accepts(f)) {
+          if (!p.soon) {
+            p.soon = setTimeout(() => {
+              p.soon = undefined;
+              if (this.pending.get(f.rid) === p) this.send(p);
+            }, (this.minResend / 4) * (0.75 + Math.random() / 2));
+          }
+          return;
+        }
         this.pending.delete(f.rid);
         p.resolve(f);
       }
