@@ -138,7 +138,8 @@ export class RelayClient extends EventEmitter<RelayClientEvents> {
     this.timeoutMs = o.requestTimeoutMs ?? 30_000;
     this.minResend = o.minResendMs ?? 1_000;
     this.maxResend = o.maxResendMs ?? 8_000;
-    this.helloTimeout = o.helloTimeoutMs ?? 4_000;
+    // Over Tor the greeting takes a circuit's round trip, which can be seconds.
+    this.helloTimeout = o.helloTimeoutMs ?? (o.socksProxy ? 15_000 : 4_000);
   }
 
   get connected(): boolean {
