@@ -331,9 +331,10 @@ export class RelayClient extends EventEmitter<RelayClientEvents> {
     });
     // A relay greets at once; a lost greeting would leave us connected and mute forever.
     ws.on("open", () => {
-      const t = setTimeout(() => {
+      // Checked after the poll phase: a loop that was busy past the timeout may hold the hello unread.
+      const t = setTimeout(() => setImmediate(() => {
         if (this.ws === ws && this.hello === null) this.onClose(`no hello within ${this.helloTimeout} ms`);
-      }, this.helloTimeout);
+      }), this.helloTimeout);
       ws.once("close", () => clearTimeout(t));
       this.helloTimer = t;
     });
