@@ -18,10 +18,11 @@ describe("frameText", () => {
     );
   });
 
-  it("postedText equals JSON.stringify({ op, rid, seq, duplicate })", () => {
+  it("postedText equals JSON.stringify({ op, rid, seq, duplicate, ack })", () => {
     fc.assert(
-      fc.property(fc.nat({ max: Number.MAX_SAFE_INTEGER }), fc.nat({ max: Number.MAX_SAFE_INTEGER }), fc.boolean(), (rid, seq, duplicate) => {
-        expect(postedText(rid, seq, duplicate)).toBe(JSON.stringify({ op: "posted", rid, seq, duplicate }));
+      fc.property(fc.nat({ max: Number.MAX_SAFE_INTEGER }), fc.nat({ max: Number.MAX_SAFE_INTEGER }), fc.boolean(), fc.uint8Array({ minLength: 16, maxLength: 16 }), (rid, seq, duplicate, a) => {
+        const ack = Buffer.from(a).toString("base64url");
+        expect(postedText(rid, seq, duplicate, ack)).toBe(JSON.stringify({ op: "posted", rid, seq, duplicate, ack }));
       }),
     );
   });

@@ -347,9 +347,17 @@ export class Group extends EventEmitter<GroupEvents> {
     );
     return Promise.any(posts).then(
       () => undefined,
-      () => {
-        if (mustLand) throw new Error(`no relay accepted the frame (${relays.length} tried)`);
+      (e: unknown) => {
+        if (mustLand) throw new NoRelayAcceptedError(e instanceof AggregateError ? (e.errors as Error[]) : []);
       },
     );
+  }
+}
+
+/** A post no relay acknowledged before its deadline; says which relays and why, each. */
+export class NoRelayAcceptedError extends Error {
+  constructor(readonly failures: Error[]) {
+    super(`no relay accepted the frame (${failures.length} tried)${failures.length > 0 ? `: ${failures.map((f) => f.message).join("; ")}` : ""}`);
+    this.name = "NoRelayAcceptedError";
   }
 }

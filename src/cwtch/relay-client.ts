@@ -1,6 +1,8 @@
 // A connection to one untrusted relay: reconnects with backoff, re-subscribes,
-// re-sends unacknowledged posts with backoff until the relay answers or the
-// request times out (the relay dedupes identical frames, so a retry is safe),
+// re-sends unacknowledged posts with backoff until the relay acknowledges them
+// or the post's deadline passes (the relay dedupes identical frames and answers
+// a repeat `duplicate`, so a retry is safe and its answer is success; an answer
+// that does not bind to the frame sent is not taken as one),
 // stamps posts with the proof-of-work the relay asks for now (re-stamping
 // when it raises the difficulty under flood), and reaches `.onion` relays
 // through a SOCKS5 proxy (Tor).
@@ -11,7 +13,7 @@ import WebSocket from "ws";
 import { toB64 } from "./bytes.js";
 import type { Crypto } from "./crypto.js";
 import { mintPow } from "./pow.js";
-import { FrameError, parseServerFrame, type ServerFrame } from "./relay-protocol.js";
+import { FrameError, parseServerFrame, postAck, type ServerFrame } from "./relay-protocol.js";
 
 export interface RelayFrame {
   relay: string;
@@ -33,6 +35,8 @@ export interface RelayClientOptions {
   /** First re-send of an unanswered post after this long, doubling up to maxResendMs. */
   minResendMs?: number;
   maxResendMs?: number;
+  /** Reconnect when the relay has not greeted this long after the socket opened (the hello was lost). */
+  helloTimeoutMs?: number;
 }
 
 /** Re-stamps after a raised difficulty per post before giving up (the relay may keep raising it). */
@@ -67,8 +71,24 @@ interface Pending {
   frames: number;
   /** Posts survive reconnects; fetches and subscribes are re-issued by their owners. */
   durable: boolean;
-  /** Durable requests are re-sent when unanswered this long (doubling). */
-  resendMs?: number;
+  /** Times sent (re-sends included). */
+  sent: number;
+  /** A re-send soon, after an answer that did not bind to the frame. */
+  soon?: NodeJS.Timeout;
+  /** When a frame under this rid last arrived (a fetch streaming its replay). */
+  heard: number;
+  /** Whether an answer of the request's kind is really its answer (a post's must bind to its frame). */
+  accepts: (f: ServerFrame) => boolean;
+}
+
+/** What a request waits for: any other answer under its rid was bent or misrouted, and is not its answer. */
+const ANSWER: Record<string, ServerFrame["op"]> = { post: "posted", fetch: "caught-up", subscribe: "subscribed", unsubscribe: "subscribed", ping: "pong" };
+
+/** Refusals that say "not now" rather than "never": a post retries them until its deadline. */
+const TRANSIENT = new Set(["rate-limited", "overloaded", "internal"]);
+
+function seconds(ms: number): string {
+  return `${Math.round(ms / 100) / 10} s`;
 }
 
 export interface RelayClientEvents {
@@ -97,6 +117,8 @@ export class RelayClient extends EventEmitter<RelayClientEvents> {
   private readonly timeoutMs: number;
   private readonly minResend: number;
   private readonly maxResend: number;
+  private readonly helloTimeout: number;
+  private helloTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly o: RelayClientOptions) {
     super();
@@ -116,6 +138,8 @@ export class RelayClient extends EventEmitter<RelayClientEvents> {
     this.timeoutMs = o.requestTimeoutMs ?? 30_000;
     this.minResend = o.minResendMs ?? 1_000;
     this.maxResend = o.maxResendMs ?? 8_000;
+    // Over Tor the greeting takes a circuit's round trip, which can be seconds.
+    this.helloTimeout = o.helloTimeoutMs ?? (o.socksProxy ? 15_000 : 4_000);
   }
 
   get connected(): boolean {
@@ -142,7 +166,7 @@ export class RelayClient extends EventEmitter<RelayClientEvents> {
   /** Callers waiting for a connection; one set, not one listener each, so a down relay cannot pile up listeners. */
   private readonly waiters = new Set<(h: Hello) => void>();
 
-  private readyWithin(ms: number): Promise<Hello> {
+  private readyWithin(ms: number, what?: string): Promise<Hello> {
     if (this.connected) return Promise.resolve(this.hello!);
     return new Promise((resolve, reject) => {
       const ok = (h: Hello) => {
@@ -152,43 +176,70 @@ export class RelayClient extends EventEmitter<RelayClientEvents> {
       };
       const t = setTimeout(() => {
         this.waiters.delete(ok);
-        reject(new RelayError(this.url, "unavailable", `not connected within ${ms} ms`));
+        reject(new RelayError(this.url, "unavailable", what ? `not connected before the ${what}'s deadline of ${seconds(this.timeoutMs)} passed` : `not connected within ${ms} ms`));
       }, ms);
       this.waiters.add(ok);
     });
   }
 
+  /**
+   * Post until the relay acknowledges it or the post's deadline (requestTimeoutMs from now,
+   * waiting for a connection included) passes. Lost posts and lost answers are re-sent with
+   * backoff; the relay's answer to a repeat (`duplicate`) is success; an answer that does not
+   * bind to this frame (postAck) is not. Transient refusals are retried; the rest fail at once.
+   */
   async post(tag: string, blob: Uint8Array): Promise<{ seq: number; duplicate: boolean }> {
-    // The stamp depends on the relay's difficulty, which we learn from its hello.
-    if (!this.connected) await this.readyWithin(this.timeoutMs);
     const deadline = Date.now() + this.timeoutMs;
+    const left = () => Math.max(1, deadline - Date.now());
     const b64 = toB64(blob);
     let stamped = 0;
     let pow: string | undefined;
+    let pause = this.minResend;
+    let sent = 0;
     for (let restamps = 0; ; ) {
+      // The stamp depends on the relay's difficulty, which we learn from its hello.
+      if (!this.connected) await this.readyWithin(left(), "post");
       const bits = this.powBits;
       if (bits > stamped) (pow = mintPow(this.o.crypto, tag, blob, bits)), (stamped = bits);
       const frame: Record<string, unknown> = { op: "post", tag, blob: b64, ...(pow !== undefined && bits > 0 ? { pow } : {}) };
+      const bound = (f: ServerFrame) => f.op === "posted" && this.ackMatches(f, tag, blob);
+      const req = this.requestWith(frame, true, undefined, left(), bound);
       try {
-        const r = await this.request(frame, true, Math.max(1, deadline - Date.now()));
+        const r = await req.done.finally(() => (sent += req.entry.sent));
         if (r.op !== "posted") throw new RelayError(this.url, "protocol", `expected posted, got ${r.op}`);
         return { seq: r.seq, duplicate: r.duplicate };
       } catch (e) {
         if (!(e instanceof RelayError)) throw e;
+        if (e.code === "timeout") {
+          throw new RelayError(this.url, "timeout", `no acknowledgement of the post before its deadline of ${seconds(this.timeoutMs)} passed (sent ${sent} times${this.connected ? "" : "; not connected now"})`);
+        }
         // The relay raised its difficulty under load: stamp again at what it names.
         const raised = (e.code === "pow-required" || e.code === "pow-invalid") && e.powBits !== undefined && e.powBits > stamped;
         if (raised && restamps++ < MAX_RESTAMPS) {
           this.powBits = Math.max(this.powBits, e.powBits!);
           continue;
         }
-        // Over the relay's rate: wait and try again while the post's time lasts.
-        if ((e.code === "rate-limited" || e.code === "overloaded") && Date.now() + this.minResend < deadline) {
-          await new Promise((r) => setTimeout(r, this.minResend * (0.5 + Math.random())));
+        // Over the relay's rate, a passing failure of its store, or a refusal of a copy bent on
+        // the way (ours is well formed and stamped): wait and try again while the post's time lasts.
+        if ((TRANSIENT.has(e.code) || e.code === "pow-invalid" || e.code === "bad-frame") && Date.now() + pause < deadline) {
+          await new Promise((r) => setTimeout(r, pause * (0.5 + Math.random())));
+          pause = Math.min(this.maxResend, pause * 2);
           continue;
         }
         throw e;
       }
     }
+  }
+
+  /**
+   * Whether a `posted` answers this very frame: a relay that promised acks (hello) must name
+   * postAck(seq, tag, blob); older relays are taken at their word.
+   */
+  private ackMatches(f: Extract<ServerFrame, { op: "posted" }>, tag: string, blob: Uint8Array): boolean {
+    if (this.hello?.acks !== 1) return true;
+    if (f.ack === postAck(f.seq, tag, blob)) return true;
+    this.emit("protocolError", new RelayError(this.url, "bad-ack", `answer to post rid ${f.rid} (seq ${f.seq}) does not acknowledge the frame we sent; still waiting`));
+    return false;
   }
 
   /** Replay held frames with seq > since (all tags when `tags` is null). */
@@ -210,6 +261,7 @@ export class RelayClient extends EventEmitter<RelayClientEvents> {
   close(): void {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.helloTimer) clearTimeout(this.helloTimer);
     for (const p of this.pending.values()) p.reject(new RelayError(this.url, "closed", "client closed"));
     this.pending.clear();
     this.ws?.terminate();
@@ -220,30 +272,41 @@ export class RelayClient extends EventEmitter<RelayClientEvents> {
     return this.requestWith(frame, durable, undefined, timeoutMs).done;
   }
 
-  private requestWith(frame: Record<string, unknown>, durable: boolean, onFrame?: (f: RelayFrame) => void, timeoutMs = this.timeoutMs) {
+  private requestWith(frame: Record<string, unknown>, durable: boolean, onFrame?: (f: RelayFrame) => void, timeoutMs = this.timeoutMs, accepts: (f: ServerFrame) => boolean = () => true) {
     const rid = this.rid++;
     let entry!: Pending;
     const done = new Promise<ServerFrame>((resolve, reject) => {
-      entry = { frame: { ...frame, rid }, resolve, reject, frames: 0, durable, ...(onFrame ? { onFrame } : {}) };
+      entry = { frame: { ...frame, rid }, resolve, reject, frames: 0, durable, sent: 0, heard: 0, accepts, ...(onFrame ? { onFrame } : {}) };
     });
     this.pending.set(rid, entry);
     const t = setTimeout(() => {
-      if (this.pending.delete(rid)) entry.reject(new RelayError(this.url, "timeout", `no answer to ${String(frame.op)} in ${timeoutMs} ms`));
+      if (!this.pending.delete(rid)) return;
+      entry.reject(new RelayError(this.url, "timeout", `no answer to ${String(frame.op)} in ${timeoutMs} ms`));
     }, timeoutMs);
-    // A lossy path (or relay) may swallow a post or its answer: re-send it, backing off.
+    // A lossy path (or relay) may swallow a request or its answer: re-send it, backing off.
+    // Every request is safe to repeat (the relay dedupes posts; a fetch or subscribe again
+    // only repeats what the log dedupes); a fetch still streaming is not silent, so not re-sent.
     let resend: NodeJS.Timeout | undefined;
     const arm = (ms: number) => {
+      const armedAt = Date.now();
       resend = setTimeout(() => {
         if (!this.pending.has(rid)) return;
-        if (this.connected) this.ws!.send(JSON.stringify(entry.frame));
+        if (entry.heard > armedAt) return arm(ms);
+        this.send(entry);
         arm(Math.min(this.maxResend, ms * 2));
       }, ms * (0.75 + Math.random() / 2));
     };
-    if (durable) arm(this.minResend);
-    const settle = () => (clearTimeout(t), clearTimeout(resend));
+    arm(durable ? this.minResend : this.minResend * 3);
+    const settle = () => (clearTimeout(t), clearTimeout(resend), clearTimeout(entry.soon));
     done.then(settle, settle);
-    if (this.connected) this.ws!.send(JSON.stringify(entry.frame));
+    this.send(entry);
     return { done, entry };
+  }
+
+  private send(p: Pending) {
+    if (!this.connected) return;
+    p.sent++;
+    this.ws!.send(JSON.stringify(p.frame));
   }
 
   private async sendSubscriptions() {
@@ -266,6 +329,15 @@ export class RelayClient extends EventEmitter<RelayClientEvents> {
       }
       this.onFrame(f);
     });
+    // A relay greets at once; a lost greeting would leave us connected and mute forever.
+    ws.on("open", () => {
+      // Checked after the poll phase: a loop that was busy past the timeout may hold the hello unread.
+      const t = setTimeout(() => setImmediate(() => {
+        if (this.ws === ws && this.hello === null) this.onClose(`no hello within ${this.helloTimeout} ms`);
+      }), this.helloTimeout);
+      ws.once("close", () => clearTimeout(t));
+      this.helloTimer = t;
+    });
     ws.on("close", () => this.onClose("closed"));
     ws.on("error", (e) => this.onClose(e.message));
   }
@@ -273,11 +345,12 @@ export class RelayClient extends EventEmitter<RelayClientEvents> {
   private onFrame(f: ServerFrame) {
     switch (f.op) {
       case "hello": {
+        if (this.helloTimer) clearTimeout(this.helloTimer), (this.helloTimer = null);
         this.hello = f;
         this.powBits = f.powBits;
         this.attempt = 0;
         // Re-send what the previous connection left unanswered.
-        for (const p of this.pending.values()) this.ws!.send(JSON.stringify(p.frame));
+        for (const p of this.pending.values()) this.send(p);
         this.sendSubscriptions().catch((e) => this.emit("protocolError", e));
         for (const w of [...this.waiters]) w(f);
         this.emit("connected", f);
@@ -289,6 +362,7 @@ export class RelayClient extends EventEmitter<RelayClientEvents> {
           const p = this.pending.get(f.rid);
           if (p?.onFrame) {
             p.frames++;
+            p.heard = Date.now();
             p.onFrame(rf);
           }
           return;
@@ -298,7 +372,7 @@ export class RelayClient extends EventEmitter<RelayClientEvents> {
       }
       case "pruned": {
         const p = this.pending.get(f.rid);
-        if (p) p.prunedOldest = f.oldest;
+        if (p) (p.prunedOldest = f.oldest), (p.heard = Date.now());
         return;
       }
       case "error": {
@@ -312,6 +386,23 @@ export class RelayClient extends EventEmitter<RelayClientEvents> {
       default: {
         const p = this.pending.get(f.rid);
         if (!p) return;
+        // An answer of the wrong kind, or a post's answer that does not bind to its frame, is
+        // not this request's answer: keep waiting (a post is re-sent) rather than act on it.
+        if (ANSWER[String(p.frame.op)] !== f.op) {
+          this.emit("protocolError", new RelayError(this.url, "protocol", `${f.op} under rid ${f.rid}, which waits for ${ANSWER[String(p.frame.op)]}`));
+          return;
+        }
+        // The relay heard a bent copy, or its answer was bent: either way say it again soon
+        // (not at once each time: a path that bends every answer must not make us spin).
+        if (!p.accepts(f)) {
+          if (!p.soon) {
+            p.soon = setTimeout(() => {
+              p.soon = undefined;
+              if (this.pending.get(f.rid) === p) this.send(p);
+            }, (this.minResend / 4) * (0.75 + Math.random() / 2));
+          }
+          return;
+        }
         this.pending.delete(f.rid);
         p.resolve(f);
       }
@@ -320,6 +411,7 @@ export class RelayClient extends EventEmitter<RelayClientEvents> {
 
   private onClose(reason: string) {
     if (!this.ws) return;
+    if (this.helloTimer) clearTimeout(this.helloTimer), (this.helloTimer = null);
     this.ws.removeAllListeners();
     this.ws.on("error", () => {});
     this.ws.terminate();

@@ -9,7 +9,7 @@ import type { Crypto } from "./crypto.js";
 import { checkPow } from "./pow.js";
 import type { RelayCounters } from "./relay-metrics.js";
 import type { PowGovernor } from "./relay-pow-governor.js";
-import { FrameError, parseClientFrame, RELAY_PROTOCOL_VERSION, type ClientFrame, type ErrorCode, type ServerFrame } from "./relay-protocol.js";
+import { FrameError, parseClientFrame, postAck, RELAY_PROTOCOL_VERSION, type ClientFrame, type ErrorCode, type ServerFrame } from "./relay-protocol.js";
 import type { RelayStats, RelayStore } from "./relay-store.js";
 
 export interface RelayLogger {
@@ -137,7 +137,7 @@ export class RelayConnection {
     this.posts = new TokenBucket(o.postsPerSecond, o.postBurst, t);
     this.reqs = new TokenBucket(o.requestsPerSecond, o.requestBurst, t);
     this.chain = store.stats().then(
-      (st: RelayStats) => this.send({ op: "hello", version: RELAY_PROTOCOL_VERSION, oldest: st.oldest, latest: st.latest, powBits: ctx.pow.required(ctx.now()), maxBlobBytes: o.maxBlobBytes, instance: this.ctx.store.instance }),
+      (st: RelayStats) => this.send({ op: "hello", version: RELAY_PROTOCOL_VERSION, oldest: st.oldest, latest: st.latest, powBits: ctx.pow.required(ctx.now()), maxBlobBytes: o.maxBlobBytes, instance: this.ctx.store.instance, acks: 1 }),
       (e: unknown) => {
         log.error("stats failed on connect", { error: String(e) });
         this.reject("internal", "relay store unavailable");
@@ -350,7 +350,12 @@ export class RelayConnection {
     // Checked synchronously first: an await per post costs more than the check.
     if (!r.duplicate && this.ctx.needsSweep()) await this.ctx.sweep().catch((e) => log.error("eviction failed", { error: String(e) }));
     this.ctx.metrics.accepted++;
-    if (this.ws.readyState === WebSocket.OPEN && !this.shedding) this.coalesce(), this.ws.send(postedText(f.rid, r.seq, r.duplicate));
+    // The ack binds this answer to the frame as received and the seq it holds: a client
+    // whose copy was bent on the way, or whose answer is, does not take it as held.
+    if (this.ws.readyState === WebSocket.OPEN && !this.shedding) {
+      this.coalesce();
+      this.ws.send(postedText(f.rid, r.seq, r.duplicate, postAck(r.seq, f.tag, blob)));
+    }
     if (!r.duplicate && !this.ctx.fed) this.ctx.subs.push(f.tag, r.seq, f.blob);
   }
 
@@ -412,9 +417,9 @@ export class RelayConnection {
   }
 }
 
-/** `JSON.stringify({ op: "posted", rid, seq, duplicate })`, the answer to every post. */
-export function postedText(rid: number, seq: number, duplicate: boolean): string {
-  return `{"op":"posted","rid":${rid},"seq":${seq},"duplicate":${duplicate}}`;
+/** `JSON.stringify({ op: "posted", rid, seq, duplicate, ack })` (ack is base64url), the answer to every post. */
+export function postedText(rid: number, seq: number, duplicate: boolean, ack: string): string {
+  return `{"op":"posted","rid":${rid},"seq":${seq},"duplicate":${duplicate},"ack":"${ack}"}`;
 }
 
 /** `JSON.stringify({ op: "frame", seq, tag, blob })` for a base64url blob, without scanning the blob. */

@@ -7,7 +7,12 @@
 // relay says so with a `pruned` frame (naming the oldest seq it still holds)
 // before replaying what it has, so a client never mistakes loss for silence.
 
+import { createHash } from "node:crypto";
+
 export const RELAY_PROTOCOL_VERSION = 1;
+
+/** A post acknowledgement's binding (postAck): 16 bytes, base64url without padding. */
+const ACK_PATTERN = /^[A-Za-z0-9_-]{22}$/;
 
 /** Tags are 16-byte keyed hashes, base64url without padding (22 chars). */
 export const TAG_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
@@ -46,8 +51,14 @@ export type ServerFrame =
       maxBlobBytes: number;
       /** Names the store's numbering; a different one means cursors from before do not apply. "" if unknown. */
       instance: string;
+      /** 1: every `posted` on this connection carries `ack` (see postAck); absent from relays that predate it. */
+      acks?: 1;
     }
-  | { op: "posted"; rid: number; seq: number; duplicate: boolean }
+  /**
+   * `duplicate`: the relay already held this exact tag+blob (a re-sent post) and names its seq:
+   * the post is held, so for the poster this is success like any other `posted`.
+   */
+  | { op: "posted"; rid: number; seq: number; duplicate: boolean; ack?: string }
   | { op: "frame"; seq: number; tag: string; blob: string; rid?: number }
   | { op: "pruned"; rid: number; requested: number; oldest: number }
   | { op: "caught-up"; rid: number; latest: number }
@@ -147,11 +158,15 @@ export function parseServerFrame(text: string): ServerFrame {
     case "hello":
       if (uint(v.version) && uint(v.oldest) && uint(v.latest) && uint(v.powBits) && uint(v.maxBlobBytes)) {
         const instance = typeof v.instance === "string" && /^[0-9a-f]{1,64}$/.test(v.instance) ? v.instance : "";
-        return { op: "hello", version: v.version, oldest: v.oldest, latest: v.latest, powBits: v.powBits, maxBlobBytes: v.maxBlobBytes, instance };
+        return { op: "hello", version: v.version, oldest: v.oldest, latest: v.latest, powBits: v.powBits, maxBlobBytes: v.maxBlobBytes, instance, ...(v.acks === 1 ? { acks: 1 as const } : {}) };
       }
       break;
     case "posted":
-      if (ridOk(v.rid) && uint(v.seq) && typeof v.duplicate === "boolean") return { op: "posted", rid: v.rid as number, seq: v.seq, duplicate: v.duplicate };
+      if (ridOk(v.rid) && uint(v.seq) && typeof v.duplicate === "boolean") {
+        // A malformed ack is left out: where the hello promised one, its absence refuses the answer.
+        const ack = typeof v.ack === "string" && ACK_PATTERN.test(v.ack) ? { ack: v.ack } : {};
+        return { op: "posted", rid: v.rid as number, seq: v.seq, duplicate: v.duplicate, ...ack };
+      }
       break;
     case "frame":
       if (uint(v.seq) && typeof v.tag === "string" && TAG_PATTERN.test(v.tag) && typeof v.blob === "string" && /^[A-Za-z0-9_-]+$/.test(v.blob)) {
@@ -183,6 +198,22 @@ export function parseServerFrame(text: string): ServerFrame {
       break;
   }
   throw new FrameError("bad-frame", `malformed relay frame op=${JSON.stringify(v.op)?.slice(0, 40)}`);
+}
+
+/**
+ * What binds a `posted` answer to the frame it acknowledges and the seq it
+ * names: base64url of the first 16 bytes of SHA-256("pursuance/relay/ack/v1"
+ * ‖ u64be(seq) ‖ tag ‖ 0x00 ‖ blob) (tag as UTF-8, blob decoded). A client
+ * takes a `posted` as success only when this matches its own frame, so an
+ * answer bent on the way (another request's rid, another seq) or the relay's
+ * answer to a copy tampered on the way in is not mistaken for its post being
+ * held. It is no signature: whoever saw the frame can compute it (a lying
+ * relay still can lie; the group protocol's heads and wants repair that).
+ */
+export function postAck(seq: number, tag: string, blob: Uint8Array): string {
+  const n = Buffer.alloc(8);
+  n.writeBigUInt64BE(BigInt(seq));
+  return createHash("sha256").update("pursuance/relay/ack/v1").update(n).update(tag, "utf8").update("\0").update(blob).digest().subarray(0, 16).toString("base64url");
 }
 
 /**

@@ -13,6 +13,7 @@
 import type { AddressInfo } from "node:net";
 import { WebSocket, WebSocketServer, type RawData } from "ws";
 import { prng } from "../../harness/prng.js";
+import { postAck } from "../../src/cwtch/relay-protocol.js";
 
 export type Direction = "toClient" | "toRelay";
 
@@ -57,8 +58,33 @@ export interface DirectionStats {
   fakeAcks: number;
 }
 
+/** Faults on the relay's acknowledgements (`posted`, relay→client); off unless EngineOptions.acks names them. */
+export interface AckFaults {
+  /** Swallow the acknowledgement (the relay holds the frame; the client does not hear so). */
+  drop: number;
+  /** Send it twice. */
+  duplicate: number;
+  /** Rewrite its rid (to a neighbouring request's) or its seq. */
+  tamper: number;
+  /** Hold it back behind 1..reorderWindow later acknowledgements (or maxHoldMs). */
+  reorder: number;
+}
+
+export interface AckStats {
+  seen: number;
+  dropped: number;
+  duplicated: number;
+  tamperedRid: number;
+  tamperedSeq: number;
+  reordered: number;
+}
+
 export interface ProxyStats {
   connections: number;
+  /** Other frames (not posts, pushed frames or acks) dropped under dropOther, by op. */
+  otherDropped: Record<string, number>;
+  /** Acknowledgements (`posted`) seen and faulted, when acks are attacked. */
+  acks: AckStats;
   toClient: DirectionStats;
   toRelay: DirectionStats;
   garbageKinds: Record<GarbageKind, number>;
@@ -103,6 +129,13 @@ export interface EngineOptions {
   fakeAckDroppedPosts?: boolean;
   /** How many recent frames per direction are kept for replays. Default 256. */
   historySize?: number;
+  /**
+   * Also drop this share of every other JSON frame, both ways: hello, fetch, caught-up,
+   * subscribe, subscribed, ping, pong, errors (a separate roll, like acks).
+   */
+  dropOther?: number;
+  /** Also attack the relay's `posted` acknowledgements (a separate roll, so other seeded streams stay as they were). */
+  acks?: Partial<AckFaults>;
 }
 
 function isPerDirection(f: EngineOptions["faults"]): f is { toClient?: Partial<Faults>; toRelay?: Partial<Faults> } {
@@ -111,7 +144,7 @@ function isPerDirection(f: EngineOptions["faults"]): f is { toClient?: Partial<F
 
 /** The deterministic heart of the proxy: frames in, actions out. */
 export class FaultEngine {
-  readonly stats: ProxyStats = { connections: 0, toClient: emptyDir(), toRelay: emptyDir(), garbageKinds: { json: 0, base64: 0, text: 0, binary: 0, forged: 0 }, tags: 0 };
+  readonly stats: ProxyStats = { connections: 0, otherDropped: {}, acks: { seen: 0, dropped: 0, duplicated: 0, tamperedRid: 0, tamperedSeq: 0, reordered: 0 }, toClient: emptyDir(), toRelay: emptyDir(), garbageKinds: { json: 0, base64: 0, text: 0, binary: 0, forged: 0 }, tags: 0 };
   private readonly rand: () => number;
   private readonly faults: Record<Direction, Faults> = { toClient: { ...NO_FAULTS }, toRelay: { ...NO_FAULTS } };
   private readonly history: Record<Direction, Json[]> = { toClient: [], toRelay: [] };
@@ -122,9 +155,18 @@ export class FaultEngine {
   private readonly reorderWindow: number;
   private readonly fakeAck: boolean;
   private readonly historySize: number;
+  private ackFaults: AckFaults;
+  /** Acks roll on their own stream: switching them on leaves the frame faults of a seed unchanged. */
+  private readonly ackRand: () => number;
+  private dropOther: number;
+  private readonly otherRand: () => number;
 
   constructor(o: EngineOptions) {
     this.rand = prng(o.seed);
+    this.ackRand = prng(o.seed ^ 0x5eed_ac4);
+    this.otherRand = prng(o.seed ^ 0x07e_0d0);
+    this.dropOther = o.dropOther ?? 0;
+    this.ackFaults = { drop: 0, duplicate: 0, tamper: 0, reorder: 0, ...(o.acks ?? {}) };
     this.reorderWindow = Math.max(1, o.reorderWindow ?? 4);
     this.fakeAck = o.fakeAckDroppedPosts ?? true;
     this.historySize = o.historySize ?? 256;
@@ -141,6 +183,43 @@ export class FaultEngine {
     for (const d of ["toClient", "toRelay"] as const) {
       this.faults[d] = direction === "both" || direction === d ? { ...NO_FAULTS, ...(f ?? {}) } : { ...NO_FAULTS };
     }
+  }
+
+  /** Replace the share of other frames dropped (see EngineOptions.dropOther). */
+  setDropOther(p: number): void {
+    this.dropOther = p;
+  }
+
+  /** Replace the acknowledgement faults (unnamed ones become 0). */
+  setAckFaults(f: Partial<AckFaults>): void {
+    this.ackFaults = { drop: 0, duplicate: 0, tamper: 0, reorder: 0, ...f };
+  }
+
+  private processAck(f: Json, text: string): EngineOutput {
+    const st = this.stats.acks;
+    const p = this.ackFaults;
+    st.seen++;
+    const out: EngineOutput = { now: [], faultable: false };
+    const r = this.ackRand();
+    let acc = 0;
+    if (r < (acc += p.drop)) st.dropped++;
+    else if (r < (acc += p.tamper)) {
+      // A wrong id lands on a neighbouring request (often another pending post); a wrong seq names another frame.
+      if (this.ackRand() < 0.5 && typeof f.rid === "number") {
+        st.tamperedRid++;
+        out.now.push(JSON.stringify({ ...f, rid: f.rid + (this.ackRand() < 0.5 ? 1 : -1) }));
+      } else {
+        st.tamperedSeq++;
+        out.now.push(JSON.stringify({ ...f, seq: (f.seq as number) + 1 + Math.floor(this.ackRand() * 5) }));
+      }
+    } else if (r < (acc += p.reorder)) {
+      st.reordered++;
+      out.hold = { data: text, after: 1 + Math.floor(this.ackRand() * this.reorderWindow) };
+    } else if (r < (acc += p.duplicate)) {
+      st.duplicated++;
+      out.now.push(text, text);
+    } else out.now.push(text);
+    return out;
   }
 
   /** Watch relay frames that are not attacked (hello, posted) to keep forged seqs plausible. */
@@ -167,7 +246,14 @@ export class FaultEngine {
     if (typeof v !== "object" || v === null || Array.isArray(v)) return { now: [text], faultable: false };
     const f = v as Json;
     if (dir === "toClient") this.observe(f);
+    const a = this.ackFaults;
+    if (dir === "toClient" && f.op === "posted" && typeof f.seq === "number" && a.drop + a.duplicate + a.tamper + a.reorder > 0) return this.processAck(f, text);
     const faultable = dir === "toClient" ? f.op === "frame" : f.op === "post";
+    if (!faultable && f.op !== "posted" && this.dropOther > 0 && this.otherRand() < this.dropOther) {
+      const k = `${dir}:${String(f.op)}`;
+      this.stats.otherDropped[k] = (this.stats.otherDropped[k] ?? 0) + 1;
+      return { now: [], faultable: false };
+    }
     if (!faultable || typeof f.blob !== "string" || typeof f.tag !== "string") return { now: [text], faultable: false };
     this.learnTag(f.tag);
 
@@ -184,7 +270,9 @@ export class FaultEngine {
       forwarded = false;
       if (dir === "toRelay" && this.fakeAck && typeof f.rid === "number") {
         st.fakeAcks++;
-        out.reply = JSON.stringify({ op: "posted", rid: f.rid, seq: ++this.lastSeq, duplicate: false });
+        // A lying relay: it knows the frame, so it can bind its false acknowledgement to it.
+        const seq = ++this.lastSeq;
+        out.reply = JSON.stringify({ op: "posted", rid: f.rid, seq, duplicate: false, ack: postAck(seq, f.tag as string, Buffer.from(f.blob as string, "base64url")) });
       }
     } else if (r < (acc += p.tamper)) {
       st.tampered++;
@@ -310,6 +398,8 @@ export interface AdversarialProxy {
   readonly url: string;
   readonly stats: ProxyStats;
   setFaults(f: EngineOptions["faults"], direction?: "both" | Direction): void;
+  setAckFaults(f: Partial<AckFaults>): void;
+  setDropOther(p: number): void;
   /** Drop every open connection (clients will reconnect); the proxy keeps listening. */
   disconnectAll(): void;
   close(): Promise<void>;
@@ -388,6 +478,8 @@ export async function startAdversarialProxy(o: AdversarialProxyOptions): Promise
     url: `ws://${o.host ?? "127.0.0.1"}:${port}`,
     stats: engine.stats,
     setFaults: (f, d) => engine.setFaults(f, d),
+    setAckFaults: (f) => engine.setAckFaults(f),
+    setDropOther: (p) => engine.setDropOther(p),
     disconnectAll: () => {
       for (const c of [...conns]) c.down.terminate();
     },
