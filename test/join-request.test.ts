@@ -17,6 +17,7 @@ import {
   decodeRequestAddress,
   encodeRequestAddress,
   makeAnswer,
+  mintRequestStamp,
   openAnswer,
   requestAddress,
   requestChannel,
@@ -35,7 +36,12 @@ describe("join requests in the fold", () => {
   const pending = (h: History, carrier: HMember, requester: HMember, pursuance: string, o: { name?: string; ts?: number; sig?: string } = {}) => {
     const content = { name: o.name ?? requester.name, message: "let me help", ts: o.ts ?? 1_000 };
     const sig = o.sig ?? signRequest(crypto, requester.kp, pursuance, content);
-    return h.emit(carrier, { t: "request.pending", requester: requester.hex, ...content, sig });
+    return h.emit(carrier, { t: "request.pending", requester: requester.hex, ...content, sig, stamp: mintRequestStamp(crypto, pursuance, requester.hex, sig, 4) });
+  };
+  const opening = (holders: HMember[], limit: number, seed = toB64(crypto.randomBytes(32))) => {
+    const answerSeed = crypto.randomBytes(32);
+    const holderBoxes = Object.fromEntries(holders.map((m) => [m.hex, toB64(crypto.sealTo(answerSeed, m.kp.publicKey))]));
+    return { t: "requests.set" as const, open: true, seed, limit, work: 4, answerKey: toHex(crypto.signKeyPair(answerSeed).publicKey), holders: holderBoxes };
   };
 
   it("opened by an inviter only; forged, replayed, over-limit and closed-door requests refused; answers need the right and a fitting invite", () => {
@@ -46,8 +52,8 @@ describe("join requests in the fold", () => {
     const g = h.genesis(F);
     h.addMember(F, S, "seedling");
     const seed = toB64(crypto.randomBytes(32));
-    const openBySeedling = h.emit(S, { t: "requests.set", open: true, seed, limit: 2 });
-    const open = h.emit(F, { t: "requests.set", open: true, seed, limit: 2 });
+    const openBySeedling = h.emit(S, opening([S], 2, seed));
+    const open = h.emit(F, opening([F], 2, seed));
     // Any member may carry a request in; the requester's signature is what counts.
     const p1 = pending(h, S, R1, g.id);
     const forged = pending(h, F, R2, g.id, { sig: signRequest(crypto, R3.kp, g.id, { name: "r2", message: "let me help", ts: 1_000 }) });
@@ -94,12 +100,16 @@ describe("join requests in the fold", () => {
     const s = f.state;
     expect(s.joinRequests.get(R1.hex)).toMatchObject({ status: "admitted", role: "admin", invite: secret.publicKey, answeredBy: F.hex, carriedBy: S.hex });
     expect(s.joinRequests.get(R2.hex)).toMatchObject({ status: "refused", reason: "not now", answeredBy: F.hex });
-    expect(s.requestPolicy).toMatchObject({ open: false, seed, limit: 2 });
+    expect(s.requestPolicy).toMatchObject({ open: false, seed, limit: 2, work: 4 });
   });
 
   it("malformed request events are refused at the edge, naming the field", () => {
     const bad: Array<[unknown, RegExp]> = [
       [{ t: "requests.set", open: true, limit: 5 }, /seed/],
+      [{ t: "requests.set", open: true, seed: "abc", limit: 5, work: 99, answerKey: "ab".repeat(32), holders: { ["ab".repeat(32)]: "abc" } }, /work/],
+      [{ t: "requests.set", open: true, seed: "abc", limit: 5, work: 4, answerKey: "ab".repeat(32), holders: {} }, /holder/],
+      [{ t: "request.pending", requester: "ab".repeat(32), name: "n", message: "", ts: 1, sig: "00".repeat(64) }, /stamp/],
+      [{ t: "request.drop", requesters: [] }, /requesters/],
       [{ t: "requests.set", open: true, seed: "abc", limit: 0 }, /limit/],
       [{ t: "requests.set", open: "yes", limit: 5 }, /open/],
       [{ t: "request.pending", requester: "x", name: "n", message: "", ts: 1, sig: "00".repeat(64) }, /requester/],
@@ -118,14 +128,15 @@ describe("join requests in the fold", () => {
 describe("the request address and answers", () => {
   it("an answer counts only when signed with the address's answer key and sealed to the requester", () => {
     const seed = crypto.randomBytes(32);
-    const addr = decodeRequestAddress(encodeRequestAddress(requestAddress(crypto, seed, "Open Archive", "cd".repeat(32), "ef".repeat(32), ["ws://127.0.0.1:1"])));
+    const answer = crypto.signKeyPair();
+    const addr = decodeRequestAddress(encodeRequestAddress(requestAddress(crypto, seed, toHex(answer.publicKey), 20, "Open Archive", "cd".repeat(32), "ef".repeat(32), ["ws://127.0.0.1:1"])));
     const me = crypto.signKeyPair();
     const other = crypto.signKeyPair();
-    const ch = requestChannel(crypto, seed);
+    const ch = requestChannel(crypto, seed, answer);
     const real = makeAnswer(crypto, ch, toHex(me.publicKey), { admit: false, reason: "not now", by: "founder" }) as Extract<RequestMessage, { k: "answer" }>;
     expect(openAnswer(crypto, addr, me, real)).toEqual({ admit: false, reason: "not now", by: "founder" });
     // Someone holding only the address (anyone) forges a refusal with a key of its own.
-    const forger = requestChannel(crypto, crypto.randomBytes(32));
+    const forger = requestChannel(crypto, crypto.randomBytes(32), crypto.signKeyPair());
     const forged = makeAnswer(crypto, { keys: ch.keys, answer: forger.answer }, toHex(me.publicKey), { admit: false, reason: "go away", by: "founder" }) as Extract<RequestMessage, { k: "answer" }>;
     expect(openAnswer(crypto, addr, me, forged)).toBeNull();
     // Addressed to someone else: not ours to open.
@@ -176,7 +187,7 @@ describe("asking to join through the CLI (real relays, real processes)", () => {
     await ok(["client", "relay", "add", relays[1]!.url, "--timeout", "5s", ...F]);
     // Closed by default: no address yet.
     expect((await run(["client", "requests", "address", "--timeout", "3s", ...F])).stderr).toMatch(/requests are closed/);
-    const addr = await ok(["client", "requests", "open", "--limit", "5", "--timeout", "3s", ...F]);
+    const addr = await ok(["client", "requests", "open", "--limit", "5", "--work", "8", "--timeout", "3s", ...F]);
     expect(addr).toMatch(/^pursuance:request\//);
     expect(decodeRequestAddress(addr).relays.sort()).toEqual(relays.map((r) => r.url).sort());
     const bad = await run(["client", "request", "pursuance:request/garbage", ...C]);

@@ -28,7 +28,7 @@ export const requestsList: BoundHandler = async (_inv, ctx) => {
   const lines = [pol?.open ? `requests are open (at most ${pol.limit} pending): ${currentAddress(ctx.client)}` : "requests are closed (!pursuance requests open)"];
   for (const r of s.joinRequests.values()) {
     const by = r.answeredBy ? memberName(s, r.answeredBy) : "";
-    const outcome = r.status === "admitted" ? `admitted as ${r.role} by ${by}` : r.status === "refused" ? `refused by ${by}${r.reason ? `: ${r.reason}` : ""}` : "pending";
+    const outcome = r.status === "admitted" ? `admitted as ${r.role} by ${by}` : r.status === "refused" ? `refused by ${by}${r.reason ? `: ${r.reason}` : ""}` : r.status === "dropped" ? "dropped" : "pending";
     lines.push(`${r.name} (${r.requester.slice(0, 12)}): ${outcome}${r.message ? ` — "${r.message}"` : ""}`);
   }
   if (s.joinRequests.size === 0) lines.push("no requests");

@@ -61,6 +61,28 @@ export class Home {
     return { name: v.name, keys: { publicKey, secretKey }, id: v.publicKey };
   }
 
+  get requestKeysPath() {
+    return join(this.dir, "request-keys.json");
+  }
+
+  /**
+   * The key this home asks one pursuance's address with: made fresh for that
+   * address and kept (mode 0600), so asking again reads the same answer and two
+   * requests by one home do not share a key.
+   */
+  requestKey(crypto: Crypto, addressRv: string): SignKeyPair {
+    const all = existsSync(this.requestKeysPath) ? (JSON.parse(readFileSync(this.requestKeysPath, "utf8")) as Record<string, string>) : {};
+    const kept = all[addressRv];
+    if (kept) {
+      const secretKey = fromB64(kept);
+      return { publicKey: secretKey.slice(32), secretKey };
+    }
+    const keys = crypto.signKeyPair();
+    all[addressRv] = toB64(keys.secretKey);
+    writeFileAtomic(this.requestKeysPath, JSON.stringify(all, null, 2) + "\n");
+    return keys;
+  }
+
   hasPursuance(): boolean {
     return existsSync(this.pursuancePath);
   }
