@@ -97,7 +97,7 @@ export const REQUEST_COMMANDS: Record<string, SubCommand> = {
         if (e instanceof RequestAddressError) throw new UsageError(e.message);
         throw e;
       }
-      const s = await session(p);
+      let s = await session(p);
       try {
         if (s.home.hasPursuance()) throw new UsageError(`${s.home.dir} already belongs to a pursuance; use another --home`);
         const ports = s.ports(addr.pursuanceId, (m) => io.err(`warning: ${m}`));
@@ -120,6 +120,10 @@ export const REQUEST_COMMANDS: Record<string, SubCommand> = {
         const invite = decodeInvite(v.invite);
         if (invite.pursuanceId !== addr.pursuanceId || invite.groupId !== addr.groupId) throw new UsageError(`the answer's invite is for another pursuance (${invite.pursuanceId}); not joining`);
         io.err(`admitted by ${v.by} as ${v.role}; joining…`);
+        // Join as the key that asked (the admission names it); this home takes it as its identity.
+        s.home.adoptIdentity(key);
+        await s.db.close();
+        s = await session(p);
         await joinAndWait(p, io, s, invite);
       } finally {
         await s.db.close();

@@ -83,6 +83,18 @@ export class Home {
     return keys;
   }
 
+  /**
+   * Become the key a request was made with, once admitted: the member who
+   * joins is the one who asked (the admission names that key). The identity
+   * this home had is kept beside it, named by its key.
+   */
+  adoptIdentity(keys: SignKeyPair): void {
+    const was = this.identity();
+    if (was.id === toHex(keys.publicKey)) return;
+    writeFileAtomic(join(this.dir, `identity-${was.id.slice(0, 16)}.json`), readFileSync(this.identityPath, "utf8"));
+    writeFileAtomic(this.identityPath, JSON.stringify({ name: was.name, publicKey: toHex(keys.publicKey), secretKey: toB64(keys.secretKey) }, null, 2) + "\n");
+  }
+
   hasPursuance(): boolean {
     return existsSync(this.pursuancePath);
   }
