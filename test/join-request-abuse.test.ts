@@ -308,4 +308,31 @@ describe("join requests under attack, through the CLI (real relays, real process
     expect(keys[0]).not.toBe(keys[1]);
     expect(keys).not.toContain(me);
   }, 240_000);
+
+  it("removing a holder of the answer key retires the address: a holder's client reopens with a new answer key, the old address is no longer heard, the new one is", async () => {
+    const F = home("founder4");
+    const A = home("admin4");
+    const C = home("erin");
+    await founded("Rotating", F);
+    await ok(["client", "init", "--name", "admin", ...A]);
+    await ok(["client", "init", "--name", "erin", ...C]);
+    await ok(["client", "join", await ok(["client", "invite", "--role", "admin", "--timeout", "3s", ...F]), "--timeout", "3s", ...A]);
+    await ok(["client", "sync", "--timeout", "5s", ...F]);
+    await ok(["client", "sync", "--timeout", "5s", ...A]);
+    const addr1 = await ok(["client", "requests", "open", "--work", "4", "--timeout", "3s", ...F]);
+    await ok(["client", "remove", "admin", "--timeout", "5s", ...F]);
+    const addr2 = await ok(["client", "requests", "address", "--timeout", "5s", ...F]);
+    expect(addr2).toMatch(/^pursuance:request\//);
+    expect(decode(addr2).rv).not.toBe(decode(addr1).rv);
+    expect((decode(addr2) as { answerKey?: string }).answerKey).not.toBe((decode(addr1) as { answerKey?: string }).answerKey);
+    const old = await run(["client", "request", addr1, "--timeout", "3s", ...C]);
+    expect(old.code, old.stderr).toBe(3);
+    await ok(["client", "sync", "--timeout", "5s", ...F]);
+    expect(JSON.parse(await ok(["client", "requests", "--json", "--timeout", "5s", ...F]))).toEqual([]);
+    const fresh = await run(["client", "request", addr2, "--timeout", "3s", ...C]);
+    expect(fresh.code, fresh.stderr).toBe(3);
+    await ok(["client", "sync", "--timeout", "5s", ...F]);
+    const rows = JSON.parse(await ok(["client", "requests", "--json", "--timeout", "5s", ...F])) as Array<{ name: string; status: string }>;
+    expect(rows.map((r) => [r.name, r.status])).toEqual([["erin", "pending"]]);
+  }, 240_000);
 });

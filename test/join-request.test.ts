@@ -145,6 +145,11 @@ describe("the request address and answers", () => {
     const otherBox = (makeAnswer(crypto, forger, toHex(me.publicKey), { admit: false, reason: "x", by: "y" }) as { box: string }).box;
     const swapped = { ...real, box: otherBox };
     expect(openAnswer(crypto, addr, me, swapped)).toBeNull();
+    // What is left: whoever held an answer key (a holder later removed) still signs answers that a
+    // requester holding that old address accepts; an address made after the rotation does not.
+    const rotated = decodeRequestAddress(encodeRequestAddress(requestAddress(crypto, crypto.randomBytes(32), toHex(crypto.signKeyPair().publicKey), 20, "Open Archive", "cd".repeat(32), "ef".repeat(32), ["ws://127.0.0.1:1"])));
+    expect(openAnswer(crypto, addr, me, real)).not.toBeNull();
+    expect(openAnswer(crypto, rotated, me, real)).toBeNull();
     // Bad addresses name what is wrong.
     expect(() => decodeRequestAddress("pursuance:invite/abc")).toThrow(/not a request address/);
     expect(() => decodeRequestAddress("pursuance:request/!!!")).toThrow(/does not decode/);
