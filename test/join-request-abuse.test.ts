@@ -130,6 +130,9 @@ describe("join requests under attack, in the fold (every delivery order)", () =>
     const r3Retired = pending(h, F, R3, g.id);
     const reopen2 = h.emit(F, openBody([F], { limit: 5 }));
     const r3 = pending(h, F, R3, g.id, { ts: 2_000 });
+    // The demoted and the removed holder can no longer answer or drop in the log.
+    const byDemoted = h.emit(A, { t: "request.answer", requester: R1.hex, admit: false, reason: "go away" });
+    const dropByRemoved = h.emit(B, { t: "request.drop", requesters: [R1.hex] });
     // Requests carried in before the retirement stay answerable by a holder.
     const refuse1 = h.emit(F, { t: "request.answer", requester: R1.hex, admit: false, reason: "not yet" });
 
@@ -145,6 +148,8 @@ describe("join requests under attack, in the fold (every delivery order)", () =>
     expectRejected(f, r3Retired, /retired/);
     expectApplied(f, reopen2);
     expectApplied(f, r3);
+    expectRejected(f, byDemoted, /member\.invite/);
+    expectRejected(f, dropByRemoved, /member/);
     expectApplied(f, refuse1);
     expect(Object.keys(f.state.requestPolicy!.holders)).toEqual([F.hex]);
   });
