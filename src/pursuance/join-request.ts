@@ -25,7 +25,9 @@
 import { concat, fromB64, fromHex, toB64, toHex, utf8 } from "../cwtch/bytes.js";
 import type { Crypto, SignKeyPair } from "../cwtch/crypto.js";
 import { openFrame, sealFrame } from "../cwtch/envelope.js";
+import { PowError } from "../cwtch/pow.js";
 import { leadingZeroBits } from "../cwtch/relay-protocol.js";
+import { MAX_REQUEST_WORK } from "./events.js";
 import { rendezvousKeys } from "./rendezvous.js";
 import { decodeTokenText, encodeTokenText, isRelayList } from "./token-text.js";
 import type { EpochKeys } from "../cwtch/envelope.js";
@@ -124,7 +126,7 @@ export function mintRequestStamp(crypto: Crypto, pursuanceId: string, requester:
     view.setUint32(0, i);
     if (leadingZeroBits(crypto.hash(buf, 32)) >= bits) return toB64(buf.subarray(prefix.length));
   }
-  throw new Error(`no request stamp of ${bits} bits found`);
+  throw new PowError(`no request stamp of ${bits} bits found in 2^32 attempts`);
 }
 
 export function encodeRequestAddress(a: RequestAddress): string {
@@ -148,7 +150,7 @@ export function decodeRequestAddress(text: string): RequestAddress {
     HEX64.test(o.answerKey) &&
     Number.isSafeInteger(o.work) &&
     (o.work as number) >= 0 &&
-    (o.work as number) <= 28;
+    (o.work as number) <= MAX_REQUEST_WORK;
   if (!ok) throw new RequestAddressError("a request address with missing or malformed fields", o);
   try {
     if (fromB64(o.rv as string).length !== 32) throw new Error();
