@@ -216,7 +216,7 @@ describe("join requests under attack, through the CLI (real relays, real process
     // Carol asks; the limit is full, so her request is not carried in.
     const carol = startCli(["client", "request", addr, "--timeout", "120s", ...C]);
     procs.push(carol);
-    await carol.waitStderr(/asked to join/);
+    await carol.waitStderr(/asked to join/, 90_000);
     const st = JSON.parse(await ok(["client", "status", "--json", "--timeout", "5s", ...F])) as { rejected: number; refusedRequests: Array<{ reason: string }> };
     const reasons = st.refusedRequests.map((r) => r.reason).join("\n");
     expect(reasons).toMatch(/signature does not verify/);
@@ -264,7 +264,7 @@ describe("join requests under attack, through the CLI (real relays, real process
     const addr = await ok(["client", "requests", "open", "--work", "4", "--timeout", "3s", ...F]);
     const carol = startCli(["client", "request", addr, "--timeout", "120s", ...C]);
     procs.push(carol);
-    await carol.waitStderr(/asked to join/);
+    await carol.waitStderr(/asked to join/, 90_000);
     await ok(["client", "sync", "--timeout", "5s", ...F]);
     const rows = JSON.parse(await ok(["client", "requests", "--json", "--timeout", "5s", ...S])) as Array<{ requester: string; name: string }>;
     const carolKey = rows.find((r) => r.name === "carol")!.requester;

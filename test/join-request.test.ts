@@ -33,10 +33,11 @@ beforeAll(async () => {
 });
 
 describe("join requests in the fold", () => {
-  const pending = (h: History, carrier: HMember, requester: HMember, pursuance: string, o: { name?: string; ts?: number; sig?: string } = {}) => {
+  const pending = (h: History, carrier: HMember, requester: HMember, pursuance: string, o: { name?: string; ts?: number; sig?: string; stampFor?: string } = {}) => {
     const content = { name: o.name ?? requester.name, message: "let me help", ts: o.ts ?? 1_000 };
     const sig = o.sig ?? signRequest(crypto, requester.kp, pursuance, content);
-    return h.emit(carrier, { t: "request.pending", requester: requester.hex, ...content, sig, stamp: mintRequestStamp(crypto, pursuance, requester.hex, sig, 4) });
+    // The stamp is made for the pursuance it is carried into unless said otherwise, so the signature is what a misaddressed request fails.
+    return h.emit(carrier, { t: "request.pending", requester: requester.hex, ...content, sig, stamp: mintRequestStamp(crypto, o.stampFor ?? pursuance, requester.hex, sig, 4) });
   };
   const opening = (holders: HMember[], limit: number, seed = toB64(crypto.randomBytes(32))) => {
     const answerSeed = crypto.randomBytes(32);
@@ -57,7 +58,7 @@ describe("join requests in the fold", () => {
     // Any member may carry a request in; the requester's signature is what counts.
     const p1 = pending(h, S, R1, g.id);
     const forged = pending(h, F, R2, g.id, { sig: signRequest(crypto, R3.kp, g.id, { name: "r2", message: "let me help", ts: 1_000 }) });
-    const otherPursuance = pending(h, F, R2, "ab".repeat(32));
+    const otherPursuance = pending(h, F, R2, "ab".repeat(32), { stampFor: g.id });
     const replay = pending(h, F, R1, g.id, { ts: 2_000 });
     const p2 = pending(h, F, R2, g.id);
     const overLimit = pending(h, F, R3, g.id);
@@ -201,7 +202,7 @@ describe("asking to join through the CLI (real relays, real processes)", () => {
 
     // carol asks; the founder's client carries the request in; the founder admits her as admin.
     const carol = ask(addr, C, "I archive court records");
-    await carol.waitStderr(/asked to join/);
+    await carol.waitStderr(/asked to join/, 90_000);
     await ok(["client", "sync", "--timeout", "5s", ...F]);
     const listed = JSON.parse(await ok(["client", "requests", "--json", "--timeout", "3s", ...F])) as Array<{ name: string; status: string; message: string }>;
     expect(listed).toEqual([expect.objectContaining({ name: "carol", status: "pending", message: "I archive court records" })]);
@@ -215,7 +216,7 @@ describe("asking to join through the CLI (real relays, real processes)", () => {
 
     // dave asks and is refused with a reason, which reaches him.
     const dave = ask(addr, D, "hi");
-    await dave.waitStderr(/asked to join/);
+    await dave.waitStderr(/asked to join/, 90_000);
     await ok(["client", "sync", "--timeout", "5s", ...F]);
     await ok(["client", "refuse", "dave", "--reason", "we do not know you yet", "--timeout", "5s", ...F]);
     const d = await dave.done;
