@@ -208,7 +208,7 @@ describe("asking to join through the CLI (real relays, real processes)", () => {
     expect(listed).toEqual([expect.objectContaining({ name: "carol", status: "pending", message: "I archive court records" })]);
     await ok(["client", "admit", "carol", "--role", "admin", "--timeout", "5s", ...F]);
     // Her client joins with the invite it was sent; a member's client must be online to let her in.
-    await carol.waitStderr(/joining/);
+    await carol.waitStderr(/joining/, 60_000);
     await ok(["client", "sync", "--timeout", "5s", ...F]);
     const c = await carol.done;
     expect(c.code, c.stderr).toBe(0);

@@ -103,6 +103,7 @@ export const REQUEST_COMMANDS: Record<string, SubCommand> = {
         const ports = s.ports(addr.pursuanceId, (m) => io.err(`warning: ${m}`));
         // Not the home identity: one person asking two pursuances must not be linked by the key.
         const key = s.home.requestKey(s.crypto, addr.rv);
+        if (addr.work > 0) io.err(`stamping the request with ${addr.work} bits of proof-of-work (the cost ${addr.name} asks of each request)…`);
         const v = await askToJoin(ports, key, addr, (p.values.as as string | undefined) ?? s.me.name, (p.values.message as string | undefined) ?? "", {
           timeoutMs: timeoutOf(p),
           log: (m) => io.err(`warning: ${m}`),
