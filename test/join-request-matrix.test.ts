@@ -57,7 +57,7 @@ describe("join requests through Matrix and the CLI", () => {
     room = await newRoom(alice);
     await reply(alice, room, '!pursuance create "Open Door"', (b) => b.includes("created Open Door"));
     expect(await reply(alice, room, "!pursuance requests", (b) => b.includes("requests are"))).toContain("requests are closed");
-    const opened = await reply(alice, room, "!pursuance requests open --limit 5", (b) => ADDRESS.test(b) || b.startsWith("⛔"));
+    const opened = await reply(alice, room, "!pursuance requests open --limit 5 --work 12", (b) => ADDRESS.test(b) || b.startsWith("⛔"));
     address = ADDRESS.exec(opened)![0];
 
     // bob, on Matrix, asks from a room of his own; the answer comes to that room.

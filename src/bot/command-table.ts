@@ -11,7 +11,7 @@ import type { CommandSpec } from "./command-spec.js";
 import { help } from "./help-command.js";
 import { keysDelegate, keysRevoke, keysStatus } from "./keys-commands.js";
 import { linkAccept, linkAnswer, linkInbox, linkList, linkOffer, linkSent, taskSend } from "./link-commands.js";
-import { pursuanceRequest, requestAdmit, requestRefuse, requestsClose, requestsList, requestsOpen } from "./request-commands.js";
+import { pursuanceRequest, requestAdmit, requestRefuse, requestsClear, requestsClose, requestsList, requestsOpen } from "./request-commands.js";
 import { pursuanceCreate, pursuanceInvite, pursuanceInviteList, pursuanceInviteRevoke, pursuanceJoin, pursuanceStatus } from "./pursuance-commands.js";
 import { relayAdd, relayList, relayMove, relayRecover, relayRemove } from "./relay-commands.js";
 import { leaderStatus, leaderTransfer, leaderVote, mayTransfer, mayVote, rulesPolicy } from "./leader-commands.js";
@@ -147,7 +147,8 @@ export const COMMAND_TABLE: readonly CommandSpec[] = [
     run: pursuanceRequest,
   },
   { path: ["pursuance", "requests"], help: "join requests and their outcomes; the public request address while requests are open", level: "commands", cap: null, run: requestsList },
-  { path: ["pursuance", "requests", "open"], flags: [{ name: "limit", value: "N" }], help: "let outsiders ask to join: prints the public request address (at most N pending, default 20)", level: "commands", cap: "member.invite", run: requestsOpen },
+  { path: ["pursuance", "requests", "open"], flags: [{ name: "limit", value: "N" }, { name: "work", value: "BITS" }], help: "let outsiders ask to join: prints the public request address (at most N pending, default 20; each request costs BITS of proof-of-work, default 20)", level: "commands", cap: "member.invite", run: requestsOpen },
+  { path: ["pursuance", "requests", "clear"], help: "drop every pending join request at once (a flood); they stop counting toward the limit", level: "commands", cap: "member.invite", run: requestsClear },
   { path: ["pursuance", "requests", "close"], help: "stop taking join requests; the address stops working", level: "commands", cap: "member.invite", run: requestsClose },
   { path: ["pursuance", "admit"], required: [{ name: "who" }], flags: [{ name: "role", value: "R" }], help: "admit a pending join request (by name or key prefix; default role change agent)", level: "commands", cap: "member.invite", run: requestAdmit },
   { path: ["pursuance", "refuse"], required: [{ name: "who" }], optional: [{ name: "reason", quoted: true, rest: true }], help: "refuse a pending join request; the requester is told the reason", level: "commands", cap: "member.invite", run: requestRefuse },

@@ -5,6 +5,7 @@ import { toHex } from "../cwtch/bytes.js";
 import { loadCrypto } from "../cwtch/crypto.js";
 import { revokeInviteBody } from "../pursuance/actions.js";
 import { DEFAULT_INVITE_MS, PursuanceClient } from "../pursuance/client.js";
+import { refusedRequestFrames } from "../pursuance/client-requests.js";
 import { inviteStatus } from "../pursuance/state.js";
 import { memberName } from "../pursuance/views.js";
 import { sealComplaints } from "../pursuance/seal-complaints.js";
@@ -149,6 +150,8 @@ const CORE: Record<string, SubCommand> = {
           members: [...s.members.entries()].map(([id, m]) => ({ id, name: m.name, roles: [...m.roles].sort() })),
           tasks: s.taskIds.length,
           rejected: s.rejected.length,
+          // Request frames refused on the request channel during this run, with why (they never reach the log).
+          refusedRequests: refusedRequestFrames(c),
           // Seals a holder said did not open: the reporter's word alone, naming no one else (docs/protocol.md).
           flags: sealComplaints(s).map((b) => ({ kind: "unreadable seal", ...b })),
           invites: inviteRows(c),

@@ -1,9 +1,10 @@
 // Asking to join from outside (`request ADDRESS`), and the members' side:
 // opening requests (which prints the public request address), listing them,
 // admitting with a role or refusing with a reason.
+import { toHex } from "../cwtch/bytes.js";
 import { decodeInvite } from "../pursuance/invite.js";
-import { admitRequest, askToJoin, closeRequests, currentAddress, DEFAULT_REQUEST_LIMIT, openRequests, refuseRequest } from "../pursuance/client-requests.js";
-import { MAX_REQUEST_LIMIT } from "../pursuance/events.js";
+import { admitRequest, askToJoin, closeRequests, currentAddress, DEFAULT_REQUEST_LIMIT, DEFAULT_REQUEST_WORK, dropRequests, openRequests, refuseRequest } from "../pursuance/client-requests.js";
+import { MAX_REQUEST_LIMIT, MAX_REQUEST_WORK } from "../pursuance/events.js";
 import { decodeRequestAddress, RequestAddressError } from "../pursuance/join-request.js";
 import type { PursuanceClient } from "../pursuance/client.js";
 import type { JoinRequest } from "../pursuance/state.js";
@@ -27,22 +28,33 @@ function answerCommand(usage: string, summary: string, option: string, act: (c: 
 
 export const REQUEST_COMMANDS: Record<string, SubCommand> = {
   requests: {
-    usage: "requests [--json] | requests open [--limit N] | requests close | requests address",
-    summary: `join requests: list them; open requests (prints the public address to hand out; at most --limit pending, default ${DEFAULT_REQUEST_LIMIT}); close them`,
-    options: { limit: { type: "string" } },
+    usage: "requests [--json] | requests open [--limit N] [--work BITS] | requests close | requests address | requests clear [--keep KEY|NAME]…",
+    summary: `join requests: list them; open requests (prints the public address to hand out; at most --limit pending, default ${DEFAULT_REQUEST_LIMIT}; each request costs --work bits of proof-of-work, default ${DEFAULT_REQUEST_WORK}); close them; clear every pending one but those kept (a flood)`,
+    options: { limit: { type: "string" }, work: { type: "string" }, keep: { type: "string", multiple: true } },
     async run(p, io) {
       const sub = p.positionals[0] ?? "list";
-      if (!["list", "open", "close", "address"].includes(sub)) throw new UsageError(`unknown requests command ${JSON.stringify(sub)} (open, close, address)`);
+      if (!["list", "open", "close", "address", "clear"].includes(sub)) throw new UsageError(`unknown requests command ${JSON.stringify(sub)} (open, close, address, clear)`);
       let limit = DEFAULT_REQUEST_LIMIT;
       if (p.values.limit !== undefined) {
         limit = Number(p.values.limit);
         if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_REQUEST_LIMIT) throw new UsageError(`--limit must be a whole number from 1 to ${MAX_REQUEST_LIMIT}, not ${JSON.stringify(p.values.limit)}`);
       }
+      let work = DEFAULT_REQUEST_WORK;
+      if (p.values.work !== undefined) {
+        work = Number(p.values.work);
+        if (!Number.isSafeInteger(work) || work < 0 || work > MAX_REQUEST_WORK) throw new UsageError(`--work must be a whole number of bits from 0 to ${MAX_REQUEST_WORK}, not ${JSON.stringify(p.values.work)}`);
+      }
       await withClient(p, io, async (c) => {
         if (sub === "open") {
-          const addr = await openRequests(c, limit);
-          io.err(`requests open (at most ${limit} pending); hand out this address, e.g. in the profile's --join:`);
+          const addr = await openRequests(c, limit, work);
+          io.err(`requests open (at most ${limit} pending, ${work} bits of work each); hand out this address, e.g. in the profile's --join:`);
           return io.out(addr);
+        }
+        if (sub === "clear") {
+          const keep = new Set(((p.values.keep as string[] | undefined) ?? []).map((ref) => findJoinRequest(c.state, ref).requester));
+          const drop = [...c.state.joinRequests.values()].filter((r) => r.status === "pending" && !keep.has(r.requester)).map((r) => r.requester);
+          const n = await dropRequests(c, drop);
+          return io.out(`cleared ${n} pending request${n === 1 ? "" : "s"}${keep.size > 0 ? ` (kept ${keep.size})` : ""}`);
         }
         if (sub === "close") {
           await closeRequests(c);
@@ -50,7 +62,7 @@ export const REQUEST_COMMANDS: Record<string, SubCommand> = {
         }
         if (sub === "address") {
           const a = currentAddress(c);
-          if (!a) throw new UsageError("requests are closed: open them with 'requests open'");
+          if (!a) throw new UsageError(c.state.requestPolicy?.open ? "the request address is retired (a holder of its answer key lost member.invite): a new one is made by the next holder's client, or run 'requests open'" : "requests are closed: open them with 'requests open'");
           return io.out(a);
         }
         const rows = [...c.state.joinRequests.values()].map((r) => ({ ...r, answeredBy: r.answeredBy ? memberName(c.state, r.answeredBy) : undefined }));
@@ -59,7 +71,7 @@ export const REQUEST_COMMANDS: Record<string, SubCommand> = {
         io.err(pol?.open ? `requests are open (at most ${pol.limit} pending)` : "requests are closed");
         if (rows.length === 0) return io.out("no requests");
         for (const r of rows) {
-          const outcome = r.status === "admitted" ? `admitted as ${r.role} by ${r.answeredBy}` : r.status === "refused" ? `refused by ${r.answeredBy}: ${r.reason}` : "pending";
+          const outcome = r.status === "admitted" ? `admitted as ${r.role} by ${r.answeredBy}` : r.status === "refused" ? `refused by ${r.answeredBy}: ${r.reason}` : r.status === "dropped" ? "dropped" : "pending";
           io.out(`${r.requester.slice(0, 16)}  ${r.name.padEnd(16)} ${outcome}${r.message ? `\n${"".padEnd(18)}"${r.message}"` : ""}`);
         }
       });
@@ -74,9 +86,9 @@ export const REQUEST_COMMANDS: Record<string, SubCommand> = {
     return `refused ${r.name} (${r.requester.slice(0, 16)})`;
   }),
   request: {
-    usage: "request ADDRESS [--message TEXT]",
-    summary: "ask to join a pursuance by its public request address; waits --timeout for an answer, then joins if admitted",
-    options: { message: { type: "string" } },
+    usage: "request ADDRESS [--message TEXT] [--as NAME]",
+    summary: "ask to join a pursuance by its public request address, with a key made for this address only (kept in the home); waits --timeout for an answer, then joins with this home's identity if admitted",
+    options: { message: { type: "string" }, as: { type: "string" } },
     async run(p, io) {
       let addr;
       try {
@@ -85,14 +97,17 @@ export const REQUEST_COMMANDS: Record<string, SubCommand> = {
         if (e instanceof RequestAddressError) throw new UsageError(e.message);
         throw e;
       }
-      const s = await session(p);
+      let s = await session(p);
       try {
         if (s.home.hasPursuance()) throw new UsageError(`${s.home.dir} already belongs to a pursuance; use another --home`);
         const ports = s.ports(addr.pursuanceId, (m) => io.err(`warning: ${m}`));
-        const v = await askToJoin(ports, s.me.keys, addr, s.me.name, (p.values.message as string | undefined) ?? "", {
+        // Not the home identity: one person asking two pursuances must not be linked by the key.
+        const key = s.home.requestKey(s.crypto, addr.rv);
+        if (addr.work > 0) io.err(`stamping the request with ${addr.work} bits of proof-of-work (the cost ${addr.name} asks of each request)…`);
+        const v = await askToJoin(ports, key, addr, (p.values.as as string | undefined) ?? s.me.name, (p.values.message as string | undefined) ?? "", {
           timeoutMs: timeoutOf(p),
           log: (m) => io.err(`warning: ${m}`),
-          onPosted: () => io.err(`asked to join ${addr.name}; waiting for a member to answer…`),
+          onPosted: () => io.err(`asked to join ${addr.name} as ${toHex(key.publicKey).slice(0, 16)}; waiting for a member to answer…`),
         });
         if (!v) {
           io.err("no answer yet within the timeout; run this again later (the request stays on the relays, and so will the answer)");
@@ -106,6 +121,10 @@ export const REQUEST_COMMANDS: Record<string, SubCommand> = {
         const invite = decodeInvite(v.invite);
         if (invite.pursuanceId !== addr.pursuanceId || invite.groupId !== addr.groupId) throw new UsageError(`the answer's invite is for another pursuance (${invite.pursuanceId}); not joining`);
         io.err(`admitted by ${v.by} as ${v.role}; joining…`);
+        // Join as the key that asked (the admission names it); this home takes it as its identity.
+        s.home.adoptIdentity(key);
+        await s.db.close();
+        s = await session(p);
         await joinAndWait(p, io, s, invite);
       } finally {
         await s.db.close();

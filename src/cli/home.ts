@@ -61,6 +61,40 @@ export class Home {
     return { name: v.name, keys: { publicKey, secretKey }, id: v.publicKey };
   }
 
+  get requestKeysPath() {
+    return join(this.dir, "request-keys.json");
+  }
+
+  /**
+   * The key this home asks one pursuance's address with: made fresh for that
+   * address and kept (mode 0600), so asking again reads the same answer and two
+   * requests by one home do not share a key.
+   */
+  requestKey(crypto: Crypto, addressRv: string): SignKeyPair {
+    const all = existsSync(this.requestKeysPath) ? (JSON.parse(readFileSync(this.requestKeysPath, "utf8")) as Record<string, string>) : {};
+    const kept = all[addressRv];
+    if (kept) {
+      const secretKey = fromB64(kept);
+      return { publicKey: secretKey.slice(32), secretKey };
+    }
+    const keys = crypto.signKeyPair();
+    all[addressRv] = toB64(keys.secretKey);
+    writeFileAtomic(this.requestKeysPath, JSON.stringify(all, null, 2) + "\n");
+    return keys;
+  }
+
+  /**
+   * Become the key a request was made with, once admitted: the member who
+   * joins is the one who asked (the admission names that key). The identity
+   * this home had is kept beside it, named by its key.
+   */
+  adoptIdentity(keys: SignKeyPair): void {
+    const was = this.identity();
+    if (was.id === toHex(keys.publicKey)) return;
+    writeFileAtomic(join(this.dir, `identity-${was.id.slice(0, 16)}.json`), readFileSync(this.identityPath, "utf8"));
+    writeFileAtomic(this.identityPath, JSON.stringify({ name: was.name, publicKey: toHex(keys.publicKey), secretKey: toB64(keys.secretKey) }, null, 2) + "\n");
+  }
+
   hasPursuance(): boolean {
     return existsSync(this.pursuancePath);
   }

@@ -6,101 +6,173 @@ import { fromB64, toB64, toHex } from "../cwtch/bytes.js";
 import type { SignKeyPair } from "../cwtch/crypto.js";
 import type { RelayClient, RelayFrame } from "../cwtch/relay-client.js";
 import { ActionError } from "./actions.js";
+import { pendingCount, retiredBy } from "./apply-requests.js";
 import type { PursuanceClient } from "./client.js";
 import { actsFirst, schedule } from "./duty-schedule.js";
 import { encodeInvite } from "./invite.js";
 import {
   addressChannel,
+  checkRequestStamp,
   encodeRequestAddress,
   makeAnswer,
+  mintRequestStamp,
   openAnswer,
+  openAnswerKey,
   openRequestMessage,
   requestAddress,
-  requestChannel,
+  requestChannelKeys,
+  sealAnswerKey,
   sealRequestMessage,
   signRequest,
   verifyRequest,
   type RequestAddress,
-  type RequestChannel,
   type Verdict,
 } from "./join-request.js";
+import type { EpochKeys } from "../cwtch/envelope.js";
 import type { ClientPorts } from "./ports.js";
 import { hasCap, type JoinRequest } from "./state.js";
 
 /** Pending requests at once, unless the opener says otherwise. */
 export const DEFAULT_REQUEST_LIMIT = 20;
+/** Proof-of-work bits per request, unless the opener says otherwise: ~1M hashes, a second or so of a requester's CPU. */
+export const DEFAULT_REQUEST_WORK = 20;
 
 // Per client: the channel of the policy's seed, derived once per seed.
-const channels = new WeakMap<PursuanceClient, { seed: string; ch: RequestChannel }>();
+const channels = new WeakMap<PursuanceClient, { seed: string; keys: EpochKeys }>();
 
 /** The channel of the last seed opened: closing keeps it, so requests still pending can be answered. */
-function channelOf(c: PursuanceClient): { seed: string; ch: RequestChannel } | null {
+function channelOf(c: PursuanceClient): { seed: string; keys: EpochKeys } | null {
   const seed = c.state.requestPolicy?.seed;
   if (!seed) return null;
   let w = channels.get(c);
-  if (w?.seed !== seed) channels.set(c, (w = { seed, ch: requestChannel(c.crypto, fromB64(seed)) }));
+  if (w?.seed !== seed) channels.set(c, (w = { seed, keys: requestChannelKeys(c.crypto, fromB64(seed)) }));
   return w;
 }
 
 /** The channel members listen on: only while requests are open. */
-function current(c: PursuanceClient): { seed: string; ch: RequestChannel } | null {
+function current(c: PursuanceClient): { seed: string; keys: EpochKeys } | null {
   return c.state.requestPolicy?.open ? channelOf(c) : null;
 }
 
-/** Member: listen on the request channel while requests are open (a new seed, a new tag). */
+/** A request frame this client refused, and why (shown by `status --json`; the newest last). */
+export interface RefusedRequestFrame {
+  reason: string;
+  requester?: string;
+}
+const refused = new WeakMap<PursuanceClient, RefusedRequestFrame[]>();
+const MAX_REFUSED = 100;
+
+export function refusedRequestFrames(c: PursuanceClient): RefusedRequestFrame[] {
+  return refused.get(c) ?? [];
+}
+
+function refuse(c: PursuanceClient, reason: string, requester?: string): void {
+  let list = refused.get(c);
+  if (!list) refused.set(c, (list = []));
+  list.push({ reason, ...(requester ? { requester } : {}) });
+  if (list.length > MAX_REFUSED) list.splice(0, list.length - MAX_REFUSED);
+}
+
+/** Member: listen on the request channel while requests are open (a new seed, a new tag); reopen a retired address. */
 export function watchRequests(c: PursuanceClient): void {
   if (!c.state.members.has(c.me)) return;
   const w = current(c);
-  if (w) c.group.watchSide([w.ch.keys.tag]).catch((e: Error) => c.ports.log?.(`join requests: ${e.message}`));
+  if (w) c.group.watchSide([w.keys.tag]).catch((e: Error) => c.ports.log?.(`join requests: ${e.message}`));
+  rotateRetired(c);
+}
+
+/**
+ * A holder of the answer key lost member.invite (removed or demoted): it still
+ * holds the key, so the address is retired (the fold takes no more requests
+ * on it) and a holder reopens with a new seed and a new answer key sealed
+ * only to the holders now. The opener acts first, else the designated holder.
+ */
+function rotateRetired(c: PursuanceClient): void {
+  const s = c.state;
+  const p = s.requestPolicy;
+  if (!p?.open || !retiredBy(s) || !hasCap(s, c.me, "member.invite")) return;
+  const holders = [...s.members.keys()].filter((m) => hasCap(s, m, "member.invite"));
+  const event = p.event;
+  schedule(c, `requests.rotate:${event}`, actsFirst(c, p.by, holders), () => c.state.requestPolicy?.event === event && retiredBy(c.state) !== null, () => openRequests(c, p.limit, p.work));
 }
 
 /** Member: a frame on a side tag; a valid, new request is carried into the log (the designated member first). */
 export function onRequestFrame(c: PursuanceClient, f: RelayFrame): void {
   const w = current(c);
-  if (!w || f.tag !== w.ch.keys.tag || !c.state.members.has(c.me)) return;
-  const m = openRequestMessage(c.crypto, w.ch.keys, f.blob);
-  if (m?.k !== "request") return;
+  if (!w || f.tag !== w.keys.tag || !c.state.members.has(c.me)) return;
+  const o = openRequestMessage(c.crypto, w.keys, f.blob);
+  if (!o.ok) return refuse(c, o.reason);
+  const m = o.m;
+  if (m.k !== "request") return;
   const s = c.state;
   const r = m.requester;
-  if (s.joinRequests.has(r) || s.members.has(r) || s.former.has(r)) return;
+  const p = s.requestPolicy!;
+  if (s.members.has(r) || s.former.has(r)) return refuse(c, "a request from a key that is or was a member", r);
+  const prior = s.joinRequests.get(r);
+  // The same request again (a requester reposts while it waits) is no news; anything else from that key is a replay.
+  if (prior) return prior.sig === m.sig ? undefined : refuse(c, `a replayed or second request from a key that already asked (${prior.status})`, r);
+  if (!checkRequestStamp(c.crypto, c.id, r, m.sig, m.stamp, p.work)) return refuse(c, `a request whose proof-of-work stamp has fewer than ${p.work} bits`, r);
   const content = { name: m.name, message: m.message, ts: m.ts };
-  if (!verifyRequest(c.crypto, r, c.id, content, m.sig)) return;
-  const opener = s.requestPolicy!.by;
-  const first = actsFirst(c, opener, [...s.members.keys()]);
+  if (!verifyRequest(c.crypto, r, c.id, content, m.sig)) return refuse(c, "a request whose signature does not verify for this pursuance (forged, or for another pursuance)", r);
+  if (pendingCount(s) >= p.limit) return refuse(c, `a request over the limit of ${p.limit} pending`, r);
+  const first = actsFirst(c, p.by, [...s.members.keys()]);
   schedule(c, `request:${r}`, first, () => !c.state.joinRequests.has(r) && (c.state.requestPolicy?.open ?? false), () =>
-    c.publish({ t: "request.pending", requester: r, ...content, sig: m.sig }),
+    c.publish({ t: "request.pending", requester: r, ...content, sig: m.sig, stamp: m.stamp }),
   );
 }
 
-/** Member: open requests with a fresh address (closing and reopening changes it); returns the address. */
-export async function openRequests(c: PursuanceClient, limit = DEFAULT_REQUEST_LIMIT): Promise<string> {
+/**
+ * Member: open requests with a fresh address (closing and reopening changes
+ * it): a new channel seed and a new answer key, its secret sealed to each
+ * member holding member.invite now. Returns the address.
+ */
+export async function openRequests(c: PursuanceClient, limit = DEFAULT_REQUEST_LIMIT, work = DEFAULT_REQUEST_WORK): Promise<string> {
   const seed = c.crypto.randomBytes(32);
-  await c.publish({ t: "requests.set", open: true, seed: toB64(seed), limit });
+  const answerSeed = c.crypto.randomBytes(32);
+  const answerKey = toHex(c.crypto.signKeyPair(answerSeed).publicKey);
+  const holders: Record<string, string> = {};
+  for (const m of c.state.members.keys()) if (hasCap(c.state, m, "member.invite")) holders[m] = sealAnswerKey(c.crypto, answerSeed, m);
+  await c.publish({ t: "requests.set", open: true, seed: toB64(seed), limit, work, answerKey, holders });
   watchRequests(c);
-  return encodeRequestAddress(requestAddress(c.crypto, seed, c.state.name, c.id, c.config.groupId, c.relays));
+  return encodeRequestAddress(requestAddress(c.crypto, seed, answerKey, work, c.state.name, c.id, c.config.groupId, c.relays));
 }
 
 export async function closeRequests(c: PursuanceClient): Promise<void> {
   await c.publish({ t: "requests.set", open: false, limit: c.state.requestPolicy?.limit ?? DEFAULT_REQUEST_LIMIT });
 }
 
-/** The current address, or null while requests are off. */
+/** The current address, or null while requests are off or the address is retired. */
 export function currentAddress(c: PursuanceClient): string | null {
   const p = c.state.requestPolicy;
-  if (!p?.open || !p.seed) return null;
-  return encodeRequestAddress(requestAddress(c.crypto, fromB64(p.seed), c.state.name, c.id, c.config.groupId, c.relays));
+  if (!p?.open || !p.seed || !p.answerKey || retiredBy(c.state)) return null;
+  return encodeRequestAddress(requestAddress(c.crypto, fromB64(p.seed), p.answerKey, p.work, c.state.name, c.id, c.config.groupId, c.relays));
+}
+
+/** Member: drop pending requests (a flood, or stale ones) in one event; returns how many. */
+export async function dropRequests(c: PursuanceClient, requesters: string[]): Promise<number> {
+  if (!hasCap(c.state, c.me, "member.invite")) throw new ActionError("dropping requests needs the member.invite capability", c.me);
+  const pending = requesters.filter((r) => c.state.joinRequests.get(r)?.status === "pending");
+  if (pending.length === 0) return 0;
+  await c.publish({ t: "request.drop", requesters: pending });
+  return pending.length;
 }
 
 async function answer(c: PursuanceClient, r: JoinRequest, verdict: Verdict): Promise<void> {
   const w = channelOf(c);
-  if (!w) throw new ActionError("no request channel: requests were never opened in this pursuance", r.requester);
-  const f = sealRequestMessage(c.crypto, w.ch.keys, makeAnswer(c.crypto, w.ch, r.requester, verdict));
+  const p = c.state.requestPolicy;
+  if (!w || !p?.answerKey) throw new ActionError("no request channel: requests were never opened in this pursuance", r.requester);
+  const box = p.holders[c.me];
+  const key = box ? openAnswerKey(c.crypto, box, c.identity, p.answerKey) : null;
+  if (!key) throw new ActionError("this client does not hold the request address's answer key (it goes to holders of member.invite when requests open); reopen requests", c.me);
+  const f = sealRequestMessage(c.crypto, w.keys, makeAnswer(c.crypto, { keys: w.keys, answer: key }, r.requester, verdict));
   await c.group.postSide(f.tag, f.blob);
 }
 
 function requirePending(c: PursuanceClient, r: JoinRequest): void {
   if (r.status !== "pending") throw new ActionError(`the request from ${r.name} was already ${r.status}`, r.requester);
   if (!hasCap(c.state, c.me, "member.invite")) throw new ActionError("answering requests needs the member.invite capability", c.me);
+  const p = c.state.requestPolicy;
+  if (!p?.answerKey || !p.holders[c.me]) throw new ActionError("this client does not hold the request address's answer key (it goes to holders of member.invite when requests open); reopen requests", c.me);
 }
 
 /** Member: admit with a keyless invite for `role`, recorded in the log and sealed to the requester. */
@@ -138,18 +210,21 @@ export async function askToJoin(ports: ClientPorts, identity: SignKeyPair, addr:
   const ts = ports.now();
   const content = { name, message, ts };
   const sig = signRequest(ports.crypto, identity, addr.pursuanceId, content);
+  const requester = toHex(identity.publicKey);
+  // Minted once per wait: reposts carry the same request, so the cost is paid once.
+  const stamp = mintRequestStamp(ports.crypto, addr.pursuanceId, requester, sig, addr.work);
   const relays: RelayClient[] = addr.relays.map((u) => ports.connect(u));
   let verdict: Verdict | null = null;
   let wake: () => void = () => {};
   const onFrame = (f: RelayFrame) => {
     if (f.tag !== keys.tag || verdict) return;
-    const m = openRequestMessage(ports.crypto, keys, f.blob);
-    if (m?.k !== "answer") return;
-    const v = openAnswer(ports.crypto, addr, identity, m);
+    const o = openRequestMessage(ports.crypto, keys, f.blob);
+    if (!o.ok || o.m.k !== "answer") return;
+    const v = openAnswer(ports.crypto, addr, identity, o.m);
     if (v) (verdict = v), wake();
   };
   const post = async () => {
-    const f = sealRequestMessage(ports.crypto, keys, { k: "request", requester: toHex(identity.publicKey), sig, ...content });
+    const f = sealRequestMessage(ports.crypto, keys, { k: "request", requester, sig, stamp, ...content });
     const results = await Promise.allSettled(relays.map((r) => r.post(f.tag, f.blob)));
     const ok = results.filter((x) => x.status === "fulfilled").length;
     if (ok === 0) o.log?.(`no relay took the request (${results.map((x) => (x.status === "rejected" ? (x.reason as Error).message : "")).join("; ")})`);

@@ -88,12 +88,16 @@ export type Body =
   | { t: "profile.set"; mission: string; join: string; rooms: string[] }
   /**
    * Asking to join (join-request.ts): open with a fresh `seed` (base64url, 32
-   * bytes: the address's channel and answer key derive from it), at most `limit`
-   * pending at once; `open: false` turns requests off.
+   * bytes: the address's channel derives from it), at most `limit` pending at
+   * once, each stamped with `work` bits of proof-of-work; a fresh answer key
+   * (`answerKey`, public) whose secret is sealed to each holder of
+   * member.invite only (`holders`: member → box); `open: false` turns requests off.
    */
-  | { t: "requests.set"; open: boolean; seed?: string; limit: number }
-  /** A member carries an outsider's signed request into the log. */
-  | { t: "request.pending"; requester: Hex; name: string; message: string; ts: number; sig: string }
+  | { t: "requests.set"; open: boolean; seed?: string; limit: number; work?: number; answerKey?: Hex; holders?: Record<Hex, string> }
+  /** A member carries an outsider's signed, stamped request into the log. */
+  | { t: "request.pending"; requester: Hex; name: string; message: string; ts: number; sig: string; stamp: string }
+  /** Pending requests dropped at once (a flood cleared, or stale ones expired): they no longer count toward the limit. */
+  | { t: "request.drop"; requesters: Hex[] }
   /** An entitled member's answer: admitted with the invite it made for them, or refused with a reason. */
   | { t: "request.answer"; requester: Hex; admit: boolean; role?: string; invite?: Hex; reason: string }
   /** Offer a link (link.ts): its id and seed (members only: the token is made from them), our roles that may send over it. */
@@ -115,6 +119,8 @@ export type LinkStatus = (typeof LINK_STATUSES)[number];
 
 /** At most this many requests pending at once, whatever a requests.set says. */
 export const MAX_REQUEST_LIMIT = 1000;
+/** The most proof-of-work bits a request may be asked for (2^28 hashes is minutes of a laptop's time). */
+export const MAX_REQUEST_WORK = 28;
 
 /**
  * The leader's top-role keys split (Shamir, threshold = the succession quorum)
@@ -403,12 +409,22 @@ export function parseBody(bytes: Uint8Array): Body {
       if (typeof o.open !== "boolean") throw new BodyError("open must be true or false", o.open);
       const limit = o.limit;
       if (!Number.isSafeInteger(limit) || (limit as number) < 1 || (limit as number) > MAX_REQUEST_LIMIT) throw new BodyError(`limit must be a whole number from 1 to ${MAX_REQUEST_LIMIT}`, limit);
-      if (o.open && o.seed === undefined) throw new BodyError("opening requests needs a seed", o);
-      return { t: "requests.set", open: o.open, ...(o.seed !== undefined ? { seed: b64(o.seed, "seed") } : {}), limit: limit as number };
+      if (!o.open) return { t: "requests.set", open: false, limit: limit as number };
+      if (o.seed === undefined) throw new BodyError("opening requests needs a seed", o);
+      if (!Number.isSafeInteger(o.work) || (o.work as number) < 0 || (o.work as number) > MAX_REQUEST_WORK) throw new BodyError(`work must be a whole number of bits from 0 to ${MAX_REQUEST_WORK}`, o.work);
+      if (typeof o.holders !== "object" || o.holders === null || Array.isArray(o.holders)) throw new BodyError("opening requests needs holders (member → sealed answer key)", o.holders);
+      const holders = sealedTo(o.holders, "holders");
+      if (Object.keys(holders).length === 0) throw new BodyError("opening requests needs at least one holder of the answer key", o.holders);
+      return { t: "requests.set", open: true, seed: b64(o.seed, "seed"), limit: limit as number, work: o.work as number, answerKey: hex64(o.answerKey, "answerKey"), holders };
     }
     case "request.pending": {
       if (!Number.isSafeInteger(o.ts)) throw new BodyError("ts must be a whole number of ms", o.ts);
-      return { t: "request.pending", requester: hex64(o.requester, "requester"), name: str(o.name, "name", 100), message: str(o.message, "message", 2000), ts: o.ts as number, sig: re(o.sig, /^[0-9a-f]{128}$/, "sig") };
+      return { t: "request.pending", requester: hex64(o.requester, "requester"), name: str(o.name, "name", 100), message: str(o.message, "message", 2000), ts: o.ts as number, sig: re(o.sig, /^[0-9a-f]{128}$/, "sig"), stamp: re(o.stamp, /^[A-Za-z0-9_-]{1,24}$/, "stamp") };
+    }
+    case "request.drop": {
+      const requesters = arr(o.requesters, "requesters", MAX_REQUEST_LIMIT).map((r) => hex64(r, "requesters[]"));
+      if (requesters.length === 0 || new Set(requesters).size !== requesters.length) throw new BodyError("requesters must be distinct and at least one", requesters);
+      return { t: "request.drop", requesters };
     }
     case "request.answer": {
       if (typeof o.admit !== "boolean") throw new BodyError("admit must be true or false", o.admit);

@@ -4,7 +4,7 @@
 // (the usual case: our own writes, live traffic) is incremental; anything
 // else refolds from scratch, which is what makes arrival order irrelevant.
 import { applyLinkAccept, applyLinkOffer, applyLinkPeer, applyLinkReceive, applyLinkStatus, applyTaskSend } from "./apply-links.js";
-import { applyRequestAnswer, applyRequestPending, applyRequestsSet } from "./apply-requests.js";
+import { applyRequestAnswer, applyRequestDrop, applyRequestPending, applyRequestsSet } from "./apply-requests.js";
 import type { Crypto } from "../cwtch/crypto.js";
 import { noteActivity, Rejected, type ApplyContext, type PEvent } from "./apply-common.js";
 import { withRotationEdges } from "./rotation-race.js";
@@ -120,6 +120,8 @@ function applyOne(s: PursuanceState, e: PEvent, ctx: ApplyContext, genesisId: st
       return applyRequestPending(s, e, b, ctx);
     case "request.answer":
       return applyRequestAnswer(s, e, b);
+    case "request.drop":
+      return applyRequestDrop(s, e, b);
     case "link.offer":
       return applyLinkOffer(s, e, b);
     case "link.accept":

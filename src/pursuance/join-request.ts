@@ -2,29 +2,38 @@
 // request address, asks to be let in, and how members answer.
 //
 //   seed (32 bytes, in `requests.set`, so members only)
-//     ──H("…/rv")──────► rendezvous secret ─► relay tag + frame key   (in the address)
-//     ──H("…/answer")──► answer signing key pair                      (public key in the address)
+//     ──H("…/rv")──► rendezvous secret ─► relay tag + frame key   (in the address)
+//   answer key: a fresh key pair per opening, NOT derived from the seed; its
+//     secret seed is sealed in `requests.set` to each holder of member.invite
+//     only (public key in the address). A member who never held member.invite
+//     never holds it; when a holder loses member.invite the address retires
+//     (the fold stops taking its requests) and a holder reopens with a new key.
 //
-// 1. The requester signs {name, message, ts} bound to the pursuance id with its
-//    own identity key and posts `{k:"request", …}` under the address's tag.
+// 1. The requester signs {name, message, ts} bound to the pursuance id with a
+//    key made for this one request (so two requests by one person do not link
+//    by key), stamps the signature with `work` bits of proof-of-work (bound to
+//    the pursuance, the key and the signature), and posts `{k:"request", …}`
+//    under the address's tag.
 // 2. Members' clients listen there while requests are open, and one carries a
-//    valid request into the log as `request.pending` (the fold dedupes, caps
-//    and refuses while requests are off).
+//    valid request into the log as `request.pending` (the fold checks the
+//    signature and the stamp, dedupes, caps and refuses while requests are off).
 // 3. An entitled member admits (a keyless invite) or refuses (a reason) with a
 //    `request.answer` in the log, and posts `{k:"answer", to, box, sig}`: the
 //    invite token or the reason sealed to the requester's key, signed with the
 //    answer key. Anyone may read the address and post on its tag, but only a
-//    member can sign an answer, so a stranger can neither refuse nor admit in
-//    the pursuance's name.
-import { fromB64, fromHex, toB64, toHex, utf8 } from "../cwtch/bytes.js";
+//    holder of the answer key can sign an answer.
+import { concat, fromB64, fromHex, toB64, toHex, utf8 } from "../cwtch/bytes.js";
 import type { Crypto, SignKeyPair } from "../cwtch/crypto.js";
 import { openFrame, sealFrame } from "../cwtch/envelope.js";
+import { PowError } from "../cwtch/pow.js";
+import { leadingZeroBits } from "../cwtch/relay-protocol.js";
+import { MAX_REQUEST_WORK } from "./events.js";
 import { rendezvousKeys } from "./rendezvous.js";
 import { decodeTokenText, encodeTokenText, isRelayList } from "./token-text.js";
 import type { EpochKeys } from "../cwtch/envelope.js";
 
 const RV = utf8.encode("pursuance/requests/rv/v1");
-const ANSWER = utf8.encode("pursuance/requests/answer/v1");
+const STAMP = utf8.encode("pursuance/requests/stamp/v1");
 const SIGNED = "pursuance/requests/request/v1";
 const PREFIX = "pursuance:request/";
 
@@ -49,19 +58,75 @@ export interface RequestAddress {
   rv: string;
   /** The answer key (Ed25519 public, hex): answers not signed by it are ignored. */
   answerKey: string;
+  /** Proof-of-work bits a request must carry. */
+  work: number;
 }
 
 export interface RequestChannel {
   keys: EpochKeys;
+  /** The answer key: only a holder of member.invite when the door was opened has it. */
   answer: SignKeyPair;
 }
 
-export function requestChannel(crypto: Crypto, seed: Uint8Array): RequestChannel {
-  return { keys: rendezvousKeys(crypto, crypto.hash(RV, 32, seed)), answer: crypto.signKeyPair(crypto.hash(ANSWER, 32, seed)) };
+export function requestChannelKeys(crypto: Crypto, seed: Uint8Array): EpochKeys {
+  return rendezvousKeys(crypto, crypto.hash(RV, 32, seed));
 }
 
-export function requestAddress(crypto: Crypto, seed: Uint8Array, name: string, pursuanceId: string, groupId: string, relays: string[]): RequestAddress {
-  return { v: 1, name, pursuanceId, groupId, relays: [...relays], rv: toB64(crypto.hash(RV, 32, seed)), answerKey: toHex(requestChannel(crypto, seed).answer.publicKey) };
+export function requestChannel(crypto: Crypto, seed: Uint8Array, answer: SignKeyPair): RequestChannel {
+  return { keys: requestChannelKeys(crypto, seed), answer };
+}
+
+export function requestAddress(crypto: Crypto, seed: Uint8Array, answerKey: string, work: number, name: string, pursuanceId: string, groupId: string, relays: string[]): RequestAddress {
+  return { v: 1, name, pursuanceId, groupId, relays: [...relays], rv: toB64(crypto.hash(RV, 32, seed)), answerKey, work };
+}
+
+/** The answer key's secret seed, sealed to one holder (its identity key). */
+export function sealAnswerKey(crypto: Crypto, answerSeed: Uint8Array, holder: string): string {
+  return toB64(crypto.sealTo(answerSeed, fromHex(holder)));
+}
+
+/** A holder's answer key from its box, if it opens and matches the policy's public key. */
+export function openAnswerKey(crypto: Crypto, box: string, me: SignKeyPair, answerKey: string): SignKeyPair | null {
+  let seed: Uint8Array | null;
+  try {
+    seed = crypto.openSealed(fromB64(box), me.publicKey, me.secretKey);
+  } catch {
+    return null;
+  }
+  if (!seed || seed.length !== 32) return null;
+  const kp = crypto.signKeyPair(seed);
+  return toHex(kp.publicKey) === answerKey ? kp : null;
+}
+
+/** What a request's stamp hashes: bound to the pursuance, the requester's key and its signature (so to its content). */
+function stampInput(pursuanceId: string, requester: string, sig: string): Uint8Array {
+  return concat(STAMP, utf8.encode(`${pursuanceId}:${requester}:${sig}:`));
+}
+
+/** True when `stamp` (base64url nonce) gives the request at least `bits` leading zero bits. */
+export function checkRequestStamp(crypto: Crypto, pursuanceId: string, requester: string, sig: string, stamp: string, bits: number): boolean {
+  let nonce: Uint8Array;
+  try {
+    nonce = fromB64(stamp);
+  } catch {
+    return false;
+  }
+  if (nonce.length === 0 || nonce.length > 16) return false;
+  return leadingZeroBits(crypto.hash(concat(stampInput(pursuanceId, requester, sig), nonce), 32)) >= bits;
+}
+
+/** Mint a stamp of `bits` for a signed request: ~2^bits hashes, the cost a flooder pays per request. */
+export function mintRequestStamp(crypto: Crypto, pursuanceId: string, requester: string, sig: string, bits: number): string {
+  const prefix = stampInput(pursuanceId, requester, sig);
+  const buf = new Uint8Array(prefix.length + 12);
+  buf.set(prefix);
+  buf.set(crypto.randomBytes(8), prefix.length);
+  const view = new DataView(buf.buffer, buf.byteOffset + prefix.length + 8, 4);
+  for (let i = 0; i <= 0xffffffff; i++) {
+    view.setUint32(0, i);
+    if (leadingZeroBits(crypto.hash(buf, 32)) >= bits) return toB64(buf.subarray(prefix.length));
+  }
+  throw new PowError(`no request stamp of ${bits} bits found in 2^32 attempts`);
 }
 
 export function encodeRequestAddress(a: RequestAddress): string {
@@ -82,7 +147,10 @@ export function decodeRequestAddress(text: string): RequestAddress {
     isRelayList(o.relays) &&
     typeof o.rv === "string" &&
     typeof o.answerKey === "string" &&
-    HEX64.test(o.answerKey);
+    HEX64.test(o.answerKey) &&
+    Number.isSafeInteger(o.work) &&
+    (o.work as number) >= 0 &&
+    (o.work as number) <= MAX_REQUEST_WORK;
   if (!ok) throw new RequestAddressError("a request address with missing or malformed fields", o);
   try {
     if (fromB64(o.rv as string).length !== 32) throw new Error();
@@ -119,36 +187,55 @@ export function verifyRequest(crypto: Crypto, requester: string, pursuanceId: st
 /** The requester's decision, sealed to it: an invite token, or the reason. */
 export type Verdict = { admit: true; role: string; invite: string; by: string } | { admit: false; reason: string; by: string };
 
-export type RequestMessage = ({ k: "request"; requester: string; sig: string } & RequestContent) | { k: "answer"; to: string; box: string; sig: string };
+export type RequestMessage = ({ k: "request"; requester: string; sig: string; stamp: string } & RequestContent) | { k: "answer"; to: string; box: string; sig: string };
 
 export function sealRequestMessage(crypto: Crypto, keys: EpochKeys, m: RequestMessage): { tag: string; blob: Uint8Array } {
   return { tag: keys.tag, blob: sealFrame(crypto, keys, utf8.encode(JSON.stringify(m))) };
 }
 
-/** Open and validate a frame on the request tag; null for anything that is not a well-formed message. */
-export function openRequestMessage(crypto: Crypto, keys: EpochKeys, blob: string): RequestMessage | null {
+/** A request frame larger than this (base64 text) is refused unopened: a request is a name, a message and keys. */
+export const MAX_REQUEST_FRAME = 16_384;
+
+export type OpenedRequest = { ok: true; m: RequestMessage } | { ok: false; reason: string };
+
+/** Open and validate a frame on the request tag; a refusal says why (members keep it for `status --json`). */
+export function openRequestMessage(crypto: Crypto, keys: EpochKeys, blob: string): OpenedRequest {
+  const no = (reason: string): OpenedRequest => ({ ok: false, reason });
+  if (blob.length > MAX_REQUEST_FRAME) return no(`oversized request frame (${blob.length} > ${MAX_REQUEST_FRAME} characters)`);
   let plain: Uint8Array | null;
   try {
     plain = openFrame(crypto, keys, fromB64(blob));
   } catch {
-    return null;
+    plain = null;
   }
-  if (!plain) return null;
+  if (!plain) return no("a frame that does not open with the request channel's key");
   let v: Record<string, unknown>;
   try {
     v = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(plain)) as Record<string, unknown>;
   } catch {
-    return null;
+    return no("a request frame that is not JSON");
   }
+  if (typeof v !== "object" || v === null) return no("a request frame that is not an object");
   if (v.k === "request") {
-    const ok = typeof v.requester === "string" && HEX64.test(v.requester) && typeof v.sig === "string" && typeof v.name === "string" && v.name.length <= 100 && typeof v.message === "string" && v.message.length <= 2000 && Number.isSafeInteger(v.ts);
-    return ok ? { k: "request", requester: v.requester as string, sig: v.sig as string, name: v.name as string, message: v.message as string, ts: v.ts as number } : null;
+    const ok =
+      typeof v.requester === "string" &&
+      HEX64.test(v.requester) &&
+      typeof v.sig === "string" &&
+      typeof v.stamp === "string" &&
+      v.stamp.length <= 24 &&
+      typeof v.name === "string" &&
+      v.name.length <= 100 &&
+      typeof v.message === "string" &&
+      v.message.length <= 2000 &&
+      Number.isSafeInteger(v.ts);
+    if (!ok) return no("a request with missing, malformed or oversized fields");
+    return { ok: true, m: { k: "request", requester: v.requester as string, sig: v.sig as string, stamp: v.stamp as string, name: v.name as string, message: v.message as string, ts: v.ts as number } };
   }
   if (v.k === "answer") {
     const ok = typeof v.to === "string" && HEX64.test(v.to) && typeof v.box === "string" && v.box.length <= 16_000 && typeof v.sig === "string";
-    return ok ? { k: "answer", to: v.to as string, box: v.box as string, sig: v.sig as string } : null;
+    return ok ? { ok: true, m: { k: "answer", to: v.to as string, box: v.box as string, sig: v.sig as string } } : no("an answer with missing or malformed fields");
   }
-  return null;
+  return no(`a request frame of unknown kind ${JSON.stringify(String(v.k)).slice(0, 40)}`);
 }
 
 export function makeAnswer(crypto: Crypto, ch: RequestChannel, to: string, verdict: Verdict): RequestMessage {

@@ -148,7 +148,7 @@ export interface PursuanceState {
   /** The public profile as last set (profile.set): by whom, in which event. */
   profile: { mission: string; join: string; rooms: string[]; by: Hex; event: Hex } | null;
   /** Whether outsiders may ask to join (requests.set), with the seed of the current address; null until set. */
-  requestPolicy: { open: boolean; seed: string | null; limit: number; by: Hex; event: Hex } | null;
+  requestPolicy: RequestPolicy | null;
   /** Requester → its request and what became of it, in the order carried in. */
   joinRequests: Map<Hex, JoinRequest>;
   /** Links to other pursuances, by link id (link.offer, link.accept, link.peer). */
@@ -193,14 +193,33 @@ export interface CrossTask {
   statusEvent?: Hex;
 }
 
+/** The door as last set: closing keeps the last address's channel and answer key, so pending requests stay answerable. */
+export interface RequestPolicy {
+  open: boolean;
+  seed: string | null;
+  limit: number;
+  /** Proof-of-work bits each request's stamp must carry. */
+  work: number;
+  /** The address's answer key (public); its secret is sealed to `holders` only. */
+  answerKey: Hex | null;
+  /** Member → the answer key's secret seed sealed to it: the holders of member.invite when it was opened. */
+  holders: Record<Hex, string>;
+  by: Hex;
+  event: Hex;
+}
+
 export interface JoinRequest {
   requester: Hex;
   name: string;
   message: string;
   ts: number;
+  /** The requester's signature: the same request reposted is recognised, not counted as a replay. */
+  sig: string;
   carriedBy: Hex;
   event: Hex;
-  status: "pending" | "admitted" | "refused";
+  /** `dropped`: cleared by a member (a flood, or stale); it no longer counts toward the limit and is never answered. */
+  status: "pending" | "admitted" | "refused" | "dropped";
+  droppedBy?: Hex;
   role?: string;
   invite?: Hex;
   reason?: string;
