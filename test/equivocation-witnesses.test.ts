@@ -115,4 +115,20 @@ describe("a later equivocation never undoes honest applied work", () => {
       for (const e of [v2, cont, after]) expectRejected(f, e, /equivocated/);
     }
   });
+  it("two kept variants that conflict (leadership handed to two members): the later in the fold order fails on its own merits, every delivery agrees, and the witnesses' own events stand", () => {
+    for (const seed of [135, 235, 335]) {
+      const { h, F, A, R } = world(seed);
+      const before = h.tips();
+      const v1 = h.emit(F, { t: "leader.transfer", to: A.hex }, before)!;
+      const a = h.task(A, ["admin"], { title: "as the new leader" });
+      const v2 = h.emit(F, { t: "leader.transfer", to: R.hex }, before, { fork: { seq: v1.seq }, grind: 50 })!;
+      const r = h.task(R, ["recruiter"], { title: "as the other new leader" }, [v2.id]);
+      const f = converge(crypto, h, ORDERS, seed);
+      for (const e of [a, r]) expectApplied(f, e);
+      const lost = [v1, v2].filter((v) => f.verdict(v.id) !== null);
+      expect(lost).toHaveLength(1);
+      expectRejected(f, lost[0]!, /only the leader/);
+      expect(f.state.leader).toBe(lost[0] === v1 ? R.hex : A.hex);
+    }
+  });
 });
