@@ -91,6 +91,14 @@ describe("insider attacks on authority", () => {
     }
   });
 
+  it("5b. equivocation with puppets: a recruiter re-signs the invite an honest member joined with and two puppets build on the new variant; the joiner and its work stand", () => {
+    for (const seed of SEEDS) {
+      const sc = A.puppetEquivocation(base, seed);
+      const f = run(sc, seed);
+      expect(f.state.members.has(sc.members.J!.hex)).toBe(true);
+    }
+  });
+
   it("6. rotation sabotage: garbage sealed to the founder is reported (the founder's word, naming no one), a holder re-shares, the founder reads again", () => {
     for (const seed of SEEDS) {
       const sc = A.rotationSabotage(base, seed);

@@ -139,6 +139,32 @@ export function retroactiveEquivocation(base: Crypto, seed: number): Scenario {
   };
 }
 
+export function puppetEquivocation(base: Crypto, seed: number): Scenario {
+  const { h, R } = world(base, seed);
+  const P1 = h.member("puppet1");
+  const P2 = h.member("puppet2");
+  h.addMember(R, P1, "change agent");
+  h.addMember(R, P2, "change agent");
+  const J = h.member("joiner");
+  const old = h.tips();
+  const { event: inv, secret } = h.invite(R, "change agent", old);
+  const join = h.join(J, secret);
+  const jt = h.task(J, ["change agent"], { title: "the joiner's work" });
+  const seq = R.chain.indexOf(inv.id) + 1;
+  const task = (title: string) => (st: Parameters<typeof taskCreateBody>[1]) => taskCreateBody(R.actor, st, { text: { title, deliverables: "" }, readers: ["recruiter"] });
+  const forged = h.emit(R, task("re-signed"), old, { ...ground(inv), fork: { seq } })!;
+  const w1 = h.task(P1, ["change agent"], { title: "puppet 1" }, [forged.id]);
+  const w2 = h.task(P2, ["change agent"], { title: "puppet 2" }, [forged.id]);
+  const after = h.emit(R, task("carry on"), [inv.id])!;
+  return {
+    name: "puppet-equivocation",
+    description: "A recruiter re-signs the seq of an invite an honest member joined with; two change agents it admitted build only on the new variant. Both variants are kept: the joiner and its work stand; the recruiter's continuation nobody built on is rejected.",
+    h,
+    members: { R, J, P1, P2 },
+    expect: { inv: ok(inv), join: ok(join), jt: ok(jt), forged: ok(forged), w1: ok(w1), w2: ok(w2), after: no(after, /equivocated/) },
+  };
+}
+
 export function rotationSabotage(base: Crypto, seed: number): Scenario {
   const { h, F, A, A2 } = world(base, seed);
   h.grant(F, A, "recruiter");
@@ -177,4 +203,4 @@ export function demotedActs(base: Crypto, seed: number): Scenario {
   };
 }
 
-export const SCENARIOS = [backdatingAfterRemoval, backdatingAfterDemotion, concurrentRemoval, lateInvite, retroactiveEquivocation, rotationSabotage, demotedActs];
+export const SCENARIOS = [backdatingAfterRemoval, backdatingAfterDemotion, concurrentRemoval, lateInvite, retroactiveEquivocation, puppetEquivocation, rotationSabotage, demotedActs];
