@@ -69,6 +69,16 @@ export async function answerTask(c: PursuanceClient, send: string, t: CrossTask,
   forwardDuties(c);
 }
 
+/**
+ * A member of ours with rules.change names the other side's speaker, having
+ * confirmed it with them out of band (their previous speaker was removed and
+ * will not hand over): from then on only the new one's attestations count.
+ */
+export async function confirmPeerSpeaker(c: PursuanceClient, l: PeerLink, speaker: string): Promise<void> {
+  await c.publish({ t: "link.speaker", link: l.link, speaker, seq: l.peerSpeakerSeq + 1 });
+  forwardDuties(c);
+}
+
 /** Every member: listen on our links' channels on our own relays. */
 export function watchLinks(c: PursuanceClient): void {
   if (!c.state.members.has(c.me) || c.state.peers.size === 0) return;

@@ -22,8 +22,8 @@ const ATTEST = "pursuance/link/attest/v2";
 const HELLO = "pursuance/link/hello/v1";
 const HANDOVER = "pursuance/link/handover/v1";
 const ACCEPT_KEY = utf8.encode("pursuance/link/accept-key/v1");
-/** A link frame larger than this is refused unread (an event is at most 100 kB, base64 a third more). */
-export const MAX_LINK_FRAME = 150_000;
+/** A link frame larger than this (base64 characters) is refused unread: more than a default relay takes (96 KiB). */
+export const MAX_LINK_FRAME = 140_000;
 export const LINK_PREFIX = "pursuance:link/";
 const PREFIX = LINK_PREFIX;
 const HEX64 = /^[0-9a-f]{64}$/;
