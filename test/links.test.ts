@@ -85,7 +85,7 @@ describe("links in the fold (the receiving side)", () => {
     expect(() => decodeLinkToken(crypto, "pursuance:invite/x")).toThrow(/not a link token/);
     expect(() => decodeLinkToken(crypto, "pursuance:link/%%%")).toThrow(/does not decode/);
     const seed = crypto.randomBytes(32);
-    const t = { v: 1, link: "00".repeat(32), seed: toB64(seed), pursuanceId: "ab".repeat(32), name: "A", relays: ["ws://x:1"], speaker: "cd".repeat(32), roles: ["admin"] };
+    const t = { v: 1, link: "00".repeat(32), seed: toB64(seed), key: toB64(crypto.randomBytes(32)), pursuanceId: "ab".repeat(32), name: "A", relays: ["ws://x:1"], speaker: "cd".repeat(32), roles: ["admin"] };
     expect(() => decodeLinkToken(crypto, "pursuance:link/" + toB64(new TextEncoder().encode(JSON.stringify(t))))).toThrow(/does not match its seed/);
   });
 });

@@ -5,6 +5,7 @@ import { toHex } from "../cwtch/bytes.js";
 import { loadCrypto } from "../cwtch/crypto.js";
 import { revokeInviteBody } from "../pursuance/actions.js";
 import { DEFAULT_INVITE_MS, PursuanceClient } from "../pursuance/client.js";
+import { linkRefusals } from "../pursuance/client-link-frames.js";
 import { inviteStatus } from "../pursuance/state.js";
 import { memberName } from "../pursuance/views.js";
 import { decodeInvite, encodeInvite } from "../pursuance/invite.js";
@@ -148,6 +149,8 @@ const CORE: Record<string, SubCommand> = {
           members: [...s.members.entries()].map(([id, m]) => ({ id, name: m.name, roles: [...m.roles].sort() })),
           tasks: s.taskIds.length,
           rejected: s.rejected.length,
+          // Link frames refused before they reached the log (forged, replayed, misaddressed, oversized), with why.
+          linkRefused: linkRefusals(c),
           // Seals a holder said did not open: `rotator` is flagged when the bad seal was its rotation's.
           flags: s.badSeals.map((b) => ({ kind: "bad seal", scope: b.scope, keyId: b.keyId, reporter: b.reporter, rotator: b.rotator })),
           invites: inviteRows(c),
