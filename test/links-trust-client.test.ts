@@ -120,4 +120,24 @@ describe("links between two pursuances, attacked from inside (real relays)", () 
     expect(bea.state.rejected).toEqual([]);
     void lb;
   }, 120_000);
+
+  it("a demoted speaker whose client still runs hands over: the other side takes the next speaker with no confirmation", async () => {
+    relays.push(await startRelay(), await startRelay());
+    const [aUrl, bUrl] = relays.slice(-2).map((r) => r.url) as [string, string];
+    const ada = await PursuanceClient.create(await ports(), await identity(), { name: "Alpha", founderName: "ada", relays: [aUrl], ...opts });
+    const bea = await PursuanceClient.create(await ports(), await identity(), { name: "Beta", founderName: "bea", relays: [bUrl], ...opts });
+    clients.push(ada, bea);
+    const al = await PursuanceClient.join(await ports(), await identity(), decodeInvite(encodeInvite(await ada.createInvite("admin"))), "al", opts);
+    clients.push(al);
+    await until("Alpha has two members", () => [ada, al].every((c) => c.state.members.size === 2), [ada, al]);
+    const token = await offerLink(al, ["primary", "admin"]);
+    const lb = await acceptLink(bea, token);
+    await until("linked", () => [ada, al].every((c) => c.state.peers.get(lb.link)?.peer === bea.id), [ada, al, bea]);
+    await ada.publish({ t: "role.revoke", member: al.me, role: "admin" });
+    await until("Beta takes al's handover to ada", () => bea.state.peers.get(lb.link)!.peerSpeaker === ada.me, [ada, al, bea]);
+    expect(bea.state.peers.get(lb.link)).toMatchObject({ peerSpeakerSeq: 1 });
+    const t = await sendTask(ada, ada.state.peers.get(lb.link)!, "from the new speaker", "");
+    await until("Beta takes it", () => bea.state.received.has(t), [ada, bea]);
+    expect(bea.state.rejected).toEqual([]);
+  }, 60_000);
 });
