@@ -155,4 +155,29 @@ describe("moves are ordered by the speaker's signed sequence, not their claimed 
     expectRejected(f, m3, /move 1 is not newer than move 2/);
     expect(f.state.peers.get(link)).toMatchObject({ peerRelays: ["ws://127.0.0.1:5"], peerRelaysSeq: 2 });
   });
+
+  it("a move a replaced speaker numbered absurdly high does not outlive it: a new speaker starts the count again from where the link began", () => {
+    const h = new History(crypto, 45);
+    const F = h.member("bea");
+    h.genesis(F);
+    const old = crypto.signKeyPair();
+    const next = crypto.signKeyPair();
+    const mover = crypto.signKeyPair();
+    const seed = crypto.randomBytes(32);
+    const link = linkId(crypto, seed);
+    h.emit(F, { t: "link.accept", link, seed: toB64(seed), peer: "ab".repeat(32), name: "Alpha", relays: ["ws://127.0.0.1:1"], speaker: toHex(old.publicKey), roles: ["admin"] });
+    const hijack = foreign(mover, 1, { t: "relays.set", relays: ["ws://attacker:1"], move: true });
+    const m1 = h.emit(F, { t: "link.receive", link, ev: hijack.b64, role: "", attest: signAttest(crypto, old, link, hijack.id, "", 1e12), seq: 1e12 });
+    const f1 = converge(crypto, h, 5, 46);
+    expectApplied(f1, m1);
+    expect(f1.state.peers.get(link)!.peerRelays).toEqual(["ws://attacker:1"]);
+    h.emit(F, { t: "link.speaker", link, speaker: toHex(next.publicKey), seq: 1 });
+    const f2 = converge(crypto, h, 5, 47);
+    expect(f2.state.peers.get(link)).toMatchObject({ peerRelays: ["ws://127.0.0.1:1"], peerRelaysSeq: 0 });
+    const legit = foreign(mover, 2, { t: "relays.set", relays: ["ws://127.0.0.1:5"], move: true });
+    const m2 = h.emit(F, { t: "link.receive", link, ev: legit.b64, role: "", attest: signAttest(crypto, next, link, legit.id, "", 2), seq: 2 });
+    const f3 = converge(crypto, h, 10, 48);
+    expectApplied(f3, m2);
+    expect(f3.state.peers.get(link)).toMatchObject({ peerRelays: ["ws://127.0.0.1:5"], peerRelaysSeq: 2 });
+  });
 });

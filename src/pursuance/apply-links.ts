@@ -25,7 +25,7 @@ export function applyLinkOffer(s: PursuanceState, e: PEvent, b: Extract<Body, { 
   requireCap(s, e.author, "rules.change");
   if (s.peers.has(b.link)) reject(`link ${short(b.link)} exists`);
   for (const r of b.roles) if (!s.rules.roles[r]) reject(`no role named "${r}"`);
-  s.peers.set(b.link, { link: b.link, seed: b.seed, side: "offered", speaker: e.author, ...fresh, acceptKey: b.acceptKey ?? null, helloProof: null, roles: [...b.roles], peer: null, peerName: "", peerRelays: [], peerSpeaker: null });
+  s.peers.set(b.link, { link: b.link, seed: b.seed, side: "offered", speaker: e.author, ...fresh, acceptKey: b.acceptKey ?? null, helloProof: null, roles: [...b.roles], peer: null, peerName: "", peerRelays: [], peerHome: [], peerSpeaker: null });
 }
 
 export function applyLinkAccept(s: PursuanceState, e: PEvent, b: Extract<Body, { t: "link.accept" }>): void {
@@ -33,7 +33,7 @@ export function applyLinkAccept(s: PursuanceState, e: PEvent, b: Extract<Body, {
   requireCap(s, e.author, "rules.change");
   if (s.peers.has(b.link)) reject(`link ${short(b.link)} exists`);
   if (b.peer === s.id) reject("a pursuance cannot link to itself");
-  s.peers.set(b.link, { link: b.link, seed: b.seed, side: "accepted", speaker: e.author, ...fresh, acceptKey: null, helloProof: b.proof ?? null, roles: [...b.roles], peer: b.peer, peerName: b.name, peerRelays: [...b.relays], peerSpeaker: b.speaker });
+  s.peers.set(b.link, { link: b.link, seed: b.seed, side: "accepted", speaker: e.author, ...fresh, acceptKey: null, helloProof: b.proof ?? null, roles: [...b.roles], peer: b.peer, peerName: b.name, peerRelays: [...b.relays], peerHome: [...b.relays], peerSpeaker: b.speaker });
 }
 
 /**
@@ -49,7 +49,7 @@ export function applyLinkPeer(s: PursuanceState, e: PEvent, b: Extract<Body, { t
   const why = helloRefusal(ctx.crypto, b.link, l.acceptKey, { pursuanceId: b.peer, name: b.name, relays: b.relays, speaker: b.speaker, proof: b.proof, sig: b.sig });
   if (why) reject(why);
   if (b.peer === s.id) reject("a pursuance cannot link to itself");
-  s.peers.set(b.link, { ...l, peer: b.peer, peerName: b.name, peerRelays: [...b.relays], peerSpeaker: b.speaker });
+  s.peers.set(b.link, { ...l, peer: b.peer, peerName: b.name, peerRelays: [...b.relays], peerHome: [...b.relays], peerSpeaker: b.speaker });
 }
 
 /**
@@ -70,7 +70,9 @@ export function applyLinkSpeaker(s: PursuanceState, e: PEvent, b: Extract<Body, 
     if (b.seq <= l.peerSpeakerSeq) reject(`sequence ${b.seq} is not after ${l.peerSpeakerSeq}`);
   }
   if (b.speaker === l.peerSpeaker) reject(`${short(b.speaker)} is already their speaker`);
-  s.peers.set(b.link, { ...l, peerSpeaker: b.speaker, peerSpeakerSeq: b.seq });
+  // Moves the previous speaker numbered (perhaps absurdly high, if it turned) do not outlive it: back to where the
+  // link began, and the new speaker re-forwards its side's latest move under its own count.
+  s.peers.set(b.link, { ...l, peerSpeaker: b.speaker, peerSpeakerSeq: b.seq, peerRelays: [...l.peerHome], peerRelaysSeq: 0 });
 }
 
 /**

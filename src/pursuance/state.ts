@@ -171,6 +171,8 @@ export interface PeerLink {
   peer: Hex | null;
   peerName: string;
   peerRelays: string[];
+  /** Where the other side lived when the link began (token or hello): back to it when their speaker changes. */
+  peerHome: string[];
   /** Their speaker's sequence number of the move that last set `peerRelays` (0: from the token or hello). */
   peerRelaysSeq: number;
   peerSpeaker: Hex | null;
