@@ -83,11 +83,14 @@ describe("links between two pursuances, attacked from inside (real relays)", () 
     await post(bUrl, l0.seed, ann.crypto.randomBytes(200));
     await post(bUrl, l0.seed, ann.crypto.randomBytes(120 * 1024));
     // A replay of the real task's frame is dropped quietly (a speaker re-sends after each restart).
+    const t1ev = al.session.log.get(t1)!;
+    await post(bUrl, l0.seed, { k: "msg", ev: toB64(t1ev.bytes), role: "primary", attest: signAttest(al.crypto, al.identity, l0.link, t1, "primary", 0), seq: 0 });
     await bea.sync({ timeoutMs: 1_500, quietMs: 300 });
     const reasons = linkRefusals(bea).map((r) => r.reason);
     expect(reasons).toContainEqual(expect.stringMatching(/not by the other side's speaker/));
     expect(reasons).toContainEqual(expect.stringMatching(/does not open with the link's channel key/));
     expect(reasons).toContainEqual(expect.stringMatching(/a frame of \d+ characters \(at most/));
+    expect(reasons.filter((r) => /already received/.test(r))).toEqual([]);
     expect(bea.state.received.size).toBe(1);
     expect(bea.state.rejected).toEqual([]);
     expect(bea.state.peers.get(l0.link)).toEqual(linkBefore);
