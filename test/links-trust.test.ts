@@ -24,7 +24,7 @@ function foreign(author: SignKeyPair, seq: number, body: Body, ts = 1_000 + seq)
 }
 
 describe("the offering side names its peer only from a hello proven with the token's secret", () => {
-  it("a seedling's hello (no token secret), a hello with another speaker's signature, and a second hello are refused; the real one applies, carried by any member", () => {
+  it("a seedling's hello (no token secret), a hello with another speaker's signature, a second hello and one for an offer without an accept key are refused; the real one applies, carried by any member", () => {
     const h = new History(crypto, 41);
     const F = h.member("ada");
     const S = h.member("seedling");
@@ -50,8 +50,15 @@ describe("the offering side names its peer only from a hello proven with the tok
     const again = signHello(crypto, { link, pursuanceId: "cc".repeat(32), name: "Gamma", relays: ["ws://127.0.0.1:3"], speaker: fake }, secret);
     const second = h.emit(F, linkPeerBody(link, again));
 
+    // An offer from before accept keys: no hello can name its peer.
+    const seedOld = crypto.randomBytes(32);
+    const oldLink = linkId(crypto, seedOld);
+    h.emit(F, { t: "link.offer", link: oldLink, seed: toB64(seedOld), roles: ["admin"] });
+    const onOld = h.emit(F, linkPeerBody(oldLink, signHello(crypto, { link: oldLink, pursuanceId: "bb".repeat(32), name: "Beta", relays: ["ws://127.0.0.1:2"], speaker: bSpeaker }, secret)));
+
     const f = converge(crypto, h, 15, 41);
     expectApplied(f, offer);
+    expectRejected(f, onOld, /no accept key/);
     expectRejected(f, bySpeaker, /not signed with the link's accept key/);
     expectRejected(f, bySeedling, /not signed with the link's accept key/);
     expectRejected(f, otherSpeaker, /not signed by the speaker it names/);

@@ -111,7 +111,8 @@ export function forwardDuties(c: PursuanceClient): void {
       out.push({ key: `${l.link}:handover:${l.speakerSeq}`, l, message: () => ({ k: "speaker", seq: l.speakerSeq, speaker: l.speaker, handover: signHandover(c.crypto, c.identity, l.link, l.speakerSeq, l.speaker) }) });
     }
     if (l.speaker !== c.me) continue;
-    if (l.side === "accepted" && l.helloProof) {
+    // Only the accepter says hello: the proof names it, so a successor's hello would be refused.
+    if (l.side === "accepted" && l.helloProof && l.speakerSeq === 0) {
       const proof = l.helloProof;
       out.push({ key: `${l.link}:hello`, l, message: () => ({ k: "hello", ...signHelloWith(c.crypto, l.link, { pursuanceId: c.id, name: s.name, relays: c.relays, speaker: c.me, proof }, c.identity) }) });
     }
