@@ -47,20 +47,20 @@ describe("links in the fold (the receiving side)", () => {
     const accepted = h.emit(F, accept);
 
     const task = foreign(aAdmin, 5, { t: "task.send", link, title: "Check the contract", body: "pages 3-9" });
-    const good = h.emit(F, { t: "link.receive", link, ev: task.b64, role: "admin", attest: signAttest(crypto, aSpeaker, link, task.id, "admin") });
-    const replay = h.emit(S, { t: "link.receive", link, ev: task.b64, role: "admin", attest: signAttest(crypto, aSpeaker, link, task.id, "admin") });
+    const good = h.emit(F, { t: "link.receive", link, ev: task.b64, role: "admin", attest: signAttest(crypto, aSpeaker, link, task.id, "admin", 0) });
+    const replay = h.emit(S, { t: "link.receive", link, ev: task.b64, role: "admin", attest: signAttest(crypto, aSpeaker, link, task.id, "admin", 0) });
     const t2 = foreign(aOther, 2, { t: "task.send", link, title: "forged", body: "" });
-    const forged = h.emit(F, { t: "link.receive", link, ev: t2.b64, role: "admin", attest: signAttest(crypto, aOther, link, t2.id, "admin") });
+    const forged = h.emit(F, { t: "link.receive", link, ev: t2.b64, role: "admin", attest: signAttest(crypto, aOther, link, t2.id, "admin", 0) });
     const t3 = foreign(aOther, 3, { t: "task.send", link, title: "from a seedling", body: "" });
-    const disallowed = h.emit(F, { t: "link.receive", link, ev: t3.b64, role: "seedling", attest: signAttest(crypto, aSpeaker, link, t3.id, "seedling") });
+    const disallowed = h.emit(F, { t: "link.receive", link, ev: t3.b64, role: "seedling", attest: signAttest(crypto, aSpeaker, link, t3.id, "seedling", 0) });
     // The attestation names the role: the same signature claimed for another role fails.
-    const relabelled = h.emit(F, { t: "link.receive", link, ev: t3.b64, role: "admin", attest: signAttest(crypto, aSpeaker, link, t3.id, "seedling") });
+    const relabelled = h.emit(F, { t: "link.receive", link, ev: t3.b64, role: "admin", attest: signAttest(crypto, aSpeaker, link, t3.id, "seedling", 0) });
     const t4 = foreign(aAdmin, 6, { t: "task.send", link, title: "tampered", body: "" });
     const bytes = Uint8Array.from(t4.bytes);
     bytes[bytes.length - 70]! ^= 1;
-    const tampered = h.emit(F, { t: "link.receive", link, ev: toB64(bytes), role: "admin", attest: signAttest(crypto, aSpeaker, link, t4.id, "admin") });
+    const tampered = h.emit(F, { t: "link.receive", link, ev: toB64(bytes), role: "admin", attest: signAttest(crypto, aSpeaker, link, t4.id, "admin", 0) });
     const otherLink = foreign(aAdmin, 7, { t: "task.send", link: "cd".repeat(32), title: "elsewhere", body: "" });
-    const wrongLink = h.emit(F, { t: "link.receive", link, ev: otherLink.b64, role: "admin", attest: signAttest(crypto, aSpeaker, link, otherLink.id, "admin") });
+    const wrongLink = h.emit(F, { t: "link.receive", link, ev: otherLink.b64, role: "admin", attest: signAttest(crypto, aSpeaker, link, otherLink.id, "admin", 0) });
 
     const answerBySeedling = h.emit(S, { t: "link.status", link, send: task.id, status: "declined", note: "" });
     const answer = h.emit(F, { t: "link.status", link, send: task.id, status: "accepted", note: "on it" });
@@ -85,7 +85,7 @@ describe("links in the fold (the receiving side)", () => {
     expect(() => decodeLinkToken(crypto, "pursuance:invite/x")).toThrow(/not a link token/);
     expect(() => decodeLinkToken(crypto, "pursuance:link/%%%")).toThrow(/does not decode/);
     const seed = crypto.randomBytes(32);
-    const t = { v: 1, link: "00".repeat(32), seed: toB64(seed), pursuanceId: "ab".repeat(32), name: "A", relays: ["ws://x:1"], speaker: "cd".repeat(32), roles: ["admin"] };
+    const t = { v: 1, link: "00".repeat(32), seed: toB64(seed), key: toB64(crypto.randomBytes(32)), pursuanceId: "ab".repeat(32), name: "A", relays: ["ws://x:1"], speaker: "cd".repeat(32), roles: ["admin"] };
     expect(() => decodeLinkToken(crypto, "pursuance:link/" + toB64(new TextEncoder().encode(JSON.stringify(t))))).toThrow(/does not match its seed/);
   });
 });

@@ -6,6 +6,7 @@ import { loadCrypto } from "../cwtch/crypto.js";
 import { revokeInviteBody } from "../pursuance/actions.js";
 import { DEFAULT_INVITE_MS, PursuanceClient } from "../pursuance/client.js";
 import { refusedRequestFrames } from "../pursuance/client-requests.js";
+import { linkRefusals } from "../pursuance/client-link-frames.js";
 import { inviteStatus } from "../pursuance/state.js";
 import { memberName } from "../pursuance/views.js";
 import { sealComplaints } from "../pursuance/seal-complaints.js";
@@ -152,6 +153,8 @@ const CORE: Record<string, SubCommand> = {
           rejected: s.rejected.length,
           // Request frames refused on the request channel during this run, with why (they never reach the log).
           refusedRequests: refusedRequestFrames(c),
+          // Link frames refused before they reached the log (forged, replayed, misaddressed, oversized), with why.
+          linkRefused: linkRefusals(c),
           // Seals a holder said did not open: the reporter's word alone, naming no one else (docs/protocol.md).
           flags: sealComplaints(s).map((b) => ({ kind: "unreadable seal", ...b })),
           invites: inviteRows(c),

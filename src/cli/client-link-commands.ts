@@ -1,18 +1,18 @@
 // `pursuance client link …`: links to other pursuances, tasks sent over them
 // with the speaker's attestation, and answers that flow back.
 import { LINK_STATUSES, type LinkStatus } from "../pursuance/events.js";
-import { acceptLink, answerTask, offerLink, sendTask } from "../pursuance/client-links.js";
+import { acceptLink, answerTask, confirmPeerSpeaker, offerLink, sendTask } from "../pursuance/client-links.js";
 import { LinkTokenError } from "../pursuance/link.js";
 import { findLink, findReceived, memberName } from "../pursuance/views.js";
 import type { SubCommand } from "./client-command.js";
 import { arg, withClient } from "./client-context.js";
 import { UsageError } from "./relay-command.js";
 
-const SUBS = ["offer", "accept", "list", "send", "inbox", "sent", "answer"];
+const SUBS = ["offer", "accept", "list", "send", "inbox", "sent", "answer", "speaker"];
 
 export const LINK_COMMANDS: Record<string, SubCommand> = {
   link: {
-    usage: 'link offer --roles R[,R…] | link accept TOKEN | link list | link send LINK "title" [--body TEXT] | link sent | link inbox | link answer ID accepted|declined|done [--note TEXT]',
+    usage: 'link offer --roles R[,R…] | link accept TOKEN | link list | link send LINK "title" [--body TEXT] | link sent | link inbox | link answer ID accepted|declined|done [--note TEXT] | link speaker LINK KEY',
     summary: "links to other pursuances: offer one (prints a token to hand over), accept one, send a task over it, answer tasks sent to us",
     options: { roles: { type: "string" }, body: { type: "string" }, note: { type: "string" } },
     async run(p, io) {
@@ -40,7 +40,7 @@ export const LINK_COMMANDS: Record<string, SubCommand> = {
         }
         if (sub === "list") {
           const rows = [...s.peers.values()];
-          if (p.values.json) return io.out(JSON.stringify(rows.map(({ seed: _seed, ...r }) => r), null, 2));
+          if (p.values.json) return io.out(JSON.stringify(rows.map(({ seed: _seed, helloProof: _proof, ...r }) => r), null, 2));
           if (rows.length === 0) return io.out("no links");
           for (const l of rows) io.out(`${l.link.slice(0, 16)}  ${l.side.padEnd(8)} ${l.peer ? `${l.peerName} (${l.peer.slice(0, 12)})` : "waiting for the other side"}  roles: ${l.roles.join(", ")}  speaker: ${memberName(s, l.speaker)}`);
           return;
@@ -50,6 +50,14 @@ export const LINK_COMMANDS: Record<string, SubCommand> = {
           const id = await sendTask(c, l, arg(p, 2, "the title"), (p.values.body as string | undefined) ?? "");
           io.err(`sent to ${l.peerName}; it goes out with our speaker's attestation (${memberName(s, l.speaker)}'s client must be online)`);
           return io.out(id);
+        }
+        if (sub === "speaker") {
+          // Out of band: their previous speaker was removed and will not hand over; we confirmed the new one with them.
+          const l = findLink(c.state, arg(p, 1, "the link (id prefix or the other side's name)"));
+          const key = arg(p, 2, "the other side's new speaker (64 hex characters)");
+          if (!/^[0-9a-f]{64}$/.test(key)) throw new UsageError(`a speaker is a 64-character hex key, not ${JSON.stringify(key)}`);
+          await confirmPeerSpeaker(c, l, key);
+          return io.out(`${l.peerName}'s speaker is now ${key}; attestations by ${l.peerSpeaker ?? "the previous one"} are refused from here on`);
         }
         if (sub === "answer") {
           const [id, t] = findReceived(c.state, arg(p, 1, "the task's id (see 'link inbox')"));

@@ -4,15 +4,13 @@
 // own relays and carries what the other side's speaker attested into the log;
 // our speaker attests what our fold applied and posts it to the other side's
 // relays.
-import { fromB64, toB64, toHex } from "../cwtch/bytes.js";
-import { decodeAndVerify } from "../cwtch/message.js";
+import { toB64, toHex } from "../cwtch/bytes.js";
 import type { EpochKeys } from "../cwtch/envelope.js";
-import type { RelayFrame } from "../cwtch/relay-client.js";
 import { ActionError } from "./actions.js";
 import type { PursuanceClient } from "./client.js";
-import { actsFirst, schedule } from "./duty-schedule.js";
+import { schedule } from "./duty-schedule.js";
 import type { LinkStatus } from "./events.js";
-import { decodeLinkToken, encodeLinkToken, linkChannel, linkId, openLinkMessage, sealLinkMessage, signAttest, type LinkMessage } from "./link.js";
+import { acceptKeyPair, decodeLinkToken, encodeLinkToken, linkChannel, linkId, sealLinkMessage, signAttest, signHandover, signHelloProof, signHelloWith, type LinkMessage } from "./link.js";
 import type { CrossTask, PeerLink } from "./state.js";
 
 // Per client: what our speaker already forwarded in this process (the other side drops repeats anyway).
@@ -21,7 +19,7 @@ const forwarded = new WeakMap<PursuanceClient, Set<string>>();
 // Per client: each link's channel keys, derived once (side frames and fold batches ask often).
 const channels = new WeakMap<PursuanceClient, Map<string, EpochKeys>>();
 
-function channelOf(c: PursuanceClient, l: PeerLink): EpochKeys {
+export function channelOf(c: PursuanceClient, l: PeerLink): EpochKeys {
   let m = channels.get(c);
   if (!m) channels.set(c, (m = new Map()));
   let k = m.get(l.link);
@@ -29,25 +27,32 @@ function channelOf(c: PursuanceClient, l: PeerLink): EpochKeys {
   return k;
 }
 
-function tagsOf(c: PursuanceClient): Map<string, PeerLink> {
+export function tagsOf(c: PursuanceClient): Map<string, PeerLink> {
   const m = new Map<string, PeerLink>();
   for (const l of c.state.peers.values()) m.set(channelOf(c, l).tag, l);
   return m;
 }
 
-/** Offer a link: returns the token to hand to the other pursuance (out of band: it holds the channel seed). */
+/**
+ * Offer a link: returns the token to hand to the other pursuance (out of band:
+ * it holds the channel seed, and the accept key's seed, which goes nowhere
+ * else: not into our log, not into our store).
+ */
 export async function offerLink(c: PursuanceClient, roles: string[]): Promise<string> {
   const seed = c.crypto.randomBytes(32);
+  const key = c.crypto.randomBytes(32);
   const link = linkId(c.crypto, seed);
-  await c.publish({ t: "link.offer", link, seed: toB64(seed), roles });
+  await c.publish({ t: "link.offer", link, seed: toB64(seed), roles, acceptKey: toHex(acceptKeyPair(c.crypto, key).publicKey) });
   watchLinks(c);
-  return encodeLinkToken({ v: 1, link, seed: toB64(seed), pursuanceId: c.id, name: c.state.name, relays: c.relays, speaker: c.me, roles });
+  return encodeLinkToken({ v: 1, link, seed: toB64(seed), key: toB64(key), pursuanceId: c.id, name: c.state.name, relays: c.relays, speaker: c.me, roles });
 }
 
 /** Take another pursuance's link token; our speaker (us) introduces this side on their relays (a duty: again on each start until it goes through). */
 export async function acceptLink(c: PursuanceClient, token: string): Promise<PeerLink> {
   const t = decodeLinkToken(c.crypto, token);
-  await c.publish({ t: "link.accept", link: t.link, seed: t.seed, peer: t.pursuanceId, name: t.name, relays: t.relays, speaker: t.speaker, roles: t.roles });
+  // Only the proof enters our log: it names us as the speaker, so a member of ours who reads it can only repeat our hello.
+  const proof = signHelloProof(c.crypto, t.link, c.id, c.me, t.key);
+  await c.publish({ t: "link.accept", link: t.link, seed: t.seed, peer: t.pursuanceId, name: t.name, relays: t.relays, speaker: t.speaker, roles: t.roles, proof });
   watchLinks(c);
   forwardDuties(c);
   return c.state.peers.get(t.link)!;
@@ -64,41 +69,20 @@ export async function answerTask(c: PursuanceClient, send: string, t: CrossTask,
   forwardDuties(c);
 }
 
+/**
+ * A member of ours with rules.change names the other side's speaker, having
+ * confirmed it with them out of band (their previous speaker was removed and
+ * will not hand over): from then on only the new one's attestations count.
+ */
+export async function confirmPeerSpeaker(c: PursuanceClient, l: PeerLink, speaker: string): Promise<void> {
+  await c.publish({ t: "link.speaker", link: l.link, speaker, seq: l.peerSpeakerSeq + 1 });
+  forwardDuties(c);
+}
+
 /** Every member: listen on our links' channels on our own relays. */
 export function watchLinks(c: PursuanceClient): void {
   if (!c.state.members.has(c.me) || c.state.peers.size === 0) return;
   c.group.watchSide([...tagsOf(c).keys()]).catch((e: Error) => c.ports.log?.(`links: ${e.message}`));
-}
-
-/** A frame on a link's channel: the peer's hello (our speaker records it) or an attested event (carried in; our speaker first). */
-export function onLinkFrame(c: PursuanceClient, f: RelayFrame): void {
-  if (!c.state.members.has(c.me)) return;
-  const l = tagsOf(c).get(f.tag);
-  if (!l) return;
-  const m = openLinkMessage(c.crypto, channelOf(c, l), f.blob);
-  if (!m) return;
-  if (m.k === "hello") {
-    if (l.side !== "offered" || l.peer !== null || l.speaker !== c.me) return;
-    schedule(c, `link.peer:${l.link}`, true, () => c.state.peers.get(l.link)?.peer === null, async () => {
-      await c.publish({ t: "link.peer", link: l.link, peer: m.pursuanceId, name: m.name, relays: m.relays, speaker: m.speaker });
-      forwardDuties(c);
-    });
-    return;
-  }
-  const id = evId(c, m.ev);
-  if (id === null || c.state.crossSeen.has(id)) return;
-  const first = actsFirst(c, l.speaker, [...c.state.members.keys()]);
-  schedule(c, `link.receive:${id}`, first, () => !c.state.crossSeen.has(id), () => c.publish({ t: "link.receive", link: l.link, ev: m.ev, role: m.role, attest: m.attest }));
-}
-
-/** The id of a carried signed event, or null if it is not one (the fold checks signature and attestation). */
-function evId(c: PursuanceClient, b64: string): string | null {
-  try {
-    const m = decodeAndVerify(c.crypto, fromB64(b64), false);
-    return m?.kind === "event" ? toHex(m.id) : null;
-  } catch {
-    return null;
-  }
 }
 
 /**
@@ -112,20 +96,30 @@ export function forwardDuties(c: PursuanceClient): void {
   let done = forwarded.get(c);
   if (!done) forwarded.set(c, (done = new Set()));
   const out: Array<{ key: string; l: PeerLink; message(): LinkMessage | null }> = [];
-  const attested = (l: PeerLink, id: string, role: string) => ({
-    key: `${l.link}:${id}`,
+  const attested = (l: PeerLink, id: string, role: string, seq = 0) => ({
+    key: `${l.link}:${l.speakerSeq}:${id}`,
     l,
     message: (): LinkMessage | null => {
       const ev = c.session.log.get(id);
-      return ev ? { k: "msg", ev: toB64(ev.bytes), role, attest: signAttest(c.crypto, c.identity, l.link, id, role) } : null;
+      return ev ? { k: "msg", ev: toB64(ev.bytes), role, attest: signAttest(c.crypto, c.identity, l.link, id, role, seq), seq } : null;
     },
   });
   const moved = latestRelaysSet(c);
   for (const l of s.peers.values()) {
+    // A speaker our fold replaced hands over to the next one (a removed one may not: the other side's entitled member then confirms).
+    if (l.prevSpeaker === c.me && l.speaker !== c.me && l.peer !== null) {
+      out.push({ key: `${l.link}:handover:${l.speakerSeq}`, l, message: () => ({ k: "speaker", seq: l.speakerSeq, speaker: l.speaker, handover: signHandover(c.crypto, c.identity, l.link, l.speakerSeq, l.speaker) }) });
+    }
     if (l.speaker !== c.me) continue;
-    if (l.side === "accepted") out.push({ key: `${l.link}:hello`, l, message: () => ({ k: "hello", pursuanceId: c.id, name: s.name, relays: c.relays, speaker: c.me }) });
-    // Where we live now (the other side posts to our relays).
-    if (moved && l.peer !== null) out.push(attested(l, moved, ""));
+    // Only the accepter says hello: the proof names it, so a successor's hello would be refused.
+    if (l.side === "accepted" && l.helloProof && l.speakerSeq === 0) {
+      const proof = l.helloProof;
+      out.push({ key: `${l.link}:hello`, l, message: () => ({ k: "hello", ...signHelloWith(c.crypto, l.link, { pursuanceId: c.id, name: s.name, relays: c.relays, speaker: c.me, proof }, c.identity) }) });
+    }
+    // A speaker named by our fold says so; the other side takes it on the previous one's handover or its own member's confirmation.
+    if (l.speakerSeq > 0 && l.peer !== null) out.push({ key: `${l.link}:speaker:${l.speakerSeq}`, l, message: () => ({ k: "speaker", seq: l.speakerSeq, speaker: c.me, handover: null }) });
+    // Where we live now (the other side posts to our relays), numbered by our fold's count of moves.
+    if (moved && l.peer !== null) out.push(attested(l, moved.id, "", moved.seq));
   }
   for (const [id, t] of s.sent) {
     const l = s.peers.get(t.link);
@@ -150,26 +144,25 @@ export function forwardDuties(c: PursuanceClient): void {
   }
 }
 
-// The last applied relays.set, found again only when the state's relay list changes (a move).
-const lastMove = new WeakMap<PursuanceClient, { relays: readonly string[] | null; id: string | null }>();
+// The last applied relays.set and how many were applied up to it, found again only when the state's relay list changes (a move).
+const lastMove = new WeakMap<PursuanceClient, { relays: readonly string[] | null; move: { id: string; seq: number } | null }>();
 
-function latestRelaysSet(c: PursuanceClient): string | null {
+/**
+ * Our latest move, numbered by the count of relays.set our fold applied up to
+ * it: causal order puts a later move after an earlier one whatever their
+ * claimed times, so the count grows with each move and nobody picks it.
+ */
+function latestRelaysSet(c: PursuanceClient): { id: string; seq: number } | null {
   const relays = c.state.relays;
   const have = lastMove.get(c);
-  if (have && have.relays === relays) return have.id;
-  let id: string | null = null;
+  if (have && have.relays === relays) return have.move;
+  let move: { id: string; seq: number } | null = null;
+  let n = 0;
   if (relays !== null) {
-    const applied = c.fold.applied;
-    for (let i = applied.length - 1; i >= 0; i--) {
-      const a = applied[i]!;
-      if (a.rejected === null && a.event.body?.t === "relays.set") {
-        id = a.event.id;
-        break;
-      }
-    }
+    for (const a of c.fold.applied) if (a.rejected === null && a.event.body?.t === "relays.set") move = { id: a.event.id, seq: ++n };
   }
-  lastMove.set(c, { relays, id });
-  return id;
+  lastMove.set(c, { relays, move });
+  return move;
 }
 
 /** Post one message on the link's channel at the other side's relays; resolves once one relay holds it. */

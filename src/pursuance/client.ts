@@ -21,7 +21,8 @@ import { NO_KEY, entitled, epochOfKeyId, stateHash, type PursuanceState } from "
 import { runDuties } from "./client-duties.js";
 import type { DutyState } from "./duty-schedule.js";
 import { onRequestFrame, watchRequests } from "./client-requests.js";
-import { forwardDuties, onLinkFrame, watchLinks } from "./client-links.js";
+import { onLinkFrame } from "./client-link-frames.js";
+import { forwardDuties, watchLinks } from "./client-links.js";
 import { newRvState, onSideFrame, priorJoin, requestAdmission, signJoin, watchRendezvous, type RvState } from "./client-rendezvous.js";
 import { rendezvousSecret } from "./rendezvous.js";
 import { freshenFor, rotateAfter, type FreshnessPort } from "./key-freshness.js";

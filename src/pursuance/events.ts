@@ -4,6 +4,7 @@
 // events, kept for audit).
 import { CAPABILITIES, MIN_SILENT_AFTER_MS, ROLE_NAME, type Capability, type RoleDef, type Rules } from "./rules.js";
 
+const SIG128 = /^[0-9a-f]{128}$/;
 export type Hex = string;
 
 /** A key sealed (libsodium sealed box) to one member: base64url. */
@@ -101,15 +102,17 @@ export type Body =
   /** An entitled member's answer: admitted with the invite it made for them, or refused with a reason. */
   | { t: "request.answer"; requester: Hex; admit: boolean; role?: string; invite?: Hex; reason: string }
   /** Offer a link (link.ts): its id and seed (members only: the token is made from them), our roles that may send over it. */
-  | { t: "link.offer"; link: Hex; seed: string; roles: string[] }
+  | { t: "link.offer"; link: Hex; seed: string; roles: string[]; acceptKey?: Hex }
   /** Accept another pursuance's link token: who they are, where they live, their speaker, and their roles that may send to us. */
-  | { t: "link.accept"; link: Hex; seed: string; peer: Hex; name: string; relays: string[]; speaker: Hex; roles: string[] }
-  /** The offering side learns the accepting side (from its hello, carried in by our speaker). */
-  | { t: "link.peer"; link: Hex; peer: Hex; name: string; relays: string[]; speaker: Hex }
+  | { t: "link.accept"; link: Hex; seed: string; peer: Hex; name: string; relays: string[]; speaker: Hex; roles: string[]; proof?: string }
+  /** The offering side learns the accepting side from its hello, proven with the token's key (link.ts helloRefusal). */
+  | { t: "link.peer"; link: Hex; peer: Hex; name: string; relays: string[]; speaker: Hex; proof: string; sig: string }
+  /** The other side's speaker is now `speaker` (its `seq`th): by the previous one's handover, or an entitled member's word. */
+  | { t: "link.speaker"; link: Hex; speaker: Hex; seq: number; handover?: string }
   /** Send a task over a link (our side's record; the speaker forwards it with an attestation). */
   | { t: "task.send"; link: Hex; title: string; body: string }
   /** A signed event of the other side (a task sent, an answer), with their speaker's attestation. */
-  | { t: "link.receive"; link: Hex; ev: string; role: string; attest: string }
+  | { t: "link.receive"; link: Hex; ev: string; role: string; attest: string; seq?: number }
   /** The receiving side's answer to a task sent to it, which flows back the same way. */
   | { t: "link.status"; link: Hex; send: Hex; status: LinkStatus; note: string };
 
@@ -433,7 +436,7 @@ export function parseBody(bytes: Uint8Array): Body {
       return b;
     }
     case "link.offer":
-      return { t: "link.offer", link: hex64(o.link, "link"), seed: b64(o.seed, "seed"), roles: linkRoles(o.roles) };
+      return { t: "link.offer", link: hex64(o.link, "link"), seed: b64(o.seed, "seed"), roles: linkRoles(o.roles), ...(o.acceptKey === undefined ? {} : { acceptKey: hex64(o.acceptKey, "acceptKey") }) };
     case "link.accept":
       return {
         t: "link.accept",
@@ -444,13 +447,27 @@ export function parseBody(bytes: Uint8Array): Body {
         relays: relayList(o.relays),
         speaker: hex64(o.speaker, "speaker"),
         roles: linkRoles(o.roles),
+        ...(o.proof === undefined ? {} : { proof: re(o.proof, SIG128, "proof") }),
       };
     case "link.peer":
-      return { t: "link.peer", link: hex64(o.link, "link"), peer: hex64(o.peer, "peer"), name: str(o.name, "name", 200), relays: relayList(o.relays), speaker: hex64(o.speaker, "speaker") };
+      return {
+        t: "link.peer",
+        link: hex64(o.link, "link"),
+        peer: hex64(o.peer, "peer"),
+        name: str(o.name, "name", 200),
+        relays: relayList(o.relays),
+        speaker: hex64(o.speaker, "speaker"),
+        proof: re(o.proof, SIG128, "proof"),
+        sig: re(o.sig, SIG128, "sig"),
+      };
+    case "link.speaker":
+      if (!Number.isSafeInteger(o.seq) || (o.seq as number) < 1) throw new BodyError("seq must be a whole number from 1", o.seq);
+      return { t: "link.speaker", link: hex64(o.link, "link"), speaker: hex64(o.speaker, "speaker"), seq: o.seq as number, ...(o.handover === undefined ? {} : { handover: re(o.handover, SIG128, "handover") }) };
     case "task.send":
       return { t: "task.send", link: hex64(o.link, "link"), title: str(o.title, "title", 500), body: str(o.body ?? "", "body", 8000) };
     case "link.receive":
-      return { t: "link.receive", link: hex64(o.link, "link"), ev: b64(o.ev, "ev"), role: str(o.role, "role", 40), attest: re(o.attest, /^[0-9a-f]{128}$/, "attest") };
+      if (o.seq !== undefined && (!Number.isSafeInteger(o.seq) || (o.seq as number) < 0)) throw new BodyError("seq must be a whole number", o.seq);
+      return { t: "link.receive", link: hex64(o.link, "link"), ev: b64(o.ev, "ev"), role: str(o.role, "role", 40), attest: re(o.attest, SIG128, "attest"), ...(o.seq ? { seq: o.seq as number } : {}) };
     case "link.status":
       if (!(LINK_STATUSES as readonly unknown[]).includes(o.status)) throw new BodyError(`status must be one of ${LINK_STATUSES.join(", ")}`, o.status);
       return { t: "link.status", link: hex64(o.link, "link"), send: hex64(o.send, "send"), status: o.status as LinkStatus, note: str(o.note ?? "", "note", 2000) };

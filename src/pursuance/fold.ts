@@ -3,7 +3,7 @@
 // reason. Appending an event that descends from everything already folded
 // (the usual case: our own writes, live traffic) is incremental; anything
 // else refolds from scratch, which is what makes arrival order irrelevant.
-import { applyLinkAccept, applyLinkOffer, applyLinkPeer, applyLinkReceive, applyLinkStatus, applyTaskSend } from "./apply-links.js";
+import { applyLinkAccept, applyLinkOffer, applyLinkPeer, applyLinkReceive, applyLinkSpeaker, applyLinkStatus, applyTaskSend, succeedSpeakers } from "./apply-links.js";
 import { applyRequestAnswer, applyRequestDrop, applyRequestPending, applyRequestsSet } from "./apply-requests.js";
 import type { Crypto } from "../cwtch/crypto.js";
 import { noteActivity, Rejected, type ApplyContext, type PEvent } from "./apply-common.js";
@@ -50,6 +50,12 @@ export interface FoldOptions {
 }
 
 function applyOne(s: PursuanceState, e: PEvent, ctx: ApplyContext, genesisId: string | null): void {
+  applyBody(s, e, ctx, genesisId);
+  // A link's speaker who lost membership or rules.change is succeeded at once (apply-links.ts).
+  if (s.peers.size > 0) succeedSpeakers(s, e);
+}
+
+function applyBody(s: PursuanceState, e: PEvent, ctx: ApplyContext, genesisId: string | null): void {
   const b = e.body;
   if (!b) throw new Rejected(`malformed body: ${e.bodyError ?? "unknown"}`);
   if (s.id === null && b.t !== "genesis") throw new Rejected("no genesis before this event");
@@ -127,7 +133,9 @@ function applyOne(s: PursuanceState, e: PEvent, ctx: ApplyContext, genesisId: st
     case "link.accept":
       return applyLinkAccept(s, e, b);
     case "link.peer":
-      return applyLinkPeer(s, e, b);
+      return applyLinkPeer(s, e, b, ctx);
+    case "link.speaker":
+      return applyLinkSpeaker(s, e, b, ctx);
     case "task.send":
       return applyTaskSend(s, e, b);
     case "link.status":

@@ -167,17 +167,29 @@ export interface PeerLink {
   seed: string;
   /** "offered": we made the token; "accepted": we took theirs. */
   side: "offered" | "accepted";
-  /** Our speaker: the member whose attestations the other side trusts. */
+  /** Our speaker: the member whose attestations the other side trusts (succeeded by the fold when it loses rules.change). */
   speaker: Hex;
+  /** How many times our fold named a new speaker (0: the offerer or accepter). */
+  speakerSeq: number;
+  /** The speaker before the current one (it signs the handover, if its client still runs and is honest). */
+  prevSpeaker: Hex | null;
+  /** The public accept key from our offer (the token holds its seed): only its hello names our peer. */
+  acceptKey: Hex | null;
+  /** On the accepting side: the proof made with the token's key, for our speaker's hello (link.ts). */
+  helloProof: string | null;
   /** Roles that may send over the link: ours when we offered it, theirs when we accepted. */
   roles: string[];
   /** The other side, once known (at accept, or from their hello). */
   peer: Hex | null;
   peerName: string;
   peerRelays: string[];
-  /** The claimed time of the other side's relays.set that last moved `peerRelays` (0: from the token or hello). */
-  peerRelaysAt: number;
+  /** Where the other side lived when the link began (token or hello): back to it when their speaker changes. */
+  peerHome: string[];
+  /** Their speaker's sequence number of the move that last set `peerRelays` (0: from the token or hello). */
+  peerRelaysSeq: number;
   peerSpeaker: Hex | null;
+  /** Which of their speakers `peerSpeaker` is (link.speaker): a handover must name the next one. */
+  peerSpeakerSeq: number;
 }
 
 export interface CrossTask {
