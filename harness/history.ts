@@ -55,6 +55,12 @@ export class Rng {
   private b: number;
   private c: number;
   private d: number;
+  /** Where this generator is now: a fork continues from here, independently. */
+  clone(): Rng {
+    const r = new Rng(this.seed);
+    [r.a, r.b, r.c, r.d] = [this.a, this.b, this.c, this.d];
+    return r;
+  }
   constructor(readonly seed: number) {
     this.a = 0x9e3779b9;
     this.b = 0x243f6a88;
@@ -189,10 +195,40 @@ export class History {
     /** The real crypto (what folds use). */
     readonly base: Crypto,
     seed: number,
+    /** A fork's: the parent's generator (cloned) and remembered signature answers. */
+    from?: { rng: Rng; foldCrypto: Crypto },
   ) {
-    this.rng = new Rng(seed);
+    this.rng = from?.rng ?? new Rng(seed);
     this.crypto = seededCrypto(base, this.rng);
-    this.foldCrypto = memoVerifyCrypto(base);
+    this.foldCrypto = from?.foldCrypto ?? memoVerifyCrypto(base);
+  }
+
+  /**
+   * An independent copy to write a different continuation (the order checker
+   * enumerates histories as a tree): the same events, members' chains and key
+   * rings, and generator state, so the shared prefix is built once.
+   */
+  fork(): History {
+    const h = new History(this.base, this.rng.seed, { rng: this.rng.clone(), foldCrypto: this.foldCrypto });
+    for (const e of this.events) {
+      h.events.push(e);
+      h.byId.set(e.id, e);
+    }
+    for (const c of this.cited) h.cited.add(c);
+    for (const [name, m] of this.members) {
+      const ring = new KeyRing(h.crypto, m.kp);
+      for (const k of m.ring.all()) ring.add(k.scope, k.key);
+      h.members.set(name, { ...m, ring, actor: { crypto: h.crypto, identity: m.kp, me: m.hex, ring }, chain: [...m.chain] });
+    }
+    for (const [k, v] of this.inviteKeys) h.inviteKeys.set(k, v);
+    for (const [k, v] of this.states) h.states.set(k, v);
+    h.genesisId = this.genesisId;
+    h.clock = this.clock;
+    if (this.live) {
+      h.live = new Fold({ crypto: this.foldCrypto, genesisId: this.genesisId });
+      quietly(() => h.live!.add([...this.events]));
+    }
+    return h;
   }
 
   /** A new identity (not yet a member of anything). */
