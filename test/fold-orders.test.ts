@@ -63,7 +63,7 @@ describe("a role change concurrent with a grant of that role: one state in every
     const [grant, inv, del] = x.tail as [typeof x.tail[0], typeof x.tail[0], typeof x.tail[0]];
     const f = oneState(x);
     expect(verdictOf(f, del.id)).toBeNull();
-    expect(verdictOf(f, grant.id)).toMatch(/no role "recruiter"|unknown role|does not exist/);
+    expect(verdictOf(f, grant.id)).toMatch(/no role named "recruiter"/);
     expect(verdictOf(f, inv.id)).not.toBeNull();
     expect(f.state.rules.roles.recruiter).toBeUndefined();
   });
@@ -83,8 +83,8 @@ describe("a role change concurrent with a grant of that role: one state in every
     let checked = 0;
     const f = oneState(x, (g, arrival) => {
       checked++;
-      expect(verdictOf(g, inv.id), arrival).toMatch(/lacks capability member.invite/);
-      expect(verdictOf(g, join.id), arrival).toMatch(/unknown invite/);
+      expect(verdictOf(g, inv.id) ?? "applied", arrival).toMatch(/lacks capability member.invite/);
+      expect(verdictOf(g, join.id) ?? "applied", arrival).toMatch(/unknown invite/);
       expect(g.state.members.has(N), arrival).toBe(false);
       for (const [scope, k] of g.state.keys) expect(k.holders.has(N), `${arrival}: ${scope} key`).toBe(false);
     });
