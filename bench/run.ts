@@ -1,4 +1,4 @@
-// npm run bench [-- --only relay,abuse,pipeline,joins,fold,coldload,bridge,relocate,soak] [--quick] [--small]
+// npm run bench [-- --only relay,abuse,pipeline,joins,fold,coldload,bridge,relocate,soak,orders] [--quick] [--small]
 //
 // Every measurement is taken beside its baseline in the same run. Results go
 // to bench/results/latest.json (an array of {name, value, unit, baseline,
@@ -12,6 +12,7 @@ import { benchBridge } from "./bridge.js";
 import { benchColdLoad } from "./coldload.js";
 import { benchFold } from "./fold.js";
 import { benchJoins } from "./joins.js";
+import { benchOrders } from "./orders.js";
 import { benchPipeline } from "./pipeline.js";
 import { benchRelay } from "./relay.js";
 import { benchRelocate } from "./relocate.js";
@@ -20,7 +21,7 @@ import { table, type Metric } from "./report.js";
 import { synthLog } from "./synth.js";
 import { progress, since } from "./util.js";
 
-const SECTIONS = ["relay", "abuse", "pipeline", "joins", "fold", "coldload", "bridge", "relocate", "soak"] as const;
+const SECTIONS = ["relay", "abuse", "pipeline", "joins", "fold", "coldload", "bridge", "relocate", "soak", "orders"] as const;
 type Section = (typeof SECTIONS)[number];
 const ALIASES: Record<string, Section> = { flood: "abuse",  members: "joins", crypto: "pipeline", pg: "coldload", postgres: "coldload", matrix: "bridge", synapse: "bridge" };
 
@@ -98,6 +99,10 @@ async function main() {
   await run("bridge", () => benchBridge(quick));
   await run("relocate", () => benchRelocate(quick));
   await run("soak", () => benchSoak(small));
+  if (only.has("orders")) {
+    const crypto = await loadCrypto();
+    await run("orders", () => benchOrders(crypto, quick));
+  }
 
   const dir = new URL("./results/", import.meta.url);
   mkdirSync(dir, { recursive: true });
