@@ -177,6 +177,8 @@ export interface EnumerateOptions {
   minEvents?: number;
   actions?: readonly string[];
   shapes?: readonly Shape[];
+  /** The i-th event is always `actions[i]`: only the shapes are enumerated (for long histories). */
+  inOrder?: boolean;
   seed?: number;
 }
 
@@ -190,7 +192,7 @@ export function* enumerateHistories(crypto: Crypto, o: EnumerateOptions): Genera
   const actions = o.actions ?? ACTION_NAMES;
   const shapes = o.shapes ?? SHAPES;
   function* grow(x: OrderHistory): Generator<OrderHistory> {
-    for (const name of actions) {
+    for (const name of o.inOrder ? actions.slice(x.tail.length, x.tail.length + 1) : actions) {
       for (const shape of x.tail.length === 0 ? (["tips"] as const) : shapes) {
         const y = quietly(() => act(x, name, shape));
         if (!y) continue;
