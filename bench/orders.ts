@@ -37,7 +37,7 @@ export function benchOrders(base: Crypto, quick: boolean): Metric[] {
     const r = runOrderCheck(crypto, {
       ...p.o,
       keep: 50,
-      onProgress: (x) => progress(`orders: ${x.histories} histories, ${x.orders} arrival orders, ${x.divergences.length} divergent so far (${x.seconds.toFixed(0)} s)`),
+      onProgress: (x) => progress(`orders: ${x.histories} histories, ${x.orders} arrival orders, ${x.divergent} divergent histories so far (${x.seconds.toFixed(0)} s)`),
     });
     progress(`orders: ${r.histories} histories, ${r.orders} arrival orders, ${r.divergent} divergent histories in ${r.seconds.toFixed(0)} s`);
     runs.push({ plan: p.name, options: p.o, ...r });

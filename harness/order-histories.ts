@@ -278,7 +278,7 @@ export interface OrderReport {
 }
 
 /** Enumerate and check; keeps at most `keep` divergences (their count is in `divergent`). */
-export function runOrderCheck(crypto: Crypto, o: EnumerateOptions & { arrivalsPerHistory?: number; keep?: number; onProgress?: (r: OrderReport) => void }): OrderReport & { divergent: number } {
+export function runOrderCheck(crypto: Crypto, o: EnumerateOptions & { arrivalsPerHistory?: number; keep?: number; onProgress?: (r: OrderReport & { divergent: number }) => void }): OrderReport & { divergent: number } {
   const t0 = performance.now();
   const r = { histories: 0, orders: 0, byLength: {} as OrderReport["byLength"], divergences: [] as Divergence[], seconds: 0, divergent: 0 };
   for (const x of enumerateHistories(crypto, o)) {
