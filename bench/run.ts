@@ -1,4 +1,4 @@
-// npm run bench [-- --only relay,abuse,pipeline,joins,fold,coldload,bridge,relocate,soak] [--quick] [--small] [--tiny] [--results DIR]
+// npm run bench [-- --only relay,abuse,pipeline,joins,fold,coldload,bridge,relocate,soak,orders] [--quick] [--small] [--tiny] [--results DIR]
 //
 // Every measurement is taken beside its baseline in the same run. Results go
 // to bench/results/latest.json (Results in report.ts: the command, the
@@ -16,6 +16,7 @@ import { benchBridge } from "./bridge.js";
 import { benchColdLoad } from "./coldload.js";
 import { benchFold } from "./fold.js";
 import { benchJoins } from "./joins.js";
+import { benchOrders } from "./orders.js";
 import { benchPipeline } from "./pipeline.js";
 import { benchRelay } from "./relay.js";
 import { benchRelocate } from "./relocate.js";
@@ -24,7 +25,7 @@ import { table, type Metric, type Results } from "./report.js";
 import { synthLog } from "./synth.js";
 import { progress, setBenchSize, since, sized } from "./util.js";
 
-const SECTIONS = ["relay", "abuse", "pipeline", "joins", "fold", "coldload", "bridge", "relocate", "soak"] as const;
+const SECTIONS = ["relay", "abuse", "pipeline", "joins", "fold", "coldload", "bridge", "relocate", "soak", "orders"] as const;
 type Section = (typeof SECTIONS)[number];
 const ALIASES: Record<string, Section> = { flood: "abuse",  members: "joins", crypto: "pipeline", pg: "coldload", postgres: "coldload", matrix: "bridge", synapse: "bridge" };
 
@@ -111,9 +112,13 @@ async function main() {
   await run("bridge", () => benchBridge(quick));
   await run("relocate", () => benchRelocate(quick));
   await run("soak", () => benchSoak(small));
-
   const dir = results ? pathToFileURL(resolve(results) + "/") : new URL("./results/", import.meta.url);
   mkdirSync(dir, { recursive: true });
+  if (only.has("orders")) {
+    const crypto = await loadCrypto();
+    await run("orders", () => benchOrders(crypto, dir));
+  }
+
   const loadAverageAtEnd = loadavg().map((x) => Math.round(x * 100) / 100);
   const out: Results = {
     command: ["npm run bench", ...(process.argv.length > 2 ? ["--", ...process.argv.slice(2)] : [])].join(" "),

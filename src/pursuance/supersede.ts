@@ -16,6 +16,12 @@ export interface Reduction {
   targets: Hex[];
   /** Invite keys it voids directly (an invite revocation). */
   invites: Hex[];
+  /**
+   * A role.amend/role.delete: the role. Every grant of it, invite to it and
+   * join through such an invite that the reduction does not descend from goes
+   * after it, so who holds the role when it is folded never depends on ids.
+   */
+  role?: string;
 }
 
 const REDUCING = new Set(["remove", "role.revoke", "role.delete", "role.amend", "leader.transfer", "invite.revoke"]);
@@ -33,12 +39,12 @@ export function reductionOf(s: PursuanceState, e: PEvent): Omit<Reduction, "id">
     case "role.revoke":
       return { rank, targets: [b.member], invites: [] };
     case "role.delete":
-      return { rank, targets: holders(b.role), invites: [] };
+      return { rank, targets: holders(b.role), invites: [], role: b.role };
     case "role.amend": {
       const old = s.rules.roles[b.role];
       if (!old) return null;
       const lost = old.caps.some((c) => !b.def.caps.includes(c)) || b.def.rank < old.rank;
-      return lost ? { rank, targets: holders(b.role), invites: [] } : null;
+      return lost ? { rank, targets: holders(b.role), invites: [], role: b.role } : null;
     }
     case "leader.transfer":
       return { rank, targets: [e.author], invites: [] };
@@ -55,14 +61,26 @@ export class SupersedeIndex {
   readonly joinsOf = new Map<Hex, PEvent[]>();
   /** Author → invite keys they issued. */
   readonly invitesBy = new Map<Hex, Hex[]>();
-  /** Reduction id → the relevant events among its causal ancestors (fixed forever: ancestors never change). */
-  private readonly ancestry = new Map<Hex, Set<Hex>>();
+  /** Role → the grants of it and invites to it. */
+  private readonly conferring = new Map<string, PEvent[]>();
+  /**
+   * The relevant events among a reduction's causal ancestors, keyed by
+   * everything they depend on: its id (its ancestors are all present once it
+   * is placed, and never change), its role and its targets. Targets are judged
+   * on the state at the reduction, which differs between rounds and between
+   * event sets, so a set cached under the id alone would be another order's.
+   */
+  private readonly ancestry = new Map<string, Set<Hex>>();
 
   add(e: PEvent): void {
     push(this.byAuthor, e.author, e);
     const b = e.body;
     if (b?.t === "join") push(this.joinsOf, b.invite, e);
-    if (b?.t === "invite") push(this.invitesBy, e.author, b.invite);
+    if (b?.t === "invite") {
+      push(this.invitesBy, e.author, b.invite);
+      push(this.conferring, b.role, e);
+    }
+    if (b?.t === "role.grant") push(this.conferring, b.role, e);
   }
 
   /** Events a reduction supersedes unless they are its ancestors. */
@@ -73,13 +91,20 @@ export class SupersedeIndex {
       out.push(...(this.byAuthor.get(t) ?? []));
       for (const i of this.invitesBy.get(t) ?? []) invites.add(i);
     }
+    if (r.role !== undefined) {
+      for (const e of this.conferring.get(r.role) ?? []) {
+        out.push(e);
+        if (e.body?.t === "invite") invites.add(e.body.invite);
+      }
+    }
     for (const i of invites) out.push(...(this.joinsOf.get(i) ?? []));
     return out;
   }
 
-  /** Its ancestors that could ever be affected: the targets' events and every join. */
+  /** Its ancestors that could ever be affected: the targets' events, every join, and what confers its role. */
   private ancestorsAmong(r: Reduction, events: ReadonlyMap<Hex, PEvent>): Set<Hex> {
-    let anc = this.ancestry.get(r.id);
+    const key = `${r.id}|${r.role ?? ""}|${[...r.targets].sort().join(",")}`;
+    let anc = this.ancestry.get(key);
     if (anc) return anc;
     anc = new Set();
     const targets = new Set(r.targets);
@@ -90,10 +115,11 @@ export class SupersedeIndex {
       if (seen.has(id)) continue;
       seen.add(id);
       const e = events.get(id);
-      if (e && (targets.has(e.author) || e.body?.t === "join")) anc.add(id);
+      const t = e?.body?.t;
+      if (e && (targets.has(e.author) || t === "join" || ((t === "invite" || t === "role.grant") && e.body!.role === r.role))) anc.add(id);
       if (e) for (const p of e.parents) stack.push(p);
     }
-    this.ancestry.set(r.id, anc);
+    this.ancestry.set(key, anc);
     return anc;
   }
 
@@ -108,8 +134,6 @@ export class SupersedeIndex {
       if (dropped.has(r.id)) continue;
       const affected = this.affected(r).filter((e) => e.id !== r.id);
       if (affected.length === 0) continue;
-      // Cached per reduction: events that arrive later cannot be its ancestors (they would have had
-      // to be present for it to be placed).
       const anc = this.ancestorsAmong(r, events);
       for (const e of affected) if (!anc.has(e.id)) push(out, e.id, r.id);
     }
