@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { loadCrypto, type Crypto } from "../src/cwtch/crypto.js";
 import { commentBody, inviteBody, joinBody, taskCreateBody, type InviteSecret } from "../src/pursuance/actions.js";
 import type { PEvent } from "../src/pursuance/apply-common.js";
-import { encodeBody, parseBody, type Body } from "../src/pursuance/events.js";
+import { encodeBody, MAX_TS as DECODER_MAX_TS, parseBody, type Body } from "../src/pursuance/events.js";
 import { Fold, foldAll } from "../src/pursuance/fold.js";
 import { toPEvent } from "../src/pursuance/pevent.js";
 import { converge, deliver, expectApplied, expectRejected, History, memoVerifyCrypto, quietly, randomCausalOrder, Rng, taskIn } from "./helpers/history.js";
@@ -105,6 +105,7 @@ describe("timestamps and numbers at the edge", () => {
     const { h, R, A } = world(72);
     const inv = h.emit(R, (s) => inviteBody(R.actor, s, "change agent", { expires: MAX_TS }).body, "tips", { ts: 9_000_000_000_000_000 })!;
     const after = h.task(A, ["admin"], { title: "still folding" });
+    expect(DECODER_MAX_TS).toBe(MAX_TS);
     const f = fresh(h);
     expectRejected(f, inv, /ts .* out of range/);
     expectApplied(f, after);

@@ -4,6 +4,7 @@
 import type { Body } from "./events.js";
 import { type PEvent, reject, requireActor, requireMember, requireOutranksRole, requireRole, short } from "./apply-common.js";
 import { NO_KEY, entitled, hasCap, keyRecipients, reconcileKeys, type PursuanceState } from "./state.js";
+import { roleDef } from "./rules.js";
 
 type B<T extends Body["t"]> = Extract<Body, { t: T }>;
 
@@ -78,7 +79,7 @@ export function applyShare(s: PursuanceState, e: PEvent, b: B<"keys.share">): vo
 export function applyDelegate(s: PursuanceState, e: PEvent, b: B<"keys.delegate">): void {
   requireActor(s, e);
   requireRole(s, b.role);
-  if (s.rules.roles[b.role]!.reads !== "role") reject(`role "${b.role}" has no key to delegate`);
+  if (roleDef(s.rules, b.role)!.reads !== "role") reject(`role "${b.role}" has no key to delegate`);
   if (!entitled(s, e.author).includes(b.role)) reject(`${short(e.author)} does not hold the "${b.role}" key`);
   if (s.members.has(b.to)) reject(`${short(b.to)} is a member: grant a role instead of delegating`);
   if (s.delegates.get(b.role)?.has(b.to)) reject(`"${b.role}" is already delegated to ${short(b.to)}`);

@@ -4,6 +4,7 @@
 import type { Body } from "./events.js";
 import { type PEvent, reject, requireCap, requireActor, requireMember, requireRole, short } from "./apply-common.js";
 import { NO_KEY, canReadTask, entitled, type PursuanceState, type Task } from "./state.js";
+import { roleDef } from "./rules.js";
 
 type B<T extends Body["t"]> = Extract<Body, { t: T }>;
 
@@ -36,11 +37,11 @@ export function applyTaskCreate(s: PursuanceState, e: PEvent, b: B<"task.create"
   const mine = entitled(s, e.author);
   for (const r of b.readers) {
     requireRole(s, r);
-    if (s.rules.roles[r]!.reads !== "role") reject(`role "${r}" reads only assigned tasks; it cannot be a reader role`);
+    if (roleDef(s.rules, r)!.reads !== "role") reject(`role "${r}" reads only assigned tasks; it cannot be a reader role`);
     if (!mine.includes(r)) reject(`${short(e.author)} cannot write tasks for role "${r}"`);
     const k = s.keys.get(r);
     if (!k || k.keyId === NO_KEY) reject(`role "${r}" has no key yet`);
-    if (b.content.wraps[r]?.keyId !== k.keyId) reject(`content is not wrapped for the current "${r}" key`);
+    if (!Object.hasOwn(b.content.wraps, r) || b.content.wraps[r]!.keyId !== k.keyId) reject(`content is not wrapped for the current "${r}" key`);
   }
   checkAssignee(s, b.assignee);
   if (b.parent !== null) task(s, b.parent);
