@@ -93,13 +93,14 @@ export function applyTaskAssign(s: PursuanceState, e: PEvent, b: B<"task.assign"
   requireReader(s, e.author, t);
   if (t.archived) reject(`task #${t.num} is archived`);
   checkAssignee(s, b.assignee);
-  if (b.assignee && "member" in b.assignee) {
-    const m = b.assignee.member;
-    if (!canReadTask(s, m, t)) {
-      if (!b.memberKey) reject(`assignee ${short(m)} cannot read task #${t.num}: seal its key to them`);
-      t.memberKeys[m] = b.memberKey;
-    }
-  }
+  const to = b.assignee && "member" in b.assignee ? b.assignee.member : null;
+  const sealTo = to !== null && !canReadTask(s, to, t);
+  if (sealTo && !b.memberKey) reject(`assignee ${short(to)} cannot read task #${t.num}: seal its key to them`);
+  // Rights that came from being the assignee end with the assignment: the key sealed to the
+  // outgoing member no longer lets them act on the task (what they already decrypted, they keep).
+  const was = t.assignee && "member" in t.assignee ? t.assignee.member : null;
+  if (was !== null && was !== to) delete t.memberKeys[was];
+  if (sealTo) t.memberKeys[to] = b.memberKey!;
   t.assignee = b.assignee;
   t.updatedTs = e.ts;
 }
