@@ -7,11 +7,12 @@ import type { BoundContext } from "./context.js";
 import { done, html } from "./reply.js";
 import { memberName } from "../pursuance/views.js";
 import { UsageError } from "./tokenize.js";
+import { roleDef } from "../pursuance/rules.js";
 
 function keyedRole(ctx: BoundContext, ref: string): string {
   const s = ctx.client.state;
   const role = findRole(s, ref);
-  if (s.rules.roles[role]!.reads !== "role") throw new UsageError(`role ${role} has no key (its holders read only tasks assigned to them)`);
+  if (roleDef(s.rules, role)!.reads !== "role") throw new UsageError(`role ${role} has no key (its holders read only tasks assigned to them)`);
   return role;
 }
 

@@ -11,6 +11,7 @@ import { sealComplaints } from "../pursuance/seal-complaints.js";
 import type { BoundHandler, UnboundHandler } from "./command-spec.js";
 import { done, html, okLines } from "./reply.js";
 import { UsageError } from "./tokenize.js";
+import { roleDef } from "../pursuance/rules.js";
 
 function roleOf(c: PursuanceClient): string {
   return [...(c.state.members.get(c.me)?.roles ?? [])].join(", ") || "no role yet";
@@ -72,7 +73,7 @@ function invitesSummary(c: PursuanceClient): string {
 export const pursuanceInvite: BoundHandler = async (inv, ctx) => {
   const c = ctx.client;
   const role = inv.flag("role") ?? "change agent";
-  if (!c.state.rules.roles[role]) throw new UsageError(`no role named "${role}"`);
+  if (!roleDef(c.state.rules, role)) throw new UsageError(`no role named "${role}"`);
   const expiresFlag = inv.flag("expires");
   const expiresInMs = expiresFlag === undefined ? DEFAULT_INVITE_MS : duration(expiresFlag);
   const who = inv.opt("who");

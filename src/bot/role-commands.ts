@@ -3,7 +3,7 @@
 import { grantBody } from "../pursuance/actions.js";
 import { roleAmendBody, roleDeleteBody, type RolePatch } from "../pursuance/actions-rules.js";
 import { successionText } from "./leader-commands.js";
-import { CAPABILITIES, ROLE_NAME, type Capability } from "../pursuance/rules.js";
+import { CAPABILITIES, ROLE_NAME, type Capability, roleDef } from "../pursuance/rules.js";
 import type { PursuanceState } from "../pursuance/state.js";
 import { memberName } from "../pursuance/views.js";
 import type { BoundHandler } from "./command-spec.js";
@@ -86,7 +86,7 @@ export const roleAmend: BoundHandler = async (inv, ctx) => {
   }
   if (Object.keys(patch).length === 0) throw new UsageError("give at least one of --rank, --caps, --reads");
   await publish(ctx, roleAmendBody(s, role, patch));
-  const d = ctx.client.state.rules.roles[role]!;
+  const d = roleDef(ctx.client.state.rules, role)!;
   return done(`amended role ${role}: rank ${d.rank}, ${capsText(d.caps)}`, html`amended role <b>${role}</b>: rank ${d.rank}, ${capsText(d.caps)}`);
 };
 

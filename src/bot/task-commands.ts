@@ -10,6 +10,7 @@ import { html, mirrored } from "./reply.js";
 import { findRole, parseDue, parseStatus, publish, resolveAssignee } from "./refs.js";
 import { renderTask, renderTaskList, taskLine, taskLineHtml } from "./task-format.js";
 import { UsageError } from "./tokenize.js";
+import { roleDef } from "../pursuance/rules.js";
 
 const ref = (t: Task) => `#${t.num}`;
 
@@ -19,7 +20,7 @@ export const taskCreate: Handler = async (inv, ctx) => {
   // Default reader role, as the CLI: the lowest-ranked role whose key we hold, so the most members can read it.
   const readable = entitled(s, c.me).filter((sc) => sc !== "group");
   const roleRef = inv.flag("role");
-  const role = roleRef !== undefined ? findRole(s, roleRef) : readable.sort((a, b) => s.rules.roles[a]!.rank - s.rules.roles[b]!.rank)[0];
+  const role = roleRef !== undefined ? findRole(s, roleRef) : readable.sort((a, b) => roleDef(s.rules, a)!.rank - roleDef(s.rules, b)!.rank)[0];
   if (!role) throw new UsageError("you hold no role that can read tasks: pass --role");
   const due = inv.flag("due");
   const assign = inv.flag("assign");

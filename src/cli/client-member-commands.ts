@@ -3,7 +3,7 @@
 import { delegateBody, grantBody, rotateBody } from "../pursuance/actions.js";
 import { roleAmendBody, roleDeleteBody, type RolePatch } from "../pursuance/actions-rules.js";
 import { entitled } from "../pursuance/state.js";
-import { CAPABILITIES, type Capability } from "../pursuance/rules.js";
+import { CAPABILITIES, type Capability, roleDef } from "../pursuance/rules.js";
 import { findMember, memberName } from "../pursuance/views.js";
 import type { SubCommand } from "./client-command.js";
 import { arg, timeoutOf, withClient, type Parsed } from "./client-context.js";
@@ -111,9 +111,9 @@ export const MEMBER_COMMANDS: Record<string, SubCommand> = {
         }
         if (sub === "amend" || sub === "delete") {
           const name = arg(p, 1, "the role name");
-          if (!s.rules.roles[name]) throw new UsageError(`no role named ${JSON.stringify(name)} (roles: ${Object.keys(s.rules.roles).join(", ")})`);
+          if (!roleDef(s.rules, name)) throw new UsageError(`no role named ${JSON.stringify(name)} (roles: ${Object.keys(s.rules.roles).join(", ")})`);
           await c.publish(patch ? roleAmendBody(s, name, patch) : roleDeleteBody(s, name));
-          const d = c.state.rules.roles[name];
+          const d = roleDef(c.state.rules, name);
           return io.out(d ? `amended role ${name}: rank ${d.rank}, reads ${d.reads}, ${d.caps.join(",") || "no capabilities"}` : `deleted role ${name}`);
         }
         throw new UsageError(`unknown role command ${JSON.stringify(sub)}`);

@@ -9,6 +9,7 @@ import { findTask, parseAssignee, taskView, type TaskView } from "../pursuance/v
 import type { SubCommand } from "./client-command.js";
 import { arg, withClient, type Io, type Parsed } from "./client-context.js";
 import { UsageError } from "./relay-command.js";
+import { roleDef } from "../pursuance/rules.js";
 
 
 function line(v: TaskView): string {
@@ -32,7 +33,7 @@ const SUBS: Record<string, (p: Parsed, io: Io) => Promise<void>> = {
     await withClient(p, io, async (c) => {
       const s = c.state;
       const readable = entitled(s, c.me).filter((sc) => sc !== "group");
-      const role = (p.values.role as string | undefined) ?? readable.sort((a, b) => s.rules.roles[a]!.rank - s.rules.roles[b]!.rank)[0];
+      const role = (p.values.role as string | undefined) ?? readable.sort((a, b) => roleDef(s.rules, a)!.rank - roleDef(s.rules, b)!.rank)[0];
       if (!role) throw new UsageError("you hold no role that can read tasks; pass --role");
       const due = p.values.due as string | undefined;
       if (due !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(due)) throw new UsageError(`--due: ${JSON.stringify(due)} is not a date like 2026-12-31`);

@@ -4,7 +4,7 @@
 // rejected; the fold still decides.
 import { ActionError } from "./actions.js";
 import type { Body } from "./events.js";
-import { CAPABILITIES, MIN_SILENT_AFTER_MS, silentAfterMs, type Capability, type RoleDef } from "./rules.js";
+import { CAPABILITIES, MIN_SILENT_AFTER_MS, silentAfterMs, type Capability, type RoleDef, roleDef } from "./rules.js";
 import type { PursuanceState, Task } from "./state.js";
 
 export interface PolicyChange {
@@ -21,7 +21,7 @@ export function policyBody(s: PursuanceState, c: PolicyChange): Body {
   const b: Body = { t: "rules.policy" };
   if (c.role !== undefined || c.quorum !== undefined || c.silentAfterMs !== undefined) {
     const role = c.role ?? s.rules.succession.role;
-    if (!s.rules.roles[role]) throw new ActionError(`no role named "${role}" (roles: ${Object.keys(s.rules.roles).join(", ")})`, role);
+    if (!roleDef(s.rules, role)) throw new ActionError(`no role named "${role}" (roles: ${Object.keys(s.rules.roles).join(", ")})`, role);
     const quorum = c.quorum ?? s.rules.succession.quorum;
     if (!Number.isInteger(quorum) || quorum < 1 || quorum > 1000) throw new ActionError(`quorum must be a whole number 1..1000, not ${quorum}`, quorum);
     const silent = c.silentAfterMs ?? silentAfterMs(s.rules);
@@ -44,7 +44,7 @@ export interface RolePatch {
 
 /** role.amend: the current definition with these fields replaced. */
 export function roleAmendBody(s: PursuanceState, role: string, p: RolePatch): Body {
-  const cur: RoleDef | undefined = s.rules.roles[role];
+  const cur: RoleDef | undefined = roleDef(s.rules, role);
   if (!cur) throw new ActionError(`no role named "${role}" (roles: ${Object.keys(s.rules.roles).join(", ")})`, role);
   if (p.rank === undefined && p.caps === undefined && p.reads === undefined) throw new ActionError("nothing to change: give a rank, capabilities or reads");
   for (const c of p.caps ?? []) if (!(CAPABILITIES as readonly string[]).includes(c)) throw new ActionError(`unknown capability ${JSON.stringify(c)} (known: ${CAPABILITIES.join(", ")})`, c);
@@ -59,7 +59,7 @@ export function roleAmendBody(s: PursuanceState, role: string, p: RolePatch): Bo
 }
 
 export function roleDeleteBody(s: PursuanceState, role: string): Body {
-  if (!s.rules.roles[role]) throw new ActionError(`no role named "${role}" (roles: ${Object.keys(s.rules.roles).join(", ")})`, role);
+  if (!roleDef(s.rules, role)) throw new ActionError(`no role named "${role}" (roles: ${Object.keys(s.rules.roles).join(", ")})`, role);
   if (s.rules.succession.role === role) throw new ActionError(`role "${role}" is the succession role: change the succession policy first`, role);
   return { t: "role.delete", role };
 }

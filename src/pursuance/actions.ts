@@ -8,7 +8,7 @@ import type { Assignee, Body, KeyRef } from "./events.js";
 import type { KeyRing } from "./keyring.js";
 import { joinProofMessage } from "./apply-membership.js";
 import { rendezvousSecret } from "./rendezvous.js";
-import { defaultRules, type Rules } from "./rules.js";
+import { defaultRules, type Rules, roleDef } from "./rules.js";
 import { NO_KEY, canReadTask, entitled, keyRecipients, type PursuanceState, type Task } from "./state.js";
 import { encryptComment, encryptWith, openContentKey, sealContentKeyTo, sealTaskContent, type TaskText } from "./task-crypto.js";
 import { utf8 } from "../cwtch/bytes.js";
@@ -48,10 +48,10 @@ export function sealScopes(a: Actor, scopes: string[], to: string): KeyRef[] {
 
 export function grantBody(a: Actor, s: PursuanceState, member: string, role: string): Body {
   if (!s.members.has(member)) throw new ActionError(`not a member: ${member}`, member);
-  if (!s.rules.roles[role]) throw new ActionError(`no role named "${role}"`, role);
+  if (!roleDef(s.rules, role)) throw new ActionError(`no role named "${role}"`, role);
   const before = new Set(entitled(s, member));
   const roles = new Set(s.members.get(member)!.roles).add(role);
-  const after = ["group", ...Object.entries(s.rules.roles).filter(([, d]) => d.reads === "role" && d.rank <= Math.max(...[...roles].map((r) => s.rules.roles[r]?.rank ?? -Infinity))).map(([n]) => n)];
+  const after = ["group", ...Object.entries(s.rules.roles).filter(([, d]) => d.reads === "role" && d.rank <= Math.max(...[...roles].map((r) => roleDef(s.rules, r)?.rank ?? -Infinity))).map(([n]) => n)];
   return { t: "role.grant", member, role, keys: sealScopes(a, after.filter((sc) => !before.has(sc)), member) };
 }
 
@@ -84,7 +84,7 @@ export interface InviteSecret {
  * joiner holds nothing until a member shares keys after the join.
  */
 export function inviteBody(a: Actor, s: PursuanceState, role: string, o: { expires?: number } = {}): { body: Body; secret: InviteSecret } {
-  if (!s.rules.roles[role]) throw new ActionError(`no role named "${role}"`, role);
+  if (!roleDef(s.rules, role)) throw new ActionError(`no role named "${role}"`, role);
   const seed = a.crypto.randomBytes(32);
   const kp = a.crypto.signKeyPair(seed);
   const body: Body = { t: "invite", invite: toHex(kp.publicKey), role, rendezvous: toB64(rendezvousSecret(a.crypto, seed)) };
@@ -163,7 +163,7 @@ export function assignBody(a: Actor, s: PursuanceState, t: Task, assignee: Assig
 
 /** Delegate a role's key (and the group key) to a non-member reader such as a bridge. */
 export function delegateBody(a: Actor, s: PursuanceState, role: string, to: string): Body {
-  if (!s.rules.roles[role]) throw new ActionError(`no role named "${role}"`, role);
+  if (!roleDef(s.rules, role)) throw new ActionError(`no role named "${role}"`, role);
   if (!/^[0-9a-f]{64}$/.test(to)) throw new ActionError(`a delegate is a 64-hex public key, not ${JSON.stringify(to)}`, to);
   const keys = sealScopes(a, ["group", role], to).filter((r) => s.keys.get(r.scope)?.history.includes(r.keyId));
   return { t: "keys.delegate", role, to, keys };

@@ -3,6 +3,7 @@
 import type { Crypto } from "../cwtch/crypto.js";
 import type { Body, Hex } from "./events.js";
 import { hasCap, rankOf, type PursuanceState } from "./state.js";
+import { roleDef } from "./rules.js";
 
 export interface PEvent {
   id: Hex;
@@ -41,6 +42,12 @@ export function short(id: string): string {
   return id.slice(0, 12);
 }
 
+/** A time for a rejection reason: ISO when a Date holds it, else the raw ms (formatting must never throw in a fold). */
+export function when(ms: number): string {
+  const d = new Date(ms);
+  return Number.isNaN(d.getTime()) ? `${ms} ms` : d.toISOString();
+}
+
 export function requireMember(s: PursuanceState, who: Hex): void {
   if (!s.members.has(who)) reject(`${short(who)} is not a member`);
 }
@@ -71,13 +78,13 @@ export function requireCap(s: PursuanceState, who: Hex, cap: string): void {
 }
 
 export function requireRole(s: PursuanceState, role: string): void {
-  if (!s.rules.roles[role]) reject(`no role named "${role}"`);
+  if (!roleDef(s.rules, role)) reject(`no role named "${role}"`);
 }
 
 /** Strict authority, as with Matrix power levels: act only on what ranks strictly below you. */
 export function requireOutranksRole(s: PursuanceState, who: Hex, role: string): void {
   const mine = rankOf(s, who);
-  const theirs = s.rules.roles[role]!.rank;
+  const theirs = roleDef(s.rules, role)!.rank;
   if (!(mine > theirs)) reject(`rank ${mine} does not outrank role "${role}" (rank ${theirs})`);
 }
 

@@ -5,6 +5,7 @@ import type { Body } from "./events.js";
 import { type PEvent, reject, requireActor, requireCap, requireMember, requireOutranksRole, requireRole, short } from "./apply-common.js";
 import { rotationDue } from "./rotation-clock.js";
 import { NO_KEY, entitled, hasCap, keyRecipients, reconcileKeys, type PursuanceState } from "./state.js";
+import { roleDef } from "./rules.js";
 
 type B<T extends Body["t"]> = Extract<Body, { t: T }>;
 
@@ -87,7 +88,7 @@ export function applyShare(s: PursuanceState, e: PEvent, b: B<"keys.share">): vo
 export function applyDelegate(s: PursuanceState, e: PEvent, b: B<"keys.delegate">): void {
   requireActor(s, e);
   requireRole(s, b.role);
-  if (s.rules.roles[b.role]!.reads !== "role") reject(`role "${b.role}" has no key to delegate`);
+  if (roleDef(s.rules, b.role)!.reads !== "role") reject(`role "${b.role}" has no key to delegate`);
   if (!entitled(s, e.author).includes(b.role)) reject(`${short(e.author)} does not hold the "${b.role}" key`);
   // A delegate reads the whole log (the group key) like a member: only who may let someone in may do this.
   requireCap(s, e.author, "member.invite");

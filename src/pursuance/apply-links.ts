@@ -11,6 +11,7 @@ import type { Body } from "./events.js";
 import { helloRefusal, verifyAttest, verifyHandover } from "./link.js";
 import { toPEvent } from "./pevent.js";
 import { hasCap, type PeerLink, type PursuanceState } from "./state.js";
+import { roleDef } from "./rules.js";
 
 function linkOf(s: PursuanceState, link: string): PeerLink {
   const l = s.peers.get(link);
@@ -24,7 +25,7 @@ export function applyLinkOffer(s: PursuanceState, e: PEvent, b: Extract<Body, { 
   requireMember(s, e.author);
   requireCap(s, e.author, "rules.change");
   if (s.peers.has(b.link)) reject(`link ${short(b.link)} exists`);
-  for (const r of b.roles) if (!s.rules.roles[r]) reject(`no role named "${r}"`);
+  for (const r of b.roles) if (!roleDef(s.rules, r)) reject(`no role named "${r}"`);
   s.peers.set(b.link, { link: b.link, seed: b.seed, side: "offered", speaker: e.author, ...fresh, acceptKey: b.acceptKey ?? null, helloProof: null, roles: [...b.roles], peer: null, peerName: "", peerRelays: [], peerHome: [], peerSpeaker: null });
 }
 

@@ -2,7 +2,7 @@
 // joining, leaving, removal and leadership.
 import { concat, fromHex, utf8 } from "../cwtch/bytes.js";
 import type { Body } from "./events.js";
-import { silentAfterMs, topRole } from "./rules.js";
+import { silentAfterMs, topRole, roleDef } from "./rules.js";
 import {
   type ApplyContext,
   type PEvent,
@@ -15,6 +15,7 @@ import {
   requireOutranksRole,
   requireRole,
   short,
+  when,
 } from "./apply-common.js";
 import { NO_KEY, entitled, hasCap, rankOf, reconcileKeys, type Invite, type PursuanceState } from "./state.js";
 
@@ -38,7 +39,7 @@ export function applyGenesis(s: PursuanceState, e: PEvent, b: B<"genesis">, gene
   if (s.id !== null) reject("a pursuance has exactly one genesis");
   if (genesisId !== null && e.id !== genesisId) reject(`foreign genesis (expected ${short(genesisId)})`);
   if (e.seq !== 1 || e.parents.length !== 0) reject("genesis must be its author's first event and cite nothing");
-  if (!b.rules.roles[b.rules.succession.role]) reject(`succession role "${b.rules.succession.role}" is not defined`);
+  if (!roleDef(b.rules, b.rules.succession.role)) reject(`succession role "${b.rules.succession.role}" is not defined`);
   const top = topRole(b.rules);
   const scopes = ["group", ...Object.entries(b.rules.roles).filter(([, d]) => d.reads === "role").map(([n]) => n)];
   for (const sc of scopes) if (!b.keys.some((k) => k.scope === sc)) reject(`genesis lacks a key for "${sc}"`);
@@ -65,7 +66,7 @@ export function applyGenesis(s: PursuanceState, e: PEvent, b: B<"genesis">, gene
 export function applyRoleChange(s: PursuanceState, e: PEvent, b: B<"role.create"> | B<"role.amend"> | B<"role.delete">): void {
   requireActor(s, e);
   requireCap(s, e.author, "rules.change");
-  const exists = s.rules.roles[b.role] !== undefined;
+  const exists = roleDef(s.rules, b.role) !== undefined;
   if (b.t === "role.create" && exists) reject(`role "${b.role}" already exists`);
   if (b.t !== "role.create") {
     requireRole(s, b.role);
@@ -167,7 +168,7 @@ export function applyInvite(s: PursuanceState, e: PEvent, b: B<"invite">): void 
   requireRole(s, b.role);
   requireOutranksRole(s, e.author, b.role);
   if (s.invites.has(b.invite)) reject("invite key already used for another invite");
-  if (b.expires !== undefined && b.expires <= e.ts) reject(`invite expires (${new Date(b.expires).toISOString()}) before it is made`);
+  if (b.expires !== undefined && b.expires <= e.ts) reject(`invite expires (${when(b.expires)}) before it is made`);
   s.invites.set(b.invite, {
     role: b.role,
     by: e.author,
@@ -190,7 +191,7 @@ export function applyInvite(s: PursuanceState, e: PEvent, b: B<"invite">): void 
 export function mayRevokeInvite(s: PursuanceState, who: string, inv: Invite): boolean {
   if (!s.members.has(who)) return false;
   if (who === inv.by) return true;
-  const role = s.rules.roles[inv.role];
+  const role = roleDef(s.rules, inv.role);
   return hasCap(s, who, "member.invite") && role !== undefined && rankOf(s, who) > role.rank;
 }
 
@@ -198,13 +199,14 @@ export function applyInviteRevoke(s: PursuanceState, e: PEvent, b: B<"invite.rev
   requireMember(s, e.author);
   const inv = s.invites.get(b.invite);
   if (!inv) reject(`unknown invite ${short(b.invite)}`);
-  if (inv.usedBy !== null) reject(`invite ${short(b.invite)} was already used by ${short(inv.usedBy)}`);
-  if (inv.revokedBy !== undefined) reject(`invite ${short(b.invite)} already revoked`);
+  // Authority before the invite's fate: whether the author may revoke it does not depend on which join came first.
   if (e.author !== inv.by) {
     requireCap(s, e.author, "member.invite");
     requireRole(s, inv.role);
     requireOutranksRole(s, e.author, inv.role);
   }
+  if (inv.usedBy !== null) reject(`invite ${short(b.invite)} was already used by ${short(inv.usedBy)}`);
+  if (inv.revokedBy !== undefined) reject(`invite ${short(b.invite)} already revoked`);
   inv.revokedBy = e.author;
 }
 
@@ -215,8 +217,8 @@ export function applyJoin(s: PursuanceState, e: PEvent, b: B<"join">, ctx: Apply
   if (inv.usedBy !== null) reject(`invite ${short(b.invite)} was already used by ${short(inv.usedBy)}`);
   if (inv.revokedBy !== undefined) reject("invite revoked");
   // The join's ts is the joiner's claim; the expiry duty (client-duties.ts) revokes what lapses unused, which makes it hard.
-  if (inv.expires !== undefined && e.ts > inv.expires) reject(`invite expired at ${new Date(inv.expires).toISOString()}`);
-  if (!s.members.has(inv.by) || rankOf(s, inv.by) <= (s.rules.roles[inv.role]?.rank ?? Infinity)) {
+  if (inv.expires !== undefined && e.ts > inv.expires) reject(`invite expired at ${when(inv.expires)}`);
+  if (!s.members.has(inv.by) || rankOf(s, inv.by) <= (roleDef(s.rules, inv.role)?.rank ?? Infinity)) {
     reject("the inviter can no longer admit to that role");
   }
   if (!ctx.crypto.verify(fromHex(b.proof), joinProofMessage(s.id!, e.author), fromHex(b.invite))) reject("invite proof does not verify");

@@ -4,6 +4,7 @@
 import type { Body } from "./events.js";
 import { type PEvent, reject, requireCap, requireActor, requireMember, requireRole, short } from "./apply-common.js";
 import { NO_KEY, canReadTask, entitled, type PursuanceState, type Task } from "./state.js";
+import { roleDef } from "./rules.js";
 
 type B<T extends Body["t"]> = Extract<Body, { t: T }>;
 
@@ -36,11 +37,11 @@ export function applyTaskCreate(s: PursuanceState, e: PEvent, b: B<"task.create"
   const mine = entitled(s, e.author);
   for (const r of b.readers) {
     requireRole(s, r);
-    if (s.rules.roles[r]!.reads !== "role") reject(`role "${r}" reads only assigned tasks; it cannot be a reader role`);
+    if (roleDef(s.rules, r)!.reads !== "role") reject(`role "${r}" reads only assigned tasks; it cannot be a reader role`);
     if (!mine.includes(r)) reject(`${short(e.author)} cannot write tasks for role "${r}"`);
     const k = s.keys.get(r);
     if (!k || k.keyId === NO_KEY) reject(`role "${r}" has no key yet`);
-    if (b.content.wraps[r]?.keyId !== k.keyId) reject(`content is not wrapped for the current "${r}" key`);
+    if (!Object.hasOwn(b.content.wraps, r) || b.content.wraps[r]!.keyId !== k.keyId) reject(`content is not wrapped for the current "${r}" key`);
   }
   checkAssignee(s, b.assignee);
   if (b.parent !== null) task(s, b.parent);
@@ -92,13 +93,14 @@ export function applyTaskAssign(s: PursuanceState, e: PEvent, b: B<"task.assign"
   requireReader(s, e.author, t);
   if (t.archived) reject(`task #${t.num} is archived`);
   checkAssignee(s, b.assignee);
-  if (b.assignee && "member" in b.assignee) {
-    const m = b.assignee.member;
-    if (!canReadTask(s, m, t)) {
-      if (!b.memberKey) reject(`assignee ${short(m)} cannot read task #${t.num}: seal its key to them`);
-      t.memberKeys[m] = b.memberKey;
-    }
-  }
+  const to = b.assignee && "member" in b.assignee ? b.assignee.member : null;
+  const sealTo = to !== null && !canReadTask(s, to, t);
+  if (sealTo && !b.memberKey) reject(`assignee ${short(to)} cannot read task #${t.num}: seal its key to them`);
+  // Rights that came from being the assignee end with the assignment: the key sealed to the
+  // outgoing member no longer lets them act on the task (what they already decrypted, they keep).
+  const was = t.assignee && "member" in t.assignee ? t.assignee.member : null;
+  if (was !== null && was !== to) delete t.memberKeys[was];
+  if (sealTo) t.memberKeys[to] = b.memberKey!;
   t.assignee = b.assignee;
   t.updatedTs = e.ts;
 }

@@ -8,7 +8,7 @@ import type { SignKeyPair } from "../cwtch/crypto.js";
 import { Group, type CursorPort } from "../cwtch/group.js";
 import { GroupSession } from "../cwtch/group-session.js";
 import { decodeAndVerify, type SignedEvent } from "../cwtch/message.js";
-import type { PEvent } from "./apply-common.js";
+import { when, type PEvent } from "./apply-common.js";
 import { ActionError, genesisBody, inviteBody, type Actor } from "./actions.js";
 import { encodeBody, parseBody, type Body, type KeyRef } from "./events.js";
 import { Fold } from "./fold.js";
@@ -174,7 +174,7 @@ export class PursuanceClient extends EventEmitter<ClientEvents> {
    * be saved by the caller so that a later start asks again.
    */
   static async requestJoin(ports: ClientPorts, identity: SignKeyPair, invite: Invite, myName: string, opts: ClientOptions = {}): Promise<PursuanceClient> {
-    if (ports.now() > invite.expires) throw new ActionError(`this invite expired at ${new Date(invite.expires).toISOString()}: ask for a new one`, invite.expires);
+    if (ports.now() > invite.expires) throw new ActionError(`this invite expired at ${when(invite.expires)}: ask for a new one`, invite.expires);
     const c = new PursuanceClient(ports, identity, { pursuanceId: invite.pursuanceId, groupId: invite.groupId, relays: invite.relays, name: invite.name }, {}, opts);
     // Asking again (an earlier attempt timed out) re-posts the same join: a second seq 1 would be a fork.
     const ev = (await priorJoin(ports, identity, invite)) ?? signJoin(c.actor, ports.now(), invite, myName);

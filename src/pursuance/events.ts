@@ -120,6 +120,20 @@ export type Body =
 export const LINK_STATUSES = ["accepted", "declined", "done"] as const;
 export type LinkStatus = (typeof LINK_STATUSES)[number];
 
+/**
+ * The latest time (ms since 1970) any event, expiry or carried request may
+ * claim: 2^47 ms, about the year 6429. Far beyond honest use, and well inside
+ * what a Date holds (8.64e15), so a time that passed the decoder can always be
+ * formatted and compared without overflow.
+ */
+export const MAX_TS = 2 ** 47;
+
+/** A time field: a whole number of ms in 0..MAX_TS. */
+export function timeMs(v: unknown, what: string): number {
+  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0 || v > MAX_TS) throw new BodyError(`${what} must be a whole number of ms from 0 to ${MAX_TS}`, v);
+  return v;
+}
+
 /** At most this many requests pending at once, whatever a requests.set says. */
 export const MAX_REQUEST_LIMIT = 1000;
 /** The most proof-of-work bits a request may be asked for (2^28 hashes is minutes of a laptop's time). */
@@ -321,8 +335,7 @@ export function parseBody(bytes: Uint8Array): Body {
     case "invite": {
       const b: Body = { t: "invite", invite: hex64(o.invite, "invite"), role: role(o.role) };
       if (o.expires !== undefined) {
-        if (typeof o.expires !== "number" || !Number.isSafeInteger(o.expires) || o.expires < 0) throw new BodyError("expires must be a non-negative integer (ms)", o.expires);
-        b.expires = o.expires;
+        b.expires = timeMs(o.expires, "expires");
       }
       if (o.rendezvous !== undefined) {
         const r = b64(o.rendezvous, "rendezvous");
@@ -421,8 +434,7 @@ export function parseBody(bytes: Uint8Array): Body {
       return { t: "requests.set", open: true, seed: b64(o.seed, "seed"), limit: limit as number, work: o.work as number, answerKey: hex64(o.answerKey, "answerKey"), holders };
     }
     case "request.pending": {
-      if (!Number.isSafeInteger(o.ts)) throw new BodyError("ts must be a whole number of ms", o.ts);
-      return { t: "request.pending", requester: hex64(o.requester, "requester"), name: str(o.name, "name", 100), message: str(o.message, "message", 2000), ts: o.ts as number, sig: re(o.sig, /^[0-9a-f]{128}$/, "sig"), stamp: re(o.stamp, /^[A-Za-z0-9_-]{1,24}$/, "stamp") };
+      return { t: "request.pending", requester: hex64(o.requester, "requester"), name: str(o.name, "name", 100), message: str(o.message, "message", 2000), ts: timeMs(o.ts, "ts"), sig: re(o.sig, /^[0-9a-f]{128}$/, "sig"), stamp: re(o.stamp, /^[A-Za-z0-9_-]{1,24}$/, "stamp") };
     }
     case "request.drop": {
       const requesters = arr(o.requesters, "requesters", MAX_REQUEST_LIMIT).map((r) => hex64(r, "requesters[]"));

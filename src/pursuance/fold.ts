@@ -36,9 +36,10 @@ import {
 import { applyRelaysSet } from "./apply-relays.js";
 import { applyIdentityLink, applyMemberVerify, applyProfileSet } from "./apply-identity.js";
 import { forkAllowed } from "./equivocation.js";
+import { MAX_TS } from "./events.js";
 import { causalOrder } from "./order.js";
 import { emptyState, rankOf, stateHash, type PursuanceState } from "./state.js";
-import { byPriority, reductionOf, sameEdges, SupersedeIndex, type Reduction } from "./supersede.js";
+import { byPriority, reductionOf, revokeStands, sameEdges, SupersedeIndex, type Reduction } from "./supersede.js";
 
 /** Rounds of the authority fixpoint before the last one stands (a real log needs two at most). */
 const MAX_ROUNDS = 12;
@@ -57,6 +58,7 @@ function applyOne(s: PursuanceState, e: PEvent, ctx: ApplyContext, genesisId: st
 
 function applyBody(s: PursuanceState, e: PEvent, ctx: ApplyContext, genesisId: string | null): void {
   const b = e.body;
+  if (!(e.ts >= 0 && e.ts <= MAX_TS)) throw new Rejected(`event ts ${e.ts} out of range (0..${MAX_TS})`);
   if (!b) throw new Rejected(`malformed body: ${e.bodyError ?? "unknown"}`);
   if (s.id === null && b.t !== "genesis") throw new Rejected("no genesis before this event");
   switch (b.t) {
@@ -145,6 +147,14 @@ function applyBody(s: PursuanceState, e: PEvent, ctx: ApplyContext, genesisId: s
   }
 }
 
+/** Unwinds a fold pass that an unexpected exception may have left half-applied. */
+class Refold {}
+
+/** The verdict on an event whose judging threw something other than a Rejected: a fault, deterministic like any verdict. */
+function internalError(err: unknown): string {
+  return `internal error: ${err instanceof Error ? err.message : String(err)}`;
+}
+
 export interface AppliedEvent {
   event: PEvent;
   /** null when applied; the reason when rejected. */
@@ -172,6 +182,8 @@ export class Fold {
   private forkOk = new Set<string>();
   /** While folding: reductions applied in this pass, and (when someone equivocated) each applied event's author rank. */
   private found: Reduction[] = [];
+  /** Events whose reducer threw (not a Rejected), with their verdict: found anew by every refold. */
+  private broken = new Map<string, string>();
   private ranks: Map<string, number> | null = null;
   /** Each rotation's author rank as this pass found it: concurrent rotations go highest rank first (rotation-race.ts). */
   private rotationRanks = new Map<string, number>();
@@ -241,11 +253,12 @@ export class Fold {
         if (incremental) {
           // Descending from everything, these neither are superseded nor supersede anything already here.
           this.found = [];
-          for (const e of order) this.step(e);
-          for (const r of this.found) this.candidates.set(r.id, r);
-          this.tips = tips;
-          for (const e of fresh) for (const p of e.parents) this.cited.add(p);
-          return false;
+          if (this.stepAll(order)) {
+            for (const r of this.found) this.candidates.set(r.id, r);
+            this.tips = tips;
+            for (const e of fresh) for (const p of e.parents) this.cited.add(p);
+            return false;
+          }
         }
       }
     }
@@ -272,8 +285,18 @@ export class Fold {
       applyOne(copy, e, this.ctx, this.genesisId);
       return null;
     } catch (err) {
-      if (err instanceof Rejected) return err.reason;
-      throw err;
+      return err instanceof Rejected ? err.reason : internalError(err);
+    }
+  }
+
+  /** Fold these next; false when one of them broke the state (the caller then refolds). */
+  private stepAll(order: PEvent[]): boolean {
+    try {
+      for (const e of order) this.step(e);
+      return true;
+    } catch (err) {
+      if (!(err instanceof Refold)) throw err;
+      return false;
     }
   }
 
@@ -283,6 +306,7 @@ export class Fold {
    * equivocations by who built on what, and fold again until nothing moves.
    */
   refold(): void {
+    this.broken = new Map();
     this.candidates = new Map();
     this.edges = new Map();
     const dropped = new Set<string>();
@@ -328,7 +352,20 @@ export class Fold {
       o = causalOrder(this.events.values(), this.edges);
     }
     this.rotationRanks = new Map();
-    for (const e of o.order) this.step(e);
+    for (;;) {
+      try {
+        for (const e of o.order) this.step(e);
+        break;
+      } catch (err) {
+        if (!(err instanceof Refold)) throw err;
+        this.st = emptyState();
+        this.log = [];
+        this.verdicts = new Map();
+        this.found = [];
+        ranks?.clear();
+        this.rotationRanks = new Map();
+      }
+    }
     for (const e of o.orphans) this.record(e, "cites an event that is not in the log");
     for (const e of o.cyclic) this.record(e, "ordering cycle among authority events");
     this.hasOrphans = o.orphans.length > 0 || o.cyclic.length > 0;
@@ -338,7 +375,15 @@ export class Fold {
   private step(e: PEvent): void {
     const fork = this.forks.get(e.author);
     if (fork !== undefined && e.seq >= fork && !this.forkOk.has(e.id)) return this.record(e, `author equivocated at seq ${fork}`);
-    const reduces = e.body && this.st.id !== null ? reductionOf(this.st, e) : null;
+    const broken = this.broken.get(e.id);
+    if (broken !== undefined) return this.record(e, broken);
+    let reduces: ReturnType<typeof reductionOf> = null;
+    try {
+      reduces = e.body && this.st.id !== null ? reductionOf(this.st, e) : null;
+    } catch (err) {
+      // Judged before anything changed: nothing to undo.
+      return this.record(e, internalError(err));
+    }
     if (e.body?.t === "keys.rotate") this.rotationRanks.set(e.id, rankOf(this.st, e.author));
     try {
       const before = this.st.clock;
@@ -358,8 +403,14 @@ export class Fold {
       if (reduces) this.found.push({ id: e.id, ...reduces });
       this.ranks?.set(e.id, rankOf(this.st, e.author));
     } catch (err) {
-      if (!(err instanceof Rejected)) throw err;
-      this.record(e, err.reason);
+      if (err instanceof Rejected) {
+        if (reduces && revokeStands(this.st, e)) this.found.push({ id: e.id, ...reduces });
+        return this.record(e, err.reason);
+      }
+      // A fault, not a refusal: the reducer may have changed the state before it threw. Remember the
+      // event as broken and fold again without it (see foldPass), so the state is exactly the one before it.
+      this.broken.set(e.id, internalError(err));
+      throw new Refold();
     }
   }
 

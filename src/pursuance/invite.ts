@@ -7,6 +7,7 @@
 // rendezvous.ts). Whoever holds it can still join once before it expires or
 // is revoked: treat it like a one-time password.
 import { fromB64, toB64 } from "../cwtch/bytes.js";
+import { MAX_TS } from "./events.js";
 
 export const INVITE_PREFIX = "pursuance:invite/";
 export const INVITE_VERSION = 2;
@@ -77,7 +78,7 @@ export function decodeInvite(s: string): Invite {
     throw new InviteError("invite needs at least one ws:// or wss:// relay", v.r);
   }
   if (typeof v.e !== "number" || !Number.isInteger(v.e) || v.e < 0 || v.e > 0xffffffff) throw new InviteError("invite epoch must be a 32-bit unsigned integer", v.e);
-  if (typeof v.x !== "number" || !Number.isSafeInteger(v.x) || v.x < 0) throw new InviteError("invite expiry must be a time in ms", v.x);
+  if (typeof v.x !== "number" || !Number.isSafeInteger(v.x) || v.x < 0 || v.x > MAX_TS) throw new InviteError(`invite expiry must be a time in ms (0..${MAX_TS})`, v.x);
   let seed: Uint8Array;
   try {
     seed = fromB64(str(v.s, "seed"));

@@ -3,12 +3,14 @@
 import { toHex } from "../cwtch/bytes.js";
 import type { SignedEvent } from "../cwtch/message.js";
 import type { PEvent } from "./apply-common.js";
-import { BodyError, parseBody } from "./events.js";
+import { BodyError, MAX_TS, parseBody } from "./events.js";
 
 export function toPEvent(e: SignedEvent): PEvent {
   const parents = e.deps.map(toHex);
   if (e.seq > 1) parents.push(toHex(e.prev));
   const base = { id: toHex(e.id), author: toHex(e.author), seq: e.seq, ts: e.ts, parents };
+  // The wire allows any u64 below 2^53; a time no Date can hold is refused here, once, whatever the body.
+  if (e.ts > MAX_TS) return { ...base, body: null, bodyError: `event ts ${e.ts} out of range (0..${MAX_TS})` };
   try {
     return { ...base, body: parseBody(e.body) };
   } catch (err) {

@@ -21,6 +21,7 @@ import { applyGenesis, applyGrant, applyInvite, applyJoin, applyRoleChange, appl
 import type { Body } from "./events.js";
 import type { AppliedEvent } from "./fold.js";
 import { toPEvent } from "./pevent.js";
+import { roleDef } from "./rules.js";
 import { emptyState, hasCap, NO_KEY, type PursuanceState } from "./state.js";
 
 /**
@@ -144,7 +145,7 @@ export function replayChain(crypto: Crypto, genesis: SignedEvent, chain: readonl
   if (!m) return { status: "unproven", reason: events.length === 0 ? `the copy carries no role chain, and ${short(who)} is not the founder: not a member as far as this copy shows` : `${short(who)} is not a member by the role chain this copy carries` };
   const roles = [...m.roles].sort();
   if (!hasCap(s, who, cap)) return { status: "unproven", reason: `${short(who)} holds ${roles.map((r) => `"${r}"`).join(", ")}, which may not ${cap === "announce" ? "announce" : cap}, as of chain event ${short(head.id)}` };
-  return { status: "proven", roles: roles.filter((r) => (s.rules.roles[r]?.caps as string[] | undefined)?.includes(cap)), head: { id: head.id, ts: head.ts }, name: m.name };
+  return { status: "proven", roles: roles.filter((r) => (roleDef(s.rules, r)?.caps as string[] | undefined)?.includes(cap)), head: { id: head.id, ts: head.ts }, name: m.name };
 }
 
 function replayOne(s: PursuanceState, e: PEvent, crypto: Crypto): void {

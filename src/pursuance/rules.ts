@@ -49,6 +49,15 @@ export const DEFAULT_SILENT_AFTER_MS = 14 * 86_400_000;
 /** Shorter limits are allowed (tests, drills), but not so short that ordinary latency counts as silence. */
 export const MIN_SILENT_AFTER_MS = 1_000;
 
+/**
+ * The role of that name, if the rules define one. Role names come from
+ * events, and `roles` is a plain object: "constructor" or "__proto__" would
+ * otherwise find Object.prototype's members, so only own properties count.
+ */
+export function roleDef(rules: Rules, name: string): RoleDef | undefined {
+  return Object.hasOwn(rules.roles, name) ? rules.roles[name] : undefined;
+}
+
 export function silentAfterMs(rules: Rules): number {
   return rules.succession.silentAfterMs ?? DEFAULT_SILENT_AFTER_MS;
 }
@@ -78,7 +87,7 @@ export function defaultRules(): Rules {
 /** The highest-ranked role: what the leader holds. */
 export function topRole(rules: Rules): string {
   let best: string | null = null;
-  for (const [name, r] of Object.entries(rules.roles)) if (best === null || r.rank > rules.roles[best]!.rank || (r.rank === rules.roles[best]!.rank && name < best)) best = name;
+  for (const [name, r] of Object.entries(rules.roles)) if (best === null || r.rank > roleDef(rules, best)!.rank || (r.rank === roleDef(rules, best)!.rank && name < best)) best = name;
   if (best === null) throw new Error("rules define no roles");
   return best;
 }
@@ -86,7 +95,7 @@ export function topRole(rules: Rules): string {
 /** Roles whose key a member with these roles holds: every reads:"role" role ranked at or below their highest. */
 export function entitledScopes(rules: Rules, held: Iterable<string>): string[] {
   let max = -Infinity;
-  for (const r of held) max = Math.max(max, rules.roles[r]?.rank ?? -Infinity);
+  for (const r of held) max = Math.max(max, roleDef(rules, r)?.rank ?? -Infinity);
   return Object.entries(rules.roles)
     .filter(([, d]) => d.reads === "role" && d.rank <= max)
     .map(([n]) => n)

@@ -3,7 +3,7 @@
 import { toHex, utf8 } from "../cwtch/bytes.js";
 import type { Crypto } from "../cwtch/crypto.js";
 import type { Assignee, Ciphertext, Hex, SealedContent, SealedTo, TaskStatus } from "./events.js";
-import { entitledScopes, type Rules } from "./rules.js";
+import { entitledScopes, type Rules, roleDef } from "./rules.js";
 
 export const NO_KEY = "0".repeat(32);
 
@@ -280,14 +280,14 @@ export function rankOf(s: PursuanceState, member: Hex): number {
   const m = s.members.get(member);
   if (!m) return -Infinity;
   let r = -Infinity;
-  for (const role of m.roles) r = Math.max(r, s.rules.roles[role]?.rank ?? -Infinity);
+  for (const role of m.roles) r = Math.max(r, roleDef(s.rules, role)?.rank ?? -Infinity);
   return r;
 }
 
 export function hasCap(s: PursuanceState, member: Hex, cap: string): boolean {
   const m = s.members.get(member);
   if (!m) return false;
-  for (const role of m.roles) if ((s.rules.roles[role]?.caps as string[] | undefined)?.includes(cap)) return true;
+  for (const role of m.roles) if ((roleDef(s.rules, role)?.caps as string[] | undefined)?.includes(cap)) return true;
   return false;
 }
 
@@ -349,7 +349,7 @@ export function reconcileKeys(s: PursuanceState, touched?: Iterable<Hex>): void 
   const lapsed: Hex[] = [];
   for (const [role, ds] of s.delegates) {
     for (const [d, by] of ds) {
-      const gone = !s.rules.roles[role] || ((suspects === null || suspects.has(by)) && !entitled(s, by).includes(role));
+      const gone = !roleDef(s.rules, role) || ((suspects === null || suspects.has(by)) && !entitled(s, by).includes(role));
       if (gone) {
         ds.delete(d);
         lapsed.push(d);
@@ -358,12 +358,12 @@ export function reconcileKeys(s: PursuanceState, touched?: Iterable<Hex>): void 
     if (ds.size === 0) s.delegates.delete(role);
   }
   for (const name of Object.keys(s.rules.roles)) {
-    if (s.rules.roles[name]!.reads === "role" && !s.keys.has(name)) {
+    if (roleDef(s.rules, name)!.reads === "role" && !s.keys.has(name)) {
       s.keys.set(name, { keyId: NO_KEY, holders: new Set(), needsRotation: true, since: s.clock, history: [], rotatedBy: null, rotationSeals: new Set() });
     }
   }
   for (const [scope, k] of s.keys) {
-    if (scope !== "group" && s.rules.roles[scope]?.reads !== "role") {
+    if (scope !== "group" && roleDef(s.rules, scope)?.reads !== "role") {
       s.keys.delete(scope);
       continue;
     }

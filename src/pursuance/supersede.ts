@@ -5,7 +5,9 @@
 import type { PEvent } from "./apply-common.js";
 import type { Hex } from "./events.js";
 import type { ExtraEdges } from "./order.js";
+import { mayRevokeInvite } from "./apply-membership.js";
 import { rankOf, type PursuanceState } from "./state.js";
+import { roleDef } from "./rules.js";
 
 /** A reduction the fold found valid, and what it reduces. */
 export interface Reduction {
@@ -32,6 +34,8 @@ export function reductionOf(s: PursuanceState, e: PEvent): Omit<Reduction, "id">
   if (!b) return null;
   const t: string = b.t;
   if (!REDUCING.has(t)) return null;
+  // Membership first: nothing about a non-member's standing is looked at (nor can it reduce anything).
+  if (!s.members.has(e.author)) return null;
   const rank = rankOf(s, e.author);
   const holders = (role: string) => [...s.members].filter(([, m]) => m.roles.has(role)).map(([id]) => id);
   switch (b.t) {
@@ -41,7 +45,7 @@ export function reductionOf(s: PursuanceState, e: PEvent): Omit<Reduction, "id">
     case "role.delete":
       return { rank, targets: holders(b.role), invites: [], role: b.role };
     case "role.amend": {
-      const old = s.rules.roles[b.role];
+      const old = roleDef(s.rules, b.role);
       if (!old) return null;
       const lost = old.caps.some((c) => !b.def.caps.includes(c)) || b.def.rank < old.rank;
       return lost ? { rank, targets: holders(b.role), invites: [], role: b.role } : null;
@@ -52,6 +56,20 @@ export function reductionOf(s: PursuanceState, e: PEvent): Omit<Reduction, "id">
   // Bodies added alongside this rule (kept loose so either may land first).
   if (t === "invite.revoke") return { rank, targets: [], invites: [(b as unknown as { invite: Hex }).invite] };
   return null;
+}
+
+/**
+ * A refused invite revocation that supersedes all the same: its author may
+ * revoke that invite and it was refused only because a join redeeming the
+ * invite was folded first. As a candidate it puts every join it does not
+ * descend from after it, so the revoke wins in every order; a join its author
+ * had seen (an ancestor) still stands. See docs/protocol.md.
+ */
+export function revokeStands(s: PursuanceState, e: PEvent): boolean {
+  const b = e.body;
+  if (b?.t !== "invite.revoke") return false;
+  const inv = s.invites.get(b.invite);
+  return inv !== undefined && inv.usedBy !== null && inv.revokedBy === undefined && mayRevokeInvite(s, e.author, inv);
 }
 
 /** Lookups over the whole event set that the edges need; kept up to date as events arrive. */

@@ -7,6 +7,7 @@ import { decryptComment, decryptText, openContentKey } from "./task-crypto.js";
 import type { CrossTask, JoinRequest, PeerLink, PursuanceState, Task } from "./state.js";
 import type { KeyRing } from "./keyring.js";
 import type { SignKeyPair } from "../cwtch/crypto.js";
+import { roleDef } from "./rules.js";
 
 export class LookupError extends Error {
   constructor(message: string, readonly value: string) {
@@ -130,9 +131,9 @@ export function findReceived(s: PursuanceState, ref: string): [string, CrossTask
 export function parseAssignee(s: PursuanceState, ref: string): Assignee {
   if (ref.startsWith("role:")) {
     const role = ref.slice(5);
-    if (!s.rules.roles[role]) throw new LookupError(`no role named ${JSON.stringify(role)}`, ref);
+    if (!roleDef(s.rules, role)) throw new LookupError(`no role named ${JSON.stringify(role)}`, ref);
     return { role };
   }
-  if (s.rules.roles[ref]) return { role: ref };
+  if (roleDef(s.rules, ref)) return { role: ref };
   return { member: findMember(s, ref) };
 }
