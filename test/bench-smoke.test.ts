@@ -56,5 +56,5 @@ describe("bench smoke (--tiny)", () => {
     expect(text).toContain(`${out.machine.cores} cores`);
     for (const f of out.figures.filter((m) => m.target)) expect(text).toContain(`| ${f.name} |`);
     expect(text.match(/performance:begin/g)).toHaveLength(1);
-  }, 240_000);
+  }, 480_000);
 });

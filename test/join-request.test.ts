@@ -242,5 +242,5 @@ describe("asking to join through the CLI (real relays, real processes)", () => {
     await ok(["client", "sync", "--timeout", "5s", ...F]);
     const after = JSON.parse(await ok(["client", "requests", "--json", "--timeout", "3s", ...F])) as unknown[];
     expect(after).toHaveLength(2);
-  }, 240_000);
+  }, 480_000);
 });

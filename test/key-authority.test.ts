@@ -3,6 +3,7 @@
 // departure costs, and what a delegation may hand out (docs/protocol.md,
 // "Verifiable rotations", "No window after removal", "Succession, and what the
 // escrow costs"). Every history is folded in many orders: same hash, same verdicts.
+import { MAX_TS } from "../src/pursuance/events.js";
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadCrypto, type Crypto } from "../src/cwtch/crypto.js";
 import { fromB64, fromHex, toB64 } from "../src/cwtch/bytes.js";
@@ -86,14 +87,17 @@ describe("concurrent rotations: the higher-ranked rotator wins in every order", 
 describe("the periodic rotation clock cannot be claimed", () => {
   const hourly = (): Rules => ({ ...defaultRules(), rotation: { everyMs: 3_600_000 } });
 
-  it("a seedling's rotation dated 2^53-1 is refused, and once allowed it does not switch the policy off", () => {
+  it("a seedling's rotation dated as far ahead as a ts may be is refused, and once allowed it does not switch the policy off", () => {
     const { h, F, R, S } = world(12, hourly());
-    const rot = h.emit(S, (s) => rotateBody(S.actor, s, "group").body, "tips", { ts: Number.MAX_SAFE_INTEGER })!;
+    // 2^53-1 is refused at the edge (events.ts MAX_TS); the latest time an event may claim is the attack now.
+    const far = h.emit(S, (s) => rotateBody(S.actor, s, "group").body, "tips", { ts: Number.MAX_SAFE_INTEGER })!;
+    expectRejected(converge(base, h), far, /out of range/);
+    const rot = h.emit(S, (s) => rotateBody(S.actor, s, "group").body, "tips", { ts: MAX_TS })!;
     expectRejected(converge(base, h), rot, /needs no rotation/);
-    // After an hour of others' time the seedling may rotate, even dated 2^53-1 ...
+    // After an hour of others' time the seedling may rotate, even dated MAX_TS ...
     h.advance(3_700_000);
     h.emit(F, { t: "announce", text: "an hour later" });
-    const late = h.emit(S, (s) => rotateBody(S.actor, s, "group").body, "tips", { ts: Number.MAX_SAFE_INTEGER })!;
+    const late = h.emit(S, (s) => rotateBody(S.actor, s, "group").body, "tips", { ts: MAX_TS })!;
     expectApplied(converge(base, h), late);
     // ... but a key dated a period ahead of a claim is due: an honest client finds it due now, and a
     // member without keys.rotate (the recruiter) rotates it at its ordinary time, as the fold agrees.
