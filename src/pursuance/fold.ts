@@ -37,6 +37,7 @@ import { applyRelaysSet } from "./apply-relays.js";
 import { applyIdentityLink, applyMemberVerify, applyProfileSet } from "./apply-identity.js";
 import { forkAllowed } from "./equivocation.js";
 import { MAX_TS } from "./events.js";
+import { contestEdges, mergeEdges } from "./join-contest.js";
 import { causalOrder } from "./order.js";
 import { emptyState, rankOf, stateHash, type PursuanceState } from "./state.js";
 import { byPriority, reductionOf, revokeStands, sameEdges, SupersedeIndex, type Reduction } from "./supersede.js";
@@ -48,6 +49,11 @@ export interface FoldOptions {
   crypto: Crypto;
   /** The pursuance id (its genesis event id), when known: a foreign genesis is then rejected. */
   genesisId?: string | null;
+  /**
+   * Set on the folds join-contest.ts runs to judge a contested invite: they
+   * record each applied event's author rank and judge no contest themselves.
+   */
+  judging?: boolean;
 }
 
 function applyOne(s: PursuanceState, e: PEvent, ctx: ApplyContext, genesisId: string | null): void {
@@ -187,6 +193,10 @@ export class Fold {
   private ranks: Map<string, number> | null = null;
   /** Each rotation's author rank as this pass found it: concurrent rotations go highest rank first (rotation-race.ts). */
   private rotationRanks = new Map<string, number>();
+  /** Which join wins each contested invite (join-contest.ts): a function of the event set alone. */
+  private contest = new Map<string, string[]>();
+  /** A judging fold's: each applied event's author rank just before it applied. */
+  private readonly actedAt = new Map<string, number>();
 
   constructor(private readonly o: FoldOptions) {
     this.ctx = { crypto: o.crypto };
@@ -308,7 +318,8 @@ export class Fold {
   refold(): void {
     this.broken = new Map();
     this.candidates = new Map();
-    this.edges = new Map();
+    this.contest = this.o.judging ? new Map() : contestEdges(this.events, this.index.joinsOf, (excluded) => this.foldWithout(excluded));
+    this.edges = new Map(this.contest);
     const dropped = new Set<string>();
     this.forkOk = forkAllowed(this.events, this.index.byAuthor, this.forks, null);
     for (let round = 0; ; round++) {
@@ -317,7 +328,7 @@ export class Fold {
       if (round + 1 >= MAX_ROUNDS) break;
       let changed = false;
       for (const r of this.found) if (!this.candidates.has(r.id)) this.candidates.set(r.id, r);
-      const next = withRotationEdges(this.index.edges(byPriority(this.candidates.values()), this.events, dropped), this.events, this.rotationRanks);
+      const next = this.allEdges(dropped);
       if (!sameEdges(next, this.edges)) {
         this.edges = next;
         changed = true;
@@ -334,6 +345,18 @@ export class Fold {
     this.tips = new Set([...this.events.keys()].filter((id) => !this.cited.has(id)));
   }
 
+  private allEdges(dropped: ReadonlySet<string>): Map<string, string[]> {
+    const e = withRotationEdges(this.index.edges(byPriority(this.candidates.values()), this.events, dropped), this.events, this.rotationRanks);
+    return this.contest.size > 0 ? mergeEdges(this.contest, e) : e;
+  }
+
+  /** A fresh fold of every event but `excluded`, to judge a contested invite (join-contest.ts). */
+  private foldWithout(excluded: ReadonlySet<string>): { rankIfApplied(id: string): number | null } {
+    const f = new Fold({ ...this.o, genesisId: this.genesisId, judging: true });
+    f.add([...this.events.values()].filter((e) => !excluded.has(e.id)));
+    return { rankIfApplied: (id) => f.actedAt.get(id) ?? null };
+  }
+
   /** One fold of every event in the current order. */
   private foldPass(dropped: Set<string>, ranks: Map<string, number> | null): void {
     this.st = emptyState();
@@ -348,10 +371,11 @@ export class Fold {
       const victim = byPriority(this.candidates.values()).reverse().find((r) => withEdges.has(r.id) && !dropped.has(r.id));
       if (!victim) break;
       dropped.add(victim.id);
-      this.edges = withRotationEdges(this.index.edges(byPriority(this.candidates.values()), this.events, dropped), this.events, this.rotationRanks);
+      this.edges = this.allEdges(dropped);
       o = causalOrder(this.events.values(), this.edges);
     }
     this.rotationRanks = new Map();
+    this.actedAt.clear();
     for (;;) {
       try {
         for (const e of o.order) this.step(e);
@@ -364,6 +388,7 @@ export class Fold {
         this.found = [];
         ranks?.clear();
         this.rotationRanks = new Map();
+        this.actedAt.clear();
       }
     }
     for (const e of o.orphans) this.record(e, "cites an event that is not in the log");
@@ -384,6 +409,7 @@ export class Fold {
       // Judged before anything changed: nothing to undo.
       return this.record(e, internalError(err));
     }
+    const rankBefore = this.o.judging ? rankOf(this.st, e.author) : 0;
     if (e.body?.t === "keys.rotate") this.rotationRanks.set(e.id, rankOf(this.st, e.author));
     try {
       const before = this.st.clock;
@@ -402,6 +428,8 @@ export class Fold {
       this.verdicts.set(e.id, null);
       if (reduces) this.found.push({ id: e.id, ...reduces });
       this.ranks?.set(e.id, rankOf(this.st, e.author));
+      // Before or after: a leave's author ranked before it, a join's only after.
+      if (this.o.judging) this.actedAt.set(e.id, Math.max(rankBefore, rankOf(this.st, e.author)));
     } catch (err) {
       if (err instanceof Rejected) {
         if (reduces && revokeStands(this.st, e)) this.found.push({ id: e.id, ...reduces });
