@@ -53,6 +53,12 @@ export interface SoakResult {
 const SERVER = process.env.BENCH_PG ?? "postgres://postgres@127.0.0.1:5432";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`soak: ${what} took over ${ms} ms`)), ms)));
+  return Promise.race([p, limit]).finally(() => clearTimeout(timer));
+}
+
 interface Member {
   rc: RelayClient;
   tag: string;
@@ -151,11 +157,13 @@ export async function runSoak(size: SoakSize, log: (m: string) => void = progres
           if (restarts === 0 && !restarting && acked >= size.frames / 2) {
             restarting = (async () => {
               log(`soak: restarting the relay at ${acked} acknowledged frames`);
-              await relay!.close();
+              // Bounded, so a stuck close or reopen fails the bench with its step named instead of hanging it.
+              await within(relay!.close(), 30_000, "closing the relay for the restart");
+              log("soak: relay closed");
               // The port may linger a moment after close: try again rather than leave the clients without a relay.
               for (let t = 0; ; t++) {
                 try {
-                  relay = await open(port);
+                  relay = await within(open(port), 30_000, `reopening the relay on port ${port}`);
                   break;
                 } catch (e) {
                   if (t >= 20) throw e;
