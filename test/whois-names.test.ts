@@ -11,8 +11,11 @@ import type { BoundContext } from "../src/bot/context.js";
 import { TrustWarnings } from "../src/bridge/trust-warnings.js";
 import { loadCrypto, type Crypto } from "../src/cwtch/crypto.js";
 import type { PursuanceClient } from "../src/pursuance/client.js";
-import { BodyError, parseBody } from "../src/pursuance/events.js";
+import { ActionError, genesisBody, joinBody } from "../src/pursuance/actions.js";
+import { BodyError, parseBody, type Body } from "../src/pursuance/events.js";
 import { fingerprint } from "../src/pursuance/fingerprint.js";
+import { openRequestMessage, requestChannelKeys, sealRequestMessage } from "../src/pursuance/join-request.js";
+import { toB64 } from "../src/cwtch/bytes.js";
 import type { Fold } from "../src/pursuance/fold.js";
 import { checkLinks, claimHistory, whois, type CheckedLinks } from "../src/pursuance/identity.js";
 import { converge, deliver, expectRejected, History, randomCausalOrder, randomChunks, Rng, type HMember } from "./helpers/history.js";
@@ -128,11 +131,20 @@ describe("a look-alike of a vouched name is that name; invisible and reordering 
         expect(() => parseBody(bytes), `${body.t} ${JSON.stringify(name)}`).toThrow(/name must not contain invisible, control or text-direction characters/);
       }
     }
-    // In the log: the join is refused with the reason, the joiner is no member, and what follows still folds.
+    // A join request carrying one is refused where the frame is opened, with the reason kept for status --json.
+    const keys = requestChannelKeys(crypto, new Uint8Array(32).fill(7));
+    const frame = (name: string) => toB64(sealRequestMessage(crypto, keys, { k: "request", requester: "a".repeat(64), sig: "s", stamp: "x", name, message: "hi", ts: 1 }).blob);
+    expect(openRequestMessage(crypto, keys, frame("\u202ealice"))).toEqual({ ok: false, reason: expect.stringMatching(/request whose name must not contain invisible, control or text-direction characters \(U\+202E\)/) });
+    expect(openRequestMessage(crypto, keys, frame("alice")).ok).toBe(true);
+    // Our own client refuses to sign such a name.
     const { h, F } = withAlice(91);
     const M = h.member("mallory");
-    M.name = "alice\u200b";
-    const { join } = h.addMember(F, M, "admin");
+    const inv = h.invite(F, "admin");
+    expect(() => joinBody(M.actor, h.genesisId!, inv.secret.seed, "alice\u200b")).toThrow(ActionError);
+    expect(() => genesisBody(M.actor, { name: "p", founderName: "\u202ealice" })).toThrow(/text-direction/);
+    // In the log (another client signed it): the join is refused with the reason, the joiner is no member, and what follows still folds.
+    for (const k of h.inviteKeys.get(inv.secret.publicKey) ?? []) M.ring.add(k.scope, k.key);
+    const join = h.emit(M, { ...(joinBody(M.actor, h.genesisId!, inv.secret.seed, "alice") as Extract<Body, { t: "join" }>), name: "alice\u200b" }, [inv.event]);
     const S = h.member("sam");
     h.addMember(F, S, "seedling");
     const f = converge(crypto, h, 9, 91);
