@@ -44,9 +44,10 @@ export function claimHistory(applied: readonly AppliedEvent[]): ClaimHistory {
     if (a.rejected !== null || !b) continue;
     const name = b.t === "genesis" ? b.founderName : b.t === "join" ? b.name : null;
     if (name === null) continue;
-    const list = takes.get(nameKey(name)) ?? [];
+    const key = nameKey(name);
+    const list = takes.get(key) ?? [];
     if (!list.some((t) => t.who === a.event.author)) list.push({ who: a.event.author, id: a.event.id });
-    takes.set(nameKey(name), list);
+    takes.set(key, list);
   }
   const h: ClaimHistory = new Map();
   for (const [k, list] of takes) {

@@ -12,6 +12,7 @@
  * joiner, Hangul fillers…), which render as nothing.
  */
 const HIDDEN = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}\p{Bidi_Control}]/u;
+const ALL_HIDDEN = new RegExp(HIDDEN.source, "gu");
 
 /** Why this name may not be a member name, or null. */
 export function nameProblem(name: string): string | null {
@@ -46,7 +47,7 @@ const LOOKALIKE: Record<string, string> = {
  * spaces collapsed. Equal skeletons are one name to the changed-key flags.
  */
 export function nameSkeleton(name: string): string {
-  const base = name.normalize("NFKC").toLowerCase().normalize("NFD").replace(/\p{Mn}/gu, "").replace(new RegExp(HIDDEN.source, "gu"), "");
+  const base = name.normalize("NFKC").toLowerCase().normalize("NFD").replace(/\p{Mn}/gu, "").replace(ALL_HIDDEN, "");
   let out = "";
   for (const ch of base) out += LOOKALIKE[ch] ?? ch;
   return out.replace(/\s+/gu, " ").trim();
