@@ -20,6 +20,11 @@ export function nameProblem(name: string): string | null {
   return m ? `name must not contain invisible, control or text-direction characters (U+${m[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")})` : null;
 }
 
+/** The name without the characters nameProblem refuses: what a client that takes names from elsewhere (Matrix display names) signs. */
+export function withoutHidden(name: string): string {
+  return name.replace(ALL_HIDDEN, "");
+}
+
 /**
  * Look-alikes, after NFKC and lower-casing (so full-width and other
  * compatibility forms are already Latin): Cyrillic and Greek letters that
