@@ -4,6 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { fitContent, MAX_CONTENT_BYTES } from "../src/bridge/fit-message.js";
 import { cleanBody, cleanName } from "../src/bridge/sanitize.js";
+import { nameProblem } from "../src/pursuance/names.js";
 
 const size = (v: unknown) => Buffer.byteLength(JSON.stringify(v), "utf8");
 
@@ -14,6 +15,12 @@ describe("cleanName", () => {
     expect(cleanName("a\r\n\tb\u2028c\u0000d\u0085e")).toBe("a b c d e");
     expect(cleanName(" \n\u202E ")).toBe("?");
     expect(Array.from(cleanName("x".repeat(500)))).toHaveLength(64);
+  });
+
+  it("drops what renders as nothing, so a Matrix display name is a name the log accepts (docs/protocol.md, Who is who)", () => {
+    const name = cleanName("\u{1F469}\u200D\u{1F4BB} al\u00ADice\u2060\uFE0F\u034F");
+    expect(name).toBe("\u{1F469}\u{1F4BB} alice");
+    expect(nameProblem(name)).toBeNull();
   });
 });
 

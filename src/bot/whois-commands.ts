@@ -2,7 +2,7 @@
 // paper, the Matrix id its key linked to itself (and whether that Matrix
 // account confirmed it), who vouched for the key, and a changed key called out.
 import { writtenFingerprint } from "../pursuance/fingerprint.js";
-import { checkLinks, claimHistory, membersLinkedTo, whois, type CheckedLinks, type WhoisRow } from "../pursuance/identity.js";
+import { checkLinks, claimHistory, membersLinkedTo, NO_CHECKED_LINKS, whois, type CheckedLinks, type WhoisRow } from "../pursuance/identity.js";
 import type { PursuanceState } from "../pursuance/state.js";
 import { findMember, memberName } from "../pursuance/views.js";
 import type { BoundHandler, UnboundHandler } from "./command-spec.js";
@@ -20,6 +20,9 @@ async function target(ctx: BoundContext, ref: string): Promise<string> {
   const r = ref.trim();
   if (MATRIX_ID.test(r) && ctx.resolveUser(r) === null) {
     const s = ctx.client.state;
+    // A key this bridge holds for that user is the user's, whether or not it linked itself in the log.
+    const held = [...s.members.keys()].find((m) => ctx.identity?.hosts(m) === r);
+    if (held) return held;
     const linked = membersLinkedTo(s, r);
     for (const m of linked) if (ctx.identity?.hosts(m) === r || (await ctx.identity?.confirmed(m, r))) return m;
     // Several claims and no confirmation: picking the first would hand the id to whoever claimed it first.
@@ -56,7 +59,7 @@ export function changedLine(c: WhoisRow["changed"][number]): string {
 /** The Matrix links this host can check for these members (none where the host knows no Matrix accounts). */
 async function checked(ctx: BoundContext, members: string[]): Promise<CheckedLinks> {
   const id = ctx.identity;
-  return id ? checkLinks(ctx.client.state, members, { hosts: (m) => id.hosts(m), confirmed: (m, x) => id.confirmed(m, x) }) : new Set();
+  return id ? checkLinks(ctx.client.state, members, { hosts: (m) => id.hosts(m), confirmed: (m, x) => id.confirmed(m, x) }) : NO_CHECKED_LINKS;
 }
 
 export const whoisCommand: BoundHandler = async (inv, ctx) => {

@@ -2,6 +2,7 @@
 // carry control characters, bidi overrides and newlines that make one line
 // look like another ("alice\nalice removed bob", "‮txet"). Names become one
 // line of visible text; bodies keep their newlines and lose the rest.
+import { withoutHidden } from "../pursuance/names.js";
 
 /** Bidi embeddings, overrides, isolates and marks: they reorder what is shown. */
 const BIDI = /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/g;
@@ -14,7 +15,9 @@ export const MAX_NAME = 64;
 
 /** A name as one line of plain, visible text (never empty). */
 export function cleanName(s: string, max = MAX_NAME): string {
-  const one = s.replace(BIDI, "").replace(NAME_BREAKS, " ").replace(/\s+/gu, " ").trim();
+  // Then the rest of what renders as nothing (zero-width joiners, soft hyphens, variation selectors…): a
+  // display name becomes a member name, and the log refuses names holding them (pursuance/names.ts).
+  const one = withoutHidden(s.replace(BIDI, "").replace(NAME_BREAKS, " ")).replace(/\s+/gu, " ").trim();
   const chars = Array.from(one);
   const cut = chars.length > max ? chars.slice(0, max - 1).join("") + "…" : one;
   return cut === "" ? "?" : cut;

@@ -7,6 +7,7 @@ import type { Crypto, SignKeyPair } from "../cwtch/crypto.js";
 import type { Assignee, Body, KeyRef } from "./events.js";
 import type { KeyRing } from "./keyring.js";
 import { joinProofMessage } from "./apply-membership.js";
+import { nameProblem } from "./names.js";
 import { rendezvousSecret } from "./rendezvous.js";
 import { defaultRules, type Rules, roleDef } from "./rules.js";
 import { NO_KEY, canReadTask, entitled, keyRecipients, type PursuanceState, type Task } from "./state.js";
@@ -27,7 +28,15 @@ export interface Actor {
   ring: KeyRing;
 }
 
+/** Our own name, refused before we sign it: the decoder would refuse the event (names.ts). */
+function ownName(name: string): string {
+  const why = nameProblem(name);
+  if (why) throw new ActionError(why, name);
+  return name;
+}
+
 export function genesisBody(a: Actor, o: { name: string; mission?: string; founderName: string; rules?: Rules }): Body {
+  ownName(o.founderName);
   const rules = o.rules ?? defaultRules();
   const group = a.ring.add("group", a.crypto.randomBytes(32));
   const keys: KeyRef[] = [a.ring.seal("group", group.keyId, a.identity.publicKey)];
@@ -107,6 +116,7 @@ export function revokeInviteBody(s: PursuanceState, ref: string): Body {
 }
 
 export function joinBody(a: Actor, pursuanceId: string, inviteSeed: Uint8Array, name: string): Body {
+  ownName(name);
   const kp = a.crypto.signKeyPair(inviteSeed);
   const proof = a.crypto.sign(joinProofMessage(pursuanceId, a.me), kp.secretKey);
   return { t: "join", invite: toHex(kp.publicKey), proof: toHex(proof), name };

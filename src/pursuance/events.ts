@@ -3,6 +3,7 @@
 // state machine sees only well-formed bodies (malformed ones become rejected
 // events, kept for audit).
 import { CAPABILITIES, MIN_SILENT_AFTER_MS, ROLE_NAME, type Capability, type RoleDef, type Rules } from "./rules.js";
+import { nameProblem } from "./names.js";
 
 const SIG128 = /^[0-9a-f]{128}$/;
 export type Hex = string;
@@ -191,6 +192,13 @@ function re(v: unknown, pat: RegExp, what: string): string {
   return v;
 }
 const hex64 = (v: unknown, what: string) => re(v, HEX64, what);
+/** A name members know each other by: nothing in it may hide or reorder what a reader sees (names.ts). */
+function memberName(v: unknown, what: string): string {
+  const name = str(v, what, 100);
+  const why = nameProblem(name);
+  if (why) throw new BodyError(what === "name" ? why : why.replace(/^name/, what), v);
+  return name;
+}
 const keyId = (v: unknown, what: string) => re(v, HEX32, what);
 const b64 = (v: unknown, what: string) => re(v, B64, what);
 function role(v: unknown, what = "role"): string {
@@ -310,7 +318,7 @@ export function parseBody(bytes: Uint8Array): Body {
         name: str(o.name, "name", 200),
         mission: str(o.mission, "mission"),
         rules: parseRules(o.rules),
-        founderName: str(o.founderName, "founderName", 100),
+        founderName: memberName(o.founderName, "founderName"),
         groupKeyId: keyId(o.groupKeyId, "groupKeyId"),
         keys: keyRefs(o.keys),
       };
@@ -351,7 +359,7 @@ export function parseBody(bytes: Uint8Array): Body {
     case "invite.revoke":
       return { t: "invite.revoke", invite: hex64(o.invite, "invite") };
     case "join":
-      return { t: "join", invite: hex64(o.invite, "invite"), proof: re(o.proof, /^[0-9a-f]{128}$/, "proof"), name: str(o.name, "name", 100) };
+      return { t: "join", invite: hex64(o.invite, "invite"), proof: re(o.proof, /^[0-9a-f]{128}$/, "proof"), name: memberName(o.name, "name") };
     case "leave":
       return { t: "leave" };
     case "remove":
@@ -434,7 +442,7 @@ export function parseBody(bytes: Uint8Array): Body {
       return { t: "requests.set", open: true, seed: b64(o.seed, "seed"), limit: limit as number, work: o.work as number, answerKey: hex64(o.answerKey, "answerKey"), holders };
     }
     case "request.pending": {
-      return { t: "request.pending", requester: hex64(o.requester, "requester"), name: str(o.name, "name", 100), message: str(o.message, "message", 2000), ts: timeMs(o.ts, "ts"), sig: re(o.sig, /^[0-9a-f]{128}$/, "sig"), stamp: re(o.stamp, /^[A-Za-z0-9_-]{1,24}$/, "stamp") };
+      return { t: "request.pending", requester: hex64(o.requester, "requester"), name: memberName(o.name, "name"), message: str(o.message, "message", 2000), ts: timeMs(o.ts, "ts"), sig: re(o.sig, /^[0-9a-f]{128}$/, "sig"), stamp: re(o.stamp, /^[A-Za-z0-9_-]{1,24}$/, "stamp") };
     }
     case "request.drop": {
       const requesters = arr(o.requesters, "requesters", MAX_REQUEST_LIMIT).map((r) => hex64(r, "requesters[]"));

@@ -6,6 +6,7 @@
 import type { Crypto } from "../cwtch/crypto.js";
 import type { Hex } from "./events.js";
 import { fingerprint } from "./fingerprint.js";
+import { nameSkeleton } from "./names.js";
 import type { AppliedEvent } from "./fold.js";
 import { rankOf, type PursuanceState } from "./state.js";
 
@@ -23,9 +24,14 @@ export interface WhoisRow {
 }
 
 /**
- * name → key that took it (genesis, joins) → the other keys that took it
- * causally before (their genesis or join is an ancestor of this key's). Not
- * the fold order: ids break ties there, and a joiner chooses its id.
+ * name (its skeleton, names.ts) → key that took it (genesis, joins) → the
+ * other keys that took it and did not take it strictly later (this key's
+ * genesis or join is not an ancestor of theirs). Not "their join is an
+ * ancestor of mine": a join cites only its invite, so an invite made before
+ * alice joined would make its joiner "concurrent" with her forever. Not the
+ * fold order either: ids break ties there, and a joiner chooses its id. So
+ * concurrent namesakes each count the other, which is the safe reading of a
+ * collision.
  */
 export type ClaimHistory = Map<string, Map<Hex, Hex[]>>;
 
@@ -38,15 +44,16 @@ export function claimHistory(applied: readonly AppliedEvent[]): ClaimHistory {
     if (a.rejected !== null || !b) continue;
     const name = b.t === "genesis" ? b.founderName : b.t === "join" ? b.name : null;
     if (name === null) continue;
-    const list = takes.get(nameKey(name)) ?? [];
+    const key = nameKey(name);
+    const list = takes.get(key) ?? [];
     if (!list.some((t) => t.who === a.event.author)) list.push({ who: a.event.author, id: a.event.id });
-    takes.set(nameKey(name), list);
+    takes.set(key, list);
   }
   const h: ClaimHistory = new Map();
   for (const [k, list] of takes) {
     const byKey = new Map<Hex, Hex[]>();
     // Names are rarely shared: walk ancestors only where two keys took one name.
-    for (const t of list) byKey.set(t.who, list.length < 2 ? [] : list.filter((o) => o.who !== t.who && isAncestor(parents, o.id, t.id)).map((o) => o.who));
+    for (const t of list) byKey.set(t.who, list.length < 2 ? [] : list.filter((o) => o.who !== t.who && !isAncestor(parents, t.id, o.id)).map((o) => o.who));
     h.set(k, byKey);
   }
   return h;
@@ -65,15 +72,21 @@ function isAncestor(parents: ReadonlyMap<Hex, readonly Hex[]>, anc: Hex, of: Hex
   return false;
 }
 
-const nameKey = (n: string) => `name:${n.trim().toLowerCase()}`;
+const nameKey = (n: string) => `name:${nameSkeleton(n)}`;
 
 /**
- * Key ↔ Matrix id pairings the viewer has checked, as `${key} ${matrix}`: the
- * Matrix account confirmed the key's link, or the viewer holds that account's
- * key. The bridge can check these; the CLI cannot, and passes none.
+ * Key ↔ Matrix id pairings the viewer has checked. `confirmed`, as
+ * `${key} ${matrix}`: a key's standing link in the log that the Matrix account
+ * confirmed, or that the viewer holds that account's key for. `held`: keys the
+ * viewer holds for a Matrix user, which are that user's whether or not the key
+ * ever linked itself in the log (the homeserver authenticated the pairing).
+ * The bridge can check these; the CLI cannot, and passes none.
  */
-export type CheckedLinks = ReadonlySet<string>;
-export const NO_CHECKED_LINKS: CheckedLinks = new Set();
+export interface CheckedLinks {
+  readonly confirmed: ReadonlySet<string>;
+  readonly held: ReadonlyMap<Hex, string>;
+}
+export const NO_CHECKED_LINKS: CheckedLinks = { confirmed: new Set(), held: new Map() };
 export const linkPair = (member: Hex, matrix: string) => `${member} ${matrix}`;
 
 /** Current members who vouched for `member`'s key (vouches by members who left no longer count). */
@@ -83,11 +96,12 @@ function vouchers(s: PursuanceState, member: Hex): Hex[] {
 
 /**
  * The changed-key flags on `member`, from what the viewer can check only:
- * - its name, when a key that took the same name causally before it (its
- *   genesis or join is an ancestor of this key's) is vouched for by a current
- *   member;
+ * - its name, when another key that took a look-alike of it (nameSkeleton)
+ *   and did not take it strictly later (this key's genesis or join is not an
+ *   ancestor of that key's) is vouched for by a current member;
  * - its Matrix id, when its own link is not checked and another key's standing
- *   link (the last one it made, member or not) to the same id is.
+ *   link (the last one it made, member or not) to the same id is, or the
+ *   viewer holds another key for that Matrix user.
  * An unconfirmed claim is never a basis; a basis goes when the vouch's author
  * leaves or the other key unlinks, and so does the flag.
  */
@@ -98,16 +112,18 @@ function changedKeys(s: PursuanceState, history: ClaimHistory, checked: CheckedL
     const earlier = before.filter((k) => vouchers(s, k).length > 0);
     if (earlier.length > 0) changed.push({ what: "name", value: name, earlier });
   }
-  if (matrix !== null && !checked.has(linkPair(member, matrix))) {
+  if (matrix !== null && !checked.confirmed.has(linkPair(member, matrix)) && checked.held.get(member) !== matrix) {
     const others = checkedHolders(s, checked, matrix).filter((k) => k !== member);
     if (others.length > 0) changed.push({ what: "matrix", value: matrix, earlier: others });
   }
   return changed;
 }
 
-/** Keys whose standing link to `matrix` (the last one each made, member or not) the viewer checked. */
+/** Keys whose standing link to `matrix` (the last one each made, member or not) the viewer checked, and keys it holds for that user. */
 function checkedHolders(s: PursuanceState, checked: CheckedLinks, matrix: string): Hex[] {
-  return [...s.links].filter(([k, m]) => m === matrix && checked.has(linkPair(k, matrix))).map(([k]) => k).sort();
+  const linked = [...s.links].filter(([k, m]) => m === matrix && checked.confirmed.has(linkPair(k, matrix))).map(([k]) => k);
+  const held = [...checked.held].filter(([, m]) => m === matrix).map(([k]) => k);
+  return [...new Set([...linked, ...held])].sort();
 }
 
 export function whois(crypto: Crypto, s: PursuanceState, history: ClaimHistory, member: Hex, checked: CheckedLinks = NO_CHECKED_LINKS): WhoisRow {
@@ -126,20 +142,28 @@ export function whois(crypto: Crypto, s: PursuanceState, history: ClaimHistory, 
 
 /**
  * The pairings the viewer can check, for the Matrix ids that matter to these
- * members (their own and any other key's link to the same id), asked of a port
- * that knows the host's confirmations and the keys it holds for Matrix users.
+ * members (their own and any other key's link to the same id, or a key it
+ * holds for that id), asked of a port that knows the host's confirmations and
+ * the keys it holds for Matrix users. Held keys are looked for among the
+ * members and the keys with a link in the log (a removed member that never
+ * linked is not a basis: the log no longer names it anywhere the viewer looks).
  */
-export async function checkLinks(s: PursuanceState, members: Iterable<Hex>, port: { hosts(member: Hex): string | null; confirmed(member: Hex, matrix: string): Promise<boolean> }): Promise<Set<string>> {
+export async function checkLinks(s: PursuanceState, members: Iterable<Hex>, port: { hosts(member: Hex): string | null; confirmed(member: Hex, matrix: string): Promise<boolean> }): Promise<CheckedLinks> {
   const ids = new Set<string>();
   for (const m of members) {
-    const id = s.links.get(m);
+    const id = s.links.get(m) ?? port.hosts(m);
     if (id) ids.add(id);
   }
-  const out = new Set<string>();
-  for (const [k, id] of s.links) {
-    if (ids.has(id) && (port.hosts(k) === id || (await port.confirmed(k, id)))) out.add(linkPair(k, id));
+  const confirmed = new Set<string>();
+  const held = new Map<Hex, string>();
+  for (const k of new Set([...s.members.keys(), ...s.links.keys()])) {
+    const hosted = port.hosts(k);
+    if (hosted !== null && ids.has(hosted)) held.set(k, hosted);
   }
-  return out;
+  for (const [k, id] of s.links) {
+    if (ids.has(id) && (held.get(k) === id || (await port.confirmed(k, id)))) confirmed.add(linkPair(k, id));
+  }
+  return { confirmed, held };
 }
 
 /** Current members whose keys linked this Matrix id to themselves, in fold order (anyone may claim any id). */

@@ -28,6 +28,7 @@ import { openFrame, sealFrame } from "../cwtch/envelope.js";
 import { PowError } from "../cwtch/pow.js";
 import { leadingZeroBits } from "../cwtch/relay-protocol.js";
 import { MAX_REQUEST_WORK } from "./events.js";
+import { nameProblem } from "./names.js";
 import { rendezvousKeys } from "./rendezvous.js";
 import { decodeTokenText, encodeTokenText, isRelayList } from "./token-text.js";
 import type { EpochKeys } from "../cwtch/envelope.js";
@@ -229,6 +230,8 @@ export function openRequestMessage(crypto: Crypto, keys: EpochKeys, blob: string
       v.message.length <= 2000 &&
       Number.isSafeInteger(v.ts);
     if (!ok) return no("a request with missing, malformed or oversized fields");
+    const why = nameProblem(v.name as string);
+    if (why) return no(`a request whose ${why}`);
     return { ok: true, m: { k: "request", requester: v.requester as string, sig: v.sig as string, stamp: v.stamp as string, name: v.name as string, message: v.message as string, ts: v.ts as number } };
   }
   if (v.k === "answer") {
