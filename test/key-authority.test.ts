@@ -149,6 +149,26 @@ describe("the periodic rotation clock cannot be claimed", () => {
     expect(f.state.keys.get("group")!.since).toBe(since);
   });
 
+  it("what is left: after a period of silence by everyone but the last rotator, one more rotation by a seedling is allowed, not two", () => {
+    const { h, F, S } = world(18, hourly());
+    h.advance(3_700_000);
+    h.rotate(F, "group");
+    const once = h.emit(S, (s) => rotateBody(S.actor, s, "group").body)!;
+    const twice = h.emit(S, (s) => rotateBody(S.actor, s, "group").body)!;
+    const f = converge(base, h, 20, 18);
+    expectApplied(f, once);
+    expectRejected(f, twice, /needs no rotation/);
+  });
+
+  it("what is left: a colluding member's claim a period ahead lets a seedling rotate early", () => {
+    const { h, C, S } = world(19, hourly());
+    h.advance(3_700_000);
+    h.task(C, ["change agent"], { title: "dated an hour ahead" });
+    h.advance(-3_700_000);
+    const early = h.emit(S, (s) => rotateBody(S.actor, s, "group").body, "tips", { ts: h.state().keys.get("group")!.since + 3_700_000 })!;
+    expectApplied(converge(base, h, 20, 19), early);
+  });
+
   it("only other members' claims count: once others' time has passed a period, the seedling may rotate", () => {
     const { h, F, S } = world(17, hourly());
     h.rotate(F, "group");
