@@ -149,6 +149,22 @@ describe("the periodic rotation clock cannot be claimed", () => {
     expect(f.state.keys.get("group")!.since).toBe(since);
   });
 
+  it("concurrent shapes around a backdated rotation fold the same in every order, incremental and fresh", () => {
+    for (let seed = 40; seed < 46; seed++) {
+      const { h, F, A, C, S } = world(seed, hourly());
+      h.rotate(F, "group");
+      const since = h.state().keys.get("group")!.since;
+      const at = h.tips();
+      // Concurrent with the seedling's backdated rotation: an admin's ordinary task, a change agent dated an hour ahead, a founder's rotation.
+      h.task(A, ["admin"], { title: "ordinary" }, at);
+      if (seed % 2 === 0) h.emit(C, (s) => rotateBody(C.actor, s, "group").body, at, { ts: since + 3_700_000 });
+      if (seed % 3 === 0) h.rotate(F, "group", at);
+      const back = h.emit(S, (s) => rotateBody(S.actor, s, "group").body, at, { ts: since - 2 * 3_600_000 - 1 })!;
+      const f = converge(base, h, 24, seed);
+      expectRejected(f, back, /needs no rotation|stale/);
+    }
+  });
+
   it("what is left: after a period of silence by everyone but the last rotator, one more rotation by a seedling is allowed, not two", () => {
     const { h, F, S } = world(18, hourly());
     h.advance(3_700_000);
@@ -256,6 +272,24 @@ describe("escrow shares outlive no one's role", () => {
     for (const k of keys) ring.add("primary", k);
     const ck = openContentKey(base, ring, A.kp, A.hex, f.state.tasks.get(t.id)!);
     expect(ck === null ? null : decryptText(base, ck, f.state.tasks.get(t.id)!.text)).toBeNull();
+  });
+
+  it("a succession move concurrent with removals and a re-escrow folds the same in every order; the escrowed key stays due until it rotates", () => {
+    for (let seed = 60; seed < 66; seed++) {
+      const { h, F, A, R } = world(seed);
+      const R2 = h.member("recruiter2");
+      h.addMember(F, R2, "recruiter");
+      h.emit(F, (s) => escrowBody(F.actor, s));
+      const keyBefore = h.state().keys.get("primary")!.keyId;
+      const at = h.tips();
+      h.emit(F, (s) => ({ t: "rules.policy", succession: { ...s.rules.succession, role: "recruiter" } }), at);
+      if (seed % 2 === 0) h.remove(F, A, at);
+      if (seed % 3 === 0) h.remove(F, R, at);
+      h.emit(F, (s) => escrowBody(F.actor, s));
+      const f = converge(base, h, 24, seed);
+      const k = f.state.keys.get("primary")!;
+      expect(k.keyId !== keyBefore || k.needsRotation).toBe(true);
+    }
   });
 
   it("a re-escrow that drops a holder, folded in any order, leaves the escrowed key due until it rotates", () => {
