@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { loadCrypto, type Crypto } from "../src/cwtch/crypto.js";
 import { fromB64, fromHex, toB64 } from "../src/cwtch/bytes.js";
 import { delegateBody, rotateBody } from "../src/pursuance/actions.js";
-import { escrowBody } from "../src/pursuance/escrow.js";
+import { escrowBody, escrowStale } from "../src/pursuance/escrow.js";
 import { keyIdOf, KeyRing } from "../src/pursuance/keyring.js";
 import { defaultRules, type Rules } from "../src/pursuance/rules.js";
 import { combine } from "../src/pursuance/shamir.js";
@@ -127,6 +127,76 @@ describe("the periodic rotation clock cannot be claimed", () => {
     expect(rotationDue(s, near, now, F.hex)).toBe(false);
     expect(rotationDue(s, near, now + 3_000_000 + 3_600_000, F.hex)).toBe(true);
   });
+
+  it("a seedling cannot make the key due by dating its rotation more than a period before the key's age", () => {
+    const { h, F, S } = world(15, hourly());
+    h.rotate(F, "group");
+    const since = h.state().keys.get("group")!.since;
+    const back = h.emit(S, (s) => rotateBody(S.actor, s, "group").body, "tips", { ts: since - 2 * 3_600_000 - 1 })!;
+    const far = h.emit(S, (s) => rotateBody(S.actor, s, "group").body, "tips", { ts: -Number.MAX_SAFE_INTEGER })!;
+    const f = converge(base, h, 20, 15);
+    expectRejected(f, back, /needs no rotation/);
+    expectRejected(f, far, /needs no rotation/);
+  });
+
+  it("a seedling's own earlier claim never makes the key due for it: a backdated rotation it was allowed does not let it rotate again", () => {
+    const { h, S, C } = world(16, hourly());
+    // C leaves, so the group key needs rotation and any member may rotate it: the seedling does, dated ten hours back.
+    h.emit(C, { t: "leave" });
+    const since = h.state().keys.get("group")!.since;
+    const first = h.emit(S, (s) => rotateBody(S.actor, s, "group").body, "tips", { ts: since - 10 * 3_600_000 })!;
+    const again = h.emit(S, (s) => rotateBody(S.actor, s, "group").body, "tips", { ts: since + 1 })!;
+    const f = converge(base, h, 20, 16);
+    expectApplied(f, first);
+    expectRejected(f, again, /needs no rotation/);
+    // The key's age did not move back with the seedling's claim.
+    expect(f.state.keys.get("group")!.since).toBe(since);
+  });
+
+  it("concurrent shapes around a backdated rotation fold the same in every order, incremental and fresh", () => {
+    for (let seed = 40; seed < 46; seed++) {
+      const { h, F, A, C, S } = world(seed, hourly());
+      h.rotate(F, "group");
+      const since = h.state().keys.get("group")!.since;
+      const at = h.tips();
+      // Concurrent with the seedling's backdated rotation: an admin's ordinary task, a change agent dated an hour ahead, a founder's rotation.
+      h.task(A, ["admin"], { title: "ordinary" }, at);
+      if (seed % 2 === 0) h.emit(C, (s) => rotateBody(C.actor, s, "group").body, at, { ts: since + 3_700_000 });
+      if (seed % 3 === 0) h.rotate(F, "group", at);
+      const back = h.emit(S, (s) => rotateBody(S.actor, s, "group").body, at, { ts: since - 2 * 3_600_000 - 1 })!;
+      const f = converge(base, h, 24, seed);
+      expectRejected(f, back, /needs no rotation|stale/);
+    }
+  });
+
+  it("what is left: after a period of silence by everyone but the last rotator, one more rotation by a seedling is allowed, not two", () => {
+    const { h, F, S } = world(18, hourly());
+    h.advance(3_700_000);
+    h.rotate(F, "group");
+    const once = h.emit(S, (s) => rotateBody(S.actor, s, "group").body)!;
+    const twice = h.emit(S, (s) => rotateBody(S.actor, s, "group").body)!;
+    const f = converge(base, h, 20, 18);
+    expectApplied(f, once);
+    expectRejected(f, twice, /needs no rotation/);
+  });
+
+  it("what is left: a colluding member's claim a period ahead lets a seedling rotate early", () => {
+    const { h, C, S } = world(19, hourly());
+    h.advance(3_700_000);
+    h.task(C, ["change agent"], { title: "dated an hour ahead" });
+    h.advance(-3_700_000);
+    const early = h.emit(S, (s) => rotateBody(S.actor, s, "group").body, "tips", { ts: h.state().keys.get("group")!.since + 3_700_000 })!;
+    expectApplied(converge(base, h, 20, 19), early);
+  });
+
+  it("only other members' claims count: once others' time has passed a period, the seedling may rotate", () => {
+    const { h, F, S } = world(17, hourly());
+    h.rotate(F, "group");
+    h.advance(3_700_000);
+    h.emit(F, { t: "announce", text: "an hour later" });
+    const ok = h.emit(S, (s) => rotateBody(S.actor, s, "group").body)!;
+    expectApplied(converge(base, h, 20, 17), ok);
+  });
 });
 
 describe("escrow shares outlive no one's role", () => {
@@ -165,6 +235,79 @@ describe("escrow shares outlive no one's role", () => {
     h.revoke(F, A, "admin");
     expect(h.state().keys.get("primary")!.needsRotation).toBe(true);
     converge(base, h);
+  });
+
+  it("moving succession away from the escrow holders makes the escrowed key due; re-escrowing it un-rotated is refused", () => {
+    const { h, F, A, A2, R } = world(22);
+    const R2 = h.member("recruiter2");
+    h.addMember(F, R2, "recruiter");
+    const e1 = h.emit(F, (s) => escrowBody(F.actor, s))!;
+    expect(h.state().escrow!.holders).toEqual([A.hex, A2.hex].sort());
+    const keyBefore = h.state().keys.get("primary")!.keyId;
+    const pol = h.emit(F, (s) => ({ t: "rules.policy", succession: { ...s.rules.succession, role: "recruiter" } }))!;
+    expect(h.state().keys.get("primary")!.needsRotation).toBe(true);
+    // The leader's duty waits for the rotation before it re-escrows.
+    expect(escrowStale(h.state())).toBe(false);
+    // A re-escrow of the same key to the recruiters (an older client, or a leader who wants the admins to keep it) is refused.
+    const early = h.emit(F, (s) => escrowBody(F.actor, s))!;
+    expect(h.state().keys.get("primary")!.keyId).toBe(keyBefore);
+    expect(h.state().keys.get("primary")!.needsRotation).toBe(true);
+    const rot = h.rotate(F, "primary");
+    expect(escrowStale(h.state())).toBe(true);
+    const e2 = h.emit(F, (s) => escrowBody(F.actor, s))!;
+    const t = h.task(F, ["primary"], { title: "top secret after the succession moved" });
+    const f = converge(base, h, 20, 22);
+    expectApplied(f, pol);
+    expectRejected(f, early, /needs rotation/);
+    expectApplied(f, rot);
+    expectApplied(f, e2);
+    expectApplied(f, t);
+    expect(f.state.escrow!.holders).toEqual([R.hex, R2.hex].sort());
+    // The former holders open their old shares and combine: not the key in use, and not what is written under it.
+    const b = e1.body as Extract<NonNullable<typeof e1.body>, { t: "rules.policy" }>;
+    const share = (m: typeof A) => {
+      const raw = base.openSealed(fromB64(b.escrow!.shares[m.hex]!), m.kp.publicKey, m.kp.secretKey)!;
+      return { x: raw[0]!, y: raw.slice(1) };
+    };
+    const secret = combine([share(A), share(A2)]);
+    const keys = b.escrow!.keyIds.map((_, i) => secret.slice(32 * i, 32 * i + 32));
+    expect(keys.map((k) => keyIdOf(base, k))).not.toContain(f.state.keys.get("primary")!.keyId);
+    const ring = new KeyRing(base, A.kp);
+    for (const k of keys) ring.add("primary", k);
+    const ck = openContentKey(base, ring, A.kp, A.hex, f.state.tasks.get(t.id)!);
+    expect(ck === null ? null : decryptText(base, ck, f.state.tasks.get(t.id)!.text)).toBeNull();
+  });
+
+  it("a succession move concurrent with removals and a re-escrow folds the same in every order; the escrowed key stays due until it rotates", () => {
+    for (let seed = 60; seed < 66; seed++) {
+      const { h, F, A, R } = world(seed);
+      const R2 = h.member("recruiter2");
+      h.addMember(F, R2, "recruiter");
+      h.emit(F, (s) => escrowBody(F.actor, s));
+      const keyBefore = h.state().keys.get("primary")!.keyId;
+      const at = h.tips();
+      h.emit(F, (s) => ({ t: "rules.policy", succession: { ...s.rules.succession, role: "recruiter" } }), at);
+      if (seed % 2 === 0) h.remove(F, A, at);
+      if (seed % 3 === 0) h.remove(F, R, at);
+      h.emit(F, (s) => escrowBody(F.actor, s));
+      const f = converge(base, h, 24, seed);
+      const k = f.state.keys.get("primary")!;
+      expect(k.keyId !== keyBefore || k.needsRotation).toBe(true);
+    }
+  });
+
+  it("a re-escrow that drops a holder, folded in any order, leaves the escrowed key due until it rotates", () => {
+    const { h, F, A, A2 } = world(23);
+    const A3 = h.member("admin3");
+    h.addMember(F, A3, "admin");
+    h.emit(F, (s) => escrowBody(F.actor, s));
+    h.revoke(F, A3, "admin");
+    expect(h.state().keys.get("primary")!.needsRotation).toBe(true);
+    const re = h.emit(F, (s) => escrowBody(F.actor, s))!;
+    const f = converge(base, h, 20, 23);
+    expectRejected(f, re, /needs rotation/);
+    expect(f.state.escrow!.holders).toEqual([A.hex, A2.hex, A3.hex].sort());
+    expect(f.state.keys.get("primary")!.needsRotation).toBe(true);
   });
 });
 

@@ -3,7 +3,7 @@
 // a member who is entitled but lacks them).
 import type { Body } from "./events.js";
 import { type PEvent, reject, requireActor, requireCap, requireMember, requireOutranksRole, requireRole, short } from "./apply-common.js";
-import { rotationDue } from "./rotation-clock.js";
+import { nextSince, rotationDue } from "./rotation-clock.js";
 import { NO_KEY, entitled, hasCap, keyRecipients, reconcileKeys, type PursuanceState } from "./state.js";
 import { roleDef } from "./rules.js";
 
@@ -27,10 +27,12 @@ export function applyRotate(s: PursuanceState, e: PEvent, b: B<"keys.rotate">): 
   const missing = want.filter((m) => !sealedTo.has(m));
   if (extra.length > 0) reject(`rotation seals "${b.scope}" to non-entitled ${extra.map(short).join(", ")}`);
   if (missing.length > 0) reject(`rotation of "${b.scope}" leaves out ${missing.map(short).join(", ")}`);
+  // Before any change: the new age is judged against the key as it was.
+  const since = nextSince(s, k, e.ts, e.author);
   k.keyId = b.keyId;
   k.holders = new Set(want);
   k.needsRotation = false;
-  k.since = e.ts;
+  k.since = since;
   k.history.push(b.keyId);
   k.rotatedBy = e.author;
   k.rotationSeals = new Set(want);

@@ -17,7 +17,7 @@ import {
   short,
   when,
 } from "./apply-common.js";
-import { NO_KEY, entitled, hasCap, rankOf, reconcileKeys, type Invite, type PursuanceState } from "./state.js";
+import { NO_KEY, checkEscrowHolders, entitled, hasCap, rankOf, reconcileKeys, type Invite, type PursuanceState } from "./state.js";
 
 export const JOIN_DOMAIN = utf8.encode("pursuance/join/v1\0");
 
@@ -95,6 +95,8 @@ export function applyPolicy(s: PursuanceState, e: PEvent, b: B<"rules.policy">):
   if (b.succession) s.rules.succession = b.succession;
   if (b.rotation) s.rules.rotation = b.rotation;
   if (escrow) s.escrow = escrow;
+  // Moving the succession to another role leaves the old holders with their shares of the current key.
+  checkEscrowHolders(s);
 }
 
 /** The leader splits the top role's keys among the succession role (escrow.ts): checked for shape, not content. */
@@ -105,6 +107,9 @@ function checkEscrow(s: PursuanceState, e: PEvent, x: NonNullable<B<"rules.polic
   if (!k || k.keyId === NO_KEY) reject(`"${top}" has no key to escrow`);
   if (!entitled(s, e.author).includes(top)) reject(`${short(e.author)} does not hold the "${top}" key`);
   if (x.keyIds.join() !== k.history.join()) reject(`escrow must cover every "${top}" key id, ending with the current one`);
+  // A key that needs rotation may be held by someone who should not (a former share holder among
+  // them): escrowing it again, to whomever, would keep it in use; it is escrowed after it rotates.
+  if (k.needsRotation) reject(`"${top}" key ${short(k.keyId)} needs rotation before it is escrowed`);
   if (x.threshold !== quorum) reject(`escrow threshold ${x.threshold} is not the succession quorum ${quorum}`);
   const want = successors(s);
   const got = Object.keys(x.shares).sort();

@@ -23,11 +23,12 @@ export interface Verdict {
   rejected: string | null;
 }
 
-/** Whether the escrow the state holds no longer matches the top role's keys, the quorum or the successors. */
+/** Whether the escrow the state holds no longer matches the top role's keys, the quorum or the successors (and the key is not due for rotation). */
 export function escrowStale(s: PursuanceState): boolean {
   const top = topRole(s.rules);
   const k = s.keys.get(top);
-  if (!k || k.keyId === NO_KEY) return false;
+  // A key due for rotation is escrowed only once rotated (the fold refuses it before).
+  if (!k || k.keyId === NO_KEY || k.needsRotation) return false;
   const heirs = successors(s);
   if (heirs.length < s.rules.succession.quorum || heirs.length > 255) return false;
   const e = s.escrow;

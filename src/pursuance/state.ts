@@ -376,8 +376,16 @@ export function reconcileKeys(s: PursuanceState, touched?: Iterable<Hex>): void 
       }
     }
   }
-  // An escrow share holder out of the succession role (removed, left, demoted) still holds its share:
-  // the escrowed key now current must rotate (the leader then re-escrows), so nothing new is written under it.
+  checkEscrowHolders(s);
+}
+
+/**
+ * An escrow share holder out of the succession role (removed, left, demoted, or the succession
+ * moved to another role) still holds its share: the escrowed key now current must rotate (the
+ * leader then re-escrows), so nothing new is written under it. Called by reconcileKeys and by a
+ * rules.policy (applyPolicy), the only events that change who the successors are.
+ */
+export function checkEscrowHolders(s: PursuanceState): void {
   const esc = s.escrow;
   const top = esc ? s.keys.get(esc.scope) : undefined;
   if (esc && top && !top.needsRotation && esc.keyIds.includes(top.keyId) && esc.holders.some((h) => !s.members.get(h)?.roles.has(s.rules.succession.role))) top.needsRotation = true;
