@@ -147,7 +147,9 @@ describe("announcement authority (real relay, real clients, real CLI verifier)",
     expect(r.out).toMatch(/^UNPROVEN: .*no role chain/m);
     // The most an attacker can do: the chain that was true before the removal. The verdict says exactly that much.
     const old = dressed(ev, chainOf(honest.proof), "Ignore the old relay; use relay 66666");
-    const head = toHex(chainOf(honest.proof).at(-1)!.id).slice(0, 12);
+    // The last event that gives a role, not the links to its join's witness that follow it.
+    const gives = chainOf(honest.proof).filter((e) => /"t":"(role\.|invite"|join"|leader\.transfer)/.test(new TextDecoder().decode(e.body)));
+    const head = toHex(gives.at(-1)!.id).slice(0, 12);
     const r2 = await cli(proofBlock(old.proof), ...pin);
     expect(r2.code, r2.out).toBe(0);
     expect(r2.out).toMatch(/^VALID announcement: /m);
@@ -251,7 +253,8 @@ describe("a chain two admissions deep, through a role made later (real relay, re
     await until("founder sees it", () => f.state.announcements.length === 1, [f, c]);
     const item = publicAnnouncements(f.state, f.id, (id) => f.session.log.get(id), undefined, f.fold.applied)[0]!;
     const kinds = (item.proof.chain ?? []).map((b) => JSON.parse(new TextDecoder().decode((decodeAndVerify(crypto0, new Uint8Array(Buffer.from(b, "base64"))) as SignedEvent).body)).t);
-    expect(kinds).toEqual(["role.create", "invite", "join", "invite", "join", "role.grant", "role.grant"]);
+    // Each join with its witness: the inviter's key share sealed to the joiner (join-witness.ts).
+    expect(kinds).toEqual(["role.create", "invite", "join", "keys.share", "invite", "join", "keys.share", "role.grant", "role.grant"]);
     const m = announcementMessage("Deep", item);
     const content = JSON.stringify({ msgtype: "m.text", body: m.plain, format: "org.matrix.custom.html", formatted_body: m.html, ...m.extra });
     const r = await cli(content, "--pursuance", f.id, "--founder", f.me);
@@ -280,15 +283,18 @@ describe("a chain two admissions deep, through a role made later (real relay, re
 });
 
 describe("role chains do not grow with the pursuance (pure fold, 100 members)", () => {
-  it("an admin's chain in a 100-member pursuance is its invite and its join; a member admitted by that admin adds two more", () => {
+  it("an admin's chain in a 100-member pursuance is its invite, its join and the join's witness; a member admitted by that admin adds three more", () => {
     const h = new History(crypto0, 7);
     const F = h.member("founder");
     h.genesis(F);
     const A = h.member("admin");
     h.addMember(F, A, "admin");
+    // Each inviter goes on after its joiner's join: the join's witness (a client's key share does this).
+    h.emit(F, { t: "announce", text: "welcome, admin" });
     for (let i = 0; i < 97; i++) h.addMember(i % 2 ? F : A, h.member(`m${i}`), i % 3 ? "seedling" : "change agent");
     const S = h.member("speaker");
     h.addMember(A, S, "seedling");
+    h.emit(A, { t: "announce", text: "welcome, speaker" });
     h.emit(F, { t: "role.amend", role: "seedling", def: { rank: 20, caps: ["task.comment", "task.update", "announce"], reads: "assigned" } });
     const byAdmin = h.emit(A, { t: "announce", text: "from the admin" })!;
     const bySpeaker = h.emit(S, { t: "announce", text: "from a seedling, now allowed" })!;
@@ -297,7 +303,7 @@ describe("role chains do not grow with the pursuance (pure fold, 100 members)", 
     expect(f.verdict(bySpeaker.id)).toBeNull();
     const kinds = (ids: string[]) => ids.map((id) => h.events.find((e) => e.id === id)!.body!.t);
     // The amend of "seedling" is not in the admin's chain: the admin was never invited to or granted it.
-    expect(kinds(roleChain(f.applied, A.hex, byAdmin.id))).toEqual(["invite", "join"]);
-    expect(kinds(roleChain(f.applied, S.hex, bySpeaker.id))).toEqual(["invite", "join", "invite", "join", "role.amend"]);
+    expect(kinds(roleChain(f.applied, A.hex, byAdmin.id))).toEqual(["invite", "join", "announce"]);
+    expect(kinds(roleChain(f.applied, S.hex, bySpeaker.id))).toEqual(["invite", "join", "announce", "invite", "join", "announce", "role.amend"]);
   });
 });

@@ -2,7 +2,7 @@
 // static HTML page. Each carries the proof (announcement-proof.ts) so a reader
 // can check it without trusting whoever served it.
 import { keyInGroups, MATRIX_PROOF_KEY, proofBlock, type PublicAnnouncement } from "../pursuance/announcement-proof.js";
-import { CUT_MARK, shownText } from "../pursuance/announcement-shown.js";
+import { CUT_MARK, shownText, TOO_LONG_HTML } from "../pursuance/announcement-shown.js";
 import type { PublicMessage } from "./announce-ports.js";
 import { esc } from "./mirror-render.js";
 import { MAX_CONTENT_BYTES } from "./fit-message.js";
@@ -30,7 +30,7 @@ export function announcementMessage(pursuanceName: string, a: PublicAnnouncement
   const pointer = `<p>— ${esc(who)}, pursuance <code>${a.proof.pursuance}</code>. To check it, copy the plain-text body of this message into <code>pursuance verify-announcement -</code>.</p>`;
   if (size() > MAX_CONTENT_BYTES) msg.html = `${text}${pointer}`;
   // Then the HTML copy of the text: clients show the body instead, which holds everything.
-  if (size() > MAX_CONTENT_BYTES) msg.html = `<p>${headHtml}(too long to repeat here: see the plain-text body)</p>${pointer}`;
+  if (size() > MAX_CONTENT_BYTES) msg.html = `<p>${headHtml}${TOO_LONG_HTML}</p>${pointer}`;
   // Then the JSON copy of the proof: the body's block is the same proof (the key stays, naming where it is).
   if (size() > MAX_CONTENT_BYTES) msg.extra = { [MATRIX_PROOF_KEY]: { in: "body", pursuance: a.proof.pursuance, announcer: a.proof.announcer } };
   // Last, the shown text is cut, marked as cut: the signed text is whole in the block, and the verifier prints it.

@@ -108,7 +108,9 @@ function collectJson(v: unknown, out: Copy[], depth: number, shown: Shown[]): vo
   // A message too long to carry the proof twice names the body as where it is.
   const key = o[MATRIX_PROOF_KEY] as Record<string, unknown> | undefined;
   if (key && typeof key === "object" && typeof key.event !== "string" && typeof o.body === "string" && o.body.includes(BLOCK_BEGIN)) {
-    out.push(...findCopies(o.body));
+    // The HTML is shown too, whichever part holds the proof.
+    const html = here.filter((x) => x.where.startsWith("message HTML"));
+    out.push(...findCopies(o.body).map((c) => ({ ...c, shown: [...c.shown, ...html] })));
     return;
   }
   for (const x of Object.values(o)) collectJson(x, out, depth + 1, here);

@@ -197,7 +197,9 @@ export function verifyAnnouncement(crypto: Crypto, p: AnnouncementProof, expect:
   const chain = ours && v.kind ? (p.v === 1 || !p.chain ? null : replayChain(crypto, ours, p.chain, ev, "announce")) : undefined;
   if (chain === null) add("authority", false, "the copy carries no role chain (an older copy), so nothing in it shows that its announcer held announce");
   else if (chain !== undefined) add("authority", chain.status === "proven", chain.status === "proven" ? `the role chain (${p.chain!.length} signed events after the genesis) gives ${short(p.announcer)} ${chain.roles.map((r) => `"${r}"`).join(", ")}, which may ${may}` : chain.reason);
-  const altered = v.text !== null ? compareShown(shown, v.text, name) : null;
+  // The attribution line may name the announcer as its chain does, or by its key (the mirror's fallback).
+  const by = { names: chain?.status === "proven" ? [chain.name, p.announcer.slice(0, 12)] : [], key: p.announcer, pursuance: p.pursuance, ts: v.ts };
+  const altered = v.text !== null ? compareShown(shown, v.text, name, by) : null;
   if (v.text !== null && shown.length > 0) add("text shown", altered === null, altered === null ? `the text this copy shows (${shown.map((x) => x.where).join(", ")}) is the signed text${shownCut(shown) ? ", but cut short: read the whole signed text printed here" : ""}` : `the ${altered.where} shows other words than were signed`);
   const failed = checks.find((c) => !c.ok && c.what !== "authority" && c.what !== "text shown");
   if (failed) v.headline = `INVALID: ${failed.detail}`;

@@ -5,7 +5,12 @@
 //
 // Every rendering (announce-render.ts) puts the text first, then an attribution
 // line starting with "— ", then the block: that line is where the shown text
-// ends. A copy with nothing but the block shows no text apart from the signed one.
+// ends, and the line itself must be one a renderer writes (announcement-markup.ts):
+// words put between it and the block are shown too. A copy with nothing but
+// the block shows no text apart from the signed one.
+import { attributionMatches, foreignMarkup, type Attribution } from "./announcement-markup.js";
+
+export type { Attribution };
 
 export const BLOCK_BEGIN = "-----BEGIN PURSUANCE ANNOUNCEMENT-----";
 export const BLOCK_END = "-----END PURSUANCE ANNOUNCEMENT-----";
@@ -22,10 +27,15 @@ export function shownText(text: string): string {
 /** Where a rendering cut a text too long for one Matrix message (the block still holds all of it). */
 export const CUT_MARK = "\n… (cut to fit one Matrix message: the whole signed text is in the block below, and pursuance verify-announcement prints it)";
 
+/** What a message's HTML shows instead of a text too long to repeat there (the body holds it). */
+export const TOO_LONG_HTML = "(too long to repeat here: see the plain-text body)";
+
 /** One place a copy shows text: where (for the report), and the words. */
 export interface Shown {
   where: string;
   text: string;
+  /** An attribution line (must be one a renderer writes), or markup no renderer writes (always a difference). */
+  role?: "attribution" | "foreign";
 }
 
 const ENTITIES: Record<string, string> = { "&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&#39;": "'", "&apos;": "'" };
@@ -38,11 +48,18 @@ function unmarkup(s: string): string {
     .replace(/&(amp|lt|gt|quot|#39|apos);/g, (m) => ENTITIES[m]!);
 }
 
-/** The words before the attribution line, or null when the segment shows none. */
-function beforeAttribution(s: string): string | null {
+/** What one segment shows at `where`: the words before its attribution line, and that line with whatever follows it. */
+function split(s: string, where: string): Shown[] {
   const at = s.lastIndexOf("\n— ");
+  const out: Shown[] = [];
   const cut = (at >= 0 ? s.slice(0, at) : s).trim();
-  return cut === "" ? null : cut;
+  if (cut !== "") out.push({ where, text: cut });
+  if (at >= 0) out.push({ where: `${where} attribution line`, text: s.slice(at + 1).trim(), role: "attribution" });
+  return out;
+}
+
+function foreign(where: string, tags: string[]): Shown[] {
+  return tags.map((t) => ({ where, text: t, role: "foreign" as const }));
 }
 
 /**
@@ -55,15 +72,19 @@ export function shownBeforeBlock(before: string): Shown[] {
   const feed = before.lastIndexOf('<content type="text">');
   if (feed >= 0) {
     const entry = before.lastIndexOf("<entry>");
+    // The entry's elements before its content, and what lies between the previous entry's content and this entry.
+    const prevEnd = before.lastIndexOf("</content>", entry);
+    const frame = `${prevEnd >= 0 ? before.slice(prevEnd, entry) : ""}${before.slice(Math.max(0, entry), feed)}`;
+    out.push(...foreign("feed entry", foreignMarkup(frame, "feed")));
+    if (prevEnd >= 0 && unmarkup(before.slice(prevEnd, entry)).trim() !== "") out.push({ where: "feed, between entries", text: unmarkup(before.slice(prevEnd, entry)).trim(), role: "foreign" });
     const title = /<title>([\s\S]*?)<\/title>/.exec(before.slice(Math.max(0, entry)));
     if (entry >= 0 && title) out.push({ where: "feed entry title", text: unmarkup(title[1]!) });
-    const t = beforeAttribution(unmarkup(before.slice(feed)));
-    if (t !== null) out.push({ where: "feed entry", text: t });
+    out.push(...split(unmarkup(before.slice(feed)), "feed entry"));
     return out;
   }
   const article = before.lastIndexOf("<article");
-  const t = beforeAttribution(article >= 0 ? unmarkup(before.slice(article)) : before);
-  if (t !== null) out.push({ where: article >= 0 ? "web page" : "message", text: t });
+  if (article >= 0) out.push(...foreign("web page", foreignMarkup(before.slice(article), "page")));
+  out.push(...split(article >= 0 ? unmarkup(before.slice(article)) : before, article >= 0 ? "web page" : "message"));
   return out;
 }
 
@@ -83,8 +104,8 @@ export function shownInContent(o: Record<string, unknown>): Shown[] {
     const v = o[key];
     if (typeof v !== "string") continue;
     const block = v.indexOf(BLOCK_BEGIN);
-    const t = beforeAttribution(strip ? unmarkup(block >= 0 ? v.slice(0, block) : v) : block >= 0 ? v.slice(0, block) : v);
-    if (t !== null) out.push({ where, text: t });
+    if (strip) out.push(...foreign(where, foreignMarkup(v, "message")));
+    out.push(...split(strip ? unmarkup(block >= 0 ? v.slice(0, block) : v) : block >= 0 ? v.slice(0, block) : v, where));
     const end = v.lastIndexOf(BLOCK_END);
     const after = end >= 0 ? shownAfterBlocks(v.slice(end + BLOCK_END.length)) : null;
     if (after) out.push({ ...after, where: `${where}, ${AFTER_BLOCK}` });
@@ -113,13 +134,20 @@ function titleMatches(shown: string, signed: string): boolean {
  * Compare what was shown with the signed text. Returns null when every place
  * shows the signed text, else the first place that does not, as a line diff.
  */
-export function compareShown(shown: readonly Shown[], signed: string, name: string): { where: string; diff: string[] } | null {
+export function compareShown(shown: readonly Shown[], signed: string, name: string, by: Attribution): { where: string; diff: string[] } | null {
   const want = norm(shownText(signed));
   for (const s of shown) {
+    if (s.role === "foreign") return { where: `${s.where}, which holds markup no renderer writes`, diff: [`+ ${s.text}`] };
+    if (s.role === "attribution") {
+      if (!attributionMatches(norm(s.text), by)) return { where: s.where, diff: norm(s.text).split("\n").map((l) => `+ ${l}`) };
+      continue;
+    }
     const got = norm(shownText(s.where === "text field" ? s.text : withoutHeader(norm(s.text), name)));
     if (s.where.endsWith(AFTER_BLOCK)) return { where: s.where, diff: norm(s.text).split("\n").map((l) => `+ ${l}`) };
     const mark = norm(CUT_MARK);
     const cut = got.endsWith(mark) ? norm(got.slice(0, -mark.length)) : null;
+    // The HTML of a message too long for the text twice shows only the fixed note, no words.
+    if (s.where === "message HTML" && got === TOO_LONG_HTML) continue;
     const same = s.where === "feed entry title" ? titleMatches(got, want) : cut !== null ? want.startsWith(cut) : got === want;
     if (!same) return { where: s.where, diff: lineDiff(want, got) };
   }

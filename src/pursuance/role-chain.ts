@@ -22,13 +22,16 @@ import type { Body } from "./events.js";
 import type { AppliedEvent } from "./fold.js";
 import { toPEvent } from "./pevent.js";
 import { roleDef } from "./rules.js";
+import { missingWitness, strayLink, witnessesFor, witnessPath, type JoinWitnesses } from "./join-witness.js";
 import { emptyState, hasCap, NO_KEY, type PursuanceState } from "./state.js";
 
 /**
  * Event kinds a chain may hold: what gives a role or defines one. Never a
  * removal or revocation: an honest chain needs none, and in a copy the order
  * of concurrent events is the copier's choice, so a removal placed after the
- * act it should have superseded would show that act as valid.
+ * act it should have superseded would show that act as valid. Other kinds may
+ * ride along only as links from a join to its witness (join-witness.ts): their
+ * citations are read, their bodies never applied.
  */
 const GIVES = new Set(["role.create", "role.amend", "role.delete", "role.grant", "invite", "join", "leader.transfer"]);
 
@@ -78,7 +81,14 @@ export function roleChain(applied: readonly AppliedEvent[], author: string, befo
       if (!need.has(e.id) && roles.has(b.role)) (need.add(e.id), todo.push(e.author));
     }
   }
-  return prior.filter((e) => need.has(e.id)).map((e) => e.id);
+  // Each join with the run of events from it to its inviter's next event (join-witness.ts).
+  for (const e of prior.filter((x) => need.has(x.id))) {
+    if (e.body?.t !== "join") continue;
+    const code = e.body.invite;
+    const inv = prior.find((x) => x.body?.t === "invite" && x.body.invite === code);
+    if (inv) for (const id of witnessPath(applied, e.id, inv.author, before, GIVES, e.author) ?? []) need.add(id);
+  }
+  return applied.filter((a) => need.has(a.event.id)).map((a) => a.event.id);
 }
 
 export type ChainVerdict =
@@ -109,7 +119,6 @@ export function replayChain(crypto: Crypto, genesis: SignedEvent, chain: readonl
     const pe = toPEvent(ev);
     const t = pe.body?.t ?? "malformed";
     if (t === "genesis") return { status: "invalid", reason: `chain event ${n} is a second genesis: another pursuance's` };
-    if (!GIVES.has(t)) return { status: "invalid", reason: `chain event ${n} is a ${t}, which neither gives nor defines a role` };
     if (seen.has(pe.id)) return { status: "invalid", reason: `chain event ${n} repeats chain event ${seen.get(pe.id)}` };
     if (slots.has(`${pe.author}:${pe.seq}`)) return { status: "invalid", reason: `chain event ${n} is a second event by ${short(pe.author)} at seq ${pe.seq}: its author equivocated` };
     if (pe.id === toHex(target.id) || pe.parents.includes(toHex(target.id))) return { status: "invalid", reason: `chain event ${n} comes after the announcement it should precede` };
@@ -122,6 +131,9 @@ export function replayChain(crypto: Crypto, genesis: SignedEvent, chain: readonl
     const late = e.parents.map((p) => seen.get(p)).find((k) => k !== undefined && k > i + 1);
     if (late !== undefined) return { status: "invalid", reason: `chain event ${i + 1} cites chain event ${late}, which should come first` };
   }
+  const isLink = (e: PEvent) => !GIVES.has(e.body?.t ?? "malformed");
+  const stray = strayLink(events, isLink, events.flatMap((e, i) => (e.body?.t === "join" ? [{ index: i, join: e, may: new Set<string>() }] : [])));
+  if (stray !== null) return { status: "invalid", reason: `chain event ${stray + 1} is a ${events[stray]!.body?.t ?? "malformed"}, which neither gives nor defines a role, nor links a join to its witness` };
   const s = emptyState();
   const g = toPEvent(genesis);
   try {
@@ -131,7 +143,11 @@ export function replayChain(crypto: Crypto, genesis: SignedEvent, chain: readonl
     if (e instanceof Rejected) return { status: "invalid", reason: `the genesis does not apply: ${e.reason}` };
     throw e;
   }
+  const joins: JoinWitnesses[] = [];
   for (const [i, e] of events.entries()) {
+    if (isLink(e)) continue;
+    const inv = e.body?.t === "join" ? s.invites.get(e.body.invite) : undefined;
+    if (inv) joins.push(witnessesFor(s, e, inv.by, inv.role, i));
     try {
       replayOne(s, e, crypto);
     } catch (err) {
@@ -140,11 +156,13 @@ export function replayChain(crypto: Crypto, genesis: SignedEvent, chain: readonl
     }
   }
   const who = toHex(target.author);
-  const head = events.at(-1) ?? g;
+  const head = events.filter((e) => !isLink(e)).at(-1) ?? g;
   const m = s.members.get(who);
   if (!m) return { status: "unproven", reason: events.length === 0 ? `the copy carries no role chain, and ${short(who)} is not the founder: not a member as far as this copy shows` : `${short(who)} is not a member by the role chain this copy carries` };
   const roles = [...m.roles].sort();
   if (!hasCap(s, who, cap)) return { status: "unproven", reason: `${short(who)} holds ${roles.map((r) => `"${r}"`).join(", ")}, which may not ${cap === "announce" ? "announce" : cap}, as of chain event ${short(head.id)}` };
+  const unwitnessed = missingWitness(events, joins);
+  if (unwitnessed !== null) return { status: "unproven", reason: unwitnessed };
   return { status: "proven", roles: roles.filter((r) => (roleDef(s.rules, r)?.caps as string[] | undefined)?.includes(cap)), head: { id: head.id, ts: head.ts }, name: m.name };
 }
 
