@@ -17,6 +17,7 @@
 // founder.
 import type { PEvent } from "./apply-common.js";
 import type { AppliedEvent } from "./fold.js";
+import { roleDef } from "./rules.js";
 import { rankOf, type PursuanceState } from "./state.js";
 
 /** Who may witness one join, fixed when the replay applies it. */
@@ -28,7 +29,7 @@ export interface JoinWitnesses {
 
 /** The members who may witness `join` (just before it is applied), by the rule above. */
 export function witnessesFor(s: PursuanceState, join: PEvent, inviter: string, role: string, index: number): JoinWitnesses {
-  const rank = s.rules.roles[role]?.rank ?? Infinity;
+  const rank = roleDef(s.rules, role)?.rank ?? Infinity;
   const may = new Set<string>([inviter]);
   for (const m of s.members.keys()) if (rankOf(s, m) >= rank) may.add(m);
   may.delete(join.author);
