@@ -8,6 +8,7 @@ import { applyRequestAnswer, applyRequestDrop, applyRequestPending, applyRequest
 import type { Crypto } from "../cwtch/crypto.js";
 import { noteActivity, Rejected, type ApplyContext, type PEvent } from "./apply-common.js";
 import { withRotationEdges } from "./rotation-race.js";
+import { withCarryEdges } from "./carry-race.js";
 import { applyDelegate, applyRotate, applyShare, applyUndelegate, applyUnreadable } from "./apply-keys.js";
 import {
   applyGenesis,
@@ -175,6 +176,8 @@ export class Fold {
   private ranks: Map<string, number> | null = null;
   /** Each rotation's author rank as this pass found it: concurrent rotations go highest rank first (rotation-race.ts). */
   private rotationRanks = new Map<string, number>();
+  /** Each join-request carry's carrier rank as this pass found it: concurrent carries go highest rank first (carry-race.ts). */
+  private carryRanks = new Map<string, number>();
 
   constructor(private readonly o: FoldOptions) {
     this.ctx = { crypto: o.crypto };
@@ -293,7 +296,7 @@ export class Fold {
       if (round + 1 >= MAX_ROUNDS) break;
       let changed = false;
       for (const r of this.found) if (!this.candidates.has(r.id)) this.candidates.set(r.id, r);
-      const next = withRotationEdges(this.index.edges(byPriority(this.candidates.values()), this.events, dropped), this.events, this.rotationRanks);
+      const next = this.orderEdges(dropped);
       if (!sameEdges(next, this.edges)) {
         this.edges = next;
         changed = true;
@@ -324,10 +327,11 @@ export class Fold {
       const victim = byPriority(this.candidates.values()).reverse().find((r) => withEdges.has(r.id) && !dropped.has(r.id));
       if (!victim) break;
       dropped.add(victim.id);
-      this.edges = withRotationEdges(this.index.edges(byPriority(this.candidates.values()), this.events, dropped), this.events, this.rotationRanks);
+      this.edges = this.orderEdges(dropped);
       o = causalOrder(this.events.values(), this.edges);
     }
     this.rotationRanks = new Map();
+    this.carryRanks = new Map();
     for (const e of o.order) this.step(e);
     for (const e of o.orphans) this.record(e, "cites an event that is not in the log");
     for (const e of o.cyclic) this.record(e, "ordering cycle among authority events");
@@ -335,11 +339,18 @@ export class Fold {
     this.ranks = null;
   }
 
+  /** The supersession edges, then the races decided by rank (rotations, join-request carries). */
+  private orderEdges(dropped: ReadonlySet<string>): Map<string, string[]> {
+    const base = this.index.edges(byPriority(this.candidates.values()), this.events, dropped);
+    return withCarryEdges(withRotationEdges(base, this.events, this.rotationRanks), this.events, this.carryRanks);
+  }
+
   private step(e: PEvent): void {
     const fork = this.forks.get(e.author);
     if (fork !== undefined && e.seq >= fork && !this.forkOk.has(e.id)) return this.record(e, `author equivocated at seq ${fork}`);
     const reduces = e.body && this.st.id !== null ? reductionOf(this.st, e) : null;
     if (e.body?.t === "keys.rotate") this.rotationRanks.set(e.id, rankOf(this.st, e.author));
+    if (e.body?.t === "request.pending") this.carryRanks.set(e.id, rankOf(this.st, e.author));
     try {
       const before = this.st.clock;
       // The clock (for the rotation policy) advances before applying so the event sees its own time,
