@@ -350,7 +350,7 @@ export class Fold {
     if (fork !== undefined && e.seq >= fork && !this.forkOk.has(e.id)) return this.record(e, `author equivocated at seq ${fork}`);
     const reduces = e.body && this.st.id !== null ? reductionOf(this.st, e) : null;
     if (e.body?.t === "keys.rotate") this.rotationRanks.set(e.id, rankOf(this.st, e.author));
-    if (e.body?.t === "request.pending") this.carryRanks.set(e.id, rankOf(this.st, e.author));
+    const carrierRank = e.body?.t === "request.pending" ? rankOf(this.st, e.author) : null;
     try {
       const before = this.st.clock;
       // The clock (for the rotation policy) advances before applying so the event sees its own time,
@@ -367,9 +367,12 @@ export class Fold {
       this.log.push({ event: e, rejected: null });
       this.verdicts.set(e.id, null);
       if (reduces) this.found.push({ id: e.id, ...reduces });
+      if (carrierRank !== null) this.carryRanks.set(e.id, carrierRank);
       this.ranks?.set(e.id, rankOf(this.st, e.author));
     } catch (err) {
       if (!(err instanceof Rejected)) throw err;
+      // Only the limit is a race between carries; a carry refused on its own merits (bad stamp, closed door) orders nothing.
+      if (carrierRank !== null && err.reason.startsWith("too many pending")) this.carryRanks.set(e.id, carrierRank);
       this.record(e, err.reason);
     }
   }
