@@ -24,14 +24,14 @@ export function withCarryEdges(edges: Map<Hex, Hex[]>, events: ReadonlyMap<Hex, 
   const rank = (e: PEvent) => ranks.get(e.id) ?? -Infinity;
   g.sort((a, b) => rank(b) - rank(a) || (a.id < b.id ? -1 : 1));
   const below = carriesBelow(g, events, edges);
-  const bit = (i: number) => 1n << BigInt(i);
+  const bits = g.map((_, i) => 1n << BigInt(i));
   for (let i = 0; i < g.length; i++) {
     for (let j = i + 1; j < g.length; j++) {
       const hi = g[i]!;
       const lo = g[j]!;
       if (rank(hi) <= rank(lo)) continue;
       // Ordered before any edge was added here (the usual case, carries made one after another): nothing to add.
-      if ((below.get(lo.id) ?? 0n) & bit(i) || (below.get(hi.id) ?? 0n) & bit(j)) continue;
+      if ((below.get(lo.id) ?? 0n) & bits[i]! || (below.get(hi.id) ?? 0n) & bits[j]!) continue;
       // Judged again with the edges added so far, so no edge closes a cycle.
       if (precedes(hi.id, lo.id, events, edges) || precedes(lo.id, hi.id, events, edges)) continue;
       const l = edges.get(lo.id);
