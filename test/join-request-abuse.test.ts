@@ -28,8 +28,9 @@ beforeAll(async () => {
 });
 
 // ── the wire formats, from protocol.md ──────────────────────────────────────
-const signRequest = (kp: SignKeyPair, pid: string, c: { name: string; message: string; ts: number }) =>
-  toHex(crypto.sign(utf8.encode(JSON.stringify(["pursuance/requests/request/v1", pid, c.name, c.message, c.ts])), kp.secretKey));
+// Bound to the pursuance and to the opening (the address's answer key).
+const signRequest = (kp: SignKeyPair, pid: string, answerKey: string, c: { name: string; message: string; ts: number }) =>
+  toHex(crypto.sign(utf8.encode(JSON.stringify(["pursuance/requests/request/v2", pid, answerKey, c.name, c.message, c.ts])), kp.secretKey));
 const stampBits = (pid: string, requester: string, sig: string, nonce: Uint8Array) =>
   leadingZeroBits(crypto.hash(concat(utf8.encode("pursuance/requests/stamp/v1"), utf8.encode(`${pid}:${requester}:${sig}:`), nonce), 32));
 /** A nonce with at least `bits` (or, `under`, fewer than `bits`) zero bits. */
@@ -58,7 +59,7 @@ describe("join requests under attack, in the fold (every delivery order)", () =>
   };
   const pending = (h: History, carrier: HMember, r: HMember, pid: string, o: { stamp?: string; ts?: number } = {}) => {
     const content = { name: r.name, message: "let me in", ts: o.ts ?? 1_000 };
-    const sig = signRequest(r.kp, pid, content);
+    const sig = signRequest(r.kp, pid, h.state().requestPolicy?.answerKey ?? "", content);
     return h.emit(carrier, { t: "request.pending", requester: r.hex, ...content, sig, stamp: o.stamp ?? stamp(pid, r.hex, sig, WORK) });
   };
 
@@ -72,7 +73,7 @@ describe("join requests under attack, in the fold (every delivery order)", () =>
     const open = h.emit(F, openBody([F]));
     // Unstamped, under-stamped, and a stamp minted for another key: refused before the limit is touched.
     const content = { name: "x3", message: "let me in", ts: 1_000 };
-    const sig3 = signRequest(X3.kp, g.id, content);
+    const sig3 = signRequest(X3.kp, g.id, h.state().requestPolicy?.answerKey ?? "", content);
     const under = pending(h, F, X3, g.id, { stamp: stamp(g.id, X3.hex, sig3, WORK, true) });
     const borrowed = h.emit(F, { t: "request.pending", requester: X3.hex, ...content, sig: sig3, stamp: stamp(g.id, X1.hex, sig3, WORK) });
     // Two throw-away keys that paid fill the limit; the real requester is over it.
@@ -172,7 +173,7 @@ describe("join requests under attack, through the CLI (real relays, real process
     relay.proc.kill("SIGTERM");
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
-  const decode = (addr: string) => JSON.parse(Buffer.from(addr.slice("pursuance:request/".length), "base64url").toString("utf8")) as { rv: string; pursuanceId: string; work?: number };
+  const decode = (addr: string) => JSON.parse(Buffer.from(addr.slice("pursuance:request/".length), "base64url").toString("utf8")) as { rv: string; pursuanceId: string; answerKey: string; work?: number };
   const post = async (keys: EpochKeys, m: unknown, raw?: Uint8Array) => {
     const r = new RelayClient({ url: relay.url, crypto });
     r.start();
@@ -182,9 +183,9 @@ describe("join requests under attack, through the CLI (real relays, real process
       r.close();
     }
   };
-  const requestMsg = (kp: SignKeyPair, pid: string, name: string, bits: number, o: { signFor?: string; stampAs?: string } = {}) => {
+  const requestMsg = (kp: SignKeyPair, pid: string, answerKey: string, name: string, bits: number, o: { signFor?: string; stampAs?: string } = {}) => {
     const content = { name, message: "", ts: Date.now() };
-    const sig = signRequest(kp, o.signFor ?? pid, content);
+    const sig = signRequest(kp, o.signFor ?? pid, answerKey, content);
     const requester = toHex(kp.publicKey);
     return { k: "request", requester, sig, stamp: stamp(pid, o.stampAs ?? requester, sig, bits), ...content };
   };
@@ -203,15 +204,15 @@ describe("join requests under attack, through the CLI (real relays, real process
     const ch = deriveEpochKeys(crypto, 0, fromB64(a.rv));
     // Bad frames: forged (signed by another key), misaddressed (signed for another pursuance), unstamped, oversized, not a request.
     const x = crypto.signKeyPair();
-    const forged = { ...requestMsg(crypto.signKeyPair(), pid, "forged", 6), requester: toHex(x.publicKey) };
+    const forged = { ...requestMsg(crypto.signKeyPair(), pid, a.answerKey, "forged", 6), requester: toHex(x.publicKey) };
     await post(ch, forged);
-    await post(ch, requestMsg(crypto.signKeyPair(), pid, "elsewhere", 6, { signFor: "ab".repeat(32) }));
-    await post(ch, { ...requestMsg(crypto.signKeyPair(), pid, "cheap", 0), stamp: "AA" });
+    await post(ch, requestMsg(crypto.signKeyPair(), pid, a.answerKey, "elsewhere", 6, { signFor: "ab".repeat(32) }));
+    await post(ch, { ...requestMsg(crypto.signKeyPair(), pid, a.answerKey, "cheap", 0), stamp: "AA" });
     await post(ch, null, sealFrame(crypto, ch, utf8.encode(JSON.stringify({ k: "request", pad: "x".repeat(20_000) }))));
     await post(ch, null, crypto.randomBytes(200));
     // Two throw-away keys that paid the (low, for the test) work.
     const flood = [crypto.signKeyPair(), crypto.signKeyPair()];
-    for (const [i, kp] of flood.entries()) await post(ch, requestMsg(kp, pid, `flood${i}`, 6));
+    for (const [i, kp] of flood.entries()) await post(ch, requestMsg(kp, pid, a.answerKey, `flood${i}`, 6));
     await ok(["client", "sync", "--timeout", "5s", ...F]);
     // Carol asks; the limit is full, so her request is not carried in.
     const carol = startCli(["client", "request", addr, "--timeout", "120s", ...C]);

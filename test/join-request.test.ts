@@ -35,7 +35,7 @@ beforeAll(async () => {
 describe("join requests in the fold", () => {
   const pending = (h: History, carrier: HMember, requester: HMember, pursuance: string, o: { name?: string; ts?: number; sig?: string; stampFor?: string } = {}) => {
     const content = { name: o.name ?? requester.name, message: "let me help", ts: o.ts ?? 1_000 };
-    const sig = o.sig ?? signRequest(crypto, requester.kp, pursuance, content);
+    const sig = o.sig ?? signRequest(crypto, requester.kp, pursuance, content, h.state().requestPolicy?.answerKey ?? "");
     // The stamp is made for the pursuance it is carried into unless said otherwise, so the signature is what a misaddressed request fails.
     return h.emit(carrier, { t: "request.pending", requester: requester.hex, ...content, sig, stamp: mintRequestStamp(crypto, o.stampFor ?? pursuance, requester.hex, sig, 4) });
   };
@@ -57,7 +57,7 @@ describe("join requests in the fold", () => {
     const open = h.emit(F, opening([F], 2, seed));
     // Any member may carry a request in; the requester's signature is what counts.
     const p1 = pending(h, S, R1, g.id);
-    const forged = pending(h, F, R2, g.id, { sig: signRequest(crypto, R3.kp, g.id, { name: "r2", message: "let me help", ts: 1_000 }) });
+    const forged = pending(h, F, R2, g.id, { sig: signRequest(crypto, R3.kp, g.id, { name: "r2", message: "let me help", ts: 1_000 }, h.state().requestPolicy?.answerKey ?? "") });
     const otherPursuance = pending(h, F, R2, "ab".repeat(32), { stampFor: g.id });
     const replay = pending(h, F, R1, g.id, { ts: 2_000 });
     const p2 = pending(h, F, R2, g.id);

@@ -47,7 +47,8 @@ export function applyRequestPending(s: PursuanceState, e: PEvent, b: Extract<Bod
   if (prior) reject(`${short(b.requester)} already asked (${prior.status})`);
   // The stamp is one hash to check and ~2^work to make: a flood costs the flooder, not the group.
   if (!checkRequestStamp(ctx.crypto, s.id ?? "", b.requester, b.sig, b.stamp, p.work)) reject(`the request's proof-of-work stamp has fewer than ${p.work} bits`);
-  if (!verifyRequest(ctx.crypto, b.requester, s.id ?? "", { name: b.name, message: b.message, ts: b.ts }, b.sig)) reject("the request's signature does not verify for this pursuance");
+  // Bound to this opening's answer key: a request made on an old address does not verify after a reopen.
+  if (!verifyRequest(ctx.crypto, b.requester, s.id ?? "", { name: b.name, message: b.message, ts: b.ts }, b.sig, p.answerKey ?? "")) reject("the request's signature does not verify for this pursuance and this opening (made on another opening's address, forged, or for another pursuance)");
   if (pendingCount(s) >= p.limit) reject(`too many pending requests (limit ${p.limit}): a member may clear them ('requests clear')`);
   s.joinRequests.set(b.requester, { requester: b.requester, name: b.name, message: b.message, ts: b.ts, sig: b.sig, carriedBy: e.author, event: e.id, status: "pending" });
 }

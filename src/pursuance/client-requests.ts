@@ -113,7 +113,7 @@ export function onRequestFrame(c: PursuanceClient, f: RelayFrame): void {
   if (prior) return prior.sig === m.sig ? undefined : refuse(c, `a replayed or second request from a key that already asked (${prior.status})`, r);
   if (!checkRequestStamp(c.crypto, c.id, r, m.sig, m.stamp, p.work)) return refuse(c, `a request whose proof-of-work stamp has fewer than ${p.work} bits`, r);
   const content = { name: m.name, message: m.message, ts: m.ts };
-  if (!verifyRequest(c.crypto, r, c.id, content, m.sig)) return refuse(c, "a request whose signature does not verify for this pursuance (forged, or for another pursuance)", r);
+  if (!verifyRequest(c.crypto, r, c.id, content, m.sig, p.answerKey ?? "")) return refuse(c, "a request whose signature does not verify for this pursuance and this opening (forged, made on an old address, or for another pursuance)", r);
   if (pendingCount(s) >= p.limit) return refuse(c, `a request over the limit of ${p.limit} pending`, r);
   const first = actsFirst(c, p.by, [...s.members.keys()]);
   schedule(c, `request:${r}`, first, () => !c.state.joinRequests.has(r) && (c.state.requestPolicy?.open ?? false), () =>
@@ -209,7 +209,7 @@ export async function askToJoin(ports: ClientPorts, identity: SignKeyPair, addr:
   const keys = addressChannel(ports.crypto, addr);
   const ts = ports.now();
   const content = { name, message, ts };
-  const sig = signRequest(ports.crypto, identity, addr.pursuanceId, content);
+  const sig = signRequest(ports.crypto, identity, addr.pursuanceId, content, addr.answerKey);
   const requester = toHex(identity.publicKey);
   // Minted once per wait: reposts carry the same request, so the cost is paid once.
   const stamp = mintRequestStamp(ports.crypto, addr.pursuanceId, requester, sig, addr.work);

@@ -8,6 +8,7 @@ import { applyRequestAnswer, applyRequestDrop, applyRequestPending, applyRequest
 import type { Crypto } from "../cwtch/crypto.js";
 import { noteActivity, Rejected, type ApplyContext, type PEvent } from "./apply-common.js";
 import { withRotationEdges } from "./rotation-race.js";
+import { withCarryEdges } from "./carry-race.js";
 import { applyDelegate, applyRotate, applyShare, applyUndelegate, applyUnreadable } from "./apply-keys.js";
 import {
   applyGenesis,
@@ -197,6 +198,8 @@ export class Fold {
   private contest = new Map<string, string[]>();
   /** A judging fold's: each applied event's author rank just before it applied. */
   private readonly actedAt = new Map<string, number>();
+  /** Each join-request carry's carrier rank as this pass found it: concurrent carries go highest rank first (carry-race.ts). */
+  private carryRanks = new Map<string, number>();
 
   constructor(private readonly o: FoldOptions) {
     this.ctx = { crypto: o.crypto };
@@ -345,8 +348,10 @@ export class Fold {
     this.tips = new Set([...this.events.keys()].filter((id) => !this.cited.has(id)));
   }
 
+  /** Supersession, then concurrent rotations and carries by rank, then contested joins. */
   private allEdges(dropped: ReadonlySet<string>): Map<string, string[]> {
-    const e = withRotationEdges(this.index.edges(byPriority(this.candidates.values()), this.events, dropped), this.events, this.rotationRanks);
+    const base = this.index.edges(byPriority(this.candidates.values()), this.events, dropped);
+    const e = withCarryEdges(withRotationEdges(base, this.events, this.rotationRanks), this.events, this.carryRanks);
     return this.contest.size > 0 ? mergeEdges(this.contest, e) : e;
   }
 
@@ -376,6 +381,7 @@ export class Fold {
     }
     this.rotationRanks = new Map();
     this.actedAt.clear();
+    this.carryRanks = new Map();
     for (;;) {
       try {
         for (const e of o.order) this.step(e);
@@ -389,6 +395,7 @@ export class Fold {
         ranks?.clear();
         this.rotationRanks = new Map();
         this.actedAt.clear();
+        this.carryRanks = new Map();
       }
     }
     for (const e of o.orphans) this.record(e, "cites an event that is not in the log");
@@ -396,6 +403,8 @@ export class Fold {
     this.hasOrphans = o.orphans.length > 0 || o.cyclic.length > 0;
     this.ranks = null;
   }
+
+  /** The supersession edges, then the races decided by rank (rotations, join-request carries). */
 
   private step(e: PEvent): void {
     const fork = this.forks.get(e.author);
@@ -411,6 +420,7 @@ export class Fold {
     }
     const rankBefore = this.o.judging ? rankOf(this.st, e.author) : 0;
     if (e.body?.t === "keys.rotate") this.rotationRanks.set(e.id, rankOf(this.st, e.author));
+    const carrierRank = e.body?.t === "request.pending" ? rankOf(this.st, e.author) : null;
     try {
       const before = this.st.clock;
       // The clock (for the rotation policy) advances before applying so the event sees its own time,
@@ -427,12 +437,15 @@ export class Fold {
       this.log.push({ event: e, rejected: null });
       this.verdicts.set(e.id, null);
       if (reduces) this.found.push({ id: e.id, ...reduces });
+      if (carrierRank !== null) this.carryRanks.set(e.id, carrierRank);
       this.ranks?.set(e.id, rankOf(this.st, e.author));
       // Before or after: a leave's author ranked before it, a join's only after.
       if (this.o.judging) this.actedAt.set(e.id, Math.max(rankBefore, rankOf(this.st, e.author)));
     } catch (err) {
       if (err instanceof Rejected) {
         if (reduces && revokeStands(this.st, e)) this.found.push({ id: e.id, ...reduces });
+        // Only the limit is a race between carries; a carry refused on its own merits (bad stamp, closed door) orders nothing.
+        if (carrierRank !== null && err.reason.startsWith("too many pending")) this.carryRanks.set(e.id, carrierRank);
         return this.record(e, err.reason);
       }
       // A fault, not a refusal: the reducer may have changed the state before it threw. Remember the

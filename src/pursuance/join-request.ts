@@ -9,7 +9,8 @@
 //     never holds it; when a holder loses member.invite the address retires
 //     (the fold stops taking its requests) and a holder reopens with a new key.
 //
-// 1. The requester signs {name, message, ts} bound to the pursuance id with a
+// 1. The requester signs {name, message, ts} bound to the pursuance id and the
+//    opening (the address's answer key) with a
 //    key made for this one request (so two requests by one person do not link
 //    by key), stamps the signature with `work` bits of proof-of-work (bound to
 //    the pursuance, the key and the signature), and posts `{k:"request", …}`
@@ -35,7 +36,7 @@ import type { EpochKeys } from "../cwtch/envelope.js";
 
 const RV = utf8.encode("pursuance/requests/rv/v1");
 const STAMP = utf8.encode("pursuance/requests/stamp/v1");
-const SIGNED = "pursuance/requests/request/v1";
+const SIGNED = "pursuance/requests/request/v2";
 const PREFIX = "pursuance:request/";
 
 export class RequestAddressError extends Error {
@@ -171,18 +172,22 @@ export interface RequestContent {
   ts: number;
 }
 
-/** What the requester signs: bound to one pursuance, so a request cannot be replayed into another. */
-function signedBytes(pursuanceId: string, r: RequestContent): Uint8Array {
-  return utf8.encode(JSON.stringify([SIGNED, pursuanceId, r.name, r.message, r.ts]));
+/**
+ * What the requester signs: bound to one pursuance (no replay into another)
+ * and to one opening, through the answer key its address carries, so a
+ * request made on an old address is refused after a reopen whoever carries it.
+ */
+function signedBytes(pursuanceId: string, answerKey: string, r: RequestContent): Uint8Array {
+  return utf8.encode(JSON.stringify([SIGNED, pursuanceId, answerKey, r.name, r.message, r.ts]));
 }
 
-export function signRequest(crypto: Crypto, identity: SignKeyPair, pursuanceId: string, r: RequestContent): string {
-  return toHex(crypto.sign(signedBytes(pursuanceId, r), identity.secretKey));
+export function signRequest(crypto: Crypto, identity: SignKeyPair, pursuanceId: string, r: RequestContent, answerKey: string): string {
+  return toHex(crypto.sign(signedBytes(pursuanceId, answerKey, r), identity.secretKey));
 }
 
-export function verifyRequest(crypto: Crypto, requester: string, pursuanceId: string, r: RequestContent, sig: string): boolean {
+export function verifyRequest(crypto: Crypto, requester: string, pursuanceId: string, r: RequestContent, sig: string, answerKey: string): boolean {
   if (!HEX64.test(requester) || !/^[0-9a-f]{128}$/.test(sig)) return false;
-  return crypto.verify(fromHex(sig), signedBytes(pursuanceId, r), fromHex(requester));
+  return crypto.verify(fromHex(sig), signedBytes(pursuanceId, answerKey, r), fromHex(requester));
 }
 
 /** The requester's decision, sealed to it: an invite token, or the reason. */

@@ -24,9 +24,22 @@ export interface Reduction {
    * after it, so who holds the role when it is folded never depends on ids.
    */
   role?: string;
+  /**
+   * It closes the request door (a close, a reopen that retires the old
+   * address, a drop, or taking member.invite from a holder of the answer
+   * key): every `request.pending` it does not descend from goes after it, so
+   * a carry backdated past it is judged against the door it left.
+   */
+  requests?: boolean;
 }
 
-const REDUCING = new Set(["remove", "role.revoke", "role.delete", "role.amend", "leader.transfer", "invite.revoke"]);
+const REDUCING = new Set(["remove", "role.revoke", "role.delete", "role.amend", "leader.transfer", "invite.revoke", "requests.set", "request.drop"]);
+
+/** Whether reducing `targets` may take member.invite from a holder of the open address's answer key (so retire it). */
+function retires(s: PursuanceState, targets: Hex[]): boolean {
+  const p = s.requestPolicy;
+  return !!p?.open && targets.some((t) => t in p.holders);
+}
 
 /** What an event would reduce if it applies, judged on the state before it; null when it reduces nothing. */
 export function reductionOf(s: PursuanceState, e: PEvent): Omit<Reduction, "id"> | null {
@@ -38,20 +51,24 @@ export function reductionOf(s: PursuanceState, e: PEvent): Omit<Reduction, "id">
   if (!s.members.has(e.author)) return null;
   const rank = rankOf(s, e.author);
   const holders = (role: string) => [...s.members].filter(([, m]) => m.roles.has(role)).map(([id]) => id);
+  const r = (targets: Hex[], role?: string): Omit<Reduction, "id"> => ({ rank, targets, invites: [], ...(role !== undefined ? { role } : {}), ...(retires(s, targets) ? { requests: true } : {}) });
   switch (b.t) {
     case "remove":
     case "role.revoke":
-      return { rank, targets: [b.member], invites: [] };
+      return r([b.member]);
     case "role.delete":
-      return { rank, targets: holders(b.role), invites: [], role: b.role };
+      return r(holders(b.role), b.role);
     case "role.amend": {
       const old = roleDef(s.rules, b.role);
       if (!old) return null;
       const lost = old.caps.some((c) => !b.def.caps.includes(c)) || b.def.rank < old.rank;
-      return lost ? { rank, targets: holders(b.role), invites: [], role: b.role } : null;
+      return lost ? r(holders(b.role), b.role) : null;
     }
     case "leader.transfer":
-      return { rank, targets: [e.author], invites: [] };
+      return r([e.author]);
+    case "requests.set":
+    case "request.drop":
+      return { rank, targets: [], invites: [], requests: true };
   }
   // Bodies added alongside this rule (kept loose so either may land first).
   if (t === "invite.revoke") return { rank, targets: [], invites: [(b as unknown as { invite: Hex }).invite] };
@@ -79,6 +96,8 @@ export class SupersedeIndex {
   readonly joinsOf = new Map<Hex, PEvent[]>();
   /** Author → invite keys they issued. */
   readonly invitesBy = new Map<Hex, Hex[]>();
+  /** Every `request.pending`: what a reduction that closes the request door puts after it. */
+  private readonly carries: PEvent[] = [];
   /** Role → the grants of it and invites to it. */
   private readonly conferring = new Map<string, PEvent[]>();
   /**
@@ -99,6 +118,7 @@ export class SupersedeIndex {
       push(this.conferring, b.role, e);
     }
     if (b?.t === "role.grant") push(this.conferring, b.role, e);
+    if (b?.t === "request.pending") this.carries.push(e);
   }
 
   /** Events a reduction supersedes unless they are its ancestors. */
@@ -116,12 +136,13 @@ export class SupersedeIndex {
       }
     }
     for (const i of invites) out.push(...(this.joinsOf.get(i) ?? []));
+    if (r.requests) out.push(...this.carries);
     return out;
   }
 
   /** Its ancestors that could ever be affected: the targets' events, every join, and what confers its role. */
   private ancestorsAmong(r: Reduction, events: ReadonlyMap<Hex, PEvent>): Set<Hex> {
-    const key = `${r.id}|${r.role ?? ""}|${[...r.targets].sort().join(",")}`;
+    const key = `${r.id}|${r.role ?? ""}|${r.requests ? "q" : ""}|${[...r.targets].sort().join(",")}`;
     let anc = this.ancestry.get(key);
     if (anc) return anc;
     anc = new Set();
@@ -134,7 +155,7 @@ export class SupersedeIndex {
       seen.add(id);
       const e = events.get(id);
       const t = e?.body?.t;
-      if (e && (targets.has(e.author) || t === "join" || ((t === "invite" || t === "role.grant") && e.body!.role === r.role))) anc.add(id);
+      if (e && (targets.has(e.author) || t === "join" || (r.requests && t === "request.pending") || ((t === "invite" || t === "role.grant") && e.body!.role === r.role))) anc.add(id);
       if (e) for (const p of e.parents) stack.push(p);
     }
     this.ancestry.set(key, anc);
