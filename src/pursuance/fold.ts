@@ -200,7 +200,9 @@ export class Fold {
 
   /** Add events; returns true when the state was rebuilt from scratch. */
   add(batch: PEvent[]): boolean {
-    const fresh = batch.filter((e) => !this.events.has(e.id));
+    // One event id is one event however often a relay repeats it: a second copy
+    // in the batch would count as a second variant at its author's seq.
+    const fresh = [...new Map(batch.filter((e) => !this.events.has(e.id)).map((e) => [e.id, e])).values()];
     if (fresh.length === 0) return false;
     let incremental = true;
     for (const e of fresh) {
