@@ -3,7 +3,8 @@
 // on without having seen the fork: every variant someone built on that way is
 // kept, so nothing the equivocator publishes later can cut off an honest
 // member's work (no choice between variants for puppets to win on rank or
-// count). See docs/protocol.md, "Equivocation cuts the equivocator off, not
+// count). A kept event still reduces no one (fold.ts rejects it): a variant
+// witnessed only by a puppet must not date a removal back. See docs/protocol.md, "Equivocation cuts the equivocator off, not
 // the others".
 import type { PEvent } from "./apply-common.js";
 import type { Hex } from "./events.js";

@@ -341,6 +341,11 @@ export class Fold {
     const fork = this.forks.get(e.author);
     if (fork !== undefined && e.seq >= fork && !this.forkOk.has(e.id)) return this.record(e, `author equivocated at seq ${fork}`);
     const reduces = e.body && this.st.id !== null ? reductionOf(this.st, e) : null;
+    // A kept variant was witnessed by someone, perhaps only a puppet: letting it reduce anyone would
+    // let an equivocator date a removal or revocation back before work others built on since.
+    // Giving up one's own leadership reduces only oneself, so two conflicting kept transfers stay
+    // decided on their merits.
+    if (fork !== undefined && e.seq >= fork && reduces && e.body?.t !== "leader.transfer") return this.record(e, `author equivocated at seq ${fork}: an equivocated event reduces no one`);
     if (e.body?.t === "keys.rotate") this.rotationRanks.set(e.id, rankOf(this.st, e.author));
     try {
       const before = this.st.clock;
