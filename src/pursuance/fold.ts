@@ -337,15 +337,28 @@ export class Fold {
     this.ranks = null;
   }
 
+  /** Whether `author` has two kept variants of one seq in [from, to]. */
+  private keptSplit(author: string, from: number, to: number): boolean {
+    const seen = new Set<number>();
+    for (const v of this.index.byAuthor.get(author) ?? []) {
+      if (v.seq < from || v.seq > to || !this.forkOk.has(v.id)) continue;
+      if (seen.has(v.seq)) return true;
+      seen.add(v.seq);
+    }
+    return false;
+  }
+
   private step(e: PEvent): void {
     const fork = this.forks.get(e.author);
     if (fork !== undefined && e.seq >= fork && !this.forkOk.has(e.id)) return this.record(e, `author equivocated at seq ${fork}`);
     const reduces = e.body && this.st.id !== null ? reductionOf(this.st, e) : null;
-    // A kept variant was witnessed by someone, perhaps only a puppet: letting it reduce anyone would
-    // let an equivocator date a removal or revocation back before work others built on since.
-    // Giving up one's own leadership reduces only oneself, so two conflicting kept transfers stay
-    // decided on their merits.
-    if (fork !== undefined && e.seq >= fork && reduces && e.body?.t !== "leader.transfer") return this.record(e, `author equivocated at seq ${fork}: an equivocated event reduces no one`);
+    // Once two variants of one seq are both kept (each witnessed by someone, perhaps only a puppet),
+    // a reduction on either branch could be dated back before work the other branch built on: from
+    // that seq on the equivocator reduces no one. An unwitnessed forgery leaves the kept branch's
+    // reductions standing. Giving up one's own leadership reduces only oneself, so two conflicting
+    // kept transfers stay decided on their merits.
+    if (fork !== undefined && e.seq >= fork && reduces && e.body?.t !== "leader.transfer" && this.keptSplit(e.author, fork, e.seq))
+      return this.record(e, `author equivocated at seq ${fork}: an equivocated event reduces no one`);
     if (e.body?.t === "keys.rotate") this.rotationRanks.set(e.id, rankOf(this.st, e.author));
     try {
       const before = this.st.clock;
