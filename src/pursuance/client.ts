@@ -225,7 +225,11 @@ export class PursuanceClient extends EventEmitter<ClientEvents> {
   /** Keys a welcome sealed to us: take those that open and match their ids, then read what they unlock. */
   async takeWelcome(refs: KeyRef[]): Promise<void> {
     let took = 0;
-    for (const r of refs) if (this.ring.open("group", r.keyId, r.sealed)) took++;
+    for (const r of refs)
+      if (this.ring.open("group", r.keyId, r.sealed)) {
+        this.outOfBand.add(r.keyId);
+        took++;
+      }
     if (took === 0) return;
     await this.syncKeys();
     const fresh = this.applyWriteEpoch();
@@ -519,8 +523,12 @@ export class PursuanceClient extends EventEmitter<ClientEvents> {
   }
 
   private readonly keptKeys = new Set<string>();
-  /** Applied events whose keys we took (or tried to). */
+  /** Applied events whose keys we took (or tried to); an event the fold rejects again leaves it. */
   private readonly keysTaken = new Set<string>();
+  /** Keys handed to us this session outside the log (generated, an invite, a rendezvous, an escrow). */
+  private readonly outOfBand = new Set<string>();
+  /** Per event, the ids of the keys it seals to us (a pure function of its body). */
+  private readonly sealedToUs = new Map<string, string[]>();
 
   /**
    * Take keys sealed to us only from events the fold applied, then file every
@@ -530,21 +538,43 @@ export class PursuanceClient extends EventEmitter<ClientEvents> {
    * lost a race (or whose author was removed concurrently) was current for
    * whoever folded it first, who may have written in its epoch; it becomes
    * current here only if the state names it so.
+   * The keys we use are a function of the applied set, not of arrival order: a
+   * key some event seals to us, that no applied event (nor any rotation) seals
+   * to us and that we did not get outside the log, is dropped, so a grant that
+   * was applied for a moment (before its author's concurrent removal arrived)
+   * leaves nothing behind; it comes back if a refold applies the event again.
    */
   private takeKeys(): void {
+    const sealed = new Set<string>();
+    const authorised = new Set<string>();
     for (const a of this.fold.applied) {
-      if (!a.event.body || this.keysTaken.has(a.event.id)) continue;
-      if (a.rejected !== null && a.event.body.t !== "keys.rotate") continue;
+      const body = a.event.body;
+      if (!body) continue;
+      let ids = this.sealedToUs.get(a.event.id);
+      if (ids === undefined) this.sealedToUs.set(a.event.id, (ids = this.ring.sealedIds(body, a.event.author)));
+      const authorises = a.rejected === null || body.t === "keys.rotate";
+      for (const id of ids) {
+        sealed.add(id);
+        if (authorises) authorised.add(id);
+      }
+      if (!authorises) {
+        this.keysTaken.delete(a.event.id);
+        continue;
+      }
+      if (this.keysTaken.has(a.event.id)) continue;
       this.keysTaken.add(a.event.id);
-      this.ring.ingest(a.event.body);
+      this.ring.ingest(body);
     }
+    for (const id of sealed) if (!authorised.has(id) && !this.outOfBand.has(id)) this.ring.drop(id);
     for (const [scope, k] of this.state.keys) for (const id of k.history) this.ring.label(id, scope);
   }
 
   /** Keep a key: into the ring, and later (syncKeys) into the store and, for group keys, the session. */
   private async learnKey(scope: string, key: Uint8Array, persist = true): Promise<void> {
     const h = this.ring.add(scope, key);
+    // A stored key may have come from an event: the log, not the store, says whether it still stands.
     if (!persist) this.keptKeys.add(h.keyId);
+    else this.outOfBand.add(h.keyId);
     await this.syncKeys();
   }
 

@@ -3,7 +3,9 @@
 // on without having seen the fork: every variant someone built on that way is
 // kept, so nothing the equivocator publishes later can cut off an honest
 // member's work (no choice between variants for puppets to win on rank or
-// count). See docs/protocol.md, "Equivocation cuts the equivocator off, not
+// count). Once two variants of a seq are kept, the equivocator's reductions
+// from there on are rejected (fold.ts): a variant witnessed only by a puppet
+// must not date a removal back. See docs/protocol.md, "Equivocation cuts the equivocator off, not
 // the others".
 import type { PEvent } from "./apply-common.js";
 import type { Hex } from "./events.js";

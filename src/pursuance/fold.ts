@@ -225,7 +225,9 @@ export class Fold {
 
   /** Add events; returns true when the state was rebuilt from scratch. */
   add(batch: PEvent[]): boolean {
-    const fresh = batch.filter((e) => !this.events.has(e.id));
+    // One event id is one event however often a relay repeats it: a second copy
+    // in the batch would count as a second variant at its author's seq.
+    const fresh = [...new Map(batch.filter((e) => !this.events.has(e.id)).map((e) => [e.id, e])).values()];
     if (fresh.length === 0) return false;
     let incremental = true;
     for (const e of fresh) {
@@ -404,7 +406,16 @@ export class Fold {
     this.ranks = null;
   }
 
-  /** The supersession edges, then the races decided by rank (rotations, join-request carries). */
+  /** Whether `author` has two kept variants of one seq in [from, to]. */
+  private keptSplit(author: string, from: number, to: number): boolean {
+    const seen = new Set<number>();
+    for (const v of this.index.byAuthor.get(author) ?? []) {
+      if (v.seq < from || v.seq > to || !this.forkOk.has(v.id)) continue;
+      if (seen.has(v.seq)) return true;
+      seen.add(v.seq);
+    }
+    return false;
+  }
 
   private step(e: PEvent): void {
     const fork = this.forks.get(e.author);
@@ -419,6 +430,13 @@ export class Fold {
       return this.record(e, internalError(err));
     }
     const rankBefore = this.o.judging ? rankOf(this.st, e.author) : 0;
+    // Once two variants of one seq are both kept (each witnessed by someone, perhaps only a puppet),
+    // a reduction on either branch could be dated back before work the other branch built on: from
+    // that seq on the equivocator reduces no one. An unwitnessed forgery leaves the kept branch's
+    // reductions standing. Giving up one's own leadership reduces only oneself, so two conflicting
+    // kept transfers stay decided on their merits.
+    if (fork !== undefined && e.seq >= fork && reduces && e.body?.t !== "leader.transfer" && this.keptSplit(e.author, fork, e.seq))
+      return this.record(e, `author equivocated at seq ${fork}: an equivocated event reduces no one`);
     if (e.body?.t === "keys.rotate") this.rotationRanks.set(e.id, rankOf(this.st, e.author));
     const carrierRank = e.body?.t === "request.pending" ? rankOf(this.st, e.author) : null;
     try {

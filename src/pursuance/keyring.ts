@@ -75,6 +75,30 @@ export class KeyRing {
     if (k && k.scope !== scope) this.byId.set(keyId, { ...k, scope });
   }
 
+  /** Stop using a key: the event that authorised it is no longer applied. */
+  drop(keyId: string): void {
+    this.byId.delete(keyId);
+  }
+
+  /** The ids of the keys an event seals to us, whatever its verdict (see ingest for which bodies seal). */
+  sealedIds(body: Body, author: string): string[] {
+    const me = toHex(this.me.publicKey);
+    switch (body.t) {
+      case "genesis":
+        // The founder seals the first keys to itself.
+        return author === me ? body.keys.map((k) => k.keyId) : [];
+      case "role.grant":
+        return body.member === me ? body.keys.map((k) => k.keyId) : [];
+      case "keys.share":
+      case "keys.delegate":
+        return body.to === me ? body.keys.map((k) => k.keyId) : [];
+      case "keys.rotate":
+        return body.sealed[me] ? [body.keyId] : [];
+      default:
+        return [];
+    }
+  }
+
   /** Take whatever keys an APPLIED event seals to us (the client asks only once the fold applied it). Returns the keys newly learnt. */
   ingest(body: Body): HeldKey[] {
     const me = toHex(this.me.publicKey);

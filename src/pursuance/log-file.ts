@@ -56,12 +56,16 @@ export function verifyLog(crypto: Crypto, log: LogFile): VerifyReport {
   const group = fromHex(log.groupId);
   const good: SignedEvent[] = [];
   const invalid: VerifyReport["invalid"] = [];
+  const seen = new Set<string>();
   log.events.forEach((hex, index) => {
     try {
       const m = decodeAndVerify(crypto, fromHex(hex));
       if (!m) return invalid.push({ index, reason: "bad signature" });
       if (m.kind !== "event") return invalid.push({ index, reason: "not an event" });
       if (!equalBytes(m.group, group)) return invalid.push({ index, reason: "another group's event" });
+      // A repeated entry is the same signed event: count and fold it once.
+      if (seen.has(toHex(m.id))) return;
+      seen.add(toHex(m.id));
       good.push(m);
     } catch (e) {
       invalid.push({ index, reason: e instanceof DecodeError || e instanceof TypeError ? e.message : String(e) });
