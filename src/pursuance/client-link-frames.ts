@@ -12,7 +12,7 @@ import { channelOf, forwardDuties, tagsOf } from "./client-links.js";
 import { actsFirst, schedule } from "./duty-schedule.js";
 import type { Body } from "./events.js";
 import { helloRefusal, LinkFrameError, linkPeerBody, openLinkMessage, type LinkMessage } from "./link.js";
-import type { PeerLink } from "./state.js";
+import { crossKey, type PeerLink } from "./state.js";
 
 export interface LinkRefusal {
   link: string;
@@ -68,9 +68,9 @@ export function onLinkFrame(c: PursuanceClient, f: RelayFrame): void {
   }
   const id = evId(c, m.ev);
   if (id === null) return refuse(c, l, "event", "the carried event does not verify");
-  if (c.state.crossSeen.has(id)) return;
+  if (c.state.crossSeen.has(crossKey(l.link, id))) return;
   const body: Body = { t: "link.receive", link: l.link, ev: m.ev, role: m.role, attest: m.attest, ...(m.seq ? { seq: m.seq } : {}) };
-  carry(c, l, `link.receive:${id}`, first, () => !c.state.crossSeen.has(id), body, "event");
+  carry(c, l, `link.receive:${l.link}:${id}`, first, () => !c.state.crossSeen.has(crossKey(l.link, id)), body, "event");
 }
 
 /** Carry a checked frame in as an event; one every client would reject is refused here instead, with the fold's reason. */

@@ -7,6 +7,7 @@ import { applyLinkAccept, applyLinkOffer, applyLinkPeer, applyLinkReceive, apply
 import { applyRequestAnswer, applyRequestDrop, applyRequestPending, applyRequestsSet } from "./apply-requests.js";
 import type { Crypto } from "../cwtch/crypto.js";
 import { noteActivity, Rejected, type ApplyContext, type PEvent } from "./apply-common.js";
+import { withLinkEdges } from "./link-race.js";
 import { withRotationEdges } from "./rotation-race.js";
 import { applyDelegate, applyRotate, applyShare, applyUndelegate, applyUnreadable } from "./apply-keys.js";
 import {
@@ -175,6 +176,8 @@ export class Fold {
   private ranks: Map<string, number> | null = null;
   /** Each rotation's author rank as this pass found it: concurrent rotations go highest rank first (rotation-race.ts). */
   private rotationRanks = new Map<string, number>();
+  /** Each link event's carrier rank as this pass found it: concurrent ones that decide a link are ordered by it (link-race.ts). */
+  private linkRanks = new Map<string, number>();
 
   constructor(private readonly o: FoldOptions) {
     this.ctx = { crypto: o.crypto };
@@ -293,7 +296,7 @@ export class Fold {
       if (round + 1 >= MAX_ROUNDS) break;
       let changed = false;
       for (const r of this.found) if (!this.candidates.has(r.id)) this.candidates.set(r.id, r);
-      const next = withRotationEdges(this.index.edges(byPriority(this.candidates.values()), this.events, dropped), this.events, this.rotationRanks);
+      const next = this.edgesFor(dropped);
       if (!sameEdges(next, this.edges)) {
         this.edges = next;
         changed = true;
@@ -310,6 +313,12 @@ export class Fold {
     this.tips = new Set([...this.events.keys()].filter((id) => !this.cited.has(id)));
   }
 
+  /** Supersession edges, then the races among rotations and among the events that decide a link. */
+  private edgesFor(dropped: ReadonlySet<string>): Map<string, string[]> {
+    const sup = this.index.edges(byPriority(this.candidates.values()), this.events, dropped);
+    return withLinkEdges(withRotationEdges(sup, this.events, this.rotationRanks), this.events, this.linkRanks);
+  }
+
   /** One fold of every event in the current order. */
   private foldPass(dropped: Set<string>, ranks: Map<string, number> | null): void {
     this.st = emptyState();
@@ -324,10 +333,11 @@ export class Fold {
       const victim = byPriority(this.candidates.values()).reverse().find((r) => withEdges.has(r.id) && !dropped.has(r.id));
       if (!victim) break;
       dropped.add(victim.id);
-      this.edges = withRotationEdges(this.index.edges(byPriority(this.candidates.values()), this.events, dropped), this.events, this.rotationRanks);
+      this.edges = this.edgesFor(dropped);
       o = causalOrder(this.events.values(), this.edges);
     }
     this.rotationRanks = new Map();
+    this.linkRanks = new Map();
     for (const e of o.order) this.step(e);
     for (const e of o.orphans) this.record(e, "cites an event that is not in the log");
     for (const e of o.cyclic) this.record(e, "ordering cycle among authority events");
@@ -340,6 +350,7 @@ export class Fold {
     if (fork !== undefined && e.seq >= fork && !this.forkOk.has(e.id)) return this.record(e, `author equivocated at seq ${fork}`);
     const reduces = e.body && this.st.id !== null ? reductionOf(this.st, e) : null;
     if (e.body?.t === "keys.rotate") this.rotationRanks.set(e.id, rankOf(this.st, e.author));
+    if (e.body?.t === "link.peer" || e.body?.t === "link.speaker") this.linkRanks.set(e.id, rankOf(this.st, e.author));
     try {
       const before = this.st.clock;
       // The clock (for the rotation policy) advances before applying so the event sees its own time,

@@ -46,7 +46,7 @@ export function withRotationEdges(edges: Map<Hex, Hex[]>, events: ReadonlyMap<He
 }
 
 /** Whether `a` must come before `b`: `a` is among what `b` cites or is put after, transitively. */
-function precedes(a: Hex, b: Hex, events: ReadonlyMap<Hex, PEvent>, edges: ExtraEdges): boolean {
+export function precedes(a: Hex, b: Hex, events: ReadonlyMap<Hex, PEvent>, edges: ExtraEdges): boolean {
   const seen = new Set<Hex>();
   const stack = [b];
   while (stack.length > 0) {
