@@ -138,4 +138,36 @@ describe("moves over a link across speaker changes", () => {
     console.log(`OUTCOME backdated carry of a removed speaker's attestation after the confirmation: ${v}; task in B: ${got}; distinct states=${orders(hB).size}`);
     expect(v).not.toBe("APPLIED");
   });
+
+  it("a returning speaker's stale move carried before its re-forward is refused: each speaker's highest move count outlives its turn", () => {
+    const { hB, Sd, S1, S2, aGroup, link } = setup(6);
+    const mOld = aEvent(S1, aGroup, { t: "relays.set", relays: ["ws://a-abandoned.example:1"], move: true });
+    const mNew = aEvent(S1, aGroup, { t: "relays.set", relays: ["ws://a-new.example:1"], move: true });
+    const oldAtt = signAttest(crypto, S1, link, mOld.id, "", 1);
+    carry(hB, Sd, link, mNew, S1, 2);
+    handover(hB, Sd, link, S1, S2, 1);
+    handover(hB, Sd, link, S2, S1, 2);
+    // before S1 re-forwards, a seedling replays the stale frame (whose count is below S1's highest)
+    const replay = hB.emit(Sd, { t: "link.receive", link, ev: mOld.ev, role: "", attest: oldAtt, seq: 1 })!;
+    const refwd = carry(hB, Sd, link, mNew, S1, 2);
+    expect(verdict(hB, replay.id)).toMatch(/older than move 2/);
+    expect(verdict(hB, refwd.id)).toBeNull();
+    expect(orders(hB).size).toBe(1);
+    expect(hB.state().peers.get(link)!.peerRelays).toEqual(["ws://a-new.example:1"]);
+  });
+
+  it("concurrent hellos, handovers and carries with ground ids and backdated deps fold to one state in every order", () => {
+    const { hB, FB, Sd, S1, S2, aGroup, link } = setup(7);
+    const K = crypto.signKeyPair(new Rng(777).bytes(32));
+    const at = hB.tips();
+    const t1 = aEvent(S1, aGroup, { t: "task.send", link, title: "by S1", body: "" });
+    const t2 = aEvent(S2, aGroup, { t: "task.send", link, title: "by S2", body: "" });
+    hB.emit(FB, { t: "link.speaker", link, speaker: toHex(S2.publicKey), seq: 1 }, at);
+    hB.emit(Sd, { t: "link.speaker", link, speaker: toHex(K.publicKey), seq: 1, handover: signHandover(crypto, S1, link, 1, toHex(K.publicKey)) }, at, { grind: 500 });
+    hB.emit(Sd, { t: "link.receive", link, ev: t1.ev, role: "admin", attest: signAttest(crypto, S1, link, t1.id, "admin", 0) }, at, { grind: 500 });
+    const ok = carry(hB, Sd, link, t2, S2, 0, "admin");
+    expect(orders(hB, 40).size).toBe(1);
+    expect(verdict(hB, ok.id)).toBeNull();
+    expect(hB.state().received.has(t1.id)).toBe(false);
+  });
 });
