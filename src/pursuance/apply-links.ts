@@ -10,7 +10,7 @@ import { reject, requireCap, requireMember, short, type ApplyContext, type PEven
 import type { Body } from "./events.js";
 import { helloRefusal, verifyAttest, verifyHandover } from "./link.js";
 import { toPEvent } from "./pevent.js";
-import { hasCap, type PeerLink, type PursuanceState } from "./state.js";
+import { crossKey, hasCap, type PeerLink, type PursuanceState } from "./state.js";
 import { roleDef } from "./rules.js";
 
 function linkOf(s: PursuanceState, link: string): PeerLink {
@@ -19,7 +19,7 @@ function linkOf(s: PursuanceState, link: string): PeerLink {
   return l;
 }
 
-const fresh = { speakerSeq: 0, prevSpeaker: null, peerRelaysSeq: 0, peerSpeakerSeq: 0 };
+const fresh = { speakerSeq: 0, prevSpeaker: null, peerRelaysSeq: 0, peerSpeakerSeq: 0, moveFloors: {} };
 
 export function applyLinkOffer(s: PursuanceState, e: PEvent, b: Extract<Body, { t: "link.offer" }>): void {
   requireMember(s, e.author);
@@ -125,9 +125,10 @@ export function applyLinkReceive(s: PursuanceState, e: PEvent, b: Extract<Body, 
   const inner = toPEvent(m);
   const id = toHex(m.id);
   const seq = b.seq ?? 0;
-  if (s.crossSeen.has(id)) reject(`event ${short(id)} was already received`);
-  if (!verifyAttest(ctx.crypto, l.peerSpeaker, b.link, id, b.role, seq, b.attest)) reject("the attestation is not by the other side's speaker");
   const ib = inner.body;
+  // Moves are told apart by their count (below), so that a new speaker may re-forward the latest one.
+  if (ib?.t !== "relays.set" && s.crossSeen.has(crossKey(b.link, id))) reject(`event ${short(id)} was already received over this link`);
+  if (!verifyAttest(ctx.crypto, l.peerSpeaker, b.link, id, b.role, seq, b.attest)) reject("the attestation is not by the other side's speaker");
   if (ib?.t === "task.send" && ib.link === b.link) {
     if (l.side !== "accepted") reject("tasks come in over a link we accepted");
     if (!l.roles.includes(b.role)) reject(`role "${b.role}" may not send over this link (${l.roles.join(", ")})`);
@@ -141,7 +142,11 @@ export function applyLinkReceive(s: PursuanceState, e: PEvent, b: Extract<Body, 
     // The other side moved: post to where it lives now. Ordered by the speaker's signed count of moves,
     // which nobody can choose freely (a claimed time can be any).
     if (seq <= l.peerRelaysSeq) reject(`move ${seq} is not newer than move ${l.peerRelaysSeq}`);
-    s.peers.set(b.link, { ...l, peerRelays: [...ib.relays], peerRelaysSeq: seq });
+    // A speaker that comes back (S1, S2, S1) resumes its own count: its old attestations stay stale.
+    const floor = l.moveFloors[l.peerSpeaker] ?? 0;
+    if (seq < floor) reject(`move ${seq} is older than move ${floor} this speaker already attested`);
+    s.peers.set(b.link, { ...l, peerRelays: [...ib.relays], peerRelaysSeq: seq, moveFloors: { ...l.moveFloors, [l.peerSpeaker]: seq } });
+    return;
   } else reject("the carried event is neither a task sent, an answer over this link, nor a move");
-  s.crossSeen.add(id);
+  s.crossSeen.add(crossKey(b.link, id));
 }

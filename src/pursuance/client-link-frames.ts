@@ -12,7 +12,7 @@ import { channelOf, forwardDuties, tagsOf } from "./client-links.js";
 import { actsFirst, schedule } from "./duty-schedule.js";
 import type { Body } from "./events.js";
 import { helloRefusal, LinkFrameError, linkPeerBody, openLinkMessage, type LinkMessage } from "./link.js";
-import type { PeerLink } from "./state.js";
+import { crossKey, type PeerLink } from "./state.js";
 
 export interface LinkRefusal {
   link: string;
@@ -68,9 +68,11 @@ export function onLinkFrame(c: PursuanceClient, f: RelayFrame): void {
   }
   const id = evId(c, m.ev);
   if (id === null) return refuse(c, l, "event", "the carried event does not verify");
-  if (c.state.crossSeen.has(id)) return;
+  // Moves (seq > 0) are not in crossSeen: the move already taken, posted again, is dropped by its count.
+  const taken = () => (m.seq > 0 ? (c.state.peers.get(l.link)?.peerRelaysSeq ?? 0) >= m.seq : c.state.crossSeen.has(crossKey(l.link, id)));
+  if (m.seq > 0 ? l.peerRelaysSeq === m.seq : taken()) return;
   const body: Body = { t: "link.receive", link: l.link, ev: m.ev, role: m.role, attest: m.attest, ...(m.seq ? { seq: m.seq } : {}) };
-  carry(c, l, `link.receive:${id}`, first, () => !c.state.crossSeen.has(id), body, "event");
+  carry(c, l, `link.receive:${l.link}:${id}`, first, () => !taken(), body, "event");
 }
 
 /** Carry a checked frame in as an event; one every client would reject is refused here instead, with the fold's reason. */

@@ -7,6 +7,7 @@ import { applyLinkAccept, applyLinkOffer, applyLinkPeer, applyLinkReceive, apply
 import { applyRequestAnswer, applyRequestDrop, applyRequestPending, applyRequestsSet } from "./apply-requests.js";
 import type { Crypto } from "../cwtch/crypto.js";
 import { noteActivity, Rejected, type ApplyContext, type PEvent } from "./apply-common.js";
+import { withLinkEdges } from "./link-race.js";
 import { withRotationEdges } from "./rotation-race.js";
 import { withCarryEdges } from "./carry-race.js";
 import { applyDelegate, applyRotate, applyShare, applyUndelegate, applyUnreadable } from "./apply-keys.js";
@@ -200,6 +201,8 @@ export class Fold {
   private readonly actedAt = new Map<string, number>();
   /** Each join-request carry's carrier rank as this pass found it: concurrent carries go highest rank first (carry-race.ts). */
   private carryRanks = new Map<string, number>();
+  /** Each link event's carrier rank as this pass found it: concurrent ones that decide a link are ordered by it (link-race.ts). */
+  private linkRanks = new Map<string, number>();
 
   constructor(private readonly o: FoldOptions) {
     this.ctx = { crypto: o.crypto };
@@ -350,10 +353,10 @@ export class Fold {
     this.tips = new Set([...this.events.keys()].filter((id) => !this.cited.has(id)));
   }
 
-  /** Supersession, then concurrent rotations and carries by rank, then contested joins. */
+  /** Supersession, then the races decided by rank (rotations, request carries, the events that decide a link), then contested joins. */
   private allEdges(dropped: ReadonlySet<string>): Map<string, string[]> {
     const base = this.index.edges(byPriority(this.candidates.values()), this.events, dropped);
-    const e = withCarryEdges(withRotationEdges(base, this.events, this.rotationRanks), this.events, this.carryRanks);
+    const e = withLinkEdges(withCarryEdges(withRotationEdges(base, this.events, this.rotationRanks), this.events, this.carryRanks), this.events, this.linkRanks);
     return this.contest.size > 0 ? mergeEdges(this.contest, e) : e;
   }
 
@@ -384,6 +387,7 @@ export class Fold {
     this.rotationRanks = new Map();
     this.actedAt.clear();
     this.carryRanks = new Map();
+    this.linkRanks = new Map();
     for (;;) {
       try {
         for (const e of o.order) this.step(e);
@@ -398,6 +402,7 @@ export class Fold {
         this.rotationRanks = new Map();
         this.actedAt.clear();
         this.carryRanks = new Map();
+        this.linkRanks = new Map();
       }
     }
     for (const e of o.orphans) this.record(e, "cites an event that is not in the log");
@@ -439,6 +444,7 @@ export class Fold {
       return this.record(e, `author equivocated at seq ${fork}: an equivocated event reduces no one`);
     if (e.body?.t === "keys.rotate") this.rotationRanks.set(e.id, rankOf(this.st, e.author));
     const carrierRank = e.body?.t === "request.pending" ? rankOf(this.st, e.author) : null;
+    if (e.body?.t === "link.peer" || e.body?.t === "link.speaker") this.linkRanks.set(e.id, rankOf(this.st, e.author));
     try {
       const before = this.st.clock;
       // The clock (for the rotation policy) advances before applying so the event sees its own time,

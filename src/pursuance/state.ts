@@ -157,8 +157,8 @@ export interface PursuanceState {
   sent: Map<Hex, CrossTask>;
   /** Tasks sent to us over a link, by the sender's task.send id, with our answer. */
   received: Map<Hex, CrossTask>;
-  /** The other sides' event ids already taken in (link.receive): none is taken twice. */
-  crossSeen: Set<Hex>;
+  /** The other sides' events already taken in (link.receive), as crossKey(link, id): none is taken twice over one link; moves are not kept here. */
+  crossSeen: Set<string>;
 }
 
 export interface PeerLink {
@@ -190,6 +190,8 @@ export interface PeerLink {
   peerSpeaker: Hex | null;
   /** Which of their speakers `peerSpeaker` is (link.speaker): a handover must name the next one. */
   peerSpeakerSeq: number;
+  /** Their speaker key → the highest move count taken on its word, kept across speaker changes (a returning speaker's old moves stay stale). */
+  moveFloors: Record<Hex, number>;
 }
 
 export interface CrossTask {
@@ -275,6 +277,9 @@ export function emptyState(): PursuanceState {
     crossSeen: new Set(),
   };
 }
+
+/** "Already received" is per link: the same event may rightly come over two links (a move forwarded over both). */
+export const crossKey = (link: Hex, ev: Hex): string => `${link}:${ev}`;
 
 export function rankOf(s: PursuanceState, member: Hex): number {
   const m = s.members.get(member);
