@@ -11,7 +11,7 @@ import type { PEvent } from "../src/pursuance/apply-common.js";
 import { encodeBody, MAX_TS as DECODER_MAX_TS, parseBody, type Body } from "../src/pursuance/events.js";
 import { Fold, foldAll } from "../src/pursuance/fold.js";
 import { toPEvent } from "../src/pursuance/pevent.js";
-import { converge, deliver, expectApplied, expectRejected, History, memoVerifyCrypto, quietly, randomCausalOrder, Rng, taskIn } from "./helpers/history.js";
+import { converge, deliver, expectApplied, expectRejected, ladder, memoVerifyCrypto, quietly, randomCausalOrder, Rng, taskIn, History } from "./helpers/history.js";
 
 let base: Crypto;
 let crypto: Crypto;
@@ -22,18 +22,7 @@ beforeAll(async () => {
 
 /** Founder, admin, recruiter, change agent, seedling. */
 function world(seed: number) {
-  const h = new History(base, seed);
-  const F = h.member("founder");
-  const A = h.member("admin");
-  const R = h.member("recruiter");
-  const C = h.member("agent");
-  const S = h.member("seedling");
-  h.genesis(F);
-  h.addMember(F, A, "admin");
-  h.addMember(F, R, "recruiter");
-  h.addMember(F, C, "change agent");
-  h.addMember(F, S, "seedling");
-  return { h, F, A, R, C, S };
+  return ladder(base, seed, { A: ["admin", "admin"], R: ["recruiter", "recruiter"], C: ["agent", "change agent"], S: ["seedling", "seedling"] });
 }
 
 /** A fresh client's fold of the log (what `PursuanceClient.open` does): it must not throw. */

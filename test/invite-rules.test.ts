@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { loadCrypto, type Crypto } from "../src/cwtch/crypto.js";
 import { inviteBody, joinBody } from "../src/pursuance/actions.js";
 import { BodyError, encodeBody, parseBody, type Body } from "../src/pursuance/events.js";
-import { converge, expectApplied, expectRejected, History, memoVerifyCrypto, type HMember } from "./helpers/history.js";
+import { converge, expectApplied, expectRejected, type HMember, ladder, memoVerifyCrypto, History } from "./helpers/history.js";
 
 let base: Crypto;
 let crypto: Crypto;
@@ -14,16 +14,7 @@ beforeAll(async () => {
 });
 
 function world(seed: number) {
-  const h = new History(base, seed);
-  const F = h.member("founder");
-  const A = h.member("admin");
-  const R = h.member("recruiter");
-  const S = h.member("seedling");
-  h.genesis(F);
-  h.addMember(F, A, "admin");
-  h.addMember(F, R, "recruiter");
-  h.addMember(F, S, "seedling");
-  return { h, F, A, R, S };
+  return ladder(base, seed, { A: ["admin", "admin"], R: ["recruiter", "recruiter"], S: ["seedling", "seedling"] });
 }
 
 /** A keyless invite by `by` for `role`, made at `at` and expiring `ttl` ms later. */

@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { loadCrypto, type Crypto } from "../src/cwtch/crypto.js";
 import { commentBody } from "../src/pursuance/actions.js";
 import { canReadTask } from "../src/pursuance/state.js";
-import { converge, expectApplied, expectRejected, History, memoVerifyCrypto, taskIn } from "./helpers/history.js";
+import { converge, expectApplied, expectRejected, ladder, memoVerifyCrypto, taskIn } from "./helpers/history.js";
 
 let base: Crypto;
 let crypto: Crypto;
@@ -16,18 +16,7 @@ beforeAll(async () => {
 });
 
 function world(seed: number) {
-  const h = new History(base, seed);
-  const F = h.member("founder");
-  const R = h.member("recruiter");
-  const C = h.member("agent");
-  const S = h.member("seedling");
-  const S2 = h.member("seedling2");
-  h.genesis(F);
-  h.addMember(F, R, "recruiter");
-  h.addMember(F, C, "change agent");
-  h.addMember(F, S, "seedling");
-  h.addMember(F, S2, "seedling");
-  return { h, F, R, C, S, S2 };
+  return ladder(base, seed, { R: ["recruiter", "recruiter"], C: ["agent", "change agent"], S: ["seedling", "seedling"], S2: ["seedling2", "seedling"] });
 }
 
 describe("a task's assignee loses it with the assignment", () => {

@@ -387,3 +387,16 @@ export function expectApplied(f: Fold, e: PEvent | null): void {
 export function position(f: Fold, e: PEvent): number {
   return f.applied.findIndex((a) => a.event.id === e.id);
 }
+
+/**
+ * A pursuance founded by F ("founder") on the default ladder, with each other member invited by F
+ * into its role: `ladder(base, 7, { A: ["admin", "admin"], S: ["seedling", "seedling"] })`.
+ */
+export function ladder<K extends string>(base: Crypto, seed: number, members: Record<K, readonly [name: string, role: string]>): { h: History; F: HMember } & Record<K, HMember> {
+  const h = new History(base, seed);
+  const F = h.member("founder");
+  const made = Object.fromEntries(Object.entries<readonly [string, string]>(members).map(([k, [name]]) => [k, h.member(name)])) as Record<K, HMember>;
+  h.genesis(F);
+  for (const [k, [, role]] of Object.entries<readonly [string, string]>(members)) h.addMember(F, made[k as K], role);
+  return { h, F, ...made };
+}
