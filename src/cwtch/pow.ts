@@ -63,9 +63,15 @@ export function checkPow(crypto: Crypto, tag: string, blob: Uint8Array, pow: str
 /** Find a stamp for (tag, blob); returns the base64url nonce to put in `post.pow`. */
 export function mintPow(crypto: Crypto, tag: string, blob: Uint8Array, bits: number): string {
   if (!Number.isInteger(bits) || bits < 0 || bits > POW_MAX_BITS) throw new PowError(`pow bits must be 0..${POW_MAX_BITS}, got ${bits}`);
-  // Hash the fixed prefix once per attempt into one reusable buffer: the nonce
-  // is the last 12 bytes (8 random, so two minters never collide, + a counter).
-  const prefix = powPrefix(crypto, tag, blob);
+  return mintStamp(crypto, powPrefix(crypto, tag, blob), bits, "stamp");
+}
+
+/**
+ * A nonce such that BLAKE2b-256(prefix ‖ nonce) starts with `bits` zero bits: ~2^bits hashes. The
+ * nonce is 12 bytes, 8 random (so two minters never collide) and a counter; one buffer is reused.
+ * `what` names the stamp in the error when none is found.
+ */
+export function mintStamp(crypto: Crypto, prefix: Uint8Array, bits: number, what: string): string {
   const buf = new Uint8Array(prefix.length + 12);
   buf.set(prefix);
   buf.set(crypto.randomBytes(8), prefix.length);
@@ -74,5 +80,5 @@ export function mintPow(crypto: Crypto, tag: string, blob: Uint8Array, bits: num
     view.setUint32(0, i);
     if (leadingZeroBits(crypto.hash(buf, 32)) >= bits) return toB64(buf.subarray(prefix.length));
   }
-  throw new PowError(`no stamp of ${bits} bits found in 2^32 attempts`);
+  throw new PowError(`no ${what} of ${bits} bits found in 2^32 attempts`);
 }

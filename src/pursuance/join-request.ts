@@ -26,7 +26,7 @@
 import { concat, fromB64, fromHex, toB64, toHex, utf8 } from "../cwtch/bytes.js";
 import type { Crypto, SignKeyPair } from "../cwtch/crypto.js";
 import { openFrame, sealFrame } from "../cwtch/envelope.js";
-import { PowError } from "../cwtch/pow.js";
+import { mintStamp } from "../cwtch/pow.js";
 import { leadingZeroBits } from "../cwtch/relay-protocol.js";
 import { MAX_REQUEST_WORK } from "./events.js";
 import { nameProblem } from "./names.js";
@@ -119,16 +119,7 @@ export function checkRequestStamp(crypto: Crypto, pursuanceId: string, requester
 
 /** Mint a stamp of `bits` for a signed request: ~2^bits hashes, the cost a flooder pays per request. */
 export function mintRequestStamp(crypto: Crypto, pursuanceId: string, requester: string, sig: string, bits: number): string {
-  const prefix = stampInput(pursuanceId, requester, sig);
-  const buf = new Uint8Array(prefix.length + 12);
-  buf.set(prefix);
-  buf.set(crypto.randomBytes(8), prefix.length);
-  const view = new DataView(buf.buffer, buf.byteOffset + prefix.length + 8, 4);
-  for (let i = 0; i <= 0xffffffff; i++) {
-    view.setUint32(0, i);
-    if (leadingZeroBits(crypto.hash(buf, 32)) >= bits) return toB64(buf.subarray(prefix.length));
-  }
-  throw new PowError(`no request stamp of ${bits} bits found in 2^32 attempts`);
+  return mintStamp(crypto, stampInput(pursuanceId, requester, sig), bits, "request stamp");
 }
 
 export function encodeRequestAddress(a: RequestAddress): string {
