@@ -13,7 +13,7 @@ import { sealComplaints } from "../pursuance/seal-complaints.js";
 import { decodeInvite, encodeInvite } from "../pursuance/invite.js";
 import { exportLog, parseLogFile, verifyLog } from "../pursuance/log-file.js";
 import { Home } from "./home.js";
-import { arg, COMMON_HELP, homeOf, joinAndWait, parse, session, settle, stdio, withClient, type Io, type Parsed } from "./client-context.js";
+import { arg, COMMON_HELP, homeOf, joinAndWait, parse, session, settle, stdio, withClient, type Io, type Parsed, type SubCommand } from "./client-context.js";
 import { MEMBER_COMMANDS } from "./client-member-commands.js";
 import { RELAY_COMMANDS } from "./client-relay-commands.js";
 import { WHOIS_COMMANDS } from "./client-whois-commands.js";
@@ -23,14 +23,6 @@ import { LINK_COMMANDS } from "./client-link-commands.js";
 import { TASK_COMMANDS } from "./client-task-commands.js";
 import { LEADER_COMMANDS } from "./client-leader-commands.js";
 import { parseDuration, UsageError } from "./relay-command.js";
-import type { ParseArgsConfig } from "node:util";
-
-export interface SubCommand {
-  usage: string;
-  summary: string;
-  options?: ParseArgsConfig["options"];
-  run(p: Parsed, io: Io): Promise<number | void>;
-}
 
 
 function inviteRows(c: PursuanceClient) {

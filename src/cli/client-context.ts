@@ -133,3 +133,11 @@ export async function joinAndWait(p: Parsed, io: Io, s: Session, invite: Invite)
   }
   io.out(p.values.json ? JSON.stringify({ pursuance: c.id, name: c.state.name, role: invite.role, admitted: true }) : `joined ${c.state.name} (${c.id}) as ${invite.role}`);
 }
+
+/** One `pursuance client` subcommand: the command files fill tables of these, client-command.ts dispatches. */
+export interface SubCommand {
+  usage: string;
+  summary: string;
+  options?: ParseArgsConfig["options"];
+  run(p: Parsed, io: Io): Promise<number | void>;
+}

@@ -6,7 +6,7 @@ import { voteBody } from "../pursuance/escrow.js";
 import { silentAfterMs } from "../pursuance/rules.js";
 import type { PursuanceState } from "../pursuance/state.js";
 import { findMember, memberName } from "../pursuance/views.js";
-import type { SubCommand } from "./client-command.js";
+import type { SubCommand } from "./client-context.js";
 import { arg, withClient, type Parsed } from "./client-context.js";
 import { parseDuration, parseIntFlag, UsageError } from "./relay-command.js";
 

@@ -4,7 +4,7 @@ import { LINK_STATUSES, type LinkStatus } from "../pursuance/events.js";
 import { acceptLink, answerTask, confirmPeerSpeaker, offerLink, sendTask } from "../pursuance/client-links.js";
 import { LinkTokenError } from "../pursuance/link.js";
 import { findLink, findReceived, memberName } from "../pursuance/views.js";
-import type { SubCommand } from "./client-command.js";
+import type { SubCommand } from "./client-context.js";
 import { arg, withClient } from "./client-context.js";
 import { UsageError } from "./relay-command.js";
 

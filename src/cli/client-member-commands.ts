@@ -5,7 +5,7 @@ import { roleAmendBody, roleDeleteBody, type RolePatch } from "../pursuance/acti
 import { entitled } from "../pursuance/state.js";
 import { CAPABILITIES, type Capability, roleDef } from "../pursuance/rules.js";
 import { findMember, memberName } from "../pursuance/views.js";
-import type { SubCommand } from "./client-command.js";
+import type { SubCommand } from "./client-context.js";
 import { arg, timeoutOf, withClient, type Parsed } from "./client-context.js";
 import { parseIntFlag, UsageError } from "./relay-command.js";
 

@@ -4,7 +4,7 @@
 import { writeFileSync } from "node:fs";
 import { proofFromLog, profileText } from "../pursuance/announcement-proof.js";
 import { memberName } from "../pursuance/views.js";
-import type { SubCommand } from "./client-command.js";
+import type { SubCommand } from "./client-context.js";
 import { arg, withClient } from "./client-context.js";
 import { UsageError } from "./relay-command.js";
 

@@ -5,7 +5,7 @@
 import { ActionError } from "../pursuance/actions.js";
 import type { PursuanceClient } from "../pursuance/client.js";
 import { moveRelays, recoverOnto, type CopyProgress } from "../pursuance/client-relocate.js";
-import type { SubCommand } from "./client-command.js";
+import type { SubCommand } from "./client-context.js";
 import { arg, syncWithProgress, timeoutOf, withClient, type Io, type Parsed } from "./client-context.js";
 import { UsageError } from "./relay-command.js";
 

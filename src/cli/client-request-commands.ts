@@ -9,7 +9,7 @@ import { decodeRequestAddress, RequestAddressError } from "../pursuance/join-req
 import type { PursuanceClient } from "../pursuance/client.js";
 import type { JoinRequest } from "../pursuance/state.js";
 import { findJoinRequest, memberName } from "../pursuance/views.js";
-import type { SubCommand } from "./client-command.js";
+import type { SubCommand } from "./client-context.js";
 import { arg, joinAndWait, session, timeoutOf, withClient } from "./client-context.js";
 import { UsageError } from "./relay-command.js";
 

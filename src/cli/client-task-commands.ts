@@ -6,7 +6,7 @@ import { archiveBody } from "../pursuance/actions-rules.js";
 import { TASK_STATUSES, type TaskStatus } from "../pursuance/events.js";
 import { entitled } from "../pursuance/state.js";
 import { findTask, parseAssignee, taskView, type TaskView } from "../pursuance/views.js";
-import type { SubCommand } from "./client-command.js";
+import type { SubCommand } from "./client-context.js";
 import { arg, withClient, type Io, type Parsed } from "./client-context.js";
 import { UsageError } from "./relay-command.js";
 import { roleDef } from "../pursuance/rules.js";

@@ -9,7 +9,7 @@ import { writtenFingerprint } from "../pursuance/fingerprint.js";
 import { changedLine } from "../bot/whois-commands.js";
 import { claimHistory, membersLinkedTo, whois, type WhoisRow } from "../pursuance/identity.js";
 import { findMember, LookupError, memberName } from "../pursuance/views.js";
-import type { SubCommand } from "./client-command.js";
+import type { SubCommand } from "./client-context.js";
 import { arg, withClient } from "./client-context.js";
 import { UsageError } from "./relay-command.js";
 
