@@ -37,7 +37,16 @@ export interface RelayClientOptions {
   maxResendMs?: number;
   /** Reconnect when the relay has not greeted this long after the socket opened (the hello was lost). */
   helloTimeoutMs?: number;
+  /**
+   * The most proof-of-work bits this client mints for one post (default POW_CLIENT_MAX_BITS). Minting
+   * blocks the thread, so a relay (hostile or misconfigured) that demands more is refused at once
+   * instead of freezing the client past every deadline.
+   */
+  maxPowBits?: number;
 }
+
+/** 24 bits is ~16M hashes, seconds of work; the relay's adaptive difficulty tops out at 18 by default. */
+export const POW_CLIENT_MAX_BITS = 24;
 
 /** Re-stamps after a raised difficulty per post before giving up (the relay may keep raising it). */
 const MAX_RESTAMPS = 6;
@@ -200,6 +209,8 @@ export class RelayClient extends EventEmitter<RelayClientEvents> {
       // The stamp depends on the relay's difficulty, which we learn from its hello.
       if (!this.connected) await this.readyWithin(left(), "post");
       const bits = this.powBits;
+      const most = this.o.maxPowBits ?? POW_CLIENT_MAX_BITS;
+      if (bits > most) throw new RelayError(this.url, "pow-too-hard", `the relay demands ${bits} bits of proof-of-work per post, over this client's limit of ${most}`, bits);
       if (bits > stamped) (pow = mintPow(this.o.crypto, tag, blob, bits)), (stamped = bits);
       const frame: Record<string, unknown> = { op: "post", tag, blob: b64, ...(pow !== undefined && bits > 0 ? { pow } : {}) };
       const bound = (f: ServerFrame) => f.op === "posted" && this.ackMatches(f, tag, blob);

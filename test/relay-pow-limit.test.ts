@@ -1,0 +1,42 @@
+// A relay that demands more proof-of-work than a client will mint (hostile, or started with
+// powBits near 32) is refused at once with its demand named: minting blocks the thread, so
+// doing it would freeze the client past every deadline (docs/DESIGN.md, layer 1).
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadCrypto, type Crypto } from "../src/cwtch/crypto.js";
+import { RelayClient } from "../src/cwtch/relay-client.js";
+import { startRelay, type RelayServer } from "../src/cwtch/relay-server.js";
+
+let crypto: Crypto;
+const relays: RelayServer[] = [];
+const clients: RelayClient[] = [];
+beforeAll(async () => {
+  crypto = await loadCrypto();
+});
+afterAll(async () => {
+  for (const c of clients) c.close();
+  await Promise.all(relays.map((r) => r.close()));
+});
+
+async function clientOf(powBits: number, maxPowBits?: number): Promise<RelayClient> {
+  const r = await startRelay({ powBits, crypto });
+  relays.push(r);
+  const c = new RelayClient({ url: r.url, crypto, requestTimeoutMs: 2_000, ...(maxPowBits === undefined ? {} : { maxPowBits }) }).start();
+  clients.push(c);
+  await c.ready();
+  return c;
+}
+
+describe("a relay's proof-of-work demand over the client's limit", () => {
+  it("is refused at once, naming the demand and the limit, without minting", async () => {
+    const c = await clientOf(30);
+    const err = await c.post("dGFn", new Uint8Array(64)).catch((e: unknown) => e as { code: string; message: string });
+    expect(err).toMatchObject({ code: "pow-too-hard" });
+    expect(err.message).toMatch(/demands 30 bits .* limit of 24/);
+  });
+
+  it("a demand within the limit is still met and the post is stored", async () => {
+    const c = await clientOf(8, 10);
+    const r = await c.post("dGFn", new Uint8Array(64));
+    expect(r.seq).toBeGreaterThan(0);
+  });
+});
