@@ -8,7 +8,7 @@
 // batches and at once; all must agree.
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadCrypto, type Crypto } from "../src/cwtch/crypto.js";
-import { joinBody } from "../src/pursuance/actions.js";
+import { joinBody, taskCreateBody } from "../src/pursuance/actions.js";
 import { converge, expectApplied, expectRejected, History, memoVerifyCrypto, quietly } from "./helpers/history.js";
 
 let crypto: Crypto;
@@ -103,5 +103,74 @@ describe("a second join through a used invite", () => {
     const f = quietly(() => converge(crypto, h, ORDERS, 5));
     expectApplied(f, jA);
     expectRejected(f, jY, /already used/);
+  });
+});
+
+// Round 2 of the attacks on the trust pass: the inviter holds the invite's seed, so it can
+// sign a rival join whenever it likes; an admin who built on Alice's join re-signed that
+// seq (equivocated) to build on the rival instead, and had two change agents it invited
+// earlier build there too. Counting witnesses, the rival won (three authors to one) and
+// Alice's join and all her work fell as a reuse. A join vouched for by a member who could
+// have made that invite stands whatever else is vouched for (join-contest.ts).
+describe("a contest an inviter stages against its own invitee", () => {
+  function staged(seed: number) {
+    const h = new History(crypto, seed);
+    const F = h.member("founder");
+    const M = h.member("mallory");
+    const P1 = h.member("puppet1");
+    const P2 = h.member("puppet2");
+    const A = h.member("alice");
+    const X = h.member("x");
+    h.genesis(F);
+    h.addMember(F, M, "admin");
+    h.addMember(M, P1, "change agent");
+    h.addMember(M, P2, "change agent");
+    const { event: inv, secret } = h.invite(M, "change agent");
+    const jA = h.join(A, secret);
+    const seq = M.chain.length + 1;
+    h.task(M, ["change agent"]);
+    const work = h.task(A, ["change agent"], { title: "alice's work" });
+    const jX = h.emit(X, joinBody(X.actor, h.genesisId!, secret.seed, "x"), [inv], { grind: 4000, ts: inv.ts + 500 })!;
+    const v2 = h.emit(M, (s) => taskCreateBody(M.actor, s, { text: { title: "fork", deliverables: "d" }, readers: ["change agent"], assignee: null }), [jX], { fork: { seq } })!;
+    const w1 = h.task(P1, ["change agent"], {}, [v2]);
+    const w2 = h.task(P2, ["change agent"], {}, [v2]);
+    return { h, A, X, jA, jX, work, w1, w2 };
+  }
+
+  it("an equivocating inviter and its puppets cannot displace the member it admitted: both joins stand, as if it had invited the rival anew", () => {
+    for (let seed = 1; seed <= 3; seed++) {
+      const { h, A, X, jA, jX, work, w1, w2 } = staged(seed);
+      const f = quietly(() => converge(crypto, h, ORDERS, seed));
+      expectApplied(f, jA);
+      expectApplied(f, work);
+      expect(f.state.members.has(A.hex)).toBe(true);
+      // The rival: Mallory may admit a change agent, so her vouching admits it; her puppets' work stands.
+      expectApplied(f, jX);
+      expect(f.state.members.has(X.hex)).toBe(true);
+      expectApplied(f, w1);
+      expectApplied(f, w2);
+    }
+  });
+
+  it("puppets who could not have made the invite do not vouch: a stranger's rival they alone built on is a reuse", () => {
+    const h = new History(crypto, 21);
+    const F = h.member("founder");
+    const A = h.member("alice");
+    const S1 = h.member("s1");
+    const S2 = h.member("s2");
+    const X = h.member("x");
+    h.genesis(F);
+    h.addMember(F, S1, "seedling");
+    h.addMember(F, S2, "seedling");
+    const { event: inv, secret } = h.invite(F, "change agent");
+    const jA = h.join(A, secret);
+    h.share(F, A);
+    const jX = h.emit(X, joinBody(X.actor, h.genesisId!, secret.seed, "x"), [inv], { grind: 4000, ts: inv.ts + 500 })!;
+    h.emit(S1, { t: "leave" }, [jX]);
+    h.emit(S2, { t: "leave" }, [jX]);
+    const f = quietly(() => converge(crypto, h, ORDERS, 21));
+    expectApplied(f, jA);
+    expectRejected(f, jX, /already used/);
+    expect(f.state.members.has(X.hex)).toBe(false);
   });
 });

@@ -19,6 +19,8 @@ export interface PEvent {
 
 export interface ApplyContext {
   crypto: Crypto;
+  /** Joins admitted although another join used their invite first: each was vouched for by someone who could have made the invite (join-contest.ts). */
+  vouchedJoins?: ReadonlySet<string>;
 }
 
 /**

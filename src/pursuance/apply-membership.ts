@@ -219,7 +219,8 @@ export function applyJoin(s: PursuanceState, e: PEvent, b: B<"join">, ctx: Apply
   if (s.members.has(e.author)) reject("already a member");
   const inv = s.invites.get(b.invite);
   if (!inv) reject(`unknown invite ${short(b.invite)}`);
-  if (inv.usedBy !== null) reject(`invite ${short(b.invite)} was already used by ${short(inv.usedBy)}`);
+  const vouched = ctx.vouchedJoins?.has(e.id) === true;
+  if (inv.usedBy !== null && !vouched) reject(`invite ${short(b.invite)} was already used by ${short(inv.usedBy)}`);
   if (inv.revokedBy !== undefined) reject("invite revoked");
   // The join's ts is the joiner's claim; the expiry duty (client-duties.ts) revokes what lapses unused, which makes it hard.
   if (inv.expires !== undefined && e.ts > inv.expires) reject(`invite expired at ${when(inv.expires)}`);
@@ -227,7 +228,7 @@ export function applyJoin(s: PursuanceState, e: PEvent, b: B<"join">, ctx: Apply
     reject("the inviter can no longer admit to that role");
   }
   if (!ctx.crypto.verify(fromHex(b.proof), joinProofMessage(s.id!, e.author), fromHex(b.invite))) reject("invite proof does not verify");
-  inv.usedBy = e.author;
+  if (inv.usedBy === null) inv.usedBy = e.author;
   s.former.delete(e.author);
   s.members.set(e.author, { name: b.name, roles: new Set([inv.role]), joinedBy: e.id });
   // Older invites carried the keys current when they were made; keyless ones carry none, so a

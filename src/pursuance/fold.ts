@@ -24,6 +24,7 @@ import {
   applyRoleChange,
   applyTransfer,
   applyVote,
+  mayRevokeInvite,
 } from "./apply-membership.js";
 import {
   applyAnnounce,
@@ -39,7 +40,7 @@ import { applyRelaysSet } from "./apply-relays.js";
 import { applyIdentityLink, applyMemberVerify, applyProfileSet } from "./apply-identity.js";
 import { forkAllowed } from "./equivocation.js";
 import { MAX_TS } from "./events.js";
-import { contestEdges, mergeEdges } from "./join-contest.js";
+import { judgeContests, mergeEdges } from "./join-contest.js";
 import { causalOrder } from "./order.js";
 import { emptyState, rankOf, stateHash, type PursuanceState } from "./state.js";
 import { byPriority, reductionOf, revokeStands, sameEdges, SupersedeIndex, type Reduction } from "./supersede.js";
@@ -56,6 +57,8 @@ export interface FoldOptions {
    * record each applied event's author rank and judge no contest themselves.
    */
   judging?: boolean;
+  /** A judging fold's contested invite: it records which applied events' authors could have made that invite. */
+  judgeInvite?: string;
 }
 
 function applyOne(s: PursuanceState, e: PEvent, ctx: ApplyContext, genesisId: string | null): void {
@@ -180,7 +183,7 @@ export class Fold {
   private st: PursuanceState = emptyState();
   private log: AppliedEvent[] = [];
   private verdicts = new Map<string, string | null>();
-  private readonly ctx: ApplyContext;
+  private readonly ctx: { crypto: Crypto; vouchedJoins: ReadonlySet<string> };
   private genesisId: string | null;
   private readonly index = new SupersedeIndex();
   /** Reductions found valid, in the order found: their supersession edges shape the order. */
@@ -199,13 +202,15 @@ export class Fold {
   private contest = new Map<string, string[]>();
   /** A judging fold's: each applied event's author rank just before it applied. */
   private readonly actedAt = new Map<string, number>();
+  /** A judging fold's: the applied events whose author could have made the judged invite, before or after acting. */
+  private readonly vouchers = new Set<string>();
   /** Each join-request carry's carrier rank as this pass found it: concurrent carries go highest rank first (carry-race.ts). */
   private carryRanks = new Map<string, number>();
   /** Each link event's carrier rank as this pass found it: concurrent ones that decide a link are ordered by it (link-race.ts). */
   private linkRanks = new Map<string, number>();
 
   constructor(private readonly o: FoldOptions) {
-    this.ctx = { crypto: o.crypto };
+    this.ctx = { crypto: o.crypto, vouchedJoins: new Set() };
     this.genesisId = o.genesisId ?? null;
   }
 
@@ -326,7 +331,9 @@ export class Fold {
   refold(): void {
     this.broken = new Map();
     this.candidates = new Map();
-    this.contest = this.o.judging ? new Map() : contestEdges(this.events, this.index.joinsOf, (excluded) => this.foldWithout(excluded));
+    const contest = this.o.judging ? null : judgeContests(this.events, this.index.joinsOf, (excluded, invite) => this.foldWithout(excluded, invite));
+    this.contest = contest?.edges ?? new Map();
+    this.ctx.vouchedJoins = contest?.vouched ?? new Set();
     this.edges = new Map(this.contest);
     const dropped = new Set<string>();
     this.forkOk = forkAllowed(this.events, this.index.byAuthor, this.forks, null);
@@ -361,10 +368,16 @@ export class Fold {
   }
 
   /** A fresh fold of every event but `excluded`, to judge a contested invite (join-contest.ts). */
-  private foldWithout(excluded: ReadonlySet<string>): { rankIfApplied(id: string): number | null } {
-    const f = new Fold({ ...this.o, genesisId: this.genesisId, judging: true });
+  private foldWithout(excluded: ReadonlySet<string>, invite: string): { rankIfApplied(id: string): number | null; vouches(id: string): boolean } {
+    const f = new Fold({ ...this.o, genesisId: this.genesisId, judging: true, judgeInvite: invite });
     f.add([...this.events.values()].filter((e) => !excluded.has(e.id)));
-    return { rankIfApplied: (id) => f.actedAt.get(id) ?? null };
+    return { rankIfApplied: (id) => f.actedAt.get(id) ?? null, vouches: (id) => f.vouchers.has(id) };
+  }
+
+  /** Whether `who` could have made the judged invite (docs/protocol.md, "Invites carry no keys"). */
+  private couldInvite(who: string): boolean {
+    const inv = this.o.judgeInvite === undefined ? undefined : this.st.invites.get(this.o.judgeInvite);
+    return inv !== undefined && mayRevokeInvite(this.st, who, inv);
   }
 
   /** One fold of every event in the current order. */
@@ -386,6 +399,7 @@ export class Fold {
     }
     this.rotationRanks = new Map();
     this.actedAt.clear();
+    this.vouchers.clear();
     this.carryRanks = new Map();
     this.linkRanks = new Map();
     for (;;) {
@@ -401,6 +415,7 @@ export class Fold {
         ranks?.clear();
         this.rotationRanks = new Map();
         this.actedAt.clear();
+        this.vouchers.clear();
         this.carryRanks = new Map();
         this.linkRanks = new Map();
       }
@@ -435,6 +450,7 @@ export class Fold {
       return this.record(e, internalError(err));
     }
     const rankBefore = this.o.judging ? rankOf(this.st, e.author) : 0;
+    const vouchBefore = this.o.judgeInvite !== undefined && this.couldInvite(e.author);
     // Once two variants of one seq are both kept (each witnessed by someone, perhaps only a puppet),
     // a reduction on either branch could be dated back before work the other branch built on: from
     // that seq on the equivocator reduces no one. An unwitnessed forgery leaves the kept branch's
@@ -465,6 +481,7 @@ export class Fold {
       this.ranks?.set(e.id, rankOf(this.st, e.author));
       // Before or after: a leave's author ranked before it, a join's only after.
       if (this.o.judging) this.actedAt.set(e.id, Math.max(rankBefore, rankOf(this.st, e.author)));
+      if (vouchBefore || (this.o.judgeInvite !== undefined && this.couldInvite(e.author))) this.vouchers.add(e.id);
     } catch (err) {
       if (err instanceof Rejected) {
         if (reduces && revokeStands(this.st, e)) this.found.push({ id: e.id, ...reduces });

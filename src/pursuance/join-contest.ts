@@ -9,6 +9,8 @@ import type { Hex } from "./events.js";
 
 /** How well a join was accepted, judged in a fold where it has no rival. */
 export interface Acceptance {
+  /** Whether a witness's author could have made the invite itself as it acted (its inviter, or a member who may invite that role). */
+  vouched: boolean;
   /** Highest rank among the authors of applied witnesses as they acted (before or after the event); -Infinity when none. */
   rank: number;
   /** Distinct authors of applied witnesses. */
@@ -20,7 +22,16 @@ export interface Acceptance {
  * from them) and tell, for each event, whether it applied and its author's
  * rank when it did. The fold passes a fold that does not judge contests itself.
  */
-export type FoldWithout = (excluded: ReadonlySet<Hex>) => { rankIfApplied(id: Hex): number | null };
+export type FoldWithout = (
+  excluded: ReadonlySet<Hex>,
+  invite: Hex,
+) => { rankIfApplied(id: Hex): number | null; vouches(id: Hex): boolean };
+
+/** The contest's outcome: ordering edges, and the joins admitted although their invite was used first by another. */
+export interface Contest {
+  edges: Map<Hex, Hex[]>;
+  vouched: Set<Hex>;
+}
 
 /**
  * Extra edges (event → events it must follow) putting the accepted join of
@@ -29,7 +40,18 @@ export type FoldWithout = (excluded: ReadonlySet<Hex>) => { rankIfApplied(id: He
  * A witness of join J: an event by another author that descends from J and
  * from no rival join. Each witnessed candidate is folded with its rivals left
  * out; its witnesses that apply there are the members who accepted it (a
- * member who joined through J counts: its membership is J's). The candidate
+ * member who joined through J counts: its membership is J's).
+ *
+ * A candidate one of whose witnesses could have made the invite itself (its
+ * inviter, or a member who may invite that role, as it acted) is vouched for:
+ * every vouched candidate is admitted, the invite counting as used once for
+ * each. The inviter holds the invite's seed and can sign a rival whenever it
+ * likes; had the contest a single winner, an inviter who re-signed its own
+ * history to build on that rival (with puppets to outnumber) would un-member
+ * the person it admitted, and all their work with them. Admitting the rival
+ * too gives the voucher nothing it could not do with a fresh invite.
+ *
+ * When no candidate is vouched for, one wins. The candidate
  * whose witnesses include the highest-ranked author wins, then the one with
  * more distinct witnessing authors: a seedling puppet posting the rival's
  * bytes cannot outweigh the members who built on the first join for weeks,
@@ -38,8 +60,9 @@ export type FoldWithout = (excluded: ReadonlySet<Hex>) => { rankIfApplied(id: He
  * witnessed the ordinary order stands (two strangers racing one token before
  * any member carried either).
  */
-export function contestEdges(events: ReadonlyMap<Hex, PEvent>, joinsOf: ReadonlyMap<Hex, readonly PEvent[]>, foldWithout: FoldWithout): Map<Hex, Hex[]> {
+export function judgeContests(events: ReadonlyMap<Hex, PEvent>, joinsOf: ReadonlyMap<Hex, readonly PEvent[]>, foldWithout: FoldWithout): Contest {
   const out = new Map<Hex, Hex[]>();
+  const vouched = new Set<Hex>();
   let children: Map<Hex, Hex[]> | null = null;
   const descendants = (id: Hex): Set<Hex> => {
     if (!children) {
@@ -71,24 +94,32 @@ export function contestEdges(events: ReadonlyMap<Hex, PEvent>, joinsOf: Readonly
         return w.author !== j.author && !rivals.some((o) => below.get(o.id)!.has(id));
       });
       if (witnesses.length === 0) continue;
-      const f = foldWithout(new Set(rivals.map((o) => o.id)));
-      const a: Acceptance = { rank: -Infinity, authors: 0 };
+      const f = foldWithout(new Set(rivals.map((o) => o.id)), invite);
+      const a: Acceptance = { vouched: false, rank: -Infinity, authors: 0 };
       const authors = new Set<Hex>();
       for (const id of witnesses) {
         const r = f.rankIfApplied(id);
         if (r === null) continue;
         authors.add(events.get(id)!.author);
         a.rank = Math.max(a.rank, r);
+        if (f.vouches(id)) a.vouched = true;
       }
       a.authors = authors.size;
       if (a.authors > 0) scored.push({ j, a });
     }
     if (scored.length === 0) continue;
+    const admitted = scored.filter((x) => x.a.vouched).map((x) => x.j.id);
+    if (admitted.length > 0) {
+      for (const id of admitted) vouched.add(id);
+      // The rest fold after every admitted join, as reuses.
+      for (const o of candidates) if (!admitted.includes(o.id)) for (const id of admitted) push(out, o.id, id);
+      continue;
+    }
     scored.sort((x, y) => y.a.rank - x.a.rank || y.a.authors - x.a.authors || (x.j.id < y.j.id ? -1 : 1));
     const winner = scored[0]!.j;
     for (const o of candidates) if (o.id !== winner.id) push(out, o.id, winner.id);
   }
-  return out;
+  return { edges: out, vouched };
 }
 
 /** Edges from both maps, without duplicates. */
