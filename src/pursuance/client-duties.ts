@@ -10,7 +10,8 @@ import type { PursuanceClient } from "./client.js";
 import { runSuccessionDuties } from "./client-succession.js";
 import { actsFirst, designated, schedule } from "./duty-schedule.js";
 import { mayRevokeInvite } from "./apply-membership.js";
-import { entitled, entitledMembers, epochOfKeyId, inviteStatus, missingHolders } from "./state.js";
+import { entitled, entitledMembers, epochOfKeyId, hasCap, inviteStatus, missingHolders, type PursuanceState } from "./state.js";
+import { roleDef } from "./rules.js";
 import { rotationDue } from "./rotation-clock.js";
 import { sealersDoubtedBy } from "./seal-complaints.js";
 import { welcomeDuties } from "./client-rendezvous.js";
@@ -76,9 +77,42 @@ export function runDuties(c: PursuanceClient): void {
       await c.publish(body, readable);
     });
   }
+  acknowledgeAnnouncers(c);
   runSuccessionDuties(c);
   revokeExpired(c);
   welcomeDuties(c);
+}
+
+/**
+ * The leader's word for public copies (leader-ack.ts): a member who may
+ * announce, whose highest role key the leader did not seal to it last, gets
+ * that key again from the leader. Duplicate shares are harmless.
+ */
+function acknowledgeAnnouncers(c: PursuanceClient): void {
+  const s = c.state;
+  if (s.leader !== c.me) return;
+  for (const m of s.members.keys()) {
+    if (m === c.me || !hasCap(s, m, "announce")) continue;
+    const top = topRoleKey(s, m);
+    if (top === null || !(roleDef(s.rules, top)?.caps as readonly string[] | undefined)?.includes("announce")) continue;
+    const keyId = s.keys.get(top)?.keyId;
+    const acked = () => c.state.sealedBy.get(`${top} ${m}`) === c.me || c.state.leader !== c.me || !c.state.members.has(m);
+    if (acked()) continue;
+    schedule(c, `ack:${m}:${top}:${keyId}`, true, () => !acked(), async () => {
+      const body = shareBody(c.actor, c.state, m);
+      if (body) await c.publish(body);
+    });
+  }
+}
+
+/** The highest-ranked role whose key `m` is entitled to (the group key names no role). */
+function topRoleKey(s: PursuanceState, m: string): string | null {
+  let best: string | null = null;
+  for (const sc of entitled(s, m)) {
+    const r = roleDef(s.rules, sc);
+    if (r && r.reads === "role" && (best === null || r.rank > roleDef(s.rules, best)!.rank)) best = sc;
+  }
+  return best;
 }
 
 /** Any member who may revoke an unused invite past its expiry does so; the inviter (or the highest ranked) at once. */
