@@ -7,6 +7,7 @@
 // announce, or the leader's grant of one, in a role only the leader defined.
 // Real libsodium, real fold, real verifier.
 import { describe, expect, it } from "vitest";
+import { toHex } from "../src/cwtch/bytes.js";
 import { genesisBody, inviteBody, joinBody, shareBody } from "../src/pursuance/actions.js";
 import { makeProof, proofFromLog, verifyAnnouncement } from "../src/pursuance/announcement-proof.js";
 import { SignedWorld } from "./helpers/signed-world.js";
@@ -102,5 +103,23 @@ describe("a removed admin cannot mint a VALID announcer off the log", () => {
     const v = verifyAnnouncement(w.crypto, p);
     expect(v.status).toBe("VALID");
     expect(p.chain).toHaveLength(3);
+  });
+});
+
+describe("a key share that names the recipient's roles", () => {
+  it("is refused when it names a role the recipient does not hold, and applies when true", async () => {
+    const w = await SignedWorld.make();
+    const F = w.signer();
+    w.genesis = w.sign(F, genesisBody(F.actor, { name: "p", founderName: "founder" }));
+    const { body: invB, secret } = inviteBody(F.actor, w.fold().state, "change agent");
+    const inv = w.sign(F, invB, [w.genesis]);
+    const A = w.signer();
+    const joinA = w.sign(A, joinBody(A.actor, w.gid(), secret.seed, "alice"), [inv]);
+    const honest = shareBody(F.actor, w.fold().state, A.hex)! as Extract<ReturnType<typeof shareBody>, { t: "keys.share" }>;
+    expect(honest.roles).toEqual(["change agent"]);
+    const lie = w.sign(F, { ...honest, roles: ["admin"] }, [joinA]);
+    expect(w.fold().verdict(toHex(lie.id))).toMatch(/does not hold "admin", which the share names/);
+    const truth = w.sign(F, honest, [lie]);
+    expect(w.fold().verdict(toHex(truth.id))).toBeNull();
   });
 });

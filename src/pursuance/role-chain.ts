@@ -23,7 +23,7 @@ import type { AppliedEvent } from "./fold.js";
 import { toPEvent } from "./pevent.js";
 import { roleDef } from "./rules.js";
 import { missingWitness, strayLink, witnessesFor, witnessPath, type JoinWitnesses } from "./join-witness.js";
-import { acknowledgedRole, isAckKind, LeaderWord } from "./leader-ack.js";
+import { isAckKind, LeaderWord } from "./leader-ack.js";
 import { emptyState, hasCap, NO_KEY, type PursuanceState } from "./state.js";
 
 /**
@@ -55,13 +55,13 @@ export function roleChain(applied: readonly AppliedEvent[], author: string, befo
   const roles = new Set<string>();
   const rulesOf = prior.filter((e) => e.body?.t === "role.create" || e.body?.t === "role.amend" || e.body?.t === "role.delete");
   // The leadership as the chain can show it (transfers; a crowning by votes it cannot), and the
-  // leader's acknowledgement of the author: its last key share to it, which carries every key the author may hold (leader-ack.ts).
+  // leader's acknowledgement of the author: its last key share to it naming the author's roles (leader-ack.ts).
   let leader = founder;
   const acks: string[] = [];
   for (const e of prior) {
     const b = e.body;
     if (b?.t === "leader.transfer" && e.author === leader) (need.add(e.id), todo.push(e.author, b.to), (leader = b.to));
-    else if (b?.t === "keys.share" && b.to === author && e.author === leader) acks.push(e.id);
+    else if (b?.t === "keys.share" && b.to === author && e.author === leader && (b.roles?.length ?? 0) > 0) acks.push(e.id);
   }
   if (author !== leader && acks.length > 0) need.add(acks.at(-1)!);
   while (todo.length > 0) {
@@ -159,7 +159,7 @@ export function replayChain(crypto: Crypto, genesis: SignedEvent, chain: readonl
   const word = new LeaderWord();
   for (const [i, e] of events.entries()) {
     if (isLink(e)) continue;
-    word.note(e, s.leader, s.rules, who, cap);
+    word.note(e, s.leader, who);
     if (isAckKind(e, who)) continue;
     const inv = e.body?.t === "join" ? s.invites.get(e.body.invite) : undefined;
     if (inv) joins.push(witnessesFor(s, e, inv.by, inv.role, i));
@@ -179,7 +179,7 @@ export function replayChain(crypto: Crypto, genesis: SignedEvent, chain: readonl
   if (unwitnessed !== null) return { status: "unproven", reason: unwitnessed };
   let ack: { id: string; leader: string; role: string } | null = null;
   if (who !== s.leader) {
-    const w = word.verdict(s.rules, cap);
+    const w = word.verdict(s, who, cap);
     if (!w.ok) return { status: "unproven", reason: `${short(who)} is not the leader, and ${w.reason}: a copy shows no removal, so only the leader's word shows the role was ever in the log (leader-ack.ts)` };
     ack = { id: w.id, leader: w.leader, role: w.role };
   }
