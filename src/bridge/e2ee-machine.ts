@@ -74,10 +74,10 @@ export class E2eeMachine {
 
   /**
    * The user's device as last saved, or a new one (made on the homeserver with
-   * MSC4190). `storeKey` (32 bytes) encrypts the store inside the machine;
+   * MSC4190). `storeKey` (32 bytes, read after the load) encrypts the store inside the machine;
    * `run` keeps this run's in-memory databases apart from an earlier run's.
    */
-  static async open(userId: string, o: { transport: E2eeTransport; store: CryptoStorePort; storeKey: Uint8Array; run: string; displayName: string }): Promise<E2eeMachine> {
+  static async open(userId: string, o: { transport: E2eeTransport; store: CryptoStorePort; storeKey: () => Uint8Array; run: string; displayName: string }): Promise<E2eeMachine> {
     await loadWasm();
     const saved = await o.store.load(userId);
     // A new device per new store: a device id whose keys were uploaded from a lost store cannot take new keys.
@@ -87,7 +87,7 @@ export class E2eeMachine {
     await o.transport.ensureDevice(userId, deviceId, o.displayName);
     let machine: OlmMachine;
     try {
-      const handle = await StoreHandle.openWithKey(prefix, o.storeKey);
+      const handle = await StoreHandle.openWithKey(prefix, o.storeKey());
       machine = (await OlmMachine.initFromStore(new UserId(userId), new DeviceId(deviceId), handle)) as OlmMachine;
     } catch (e) {
       throw new E2eeStoreError(
