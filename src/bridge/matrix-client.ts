@@ -82,7 +82,9 @@ export class BridgeMatrix implements MatrixPort {
     if (!this.registered.has(userId)) {
       const localpart = userId.slice(1, userId.indexOf(":"));
       try {
-        await this.bot.doRequest("POST", "/_matrix/client/v3/register", null, { type: "m.login.application_service", username: localpart });
+        // inhibit_login: the ghost needs no access token (the appservice token speaks for it), and a
+        // registration with io.element.msc4190 (end-to-bridge encryption) must not ask for one.
+        await this.bot.doRequest("POST", "/_matrix/client/v3/register", null, { type: "m.login.application_service", username: localpart, inhibit_login: true });
       } catch (e) {
         if ((e as { body?: { errcode?: string } }).body?.errcode !== "M_USER_IN_USE") throw e;
       }
