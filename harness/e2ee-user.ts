@@ -66,6 +66,23 @@ export class E2eeUser {
     await this.until(`${userId} to join ${roomId}`, async () => this.client.getRoom(roomId)?.getMember(userId)?.membership === "join");
   }
 
+  /** Join the room `inviter` invited us to (the first such invite seen); returns its id. */
+  async acceptInviteFrom(inviter: string): Promise<string> {
+    let roomId = "";
+    await this.until(`an invite from ${inviter}`, async () => {
+      const room = this.client.getRooms().find((r) => r.getMyMembership() === "invite" && r.getMember(this.userId)?.events.member?.getSender() === inviter);
+      roomId = room?.roomId ?? "";
+      return roomId !== "";
+    });
+    await this.client.joinRoom(roomId);
+    await this.until(`joining ${roomId}`, async () => this.client.getRoom(roomId)?.getMyMembership() === "join");
+    return roomId;
+  }
+
+  async isEncrypted(roomId: string): Promise<boolean> {
+    return (await this.client.getCrypto()!.isEncryptionEnabledInRoom(roomId)) === true;
+  }
+
   async send(roomId: string, body: string): Promise<string> {
     const r = await this.client.sendTextMessage(roomId, body);
     return r.event_id;

@@ -118,6 +118,35 @@ describe("end-to-bridge encryption with matrix-js-sdk against a real Synapse", (
     expect([...(devices.get(BOT)?.keys() ?? [])]).toEqual([device]);
   });
 
+  it("encryption.default: the rooms the bridge makes are encrypted from the start (an invite's direct chat)", async () => {
+    await bridge.stop();
+    bridge = await startBridgeInProcess(h, db(), { encryption: { keyWaitMs: 3_000, default: true, require: true } });
+    await alice.send(room, "!pursuance invite");
+    await alice.waitFor(room, "the pointer to the direct chat", (e) => e.sender === BOT && e.body.includes("direct message"));
+    const dm = await alice.acceptInviteFrom(BOT);
+    expect(await alice.isEncrypted(dm)).toBe(true);
+    // Sent before the user joined, to the invited user's devices too: readable once joined.
+    const invite = await alice.waitFor(dm, "the invite", (e) => e.sender === BOT && e.body.includes("pursuance:invite/"));
+    expect(invite.wireType).toBe("m.room.encrypted");
+    expect(invite.failed).toBe(false);
+  });
+
+  it("encryption.require: an unencrypted room is told once and nothing else happens there", async () => {
+    const plain = (await alice.client.createRoom({ preset: "private_chat" as never, invite: [BOT] })).room_id;
+    await alice.waitForJoin(plain, BOT);
+    await alice.send(plain, '!pursuance create "In the clear"');
+    const notice = await alice.waitFor(plain, "the refusal", (e) => e.sender === BOT && e.body.includes("only in encrypted rooms"));
+    expect(notice.wireType).toBe("m.room.message");
+    await alice.send(plain, "!help");
+    // The encrypted room still works meanwhile, and by then the plain room's second command has been seen.
+    await alice.send(room, "!task list");
+    await alice.waitFor(room, "a reply in the encrypted room", (e) => e.sender === BOT && e.body.includes(TITLE_AFTER_RESTART) && !e.body.includes("📋"));
+    await bridge.idle();
+    const fromBot = (await alice.events(plain)).filter((e) => fromBridge(e) && !e.isState);
+    expect(fromBot.map((e) => e.body)).toEqual([notice.body]);
+    expect(bridge.rooms.has(plain)).toBe(false);
+  });
+
   it("Synapse's database holds no task title in any form, while a plain room's text is there", async () => {
     const plain = await alice.client.createRoom({ preset: "private_chat" as never });
     await alice.client.sendTextMessage(plain.room_id, "control marker PLAINTEXT-7Q3");

@@ -128,7 +128,7 @@ export class BridgeE2ee {
   /** Learn room state from events the homeserver pushes (encryption switched on, members and visibility changed). */
   noteEvent(e: { type: string; room_id: string; state_key?: string; content: Record<string, unknown> }): void {
     if (e.state_key === undefined) return;
-    if (e.type === "m.room.member") this.members.delete(e.room_id);
+    if (e.type === "m.room.member") for (const k of [...this.members.keys()]) if (k.startsWith(`${e.room_id}|`)) this.members.delete(k);
     const info = this.rooms.get(e.room_id);
     if (e.type === "m.room.encryption" && e.state_key === "") {
       if (info) info.encryption = e.content;
@@ -158,12 +158,21 @@ export class BridgeE2ee {
     return (await this.room(roomId)).encryption !== null;
   }
 
-  private async joined(roomId: string): Promise<string[]> {
-    const have = this.members.get(roomId);
+  /**
+   * Who gets the room key: joined members, and invited ones unless the room
+   * shows history only from joining (a direct chat made with an invite in it
+   * must be readable once the invitee joins).
+   */
+  private async recipients(roomId: string, visibility: RoomCrypto["historyVisibility"]): Promise<string[]> {
+    const key = `${roomId}|${visibility}`;
+    const have = this.members.get(key);
     if (have) return have;
-    const r = (await this.transport.call("GET", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/joined_members`, this.o.botUserId, null)) as { joined?: Record<string, unknown> };
-    const list = Object.keys(r.joined ?? {});
-    this.members.set(roomId, list);
+    const r = (await this.transport.call("GET", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/members`, this.o.botUserId, null)) as {
+      chunk?: Array<{ state_key?: string; content?: { membership?: string } }>;
+    };
+    const wanted = visibility === "joined" ? ["join"] : ["join", "invite"];
+    const list = (r.chunk ?? []).filter((e) => typeof e.state_key === "string" && wanted.includes(e.content?.membership ?? "")).map((e) => e.state_key!);
+    this.members.set(key, list);
     return list;
   }
 
@@ -173,7 +182,7 @@ export class BridgeE2ee {
     if (!info.encryption) return { type, content };
     if (info.encryption.algorithm !== MEGOLM) throw new UnsupportedAlgorithmError(roomId, info.encryption.algorithm);
     const machine = await this.machine(userId);
-    const members = await this.joined(roomId);
+    const members = await this.recipients(roomId, info.visibility);
     const rotationMs = typeof info.encryption.rotation_period_ms === "number" ? info.encryption.rotation_period_ms : undefined;
     const rotationMsgs = typeof info.encryption.rotation_period_msgs === "number" ? info.encryption.rotation_period_msgs : undefined;
     const out = await machine.encrypt(roomId, type, content, members, {
