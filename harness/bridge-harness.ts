@@ -67,7 +67,7 @@ export async function startHarness(opts: { federate?: boolean } = {}): Promise<H
   };
 }
 
-export async function startBridgeInProcess(h: Harness, database = "memory://", extra: { perRoleRooms?: boolean; quiet?: boolean; limits?: Partial<BridgeLimits>; announce?: BridgeSettings["announce"]; encryption?: BridgeSettings["encryption"] } = {}): Promise<Bridge> {
+export async function startBridgeInProcess(h: Harness, database = "memory://", extra: { perRoleRooms?: boolean; quiet?: boolean; limits?: Partial<BridgeLimits>; announce?: BridgeSettings["announce"]; encryption?: BridgeSettings["encryption"]; identityKey?: Uint8Array } = {}): Promise<Bridge> {
   const { quiet, ...settings } = extra;
   const b = new Bridge({
     homeserverUrl: h.synapse.baseUrl,

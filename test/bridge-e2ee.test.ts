@@ -147,6 +147,21 @@ describe("end-to-bridge encryption with matrix-js-sdk against a real Synapse", (
     expect(bridge.rooms.has(plain)).toBe(false);
   });
 
+  it("a crypto store that does not open with the identity key stops the bridge with an error naming it", async () => {
+    await bridge.stop();
+    const wrong = new Uint8Array(32).fill(9);
+    const failed = await startBridgeInProcess(h, db(), { quiet: true, identityKey: wrong }).then(
+      async (b) => {
+        await b.stop();
+        return null;
+      },
+      (e: Error) => e,
+    );
+    expect(failed?.name).toBe("E2eeStoreError");
+    expect(failed?.message).toMatch(/_pursuance_bot:localhost.*does not open with this bridge's identity key.*identities\.key/);
+    bridge = await start();
+  });
+
   it("Synapse's database holds no task title in any form, while a plain room's text is there", async () => {
     const plain = await alice.client.createRoom({ preset: "private_chat" as never });
     await alice.client.sendTextMessage(plain.room_id, "control marker PLAINTEXT-7Q3");

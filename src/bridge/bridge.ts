@@ -150,7 +150,14 @@ export class Bridge {
         log: this.s.log,
       });
       // Before the homeserver hears from us: a user's client must find the bot's device keys before it writes.
-      await this.e2ee.start();
+      try {
+        await this.e2ee.start();
+      } catch (e) {
+        // Nothing else was started yet: let go of the database so a corrected start can open it.
+        await this.e2ee.stop().catch(() => {});
+        await this.db.close().catch(() => {});
+        throw e;
+      }
     }
     const e2ee = this.e2ee;
     this.matrix = withDeadlines(

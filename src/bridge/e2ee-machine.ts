@@ -100,7 +100,31 @@ export class E2eeMachine {
     }
     const m = new E2eeMachine(userId, deviceId, machine, prefix, o.transport, o.store);
     await m.serial(() => m.flush());
+    await m.checkPublished(saved !== null);
     return m;
+  }
+
+  /**
+   * The homeserver must publish this store's identity key for the device: if
+   * it holds another (a store from elsewhere) or none (the homeserver lost the
+   * device, while the store believes its keys are uploaded), nobody could
+   * encrypt to the bridge and every message would be unreadable. Say so now.
+   */
+  private async checkPublished(restored: boolean): Promise<void> {
+    const r = (await this.transport.call("POST", "/_matrix/client/v3/keys/query", this.userId, null, { device_keys: { [this.userId]: [this.deviceId] } })) as {
+      device_keys?: Record<string, Record<string, { keys?: Record<string, string> }>>;
+    };
+    const published = r.device_keys?.[this.userId]?.[this.deviceId]?.keys?.[`ed25519:${this.deviceId}`];
+    if (published === this.ed25519) return;
+    throw new E2eeStoreError(
+      published === undefined
+        ? `the homeserver publishes no keys for ${this.userId}'s device ${this.deviceId}${restored ? ", though the bridge's crypto store says they were uploaded (was the homeserver's database reset?)" : ""}. ` +
+            `Delete this user's row in bridge_e2ee_devices so the bridge makes a new device.`
+        : `the homeserver publishes other keys for ${this.userId}'s device ${this.deviceId} (${published}) than the bridge's crypto store holds (${this.ed25519}): ` +
+            `this database's store is not the one that device was made with. Use the database that goes with this homeserver, or delete this user's row in bridge_e2ee_devices to make a new device.`,
+      this.userId,
+      this.deviceId,
+    );
   }
 
   get ed25519(): string {
