@@ -73,6 +73,12 @@ describe("end-to-bridge encryption with matrix-js-sdk against a real Synapse", (
     const c = bridge.rooms.get(room)!.clientFor(alice.userId)!;
     expect([...c.state.tasks.values()].map((t) => c.state.taskIds.includes(t.id))).toEqual([true]);
 
+    // A reply in the task's thread: the relation travels outside the ciphertext and is put back, so it is a comment.
+    await alice.client.sendTextMessage(room, task.eventId, "a comment typed in the thread");
+    const id = c.state.taskIds[0]!;
+    for (let i = 0; i < 150 && c.state.tasks.get(id)!.comments.length === 0; i++) await new Promise((r) => setTimeout(r, 200));
+    expect(c.state.tasks.get(id)!.comments).toHaveLength(1);
+
     // Everything the bridge and its ghosts posted (state events aside) travelled encrypted, and the user's client read it.
     const posted = (await alice.events(room)).filter((e) => fromBridge(e) && !e.isState);
     expect(posted.length).toBeGreaterThanOrEqual(2);
@@ -81,6 +87,18 @@ describe("end-to-bridge encryption with matrix-js-sdk against a real Synapse", (
       expect(e.failed, `${e.type} ${e.eventId}`).toBe(false);
     }
     expect(bridge.e2ee!.decrypted).toBeGreaterThanOrEqual(2);
+  });
+
+  it("a ghost speaks from its own device, encrypted, and the user's client reads it", async () => {
+    const ghost = "@_pursuance_e2ee_ghost:localhost";
+    await bridge.matrix.ensureGhost(room, ghost, "Ghost of a CLI member");
+    await bridge.matrix.send(room, { plain: "ghost reporting in", html: "ghost reporting in" }, ghost);
+    const said = await alice.waitFor(room, "the ghost's message", (e) => e.sender === ghost && e.body === "ghost reporting in");
+    expect(said.wireType).toBe("m.room.encrypted");
+    const ghostDevice = (await bridge.e2ee!.machine(ghost)).deviceId;
+    expect(ghostDevice).not.toBe((await bridge.e2ee!.machine(BOT)).deviceId);
+    const devices = await alice.client.getCrypto()!.getUserDeviceInfo([ghost], true);
+    expect([...(devices.get(ghost)?.keys() ?? [])]).toEqual([ghostDevice]);
   });
 
   it("answers a message it cannot decrypt, once, and the room's queue goes on", async () => {
