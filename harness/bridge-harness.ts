@@ -82,6 +82,7 @@ export async function startBridgeInProcess(h: Harness, database = "memory://", e
     relays: [h.relay.url],
     identityKey: h.identityKey,
     permissionFor: () => "admin",
+    appserviceId: "pursuance",
     ...settings,
     log: (level, msg, f) => {
       if (level !== "info" && !quiet) process.stderr.write(`bridge ${level}: ${msg} ${f ? JSON.stringify(f) : ""}\n`);

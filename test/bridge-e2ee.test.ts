@@ -11,6 +11,9 @@ import type { Bridge } from "../src/bridge/bridge.js";
 import { startBridgeInProcess, startHarness, type Harness } from "../harness/bridge-harness.js";
 import { E2eeUser, type SeenEvent } from "../harness/e2ee-user.js";
 import { SYNAPSE_HOOK_TIMEOUT_MS } from "../harness/synapse.js";
+import { eq } from "drizzle-orm";
+import { openDatabase } from "../src/store/db.js";
+import { bridgeE2eeDevices } from "../src/store/bridge-schema.js";
 
 const BOT = "@_pursuance_bot:localhost";
 const TITLE = "secret title XYZ";
@@ -178,6 +181,28 @@ describe("end-to-bridge encryption with matrix-js-sdk against a real Synapse", (
     expect(failed?.name).toBe("E2eeStoreError");
     expect(failed?.message).toMatch(/_pursuance_bot:localhost.*does not open with this bridge's identity key.*identities\.key/);
     bridge = await start();
+  });
+
+  it("a lost crypto store: the old device is removed, a new one made, and the room goes on", async () => {
+    const old = (await bridge.e2ee!.machine(BOT)).deviceId;
+    await bridge.stop();
+    const d = await openDatabase(db());
+    await d.db.delete(bridgeE2eeDevices).where(eq(bridgeE2eeDevices.userId, BOT));
+    await d.close();
+    bridge = await start();
+    const now = (await bridge.e2ee!.machine(BOT)).deviceId;
+    expect(now).not.toBe(old);
+    // The user's client hears the bot's device list change: only the new device is left to encrypt to.
+    for (let i = 0; i < 150; i++) {
+      const devices = await alice.client.getCrypto()!.getUserDeviceInfo([BOT], true);
+      if ([...(devices.get(BOT)?.keys() ?? [])].join() === now) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect([...((await alice.client.getCrypto()!.getUserDeviceInfo([BOT], true)).get(BOT)?.keys() ?? [])]).toEqual([now]);
+    const seen = new Set((await alice.events(room)).map((e) => e.eventId));
+    await alice.send(room, "!task list");
+    const reply = await alice.waitFor(room, "a reply from the new device", (e) => e.sender === BOT && !seen.has(e.eventId) && e.body.includes(TITLE_AFTER_RESTART));
+    expect(reply.wireType).toBe("m.room.encrypted");
   });
 
   it("Synapse's database holds no task title in any form, while a plain room's text is there", async () => {

@@ -54,6 +54,8 @@ export interface BridgeSettings {
   limits?: Partial<BridgeLimits>;
   /** Public announcements: rooms per pursuance id (announce.rooms), the Atom feeds (default on), first retry delay. */
   announce?: { rooms?: Readonly<Record<string, readonly string[]>>; feeds?: boolean; retryBaseMs?: number };
+  /** The registration's id (appservice.id): the bridge pings the homeserver with it on start. */
+  appserviceId?: string;
   /** End-to-bridge encryption (config `encryption`); see EncryptionSettings. */
   encryption?: Partial<EncryptionSettings>;
   log(level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>): void;
@@ -197,6 +199,7 @@ export class Bridge {
     });
     // Listen first: the homeserver queues transactions until we answer, and we answer only when ready.
     this.port = await this.http.listen();
+    await this.pingHomeserver();
     for (const b of await this.store.rooms()) {
       try {
         await this.loadRoom(b.roomId);
@@ -428,6 +431,27 @@ export class Bridge {
   /** Resolves when every queued inbound event has been handled (tests, shutdown). */
   async idle(): Promise<void> {
     await this.queues.idle();
+  }
+
+  /**
+   * Tell the homeserver we are back (MSC2659 ping): transactions it failed to
+   * deliver while we were down are otherwise retried only after its backoff,
+   * and a room key held up there makes the message it opens unreadable.
+   */
+  private async pingHomeserver(): Promise<void> {
+    if (!this.s.appserviceId) return;
+    const path = `/_matrix/client/v1/appservice/${encodeURIComponent(this.s.appserviceId)}/ping`;
+    try {
+      const r = await fetch(this.s.homeserverUrl + path, {
+        method: "POST",
+        headers: { authorization: `Bearer ${this.s.asToken}`, "content-type": "application/json" },
+        body: JSON.stringify({ transaction_id: `pursuance.start.${Date.now()}` }),
+        signal: AbortSignal.timeout(this.limits.ioTimeoutMs),
+      });
+      if (!r.ok) this.s.log("warn", "the homeserver did not take the appservice ping", { status: r.status, body: (await r.text()).slice(0, 200) });
+    } catch (e) {
+      this.s.log("warn", "could not ping the homeserver", { error: (e as Error).message });
+    }
   }
 
   /** encryption.require: nothing goes into an unencrypted room but the one notice saying why. */

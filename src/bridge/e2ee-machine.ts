@@ -46,6 +46,25 @@ export interface RoomCrypto {
   historyVisibility: "invited" | "joined" | "shared" | "world_readable";
 }
 
+type Log = (level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
+
+/** Device ids this bridge makes: how its own devices are told from any other. */
+export const DEVICE_PREFIX = "PURSUANCE";
+
+/**
+ * A user with no saved store but with devices this bridge made earlier: the
+ * store was lost (or the database replaced). Those devices can never read
+ * again, and users' clients would keep encrypting to them, so they are
+ * removed (an appservice may, under MSC4190) and the loss is said plainly.
+ */
+async function dropOrphanDevices(userId: string, transport: E2eeTransport, log: Log): Promise<void> {
+  const r = (await transport.call("GET", "/_matrix/client/v3/devices", userId, null)) as { devices?: Array<{ device_id?: string }> };
+  const orphans = (r.devices ?? []).map((d) => d.device_id).filter((d): d is string => typeof d === "string" && d.startsWith(DEVICE_PREFIX));
+  if (orphans.length === 0) return;
+  log("warn", "end-to-bridge crypto store lost: its devices are removed and a new one is made; messages encrypted to the old ones stay unreadable to the bridge", { user: userId, devices: orphans });
+  for (const d of orphans) await transport.call("DELETE", `/_matrix/client/v3/devices/${encodeURIComponent(d)}`, userId, null, {});
+}
+
 let wasmReady: Promise<void> | null = null;
 /** The wasm module, loaded once per process. */
 export function loadWasm(): Promise<void> {
@@ -77,13 +96,14 @@ export class E2eeMachine {
    * MSC4190). `storeKey` (32 bytes, read after the load) encrypts the store inside the machine;
    * `run` keeps this run's in-memory databases apart from an earlier run's.
    */
-  static async open(userId: string, o: { transport: E2eeTransport; store: CryptoStorePort; storeKey: () => Uint8Array; run: string; displayName: string }): Promise<E2eeMachine> {
+  static async open(userId: string, o: { transport: E2eeTransport; store: CryptoStorePort; storeKey: () => Uint8Array; run: string; displayName: string; log: Log }): Promise<E2eeMachine> {
     await loadWasm();
     const saved = await o.store.load(userId);
     // A new device per new store: a device id whose keys were uploaded from a lost store cannot take new keys.
-    const deviceId = saved?.deviceId ?? `PURSUANCE${randomBytes(5).toString("hex").toUpperCase()}`;
+    const deviceId = saved?.deviceId ?? `${DEVICE_PREFIX}${randomBytes(5).toString("hex").toUpperCase()}`;
     const prefix = `pursuance-e2ee/${o.run}/${userId}`;
     if (saved) await restoreStore(prefix, saved.state);
+    else await dropOrphanDevices(userId, o.transport, o.log);
     await o.transport.ensureDevice(userId, deviceId, o.displayName);
     let machine: OlmMachine;
     try {

@@ -90,7 +90,7 @@ export class BridgeE2ee {
   machine(userId: string): Promise<E2eeMachine> {
     let m = this.machines.get(userId);
     if (!m) {
-      m = E2eeMachine.open(userId, { transport: this.transport, store: this.store, storeKey: () => this.store.storeKey(userId), run: this.run, displayName: "Pursuance bridge" });
+      m = E2eeMachine.open(userId, { transport: this.transport, store: this.store, storeKey: () => this.store.storeKey(userId), run: this.run, displayName: "Pursuance bridge", log: this.o.log });
       this.machines.set(userId, m);
       // A failed open is tried again next time, not cached.
       m.catch(() => this.machines.delete(userId));

@@ -53,6 +53,7 @@ export function settingsFrom(cfg: BridgeConfig, log: BridgeSettings["log"]): Bri
     perRoleRooms: cfg.rooms.perRole,
     announce: { rooms: cfg.announce.rooms, feeds: cfg.announce.feeds },
     encryption: cfg.encryption,
+    appserviceId: cfg.appservice.id,
     log,
   };
 }
