@@ -81,6 +81,8 @@ const VISIBILITY: Record<RoomCrypto["historyVisibility"], HistoryVisibility> = {
 
 export class E2eeMachine {
   private chain: Promise<unknown> = Promise.resolve();
+  /** The key counts last handed to the machine. */
+  private lastCounts = "";
 
   private constructor(
     readonly userId: string,
@@ -178,11 +180,18 @@ export class E2eeMachine {
 
   /** What a transaction carried for this user's device: to-device events, device list changes, key counts. */
   receive(toDevice: unknown[], changed: string[], left: string[], otkCounts: Record<string, number> | undefined, fallbackTypes: string[] | undefined): Promise<void> {
-    return this.serial(async () => {
+    // Nearly every transaction repeats the bot's key counts: with nothing new, no machine step (and no store write).
+    const counts = JSON.stringify([otkCounts ?? null, fallbackTypes ?? null]);
+    if (toDevice.length === 0 && changed.length + left.length === 0 && counts === this.lastCounts) return Promise.resolve();
+    this.lastCounts = counts;
+    const step = this.serial(async () => {
       const lists = new DeviceLists(changed.map((u) => new UserId(u)), left.map((u) => new UserId(u)));
       await this.machine.receiveSyncChanges(JSON.stringify(toDevice), lists, new Map(Object.entries(otkCounts ?? {})), fallbackTypes ? new Set(fallbackTypes) : undefined);
       await this.flush();
     });
+    // Not taken: hand the same counts again next time.
+    step.catch(() => (this.lastCounts = ""));
+    return step;
   }
 
   /** Decrypt a room event; throws the machine's MegolmDecryptionError when it cannot. */
