@@ -28,6 +28,14 @@ export class E2eeHttpError extends Error {
   }
 }
 
+/** The homeserver lacks what end-to-bridge encryption needs; carries the status it answered. */
+export class E2eeUnsupportedError extends Error {
+  constructor(message: string, readonly status: number) {
+    super(message);
+    this.name = "E2eeUnsupportedError";
+  }
+}
+
 /** What an OlmMachine hands out to send (the wasm request classes, as far as we read them). */
 export interface OutgoingRequest {
   readonly id?: string;
@@ -71,7 +79,20 @@ export class E2eeTransport {
 
   /** MSC4190: make the device if it does not exist yet (200 or 201 either way). */
   async ensureDevice(userId: string, deviceId: string, displayName: string): Promise<void> {
-    await this.call("PUT", `/_matrix/client/v3/devices/${encodeURIComponent(deviceId)}`, userId, null, { display_name: displayName });
+    try {
+      await this.call("PUT", `/_matrix/client/v3/devices/${encodeURIComponent(deviceId)}`, userId, null, { display_name: displayName });
+    } catch (e) {
+      // A homeserver without MSC4190 answers "no such device": say what is missing, not just the status.
+      if (e instanceof E2eeHttpError && (e.status === 404 || e.errcode === "M_UNRECOGNIZED")) {
+        throw new E2eeUnsupportedError(
+          `the homeserver would not make device ${deviceId} for ${userId} (${e.status} ${e.errcode ?? ""}): end-to-bridge encryption needs an appservice registration ` +
+            `with io.element.msc4190, org.matrix.msc3202 and receive_ephemeral (re-run pursuance register and reload it) and, on Synapse, experimental_features ` +
+            `msc2409_to_device_messages_enabled and msc3202_transaction_extensions. Or set encryption.allow: false.`,
+          e.status,
+        );
+      }
+      throw e;
+    }
   }
 
   /** Send one of a machine's outgoing requests; returns the response body as JSON text for markRequestAsSent. */
