@@ -33,7 +33,7 @@ function errorsOf(text: string): string[] {
 
 describe("encryption config", () => {
   it("is on by default: allow true, default and require false", () => {
-    expect(parseConfig(config(), "config.yaml", { env: {} }).encryption).toEqual({ allow: true, default: false, require: false });
+    expect(parseConfig(config(), "config.yaml", { env: {} }).encryption).toEqual({ allow: true, default: true, require: false });
   });
 
   it("takes each switch", () => {

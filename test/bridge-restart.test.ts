@@ -51,6 +51,8 @@ describe("bridge killed and restarted mid-stream", () => {
         identities: { key: toB64(h.identityKey), custodial: true },
         permissions: { localhost: "admin" },
         logging: { level: "warn", json: true },
+        // alice is a plain HTTP client (harness/matrix.ts): she reads the invite's direct chat in clear.
+        encryption: { default: false },
       }),
     );
     await startBridge();

@@ -114,7 +114,7 @@ export const CONFIG_DEFAULTS = {
   rooms: { perRole: false },
   metrics: { enabled: true },
   logging: { level: "info" as LogLevel, json: false },
-  encryption: { allow: true, default: false, require: false },
+  encryption: { allow: true, default: true, require: false },
 } as const;
 
 export const PERMISSION_LEVELS: readonly PermissionLevel[] = ["commands", "manage", "admin"];
