@@ -8,7 +8,7 @@
 // batches and at once; all must agree.
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadCrypto, type Crypto } from "../src/cwtch/crypto.js";
-import { joinBody, taskCreateBody } from "../src/pursuance/actions.js";
+import { joinBody, shareBody } from "../src/pursuance/actions.js";
 import { converge, expectApplied, expectRejected, History, memoVerifyCrypto, quietly } from "./helpers/history.js";
 
 let crypto: Crypto;
@@ -29,6 +29,7 @@ describe("a second join through a used invite", () => {
       h.genesis(F);
       const { event: inv, secret } = h.invite(F, "admin");
       const jA = h.join(A, secret);
+      h.share(F, A); // the inviter's welcome: it names alice
       const { secret: sb } = h.invite(A, "recruiter");
       const jB = h.join(B, sb);
       h.task(A, ["group"]);
@@ -55,6 +56,7 @@ describe("a second join through a used invite", () => {
     h.addMember(F, S, "seedling");
     const { event: inv, secret } = h.invite(F, "admin", "own");
     const jA = h.join(A, secret);
+    h.share(F, A); // the inviter's welcome: it names alice
     const { secret: sb } = h.invite(A, "recruiter");
     h.join(B, sb);
     h.advance(30 * 86_400_000);
@@ -128,10 +130,11 @@ describe("a contest an inviter stages against its own invitee", () => {
     const { event: inv, secret } = h.invite(M, "change agent");
     const jA = h.join(A, secret);
     const seq = M.chain.length + 1;
-    h.task(M, ["change agent"]);
+    h.share(M, A); // mallory's welcome to alice
     const work = h.task(A, ["change agent"], { title: "alice's work" });
     const jX = h.emit(X, joinBody(X.actor, h.genesisId!, secret.seed, "x"), [inv], { grind: 4000, ts: inv.ts + 500 })!;
-    const v2 = h.emit(M, (s) => taskCreateBody(M.actor, s, { text: { title: "fork", deliverables: "d" }, readers: ["change agent"], assignee: null }), [jX], { fork: { seq } })!;
+    // Re-signed at the same seq: a welcome to the rival instead.
+    const v2 = h.emit(M, (s) => shareBody(M.actor, s, X.hex), [jX], { fork: { seq } })!;
     const w1 = h.task(P1, ["change agent"], {}, [v2]);
     const w2 = h.task(P2, ["change agent"], {}, [v2]);
     return { h, A, X, jA, jX, work, w1, w2 };

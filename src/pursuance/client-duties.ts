@@ -107,8 +107,11 @@ function acknowledgeAnnouncers(c: PursuanceClient): void {
   if (want.length === 0) return;
   const mine = new Map<string, Set<string>>();
   for (const a of c.fold.applied) {
-    if (a.rejected !== null || a.event.author !== c.me) continue;
+    if (a.rejected !== null) continue;
     const b = a.event.body;
+    // A role (re)defined since an acknowledgement needs a new one (leader-ack.ts).
+    if (b?.t === "role.create" || b?.t === "role.amend" || b?.t === "role.delete") for (const set of mine.values()) set.delete(b.role);
+    if (a.event.author !== c.me) continue;
     const [to, roles] = b?.t === "keys.share" ? [b.to, b.roles ?? []] : b?.t === "role.grant" ? [b.member, [b.role]] : [null, []];
     if (to === null) continue;
     let set = mine.get(to);

@@ -40,7 +40,7 @@ import { applyRelaysSet } from "./apply-relays.js";
 import { applyIdentityLink, applyMemberVerify, applyProfileSet } from "./apply-identity.js";
 import { forkAllowed } from "./equivocation.js";
 import { MAX_TS } from "./events.js";
-import { judgeContests, mergeEdges } from "./join-contest.js";
+import { contested, judgeContests, mergeEdges, namedMember } from "./join-contest.js";
 import { causalOrder } from "./order.js";
 import { emptyState, rankOf, stateHash, type PursuanceState } from "./state.js";
 import { byPriority, reductionOf, revokeStands, sameEdges, SupersedeIndex, type Reduction } from "./supersede.js";
@@ -53,14 +53,12 @@ export interface FoldOptions {
   /** The pursuance id (its genesis event id), when known: a foreign genesis is then rejected. */
   genesisId?: string | null;
   /**
-   * Set on the folds join-contest.ts runs to judge a contested invite: they
-   * record each applied event's author rank and judge no contest themselves.
+   * Set on the base fold join-contest.ts reads: every contested join in
+   * `refuse` is refused wherever it falls (what descends from it still folds),
+   * and for each event naming a member, whether its author could have made
+   * each contested invite just before it is recorded. It judges no contest.
    */
-  judging?: boolean;
-  /** A judging fold's contested invite: it records which applied events' authors could have made that invite. */
-  judgeInvite?: string;
-  /** A judging fold's rivals: refused wherever they fall, while what descends from them still folds. */
-  refuse?: ReadonlySet<string>;
+  base?: { refuse: ReadonlySet<string>; invites: readonly string[] };
 }
 
 function applyOne(s: PursuanceState, e: PEvent, ctx: ApplyContext, genesisId: string | null): void {
@@ -202,10 +200,10 @@ export class Fold {
   private rotationRanks = new Map<string, number>();
   /** Which join wins each contested invite (join-contest.ts): a function of the event set alone. */
   private contest = new Map<string, string[]>();
-  /** A judging fold's: each applied event's author rank just before it applied. */
-  private readonly actedAt = new Map<string, number>();
-  /** A judging fold's: the applied events whose author could have made the judged invite, before or after acting. */
-  private readonly vouchers = new Set<string>();
+  /** The joiners of contested joins: an event naming one may confirm it, whatever it cites, so it refolds. */
+  private contestJoiners = new Set<string>();
+  /** A base fold's: "event invite" for each event whose author could have made that contested invite just before it. */
+  private readonly standing = new Set<string>();
   /** Each join-request carry's carrier rank as this pass found it: concurrent carries go highest rank first (carry-race.ts). */
   private carryRanks = new Map<string, number>();
   /** Each link event's carrier rank as this pass found it: concurrent ones that decide a link are ordered by it (link-race.ts). */
@@ -252,6 +250,7 @@ export class Fold {
         incremental = false;
       }
     }
+    if (this.contestJoiners.size > 0 && fresh.some((e) => this.contestJoiners.has(namedMember(e) ?? ""))) incremental = false;
     // Nothing folded yet: a batch is a refold whatever its shape.
     if (this.events.size === fresh.length && fresh.length > 1) incremental = false;
     if (incremental) {
@@ -333,17 +332,9 @@ export class Fold {
   refold(): void {
     this.broken = new Map();
     this.candidates = new Map();
-    // Judging folds depend on the event set alone: one per (rivals, invite) however many rounds ask.
-    const judged = new Map<string, ReturnType<Fold["foldWithout"]>>();
-    const judge = (applied: ((id: string) => boolean) | null) =>
-      judgeContests(this.events, this.index.joinsOf, (excluded, invite) => {
-        const key = `${invite} ${[...excluded].sort().join(",")}`;
-        let f = judged.get(key);
-        if (!f) judged.set(key, (f = this.foldWithout(excluded, invite)));
-        return f;
-      }, applied);
-    // A vouch counts only from a witness the previous pass applied (join-contest.ts): none in the first.
-    let contest = this.o.judging ? null : judge(null);
+    const contests = this.o.base ? new Map() : contested(this.events, this.index.joinsOf);
+    this.contestJoiners = new Set([...contests.values()].flatMap((c: { joins: PEvent[] }) => c.joins.map((j) => j.author)));
+    const contest = contests.size === 0 ? null : judgeContests(this.events, contests, this.baseStanding(contests));
     this.contest = contest?.edges ?? new Map();
     this.ctx.vouchedJoins = contest?.vouched ?? new Set();
     this.edges = new Map(this.contest);
@@ -355,15 +346,6 @@ export class Fold {
       if (round + 1 >= MAX_ROUNDS) break;
       let changed = false;
       for (const r of this.found) if (!this.candidates.has(r.id)) this.candidates.set(r.id, r);
-      if (contest !== null && (contest.edges.size > 0 || contest.vouched.size > 0 || judged.size > 0)) {
-        const again = judge((id) => this.verdicts.get(id) === null);
-        if (!sameEdges(again.edges, contest.edges) || again.vouched.size !== contest.vouched.size || [...again.vouched].some((id) => !contest!.vouched.has(id))) {
-          contest = again;
-          this.contest = again.edges;
-          this.ctx.vouchedJoins = again.vouched;
-          changed = true;
-        }
-      }
       const next = this.allEdges(dropped);
       if (!sameEdges(next, this.edges)) {
         this.edges = next;
@@ -388,23 +370,12 @@ export class Fold {
     return this.contest.size > 0 ? mergeEdges(this.contest, e) : e;
   }
 
-  /**
-   * A fresh fold of every event with `excluded` refused, to judge a contested
-   * invite (join-contest.ts). Refused, not left out: what descends from a
-   * rival still folds, so a removal written after the rival join still removes
-   * (left out, it vanished with the join and a removed admin's later witness
-   * vouched for a stranger; round 3 of the trust-pass attacks).
-   */
-  private foldWithout(excluded: ReadonlySet<string>, invite: string): { rankIfApplied(id: string): number | null; vouches(id: string): boolean } {
-    const f = new Fold({ ...this.o, genesisId: this.genesisId, judging: true, judgeInvite: invite, refuse: excluded });
+  /** The base fold (join-contest.ts): every contested join refused; who could have made each contested invite, event by event. */
+  private baseStanding(contests: ReadonlyMap<string, { joins: PEvent[] }>): (event: string, invite: string) => boolean {
+    const refuse = new Set([...contests.values()].flatMap((c) => c.joins.map((j) => j.id)));
+    const f = new Fold({ ...this.o, genesisId: this.genesisId, base: { refuse, invites: [...contests.keys()] } });
     f.add([...this.events.values()]);
-    return { rankIfApplied: (id) => f.actedAt.get(id) ?? null, vouches: (id) => f.vouchers.has(id) };
-  }
-
-  /** Whether `who` could have made the judged invite (docs/protocol.md, "Invites carry no keys"). */
-  private couldInvite(who: string): boolean {
-    const inv = this.o.judgeInvite === undefined ? undefined : this.st.invites.get(this.o.judgeInvite);
-    return inv !== undefined && mayRevokeInvite(this.st, who, inv);
+    return (event, invite) => f.standing.has(`${event} ${invite}`);
   }
 
   /** One fold of every event in the current order. */
@@ -425,8 +396,7 @@ export class Fold {
       o = causalOrder(this.events.values(), this.edges);
     }
     this.rotationRanks = new Map();
-    this.actedAt.clear();
-    this.vouchers.clear();
+    this.standing.clear();
     this.carryRanks = new Map();
     this.linkRanks = new Map();
     for (;;) {
@@ -441,8 +411,7 @@ export class Fold {
         this.found = [];
         ranks?.clear();
         this.rotationRanks = new Map();
-        this.actedAt.clear();
-        this.vouchers.clear();
+        this.standing.clear();
         this.carryRanks = new Map();
         this.linkRanks = new Map();
       }
@@ -465,11 +434,19 @@ export class Fold {
   }
 
   private step(e: PEvent): void {
+    // Standing is read before anything can refuse the event: an equivocator's unkept variant confirms as its author could.
+    const base = this.o.base;
+    if (base && namedMember(e) !== null) {
+      for (const invite of base.invites) {
+        const inv = this.st.invites.get(invite);
+        if (inv && mayRevokeInvite(this.st, e.author, inv)) this.standing.add(`${e.id} ${invite}`);
+      }
+    }
     const fork = this.forks.get(e.author);
     if (fork !== undefined && e.seq >= fork && !this.forkOk.has(e.id)) return this.record(e, `author equivocated at seq ${fork}`);
     const broken = this.broken.get(e.id);
     if (broken !== undefined) return this.record(e, broken);
-    if (this.o.refuse?.has(e.id)) return this.record(e, "a rival join, set aside while its contest is judged");
+    if (base?.refuse.has(e.id)) return this.record(e, "a contested join, set aside while its contest is judged");
     let reduces: ReturnType<typeof reductionOf> = null;
     try {
       reduces = e.body && this.st.id !== null ? reductionOf(this.st, e) : null;
@@ -477,8 +454,6 @@ export class Fold {
       // Judged before anything changed: nothing to undo.
       return this.record(e, internalError(err));
     }
-    const rankBefore = this.o.judging ? rankOf(this.st, e.author) : 0;
-    const vouchBefore = this.o.judgeInvite !== undefined && this.couldInvite(e.author);
     // Once two variants of one seq are both kept (each witnessed by someone, perhaps only a puppet),
     // a reduction on either branch could be dated back before work the other branch built on: from
     // that seq on the equivocator reduces no one. An unwitnessed forgery leaves the kept branch's
@@ -508,8 +483,6 @@ export class Fold {
       if (carrierRank !== null) this.carryRanks.set(e.id, carrierRank);
       this.ranks?.set(e.id, rankOf(this.st, e.author));
       // Before or after: a leave's author ranked before it, a join's only after.
-      if (this.o.judging) this.actedAt.set(e.id, Math.max(rankBefore, rankOf(this.st, e.author)));
-      if (vouchBefore || (this.o.judgeInvite !== undefined && this.couldInvite(e.author))) this.vouchers.add(e.id);
     } catch (err) {
       if (err instanceof Rejected) {
         if (reduces && revokeStands(this.st, e)) this.found.push({ id: e.id, ...reduces });

@@ -44,23 +44,48 @@ const mayDo = (rules: Rules, role: string, cap: string) => (roleDef(rules, role)
  */
 export class LeaderWord {
   private readonly notLeaders = new Set<string>();
-  private readonly acked = new Map<string, { id: string; leader: string }>();
+  /** The leader's last definition of each role in the chain: its author, seq and place. */
+  private readonly defs = new Map<string, { author: string; seq: number; at: number }>();
+  private readonly acked = new Map<string, { id: string; leader: string; seq: number; at: number }>();
+  private at = 0;
 
   /** Note `e`, replayed (or read) while `leader` led. Call before applying it. */
   note(e: PEvent, leader: string | null, who: string): void {
+    const at = this.at++;
     const b = e.body;
-    if ((b?.t === "role.create" || b?.t === "role.amend" || b?.t === "role.delete") && e.author !== leader) this.notLeaders.add(b.role);
+    if (b?.t === "role.create" || b?.t === "role.amend" || b?.t === "role.delete") {
+      // The leader's later definition is the leader's word again, whoever changed the role before.
+      if (e.author !== leader) this.notLeaders.add(b.role);
+      else (this.notLeaders.delete(b.role), this.defs.set(b.role, { author: e.author, seq: e.seq, at }));
+    }
     if (leader === null || e.author !== leader) return;
-    for (const r of acknowledgedRoles(e, who)) this.acked.set(r, { id: e.id, leader });
+    for (const r of acknowledgedRoles(e, who)) this.acked.set(r, { id: e.id, leader, seq: e.seq, at });
+  }
+
+  /**
+   * An acknowledgement counts for a role only if made after the leader's last
+   * definition of it: by the leader's own signed seq when one leader did both
+   * (a copy may place a definition before an older acknowledgement, but not
+   * change seqs), else by place in the chain.
+   */
+  private current(role: string, a: { seq: number; leader: string; at: number }): boolean {
+    const d = this.defs.get(role);
+    if (!d) return true;
+    return d.author === a.leader ? a.seq > d.seq : a.at > d.at;
   }
 
   /** A role the leader acknowledged `who` in that gives `cap` as the chain leaves the state; null with the reason when none. */
   verdict(s: PursuanceState, who: string, cap: string): { ok: true; id: string; leader: string; role: string } | { ok: false; reason: string } {
     const held = s.members.get(who)?.roles ?? new Set<string>();
-    const mine = [...this.acked.keys()].filter((r) => held.has(r) && mayDo(s.rules, r, cap));
-    const good = mine.filter((r) => !this.notLeaders.has(r)).sort();
-    if (good.length > 0) return { ok: true, role: good[0]!, ...this.acked.get(good[0]!)! };
-    if (mine.length > 0) return { ok: false, reason: `"${mine.sort()[0]}" was defined or changed in the chain by someone other than the leader` };
+    const mine = [...this.acked.keys()].filter((r) => held.has(r) && mayDo(s.rules, r, cap)).sort();
+    const good = mine.filter((r) => !this.notLeaders.has(r) && this.current(r, this.acked.get(r)!));
+    if (good.length > 0) {
+      const a = this.acked.get(good[0]!)!;
+      return { ok: true, role: good[0]!, id: a.id, leader: a.leader };
+    }
+    const changed = mine.find((r) => this.notLeaders.has(r));
+    if (changed !== undefined) return { ok: false, reason: `"${changed}" was defined or changed in the chain by someone other than the leader, after the leader's last definition of it` };
+    if (mine.length > 0) return { ok: false, reason: `the leader acknowledged it in "${mine[0]}" before the leader's last definition of that role` };
     return { ok: false, reason: `no event by the leader acknowledges it in a role that may ${cap} (a key share to it naming that role, or the leader's grant of it)` };
   }
 }

@@ -81,9 +81,13 @@ export function roleChain(applied: readonly AppliedEvent[], author: string, befo
         if (inv?.body?.t === "invite") (need.add(inv.id), todo.push(inv.author), roles.add(inv.body.role));
         from = j + 1;
       }
+      // Only the last grant of each role: a chain carries no revocation, so an earlier grant of a
+      // role granted again would make the replay refuse the later one ("already holds").
+      const lastGrant = new Map<string, string>();
+      for (const e of prior.slice(from)) if (e.body?.t === "role.grant" && e.body.member === m) lastGrant.set(e.body.role, e.id);
       for (const e of prior.slice(from)) {
         const b = e.body;
-        if (b?.t === "role.grant" && b.member === m) (need.add(e.id), todo.push(e.author), roles.add(b.role));
+        if (b?.t === "role.grant" && b.member === m && lastGrant.get(b.role) === e.id) (need.add(e.id), todo.push(e.author), roles.add(b.role));
         if (b?.t === "leader.transfer" && b.to === m) (need.add(e.id), todo.push(e.author));
       }
     }
@@ -99,7 +103,15 @@ export function roleChain(applied: readonly AppliedEvent[], author: string, befo
     const inv = prior.find((x) => x.body?.t === "invite" && x.body.invite === code);
     if (inv) for (const id of witnessPath(applied, e.id, inv.author, before, GIVES, e.author) ?? []) need.add(id);
   }
-  return applied.filter((a) => need.has(a.event.id)).map((a) => a.event.id);
+  // One event per author and seq: two kept variants of an equivocator's seq would read as a forgery.
+  const slots = new Set<string>();
+  return applied
+    .filter((a) => need.has(a.event.id))
+    .filter((a) => {
+      const slot = `${a.event.author}:${a.event.seq}`;
+      return slots.has(slot) ? false : (slots.add(slot), true);
+    })
+    .map((a) => a.event.id);
 }
 
 export type ChainVerdict =
