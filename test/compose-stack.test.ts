@@ -125,6 +125,19 @@ async function ask(u: TestUser, room: string, command: string, pred: (body: stri
   return bodyOf(e);
 }
 
+/** Whatever of this test's project is left (a `down` that could not run: deploy/.env gone mid-restore). */
+async function removeProject(): Promise<void> {
+  const label = `label=com.docker.compose.project=${PROJECT}`;
+  for (const [list, rm] of [
+    [["ps", "-aq", "--filter", label], ["rm", "-f"]],
+    [["volume", "ls", "-q", "--filter", label], ["volume", "rm", "-f"]],
+    [["network", "ls", "-q", "--filter", label], ["network", "rm"]],
+  ] as const) {
+    const ids = (await sh("docker", [...list]).catch(() => "")).split("\n").filter(Boolean);
+    if (ids.length > 0) await sh("docker", [...rm, ...ids]).catch((e: Error) => log(e.message));
+  }
+}
+
 const counts = (status: string) => /(\d+) members · (\d+) tasks/.exec(status)?.slice(1, 3).join(" members, ") ?? `(no counts in: ${status})`;
 
 describe("docs/self-hosting.md, followed as written", () => {
@@ -165,7 +178,10 @@ describe("docs/self-hosting.md, followed as written", () => {
     await socks?.close();
     if (!work) return;
     if (process.env.KEEP_STACK) return log(`KEEP_STACK: left running as project ${PROJECT}; ${DEPLOY} and ${BACKUP} kept`);
-    if (started) await compose("down", "-v", "--remove-orphans").catch((e: Error) => log(e.message));
+    if (started) {
+      await compose("down", "-v", "--remove-orphans").catch((e: Error) => log(e.message));
+      await removeProject();
+    }
     rmSync(DEPLOY, { recursive: true, force: true });
     rmSync(BACKUP, { recursive: true, force: true });
     rmSync(work, { recursive: true, force: true });
