@@ -49,6 +49,13 @@ function guideBlocks(): Map<string, string> {
   return blocks;
 }
 const GUIDE = guideBlocks();
+/** A command the guide gives inline (in backticks), found by its start: the test runs it as written there. */
+function inline(start: string): string {
+  const text = readFileSync(GUIDE_PATH, "utf8");
+  const m = new RegExp("`(" + start.replace(/[.*+?^${}()|[\]\\]/g, "\\$&") + "[^`]*)`").exec(text);
+  if (!m) throw new Error(`docs/self-hosting.md gives no command starting ${start}`);
+  return m[1]!;
+}
 function block(name: string): string {
   const b = GUIDE.get(name);
   if (b === undefined) throw new Error(`docs/self-hosting.md has no block marked <!-- guide: ${name} --> (has: ${[...GUIDE.keys()].join(", ")})`);
@@ -198,6 +205,9 @@ describe("docs/self-hosting.md, followed as written", () => {
     await healthy(SERVICES);
     log(`healthy after ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 
+    // The guide's config check, as written.
+    expect(await guide("config check", inline("docker-compose --env-file deploy/.env run --rm -T bridge config check"))).toMatch(/ok|valid|✓/i);
+
     // The published address: the onion key init-deploy made is the one Tor serves, and invites carry it.
     const onion = await onionHostname();
     expect(onion).toMatch(/^[a-z2-7]{56}\.onion$/);
@@ -263,10 +273,14 @@ describe("docs/self-hosting.md, followed as written", () => {
     const status = await ask(alice, room, "!pursuance status", (b) => /\d+ members · \d+ tasks/.test(b), "the status");
     expect(counts(status)).toBe("3 members, 3 tasks");
 
-    // The guide's backup: every file it writes is 0600 (the folder 0700).
+    // The guide's encrypted copy of the bridge's state (the passphrase from the environment: no terminal here),
+    // then the guide's backup: every file either writes is 0600 (the folder 0700).
+    const pbk = inline("docker-compose --env-file deploy/.env run --rm -u 0 -v").replace(" run --rm ", " run --rm -T -e PURSUANCE_BACKUP_PASSPHRASE='compose test passphrase' ");
+    expect(pbk).toContain("bridge backup /out/bridge.pbk --bridge");
+    await guide("bridge backup", pbk);
     await guide("backup");
     const files = readdirSync(BACKUP).sort();
-    expect(files).toEqual(["deploy.tgz", "pgdata.tgz", "synapse.tgz", "tor.tgz"]);
+    expect(files).toEqual(["bridge.pbk", "deploy.tgz", "pgdata.tgz", "synapse.tgz", "tor.tgz"]);
     expect((statSync(BACKUP).mode & 0o777).toString(8)).toBe("700");
     for (const f of files) {
       expect((statSync(join(BACKUP, f)).mode & 0o777).toString(8), f).toBe("600");

@@ -153,4 +153,24 @@ describe("pursuance init-deploy", () => {
     expect(renamed.err).toMatch(/--server-name other\.pursuance\.test: .*synapse\/homeserver\.yaml was made for matrix\.pursuance\.test \(server_name\).*cannot change/);
     expect(read(d, "bridge/config.yaml")).toBe(before);
   });
+
+  it.runIf(process.getuid?.() === 0)("as root under sudo: the containers' folders to their users, the folder and .env to the admin who ran sudo", () => {
+    const d = fresh();
+    const saved = { uid: process.env.SUDO_UID, gid: process.env.SUDO_GID };
+    process.env.SUDO_UID = "4242";
+    process.env.SUDO_GID = "4343";
+    try {
+      initDeploy(d, opts, { out: () => {}, err: () => {}, chown: true });
+    } finally {
+      for (const [k, v] of [["SUDO_UID", saved.uid], ["SUDO_GID", saved.gid]] as const) if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    const owner = (f: string) => `${statSync(join(d, f)).uid}:${statSync(join(d, f)).gid}`;
+    expect(owner(".")).toBe("4242:4343");
+    expect(owner(".env")).toBe("4242:4343");
+    expect(owner("bridge")).toBe("1000:1000");
+    expect(owner("bridge/config.yaml")).toBe("1000:1000");
+    expect(owner("synapse/homeserver.yaml")).toBe("991:991");
+    expect(owner("tor/hs_ed25519_secret_key")).toBe("0:0");
+  });
 });

@@ -211,6 +211,13 @@ export function initDeploy(dirArg: string, o: DeployOptions, io: InitDeployIo = 
   if (chown) {
     giveTo(bridgeDir, 1000);
     giveTo(synapseDir, 991);
+    // Under sudo: the folder and .env stay the admin's, so `docker-compose --env-file DIR/.env`
+    // works as them (in the docker group); the tor key stays root's (Tor's start script copies it).
+    const admin = sudoUser();
+    if (admin) {
+      chownSync(dir, admin.uid, admin.gid);
+      chownSync(envPath, admin.uid, admin.gid);
+    }
   }
   chmodSync(dir, 0o700);
 
@@ -238,6 +245,13 @@ function writeFileAtomicBytes(path: string, bytes: Buffer): void {
   const tmp = `${path}.${process.pid}.tmp`;
   writeFileSync(tmp, bytes, { mode: 0o600, flag: "wx" });
   renameSync(tmp, path);
+}
+
+/** The user who ran `sudo`, from sudo's own variables; undefined when not under sudo (or as root's own sudo). */
+function sudoUser(): { uid: number; gid: number } | undefined {
+  const uid = Number(process.env.SUDO_UID);
+  const gid = Number(process.env.SUDO_GID);
+  return Number.isSafeInteger(uid) && uid > 0 && Number.isSafeInteger(gid) && gid >= 0 ? { uid, gid } : undefined;
 }
 
 function giveTo(d: string, uid: number): void {
