@@ -145,7 +145,10 @@ async function removeProject(): Promise<void> {
   }
 }
 
-const counts = (status: string) => /(\d+) members · (\d+) tasks/.exec(status)?.slice(1, 3).join(" members, ") ?? `(no counts in: ${status})`;
+const counts = (status: string) => {
+  const m = /(\d+) members · (\d+) tasks/.exec(status);
+  return m ? `${m[1]} members, ${m[2]} tasks` : `(no counts in: ${status})`;
+};
 
 describe("docs/self-hosting.md, followed as written", () => {
   beforeAll(async () => {
