@@ -1,7 +1,8 @@
 // `pursuance init-deploy`: a deploy directory the stack starts from, secrets
 // made once and never replaced, and bad flags named. (The stack itself runs in
 // test/compose-stack.test.ts.)
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -172,5 +173,27 @@ describe("pursuance init-deploy", () => {
     expect(owner("bridge/config.yaml")).toBe("1000:1000");
     expect(owner("synapse/homeserver.yaml")).toBe("991:991");
     expect(owner("tor/hs_ed25519_secret_key")).toBe("0:0");
+  });
+
+  const canDropPrivileges = process.getuid?.() === 0 && spawnSync("sh", ["-c", "command -v setpriv"]).status === 0;
+  it.runIf(canDropPrivileges)("rerun as the admin without sudo: stops before writing, naming the folder, its owner, and sudo", () => {
+    const d = fresh();
+    chmodSync(d, 0o755);
+    const deploy = join(d, "deploy");
+    const sudo = { uid: process.env.SUDO_UID, gid: process.env.SUDO_GID };
+    process.env.SUDO_UID = "65534";
+    process.env.SUDO_GID = "65534";
+    try {
+      initDeploy(deploy, opts, { out: () => {}, err: () => {}, chown: true });
+    } finally {
+      for (const [k, v] of [["SUDO_UID", sudo.uid], ["SUDO_GID", sudo.gid]] as const) if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    const before = readFileSync(join(deploy, "bridge", "config.yaml"), "utf8");
+    const bin = new URL("../bin/pursuance.js", import.meta.url).pathname;
+    const r = spawnSync("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "env", "HOME=/tmp", process.execPath, bin, "init-deploy", deploy, "--relay-url", "wss://relay.pursuance.test"], { encoding: "utf8", timeout: 60_000 });
+    expect(r.status, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/cannot read .*deploy\/bridge \(it belongs to uid 1000, the bridge container's user, mode 700\): run init-deploy as root \(sudo\)/);
+    expect(readFileSync(join(deploy, "bridge", "config.yaml"), "utf8")).toBe(before);
   });
 });
