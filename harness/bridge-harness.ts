@@ -9,6 +9,7 @@ import { Bridge, type BridgeLimits, type BridgeSettings } from "../src/bridge/br
 import { startRelay, type RelayServer } from "../src/cwtch/relay-server.js";
 import { freePort, startSynapse, type SynapseHandle } from "./synapse.js";
 import { TestUser } from "./matrix.js";
+import { E2EE_REGISTRATION } from "../src/bridge/registration.js";
 
 export interface Harness {
   dir: string;
@@ -41,6 +42,7 @@ export async function startHarness(opts: { federate?: boolean } = {}): Promise<H
       hs_token: hsToken,
       sender_localpart: "_pursuance_bot",
       rate_limited: false,
+      ...E2EE_REGISTRATION,
       namespaces: { users: [{ exclusive: true, regex: `@_pursuance_.*:${ns}` }], aliases: [{ exclusive: true, regex: `#_pursuance_.*:${ns}` }], rooms: [] },
     }),
   );
@@ -65,7 +67,7 @@ export async function startHarness(opts: { federate?: boolean } = {}): Promise<H
   };
 }
 
-export async function startBridgeInProcess(h: Harness, database = "memory://", extra: { perRoleRooms?: boolean; quiet?: boolean; limits?: Partial<BridgeLimits>; announce?: BridgeSettings["announce"] } = {}): Promise<Bridge> {
+export async function startBridgeInProcess(h: Harness, database = "memory://", extra: { perRoleRooms?: boolean; quiet?: boolean; limits?: Partial<BridgeLimits>; announce?: BridgeSettings["announce"]; encryption?: BridgeSettings["encryption"]; identityKey?: Uint8Array } = {}): Promise<Bridge> {
   const { quiet, ...settings } = extra;
   const b = new Bridge({
     homeserverUrl: h.synapse.baseUrl,
@@ -80,6 +82,7 @@ export async function startBridgeInProcess(h: Harness, database = "memory://", e
     relays: [h.relay.url],
     identityKey: h.identityKey,
     permissionFor: () => "admin",
+    appserviceId: "pursuance",
     ...settings,
     log: (level, msg, f) => {
       if (level !== "info" && !quiet) process.stderr.write(`bridge ${level}: ${msg} ${f ? JSON.stringify(f) : ""}\n`);

@@ -38,7 +38,9 @@ Commands:
       on re-setup), enable_registration false, every rc_* rate limit at
       per_second/burst_count 9999, app_service_config_files = the given
       registration files (absolute paths), trusted_key_servers [], no presence,
-      bcrypt_rounds 4 (fast test passwords),
+      bcrypt_rounds 4 (fast test passwords), experimental_features for
+      end-to-bridge encryption (msc2409_to_device_messages_enabled,
+      msc3202_transaction_extensions),
       no URL previews, report_stats false, logs at WARNING to
       DIR/homeserver.log. Also writes DIR/base_url, DIR/server_name and
       DIR/python (the venv interpreter used by start/register-user).
@@ -265,6 +267,15 @@ cfg.update({
     "rc_user_directory": fast(),
     "rc_profile": fast(),
     "rc_key_requests": fast(),
+    # End-to-bridge encryption: an appservice whose registration opts in (receive_ephemeral,
+    # org.matrix.msc3202) gets its devices' to-device messages (MSC2409/MSC4203), device list
+    # changes and one-time key counts (MSC3202) in its transactions. Appservices that do not
+    # opt in are not affected. MSC4190 (devices made by the appservice) and device masquerading
+    # (?device_id=) need no switch in this Synapse.
+    "experimental_features": {
+        "msc2409_to_device_messages_enabled": True,
+        "msc3202_transaction_extensions": True,
+    },
 })
 fed_port = os.environ.get("FED_PORT", "")
 if fed_port:

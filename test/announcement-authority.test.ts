@@ -238,7 +238,7 @@ describe("a chain two admissions deep, through a role made later (real relay, re
     const opts = { fallbackDutyMs: 500, repairDelayMs: 50, repairIntervalMs: 300 };
     const f = await PursuanceClient.create(await ports(), await identity(), { name: "Deep", founderName: "ada", relays: [relay.url], ...opts });
     clients.push(f);
-    await f.publish({ t: "role.create", role: "speaker", def: { rank: 50, caps: ["announce", "task.comment"], reads: "assigned" } });
+    await f.publish({ t: "role.create", role: "speaker", def: { rank: 50, caps: ["announce", "task.comment"], reads: "role" } });
     const a = await PursuanceClient.join(await ports(), await identity(), await f.createInvite("admin"), "bob", opts);
     clients.push(a);
     await until("admin in", () => a.state.members.has(a.me) && f.state.members.has(a.me), [f, a]);
@@ -249,12 +249,14 @@ describe("a chain two admissions deep, through a role made later (real relay, re
     await a.publish(grantBody(a.actor, a.state, c.me, "change agent"));
     await a.publish(grantBody(a.actor, a.state, c.me, "speaker"));
     await until("grant seen", () => c.state.members.get(c.me)!.roles.has("speaker"), [a, c]);
+    // The leader's word (leader-ack.ts): ada's client re-shares the speaker key to cy on its own.
+    await until("leader's word", () => c.state.sealedBy.get(`speaker ${c.me}`) === f.me, [f, c]);
     await c.publish({ t: "announce", text: "Speaking for Deep" });
     await until("founder sees it", () => f.state.announcements.length === 1, [f, c]);
     const item = publicAnnouncements(f.state, f.id, (id) => f.session.log.get(id), undefined, f.fold.applied)[0]!;
     const kinds = (item.proof.chain ?? []).map((b) => JSON.parse(new TextDecoder().decode((decodeAndVerify(crypto0, new Uint8Array(Buffer.from(b, "base64"))) as SignedEvent).body)).t);
-    // Each join with its witness: the inviter's key share sealed to the joiner (join-witness.ts).
-    expect(kinds).toEqual(["role.create", "invite", "join", "keys.share", "invite", "join", "keys.share", "role.grant", "role.grant"]);
+    // Each join with its witness: the inviter's key share sealed to the joiner (join-witness.ts); last, the leader's word.
+    expect(kinds).toEqual(["role.create", "invite", "join", "keys.share", "invite", "join", "keys.share", "role.grant", "role.grant", "keys.share"]);
     const m = announcementMessage("Deep", item);
     const content = JSON.stringify({ msgtype: "m.text", body: m.plain, format: "org.matrix.custom.html", formatted_body: m.html, ...m.extra });
     const r = await cli(content, "--pursuance", f.id, "--founder", f.me);

@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { toHex } from "../src/cwtch/bytes.js";
 import type { SignedEvent } from "../src/cwtch/message.js";
-import { genesisBody, inviteBody, joinBody } from "../src/pursuance/actions.js";
+import { genesisBody, inviteBody, joinBody, shareBody } from "../src/pursuance/actions.js";
 import { makeProof, profileText, proofFromLog, verifyAnnouncement } from "../src/pursuance/announcement-proof.js";
 import { Fold } from "../src/pursuance/fold.js";
 import { toPEvent } from "../src/pursuance/pevent.js";
@@ -13,7 +13,7 @@ import { announcementMessage } from "../src/bridge/announce-render.js";
 import { runVerifyAnnouncement } from "../src/cli/announce-command.js";
 import { SignedWorld, type Signer } from "./helpers/signed-world.js";
 
-/** Founder F; admin A invited by F and joined; F then posts (its event descends from A's join); A announces. */
+/** Founder F; admin A invited by F and joined; F shares A's keys (the join's witness, and the leader's word for A); A announces. */
 async function pursuance() {
   const w = await SignedWorld.make();
   const F = w.signer();
@@ -22,7 +22,7 @@ async function pursuance() {
   const inv = w.sign(F, invB, [w.genesis]);
   const A = w.signer();
   const joinA = w.sign(A, joinBody(A.actor, w.gid(), secret.seed, "alice"), [inv]);
-  const witness = w.sign(F, { t: "announce", text: "welcome alice" }, [joinA]);
+  const witness = w.sign(F, shareBody(F.actor, w.fold().state, A.hex)!, [joinA]);
   const ann = w.sign(A, { t: "announce", text: "real news" }, [witness]);
   return { w, F, A, inv, joinA, witness, ann, seed: secret.seed };
 }

@@ -256,17 +256,19 @@ describe("a real Synapse loads the registration", () => {
   });
 
   it("the appservice registers users in its namespace, and only there", async () => {
-    const reg = await cs(main.as_token, "POST", "/register", { type: "m.login.application_service", username: "_pursuance_x" });
+    // inhibit_login: the registration opts in to MSC4190 (end-to-bridge encryption), where the
+    // appservice makes its users' devices itself and /register must not make one.
+    const reg = await cs(main.as_token, "POST", "/register", { type: "m.login.application_service", username: "_pursuance_x", inhibit_login: true });
     expect(reg.status, JSON.stringify(reg.body)).toBe(200);
     expect(reg.body.user_id).toBe("@_pursuance_x:localhost");
     // It can act as that ghost user (?user_id=).
     const asGhost = await cs(main.as_token, "GET", `/account/whoami?user_id=${encodeURIComponent("@_pursuance_x:localhost")}`);
     expect(asGhost.body.user_id).toBe("@_pursuance_x:localhost");
 
-    const outside = await cs(main.as_token, "POST", "/register", { type: "m.login.application_service", username: "alice_outside" });
+    const outside = await cs(main.as_token, "POST", "/register", { type: "m.login.application_service", username: "alice_outside", inhibit_login: true });
     expect(outside.status).toBe(400);
     expect(outside.body.errcode).toBe("M_EXCLUSIVE");
-    const othersSpace = await cs(main.as_token, "POST", "/register", { type: "m.login.application_service", username: "ptwo_x" });
+    const othersSpace = await cs(main.as_token, "POST", "/register", { type: "m.login.application_service", username: "ptwo_x", inhibit_login: true });
     expect(othersSpace.status).toBe(400);
     expect(othersSpace.body.errcode).toBe("M_EXCLUSIVE");
   });

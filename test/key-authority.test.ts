@@ -9,7 +9,7 @@ import { loadCrypto, type Crypto } from "../src/cwtch/crypto.js";
 import { fromB64, fromHex, toB64 } from "../src/cwtch/bytes.js";
 import { delegateBody, rotateBody } from "../src/pursuance/actions.js";
 import { escrowBody, escrowStale } from "../src/pursuance/escrow.js";
-import { keyIdOf, KeyRing } from "../src/pursuance/keyring.js";
+import { givesKeys, keyIdOf, KeyRing } from "../src/pursuance/keyring.js";
 import { defaultRules, type Rules } from "../src/pursuance/rules.js";
 import { combine } from "../src/pursuance/shamir.js";
 import { keyRecipients } from "../src/pursuance/state.js";
@@ -320,6 +320,25 @@ describe("delegation", () => {
     const f = converge(base, h);
     expectRejected(f, d, /member\.invite/);
     expect(keyRecipients(f.state, "group")).not.toContain(O.hex);
+  });
+
+  it("a refused delegation gives the delegate's ring nothing, fed as the bridge feeds it (givesKeys); an allowed one does", () => {
+    const { h, C, R } = world(52);
+    const O = h.member("bridge");
+    const bad = h.emit(C, (s) => delegateBody(C.actor, s, "change agent", O.hex))!;
+    const f1 = converge(base, h);
+    expectRejected(f1, bad, /member\.invite/);
+    const feed = (f: ReturnType<typeof converge>) => {
+      const ring = new KeyRing(base, O.kp);
+      for (const a of f.applied) if (givesKeys(a.event.body, a.rejected)) ring.ingest(a.event.body!);
+      return ring;
+    };
+    // The change agent sealed the current group key to the bridge: a refused event must not open it.
+    expect(feed(f1).get(f1.state.keys.get("group")!.keyId)).toBeFalsy();
+    const good = h.emit(R, (s) => delegateBody(R.actor, s, "recruiter", O.hex))!;
+    const f2 = converge(base, h);
+    expectApplied(f2, good);
+    expect(feed(f2).get(f2.state.keys.get("group")!.keyId)).toBeTruthy();
   });
 
   it("a recruiter may delegate its role key; anyone who outranks the recruiter may take it back", () => {

@@ -6,6 +6,8 @@
 import { describe, expect, it } from "vitest";
 import { runRelayCommand } from "../src/cli/relay-command.js";
 import { RelayOptionError, startRelay, type RelayOptions } from "../src/cwtch/relay-server.js";
+import { RelayClient } from "../src/cwtch/relay-client.js";
+import { loadCrypto } from "../src/cwtch/crypto.js";
 
 describe("relay options (API)", () => {
   const bad: Array<[keyof RelayOptions, unknown]> = [
@@ -47,6 +49,53 @@ describe("relay options (API)", () => {
   it("accepts large sane bounds, zero where zero means off, and fractional rates", async () => {
     const r = await startRelay({ maxBytes: 8 * 2 ** 30, maxTotalBufferedBytes: 8 * 2 ** 30, maxMessages: 10_000_000, heartbeatMs: 0, powBits: 0, powMaxBits: 0, postsPerSecond: 0.5, port: 0 });
     await r.close();
+  });
+});
+
+describe("relay options that are each fine but break a promise together", () => {
+  const refused = async (o: RelayOptions) =>
+    startRelay(o).then(
+      async (r) => (await r.close(), null),
+      (e: unknown) => e,
+    );
+
+  it("a per-connection buffer smaller than one largest post frame is refused (it would shed every client that posts)", async () => {
+    const err = await refused({ maxBufferedBytes: 1 });
+    expect(err).toBeInstanceOf(RelayOptionError);
+    expect((err as RelayOptionError).option).toBe("maxBufferedBytes");
+    expect((err as Error).message).toMatch(/one largest post frame/);
+  });
+
+  it("a total buffer smaller than one connection's is refused", async () => {
+    const err = await refused({ maxTotalBufferedBytes: 1 << 20, maxBufferedBytes: 2 << 20 });
+    expect((err as RelayOptionError).option).toBe("maxTotalBufferedBytes");
+  });
+
+  it("a blob limit above the whole store is refused when given, and a default one shrinks to the store: no post is acked and then evicted", async () => {
+    const err = await refused({ maxBytes: 4096, maxBlobBytes: 8192 });
+    expect((err as RelayOptionError).option).toBe("maxBlobBytes");
+    expect((err as Error).message).toMatch(/acknowledged and then evicted/);
+    const r = await startRelay({ maxBytes: 4096, powAdaptive: false });
+    try {
+      const c = new RelayClient({ url: r.url, crypto: await loadCrypto(), requestTimeoutMs: 2_000 }).start();
+      try {
+        await c.ready();
+        const small = await c.post("dGFn", new Uint8Array(1000));
+        expect(small.seq).toBeGreaterThan(0);
+        // 4,093 bytes of blob plus the 4-character tag is more than the store holds: refused, not acked.
+        const big: unknown = await c.post("dGFn", new Uint8Array(4093)).then(
+          () => new Error("acknowledged"),
+          (e: unknown) => e,
+        );
+        expect(big).toMatchObject({ code: "too-large" });
+        expect(await r.sweep()).toBe(0);
+        expect((await r.store.stats()).latest).toBe(small.seq);
+      } finally {
+        c.close();
+      }
+    } finally {
+      await r.close();
+    }
   });
 });
 

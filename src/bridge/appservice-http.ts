@@ -1,6 +1,7 @@
 // The appservice's HTTP side, on node:http: the homeserver pushes
 // transactions here and retries each until we answer 200, so we answer only
 // after every event in it was handled. Also /live, /ready and /metrics.
+import type { DeviceTransaction } from "./e2ee.js";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 
 export interface MatrixEvent {
@@ -20,12 +21,33 @@ export interface AppserviceHttpOptions {
   /** Users in our namespace: the homeserver asks whether they exist. */
   isOurUser(userId: string): boolean;
   onEvent(e: MatrixEvent): Promise<void>;
+  /** To-device messages, device list changes and key counts for the bridge's devices (end-to-bridge encryption). */
+  onDevices?: ((t: DeviceTransaction) => Promise<void>) | null;
   ready(): boolean;
   /** null: /metrics is switched off in the config. */
   metrics: (() => Promise<string>) | null;
   /** `/feeds/<pursuance id>.atom`: a pursuance's announcements (null: switched off; the function's null: unknown). */
   feed?: ((pursuanceId: string, selfUrl: string | null) => string | null) | null;
   log(level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>): void;
+}
+
+/** The transaction's MSC2409/MSC3202 parts, each defaulting to empty when absent or malformed. */
+export function deviceTransactionOf(v: Record<string, unknown>): DeviceTransaction | null {
+  const obj = (x: unknown): Record<string, unknown> => (typeof x === "object" && x !== null && !Array.isArray(x) ? (x as Record<string, unknown>) : {});
+  const strings = (x: unknown): string[] => (Array.isArray(x) ? x.filter((s): s is string => typeof s === "string") : []);
+  const toDevice = (Array.isArray(v["de.sorunome.msc2409.to_device"]) ? v["de.sorunome.msc2409.to_device"] : Array.isArray(v.to_device) ? v.to_device : []) as unknown[];
+  const lists = obj(v["org.matrix.msc3202.device_lists"] ?? v.device_lists);
+  const otk = obj(v["org.matrix.msc3202.device_one_time_keys_count"] ?? v["org.matrix.msc3202.device_one_time_key_counts"] ?? v.device_one_time_keys_count);
+  const fallback = obj(v["org.matrix.msc3202.device_unused_fallback_key_types"] ?? v.device_unused_fallback_key_types);
+  const t: DeviceTransaction = {
+    toDevice: toDevice.filter((m): m is Record<string, unknown> => typeof m === "object" && m !== null && !Array.isArray(m)),
+    changed: strings(lists.changed),
+    left: strings(lists.left),
+    otkCounts: otk as DeviceTransaction["otkCounts"],
+    fallbackKeys: fallback as DeviceTransaction["fallbackKeys"],
+  };
+  const empty = t.toDevice.length + t.changed.length + t.left.length === 0 && Object.keys(otk).length + Object.keys(fallback).length === 0;
+  return empty ? null : t;
 }
 
 const MAX_BODY = 16 * 1024 * 1024;
@@ -65,6 +87,8 @@ export class AppserviceHttp {
   eventsFailed = 0;
   /** Transactions answered 5xx (an event could not be stored): the homeserver sends them again. */
   transactionsRefused = 0;
+  /** Transactions whose device part (to-device, key counts) failed to process. */
+  deviceFailures = 0;
 
   constructor(private readonly o: AppserviceHttpOptions) {}
 
@@ -128,10 +152,12 @@ export class AppserviceHttp {
   private async transaction(id: string, body: string, res: ServerResponse): Promise<void> {
     if (this.done.has(id)) return json(res, 200, {});
     let events: unknown[];
+    let devices: DeviceTransaction | null;
     try {
       const v = JSON.parse(body) as { events?: unknown };
       if (!Array.isArray(v.events)) throw new Error("events is not an array");
       events = v.events;
+      devices = deviceTransactionOf(v as Record<string, unknown>);
     } catch (e) {
       return json(res, 400, { errcode: "M_BAD_JSON", error: (e as Error).message });
     }
@@ -139,6 +165,14 @@ export class AppserviceHttp {
     // means the event is not safely stored: answer 5xx and the homeserver retries the transaction.
     // Events stored before the failure are recognised on the retry and not stored twice.
     const run = this.chain.then(async () => {
+      // Keys first: a room key and the message it opens may come in the same transaction. A failure
+      // here is logged, not answered 5xx: one bad to-device message must not wedge every room.
+      if (devices && this.o.onDevices) {
+        await this.o.onDevices(devices).catch((err: Error) => {
+          this.deviceFailures++;
+          this.o.log("error", "could not take the transaction's to-device messages and key counts", { txn: id, error: err.message });
+        });
+      }
       for (const e of events) {
         if (!isEvent(e)) continue;
         await this.o.onEvent(e);

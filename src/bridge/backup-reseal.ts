@@ -8,6 +8,7 @@ import { eventPurpose, keyPurpose, SEALED_EVENT } from "../store/client-store.js
 import type { Row, TableDump } from "../store/backup-tables.js";
 import type { IdentityVault } from "./identity-vault.js";
 import { INBOUND_PURPOSE, SEALED_INBOUND } from "./sealed-store.js";
+import { e2eePurpose } from "./e2ee-sealed.js";
 
 const str = (r: Row, k: string) => String(r[k]);
 const bytes = (r: Row, k: string) => r[k] as Uint8Array;
@@ -40,6 +41,10 @@ export function resealDump(dump: TableDump, from: IdentityVault, to: IdentityVau
     if (!e.startsWith(SEALED_INBOUND)) return r;
     const plain = from.openBytes(fromB64(e.slice(SEALED_INBOUND.length)), INBOUND_PURPOSE);
     return { ...r, event: SEALED_INBOUND + toB64(to.sealBytes(plain, INBOUND_PURPOSE)) };
+  });
+  map("bridge_e2ee_devices", (r) => {
+    const p = e2eePurpose(str(r, "userId"), str(r, "deviceId"));
+    return { ...r, sealedState: to.sealBytes(from.openBytes(bytes(r, "sealedState"), p), p) };
   });
   return out;
 }

@@ -18,6 +18,8 @@ import { IdentityVault } from "./identity-vault.js";
 import { handleInbound, resumeInbound } from "./inbound.js";
 import { BridgeMatrix } from "./matrix-client.js";
 import { withSealedInbound } from "./sealed-store.js";
+import { BridgeE2ee } from "./e2ee.js";
+import { e2eeDeviceRows } from "../store/e2ee-store.js";
 import type { BridgeStorePort, MatrixPort } from "./ports.js";
 import type { Permission } from "../bot/context.js";
 import { publicAnnouncements } from "../pursuance/announcement-proof.js";
@@ -54,8 +56,23 @@ export interface BridgeSettings {
   limits?: Partial<BridgeLimits>;
   /** Public announcements: rooms per pursuance id (announce.rooms), the Atom feeds (default on), first retry delay. */
   announce?: { rooms?: Readonly<Record<string, readonly string[]>>; feeds?: boolean; retryBaseMs?: number };
+  /** The registration's id (appservice.id): the bridge pings the homeserver with it on start. */
+  appserviceId?: string;
+  /** End-to-bridge encryption (config `encryption`); see EncryptionSettings. */
+  encryption?: Partial<EncryptionSettings>;
   log(level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>): void;
 }
+
+/** Like mautrix's: `allow` (default true) reads and writes encrypted rooms; `default` makes the rooms the bridge creates encrypted; `require` refuses unencrypted rooms. */
+export interface EncryptionSettings {
+  allow: boolean;
+  default: boolean;
+  require: boolean;
+  /** How long a message waits for its room key (default 10 s). */
+  keyWaitMs: number;
+}
+
+export const DEFAULT_ENCRYPTION: EncryptionSettings = { allow: true, default: false, require: false, keyWaitMs: 10_000 };
 
 /** How long the bridge waits on anything, and how often it tries. */
 export interface BridgeLimits {
@@ -67,6 +84,14 @@ export interface BridgeLimits {
   stuckAfterMs: number;
   /** Tries of one inbound command before it is answered ⛔ and dropped. */
   maxCommandAttempts: number;
+}
+
+/** encryption.require: the bridge would have posted into an unencrypted room; carries the room. */
+export class EncryptionRequiredError extends Error {
+  constructor(readonly roomId: string) {
+    super(`not posting in ${roomId}: it is not encrypted and encryption.require is set`);
+    this.name = "EncryptionRequiredError";
+  }
 }
 
 export const DEFAULT_LIMITS: BridgeLimits = { ioTimeoutMs: 15_000, stepTimeoutMs: 30_000, stuckAfterMs: 60_000, maxCommandAttempts: 3 };
@@ -81,6 +106,9 @@ export class Bridge {
   store!: BridgeStorePort;
   matrix!: MatrixPort;
   vault!: IdentityVault;
+  /** null when encryption.allow is false. */
+  e2ee: BridgeE2ee | null = null;
+  readonly encryption: EncryptionSettings;
   private http!: AppserviceHttp;
   private isReady = false;
   private ticker: NodeJS.Timeout | null = null;
@@ -98,6 +126,7 @@ export class Bridge {
 
   constructor(readonly s: BridgeSettings) {
     this.limits = { ...DEFAULT_LIMITS, ...s.limits };
+    this.encryption = { ...DEFAULT_ENCRYPTION, ...s.encryption };
   }
 
   async start(): Promise<void> {
@@ -112,8 +141,38 @@ export class Bridge {
     this.db = await openDatabase(this.s.database);
     this.vault = new IdentityVault(this.crypto, this.s.identityKey);
     this.store = withDeadlines(withSealedInbound(bridgeStore(this.db.db), this.vault), this.limits.ioTimeoutMs, "database");
+    const botUserId = `@${this.s.botLocalpart}:${this.s.domain}`;
+    if (this.encryption.allow) {
+      this.e2ee = new BridgeE2ee({
+        homeserverUrl: this.s.homeserverUrl,
+        asToken: this.s.asToken,
+        botUserId,
+        rows: withDeadlines(e2eeDeviceRows(this.db.db), this.limits.ioTimeoutMs, "database"),
+        vault: this.vault,
+        ioTimeoutMs: this.limits.ioTimeoutMs,
+        keyWaitMs: this.encryption.keyWaitMs,
+        log: this.s.log,
+      });
+      // Before the homeserver hears from us: a user's client must find the bot's device keys before it writes.
+      try {
+        await this.e2ee.start();
+      } catch (e) {
+        // Nothing else was started yet: let go of the database so a corrected start can open it.
+        await this.e2ee.stop().catch(() => {});
+        await this.db.close().catch(() => {});
+        throw e;
+      }
+    }
+    const e2ee = this.e2ee;
     this.matrix = withDeadlines(
-      new BridgeMatrix({ homeserverUrl: this.s.homeserverUrl, domain: this.s.domain, asToken: this.s.asToken, botLocalpart: this.s.botLocalpart }),
+      new BridgeMatrix({
+        homeserverUrl: this.s.homeserverUrl,
+        domain: this.s.domain,
+        asToken: this.s.asToken,
+        botLocalpart: this.s.botLocalpart,
+        encryptNewRooms: this.encryption.allow && this.encryption.default,
+        ...(e2ee ? { seal: (room, user, type, content, o) => this.sealFor(e2ee, room, user, type, content, o) } : {}),
+      }),
       this.limits.ioTimeoutMs,
       "homeserver",
     );
@@ -134,6 +193,7 @@ export class Bridge {
       hsToken: this.s.hsToken,
       isOurUser: (u) => u === this.matrix.botUserId || u.startsWith(`@${this.s.userPrefix}`),
       onEvent: (e) => this.onEvent(e),
+      onDevices: e2ee ? (t) => e2ee.receive(t) : null,
       ready: () => this.isReady && this.queues.stuck().length === 0,
       metrics: this.s.metricsEnabled === false ? null : async () => this.metrics(),
       feed: this.s.announce?.feeds === false ? null : (pid, self) => this.feed(pid, self),
@@ -141,6 +201,7 @@ export class Bridge {
     });
     // Listen first: the homeserver queues transactions until we answer, and we answer only when ready.
     this.port = await this.http.listen();
+    await this.pingHomeserver();
     for (const b of await this.store.rooms()) {
       try {
         await this.loadRoom(b.roomId);
@@ -196,6 +257,7 @@ export class Bridge {
     await this.idle();
     await Promise.all([...this.pursuances.values()].map((r) => r.drain()));
     await this.announce.stop();
+    await this.e2ee?.stop();
     for (const r of this.pursuances.values()) r.close();
     await this.db.close();
   }
@@ -373,7 +435,49 @@ export class Bridge {
     await this.queues.idle();
   }
 
+  /**
+   * Tell the homeserver we are back (MSC2659 ping): transactions it failed to
+   * deliver while we were down are otherwise retried only after its backoff,
+   * and a room key held up there makes the message it opens unreadable.
+   */
+  private async pingHomeserver(): Promise<void> {
+    if (!this.s.appserviceId) return;
+    const path = `/_matrix/client/v1/appservice/${encodeURIComponent(this.s.appserviceId)}/ping`;
+    try {
+      const r = await fetch(this.s.homeserverUrl + path, {
+        method: "POST",
+        headers: { authorization: `Bearer ${this.s.asToken}`, "content-type": "application/json" },
+        body: JSON.stringify({ transaction_id: `pursuance.start.${Date.now()}` }),
+        signal: AbortSignal.timeout(this.limits.ioTimeoutMs),
+      });
+      if (!r.ok) this.s.log("warn", "the homeserver did not take the appservice ping", { status: r.status, body: (await r.text()).slice(0, 200) });
+    } catch (e) {
+      this.s.log("warn", "could not ping the homeserver", { error: (e as Error).message });
+    }
+  }
+
+  /** encryption.require: nothing goes into an unencrypted room but the one notice saying why. */
+  private async sealFor(e2ee: BridgeE2ee, roomId: string, userId: string, type: string, content: Record<string, unknown>, o: { mayBePlain?: boolean } = {}) {
+    if (this.encryption.require && !o.mayBePlain && !(await e2ee.isEncrypted(roomId))) throw new EncryptionRequiredError(roomId);
+    return e2ee.seal(roomId, userId, type, content);
+  }
+
+  /**
+   * Under encryption.require, an unencrypted room gets one notice (sent in
+   * clear: it is the only thing that is) and its commands are not acted on.
+   * Returns true when the room is refused.
+   */
+  async refusesRoom(roomId: string): Promise<boolean> {
+    if (!this.e2ee || !this.encryption.require || (await this.e2ee.isEncrypted(roomId))) return false;
+    if (await this.store.sayOnce(roomId, this.matrix.botUserId, "e2ee-required")) {
+      const plain = "🔒 This bridge works only in encrypted rooms (encryption.require in its config): it will not read or post anything here. Turn on encryption in this room's settings (it cannot be turned off again), then send your command again.";
+      await this.matrix.send(roomId, { plain, html: plain, notice: true, mayBePlain: true, txnId: `pursuance.e2ee-required.${roomId}` });
+    }
+    return true;
+  }
+
   private async onEvent(e: MatrixEvent): Promise<void> {
+    this.e2ee?.noteEvent(e);
     // Membership changes decide what a room may show, whoever made them (the bot's own invites and kicks too).
     if (e.type === "m.room.member") this.pursuanceOfRoom(e.room_id)?.membershipChanged(e.room_id);
     if (e.sender === this.matrix.botUserId || e.sender.startsWith(`@${this.s.userPrefix}`)) return;
@@ -414,6 +518,12 @@ export class Bridge {
       `pursuance_bridge_announce_failures_total ${this.announce.failures}`,
       "# TYPE pursuance_bridge_step_timeouts_total counter",
       `pursuance_bridge_step_timeouts_total ${this.queues.timeouts}`,
+      "# TYPE pursuance_bridge_e2ee_events_total counter",
+      `pursuance_bridge_e2ee_events_total{result="decrypted"} ${this.e2ee?.decrypted ?? 0}`,
+      `pursuance_bridge_e2ee_events_total{result="encrypted"} ${this.e2ee?.encrypted ?? 0}`,
+      `pursuance_bridge_e2ee_events_total{result="undecryptable"} ${this.e2ee?.undecryptable ?? 0}`,
+      "# TYPE pursuance_bridge_e2ee_device_failures_total counter",
+      `pursuance_bridge_e2ee_device_failures_total ${this.http.deviceFailures}`,
       "# TYPE pursuance_bridge_rooms_stuck gauge",
       `pursuance_bridge_rooms_stuck ${this.queues.stuck().length}`,
     ];

@@ -213,3 +213,13 @@ export function parseSwitches(c: Checker, top: Obj): Pick<BridgeConfig, "rooms" 
     },
   };
 }
+
+/** encryption: three switches; `default` and `require` need `allow` (they are about encrypted rooms). */
+export function parseEncryption(c: Checker, value: unknown): BridgeConfig["encryption"] {
+  const e = c.section("encryption", value, ["allow", "default", "require"]);
+  const D = CONFIG_DEFAULTS.encryption;
+  const out = { allow: c.bool("encryption.allow", e.allow, D.allow), default: c.bool("encryption.default", e.default, D.default), require: c.bool("encryption.require", e.require, D.require) };
+  if (!out.allow && out.require) c.fail("encryption.require", e.require, "false while encryption.allow is false", "cannot be true when encryption.allow is false: the bridge could then post nowhere");
+  if (!out.allow && out.default) c.fail("encryption.default", e.default, "false while encryption.allow is false", "cannot be true when encryption.allow is false: the bridge could not read the rooms it creates");
+  return out;
+}

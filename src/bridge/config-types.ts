@@ -70,6 +70,17 @@ export interface BridgeConfig {
   metrics: { /** Serve /metrics on the appservice port (default true). /live and /ready are always served. */ enabled: boolean };
   logging: { level: LogLevel; json: boolean };
   announce: AnnounceConfig;
+  encryption: EncryptionConfig;
+}
+
+/** End-to-bridge encryption, named as mautrix bridges name it. */
+export interface EncryptionConfig {
+  /** Read and write encrypted rooms (default true): the bridge has a device per user it speaks as. */
+  allow: boolean;
+  /** Rooms the bridge creates (role rooms, direct chats) are encrypted from the start (default false). */
+  default: boolean;
+  /** Refuse unencrypted rooms: say so once there, act on nothing, post nothing (default false). */
+  require: boolean;
 }
 
 export interface AnnounceConfig {
@@ -110,6 +121,7 @@ export const CONFIG_DEFAULTS = {
   rooms: { perRole: false },
   metrics: { enabled: true },
   logging: { level: "info" as LogLevel, json: false },
+  encryption: { allow: true, default: false, require: false },
 } as const;
 
 export const PERMISSION_LEVELS: readonly PermissionLevel[] = ["commands", "manage", "admin"];

@@ -16,7 +16,7 @@ import { parseDocument } from "yaml";
 import { parseAnnounce } from "./config-announce.js";
 import { Checker, isObj } from "./config-checker.js";
 import { ConfigError, ConfigErrors } from "./config-errors.js";
-import { parseAppservice, parseDatabase, parseHomeserver, parseIdentities, parsePermissions, parseRelays, parseSocksProxy, parseSwitches } from "./config-sections.js";
+import { parseAppservice, parseDatabase, parseEncryption, parseHomeserver, parseIdentities, parsePermissions, parseRelays, parseSocksProxy, parseSwitches } from "./config-sections.js";
 import { IDENTITY_KEY_ENV, type BridgeConfig, type ParseConfigOptions } from "./config-types.js";
 import { KEY_EXPECTED, decodeKey32, showValue } from "./config-values.js";
 
@@ -29,6 +29,7 @@ export {
   type BridgeConfig,
   type ConfigPurpose,
   type DatabaseConfig,
+  type EncryptionConfig,
   type HomeserverConfig,
   type IdentitiesConfig,
   type LogLevel,
@@ -38,7 +39,7 @@ export {
 export { ConfigError, ConfigErrors } from "./config-errors.js";
 export { decodeKey32, isPlaceholder, isServerName, normalisePermissionKey, showValue, splitUserId } from "./config-values.js";
 
-const SECTIONS = ["homeserver", "appservice", "database", "relays", "inviteRelays", "socksProxy", "identities", "permissions", "rooms", "metrics", "logging", "announce"] as const;
+const SECTIONS = ["homeserver", "appservice", "database", "relays", "inviteRelays", "socksProxy", "identities", "permissions", "rooms", "metrics", "logging", "announce", "encryption"] as const;
 
 /**
  * Parse and validate a config. Throws ConfigErrors listing every problem;
@@ -72,6 +73,7 @@ export function parseConfig(yamlText: string, source: string, opts: ParseConfigO
   const permissions = parsePermissions(c, top.permissions);
   const { rooms, metrics, logging } = parseSwitches(c, top);
   const announce = parseAnnounce(c, top.announce);
+  const encryption = parseEncryption(c, top.encryption);
 
   const config: BridgeConfig = {
     homeserver,
@@ -86,6 +88,7 @@ export function parseConfig(yamlText: string, source: string, opts: ParseConfigO
     metrics,
     logging,
     announce,
+    encryption,
   };
   if (c.errors.length > 0) throw new ConfigErrors(source, c.errors);
   return config;

@@ -9,7 +9,7 @@ import { toHex } from "../cwtch/bytes.js";
 import type { Crypto, SignKeyPair } from "../cwtch/crypto.js";
 import type { PEvent } from "../pursuance/apply-common.js";
 import type { PursuanceClient } from "../pursuance/client.js";
-import { KeyRing } from "../pursuance/keyring.js";
+import { givesKeys, KeyRing } from "../pursuance/keyring.js";
 import type { PursuanceState } from "../pursuance/state.js";
 import { taskView, type TaskView } from "../pursuance/views.js";
 import { withTimeout } from "./deadline.js";
@@ -157,8 +157,9 @@ export class HostedPursuance {
       this.ingested = 0;
     }
     for (; this.ingested < applied.length; this.ingested++) {
-      const b = applied[this.ingested]!.event.body;
-      if (b) this.delegate.ring.ingest(b);
+      const a = applied[this.ingested]!;
+      // A delegation or share the fold refused gives the bridge nothing, as for a member's client.
+      if (givesKeys(a.event.body, a.rejected)) this.delegate.ring.ingest(a.event.body!);
     }
   }
 

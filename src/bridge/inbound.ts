@@ -16,6 +16,7 @@ import { esc } from "./mirror-render.js";
 import { mayShow } from "./room-visibility.js";
 import { relaysForInvite } from "./invite-relays.js";
 import { findTask } from "../pursuance/views.js";
+import { UndecryptableError } from "./e2ee.js";
 
 interface Relation {
   rel_type?: string;
@@ -39,7 +40,9 @@ export async function handleInbound(b: Bridge, e: MatrixEvent): Promise<void> {
       await b.matrix.joinRoom(e.room_id).catch((err: Error) => b.s.log("warn", "could not join a room I was invited to", { room: e.room_id, error: err.message }));
     return;
   }
-  if (e.type !== "m.room.message" || typeof e.content.body !== "string") return;
+  // Encrypted: stored as it came (ciphertext), decrypted when its turn in the room's queue comes.
+  const encrypted = e.type === "m.room.encrypted" && b.e2ee !== null;
+  if (!encrypted && (e.type !== "m.room.message" || typeof e.content.body !== "string")) return;
   // Stored before the homeserver's transaction is acknowledged, handled after in the room's own
   // queue, marked done when handled. A crash in between: handled again on start (see resumeInbound).
   if (!(await b.store.claimInbound(e.event_id, e.room_id, JSON.stringify(e)))) return;
@@ -77,7 +80,8 @@ async function giveUp(b: Bridge, e: MatrixEvent, err: Error, tries: number): Pro
   b.commandsDropped++;
   b.s.log("error", "gave up on an inbound event", { room: e.room_id, event: e.event_id, tries, error: err.message });
   const why = `gave up after ${tries} tries: ${err.message}`;
-  if (/^\s*!/.test(stripReplyFallback(String(e.content.body)))) {
+  // An encrypted one may well have been a command (its text is not at hand here): answer it too.
+  if (e.type === "m.room.encrypted" || /^\s*!/.test(stripReplyFallback(String(e.content.body)))) {
     await Promise.all([
       b.matrix.react(e.room_id, e.event_id, "⛔").catch(() => {}),
       b.matrix.send(e.room_id, { plain: `⛔ ${why}`, html: `⛔ ${esc(why)}`, notice: true, txnId: `giveup.${e.event_id}` }).catch(() => {}),
@@ -86,7 +90,12 @@ async function giveUp(b: Bridge, e: MatrixEvent, err: Error, tries: number): Pro
   await b.store.markInboundDone(e.event_id);
 }
 
-async function handleOnce(b: Bridge, e: MatrixEvent): Promise<void> {
+async function handleOnce(b: Bridge, raw: MatrixEvent): Promise<void> {
+  const e = raw.type === "m.room.encrypted" ? await decrypted(b, raw) : raw;
+  if (!e || e.type !== "m.room.message" || typeof e.content.body !== "string" || (await b.refusesRoom(e.room_id))) {
+    await b.store.markInboundDone(raw.event_id);
+    return;
+  }
   const rel = (e.content["m.relates_to"] ?? {}) as Relation;
   const root = rel.rel_type === "m.thread" ? rel.event_id : rel["m.in_reply_to"]?.event_id;
   const text = stripReplyFallback(String(e.content.body));
@@ -95,6 +104,32 @@ async function handleOnce(b: Bridge, e: MatrixEvent): Promise<void> {
   if (/^\s*!/.test(text)) await command(b, e, text, hosted, root);
   else if (hosted && root) await comment(b, e, text, hosted, root);
   await b.store.markInboundDone(e.event_id);
+}
+
+/**
+ * The event as its sender wrote it, or null when it stays unreadable: then the
+ * sender is told once, in the room, and the room's queue moves on.
+ */
+async function decrypted(b: Bridge, raw: MatrixEvent): Promise<MatrixEvent | null> {
+  try {
+    const d = await b.e2ee!.open(raw);
+    // Relations travel outside the ciphertext (so the homeserver can thread): put them back.
+    const content = { ...d.content };
+    if (content["m.relates_to"] === undefined && raw.content["m.relates_to"] !== undefined) content["m.relates_to"] = raw.content["m.relates_to"];
+    return { ...raw, type: d.type, content };
+  } catch (err) {
+    if (!(err instanceof UndecryptableError)) throw err;
+    b.s.log("warn", "could not decrypt a message", { room: raw.room_id, event: raw.event_id, sender: raw.sender, reason: err.reason });
+    const device = await b.e2ee!.machine(b.matrix.botUserId).then((m) => m.deviceId, () => "?");
+    const plain =
+      `🔒 ${raw.sender}: I could not decrypt your message (${err.reason}), so I did not act on it. ` +
+      `Your client did not give this bridge the message's key. Send it again; if this keeps happening, let your client share keys with unverified devices ` +
+      `(or verify the bridge's device ${device} of ${b.matrix.botUserId}), then send it once more.`;
+    await b.matrix.send(raw.room_id, { plain, html: esc(plain), notice: true, txnId: `undecryptable.${raw.event_id}` }).catch((e: Error) =>
+      b.s.log("warn", "could not say a message was unreadable", { room: raw.room_id, error: e.message }),
+    );
+    return null;
+  }
 }
 
 /** The tag a command's events carry, so its effect is recognised after a crash. */

@@ -11,7 +11,15 @@ export interface MatrixClientOptions {
   domain: string;
   asToken: string;
   botLocalpart: string;
+  /** End-to-bridge encryption: the event as it goes into the room (encrypted there if the room is). */
+  seal?: RoomSealer;
+  /** Rooms the bridge creates start encrypted (encryption.default). */
+  encryptNewRooms?: boolean;
 }
+
+export type RoomSealer = (roomId: string, userId: string, type: string, content: Record<string, unknown>, o?: { mayBePlain?: boolean }) => Promise<{ type: string; content: Record<string, unknown> }>;
+
+const ENCRYPTION_STATE = { type: "m.room.encryption", state_key: "", content: { algorithm: "m.megolm.v1.aes-sha2" } };
 
 export class BridgeMatrix implements MatrixPort {
   readonly botUserId: string;
@@ -54,13 +62,19 @@ export class BridgeMatrix implements MatrixPort {
       content["m.relates_to"] = { rel_type: "m.thread", event_id: msg.thread, is_falling_back: true, "m.in_reply_to": { event_id: msg.thread } };
     }
     const txnId = msg.txnId ?? `p${Date.now()}.${this.txn++}`;
-    const path = `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/m.room.message/${encodeURIComponent(txnId)}`;
-    const r = (await this.as(userId).doRequest("PUT", path, null, fitContent(content, msg.more))) as { event_id: string };
+    return this.sendEvent(roomId, "m.room.message", fitContent(content, msg.more), txnId, userId, msg.mayBePlain === true);
+  }
+
+  /** Every room event the bridge sends goes here: encrypted first where the room is encrypted. */
+  private async sendEvent(roomId: string, type: string, content: Record<string, unknown>, txnId: string, userId?: string, mayBePlain = false): Promise<string> {
+    const ev = this.o.seal ? await this.o.seal(roomId, userId ?? this.botUserId, type, content, { mayBePlain }) : { type, content };
+    const path = `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/${encodeURIComponent(ev.type)}/${encodeURIComponent(txnId)}`;
+    const r = (await this.as(userId).doRequest("PUT", path, null, ev.content)) as { event_id: string };
     return r.event_id;
   }
 
   async react(roomId: string, eventId: string, key: string): Promise<void> {
-    await this.bot.sendEvent(roomId, "m.reaction", { "m.relates_to": { rel_type: "m.annotation", event_id: eventId, key } });
+    await this.sendEvent(roomId, "m.reaction", { "m.relates_to": { rel_type: "m.annotation", event_id: eventId, key } }, `r${Date.now()}.${this.txn++}`);
   }
 
   async ensureGhost(roomId: string, userId: string, displayName: string): Promise<void> {
@@ -68,7 +82,9 @@ export class BridgeMatrix implements MatrixPort {
     if (!this.registered.has(userId)) {
       const localpart = userId.slice(1, userId.indexOf(":"));
       try {
-        await this.bot.doRequest("POST", "/_matrix/client/v3/register", null, { type: "m.login.application_service", username: localpart });
+        // inhibit_login: the ghost needs no access token (the appservice token speaks for it), and a
+        // registration with io.element.msc4190 (end-to-bridge encryption) must not ask for one.
+        await this.bot.doRequest("POST", "/_matrix/client/v3/register", null, { type: "m.login.application_service", username: localpart, inhibit_login: true });
       } catch (e) {
         if ((e as { body?: { errcode?: string } }).body?.errcode !== "M_USER_IN_USE") throw e;
       }
@@ -116,7 +132,14 @@ export class BridgeMatrix implements MatrixPort {
 
   async createRoom(name: string, topic: string): Promise<string> {
     // Only the bot invites: membership follows the pursuance's roles, and history shows to those it lets in.
-    return this.bot.createRoom({ name, topic, preset: "private_chat", visibility: "private", power_level_content_override: { invite: 100 } });
+    return this.bot.createRoom({
+      name,
+      topic,
+      preset: "private_chat",
+      visibility: "private",
+      power_level_content_override: { invite: 100 },
+      ...(this.o.encryptNewRooms ? { initial_state: [ENCRYPTION_STATE] } : {}),
+    });
   }
 
   async createDirectRoom(userId: string): Promise<string> {
@@ -126,7 +149,10 @@ export class BridgeMatrix implements MatrixPort {
       is_direct: true,
       invite: [userId],
       name: "Pursuance (private)",
-      initial_state: [{ type: "m.room.history_visibility", state_key: "", content: { history_visibility: "invited" } }],
+      initial_state: [
+        { type: "m.room.history_visibility", state_key: "", content: { history_visibility: "invited" } },
+        ...(this.o.encryptNewRooms ? [ENCRYPTION_STATE] : []),
+      ],
     });
   }
 

@@ -87,6 +87,8 @@ export interface OutMessage {
   more?: string;
   /** Deterministic transaction id, so a retry after a crash is deduplicated by the homeserver. */
   txnId?: string;
+  /** May go into an unencrypted room even under encryption.require (the notice saying the room is refused). */
+  mayBePlain?: boolean;
 }
 
 export interface MatrixPort {

@@ -15,6 +15,13 @@ export interface AppserviceRegistration {
   hs_token: string;
   sender_localpart: string;
   rate_limited: false;
+  /** End-to-bridge encryption (encryption.allow): to-device messages in transactions (MSC2409/MSC4203). */
+  receive_ephemeral?: true;
+  "de.sorunome.msc2409.push_ephemeral"?: true;
+  /** Device list changes and one-time key counts in transactions (MSC3202). */
+  "org.matrix.msc3202"?: true;
+  /** The appservice creates its users' devices itself (MSC4190). */
+  "io.element.msc4190"?: true;
   namespaces: {
     users: { exclusive: boolean; regex: string }[];
     aliases: { exclusive: boolean; regex: string }[];
@@ -42,6 +49,19 @@ export interface WriteRegistrationResult {
   wroteUrl: boolean;
 }
 
+/**
+ * What end-to-bridge encryption needs of the homeserver, per appservice. The
+ * homeserver must also have the matching experimental features on (Synapse:
+ * msc2409_to_device_messages_enabled, msc3202_transaction_extensions; see
+ * scripts/synapse.sh and docs/DESIGN.md).
+ */
+export const E2EE_REGISTRATION = {
+  receive_ephemeral: true,
+  "de.sorunome.msc2409.push_ephemeral": true,
+  "org.matrix.msc3202": true,
+  "io.element.msc4190": true,
+} as const;
+
 /** A fresh 32-byte random token, base64url. */
 export function newToken(): string {
   return randomBytes(32).toString("base64url");
@@ -67,6 +87,7 @@ export function buildRegistration(config: BridgeConfig, opts: RegistrationOption
     hs_token: as.hsToken ?? newToken(),
     sender_localpart: as.botLocalpart,
     rate_limited: false,
+    ...(config.encryption.allow ? E2EE_REGISTRATION : {}),
     namespaces: {
       users: [{ exclusive: true, regex: `@${escapeRegex(as.userPrefix)}.*:${domain}` }],
       aliases: [{ exclusive: true, regex: `#${escapeRegex(as.aliasPrefix)}.*:${domain}` }],

@@ -53,6 +53,8 @@ export function settingsFrom(cfg: BridgeConfig, log: BridgeSettings["log"]): Bri
     metricsEnabled: cfg.metrics.enabled,
     perRoleRooms: cfg.rooms.perRole,
     announce: { rooms: cfg.announce.rooms, feeds: cfg.announce.feeds },
+    encryption: cfg.encryption,
+    appserviceId: cfg.appservice.id,
     log,
   };
 }

@@ -74,6 +74,9 @@ export function bridgeConfigText(o: DeployOptions, s: DeploySecrets): string {
   return `# The bridge's config in the compose stack, made by pursuance init-deploy.\n# Check it with: docker-compose run --rm bridge config check -c /data/config.yaml\n${stringify(config)}`;
 }
 
+/** What Synapse must switch on for end-to-bridge encryption (the registration opts in too: registration.ts). */
+export const SYNAPSE_E2EE_FEATURES = { msc2409_to_device_messages_enabled: true, msc3202_transaction_extensions: true } as const;
+
 /** Synapse's config: SQLite in its volume, the appservice registration, no open registration. */
 export function homeserverText(o: DeployOptions, s: DeploySecrets): string {
   const config = {
@@ -93,9 +96,11 @@ export function homeserverText(o: DeployOptions, s: DeploySecrets): string {
     // Private by default, for groups that expect to be targeted: no guest accounts, and
     // only the bridge's bot may list a room in the directory (its announcement rooms).
     // Announcement rooms readable without an account need allow_guest_access: true
-    // (docs/self-hosting.md, "Announcement rooms").
+    // (docs/self-hosting.md, "Private defaults, and announcement rooms").
     allow_guest_access: false,
     room_list_publication_rules: [{ user_id: `@_pursuance_bot:${o.serverName}`, alias: "*", room_id: "*", action: "allow" }, { action: "deny" }],
+    // End-to-bridge encryption: to-device messages, device lists and key counts in appservice transactions.
+    experimental_features: SYNAPSE_E2EE_FEATURES,
   };
   return `# Synapse's config in the compose stack, made by pursuance init-deploy.\n# Users: docker-compose exec synapse register_new_matrix_user -c /config/homeserver.yaml http://localhost:8008\n${stringify(config)}`;
 }

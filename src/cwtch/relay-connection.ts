@@ -10,7 +10,7 @@ import { checkPow } from "./pow.js";
 import type { RelayCounters } from "./relay-metrics.js";
 import type { PowGovernor } from "./relay-pow-governor.js";
 import { FrameError, parseClientFrame, postAck, RELAY_PROTOCOL_VERSION, type ClientFrame, type ErrorCode, type ServerFrame } from "./relay-protocol.js";
-import type { RelayStats, RelayStore } from "./relay-store.js";
+import { frameBytes, type RelayStats, type RelayStore } from "./relay-store.js";
 
 export interface RelayLogger {
   info(msg: string, fields?: Record<string, unknown>): void;
@@ -22,6 +22,8 @@ export interface RelayLogger {
 export interface ConnectionLimits {
   powBits: number;
   maxBlobBytes: number;
+  /** The whole store's byte bound: a frame that alone exceeds it would be acknowledged and evicted at once. */
+  maxBytes: number;
   postsPerSecond: number;
   postBurst: number;
   requestsPerSecond: number;
@@ -338,6 +340,7 @@ export class RelayConnection {
     const blob = fromB64Canonical(f.blob);
     if (!blob || blob.length === 0) throw new FrameError("bad-frame", "post.blob must be non-empty canonical base64url", f.rid);
     if (blob.length > o.maxBlobBytes) throw new FrameError("too-large", `blob is ${blob.length} bytes, max ${o.maxBlobBytes}`, f.rid);
+    if (frameBytes(f.tag, blob) > o.maxBytes) throw new FrameError("too-large", `frame is ${frameBytes(f.tag, blob)} bytes with its tag, more than this relay's whole store (${o.maxBytes})`, f.rid);
     const bits = this.ctx.pow.required(this.ctx.now());
     if (bits > 0 && crypto) {
       // Name the difficulty in the error: it may have risen since this client's hello.

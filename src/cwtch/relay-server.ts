@@ -14,7 +14,7 @@ import { RelayConnection, Subscriptions, type RelayContext, type RelayLogger } f
 import { newCounters, renderMetrics } from "./relay-metrics.js";
 import { POW_POLICY_DEFAULTS, PowGovernor, type PowState } from "./relay-pow-governor.js";
 import { MemoryRelayStore } from "./relay-memory-store.js";
-import { checkRelayOptions } from "./relay-options.js";
+import { checkRelayOptions, crossCheckRelayOptions, FRAME_OVERHEAD_BYTES } from "./relay-options.js";
 import type { RelayStore } from "./relay-store.js";
 
 export type { RelayLogger } from "./relay-connection.js";
@@ -89,6 +89,7 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RelayServer> 
   checkRelayOptions(opts as Record<string, unknown>);
   const o = { ...RELAY_DEFAULTS };
   for (const k of Object.keys(o) as (keyof typeof o)[]) if (opts[k] !== undefined) (o as Record<string, unknown>)[k] = opts[k];
+  o.maxBlobBytes = crossCheckRelayOptions(opts as Record<string, unknown>, o);
   const sweepMs = opts.sweepIntervalMs ?? Math.min(60_000, Math.max(1000, Math.floor(o.maxAgeMs / 10)));
   const store = opts.store ?? new MemoryRelayStore();
   const now = opts.now ?? Date.now;
@@ -108,7 +109,7 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RelayServer> 
   );
   // base64 text of the largest blob, plus room for tag, pow and up to 256 tags in a fetch.
   const maxB64 = Math.ceil((o.maxBlobBytes * 4) / 3);
-  const maxPayload = maxB64 + 24 * 1024;
+  const maxPayload = maxB64 + FRAME_OVERHEAD_BYTES;
   // A fetch holds one page in memory: at most ~4 MiB of blobs, however large frames are.
   const pageFrames = Math.max(1, Math.min(o.fetchPageSize, Math.floor((4 << 20) / o.maxBlobBytes)));
 

@@ -78,7 +78,10 @@ export function rotateBody(a: Actor, s: PursuanceState, scope: string): { body: 
 export function shareBody(a: Actor, s: PursuanceState, to: string): Body | null {
   const scopes = entitled(s, to).filter((sc) => entitled(s, a.me).includes(sc));
   const keys = sealScopes(a, scopes, to).filter((r) => s.keys.get(r.scope)?.history.includes(r.keyId));
-  return keys.length > 0 ? { t: "keys.share", to, keys } : null;
+  if (keys.length === 0) return null;
+  // The leader names the recipient's roles: its word for a public copy (leader-ack.ts).
+  const roles = s.leader === a.me ? [...(s.members.get(to)?.roles ?? [])].sort() : [];
+  return roles.length > 0 ? { t: "keys.share", to, keys, roles } : { t: "keys.share", to, keys };
 }
 
 export interface InviteSecret {

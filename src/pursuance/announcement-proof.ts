@@ -214,7 +214,7 @@ export function verifyAnnouncement(crypto: Crypto, p: AnnouncementProof, expect:
   } else {
     v.status = "VALID";
     v.ok = true;
-    v.headline = `VALID ${v.kind}: signed by ${JSON.stringify(chain.name)} (${short(p.announcer)}), who held ${chain.roles.map((r) => `"${r}"`).join(", ")}, which may announce, as of event ${short(chain.head.id)} (claimed ${new Date(chain.head.ts).toISOString()})`;
+    v.headline = `VALID ${v.kind}: signed by ${JSON.stringify(chain.name)} (${short(p.announcer)}), who held ${chain.roles.map((r) => `"${r}"`).join(", ")}, which may announce, as of event ${short(chain.head.id)} (claimed ${new Date(chain.head.ts).toISOString()})${chain.ack ? `, on the word of the leader ${short(chain.ack.leader)} (event ${short(chain.ack.id)})` : ", its leader"}`;
   }
   v.notChecked.push(
     `whether ${short(p.announcer)} still held a role allowed to ${may} when it signed: a removal or demotion after the chain's last event (or concurrent with it) cannot be seen from a copy; a member checks it with \`pursuance verify\` on an exported log`,

@@ -70,6 +70,12 @@ export function applyShare(s: PursuanceState, e: PEvent, b: B<"keys.share">): vo
   requireActor(s, e);
   requireMember(s, b.to);
   if (b.keys.length === 0) reject("key share carries no keys");
+  // A share that names the recipient's roles says what the sharer's fold holds: a false claim is refused.
+  if (b.roles !== undefined) {
+    const held = s.members.get(b.to)!.roles;
+    const missing = b.roles.find((r) => !held.has(r));
+    if (missing !== undefined) reject(`${short(b.to)} does not hold "${missing}", which the share names`);
+  }
   const mine = entitled(s, e.author);
   const theirs = entitled(s, b.to);
   for (const r of b.keys) {

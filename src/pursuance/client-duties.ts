@@ -11,6 +11,7 @@ import { runSuccessionDuties } from "./client-succession.js";
 import { actsFirst, designated, schedule } from "./duty-schedule.js";
 import { mayRevokeInvite } from "./apply-membership.js";
 import { entitled, entitledMembers, epochOfKeyId, inviteStatus, missingHolders } from "./state.js";
+import { roleDef } from "./rules.js";
 import { rotationDue } from "./rotation-clock.js";
 import { sealersDoubtedBy } from "./seal-complaints.js";
 import { welcomeDuties } from "./client-rendezvous.js";
@@ -76,9 +77,54 @@ export function runDuties(c: PursuanceClient): void {
       await c.publish(body, readable);
     });
   }
+  acknowledgeAnnouncers(c);
   runSuccessionDuties(c);
   revokeExpired(c);
   welcomeDuties(c);
+}
+
+/** Per client: "member:roles" the leader has already acknowledged in an applied event (no rescan). */
+const acknowledged = new WeakMap<PursuanceClient, Set<string>>();
+
+/**
+ * The leader's word for public copies (leader-ack.ts): a member who may
+ * announce, whose announce roles the leader has not named in a key share (or
+ * granted), gets a share from the leader naming them. Duplicate shares are
+ * harmless; the log is read only while someone is still unacknowledged.
+ */
+function acknowledgeAnnouncers(c: PursuanceClient): void {
+  const s = c.state;
+  if (s.leader !== c.me) return;
+  let seen = acknowledged.get(c);
+  if (!seen) acknowledged.set(c, (seen = new Set()));
+  const want: Array<{ m: string; roles: string[]; key: string }> = [];
+  for (const [m, member] of s.members) {
+    if (m === c.me) continue;
+    const roles = [...member.roles].filter((r) => (roleDef(s.rules, r)?.caps as readonly string[] | undefined)?.includes("announce")).sort();
+    const key = `${m}:${roles.join(",")}`;
+    if (roles.length > 0 && !seen.has(key)) want.push({ m, roles, key });
+  }
+  if (want.length === 0) return;
+  const mine = new Map<string, Set<string>>();
+  for (const a of c.fold.applied) {
+    if (a.rejected !== null || a.event.author !== c.me) continue;
+    const b = a.event.body;
+    const [to, roles] = b?.t === "keys.share" ? [b.to, b.roles ?? []] : b?.t === "role.grant" ? [b.member, [b.role]] : [null, []];
+    if (to === null) continue;
+    let set = mine.get(to);
+    if (!set) mine.set(to, (set = new Set()));
+    for (const r of roles) set.add(r);
+  }
+  for (const { m, roles, key } of want) {
+    if (roles.every((r) => mine.get(m)?.has(r))) {
+      seen.add(key);
+      continue;
+    }
+    schedule(c, `ack:${key}`, true, () => c.state.leader === c.me && c.state.members.has(m), async () => {
+      const body = shareBody(c.actor, c.state, m);
+      if (body) await c.publish(body);
+    });
+  }
 }
 
 /** Any member who may revoke an unused invite past its expiry does so; the inviter (or the highest ranked) at once. */

@@ -13,7 +13,7 @@ import { ActionError, genesisBody, inviteBody, type Actor } from "./actions.js";
 import { encodeBody, parseBody, type Body, type KeyRef } from "./events.js";
 import { Fold } from "./fold.js";
 import type { Invite } from "./invite.js";
-import { KeyRing } from "./keyring.js";
+import { givesKeys, KeyRing } from "./keyring.js";
 import { toPEvent } from "./pevent.js";
 import type { ClientPorts } from "./ports.js";
 import type { Rules } from "./rules.js";
@@ -552,7 +552,7 @@ export class PursuanceClient extends EventEmitter<ClientEvents> {
       if (!body) continue;
       let ids = this.sealedToUs.get(a.event.id);
       if (ids === undefined) this.sealedToUs.set(a.event.id, (ids = this.ring.sealedIds(body, a.event.author)));
-      const authorises = a.rejected === null || body.t === "keys.rotate";
+      const authorises = givesKeys(body, a.rejected);
       for (const id of ids) {
         sealed.add(id);
         if (authorises) authorised.add(id);

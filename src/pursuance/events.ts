@@ -59,7 +59,8 @@ export type Body =
   | { t: "leave" }
   | { t: "remove"; member: Hex; reason: string }
   | { t: "keys.rotate"; scope: string; from: string; keyId: string; sealed: SealedTo }
-  | { t: "keys.share"; to: Hex; keys: KeyRef[] }
+  /** `roles`: the recipient's roles as the sharer's fold holds them; the fold refuses a share that names others (the leader's word for a public copy: leader-ack.ts). */
+  | { t: "keys.share"; to: Hex; keys: KeyRef[]; roles?: string[] }
   /** A holder says the current key of `scope` sealed to it does not open (or does not match its id). */
   | { t: "keys.unreadable"; scope: string; keyId: string }
   /** Let a non-member (e.g. a bridge) read a role: its keys, and the group key, sealed to `to`. Revocable. */
@@ -373,7 +374,7 @@ export function parseBody(bytes: Uint8Array): Body {
         sealed: sealedTo(o.sealed, "sealed"),
       };
     case "keys.share":
-      return { t: "keys.share", to: hex64(o.to, "to"), keys: keyRefs(o.keys) };
+      return { t: "keys.share", to: hex64(o.to, "to"), keys: keyRefs(o.keys), ...(o.roles === undefined ? {} : { roles: arr(o.roles, "roles", 64).map((r) => role(r)) }) };
     case "keys.unreadable":
       return { t: "keys.unreadable", scope: o.scope === "group" ? "group" : role(o.scope, "scope"), keyId: keyId(o.keyId, "keyId") };
     case "keys.delegate":

@@ -59,6 +59,8 @@ export interface FoldOptions {
   judging?: boolean;
   /** A judging fold's contested invite: it records which applied events' authors could have made that invite. */
   judgeInvite?: string;
+  /** A judging fold's rivals: refused wherever they fall, while what descends from them still folds. */
+  refuse?: ReadonlySet<string>;
 }
 
 function applyOne(s: PursuanceState, e: PEvent, ctx: ApplyContext, genesisId: string | null): void {
@@ -331,7 +333,17 @@ export class Fold {
   refold(): void {
     this.broken = new Map();
     this.candidates = new Map();
-    const contest = this.o.judging ? null : judgeContests(this.events, this.index.joinsOf, (excluded, invite) => this.foldWithout(excluded, invite));
+    // Judging folds depend on the event set alone: one per (rivals, invite) however many rounds ask.
+    const judged = new Map<string, ReturnType<Fold["foldWithout"]>>();
+    const judge = (applied: ((id: string) => boolean) | null) =>
+      judgeContests(this.events, this.index.joinsOf, (excluded, invite) => {
+        const key = `${invite} ${[...excluded].sort().join(",")}`;
+        let f = judged.get(key);
+        if (!f) judged.set(key, (f = this.foldWithout(excluded, invite)));
+        return f;
+      }, applied);
+    // A vouch counts only from a witness the previous pass applied (join-contest.ts): none in the first.
+    let contest = this.o.judging ? null : judge(null);
     this.contest = contest?.edges ?? new Map();
     this.ctx.vouchedJoins = contest?.vouched ?? new Set();
     this.edges = new Map(this.contest);
@@ -343,6 +355,15 @@ export class Fold {
       if (round + 1 >= MAX_ROUNDS) break;
       let changed = false;
       for (const r of this.found) if (!this.candidates.has(r.id)) this.candidates.set(r.id, r);
+      if (contest !== null && (contest.edges.size > 0 || contest.vouched.size > 0 || judged.size > 0)) {
+        const again = judge((id) => this.verdicts.get(id) === null);
+        if (!sameEdges(again.edges, contest.edges) || again.vouched.size !== contest.vouched.size || [...again.vouched].some((id) => !contest!.vouched.has(id))) {
+          contest = again;
+          this.contest = again.edges;
+          this.ctx.vouchedJoins = again.vouched;
+          changed = true;
+        }
+      }
       const next = this.allEdges(dropped);
       if (!sameEdges(next, this.edges)) {
         this.edges = next;
@@ -367,10 +388,16 @@ export class Fold {
     return this.contest.size > 0 ? mergeEdges(this.contest, e) : e;
   }
 
-  /** A fresh fold of every event but `excluded`, to judge a contested invite (join-contest.ts). */
+  /**
+   * A fresh fold of every event with `excluded` refused, to judge a contested
+   * invite (join-contest.ts). Refused, not left out: what descends from a
+   * rival still folds, so a removal written after the rival join still removes
+   * (left out, it vanished with the join and a removed admin's later witness
+   * vouched for a stranger; round 3 of the trust-pass attacks).
+   */
   private foldWithout(excluded: ReadonlySet<string>, invite: string): { rankIfApplied(id: string): number | null; vouches(id: string): boolean } {
-    const f = new Fold({ ...this.o, genesisId: this.genesisId, judging: true, judgeInvite: invite });
-    f.add([...this.events.values()].filter((e) => !excluded.has(e.id)));
+    const f = new Fold({ ...this.o, genesisId: this.genesisId, judging: true, judgeInvite: invite, refuse: excluded });
+    f.add([...this.events.values()]);
     return { rankIfApplied: (id) => f.actedAt.get(id) ?? null, vouches: (id) => f.vouchers.has(id) };
   }
 
@@ -442,6 +469,7 @@ export class Fold {
     if (fork !== undefined && e.seq >= fork && !this.forkOk.has(e.id)) return this.record(e, `author equivocated at seq ${fork}`);
     const broken = this.broken.get(e.id);
     if (broken !== undefined) return this.record(e, broken);
+    if (this.o.refuse?.has(e.id)) return this.record(e, "a rival join, set aside while its contest is judged");
     let reduces: ReturnType<typeof reductionOf> = null;
     try {
       reduces = e.body && this.st.id !== null ? reductionOf(this.st, e) : null;

@@ -49,7 +49,12 @@ export interface Contest {
  * likes; had the contest a single winner, an inviter who re-signed its own
  * history to build on that rival (with puppets to outnumber) would un-member
  * the person it admitted, and all their work with them. Admitting the rival
- * too gives the voucher nothing it could not do with a fresh invite.
+ * too gives the voucher nothing it could not do with a fresh invite. A vouch
+ * counts only from a witness the whole fold applied in its previous pass (the
+ * fold judges again each round until nothing moves): in a judging fold,
+ * contests are not judged, so a second leaked token's rival join could make
+ * its stranger an admin there and vouch for the first stranger, and a removal
+ * can land after the witness of the member it removes (round 3 of the attacks).
  *
  * When no candidate is vouched for, one wins. The candidate
  * whose witnesses include the highest-ranked author wins, then the one with
@@ -60,7 +65,12 @@ export interface Contest {
  * witnessed the ordinary order stands (two strangers racing one token before
  * any member carried either).
  */
-export function judgeContests(events: ReadonlyMap<Hex, PEvent>, joinsOf: ReadonlyMap<Hex, readonly PEvent[]>, foldWithout: FoldWithout): Contest {
+export function judgeContests(
+  events: ReadonlyMap<Hex, PEvent>,
+  joinsOf: ReadonlyMap<Hex, readonly PEvent[]>,
+  foldWithout: FoldWithout,
+  applied: ((id: Hex) => boolean) | null,
+): Contest {
   const out = new Map<Hex, Hex[]>();
   const vouched = new Set<Hex>();
   let children: Map<Hex, Hex[]> | null = null;
@@ -102,7 +112,7 @@ export function judgeContests(events: ReadonlyMap<Hex, PEvent>, joinsOf: Readonl
         if (r === null) continue;
         authors.add(events.get(id)!.author);
         a.rank = Math.max(a.rank, r);
-        if (f.vouches(id)) a.vouched = true;
+        if (f.vouches(id) && applied?.(id) === true) a.vouched = true;
       }
       a.authors = authors.size;
       if (a.authors > 0) scored.push({ j, a });

@@ -5,6 +5,16 @@ import { concat, fromB64, toB64, toHex, utf8 } from "../cwtch/bytes.js";
 import type { Crypto, SignKeyPair } from "../cwtch/crypto.js";
 import type { Body, KeyRef } from "./events.js";
 
+/**
+ * Whether an event, with the fold's verdict on it, may give keys: only an
+ * applied one (a rejected share, grant or delegation of a key its author may
+ * not give gives nothing), except a rotation, whose key is taken whatever its
+ * verdict, for reading: whoever folded it first may have written in its epoch.
+ */
+export function givesKeys(body: Body | null | undefined, rejected: string | null): boolean {
+  return body != null && (rejected === null || body.t === "keys.rotate");
+}
+
 const KEYID_DOMAIN = utf8.encode("pursuance/keyid/v1");
 
 export function keyIdOf(crypto: Crypto, key: Uint8Array): string {

@@ -23,6 +23,7 @@ import type { AppliedEvent } from "./fold.js";
 import { toPEvent } from "./pevent.js";
 import { roleDef } from "./rules.js";
 import { missingWitness, strayLink, witnessesFor, witnessPath, type JoinWitnesses } from "./join-witness.js";
+import { isAckKind, LeaderWord } from "./leader-ack.js";
 import { emptyState, hasCap, NO_KEY, type PursuanceState } from "./state.js";
 
 /**
@@ -53,6 +54,16 @@ export function roleChain(applied: readonly AppliedEvent[], author: string, befo
   // Rules events only for the roles the chain invites to or grants: others change nothing it shows.
   const roles = new Set<string>();
   const rulesOf = prior.filter((e) => e.body?.t === "role.create" || e.body?.t === "role.amend" || e.body?.t === "role.delete");
+  // The leadership as the chain can show it (transfers; a crowning by votes it cannot), and the
+  // leader's acknowledgement of the author: its last key share to it naming the author's roles (leader-ack.ts).
+  let leader = founder;
+  const acks: string[] = [];
+  for (const e of prior) {
+    const b = e.body;
+    if (b?.t === "leader.transfer" && e.author === leader) (need.add(e.id), todo.push(e.author, b.to), (leader = b.to));
+    else if (b?.t === "keys.share" && b.to === author && e.author === leader && (b.roles?.length ?? 0) > 0) acks.push(e.id);
+  }
+  if (author !== leader && acks.length > 0) need.add(acks.at(-1)!);
   while (todo.length > 0) {
     while (todo.length > 0) {
       const m = todo.pop()!;
@@ -92,8 +103,8 @@ export function roleChain(applied: readonly AppliedEvent[], author: string, befo
 }
 
 export type ChainVerdict =
-  /** The chain gives the author `cap`: `roles` are its roles, `head` the chain's last event. */
-  | { status: "proven"; roles: string[]; head: { id: string; ts: number }; name: string }
+  /** The chain gives the author `cap`: `roles` are its roles, `head` the chain's last event, `ack` the leader's acknowledgement (null when the author leads). */
+  | { status: "proven"; roles: string[]; head: { id: string; ts: number }; name: string; ack: { id: string; leader: string; role: string } | null }
   /** A chain event is forged, foreign or out of order: the copy is not genuine. */
   | { status: "invalid"; reason: string }
   /** Every event is genuine, but they do not give the author `cap`. */
@@ -131,7 +142,8 @@ export function replayChain(crypto: Crypto, genesis: SignedEvent, chain: readonl
     const late = e.parents.map((p) => seen.get(p)).find((k) => k !== undefined && k > i + 1);
     if (late !== undefined) return { status: "invalid", reason: `chain event ${i + 1} cites chain event ${late}, which should come first` };
   }
-  const isLink = (e: PEvent) => !GIVES.has(e.body?.t ?? "malformed");
+  const who = toHex(target.author);
+  const isLink = (e: PEvent) => !GIVES.has(e.body?.t ?? "malformed") && !isAckKind(e, who);
   const stray = strayLink(events, isLink, events.flatMap((e, i) => (e.body?.t === "join" ? [{ index: i, join: e, may: new Set<string>() }] : [])));
   if (stray !== null) return { status: "invalid", reason: `chain event ${stray + 1} is a ${events[stray]!.body?.t ?? "malformed"}, which neither gives nor defines a role, nor links a join to its witness` };
   const s = emptyState();
@@ -144,8 +156,11 @@ export function replayChain(crypto: Crypto, genesis: SignedEvent, chain: readonl
     throw e;
   }
   const joins: JoinWitnesses[] = [];
+  const word = new LeaderWord();
   for (const [i, e] of events.entries()) {
     if (isLink(e)) continue;
+    word.note(e, s.leader, who);
+    if (isAckKind(e, who)) continue;
     const inv = e.body?.t === "join" ? s.invites.get(e.body.invite) : undefined;
     if (inv) joins.push(witnessesFor(s, e, inv.by, inv.role, i));
     try {
@@ -155,15 +170,20 @@ export function replayChain(crypto: Crypto, genesis: SignedEvent, chain: readonl
       return { status: "unproven", reason: `chain event ${i + 1} (${e.body!.t} by ${short(e.author)}) does not apply: ${err.reason}` };
     }
   }
-  const who = toHex(target.author);
-  const head = events.filter((e) => !isLink(e)).at(-1) ?? g;
+  const head = events.filter((e) => !isLink(e) && !isAckKind(e, who)).at(-1) ?? g;
   const m = s.members.get(who);
   if (!m) return { status: "unproven", reason: events.length === 0 ? `the copy carries no role chain, and ${short(who)} is not the founder: not a member as far as this copy shows` : `${short(who)} is not a member by the role chain this copy carries` };
   const roles = [...m.roles].sort();
   if (!hasCap(s, who, cap)) return { status: "unproven", reason: `${short(who)} holds ${roles.map((r) => `"${r}"`).join(", ")}, which may not ${cap === "announce" ? "announce" : cap}, as of chain event ${short(head.id)}` };
   const unwitnessed = missingWitness(events, joins);
   if (unwitnessed !== null) return { status: "unproven", reason: unwitnessed };
-  return { status: "proven", roles: roles.filter((r) => (roleDef(s.rules, r)?.caps as string[] | undefined)?.includes(cap)), head: { id: head.id, ts: head.ts }, name: m.name };
+  let ack: { id: string; leader: string; role: string } | null = null;
+  if (who !== s.leader) {
+    const w = word.verdict(s, who, cap);
+    if (!w.ok) return { status: "unproven", reason: `${short(who)} is not the leader, and ${w.reason}: a copy shows no removal, so only the leader's word shows the role was ever in the log (leader-ack.ts)` };
+    ack = { id: w.id, leader: w.leader, role: w.role };
+  }
+  return { status: "proven", roles: roles.filter((r) => (roleDef(s.rules, r)?.caps as string[] | undefined)?.includes(cap)), head: { id: head.id, ts: head.ts }, name: m.name, ack };
 }
 
 function replayOne(s: PursuanceState, e: PEvent, crypto: Crypto): void {

@@ -114,3 +114,15 @@ export const bridgeRequests = pgTable(
   },
   (t) => [primaryKey({ columns: [t.roomId, t.matrixUser] })],
 );
+
+/**
+ * End-to-bridge encryption: one device per Matrix user the bridge speaks as,
+ * and that device's crypto store (Olm account, Olm and Megolm sessions),
+ * sealed under the bridge's identity key. Losing a row loses that device: a
+ * new one is made and rooms share their keys with it from then on.
+ */
+export const bridgeE2eeDevices = pgTable("bridge_e2ee_devices", {
+  userId: text("user_id").primaryKey(),
+  deviceId: text("device_id").notNull(),
+  sealedState: bytea("sealed_state").notNull(),
+});

@@ -1,0 +1,243 @@
+// End-to-bridge encryption: the bridge decrypts what Matrix users write in
+// encrypted rooms and encrypts everything it (and its ghosts) post there.
+// One E2eeMachine per Matrix user the bridge speaks as, each with one device.
+// The homeserver pushes to-device messages (MSC2409), device list changes and
+// one-time key counts (MSC3202) in the appservice transactions; see
+// docs/DESIGN.md, "End-to-bridge encryption", for why not a /sync per user.
+import { E2eeMachine, E2eeStoreError, type RoomCrypto } from "./e2ee-machine.js";
+import { E2eeHttpError, E2eeTransport } from "./e2ee-transport.js";
+import { SealedCryptoStore } from "./e2ee-sealed.js";
+import type { E2eeDeviceRows } from "../store/e2ee-store.js";
+import type { IdentityVault } from "./identity-vault.js";
+import { randomBytes } from "node:crypto";
+
+export { E2eeStoreError };
+
+/** What an appservice transaction carries for the bridge's devices (unstable names of MSC2409/MSC3202). */
+export interface DeviceTransaction {
+  toDevice: Array<Record<string, unknown>>;
+  changed: string[];
+  left: string[];
+  /** user → device → algorithm → count */
+  otkCounts: Record<string, Record<string, Record<string, number>>>;
+  /** user → device → unused fallback key algorithms */
+  fallbackKeys: Record<string, Record<string, string[]>>;
+}
+
+export interface E2eeOptions {
+  homeserverUrl: string;
+  asToken: string;
+  botUserId: string;
+  rows: E2eeDeviceRows;
+  vault: IdentityVault;
+  ioTimeoutMs: number;
+  /** How long a message waits for its room key before the sender is told it could not be read. */
+  keyWaitMs: number;
+  log(level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>): void;
+}
+
+/** A message that stays unreadable after waiting for its key: carries the event and the machine's reason. */
+export class UndecryptableError extends Error {
+  constructor(
+    message: string,
+    readonly eventId: string,
+    readonly reason: string,
+  ) {
+    super(message);
+    this.name = "UndecryptableError";
+  }
+}
+
+/** A room uses an encryption algorithm the bridge cannot speak; it carries the algorithm. */
+export class UnsupportedAlgorithmError extends Error {
+  constructor(readonly roomId: string, readonly algorithm: unknown) {
+    super(`room ${roomId} is encrypted with ${JSON.stringify(algorithm)}; the bridge speaks only m.megolm.v1.aes-sha2`);
+    this.name = "UnsupportedAlgorithmError";
+  }
+}
+
+const MEGOLM = "m.megolm.v1.aes-sha2";
+
+interface RoomInfo {
+  encryption: Record<string, unknown> | null;
+  visibility: RoomCrypto["historyVisibility"];
+}
+
+export class BridgeE2ee {
+  private readonly transport: E2eeTransport;
+  private readonly store: SealedCryptoStore;
+  private readonly machines = new Map<string, Promise<E2eeMachine>>();
+  private readonly rooms = new Map<string, RoomInfo>();
+  private readonly members = new Map<string, string[]>();
+  /** This run's in-memory databases are named apart from an earlier run's in the same process. */
+  private readonly run = randomBytes(6).toString("hex");
+  private keyWaiters: Array<() => void> = [];
+  decrypted = 0;
+  encrypted = 0;
+  undecryptable = 0;
+
+  constructor(private readonly o: E2eeOptions) {
+    this.transport = new E2eeTransport({ homeserverUrl: o.homeserverUrl, asToken: o.asToken, timeoutMs: o.ioTimeoutMs });
+    this.store = new SealedCryptoStore(o.rows, o.vault);
+  }
+
+  /** The bot's device, ready before the bridge answers: users' clients must find its keys before they write. */
+  async start(): Promise<void> {
+    const bot = await this.machine(this.o.botUserId);
+    this.o.log("info", "end-to-bridge encryption ready", { user: bot.userId, device: bot.deviceId, ed25519: bot.ed25519 });
+  }
+
+  machine(userId: string): Promise<E2eeMachine> {
+    let m = this.machines.get(userId);
+    if (!m) {
+      m = E2eeMachine.open(userId, { transport: this.transport, store: this.store, storeKey: () => this.store.storeKey(userId), run: this.run, displayName: "Pursuance bridge", log: this.o.log });
+      this.machines.set(userId, m);
+      // A failed open is tried again next time, not cached.
+      m.catch(() => this.machines.delete(userId));
+    }
+    return m;
+  }
+
+  /** Hand each device what the transaction carried for it; device list changes go to every machine. */
+  async receive(t: DeviceTransaction): Promise<void> {
+    const users = new Set<string>([...this.machines.keys()]);
+    for (const m of t.toDevice) if (typeof m.to_user_id === "string") users.add(m.to_user_id);
+    for (const u of Object.keys(t.otkCounts)) if (this.machines.has(u)) users.add(u);
+    const lists = t.changed.length + t.left.length > 0;
+    for (const user of users) {
+      const toDevice = t.toDevice.filter((m) => m.to_user_id === user);
+      const otk = t.otkCounts[user];
+      if (toDevice.length === 0 && !lists && !otk) continue;
+      let machine: E2eeMachine;
+      try {
+        machine = await this.machine(user);
+      } catch (e) {
+        this.o.log("error", "cannot open a device to receive its messages", { user, error: (e as Error).message });
+        continue;
+      }
+      const mine = toDevice.filter((m) => m.to_device_id === machine.deviceId || m.to_device_id === "*");
+      await machine.receive(mine, t.changed, t.left, otk?.[machine.deviceId], t.fallbackKeys[user]?.[machine.deviceId]);
+    }
+    if (t.toDevice.length > 0) {
+      const w = this.keyWaiters;
+      this.keyWaiters = [];
+      for (const f of w) f();
+    }
+  }
+
+  /** Learn room state from events the homeserver pushes (encryption switched on, members and visibility changed). */
+  noteEvent(e: { type: string; room_id: string; state_key?: string; content: Record<string, unknown> }): void {
+    if (e.state_key === undefined) return;
+    if (e.type === "m.room.member") for (const k of [...this.members.keys()]) if (k.startsWith(`${e.room_id}|`)) this.members.delete(k);
+    const info = this.rooms.get(e.room_id);
+    if (e.type === "m.room.encryption" && e.state_key === "") {
+      if (info) info.encryption = e.content;
+      else this.rooms.delete(e.room_id);
+    }
+    if (e.type === "m.room.history_visibility" && info) info.visibility = visibilityOf(e.content.history_visibility);
+  }
+
+  private async room(roomId: string): Promise<RoomInfo> {
+    const have = this.rooms.get(roomId);
+    if (have) return have;
+    const state = async (type: string): Promise<Record<string, unknown> | null> => {
+      try {
+        return (await this.transport.call("GET", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state/${type}/`, this.o.botUserId, null)) as Record<string, unknown>;
+      } catch (e) {
+        if (e instanceof E2eeHttpError && e.errcode === "M_NOT_FOUND") return null;
+        throw e;
+      }
+    };
+    const [encryption, hv] = await Promise.all([state("m.room.encryption"), state("m.room.history_visibility")]);
+    const info: RoomInfo = { encryption, visibility: visibilityOf(hv?.history_visibility) };
+    this.rooms.set(roomId, info);
+    return info;
+  }
+
+  async isEncrypted(roomId: string): Promise<boolean> {
+    return (await this.room(roomId)).encryption !== null;
+  }
+
+  /**
+   * Who gets the room key: joined members, and invited ones unless the room
+   * shows history only from joining (a direct chat made with an invite in it
+   * must be readable once the invitee joins).
+   */
+  private async recipients(roomId: string, visibility: RoomCrypto["historyVisibility"]): Promise<string[]> {
+    const key = `${roomId}|${visibility}`;
+    const have = this.members.get(key);
+    if (have) return have;
+    const r = (await this.transport.call("GET", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/members`, this.o.botUserId, null)) as {
+      chunk?: Array<{ state_key?: string; content?: { membership?: string } }>;
+    };
+    const wanted = visibility === "joined" ? ["join"] : ["join", "invite"];
+    const list = (r.chunk ?? []).filter((e) => typeof e.state_key === "string" && wanted.includes(e.content?.membership ?? "")).map((e) => e.state_key!);
+    this.members.set(key, list);
+    return list;
+  }
+
+  /** The event as it goes into the room: encrypted by `userId`'s device when the room is encrypted, else as it was. */
+  async seal(roomId: string, userId: string, type: string, content: Record<string, unknown>): Promise<{ type: string; content: Record<string, unknown> }> {
+    const info = await this.room(roomId);
+    if (!info.encryption) return { type, content };
+    if (info.encryption.algorithm !== MEGOLM) throw new UnsupportedAlgorithmError(roomId, info.encryption.algorithm);
+    const machine = await this.machine(userId);
+    const members = await this.recipients(roomId, info.visibility);
+    const rotationMs = typeof info.encryption.rotation_period_ms === "number" ? info.encryption.rotation_period_ms : undefined;
+    const rotationMsgs = typeof info.encryption.rotation_period_msgs === "number" ? info.encryption.rotation_period_msgs : undefined;
+    const out = await machine.encrypt(roomId, type, content, members, {
+      historyVisibility: info.visibility,
+      ...(rotationMs ? { rotationPeriodMs: rotationMs } : {}),
+      ...(rotationMsgs ? { rotationPeriodMsgs: rotationMsgs } : {}),
+    });
+    this.encrypted++;
+    return { type: "m.room.encrypted", content: out };
+  }
+
+  /**
+   * Decrypt an m.room.encrypted event with the bot's device. A room key sent
+   * to-device can arrive in a later transaction than the message it opens,
+   * so a missing key is waited for (up to keyWaitMs) before giving up.
+   */
+  async open(e: { event_id: string; room_id: string; sender: string; type: string; content: Record<string, unknown>; origin_server_ts?: number }): Promise<{ type: string; content: Record<string, unknown> }> {
+    const bot = await this.machine(this.o.botUserId);
+    const end = Date.now() + this.o.keyWaitMs;
+    const event = { ...e, origin_server_ts: e.origin_server_ts ?? Date.now() };
+    for (;;) {
+      try {
+        const d = await bot.decrypt(event, e.room_id);
+        this.decrypted++;
+        return { type: d.type, content: d.content };
+      } catch (err) {
+        const reason = describe(err);
+        if (Date.now() >= end) {
+          this.undecryptable++;
+          throw new UndecryptableError(`cannot decrypt ${e.event_id} from ${e.sender}: ${reason}`, e.event_id, reason);
+        }
+        // Woken by the next to-device delivery, or polled: the key may also be in a transaction in flight.
+        await new Promise<void>((r) => {
+          const t = setTimeout(r, Math.min(500, Math.max(0, end - Date.now())));
+          this.keyWaiters.push(() => {
+            clearTimeout(t);
+            r();
+          });
+        });
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    const all = await Promise.allSettled([...this.machines.values()]);
+    for (const m of all) if (m.status === "fulfilled") await m.value.close().catch(() => {});
+    this.machines.clear();
+  }
+}
+
+function visibilityOf(v: unknown): RoomCrypto["historyVisibility"] {
+  return v === "invited" || v === "joined" || v === "world_readable" ? v : "shared";
+}
+
+function describe(err: unknown): string {
+  const e = err as { description?: string; message?: string; code?: unknown };
+  return e?.description ?? e?.message ?? String(err);
+}
