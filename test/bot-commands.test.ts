@@ -11,6 +11,7 @@ import { startRelay, type RelayServer } from "../src/cwtch/relay-server.js";
 import { PursuanceClient } from "../src/pursuance/client.js";
 import { decodeInvite, encodeInvite } from "../src/pursuance/invite.js";
 import { findTask } from "../src/pursuance/views.js";
+import { relaysForInvite } from "../src/bridge/invite-relays.js";
 import { identity, ports, until } from "./helpers/pursuance-node.js";
 
 const opts = { fallbackDutyMs: 300, repairDelayMs: 50, repairIntervalMs: 300 };
@@ -407,6 +408,17 @@ describe("!relay, !keys, !announce, !pursuance", () => {
     const size = cat.session.log.size;
     expectError(await run(cat, "!pursuance invite @hal:example.org"), /lacks capability member\.invite/, /^!pursuance invite/);
     expect(cat.session.log.size).toBe(size);
+  });
+
+  it("an invite printed for a CLI member carries the host's published relay addresses (config inviteRelays)", async () => {
+    const own = ada.config.relays;
+    const withPublished: BotContext = { ...ctx(ada, "commands"), inviteRelays: (r) => relaysForInvite(r, own, ["ws://published.test/"]) };
+    const r = (await handleCommand("!pursuance invite", withPublished))!;
+    expect(r.kind).toBe("ok");
+    expect(decodeInvite(/pursuance:invite\/\S+/.exec(r.plain)![0]).relays).toEqual(["ws://published.test/"]);
+    // Without published addresses: the pursuance's own, as before.
+    const plain = await run(ada, "!pursuance invite", "commands");
+    expect(decodeInvite(/pursuance:invite\/\S+/.exec(plain.plain)![0]).relays).toEqual(own);
   });
 
   it("invites expire when asked, are listed with their status, and can be revoked", async () => {

@@ -324,7 +324,7 @@ describe("config.sample.yaml", () => {
     const lines = sample.split("\n");
     const keys = [
       "homeserver", "url", "domain", "appservice", "id", "bindAddress", "port", "botLocalpart", "userPrefix", "aliasPrefix",
-      "asToken", "hsToken", "database", "relays", "socksProxy", "identities", "key", "custodial", "permissions", "rooms", "perRole",
+      "asToken", "hsToken", "database", "relays", "inviteRelays", "socksProxy", "identities", "key", "custodial", "permissions", "rooms", "perRole",
       "metrics", "enabled", "logging", "level", "json",
     ];
     for (const k of keys) {

@@ -122,7 +122,7 @@ export function parseInvocation(spec: CommandSpec, table: readonly CommandSpec[]
  */
 export function whyNot(spec: CommandSpec, ctx: BotContext, caps = true): string | null {
   const name = `!${spec.path.join(" ")}`;
-  if (!permits(ctx.permission, spec.level)) return `${name} needs bridge permission "${spec.level}"; you have "${ctx.permission}"`;
+  if (!permits(ctx.permission, spec.level)) return `${name} needs bridge permission "${spec.level}"; you have "${ctx.permission}" (the bridge's operator grants it under permissions: in the bridge's config.yaml, e.g. "${ctx.sender}": ${spec.level}, then restarts the bridge; see docs/self-hosting.md)`;
   const room = spec.room ?? "bound";
   if (room === "bound" && !ctx.client && ctx.boundTo)
     return `you are not a member of ${JSON.stringify(ctx.boundTo)}, the pursuance of this room: a member can admit you with !pursuance invite <your Matrix id>`;

@@ -43,6 +43,12 @@ export interface BotContext {
   sender: string;
   /** The sender's bridge permission, from the host's config. */
   permission: Permission;
+  /**
+   * The relay addresses to print in an invite for a member outside this host,
+   * from the pursuance's own (the host's published addresses in place of names
+   * only it resolves). Absent: the pursuance's relays as they are.
+   */
+  inviteRelays?(relays: readonly string[]): string[];
   /** A Matrix user id (e.g. "@alice:example.org") → that user's member id here, or null if the host knows none. */
   resolveUser(ref: string): string | null;
   /** These create or bind clients, which only the host can do (identities, stores, room bindings). */

@@ -82,7 +82,8 @@ export const pursuanceInvite: BoundHandler = async (inv, ctx) => {
   const invite = await c.createInvite(role, { expiresInMs });
   const until = new Date(invite.expires).toISOString();
   if (who === undefined) {
-    const code = encodeInvite(invite);
+    // For a member outside this host: the addresses they can reach (the host's published ones).
+    const code = encodeInvite(ctx.inviteRelays ? { ...invite, relays: ctx.inviteRelays(invite.relays) } : invite);
     return {
       kind: "ok",
       plain: `Single-use invite as ${role}, expires ${until} (anyone who reads it can use it once; share it privately; it carries no keys):\n${code}`,

@@ -43,6 +43,8 @@ export interface BridgeSettings {
   userPrefix: string;
   database: string;
   relays: string[];
+  /** config inviteRelays: how members outside this host reach `relays` (see invite-relays.ts). */
+  inviteRelays?: string[];
   socksProxy?: string;
   identityKey: Uint8Array;
   permissionFor(userId: string): Permission;

@@ -108,20 +108,21 @@ export function parseDatabase(c: Checker, value: unknown, baseDir: string | unde
   return database;
 }
 
-export function parseRelays(c: Checker, value: unknown): string[] {
+/** `relays`, or `inviteRelays` (same shape: the addresses members outside reach them at). */
+export function parseRelays(c: Checker, value: unknown, key = "relays"): string[] {
   const relays: string[] = [];
   const relayExpected = "a ws:// or wss:// relay URL, e.g. wss://relay.your-domain.org or ws://<56 characters>.onion:7717";
   if (value === undefined || value === null) {
-    c.fail("relays", value ?? undefined, `a list of at least one ${relayExpected.slice(2)}`);
+    c.fail(key, value ?? undefined, `a list of at least one ${relayExpected.slice(2)}`);
   } else if (!Array.isArray(value)) {
-    c.fail("relays", value, `a list of ws:// or wss:// relay URLs (one per line, each starting with "- ")`);
+    c.fail(key, value, `a list of ws:// or wss:// relay URLs (one per line, each starting with "- ")`);
   } else if (value.length === 0) {
-    c.fail("relays", value, "at least one ws:// or wss:// relay URL", "is empty");
+    c.fail(key, value, "at least one ws:// or wss:// relay URL", "is empty");
   } else {
     value.forEach((r, i) => {
-      const v = c.string(`relays[${i}]`, r, relayExpected, (s) => wsUrl(s) !== undefined);
+      const v = c.string(`${key}[${i}]`, r, relayExpected, (s) => wsUrl(s) !== undefined);
       if (v === undefined) return;
-      if (relays.includes(v)) c.fail(`relays[${i}]`, v, "each relay listed once", "is listed twice");
+      if (relays.includes(v)) c.fail(`${key}[${i}]`, v, "each relay listed once", "is listed twice");
       else relays.push(v);
     });
   }

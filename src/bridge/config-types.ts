@@ -54,6 +54,13 @@ export interface BridgeConfig {
   database: DatabaseConfig;
   /** Default relays (ws:// or wss://) for pursuances created from Matrix; at least one. */
   relays: string[];
+  /**
+   * How members outside this host reach the relays in `relays` (a public wss://
+   * URL, an onion address): invites printed for them carry these in place of
+   * `relays`, which may be names only this host resolves (ws://relay:7717 in
+   * the compose stack). Absent: invites carry `relays` as they are.
+   */
+  inviteRelays?: string[];
   /** socks5h://host:port to reach relays through (e.g. Tor), if any. */
   socksProxy?: string;
   identities: IdentitiesConfig;

@@ -39,7 +39,7 @@ export {
 export { ConfigError, ConfigErrors } from "./config-errors.js";
 export { decodeKey32, isPlaceholder, isServerName, normalisePermissionKey, showValue, splitUserId } from "./config-values.js";
 
-const SECTIONS = ["homeserver", "appservice", "database", "relays", "socksProxy", "identities", "permissions", "rooms", "metrics", "logging", "announce", "encryption"] as const;
+const SECTIONS = ["homeserver", "appservice", "database", "relays", "inviteRelays", "socksProxy", "identities", "permissions", "rooms", "metrics", "logging", "announce", "encryption"] as const;
 
 /**
  * Parse and validate a config. Throws ConfigErrors listing every problem;
@@ -67,6 +67,7 @@ export function parseConfig(yamlText: string, source: string, opts: ParseConfigO
   const appservice = parseAppservice(c, top.appservice, purpose);
   const database = parseDatabase(c, top.database, opts.baseDir);
   const relays = parseRelays(c, top.relays);
+  const inviteRelays = top.inviteRelays === undefined || top.inviteRelays === null ? undefined : parseRelays(c, top.inviteRelays, "inviteRelays");
   const socksProxy = parseSocksProxy(c, top.socksProxy);
   const identities = parseIdentities(c, top.identities, purpose, env);
   const permissions = parsePermissions(c, top.permissions);
@@ -79,6 +80,7 @@ export function parseConfig(yamlText: string, source: string, opts: ParseConfigO
     appservice,
     database,
     relays,
+    ...(inviteRelays !== undefined ? { inviteRelays } : {}),
     ...(socksProxy !== undefined ? { socksProxy } : {}),
     identities,
     permissions,

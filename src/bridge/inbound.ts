@@ -14,6 +14,7 @@ import type { HostedPursuance } from "./hosted-pursuance.js";
 import { withTimeout } from "./deadline.js";
 import { esc } from "./mirror-render.js";
 import { mayShow } from "./room-visibility.js";
+import { relaysForInvite } from "./invite-relays.js";
 import { findTask } from "../pursuance/views.js";
 import { UndecryptableError } from "./e2ee.js";
 
@@ -282,6 +283,7 @@ function contextFor(b: Bridge, e: MatrixEvent, hosted: HostedPursuance | undefin
     boundTo: hosted ? hosted.binding.name : null,
     sender: e.sender,
     permission: b.s.permissionFor(e.sender),
+    inviteRelays: (relays) => relaysForInvite(relays, b.s.relays, b.s.inviteRelays),
     resolveUser: (ref) => {
       const c = hosted?.clientFor(ref);
       return c ? c.me : null;

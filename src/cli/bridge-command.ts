@@ -46,6 +46,7 @@ export function settingsFrom(cfg: BridgeConfig, log: BridgeSettings["log"]): Bri
     userPrefix: cfg.appservice.userPrefix,
     database: cfg.database.kind === "pglite" ? cfg.database.path! : cfg.database.url,
     relays: cfg.relays,
+    ...(cfg.inviteRelays ? { inviteRelays: cfg.inviteRelays } : {}),
     ...(cfg.socksProxy ? { socksProxy: cfg.socksProxy } : {}),
     identityKey: resolveIdentityKey(cfg),
     permissionFor: (u) => permissionFor(cfg.permissions, u),

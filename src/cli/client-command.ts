@@ -10,7 +10,7 @@ import { linkRefusals } from "../pursuance/client-link-frames.js";
 import { inviteStatus } from "../pursuance/state.js";
 import { memberName } from "../pursuance/views.js";
 import { sealComplaints } from "../pursuance/seal-complaints.js";
-import { decodeInvite, encodeInvite } from "../pursuance/invite.js";
+import { decodeInvite, encodeInvite, type Invite } from "../pursuance/invite.js";
 import { exportLog, parseLogFile, verifyLog } from "../pursuance/log-file.js";
 import { Home } from "./home.js";
 import { arg, COMMON_HELP, homeOf, joinAndWait, parse, session, settle, stdio, withClient, type Io, type Parsed, type SubCommand } from "./client-context.js";
@@ -24,6 +24,16 @@ import { TASK_COMMANDS } from "./client-task-commands.js";
 import { LEADER_COMMANDS } from "./client-leader-commands.js";
 import { parseDuration, UsageError } from "./relay-command.js";
 
+/**
+ * The invite with `--relay` URLs in place of its own relays: an invite names
+ * the relays as its maker saw them, which may be a name only their host
+ * resolves (ws://relay:7717 in a compose stack) or an address since moved.
+ */
+export function withRelays(invite: Invite, relays: readonly string[]): Invite {
+  if (relays.length === 0) return invite;
+  for (const r of relays) if (!/^wss?:\/\/[^\s/]+\S*$/.test(r)) throw new UsageError(`--relay: ${JSON.stringify(r)} is not a ws:// or wss:// URL`);
+  return { ...invite, relays: [...new Set(relays)] };
+}
 
 function inviteRows(c: PursuanceClient) {
   const now = Date.now();
@@ -108,10 +118,11 @@ const CORE: Record<string, SubCommand> = {
     },
   },
   join: {
-    usage: "join <invite>",
-    summary: "join a pursuance with an invite (waits --timeout for an online member to let you in)",
+    usage: "join <invite> [--relay URL…]",
+    summary: "join a pursuance with an invite (waits --timeout for an online member to let you in); --relay: reach it at URL instead of the invite's relays (an address that moved, or one only its host resolves)",
+    options: { relay: { type: "string", multiple: true } },
     async run(p, io) {
-      const invite = decodeInvite(arg(p, 0, "the invite"));
+      const invite = withRelays(decodeInvite(arg(p, 0, "the invite")), (p.values.relay as string[] | undefined) ?? []);
       const s = await session(p);
       try {
         if (s.home.hasPursuance()) throw new UsageError(`${s.home.dir} already belongs to a pursuance; use another --home`);

@@ -7,8 +7,10 @@ import { stringify } from "yaml";
 export interface DeployOptions {
   /** The Matrix server name (the part after ':' in user ids). */
   serverName: string;
-  /** How members' clients (and the bridge) reach the relay; default ws://relay:7717, the stack's own. */
-  relayUrl: string;
+  /** The relay's public address (--relay-url), written into invites; absent: the onion address (`onion`). */
+  relayUrl?: string;
+  /** The relay's onion address (init-deploy makes its key), published when there is no relayUrl. */
+  onion?: string;
   /** A Matrix user given `admin` on the bridge (optional). */
   admin?: string;
 }
@@ -44,13 +46,24 @@ export function parseEnv(text: string): Partial<DeploySecrets> {
   return out;
 }
 
+/** The relay's address on the compose network: only the stack's own services resolve it. */
+export const STACK_RELAY_URL = "ws://relay:7717";
+
+/** What invites carry for members outside the stack: --relay-url, else the onion address. */
+export function publishedRelays(o: DeployOptions): string[] {
+  if (o.relayUrl !== undefined) return [o.relayUrl];
+  return o.onion ? [`ws://${o.onion}/`] : [];
+}
+
 /** The bridge's config inside the stack. The identity key stays out of it (PURSUANCE_IDENTITY_KEY from .env). */
 export function bridgeConfigText(o: DeployOptions, s: DeploySecrets): string {
   const config = {
     homeserver: { url: "http://synapse:8008", domain: o.serverName },
     appservice: { id: "pursuance", bindAddress: "0.0.0.0", port: 9993, url: "http://bridge:9993", botLocalpart: "_pursuance_bot", userPrefix: "_pursuance_", aliasPrefix: "_pursuance_" },
     database: { url: `postgres://pursuance:${s.POSTGRES_PASSWORD}@postgres:5432/pursuance` },
-    relays: [o.relayUrl],
+    // The bridge reaches the relay on the stack's network; invites carry the published address.
+    relays: [STACK_RELAY_URL],
+    ...(publishedRelays(o).length > 0 ? { inviteRelays: publishedRelays(o) } : {}),
     identities: { custodial: true },
     permissions: { [o.serverName]: "commands", ...(o.admin ? { [o.admin]: "admin" } : {}) },
     rooms: { perRole: false },
@@ -80,9 +93,12 @@ export function homeserverText(o: DeployOptions, s: DeploySecrets): string {
     report_stats: false,
     suppress_key_server_warning: true,
     app_service_config_files: ["/config/registration.yaml"],
-    // Public announcement rooms: readable without an account, listed in the directory.
-    allow_guest_access: true,
-    room_list_publication_rules: [{ action: "allow" }],
+    // Private by default, for groups that expect to be targeted: no guest accounts, and
+    // only the bridge's bot may list a room in the directory (its announcement rooms).
+    // Announcement rooms readable without an account need allow_guest_access: true
+    // (docs/self-hosting.md, "Private defaults, and announcement rooms").
+    allow_guest_access: false,
+    room_list_publication_rules: [{ user_id: `@_pursuance_bot:${o.serverName}`, alias: "*", room_id: "*", action: "allow" }, { action: "deny" }],
     // End-to-bridge encryption: to-device messages, device lists and key counts in appservice transactions.
     experimental_features: SYNAPSE_E2EE_FEATURES,
   };
