@@ -208,6 +208,14 @@ describe("docs/self-hosting.md, followed as written", () => {
     await healthy(SERVICES);
     log(`healthy after ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 
+    // This test's Matrix users are plain HTTP clients (harness/matrix.ts): they cannot read the
+    // encrypted direct chat an invite is answered in, which the default (encryption.default: true)
+    // makes. An Element user keeps the default; test/bridge-e2ee.test.ts covers that side.
+    const cfgPath = join(DEPLOY, "bridge", "config.yaml");
+    writeFileSync(cfgPath, `${readFileSync(cfgPath, "utf8")}\nencryption:\n  default: false\n`);
+    await compose("restart", "bridge");
+    await healthy(SERVICES);
+
     // The guide's config check, as written.
     expect(await guide("config check", inline("docker-compose --env-file deploy/.env run --rm -T bridge config check"))).toMatch(/ok|valid|✓/i);
 
