@@ -1,0 +1,183 @@
+// More end-to-bridge encryption against a real Synapse, with real E2EE
+// clients (matrix-js-sdk, Rust crypto): a user who joins the encrypted room
+// later reads what the bridge posts after the join; bad input (a replayed
+// ciphertext, a tampered one, junk to-device from an unknown device) never
+// wedges the room's queue, and is counted where it should be.
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Bridge } from "../src/bridge/bridge.js";
+import { startBridgeInProcess, startHarness, type Harness } from "../harness/bridge-harness.js";
+import { E2eeUser, type SeenEvent } from "../harness/e2ee-user.js";
+import { SYNAPSE_HOOK_TIMEOUT_MS } from "../harness/synapse.js";
+
+const BOT = "@_pursuance_bot:localhost";
+const fromBridge = (e: SeenEvent) => e.sender.startsWith("@_pursuance_");
+
+/** One counter of the bridge's metrics, by its full name with labels. */
+async function counter(bridge: Bridge, name: string): Promise<number> {
+  const text = await bridge.metrics();
+  const line = text.split("\n").find((l) => l.startsWith(`${name} `));
+  if (!line) throw new Error(`no metric ${name} in:\n${text}`);
+  return Number(line.slice(name.length + 1));
+}
+const E2EE = (result: string) => `pursuance_bridge_e2ee_events_total{result="${result}"}`;
+const DEVICE_FAILURES = "pursuance_bridge_e2ee_device_failures_total";
+
+describe("end-to-bridge encryption: late joiners and bad input", () => {
+  let h: Harness;
+  let bridge: Bridge;
+  let alice: E2eeUser;
+  let bob: E2eeUser | undefined;
+  let room: string;
+
+  beforeAll(async () => {
+    h = await startHarness();
+    bridge = await startBridgeInProcess(h, "memory://", { encryption: { keyWaitMs: 3_000 } });
+    alice = await E2eeUser.register(h.synapse, "alice");
+    room = await alice.createEncryptedRoom([BOT]);
+    await alice.waitForJoin(room, BOT);
+    await alice.send(room, '!pursuance create "Later"');
+    await alice.waitFor(room, "the reply to !pursuance create", (e) => e.sender === BOT && e.body.includes("Later"));
+  }, SYNAPSE_HOOK_TIMEOUT_MS);
+
+  afterAll(async () => {
+    bob?.stop();
+    alice?.stop();
+    await bridge?.stop();
+    await h?.close();
+  });
+
+  /** A client-server call as alice, with her own access token. */
+  async function asAlice(method: string, path: string, body: unknown): Promise<Record<string, unknown>> {
+    const r = await fetch(`${h.synapse.baseUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${alice.client.getAccessToken()}`, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    const text = await r.text();
+    expect(r.status, `${method} ${path}: ${text}`).toBe(200);
+    return JSON.parse(text) as Record<string, unknown>;
+  }
+
+  /** The content of one of alice's events exactly as it travelled (the ciphertext). */
+  function wireContent(eventId: string): Record<string, unknown> {
+    const ev = alice.client.getRoom(room)!.findEventById(eventId);
+    expect(ev, eventId).toBeDefined();
+    expect(ev!.getWireType()).toBe("m.room.encrypted");
+    return { ...ev!.getWireContent() };
+  }
+
+  /** Send `content` as a new m.room.encrypted event from alice, bypassing her client's crypto. */
+  async function sendRaw(content: Record<string, unknown>): Promise<string> {
+    const txn = `raw-${randomBytes(6).toString("hex")}`;
+    const r = await asAlice("PUT", `/_matrix/client/v3/rooms/${encodeURIComponent(room)}/send/m.room.encrypted/${txn}`, content);
+    return r.event_id as string;
+  }
+
+  /** A genuine command answered by the bot after everything before it: the room's queue is not wedged. */
+  async function stillAnswers(title: string): Promise<void> {
+    await alice.send(room, `!task create "${title}"`);
+    const task = await alice.waitFor(room, `the task ${title}`, (e) => fromBridge(e) && e.body.includes(title));
+    expect(task.wireType).toBe("m.room.encrypted");
+    expect(task.failed).toBe(false);
+  }
+
+  /** How many tasks the pursuance holds (titles are sealed: counted, not read). */
+  const taskCount = () => bridge.rooms.get(room)!.clientFor(alice.userId)!.state.tasks.size;
+
+  it("a second user who joins the encrypted room later reads what the bridge posts after the join", async () => {
+    bob = await E2eeUser.register(h.synapse, "bob");
+    await alice.client.invite(room, bob.userId);
+    await bob.acceptInviteFrom(alice.userId);
+    await alice.waitForJoin(room, bob.userId);
+    // The bot has heard of the join too (its next room key must go to bob's device).
+    await bob.waitForJoin(room, BOT);
+
+    const title = "made after bob joined";
+    await alice.send(room, `!task create "${title}"`);
+    const seenByBob = await bob.waitFor(room, "the task's message, read by bob", (e) => fromBridge(e) && e.body.includes(title));
+    expect(seenByBob.wireType).toBe("m.room.encrypted");
+    expect(seenByBob.failed).toBe(false);
+    // And the bot's reply (✅ aside) to the command: every message the bridge posted after the join, bob reads.
+    await bridge.idle();
+    const all = await bob.events(room);
+    const joinAt = all.findIndex((e) => e.isState && e.type === "m.room.member" && e.sender === bob!.userId);
+    expect(joinAt).toBeGreaterThanOrEqual(0);
+    const after = all.slice(joinAt + 1).filter((e) => fromBridge(e) && !e.isState && e.wireType === "m.room.encrypted");
+    expect(after.length).toBeGreaterThanOrEqual(1);
+    for (const e of after) expect(e.failed, `${e.type} ${e.eventId}: ${e.body}`).toBe(false);
+
+    // Bob can also command the bot in the encrypted room: his client's keys reach the bridge.
+    await bob.send(room, "!help");
+    await bob.waitFor(room, "the reply to bob's !help", (e) => e.sender === BOT && e.body.includes("!task"));
+  });
+
+  it("a replayed ciphertext (same bytes, a new event) is not acted on twice, and the queue goes on", async () => {
+    const title = "replay me once";
+    const id = await alice.send(room, `!task create "${title}"`);
+    await alice.waitFor(room, "the task to be replayed", (e) => fromBridge(e) && e.body.includes(title));
+    await bridge.idle();
+    const tasks = taskCount();
+    const decrypted = await counter(bridge, E2EE("decrypted"));
+    const undecryptable = await counter(bridge, E2EE("undecryptable"));
+
+    await sendRaw(wireContent(id));
+    await stillAnswers("after the replay");
+    await bridge.idle();
+    // One more task (the genuine command's), not two: the replayed command was not run again.
+    expect(taskCount()).toBe(tasks + 1);
+    // The genuine command was decrypted; the replay was refused (counted), not decrypted and acted on.
+    expect(await counter(bridge, E2EE("decrypted"))).toBe(decrypted + 1);
+    expect(await counter(bridge, E2EE("undecryptable"))).toBe(undecryptable + 1);
+    expect(await counter(bridge, "pursuance_bridge_rooms_stuck")).toBe(0);
+  });
+
+  it("a tampered ciphertext is told as unreadable, once, and the queue goes on", async () => {
+    const id = await alice.send(room, "!task list");
+    await alice.waitFor(room, "the reply to !task list", (e) => e.sender === BOT && e.body.includes("replay me once") && !e.body.includes("📋"));
+    await bridge.idle();
+    const decrypted = await counter(bridge, E2EE("decrypted"));
+    const undecryptable = await counter(bridge, E2EE("undecryptable"));
+
+    const content = wireContent(id);
+    const ct = Buffer.from(String(content.ciphertext), "base64");
+    ct[Math.floor(ct.length / 2)]! ^= 0x5a;
+    const tampered = await sendRaw({ ...content, ciphertext: ct.toString("base64").replace(/=+$/, "") });
+    const answer = await alice.waitFor(room, "the could-not-decrypt answer", (e) => e.sender === BOT && e.body.includes("I could not decrypt your message"));
+    expect(answer.wireType).toBe("m.room.encrypted");
+
+    await stillAnswers("after the tampering");
+    await bridge.idle();
+    expect(await counter(bridge, E2EE("undecryptable"))).toBe(undecryptable + 1);
+    expect(await counter(bridge, E2EE("decrypted"))).toBe(decrypted + 1);
+    expect((await alice.events(room)).filter((e) => e.body.includes("I could not decrypt your message") && e.body.includes(alice.userId))).toHaveLength(1);
+    expect(tampered).not.toBe(id);
+    expect(await counter(bridge, "pursuance_bridge_rooms_stuck")).toBe(0);
+  });
+
+  it("junk to-device from an unknown device changes nothing, and the next command works", async () => {
+    const bot = await bridge.e2ee!.machine(BOT);
+    const device = bot.deviceId;
+    const ed25519 = bot.ed25519;
+    const failures = await counter(bridge, DEVICE_FAILURES);
+    const undecryptable = await counter(bridge, E2EE("undecryptable"));
+    const junk = [
+      { algorithm: "m.olm.v1.curve25519-aes-sha2", sender_key: "not a key", ciphertext: { nobody: { type: 0, body: "AAAA" } } },
+      { algorithm: "m.olm.v1.curve25519-aes-sha2", sender_key: Buffer.alloc(32, 7).toString("base64").replace(/=+$/, ""), ciphertext: { [ed25519]: { type: 0, body: "junk!!" } } },
+      { algorithm: "m.megolm.v1.aes-sha2", ciphertext: 42 },
+      { nonsense: true },
+    ];
+    for (const content of junk) {
+      await asAlice("PUT", `/_matrix/client/v3/sendToDevice/m.room.encrypted/junk-${randomBytes(6).toString("hex")}`, { messages: { [BOT]: { [device]: content } } });
+    }
+    await stillAnswers("after the junk");
+    await bridge.idle();
+    expect((await bridge.e2ee!.machine(BOT)).deviceId).toBe(device);
+    expect((await bridge.e2ee!.machine(BOT)).ed25519).toBe(ed25519);
+    expect(await counter(bridge, DEVICE_FAILURES)).toBe(failures);
+    expect(await counter(bridge, E2EE("undecryptable"))).toBe(undecryptable);
+    expect(await counter(bridge, "pursuance_bridge_rooms_stuck")).toBe(0);
+    // Bob, who joined later, still reads what the bridge posts.
+    await bob!.waitFor(room, "the task after the junk, read by bob", (e) => fromBridge(e) && e.body.includes("after the junk") && !e.failed);
+  });
+});
