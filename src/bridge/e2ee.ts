@@ -56,7 +56,35 @@ export class UnsupportedAlgorithmError extends Error {
   }
 }
 
+/**
+ * A Megolm message index already opened under another event: the same ciphertext sent again (by a
+ * homeserver replaying it, say). Not acted on twice; carries the event that first had it.
+ */
+export class ReplayedError extends Error {
+  constructor(readonly eventId: string, readonly firstEventId: string) {
+    super(`${eventId} repeats the ciphertext of ${firstEventId}`);
+    this.name = "ReplayedError";
+  }
+}
+
 const MEGOLM = "m.megolm.v1.aes-sha2";
+
+/**
+ * Where a Megolm ciphertext sits in its session: the message index, read from
+ * the message itself (version 3, then field 1 as a varint), so that another
+ * spelling of the same bytes (base64 padding) is the same index. Null when unreadable.
+ */
+export function megolmIndex(ciphertext: unknown): number | null {
+  if (typeof ciphertext !== "string") return null;
+  const b = Buffer.from(ciphertext, "base64");
+  if (b.length < 3 || b[0] !== 3 || b[1] !== 0x08) return null;
+  let n = 0;
+  for (let i = 2, shift = 0; i < b.length && shift < 35; i++, shift += 7) {
+    n += (b[i]! & 0x7f) * 2 ** shift;
+    if ((b[i]! & 0x80) === 0) return n;
+  }
+  return null;
+}
 
 interface RoomInfo {
   encryption: Record<string, unknown> | null;
@@ -75,6 +103,9 @@ export class BridgeE2ee {
   decrypted = 0;
   encrypted = 0;
   undecryptable = 0;
+  replayed = 0;
+  /** room|session|index → the event first opened with it, in this run. */
+  private readonly opened = new Map<string, string>();
 
   constructor(private readonly o: E2eeOptions) {
     this.transport = new E2eeTransport({ homeserverUrl: o.homeserverUrl, asToken: o.asToken, timeoutMs: o.ioTimeoutMs });
@@ -206,9 +237,21 @@ export class BridgeE2ee {
     for (;;) {
       try {
         const d = await bot.decrypt(event, e.room_id);
+        // Opened only after it decrypts (and so was signed by its session): a forged copy blocks nothing.
+        const index = megolmIndex(e.content.ciphertext);
+        if (index !== null) {
+          const key = `${e.room_id}|${String(e.content.session_id)}|${index}`;
+          const first = this.opened.get(key);
+          if (first !== undefined && first !== e.event_id) {
+            this.replayed++;
+            throw new ReplayedError(e.event_id, first);
+          }
+          this.opened.set(key, e.event_id);
+        }
         this.decrypted++;
         return { type: d.type, content: d.content };
       } catch (err) {
+        if (err instanceof ReplayedError) throw err;
         const reason = describe(err);
         if (Date.now() >= end) {
           this.undecryptable++;

@@ -16,7 +16,7 @@ import { esc } from "./mirror-render.js";
 import { mayShow } from "./room-visibility.js";
 import { relaysForInvite } from "./invite-relays.js";
 import { findTask } from "../pursuance/views.js";
-import { UndecryptableError } from "./e2ee.js";
+import { ReplayedError, UndecryptableError } from "./e2ee.js";
 
 interface Relation {
   rel_type?: string;
@@ -118,6 +118,11 @@ async function decrypted(b: Bridge, raw: MatrixEvent): Promise<MatrixEvent | nul
     if (content["m.relates_to"] === undefined && raw.content["m.relates_to"] !== undefined) content["m.relates_to"] = raw.content["m.relates_to"];
     return { ...raw, type: d.type, content };
   } catch (err) {
+    if (err instanceof ReplayedError) {
+      // Its sender wrote it once and it was acted on once: a second copy is nobody's new command.
+      b.s.log("warn", "ignored a replayed encrypted message", { room: raw.room_id, event: raw.event_id, first: err.firstEventId, sender: raw.sender });
+      return null;
+    }
     if (!(err instanceof UndecryptableError)) throw err;
     b.s.log("warn", "could not decrypt a message", { room: raw.room_id, event: raw.event_id, sender: raw.sender, reason: err.reason });
     const device = await b.e2ee!.machine(b.matrix.botUserId).then((m) => m.deviceId, () => "?");
