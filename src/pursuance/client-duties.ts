@@ -123,6 +123,9 @@ function acknowledgeAnnouncers(c: PursuanceClient): void {
       seen.add(key);
       continue;
     }
+    // A share to m already on its way is the leader's, so it names m's roles: one event, not two.
+    const pending = (k: string) => k.startsWith(`share:${m}:`);
+    if ([...c.duty.timers.keys()].some(pending) || [...c.duty.inflight].some(pending)) continue;
     schedule(c, `ack:${key}`, true, () => c.state.leader === c.me && c.state.members.has(m), async () => {
       const body = shareBody(c.actor, c.state, m);
       if (body) await c.publish(body);
