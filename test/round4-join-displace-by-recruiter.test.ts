@@ -5,9 +5,9 @@
 // The inviter's welcome share is an honest "vouch", but it counts only if the whole fold applied it in
 // the previous pass; it is a share TO X, so it applies only when X's join already won pass 1.
 import { describe, expect, it } from "vitest";
-import { loadCrypto } from "../../src/cwtch/crypto.js";
-import { commentBody, taskCreateBody } from "../../src/pursuance/actions.js";
-import { SB, id } from "../helpers/signed-lib.js";
+import { loadCrypto } from "../src/cwtch/crypto.js";
+import { commentBody, taskCreateBody } from "../src/pursuance/actions.js";
+import { SB, id } from "./helpers/signed-lib.js";
 
 describe("displace an honest member via a vouch-less rival", () => {
   it("X (invited by R, built on by C1, C2) is un-membered by recruiter R2 + stranger + puppets", async () => {

@@ -4,11 +4,11 @@
 // makes a benign amendment to "press" (adds task.create). From then on every press officer's copy,
 // built from the log by the real builder, is UNPROVEN, and the leader's fresh share naming "press" does not help.
 import { describe, expect, it } from "vitest";
-import { loadCrypto } from "../../src/cwtch/crypto.js";
-import { toHex } from "../../src/cwtch/bytes.js";
-import { proofFromLog, verifyAnnouncement } from "../../src/pursuance/announcement-proof.js";
-import { defaultRules } from "../../src/pursuance/rules.js";
-import { SB, id } from "../helpers/signed-lib.js";
+import { loadCrypto } from "../src/cwtch/crypto.js";
+import { toHex } from "../src/cwtch/bytes.js";
+import { proofFromLog, verifyAnnouncement } from "../src/pursuance/announcement-proof.js";
+import { defaultRules } from "../src/pursuance/rules.js";
+import { SB, id } from "./helpers/signed-lib.js";
 
 describe("honest press officer UNPROVEN after a benign admin amend", () => {
   it("UNPROVEN though the leader granted and re-acknowledged the role", async () => {

@@ -5,10 +5,10 @@
 // NEW role.create placed before the OLD grant (the chain order check only looks at direct citations among chain
 // events), so the replay gives X the announcing "press" on the leader's word: VALID, though X never held announce.
 import { describe, expect, it } from "vitest";
-import { loadCrypto } from "../../src/cwtch/crypto.js";
-import { makeProof, verifyAnnouncement } from "../../src/pursuance/announcement-proof.js";
-import { taskCreateBody } from "../../src/pursuance/actions.js";
-import { SB, id } from "../helpers/signed-lib.js";
+import { loadCrypto } from "../src/cwtch/crypto.js";
+import { makeProof, verifyAnnouncement } from "../src/pursuance/announcement-proof.js";
+import { taskCreateBody } from "../src/pursuance/actions.js";
+import { SB, id } from "./helpers/signed-lib.js";
 
 describe("stale role name", () => {
   it("VALID for a member who only held a non-announcing role of the same name", async () => {

@@ -7,9 +7,9 @@
 // change agents built on), outrank-and-outnumber X1's witnesses. The whole fold never admits the phantoms, yet X1
 // is un-membered and the third stranger becomes an admin.
 import { describe, expect, it } from "vitest";
-import { loadCrypto } from "../../src/cwtch/crypto.js";
-import { commentBody, taskCreateBody } from "../../src/pursuance/actions.js";
-import { SB, id } from "../helpers/signed-lib.js";
+import { loadCrypto } from "../src/cwtch/crypto.js";
+import { commentBody, taskCreateBody } from "../src/pursuance/actions.js";
+import { SB, id } from "./helpers/signed-lib.js";
 
 describe("phantom leader in a judging fold", () => {
   it("a founder-invited admin is displaced by strangers with leaked tokens", async () => {

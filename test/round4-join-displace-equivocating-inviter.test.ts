@@ -3,9 +3,9 @@
 // Target 1: the round-2 attack under the round-4 rules. Recruiter R invites X, welcomes X (seq n+1), then re-signs
 // seq n+1 as a comment built on a rival join it signed with the kept seed; two change-agent puppets build on it too.
 import { describe, expect, it } from "vitest";
-import { loadCrypto } from "../../src/cwtch/crypto.js";
-import { commentBody, taskCreateBody } from "../../src/pursuance/actions.js";
-import { SB, id } from "../helpers/signed-lib.js";
+import { loadCrypto } from "../src/cwtch/crypto.js";
+import { commentBody, taskCreateBody } from "../src/pursuance/actions.js";
+import { SB, id } from "./helpers/signed-lib.js";
 
 describe("equivocating inviter + puppets", () => {
   it("X un-membered", async () => {

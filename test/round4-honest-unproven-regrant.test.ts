@@ -4,10 +4,10 @@
 // press and accepts X's announcement; the builder's chain carries both grants (the revoke may not ride along), so
 // the replay refuses the second grant ("already holds") and the honest copy is UNPROVEN for good.
 import { describe, expect, it } from "vitest";
-import { loadCrypto } from "../../src/cwtch/crypto.js";
-import { proofFromLog, verifyAnnouncement } from "../../src/pursuance/announcement-proof.js";
-import { defaultRules } from "../../src/pursuance/rules.js";
-import { SB, id } from "../helpers/signed-lib.js";
+import { loadCrypto } from "../src/cwtch/crypto.js";
+import { proofFromLog, verifyAnnouncement } from "../src/pursuance/announcement-proof.js";
+import { defaultRules } from "../src/pursuance/rules.js";
+import { SB, id } from "./helpers/signed-lib.js";
 
 describe("honest re-grant", () => {
   it("UNPROVEN after revoke + re-grant by the leader", async () => {

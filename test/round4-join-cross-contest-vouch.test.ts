@@ -7,10 +7,10 @@
 // (applied in the whole fold: M is a change agent) witnesses stranger T1's rival join and vouches for it.
 // Whole fold: T2 is refused (honest X2 wins contest 2), M never held member.invite, yet T1 is admitted.
 import { describe, expect, it } from "vitest";
-import { loadCrypto } from "../../src/cwtch/crypto.js";
-import { commentBody, taskCreateBody } from "../../src/pursuance/actions.js";
-import { SB, id } from "../helpers/signed-lib.js";
-import { Fold } from "../../src/pursuance/fold.js";
+import { loadCrypto } from "../src/cwtch/crypto.js";
+import { commentBody, taskCreateBody } from "../src/pursuance/actions.js";
+import { SB, id } from "./helpers/signed-lib.js";
+import { Fold } from "../src/pursuance/fold.js";
 
 describe("cross-contest vouch", () => {
   it("a change agent + two leaked tokens admit a stranger", async () => {

@@ -6,11 +6,11 @@
 // them, and X's announcements are accepted by the fold. Every copy the builder makes carries two events by R at
 // one seq: INVALID ("its author equivocated"), for an honest announcer, forever.
 import { describe, expect, it } from "vitest";
-import { loadCrypto } from "../../src/cwtch/crypto.js";
-import { proofFromLog, verifyAnnouncement } from "../../src/pursuance/announcement-proof.js";
-import { commentBody, grantBody, taskCreateBody } from "../../src/pursuance/actions.js";
-import { defaultRules } from "../../src/pursuance/rules.js";
-import { SB, id } from "../helpers/signed-lib.js";
+import { loadCrypto } from "../src/cwtch/crypto.js";
+import { proofFromLog, verifyAnnouncement } from "../src/pursuance/announcement-proof.js";
+import { commentBody, grantBody, taskCreateBody } from "../src/pursuance/actions.js";
+import { defaultRules } from "../src/pursuance/rules.js";
+import { SB, id } from "./helpers/signed-lib.js";
 
 describe("equivocating granter poisons the announcer's copies", () => {
   it("honest X: accepted by the fold, INVALID in every copy", async () => {

@@ -7,9 +7,9 @@
 // admin-ranked witness for T1. T1 beats X1 (whom a recruiter invited and change agents built on) and X1 is
 // un-membered with everything it did. In the whole fold T2 is refused: no member ever vouched for T1.
 import { describe, expect, it } from "vitest";
-import { loadCrypto } from "../../src/cwtch/crypto.js";
-import { commentBody, inviteBody, taskCreateBody } from "../../src/pursuance/actions.js";
-import { SB, id } from "../helpers/signed-lib.js";
+import { loadCrypto } from "../src/cwtch/crypto.js";
+import { commentBody, inviteBody, taskCreateBody } from "../src/pursuance/actions.js";
+import { SB, id } from "./helpers/signed-lib.js";
 
 describe("displacement by two leaked tokens", () => {
   it("X1 un-membered, no member colluding", async () => {
