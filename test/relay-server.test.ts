@@ -138,6 +138,27 @@ describe("relay cache bounds", () => {
     expect(h).toMatchObject({ frames: 3, bytes: 3 * (A.length + 100), oldest: 4, latest: 6 });
   });
 
+  it("never answers `posted` for a frame its eviction already took: the post is refused and what others hold stays", async () => {
+    const r = await relay({ maxBytes: 10_000 });
+    const x = await client(r);
+    const y = await client(r);
+    const held = await x.post(A, Buffer.alloc(3000, 1));
+    expect(held.op).toBe("posted");
+    // Alone, Y's frame makes Y the largest owner, so fair eviction takes Y's oldest: this very frame.
+    const big = await y.post(B, Buffer.alloc(8000, 2));
+    expect(big).toMatchObject({ op: "error", code: "too-large" });
+    expect(String(big.message)).toMatch(/evicted at once.*10000/);
+    const seen = await y.fetch({ since: 0 });
+    expect(seen.frames.map((f) => f.seq)).toEqual([held.seq]);
+    // One owner's own older frame is what goes when it posts again: that post is held and answered.
+    const y2 = await client(r);
+    const small = await y2.post(B, Buffer.alloc(2000, 3));
+    expect(small.op).toBe("posted");
+    const again = await y2.post(B, Buffer.alloc(6000, 4));
+    expect(again.op).toBe("posted");
+    expect((await y2.fetch({ since: 0 })).frames.map((f) => f.seq).sort()).toContain(again.seq);
+  });
+
   it("evicts by age with an injected clock, on append and on sweep", async () => {
     let t = 1_000_000;
     const r = await relay({ maxAgeMs: 60_000, now: () => t });

@@ -352,6 +352,12 @@ export class RelayConnection {
     // `posted`; the frame is stored, so an eviction failure is not its error.
     // Checked synchronously first: an await per post costs more than the check.
     if (!r.duplicate && this.ctx.needsSweep()) await this.ctx.sweep().catch((e) => log.error("eviction failed", { error: String(e) }));
+    // Fair eviction takes the largest owner's oldest frame, which is this one
+    // when it alone makes its poster the largest: `posted` would then be a lie
+    // the client relies on (it stops offering the frame to this relay).
+    if (store.holds && !store.holds(r.seq)) {
+      throw new FrameError("too-large", `frame of ${frameBytes(f.tag, blob)} bytes was evicted at once: it is more than this relay's fair share of its ${o.maxBytes}-byte store while others hold the rest`, f.rid);
+    }
     this.ctx.metrics.accepted++;
     // The ack binds this answer to the frame as received and the seq it holds: a client
     // whose copy was bent on the way, or whose answer is, does not take it as held.

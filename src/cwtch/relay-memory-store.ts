@@ -113,6 +113,12 @@ export class MemoryRelayStore implements RelayStore {
     return n;
   }
 
+  holds(seq: number): boolean {
+    const i = this.firstAfter(seq - 1);
+    const h = this.frames[i];
+    return h !== undefined && h.seq === seq && !h.gone;
+  }
+
   evictedThroughFor(tags: ReadonlySet<string>): number {
     let m = this.tagFloor;
     for (const t of tags) m = Math.max(m, this.tagEvicted.get(t) ?? 0);

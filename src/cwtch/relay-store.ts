@@ -62,6 +62,15 @@ export interface RelayStore {
    * is how far this feed has gone.
    */
   follow?(listener: (frames: StoredFrame[]) => void): void;
+  /**
+   * Whether the frame with this seq is still held. Present on a store whose
+   * eviction can take the newest frame (the memory store's fairness takes the
+   * largest owner's oldest, which may be the frame just posted): the relay
+   * then refuses the post instead of answering `posted` for a frame it no
+   * longer holds. A store that evicts oldest-first never drops what was just
+   * appended and need not have it.
+   */
+  holds?(seq: number): boolean;
   /** Whether evict() would drop anything, from counters the store keeps: a cheap check per post. */
   needsEviction(bounds: EvictBounds): boolean;
   stats(): Promise<RelayStats>;
