@@ -72,13 +72,59 @@ export function mintPow(crypto: Crypto, tag: string, blob: Uint8Array, bits: num
  * `what` names the stamp in the error when none is found.
  */
 export function mintStamp(crypto: Crypto, prefix: Uint8Array, bits: number, what: string): string {
-  const buf = new Uint8Array(prefix.length + 12);
-  buf.set(prefix);
-  buf.set(crypto.randomBytes(8), prefix.length);
-  const view = new DataView(buf.buffer, buf.byteOffset + prefix.length + 8, 4);
-  for (let i = 0; i <= 0xffffffff; i++) {
-    view.setUint32(0, i);
-    if (leadingZeroBits(crypto.hash(buf, 32)) >= bits) return toB64(buf.subarray(prefix.length));
-  }
+  const s = new StampSearch(crypto, prefix, bits);
+  const found = s.step(0x100000000);
+  if (found !== null) return found;
   throw new PowError(`no ${what} of ${bits} bits found in 2^32 attempts`);
+}
+
+/** Attempts between looks at the clock and turns to the event loop (~5 ms of hashing). */
+const SLICE = 4096;
+
+/**
+ * mintPow that gives the event loop a turn every few milliseconds and gives up
+ * when `deadline` (ms, `now()`'s clock) passes, returning null: a difficulty the
+ * machine cannot meet in time fails the post at its deadline instead of freezing
+ * the process past it.
+ */
+export async function mintPowBefore(crypto: Crypto, tag: string, blob: Uint8Array, bits: number, deadline: number, now: () => number = Date.now): Promise<string | null> {
+  if (!Number.isInteger(bits) || bits < 0 || bits > POW_MAX_BITS) throw new PowError(`pow bits must be 0..${POW_MAX_BITS}, got ${bits}`);
+  const s = new StampSearch(crypto, powPrefix(crypto, tag, blob), bits);
+  while (!s.exhausted) {
+    if (now() >= deadline) return null;
+    const found = s.step(SLICE);
+    if (found !== null) return found;
+    await new Promise<void>((r) => setImmediate(r));
+  }
+  throw new PowError(`no stamp of ${bits} bits found in 2^32 attempts`);
+}
+
+/** The counter search behind both minters, resumable in slices. */
+class StampSearch {
+  private readonly buf: Uint8Array;
+  private readonly view: DataView;
+  private next = 0;
+  constructor(
+    private readonly crypto: Crypto,
+    private readonly prefix: Uint8Array,
+    private readonly bits: number,
+  ) {
+    this.buf = new Uint8Array(prefix.length + 12);
+    this.buf.set(prefix);
+    this.buf.set(crypto.randomBytes(8), prefix.length);
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset + prefix.length + 8, 4);
+  }
+  get exhausted(): boolean {
+    return this.next > 0xffffffff;
+  }
+  /** Up to `count` more attempts; the base64url nonce when one reaches the bits. */
+  step(count: number): string | null {
+    const end = Math.min(this.next + count, 0x100000000);
+    for (let i = this.next; i < end; i++) {
+      this.view.setUint32(0, i);
+      if (leadingZeroBits(this.crypto.hash(this.buf, 32)) >= this.bits) return toB64(this.buf.subarray(this.prefix.length));
+    }
+    this.next = end;
+    return null;
+  }
 }

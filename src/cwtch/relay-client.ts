@@ -12,7 +12,7 @@ import { SocksProxyAgent } from "socks-proxy-agent";
 import WebSocket from "ws";
 import { toB64 } from "./bytes.js";
 import type { Crypto } from "./crypto.js";
-import { mintPow } from "./pow.js";
+import { mintPowBefore } from "./pow.js";
 import { FrameError, parseServerFrame, postAck, type ServerFrame } from "./relay-protocol.js";
 
 export interface RelayFrame {
@@ -211,7 +211,13 @@ export class RelayClient extends EventEmitter<RelayClientEvents> {
       const bits = this.powBits;
       const most = this.o.maxPowBits ?? POW_CLIENT_MAX_BITS;
       if (bits > most) throw new RelayError(this.url, "pow-too-hard", `the relay demands ${bits} bits of proof-of-work per post, over this client's limit of ${most}`, bits);
-      if (bits > stamped) (pow = mintPow(this.o.crypto, tag, blob, bits)), (stamped = bits);
+      if (bits > stamped) {
+        const minted = await mintPowBefore(this.o.crypto, tag, blob, bits, deadline);
+        if (minted === null) {
+          throw new RelayError(this.url, "timeout", `could not finish the relay's ${bits}-bit proof-of-work stamp before the post's deadline of ${seconds(this.timeoutMs)} passed`, bits);
+        }
+        (pow = minted), (stamped = bits);
+      }
       const frame: Record<string, unknown> = { op: "post", tag, blob: b64, ...(pow !== undefined && bits > 0 ? { pow } : {}) };
       const bound = (f: ServerFrame) => f.op === "posted" && this.ackMatches(f, tag, blob);
       const req = this.requestWith(frame, true, undefined, left(), bound);
