@@ -139,6 +139,31 @@ describe("end-to-bridge encryption with matrix-js-sdk against a real Synapse", (
     expect([...(devices.get(BOT)?.keys() ?? [])]).toEqual([device]);
   });
 
+  it("a ciphertext replayed under a new event after a restart is refused as in the same run, and its command not run again", async () => {
+    const title = "replayed across a restart";
+    const id = await alice.send(room, `!task create "${title}"`);
+    await alice.waitFor(room, "the task to be replayed", (e) => fromBridge(e) && e.body.includes(title));
+    await bridge.idle();
+    const wire = alice.client.getRoom(room)!.findEventById(id)!;
+    expect(wire.getWireType()).toBe("m.room.encrypted");
+    const tasks = () => bridge.rooms.get(room)!.clientFor(alice.userId)!.state.tasks.size;
+    const before = tasks();
+    await bridge.stop();
+    bridge = await start();
+    // Sent as a new event, bypassing alice's crypto: the same bytes the homeserver (or anyone with its database) holds.
+    const r = await fetch(`${h.synapse.baseUrl}/_matrix/client/v3/rooms/${encodeURIComponent(room)}/send/m.room.encrypted/replay-${Date.now()}`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${alice.client.getAccessToken()}`, "content-type": "application/json" },
+      body: JSON.stringify(wire.getWireContent()),
+    });
+    expect(r.status).toBe(200);
+    await alice.send(room, "!task list");
+    await alice.waitFor(room, "a reply after the replay", (e) => e.sender === BOT && e.body.includes(title) && !e.body.includes("📋"));
+    await bridge.idle();
+    expect(bridge.e2ee!.replayed).toBe(1);
+    expect(tasks()).toBe(before);
+  });
+
   it("encryption.default: the rooms the bridge makes are encrypted from the start (an invite's direct chat)", async () => {
     await bridge.stop();
     bridge = await startBridgeInProcess(h, db(), { encryption: { keyWaitMs: 3_000, default: true, require: true } });

@@ -151,6 +151,7 @@ export class Bridge {
         vault: this.vault,
         ioTimeoutMs: this.limits.ioTimeoutMs,
         keyWaitMs: this.encryption.keyWaitMs,
+        opened: this.store,
         log: this.s.log,
       });
       // Before the homeserver hears from us: a user's client must find the bot's device keys before it writes.

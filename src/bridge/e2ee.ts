@@ -9,6 +9,7 @@ import { E2eeHttpError, E2eeTransport } from "./e2ee-transport.js";
 import { SealedCryptoStore } from "./e2ee-sealed.js";
 import type { E2eeDeviceRows } from "../store/e2ee-store.js";
 import type { IdentityVault } from "./identity-vault.js";
+import type { BridgeStorePort } from "./ports.js";
 import { randomBytes } from "node:crypto";
 
 export { E2eeStoreError };
@@ -33,6 +34,11 @@ export interface E2eeOptions {
   ioTimeoutMs: number;
   /** How long a message waits for its room key before the sender is told it could not be read. */
   keyWaitMs: number;
+  /**
+   * Which Megolm message indexes were opened, under which event: kept in the bridge's database
+   * so a ciphertext replayed under a new event id after a restart is refused as in the same run.
+   */
+  opened: Pick<BridgeStorePort, "sayOnce" | "said">;
   log(level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>): void;
 }
 
@@ -104,7 +110,7 @@ export class BridgeE2ee {
   encrypted = 0;
   undecryptable = 0;
   replayed = 0;
-  /** room|session|index → the event first opened with it, in this run. */
+  /** room|session|index → the event first opened with it, in this run (the database holds every run's). */
   private readonly opened = new Map<string, string>();
 
   constructor(private readonly o: E2eeOptions) {
@@ -239,14 +245,9 @@ export class BridgeE2ee {
         const d = await bot.decrypt(event, e.room_id);
         // Opened only after it decrypts (and so was signed by its session): a forged copy blocks nothing.
         const index = megolmIndex(e.content.ciphertext);
-        if (index !== null) {
-          const key = `${e.room_id}|${String(e.content.session_id)}|${index}`;
-          const first = this.opened.get(key);
-          if (first !== undefined && first !== e.event_id) {
-            this.replayed++;
-            throw new ReplayedError(e.event_id, first);
-          }
-          this.opened.set(key, e.event_id);
+        if (index !== null && !(await this.firstOpening(e.room_id, String(e.content.session_id), index, e.event_id))) {
+          this.replayed++;
+          throw new ReplayedError(e.event_id, this.opened.get(`${e.room_id}|${String(e.content.session_id)}|${index}`) ?? "an earlier event");
         }
         this.decrypted++;
         return { type: d.type, content: d.content };
@@ -267,6 +268,27 @@ export class BridgeE2ee {
         });
       }
     }
+  }
+
+  /**
+   * Whether this event is the first to open (room, session, index), or that same event
+   * delivered again (a retried transaction). The pair is recorded only after the index was
+   * claimed for it, so a refused replay never becomes "seen" and a second delivery of the
+   * replay is refused too. A crash between the two writes costs that one command (refused on
+   * redelivery as a replay), never a second run of it.
+   */
+  private async firstOpening(roomId: string, sessionId: string, index: number, eventId: string): Promise<boolean> {
+    const key = `${roomId}|${sessionId}|${index}`;
+    const first = this.opened.get(key);
+    if (first !== undefined) return first === eventId;
+    const scope = `megolm:${sessionId}`;
+    const pair = `${index}:${eventId}`;
+    if (!(await this.o.opened.said(roomId, scope, pair))) {
+      if (!(await this.o.opened.sayOnce(roomId, scope, String(index)))) return false;
+      await this.o.opened.sayOnce(roomId, scope, pair);
+    }
+    this.opened.set(key, eventId);
+    return true;
   }
 
   async stop(): Promise<void> {
