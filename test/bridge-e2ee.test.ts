@@ -127,9 +127,12 @@ describe("end-to-bridge encryption with matrix-js-sdk against a real Synapse", (
 
   it("a restarted bridge is the same device with the same sessions, from its database", async () => {
     const device = (await bridge.e2ee!.machine(BOT)).deviceId;
+    const masterBefore = (await bridge.e2ee!.machine(BOT)).masterKey;
+    expect(masterBefore).toBeDefined();
     await bridge.stop();
     bridge = await start();
     expect((await bridge.e2ee!.machine(BOT)).deviceId).toBe(device);
+    expect((await bridge.e2ee!.machine(BOT)).masterKey).toBe(masterBefore);
 
     await alice.send(room, `!task create "${TITLE_AFTER_RESTART}"`);
     const task = await alice.waitFor(room, "the task made after the restart", (e) => fromBridge(e) && e.body.includes(TITLE_AFTER_RESTART));
@@ -137,6 +140,19 @@ describe("end-to-bridge encryption with matrix-js-sdk against a real Synapse", (
     // The user's client knows one device of the bot: the restart made no new one.
     const devices = await alice.client.getCrypto()!.getUserDeviceInfo([BOT], true);
     expect([...(devices.get(BOT)?.keys() ?? [])]).toEqual([device]);
+  });
+
+  it("the bot's device is cross-signed by the bot (and the restart above kept the same master key)", async () => {
+    const crypto = alice.client.getCrypto()!;
+    const device = (await bridge.e2ee!.machine(BOT)).deviceId;
+    // Fetched afresh from the homeserver: what any client of the user sees.
+    await crypto.getUserDeviceInfo([BOT], true);
+    const status = await crypto.getDeviceVerificationStatus(BOT, device);
+    expect(status?.signedByOwner).toBe(true);
+    const identity = await crypto.getUserVerificationStatus(BOT);
+    expect(identity.wasCrossSigningVerified()).toBe(false); // alice has not verified the bot: signed by its owner is what we claim
+    const master = (await bridge.e2ee!.machine(BOT)).masterKey;
+    expect(master).toMatch(/^[A-Za-z0-9+/]{43}$/);
   });
 
   it("a ciphertext replayed under a new event after a restart is refused as in the same run, and its command not run again", async () => {

@@ -123,7 +123,36 @@ export class E2eeMachine {
     const m = new E2eeMachine(userId, deviceId, machine, prefix, o.transport, o.store);
     await m.serial(() => m.flush());
     await m.checkPublished(saved !== null);
+    await m.serial(() => m.crossSign(o.log));
     return m;
+  }
+
+  /**
+   * Cross-sign this device by its user, once per store: users' clients then show it as the
+   * bot's own device rather than an unknown one. The homeserver takes a user's first
+   * cross-signing keys without interactive auth (MSC3967); replacing them after a lost store
+   * may need it, and then the device stays usable, uncross-signed, and the log says why.
+   */
+  private async crossSign(log: Log): Promise<void> {
+    const status = (await this.machine.crossSigningStatus()) as { hasMaster: boolean; hasSelfSigning: boolean };
+    if (status.hasMaster && status.hasSelfSigning) return this.readMasterKey();
+    const reqs = (await this.machine.bootstrapCrossSigning(true)) as {
+      uploadKeysRequest?: OutgoingRequest;
+      uploadSigningKeysRequest: { body: string };
+      uploadSignaturesRequest: OutgoingRequest;
+    };
+    try {
+      if (reqs.uploadKeysRequest) await this.sendOne(reqs.uploadKeysRequest);
+      await this.transport.call("POST", "/_matrix/client/v3/keys/device_signing/upload", this.userId, this.deviceId, reqs.uploadSigningKeysRequest.body);
+      await this.sendOne(reqs.uploadSignaturesRequest);
+      await this.readMasterKey();
+    } catch (e) {
+      log("warn", "could not cross-sign the bridge's device: users' clients show it as not signed by its owner (it still encrypts and decrypts)", {
+        user: this.userId,
+        device: this.deviceId,
+        error: (e as Error).message,
+      });
+    }
   }
 
   /**
@@ -147,6 +176,15 @@ export class E2eeMachine {
       this.userId,
       this.deviceId,
     );
+  }
+
+  /** The user's cross-signing master key (unpadded base64), once this device is cross-signed. */
+  masterKey: string | undefined;
+
+  private async readMasterKey(): Promise<void> {
+    const identity = (await this.machine.getIdentity(new UserId(this.userId))) as { masterKey?: string } | undefined;
+    const keys = identity?.masterKey ? (JSON.parse(identity.masterKey) as { keys?: Record<string, string> }).keys : undefined;
+    this.masterKey = keys ? Object.values(keys)[0] : undefined;
   }
 
   get ed25519(): string {
