@@ -56,6 +56,8 @@ export async function writeEchoRegistration(serverName = "localhost"): Promise<E
 export interface EchoAppservice {
   userId: string;
   echoed: number;
+  /** Resolves when every event received so far has been answered. */
+  idle(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -117,6 +119,7 @@ export async function startEcho(reg: EchoRegistration, homeserverUrl: string, se
   const svc: EchoAppservice = {
     userId,
     echoed: 0,
+    idle: () => work,
     async stop() {
       await http.close().catch(() => {});
       await work;
