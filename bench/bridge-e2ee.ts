@@ -11,6 +11,7 @@ import { startBridgeInProcess, startHarness, type Harness } from "../harness/bri
 import { E2eeUser } from "../harness/e2ee-user.js";
 import type { Bridge } from "../src/bridge/bridge.js";
 import { startEcho, writeEchoRegistration, type EchoAppservice, type EchoRegistration } from "./echo-appservice.js";
+import { BRIDGE_E2EE_BOUND } from "./bounds.js";
 import { metric, type Metric } from "./report.js";
 import { progress, prng, sized } from "./util.js";
 
@@ -152,6 +153,7 @@ export async function benchBridgeE2ee(): Promise<Metric[]> {
       metric("bridge_e2ee.command_rtt_p50", s.p50, "ms", p.p50, {
         target: { of: "ratio", op: "<=", n: 1.3 },
         note: `!task create → the task's message, in an encrypted room; baseline: the same command in a plain room, same bridge (${how})`,
+        bound: BRIDGE_E2EE_BOUND,
       }),
       metric("bridge_e2ee.command_rtt_p95", s.p95, "ms", p.p95, { note: "as above, 95th percentile" }),
       metric("bridge_e2ee.command_vs_echo_p50", s.p50, "ms", e.p50, {
