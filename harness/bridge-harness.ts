@@ -23,8 +23,11 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** `federate`: the homeserver federates over loopback (its server name is then localhost:<federation port>). */
-export async function startHarness(opts: { federate?: boolean } = {}): Promise<Harness> {
+/**
+ * `federate`: the homeserver federates over loopback (its server name is then localhost:<federation port>).
+ * `appservices`: more registration files for the homeserver to load beside the bridge's (a bench's echo appservice).
+ */
+export async function startHarness(opts: { federate?: boolean; appservices?: string[] } = {}): Promise<Harness> {
   const fedPort = opts.federate ? await freePort() : undefined;
   const serverName = fedPort ? `localhost:${fedPort}` : "localhost";
   const ns = serverName.replace(/[.]/g, "\\.");
@@ -46,7 +49,7 @@ export async function startHarness(opts: { federate?: boolean } = {}): Promise<H
       namespaces: { users: [{ exclusive: true, regex: `@_pursuance_.*:${ns}` }], aliases: [{ exclusive: true, regex: `#_pursuance_.*:${ns}` }], rooms: [] },
     }),
   );
-  const synapse = await startSynapse({ appserviceRegistrations: [reg], ...(fedPort ? { serverName, federationPort: fedPort } : {}) });
+  const synapse = await startSynapse({ appserviceRegistrations: [reg, ...(opts.appservices ?? [])], ...(fedPort ? { serverName, federationPort: fedPort } : {}) });
   const relay = await startRelay();
   return {
     dir,

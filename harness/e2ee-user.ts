@@ -10,6 +10,11 @@ import { LoggerLevel, Tracing } from "@matrix-org/matrix-sdk-crypto-wasm";
 
 // loglevel underneath; its type hides setLevel. The test output is for the test's own findings.
 (logger as unknown as { setLevel(level: string): void }).setLevel("silent");
+// Its child loggers (one per room encryptor, ...) set themselves to debug, on stdout, but take the
+// parent's method factory when made: a factory of no-ops keeps them quiet too (a bench prints its table there).
+const root = logger as unknown as { methodFactory: () => () => void; rebuild(): void };
+root.methodFactory = () => () => {};
+root.rebuild();
 
 export interface SeenEvent {
   eventId: string;

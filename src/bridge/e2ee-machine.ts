@@ -83,6 +83,8 @@ export class E2eeMachine {
   private chain: Promise<unknown> = Promise.resolve();
   /** The key counts last handed to the machine. */
   private lastCounts = "";
+  /** The snapshot last written to the store port (null: none yet this run, so the next is written). */
+  private saved: Uint8Array | null = null;
 
   private constructor(
     readonly userId: string,
@@ -195,7 +197,13 @@ export class E2eeMachine {
   private serial<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.chain.then(async () => {
       const out = await fn();
-      await this.store.save(this.userId, this.deviceId, await dumpStore(this.prefix));
+      // Sealing and writing the snapshot is most of a step's cost (the dump is a fraction of it), and a
+      // step that wrote nothing to the store (a Megolm decrypt, mostly) leaves the same bytes: skip those.
+      const state = await dumpStore(this.prefix);
+      if (this.saved === null || !Buffer.from(state.buffer, state.byteOffset, state.byteLength).equals(this.saved)) {
+        await this.store.save(this.userId, this.deviceId, state);
+        this.saved = state;
+      }
       return out;
     });
     this.chain = run.catch(() => {});
