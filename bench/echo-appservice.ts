@@ -16,6 +16,7 @@ import { E2EE_REGISTRATION } from "../src/bridge/registration.js";
 import { loadCrypto } from "../src/cwtch/crypto.js";
 import { openDatabase, type Database } from "../src/store/db.js";
 import { e2eeDeviceRows } from "../src/store/e2ee-store.js";
+import { bridgeStore } from "../src/store/bridge-store.js";
 import { freePort } from "../harness/synapse.js";
 
 const LOCALPART = "_echo_bot";
@@ -75,6 +76,8 @@ export async function startEcho(reg: EchoRegistration, homeserverUrl: string, se
     vault: new IdentityVault(await loadCrypto(), new Uint8Array(randomBytes(32))),
     ioTimeoutMs: 30_000,
     keyWaitMs: 10_000,
+    // The same replay record as the bridge's, so the crypto cost compared is the same.
+    opened: bridgeStore(db.db),
     log,
   });
   const as = async (method: string, path: string, body: unknown) => {
