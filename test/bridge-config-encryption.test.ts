@@ -33,18 +33,26 @@ function errorsOf(text: string): string[] {
 
 describe("encryption config", () => {
   it("is on by default: allow true, default and require false", () => {
-    expect(parseConfig(config(), "config.yaml", { env: {} }).encryption).toEqual({ allow: true, default: true, require: false });
+    expect(parseConfig(config(), "config.yaml", { env: {} }).encryption).toEqual({ allow: true, default: true, require: false, rotation: { messages: 100, hours: 24 } });
   });
 
   it("takes each switch", () => {
-    expect(parseConfig(config({ default: true, require: true }), "config.yaml", { env: {} }).encryption).toEqual({ allow: true, default: true, require: true });
-    expect(parseConfig(config({ allow: false }), "config.yaml", { env: {} }).encryption).toEqual({ allow: false, default: false, require: false });
+    expect(parseConfig(config({ default: true, require: true }), "config.yaml", { env: {} }).encryption).toEqual({ allow: true, default: true, require: true, rotation: { messages: 100, hours: 24 } });
+    expect(parseConfig(config({ allow: false }), "config.yaml", { env: {} }).encryption).toEqual({ allow: false, default: false, require: false, rotation: { messages: 100, hours: 24 } });
   });
 
   it("names the bad key and value", () => {
     const errs = errorsOf(config({ allow: "yes", requier: true }));
     expect(errs.some((e) => e.startsWith("encryption.allow:") && e.includes('"yes"'))).toBe(true);
     expect(errs.some((e) => e.startsWith("encryption.requier:") && /unknown key/.test(e))).toBe(true);
+  });
+
+  it("takes the outbound rotation, and names a value that is not a whole number in range", () => {
+    expect(parseConfig(config({ rotation: { messages: 10 } }), "config.yaml", { env: {} }).encryption.rotation).toEqual({ messages: 10, hours: 24 });
+    const errs = errorsOf(config({ rotation: { messages: 0, hours: 2.5, days: 1 } }));
+    expect(errs.some((e) => e.startsWith("encryption.rotation.messages:") && /whole number from 1 to 10000/.test(e))).toBe(true);
+    expect(errs.some((e) => e.startsWith("encryption.rotation.hours:") && e.includes("2.5"))).toBe(true);
+    expect(errs.some((e) => e.startsWith("encryption.rotation.days:") && /unknown key/.test(e))).toBe(true);
   });
 
   it("refuses require or default without allow, naming the key", () => {

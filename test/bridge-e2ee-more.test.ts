@@ -32,7 +32,7 @@ describe("end-to-bridge encryption: late joiners and bad input", () => {
 
   beforeAll(async () => {
     h = await startHarness();
-    bridge = await startBridgeInProcess(h, "memory://", { encryption: { keyWaitMs: 3_000 } });
+    bridge = await startBridgeInProcess(h, "memory://", { encryption: { keyWaitMs: 3_000, rotation: { messages: 3, hours: 24 } } });
     alice = await E2eeUser.register(h.synapse, "alice");
     room = await alice.createEncryptedRoom([BOT]);
     await alice.waitForJoin(room, BOT);
@@ -200,4 +200,20 @@ describe("end-to-bridge encryption: late joiners and bad input", () => {
     expect(await counter(bridge, E2EE("undecryptable"))).toBe(undecryptable);
     expect(await counter(bridge, "pursuance_bridge_rooms_stuck")).toBe(0);
   });
+
+  it("the bot's outbound Megolm session ends after encryption.rotation.messages (3 here): no session carries more", async () => {
+    for (let i = 0; i < 4; i++) {
+      await alice.send(room, "!help");
+      await alice.waitFor(room, `help reply ${i}`, (e) => e.sender === BOT && /!task/.test(e.body) && (seenHelp.add(e.eventId), seenHelp.size > i));
+    }
+    const perSession = new Map<string, number>();
+    for (const e of await alice.events(room)) {
+      if (e.sender !== BOT || e.isState || e.wireType !== "m.room.encrypted") continue;
+      const sid = String(alice.client.getRoom(room)!.findEventById(e.eventId)!.getWireContent().session_id);
+      perSession.set(sid, (perSession.get(sid) ?? 0) + 1);
+    }
+    expect(perSession.size).toBeGreaterThanOrEqual(2);
+    expect(Math.max(...perSession.values())).toBeLessThanOrEqual(3);
+  });
+  const seenHelp = new Set<string>();
 });

@@ -70,9 +70,11 @@ export interface EncryptionSettings {
   require: boolean;
   /** How long a message waits for its room key (default 10 s). */
   keyWaitMs: number;
+  /** The bridge's outbound Megolm sessions end after this many messages or hours (a room's stricter setting wins). */
+  rotation: { messages: number; hours: number };
 }
 
-export const DEFAULT_ENCRYPTION: EncryptionSettings = { allow: true, default: false, require: false, keyWaitMs: 10_000 };
+export const DEFAULT_ENCRYPTION: EncryptionSettings = { allow: true, default: false, require: false, keyWaitMs: 10_000, rotation: { messages: 100, hours: 24 } };
 
 /** How long the bridge waits on anything, and how often it tries. */
 export interface BridgeLimits {
@@ -151,6 +153,7 @@ export class Bridge {
         vault: this.vault,
         ioTimeoutMs: this.limits.ioTimeoutMs,
         keyWaitMs: this.encryption.keyWaitMs,
+        rotation: this.encryption.rotation,
         opened: this.store,
         log: this.s.log,
       });

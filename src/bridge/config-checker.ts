@@ -54,6 +54,16 @@ export class Checker {
     return value;
   }
 
+  /** A whole number in [min, max]. */
+  int(key: string, value: unknown, dflt: number, min: number, max: number): number {
+    if (value === undefined) return dflt;
+    if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+      this.fail(key, value, `a whole number from ${min} to ${max}`);
+      return dflt;
+    }
+    return value;
+  }
+
   bool(key: string, value: unknown, dflt: boolean): boolean {
     if (value === undefined) return dflt;
     if (typeof value !== "boolean") {

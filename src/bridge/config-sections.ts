@@ -214,13 +214,18 @@ export function parseSwitches(c: Checker, top: Obj): Pick<BridgeConfig, "rooms" 
   };
 }
 
-/** encryption: three switches; `default` and `require` need `allow` (they are about encrypted rooms). */
+/** encryption: three switches (`default` and `require` need `allow`: they are about encrypted rooms) and the outbound rotation. */
 export function parseEncryption(c: Checker, value: unknown): BridgeConfig["encryption"] {
-  const e = c.section("encryption", value, ["allow", "default", "require"]);
+  const e = c.section("encryption", value, ["allow", "default", "require", "rotation"]);
   const D = CONFIG_DEFAULTS.encryption;
   const allow = c.bool("encryption.allow", e.allow, D.allow);
+  const r = c.section("encryption.rotation", e.rotation, ["messages", "hours"]);
+  const rotation = {
+    messages: c.int("encryption.rotation.messages", r.messages, D.rotation.messages, 1, 10_000),
+    hours: c.int("encryption.rotation.hours", r.hours, D.rotation.hours, 1, 24 * 7),
+  };
   // Rooms the bridge makes are encrypted by default, where the bridge may read encrypted rooms at all.
-  const out = { allow, default: c.bool("encryption.default", e.default, allow && D.default), require: c.bool("encryption.require", e.require, D.require) };
+  const out = { allow, default: c.bool("encryption.default", e.default, allow && D.default), require: c.bool("encryption.require", e.require, D.require), rotation };
   if (!out.allow && out.require) c.fail("encryption.require", e.require, "false while encryption.allow is false", "cannot be true when encryption.allow is false: the bridge could then post nowhere");
   if (!out.allow && out.default) c.fail("encryption.default", e.default, "false while encryption.allow is false", "cannot be true when encryption.allow is false: the bridge could not read the rooms it creates");
   return out;

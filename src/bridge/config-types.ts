@@ -81,6 +81,12 @@ export interface EncryptionConfig {
   default: boolean;
   /** Refuse unencrypted rooms: say so once there, act on nothing, post nothing (default false). */
   require: boolean;
+  /**
+   * When the bridge's own outbound Megolm sessions end (mautrix's `rotation`): after this many
+   * messages or hours, whichever comes first; a room's own stricter setting wins. A session
+   * key that leaks then opens at most this much of what the bridge sent.
+   */
+  rotation: { messages: number; hours: number };
 }
 
 export interface AnnounceConfig {
@@ -121,7 +127,7 @@ export const CONFIG_DEFAULTS = {
   rooms: { perRole: false },
   metrics: { enabled: true },
   logging: { level: "info" as LogLevel, json: false },
-  encryption: { allow: true, default: true, require: false },
+  encryption: { allow: true, default: true, require: false, rotation: { messages: 100, hours: 24 } },
 } as const;
 
 export const PERMISSION_LEVELS: readonly PermissionLevel[] = ["commands", "manage", "admin"];

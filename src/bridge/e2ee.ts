@@ -34,6 +34,8 @@ export interface E2eeOptions {
   ioTimeoutMs: number;
   /** How long a message waits for its room key before the sender is told it could not be read. */
   keyWaitMs: number;
+  /** The most messages / hours one of the bridge's outbound sessions lives (default 100 / 24); a room's stricter setting wins. */
+  rotation?: { messages: number; hours: number };
   /**
    * Which Megolm message indexes were opened, under which event: kept in the bridge's database
    * so a ciphertext replayed under a new event id after a restart is refused as in the same run.
@@ -220,12 +222,12 @@ export class BridgeE2ee {
     if (info.encryption.algorithm !== MEGOLM) throw new UnsupportedAlgorithmError(roomId, info.encryption.algorithm);
     const machine = await this.machine(userId);
     const members = await this.recipients(roomId, info.visibility);
-    const rotationMs = typeof info.encryption.rotation_period_ms === "number" ? info.encryption.rotation_period_ms : undefined;
-    const rotationMsgs = typeof info.encryption.rotation_period_msgs === "number" ? info.encryption.rotation_period_msgs : undefined;
+    const ours = this.o.rotation ?? { messages: 100, hours: 24 };
+    const stricter = (room: unknown, mine: number) => (typeof room === "number" && room > 0 ? Math.min(room, mine) : mine);
     const out = await machine.encrypt(roomId, type, content, members, {
       historyVisibility: info.visibility,
-      ...(rotationMs ? { rotationPeriodMs: rotationMs } : {}),
-      ...(rotationMsgs ? { rotationPeriodMsgs: rotationMsgs } : {}),
+      rotationPeriodMs: stricter(info.encryption.rotation_period_ms, ours.hours * 3_600_000),
+      rotationPeriodMsgs: stricter(info.encryption.rotation_period_msgs, ours.messages),
     });
     this.encrypted++;
     return { type: "m.room.encrypted", content: out };
