@@ -37,7 +37,23 @@ export class E2eeUser {
   static async register(hs: SynapseHandle, localpart: string): Promise<E2eeUser> {
     const u = await hs.registerUser(localpart, `pw-${localpart}-123`);
     if (!u.deviceId) throw new Error(`no device id for ${u.userId}`);
-    const client = createClient({ baseUrl: hs.baseUrl, userId: u.userId, accessToken: u.accessToken, deviceId: u.deviceId });
+    return E2eeUser.start(hs.baseUrl, u.userId, u.accessToken, u.deviceId);
+  }
+
+  /** An existing account, logged in with its password as Element would (a new device). */
+  static async login(baseUrl: string, user: string, password: string): Promise<E2eeUser> {
+    const r = await fetch(`${baseUrl}/_matrix/client/v3/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ type: "m.login.password", identifier: { type: "m.id.user", user }, password, initial_device_display_name: "e2ee test client" }),
+    });
+    if (!r.ok) throw new Error(`login of ${user} at ${baseUrl} failed: ${r.status} ${await r.text()}`);
+    const j = (await r.json()) as { user_id: string; access_token: string; device_id: string };
+    return E2eeUser.start(baseUrl, j.user_id, j.access_token, j.device_id);
+  }
+
+  private static async start(baseUrl: string, userId: string, accessToken: string, deviceId: string): Promise<E2eeUser> {
+    const client = createClient({ baseUrl, userId, accessToken, deviceId });
     await client.initRustCrypto({ useIndexedDB: false });
     // matrix-js-sdk turns the (process-wide) crypto tracing to debug; warnings are enough here.
     new Tracing(LoggerLevel.Warn).turnOn();
@@ -52,7 +68,7 @@ export class E2eeUser {
     });
     await client.startClient({ initialSyncLimit: 50 });
     await prepared;
-    return new E2eeUser(client, u.userId);
+    return new E2eeUser(client, userId);
   }
 
   /** A private room encrypted from its first event, the bot invited. */

@@ -1,6 +1,6 @@
 // `pursuance up` as a user runs it: one process brings up Synapse, a relay and
 // the bridge; the printed test login works, the bot answers in the ready
-// room, and it stops — on Ctrl-C (SIGINT), on `pursuance down` from another
+// room and in an encrypted room the user makes as Element does, and it stops — on Ctrl-C (SIGINT), on `pursuance down` from another
 // terminal — within 10 s, Synapse included. A run that was SIGKILLed leaves a
 // Synapse behind; the next run stops it and works. Every run prints the room.
 import { spawn, type ChildProcess } from "node:child_process";
@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { BIN, run } from "./helpers/cli.js";
 import { bodyOf, TestUser } from "../harness/matrix.js";
+import { E2eeUser } from "../harness/e2ee-user.js";
 
 interface UpInfo {
   homeserver: string;
@@ -94,6 +95,19 @@ describe("pursuance up", () => {
     expect(info.room).toMatch(/^!/);
     expect(out()).toContain(`a room is ready:    ${info.room}`);
     await botAnswers(info);
+
+    // As in Element: the user makes a private room, encrypted from the start, and invites the bot.
+    const element = await E2eeUser.login(info.homeserver, "tester", info.testUser.password);
+    try {
+      const room = await element.createEncryptedRoom([info.bot]);
+      await element.waitForJoin(room, info.bot);
+      await element.send(room, '!pursuance create "Desk"');
+      const reply = await element.waitFor(room, "the bot's reply in the encrypted room", (e) => e.sender === info.bot && e.body.includes("Desk"));
+      expect(reply.wireType).toBe("m.room.encrypted");
+      expect(reply.failed).toBe(false);
+    } finally {
+      element.stop();
+    }
 
     const code = await goneWithin10s(proc, synapsePid, () => proc.kill("SIGINT"));
     expect(code).toBe(0);
