@@ -84,11 +84,12 @@ describe("end-to-bridge encryption: late joiners and bad input", () => {
 
   /** How many tasks the pursuance holds (titles are sealed: counted, not read). */
   const taskCount = () => bridge.rooms.get(room)!.clientFor(alice.userId)!.state.tasks.size;
+  let shared = "";
 
   it("a second user who joins an encrypted room later reads what the bridge posts after the join", async () => {
     // A room of its own: with bob (not a member of the pursuance) in it, the room may not show tasks,
     // and the bad-input tests below want the bridge to post tasks in theirs.
-    const shared = await alice.createEncryptedRoom([BOT]);
+    shared = await alice.createEncryptedRoom([BOT]);
     await alice.waitForJoin(shared, BOT);
     await alice.send(shared, '!pursuance create "Shared"');
     await alice.waitFor(shared, "the reply to !pursuance create", (e) => e.sender === BOT && e.body.includes("Shared"));
@@ -125,6 +126,27 @@ describe("end-to-bridge encryption: late joiners and bad input", () => {
     await b.send(shared, "hello from bob");
     for (let i = 0; i < 150 && (await counter(bridge, E2EE("decrypted"))) === decrypted; i++) await new Promise((r) => setTimeout(r, 200));
     expect(await counter(bridge, E2EE("decrypted"))).toBe(decrypted + 1);
+  });
+
+  it("alice's ciphertext re-sent by bob under his own name is refused as another device's session, before it could take alice's turn", async () => {
+    const b = bob!;
+    const id = await alice.send(shared, "!help");
+    await alice.waitFor(shared, "the reply to alice's !help", (e) => e.sender === BOT && e.body.includes("!task"));
+    await bridge.idle();
+    const wire = { ...alice.client.getRoom(shared)!.findEventById(id)!.getWireContent() };
+    const replayed = await counter(bridge, E2EE("replayed"));
+    const foreign = await counter(bridge, E2EE("foreign-session"));
+    const r = await fetch(`${h.synapse.baseUrl}/_matrix/client/v3/rooms/${encodeURIComponent(shared)}/send/m.room.encrypted/bob-${randomBytes(4).toString("hex")}`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${b.client.getAccessToken()}`, "content-type": "application/json" },
+      body: JSON.stringify(wire),
+    });
+    expect(r.status).toBe(200);
+    const told = await b.waitFor(shared, "the refusal", (e) => e.sender === BOT && e.body.includes("not one of your devices"));
+    expect(told.body).toContain(b.userId);
+    // Refused for whose session it is, not as a replay: it would be refused so even if it had arrived first.
+    expect(await counter(bridge, E2EE("foreign-session"))).toBe(foreign + 1);
+    expect(await counter(bridge, E2EE("replayed"))).toBe(replayed);
   });
 
   it("a replayed ciphertext (same bytes, a new event) is not acted on twice, and the queue goes on", async () => {

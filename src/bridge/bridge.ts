@@ -527,6 +527,7 @@ export class Bridge {
       `pursuance_bridge_e2ee_events_total{result="encrypted"} ${this.e2ee?.encrypted ?? 0}`,
       `pursuance_bridge_e2ee_events_total{result="undecryptable"} ${this.e2ee?.undecryptable ?? 0}`,
       `pursuance_bridge_e2ee_events_total{result="replayed"} ${this.e2ee?.replayed ?? 0}`,
+      `pursuance_bridge_e2ee_events_total{result="foreign-session"} ${this.e2ee?.foreign ?? 0}`,
       "# TYPE pursuance_bridge_e2ee_device_failures_total counter",
       `pursuance_bridge_e2ee_device_failures_total ${this.http.deviceFailures}`,
       "# TYPE pursuance_bridge_rooms_stuck gauge",

@@ -241,11 +241,32 @@ export class E2eeMachine {
   }
 
   /** Decrypt a room event; throws the machine's MegolmDecryptionError when it cannot. */
-  decrypt(event: unknown, roomId: string): Promise<{ type: string; content: Record<string, unknown>; senderDevice: string | undefined }> {
+  decrypt(event: unknown, roomId: string): Promise<{ type: string; content: Record<string, unknown>; senderDevice: string | undefined; senderKey: string | undefined }> {
     return this.serial(async () => {
       const d = await this.machine.decryptRoomEvent(JSON.stringify(event), new RoomId(roomId), new DecryptionSettings(TrustRequirement.Untrusted));
       const ev = JSON.parse(d.event as string) as { type: string; content: Record<string, unknown> };
-      return { type: ev.type, content: ev.content, senderDevice: d.senderDevice?.toString() };
+      return { type: ev.type, content: ev.content, senderDevice: d.senderDevice?.toString(), senderKey: d.senderCurve25519Key };
+    });
+  }
+
+  /**
+   * Whether the Megolm session a message came in (made by the device with Curve25519 key
+   * `senderKey`) is one of `userId`'s devices, as the homeserver lists them now. Anyone in a
+   * room holds everyone's room keys and can re-send their ciphertext under their own name;
+   * only the session's creator can be its sender.
+   */
+  ownsSession(userId: string, senderDevice: string | undefined, senderKey: string | undefined): Promise<boolean> {
+    return this.serial(async () => {
+      if (senderKey === undefined) return false;
+      const find = async () => {
+        const devices = (await this.machine.getUserDevices(new UserId(userId))) as { devices(): Array<{ deviceId: DeviceId; curve25519Key?: { toBase64(): string } }> };
+        return devices.devices().some((d) => d.curve25519Key?.toBase64() === senderKey && (senderDevice === undefined || d.deviceId.toString() === senderDevice));
+      };
+      if (await find()) return true;
+      // Not known yet (a new device of theirs, a user first seen): ask the homeserver, then look again.
+      await this.machine.updateTrackedUsers([new UserId(userId)]);
+      await this.flush();
+      return find();
     });
   }
 

@@ -75,6 +75,17 @@ export class ReplayedError extends Error {
   }
 }
 
+/**
+ * A message whose Megolm session was made by a device that is not its sender's: someone
+ * re-sending another member's ciphertext under their own name. Carries both.
+ */
+export class ForeignSessionError extends Error {
+  constructor(readonly eventId: string, readonly sender: string, readonly senderDevice: string | undefined) {
+    super(`${eventId} from ${sender} was encrypted in a session of ${senderDevice ? `device ${senderDevice}` : "an unknown device"}, not one of ${sender}'s`);
+    this.name = "ForeignSessionError";
+  }
+}
+
 const MEGOLM = "m.megolm.v1.aes-sha2";
 
 /**
@@ -112,6 +123,7 @@ export class BridgeE2ee {
   encrypted = 0;
   undecryptable = 0;
   replayed = 0;
+  foreign = 0;
   /** room|session|index → the event first opened with it, in this run (the database holds every run's). */
   private readonly opened = new Map<string, string>();
 
@@ -245,6 +257,11 @@ export class BridgeE2ee {
     for (;;) {
       try {
         const d = await bot.decrypt(event, e.room_id);
+        // Before the index is claimed: a copy under another name must not take the author's turn.
+        if (!(await bot.ownsSession(e.sender, d.senderDevice, d.senderKey))) {
+          this.foreign++;
+          throw new ForeignSessionError(e.event_id, e.sender, d.senderDevice);
+        }
         // Opened only after it decrypts (and so was signed by its session): a forged copy blocks nothing.
         const index = megolmIndex(e.content.ciphertext);
         if (index !== null && !(await this.firstOpening(e.room_id, String(e.content.session_id), index, e.event_id))) {
@@ -254,7 +271,7 @@ export class BridgeE2ee {
         this.decrypted++;
         return { type: d.type, content: d.content };
       } catch (err) {
-        if (err instanceof ReplayedError) throw err;
+        if (err instanceof ReplayedError || err instanceof ForeignSessionError) throw err;
         const reason = describe(err);
         if (Date.now() >= end) {
           this.undecryptable++;

@@ -16,7 +16,7 @@ import { esc } from "./mirror-render.js";
 import { mayShow } from "./room-visibility.js";
 import { relaysForInvite } from "./invite-relays.js";
 import { findTask } from "../pursuance/views.js";
-import { ReplayedError, UndecryptableError } from "./e2ee.js";
+import { ForeignSessionError, ReplayedError, UndecryptableError } from "./e2ee.js";
 
 interface Relation {
   rel_type?: string;
@@ -121,6 +121,14 @@ async function decrypted(b: Bridge, raw: MatrixEvent): Promise<MatrixEvent | nul
     if (err instanceof ReplayedError) {
       // Its sender wrote it once and it was acted on once: a second copy is nobody's new command.
       b.s.log("warn", "ignored a replayed encrypted message", { room: raw.room_id, event: raw.event_id, first: err.firstEventId, sender: raw.sender });
+      return null;
+    }
+    if (err instanceof ForeignSessionError) {
+      b.s.log("warn", "ignored an encrypted message sent in another device's session", { room: raw.room_id, event: raw.event_id, sender: raw.sender, device: err.senderDevice });
+      const plain = `🔒 ${raw.sender}: your message was encrypted in a session that is not one of your devices', so I did not act on it.`;
+      await b.matrix.send(raw.room_id, { plain, html: esc(plain), notice: true, txnId: `foreign.${raw.event_id}` }).catch((e: Error) =>
+        b.s.log("warn", "could not say a message was refused", { room: raw.room_id, error: e.message }),
+      );
       return null;
     }
     if (!(err instanceof UndecryptableError)) throw err;
