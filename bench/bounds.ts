@@ -41,7 +41,7 @@ export const PIPELINE_ONE_CORE_BOUND =
 export const BRIDGE_E2EE_BOUND =
   "the bridge's store save after each encrypt, not the crypto, the user's client or the command: timing E2eeMachine's steps in a full run (load ~6-7 on 2 cores) gave ~2-3 ms of machine work per decrypt and per encrypt, " +
   "and ~10 ms to save the device's store after an encrypt (dumpStore of the whole fake-indexeddb store, ~23 KB, ~1.5 ms; sealing it and writing it to the bridge's database, the rest). " +
-  "Before 2026-12-05 every decrypt saved too (~10 ms more per command); a step that leaves the snapshot unchanged now writes nothing (e2ee-machine.ts). " +
+  "Before 2026-12-05 every decrypt saved too (~10 ms more per command); a step that leaves the snapshot unchanged now writes nothing (bridge/e2ee/machine.ts). " +
   "The user's matrix-js-sdk decrypts a reply in under 1 ms and sends no slower in the encrypted room; key sharing is paid on a room's first message only (bridge_e2ee.first_command_ms). " +
   "The echo appservice on the same crypto costs about as much over plain as the command does, so the command adds little of its own. " +
   "Next, if the margin matters: write only what changed in the store (per record) instead of the whole snapshot per encrypt.";

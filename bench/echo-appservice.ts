@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { AppserviceHttp, type MatrixEvent } from "../src/bridge/appservice-http.js";
-import { BridgeE2ee } from "../src/bridge/e2ee.js";
+import { BridgeE2ee } from "../src/bridge/e2ee/e2ee.js";
 import { IdentityVault } from "../src/bridge/identity-vault.js";
 import { E2EE_REGISTRATION } from "../src/bridge/registration.js";
 import { loadCrypto } from "../src/cwtch/crypto.js";

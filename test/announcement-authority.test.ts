@@ -19,7 +19,7 @@ import { roleChain } from "../src/pursuance/role-chain.js";
 import { History } from "./helpers/history.js";
 import { decodeInvite, encodeInvite } from "../src/pursuance/invite.js";
 import { runVerifyAnnouncement } from "../src/cli/announce-command.js";
-import { announcementMessage, atomFeed } from "../src/bridge/announce-render.js";
+import { announcementMessage, atomFeed } from "../src/bridge/announce/render.js";
 import { identity, ports, until } from "./helpers/pursuance-node.js";
 
 let crypto0: Crypto;

@@ -11,7 +11,7 @@ import { startRelay, type RelayServer } from "../src/cwtch/relay-server.js";
 import { findProofs, makeProof, proofBlock, publicAnnouncements, verifyAnnouncement, type AnnouncementProof } from "../src/pursuance/announcement-proof.js";
 import { PursuanceClient } from "../src/pursuance/client.js";
 import { runAnnouncementsCommand, runVerifyAnnouncement } from "../src/cli/announce-command.js";
-import { announcementMessage, atomFeed } from "../src/bridge/announce-render.js";
+import { announcementMessage, atomFeed } from "../src/bridge/announce/render.js";
 import { runClientCommand } from "../src/cli/client-command.js";
 import { identity, ports } from "./helpers/pursuance-node.js";
 

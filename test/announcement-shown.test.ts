@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { toHex } from "../src/cwtch/bytes.js";
 import { genesisBody } from "../src/pursuance/actions.js";
 import { findCopies, makeProof, MATRIX_PROOF_KEY, verifyAnnouncement, type PublicAnnouncement } from "../src/pursuance/announcement-proof.js";
-import { announcementMessage, atomFeed, exportIndex } from "../src/bridge/announce-render.js";
+import { announcementMessage, atomFeed, exportIndex } from "../src/bridge/announce/render.js";
 import { SignedWorld } from "./helpers/signed-world.js";
 
 const TEXT = "Meet at relay 41276.\nDonate at https://good.example/donate";

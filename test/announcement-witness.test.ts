@@ -9,7 +9,7 @@ import { genesisBody, inviteBody, joinBody, shareBody } from "../src/pursuance/a
 import { makeProof, profileText, proofFromLog, verifyAnnouncement } from "../src/pursuance/announcement-proof.js";
 import { Fold } from "../src/pursuance/fold.js";
 import { toPEvent } from "../src/pursuance/pevent.js";
-import { announcementMessage } from "../src/bridge/announce-render.js";
+import { announcementMessage } from "../src/bridge/announce/render.js";
 import { runVerifyAnnouncement } from "../src/cli/announce-command.js";
 import { SignedWorld, type Signer } from "./helpers/signed-world.js";
 

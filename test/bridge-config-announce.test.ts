@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { stringify } from "yaml";
-import { ConfigErrors, parseConfig } from "../src/bridge/config.js";
+import { ConfigErrors, parseConfig } from "../src/bridge/config/config.js";
 
 const key32 = () => randomBytes(32).toString("base64url");
 const base = (announce?: unknown) =>

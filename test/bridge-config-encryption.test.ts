@@ -4,7 +4,7 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { stringify } from "yaml";
-import { ConfigErrors, parseConfig } from "../src/bridge/config.js";
+import { ConfigErrors, parseConfig } from "../src/bridge/config/config.js";
 import { buildRegistration, E2EE_REGISTRATION } from "../src/bridge/registration.js";
 import { SYNAPSE_E2EE_FEATURES, homeserverText } from "../src/cli/deploy-files.js";
 import { parse } from "yaml";

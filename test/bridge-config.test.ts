@@ -22,7 +22,7 @@ import {
   showValue,
   type BridgeConfig,
   type ParseConfigOptions,
-} from "../src/bridge/config.js";
+} from "../src/bridge/config/config.js";
 import { openPermissionWarnings, permissionFor, permits } from "../src/bridge/permissions.js";
 import { runConfigCommand } from "../src/cli/bridge-config-commands.js";
 import { run } from "./helpers/cli.js";

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { AppServiceRegistration } from "matrix-appservice-bridge";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { ConfigErrors, loadConfig, parseConfig } from "../src/bridge/config.js";
+import { ConfigErrors, loadConfig, parseConfig } from "../src/bridge/config/config.js";
 import { buildRegistration, writeRegistration, type AppserviceRegistration } from "../src/bridge/registration.js";
 import { run } from "./helpers/cli.js";
 import { SYNAPSE_HOOK_TIMEOUT_MS, startSynapse, type SynapseHandle } from "../harness/synapse.js";

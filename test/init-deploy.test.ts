@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { parseConfig, resolveIdentityKey } from "../src/bridge/config.js";
+import { parseConfig, resolveIdentityKey } from "../src/bridge/config/config.js";
 import { parseEnv, SECRET_NAMES } from "../src/cli/deploy-files.js";
 import { hostnameOfSecretKeyFile } from "../src/cli/onion-key.js";
 import { initDeploy, runInitDeployCommand } from "../src/cli/init-deploy-command.js";

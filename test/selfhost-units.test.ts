@@ -3,7 +3,7 @@
 // Tor write the same hostname), invites from the bridge carry the published
 // relay addresses, and `client join --relay` overrides an invite's relays.
 import { describe, expect, it } from "vitest";
-import { parseConfig } from "../src/bridge/config.js";
+import { parseConfig } from "../src/bridge/config/config.js";
 import { relaysForInvite } from "../src/bridge/invite-relays.js";
 import { withRelays } from "../src/cli/client-command.js";
 import { hostnameOfSecretKeyFile, newOnionKey, OnionKeyError, onionAddress } from "../src/cli/onion-key.js";

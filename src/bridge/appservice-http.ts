@@ -1,7 +1,7 @@
 // The appservice's HTTP side, on node:http: the homeserver pushes
 // transactions here and retries each until we answer 200, so we answer only
 // after every event in it was handled. Also /live, /ready and /metrics.
-import type { DeviceTransaction } from "./e2ee.js";
+import type { DeviceTransaction } from "./e2ee/e2ee.js";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 
 export interface MatrixEvent {

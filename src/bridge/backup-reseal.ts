@@ -8,7 +8,7 @@ import { eventPurpose, keyPurpose, SEALED_EVENT } from "../store/client-store.js
 import type { Row, TableDump } from "../store/backup-tables.js";
 import type { IdentityVault } from "./identity-vault.js";
 import { INBOUND_PURPOSE, SEALED_INBOUND } from "./sealed-store.js";
-import { e2eePurpose } from "./e2ee-sealed.js";
+import { e2eePurpose } from "./e2ee/sealed.js";
 
 const str = (r: Row, k: string) => String(r[k]);
 const bytes = (r: Row, k: string) => r[k] as Uint8Array;

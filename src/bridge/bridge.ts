@@ -18,15 +18,15 @@ import { IdentityVault } from "./identity-vault.js";
 import { handleInbound, resumeInbound } from "./inbound.js";
 import { BridgeMatrix } from "./matrix-client.js";
 import { withSealedInbound } from "./sealed-store.js";
-import { BridgeE2ee } from "./e2ee.js";
+import { BridgeE2ee } from "./e2ee/e2ee.js";
 import { e2eeDeviceRows } from "../store/e2ee-store.js";
 import type { BridgeStorePort, MatrixPort } from "./ports.js";
 import type { Permission } from "../bot/context.js";
 import { publicAnnouncements } from "../pursuance/announcement-proof.js";
 import { announceStore } from "../store/announce-store.js";
-import { AnnounceMirror } from "./announce-mirror.js";
-import { atomFeed } from "./announce-render.js";
-import { PublicRoomsMatrix } from "./public-rooms.js";
+import { AnnounceMirror } from "./announce/mirror.js";
+import { atomFeed } from "./announce/render.js";
+import { PublicRoomsMatrix } from "./announce/public-rooms.js";
 import { requestFromMatrix, resumeJoinRequests, type RequestHost } from "./join-requests.js";
 import { html } from "../bot/reply.js";
 import type { RequestAddress } from "../pursuance/join-request.js";
@@ -116,7 +116,7 @@ export class Bridge {
   private ticker: NodeJS.Timeout | null = null;
   readonly limits: BridgeLimits;
   private queues!: RoomQueues;
-  /** Public announcement rooms: their own queues, apart from the rooms' (announce-mirror.ts). */
+  /** Public announcement rooms: their own queues, apart from the rooms' (announce/mirror.ts). */
   announce!: AnnounceMirror;
   /** Failed tries per inbound event (in this run), and how many were given up. */
   readonly inboundFailures = new Map<string, number>();

@@ -16,7 +16,7 @@ import { esc } from "./mirror-render.js";
 import { mayShow } from "./room-visibility.js";
 import { relaysForInvite } from "./invite-relays.js";
 import { findTask } from "../pursuance/views.js";
-import { ForeignSessionError, ReplayedError, UndecryptableError } from "./e2ee.js";
+import { ForeignSessionError, ReplayedError, UndecryptableError } from "./e2ee/e2ee.js";
 
 interface Relation {
   rel_type?: string;

@@ -3,7 +3,7 @@
 // full user id; the most specific matching key wins (user id > server name >
 // "*"), so a user entry can lower as well as raise what their server grants.
 // Levels are additive: admin includes manage includes commands.
-import { PERMISSION_LEVELS, normalisePermissionKey, splitUserId, type PermissionLevel } from "./config.js";
+import { PERMISSION_LEVELS, normalisePermissionKey, splitUserId, type PermissionLevel } from "./config/config.js";
 
 export type PermissionOrNone = "none" | PermissionLevel;
 

@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
 import { closeSync, fsyncSync, openSync, readFileSync, realpathSync, renameSync, rmSync, writeSync, chmodSync } from "node:fs";
 import { dirname, basename, join } from "node:path";
 import { isMap, isScalar, parseDocument, stringify, type Document, type YAMLMap } from "yaml";
-import { ConfigError, ConfigErrors, parseConfig, type BridgeConfig } from "./config.js";
+import { ConfigError, ConfigErrors, parseConfig, type BridgeConfig } from "./config/config.js";
 
 /** The registration as Synapse (and matrix-appservice-bridge's AppServiceRegistration) read it. */
 export interface AppserviceRegistration {

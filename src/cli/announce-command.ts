@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { loadCrypto } from "../cwtch/crypto.js";
 import { findCopies, keyInGroups, ProofFormatError, publicAnnouncements, verifyAnnouncement, type Copy, type Expect } from "../pursuance/announcement-proof.js";
-import { atomFeed, exportIndex } from "../bridge/announce-render.js";
+import { atomFeed, exportIndex } from "../bridge/announce/render.js";
 import { COMMON_HELP, parse, stdio, withClient, type Io } from "./client-context.js";
 import { UsageError } from "./relay-command.js";
 

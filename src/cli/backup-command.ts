@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { join } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { resealDump } from "../bridge/backup-reseal.js";
-import { ConfigErrors, loadConfig, resolveIdentityKey } from "../bridge/config.js";
+import { ConfigErrors, loadConfig, resolveIdentityKey } from "../bridge/config/config.js";
 import { IdentityVault } from "../bridge/identity-vault.js";
 import { equalBytes, fromB64, toB64, toHex } from "../cwtch/bytes.js";
 import { loadCrypto, type Crypto } from "../cwtch/crypto.js";

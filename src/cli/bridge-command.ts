@@ -2,7 +2,7 @@
 // validated first (every error named); SIGINT/SIGTERM stop it cleanly.
 import { parseArgs } from "node:util";
 import { Bridge, type BridgeSettings } from "../bridge/bridge.js";
-import { ConfigErrors, loadConfig, resolveIdentityKey, type BridgeConfig, type LogLevel } from "../bridge/config.js";
+import { ConfigErrors, loadConfig, resolveIdentityKey, type BridgeConfig, type LogLevel } from "../bridge/config/config.js";
 import { openPermissionWarnings, permissionFor } from "../bridge/permissions.js";
 
 export const BRIDGE_HELP = `Usage: pursuance bridge -c config.yaml

@@ -2,7 +2,7 @@
 // appservice registration. Bad flags exit 2 naming the flag; an invalid
 // config exits 1 listing every problem.
 import { parseArgs } from "node:util";
-import { ConfigErrors, loadConfig } from "../bridge/config.js";
+import { ConfigErrors, loadConfig } from "../bridge/config/config.js";
 import { openPermissionWarnings } from "../bridge/permissions.js";
 import { writeRegistration } from "../bridge/registration.js";
 import { UsageError } from "./relay-command.js";

@@ -6,8 +6,8 @@ import { accessSync, chmodSync, chownSync, constants, existsSync, mkdirSync, rea
 import { parse } from "yaml";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { ConfigErrors } from "../bridge/config.js";
-import { isPlaceholder, isServerName } from "../bridge/config-values.js";
+import { ConfigErrors } from "../bridge/config/config.js";
+import { isPlaceholder, isServerName } from "../bridge/config/values.js";
 import { writeFileAtomic, writeRegistration } from "../bridge/registration.js";
 import { SECRET_NAMES, bridgeConfigText, envText, homeserverText, newSecrets, parseEnv, publishedRelays, signingKeyText, type DeployOptions, type DeploySecrets } from "./deploy-files.js";
 import { DeployRerunError, existingServerName, planRerun, type RerunFlags } from "./deploy-rerun.js";

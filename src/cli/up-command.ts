@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { stringify } from "yaml";
 import { Bridge } from "../bridge/bridge.js";
-import { loadConfig } from "../bridge/config.js";
+import { loadConfig } from "../bridge/config/config.js";
 import { writeFileAtomic, writeRegistration } from "../bridge/registration.js";
 import { startRelay, type RelayServer } from "../cwtch/relay-server.js";
 import { withTimeout } from "../bridge/deadline.js";

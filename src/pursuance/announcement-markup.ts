@@ -1,4 +1,4 @@
-// What the renderers (src/bridge/announce-render.ts) put around the signed
+// What the renderers (src/bridge/announce/render.ts) put around the signed
 // text, exactly: the only markup, the only feed elements, the only attribution
 // lines. A reader is shown whatever a copy holds, not what survives stripping
 // markup: white text, an inline image, a link whose target is not its text or

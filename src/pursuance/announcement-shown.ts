@@ -3,7 +3,7 @@
 // the signed block alone and change the words above it ("relay 41276" becomes
 // "relay 51276"). The verifier compares the two and shows the difference.
 //
-// Every rendering (announce-render.ts) puts the text first, then an attribution
+// Every rendering (bridge/announce/render.ts) puts the text first, then an attribution
 // line starting with "— ", then the block: that line is where the shown text
 // ends, and the line itself must be one a renderer writes (announcement-markup.ts):
 // words put between it and the block are shown too. A copy with nothing but

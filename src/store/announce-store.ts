@@ -1,6 +1,6 @@
 // The announcement mirror's store port over drizzle (PostgreSQL or PGlite).
 import { and, eq } from "drizzle-orm";
-import type { AnnounceStorePort } from "../bridge/announce-ports.js";
+import type { AnnounceStorePort } from "../bridge/announce/ports.js";
 import { bridgeAnnouncePosted, bridgeAnnounceRooms } from "./announce-schema.js";
 import type { Db } from "./db.js";
 

@@ -1,11 +1,11 @@
 // Announcements as the public reads them: a Matrix message, an Atom feed, a
 // static HTML page. Each carries the proof (announcement-proof.ts) so a reader
 // can check it without trusting whoever served it.
-import { keyInGroups, MATRIX_PROOF_KEY, proofBlock, type PublicAnnouncement } from "../pursuance/announcement-proof.js";
-import { CUT_MARK, shownText, TOO_LONG_HTML } from "../pursuance/announcement-shown.js";
-import type { PublicMessage } from "./announce-ports.js";
-import { esc } from "./mirror-render.js";
-import { MAX_CONTENT_BYTES } from "./fit-message.js";
+import { keyInGroups, MATRIX_PROOF_KEY, proofBlock, type PublicAnnouncement } from "../../pursuance/announcement-proof.js";
+import { CUT_MARK, shownText, TOO_LONG_HTML } from "../../pursuance/announcement-shown.js";
+import type { PublicMessage } from "./ports.js";
+import { esc } from "../mirror-render.js";
+import { MAX_CONTENT_BYTES } from "../fit-message.js";
 
 const shown = shownText;
 

@@ -3,7 +3,7 @@
 // permissions.ts reads user ids with the same rules at run time, and the
 // error messages need showValue without the whole validator.
 import { isIP } from "node:net";
-import { IDENTITY_KEY_ENV } from "./config-types.js";
+import { IDENTITY_KEY_ENV } from "./types.js";
 
 const PLACEHOLDER_WORDS = /(^|[^A-Za-z0-9])(CHANGE[_ -]?ME|REPLACE[_ -]?ME|FILL[_ -]?ME[_ -]?IN|YOUR[_ -]?[A-Z_]+[_ -]?HERE|YOUR[_-]?(DOMAIN|SERVER|HOMESERVER|HOST)|TODO|FIXME)(?=$|[^A-Za-z0-9])/i;
 // RFC 2606 / 6761 names reserved for documentation.

@@ -22,10 +22,10 @@ import {
   type ToDeviceRequest,
 } from "@matrix-org/matrix-sdk-crypto-wasm";
 import { randomBytes } from "node:crypto";
-import { deleteStore, dumpStore, restoreStore } from "./e2ee-idb.js";
-import type { E2eeTransport, OutgoingRequest } from "./e2ee-transport.js";
+import { deleteStore, dumpStore, restoreStore } from "./idb.js";
+import type { E2eeTransport, OutgoingRequest } from "./transport.js";
 
-/** Where a machine's store lives between runs: the bridge's database, sealed (see e2ee-store.ts). */
+/** Where a machine's store lives between runs: the bridge's database, sealed (see src/store/e2ee-store.ts). */
 export interface CryptoStorePort {
   load(userId: string): Promise<{ deviceId: string; state: Uint8Array } | null>;
   save(userId: string, deviceId: string, state: Uint8Array): Promise<void>;

@@ -4,12 +4,12 @@
 // The homeserver pushes to-device messages (MSC2409), device list changes and
 // one-time key counts (MSC3202) in the appservice transactions; see
 // docs/DESIGN.md, "End-to-bridge encryption", for why not a /sync per user.
-import { E2eeMachine, E2eeStoreError, type RoomCrypto } from "./e2ee-machine.js";
-import { E2eeHttpError, E2eeTransport } from "./e2ee-transport.js";
-import { SealedCryptoStore } from "./e2ee-sealed.js";
-import type { E2eeDeviceRows } from "../store/e2ee-store.js";
-import type { IdentityVault } from "./identity-vault.js";
-import type { BridgeStorePort } from "./ports.js";
+import { E2eeMachine, E2eeStoreError, type RoomCrypto } from "./machine.js";
+import { E2eeHttpError, E2eeTransport } from "./transport.js";
+import { SealedCryptoStore } from "./sealed.js";
+import type { E2eeDeviceRows } from "../../store/e2ee-store.js";
+import type { IdentityVault } from "../identity-vault.js";
+import type { BridgeStorePort } from "../ports.js";
 import { randomBytes } from "node:crypto";
 
 export { E2eeStoreError };

@@ -2,10 +2,10 @@
 // with, and the store's snapshot, sealed together under the vault key and
 // bound to the user and device, so a row copied to another user does not open.
 import { randomBytes } from "node:crypto";
-import type { E2eeDeviceRows } from "../store/e2ee-store.js";
-import type { CryptoStorePort } from "./e2ee-machine.js";
-import { E2eeStoreError } from "./e2ee-machine.js";
-import type { IdentityVault } from "./identity-vault.js";
+import type { E2eeDeviceRows } from "../../store/e2ee-store.js";
+import type { CryptoStorePort } from "./machine.js";
+import { E2eeStoreError } from "./machine.js";
+import type { IdentityVault } from "../identity-vault.js";
 
 export const e2eePurpose = (userId: string, deviceId: string) => `e2ee-device|${userId}|${deviceId}`;
 

@@ -13,12 +13,12 @@
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { parseDocument } from "yaml";
-import { parseAnnounce } from "./config-announce.js";
-import { Checker, isObj } from "./config-checker.js";
-import { ConfigError, ConfigErrors } from "./config-errors.js";
-import { parseAppservice, parseDatabase, parseEncryption, parseHomeserver, parseIdentities, parsePermissions, parseRelays, parseSocksProxy, parseSwitches } from "./config-sections.js";
-import { IDENTITY_KEY_ENV, type BridgeConfig, type ParseConfigOptions } from "./config-types.js";
-import { KEY_EXPECTED, decodeKey32, showValue } from "./config-values.js";
+import { parseAnnounce } from "./announce.js";
+import { Checker, isObj } from "./checker.js";
+import { ConfigError, ConfigErrors } from "./errors.js";
+import { parseAppservice, parseDatabase, parseEncryption, parseHomeserver, parseIdentities, parsePermissions, parseRelays, parseSocksProxy, parseSwitches } from "./sections.js";
+import { IDENTITY_KEY_ENV, type BridgeConfig, type ParseConfigOptions } from "./types.js";
+import { KEY_EXPECTED, decodeKey32, showValue } from "./values.js";
 
 export {
   CONFIG_DEFAULTS,
@@ -35,9 +35,9 @@ export {
   type LogLevel,
   type ParseConfigOptions,
   type PermissionLevel,
-} from "./config-types.js";
-export { ConfigError, ConfigErrors } from "./config-errors.js";
-export { decodeKey32, isPlaceholder, isServerName, normalisePermissionKey, showValue, splitUserId } from "./config-values.js";
+} from "./types.js";
+export { ConfigError, ConfigErrors } from "./errors.js";
+export { decodeKey32, isPlaceholder, isServerName, normalisePermissionKey, showValue, splitUserId } from "./values.js";
 
 const SECTIONS = ["homeserver", "appservice", "database", "relays", "inviteRelays", "socksProxy", "identities", "permissions", "rooms", "metrics", "logging", "announce", "encryption"] as const;
 

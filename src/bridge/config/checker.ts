@@ -1,8 +1,8 @@
 // The validator's bookkeeping: it collects problems instead of throwing at the
 // first, so that one run reports everything wrong with a config, and keeps a
 // section that is not a mapping from also being blamed for each missing key.
-import { ConfigError } from "./config-errors.js";
-import { isPlaceholder } from "./config-values.js";
+import { ConfigError } from "./errors.js";
+import { isPlaceholder } from "./values.js";
 
 export type Obj = Record<string, unknown>;
 export const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);

@@ -1,8 +1,8 @@
 // The `announce` section: public rooms per pursuance (announce.rooms, pursuance
 // id → room aliases) and whether the Atom feeds are served (announce.feeds).
 // Rooms added from Matrix (`!announce room add`) live in the database instead.
-import { isObj, type Checker } from "./config-checker.js";
-import type { AnnounceConfig } from "./config-types.js";
+import { isObj, type Checker } from "./checker.js";
+import type { AnnounceConfig } from "./types.js";
 
 const PURSUANCE_ID = /^[0-9a-f]{64}$/;
 const ALIAS = /^#[^:\s]+:[A-Za-z0-9.-]+(?::\d+)?$/;

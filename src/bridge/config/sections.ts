@@ -3,7 +3,7 @@
 // does not hide the problems of the sections after it.
 import { isIP } from "node:net";
 import { isAbsolute, resolve } from "node:path";
-import { isObj, type Checker, type Obj } from "./config-checker.js";
+import { isObj, type Checker, type Obj } from "./checker.js";
 import {
   CONFIG_DEFAULTS,
   IDENTITY_KEY_ENV,
@@ -15,8 +15,8 @@ import {
   type DatabaseConfig,
   type IdentitiesConfig,
   type PermissionLevel,
-} from "./config-types.js";
-import { DNS_NAME, KEY_EXPECTED, LOCALPART, decodeKey32, httpUrl, isPlaceholder, isServerName, normalisePermissionKey, splitUserId, wsUrl } from "./config-values.js";
+} from "./types.js";
+import { DNS_NAME, KEY_EXPECTED, LOCALPART, decodeKey32, httpUrl, isPlaceholder, isServerName, normalisePermissionKey, splitUserId, wsUrl } from "./values.js";
 
 export function parseHomeserver(c: Checker, value: unknown): BridgeConfig["homeserver"] {
   const hs = c.section("homeserver", value, ["url", "domain"]);

@@ -4,8 +4,8 @@
 // power there allows, and what it could not set is logged, not fatal (the
 // announcements carry their own proof, wherever they are read).
 import { MatrixClient } from "matrix-bot-sdk";
-import type { PublicMessage, PublicRoomsPort } from "./announce-ports.js";
-import { cleanBody } from "./sanitize.js";
+import type { PublicMessage, PublicRoomsPort } from "./ports.js";
+import { cleanBody } from "../sanitize.js";
 
 export interface PublicRoomsOptions {
   homeserverUrl: string;

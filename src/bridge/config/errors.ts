@@ -1,7 +1,7 @@
 // What a bad config is reported as. Each problem keeps its key, value and
 // expectation as fields as well as in the message, so that callers can tell
 // which key failed without parsing the text.
-import { showValue } from "./config-values.js";
+import { showValue } from "./values.js";
 
 /** One problem with one key. `value` is undefined when the key is missing. */
 export class ConfigError extends Error {

@@ -4,9 +4,9 @@
 // room that is gone or a homeserver that is down is retried with backoff and
 // holds up nothing else. A room added later gets every past announcement, in
 // order; the ledger in the database keeps a restart from posting any twice.
-import type { PublicAnnouncement } from "../pursuance/announcement-proof.js";
-import type { AnnounceStorePort, PublicRoomsPort } from "./announce-ports.js";
-import { announcementMessage } from "./announce-render.js";
+import type { PublicAnnouncement } from "../../pursuance/announcement-proof.js";
+import type { AnnounceStorePort, PublicRoomsPort } from "./ports.js";
+import { announcementMessage } from "./render.js";
 
 export interface AnnounceSource {
   groupId: string;
