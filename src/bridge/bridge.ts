@@ -16,12 +16,12 @@ import { RoomQueues } from "./room-queue.js";
 import { HostedPursuance } from "./hosted-pursuance.js";
 import { IdentityVault } from "./identity-vault.js";
 import { handleInbound, resumeInbound } from "./inbound.js";
+import { InboundStats, type InboundHost } from "./inbound-port.js";
 import { BridgeMatrix } from "./matrix-client.js";
 import { withSealedInbound } from "./sealed-store.js";
 import { BridgeE2ee } from "./e2ee/e2ee.js";
 import { e2eeDeviceRows } from "../store/e2ee-store.js";
 import type { BridgeStorePort, MatrixPort } from "./ports.js";
-import type { Permission } from "../bot/context.js";
 import { publicAnnouncements } from "../pursuance/announcement-proof.js";
 import { announceStore } from "../store/announce-store.js";
 import { AnnounceMirror } from "./announce/mirror.js";
@@ -29,76 +29,11 @@ import { atomFeed } from "./announce/render.js";
 import { PublicRoomsMatrix } from "./announce/public-rooms.js";
 import { requestFromMatrix, resumeJoinRequests, type RequestHost } from "./join-requests.js";
 import { html } from "../bot/reply.js";
+import { DEFAULT_ENCRYPTION, DEFAULT_LIMITS, EncryptionRequiredError, type BridgeLimits, type BridgeSettings, type EncryptionSettings } from "./settings.js";
+export type { BridgeLimits, BridgeSettings, EncryptionSettings } from "./settings.js";
 import type { RequestAddress } from "../pursuance/join-request.js";
 
-/** What the running bridge needs, resolved from the YAML config. */
-export interface BridgeSettings {
-  homeserverUrl: string;
-  domain: string;
-  bindAddress: string;
-  port: number;
-  asToken: string;
-  hsToken: string;
-  botLocalpart: string;
-  userPrefix: string;
-  database: string;
-  relays: string[];
-  /** config inviteRelays: how members outside this host reach `relays` (see invite-relays.ts). */
-  inviteRelays?: string[];
-  socksProxy?: string;
-  identityKey: Uint8Array;
-  permissionFor(userId: string): Permission;
-  /** Serve Prometheus /metrics (default true); /live and /ready are always served. */
-  metricsEnabled?: boolean;
-  /** rooms.perRole: a room per role, membership following the role (default false). */
-  perRoleRooms?: boolean;
-  /** Deadlines and retry bounds; tests shorten them. */
-  limits?: Partial<BridgeLimits>;
-  /** Public announcements: rooms per pursuance id (announce.rooms), the Atom feeds (default on), first retry delay. */
-  announce?: { rooms?: Readonly<Record<string, readonly string[]>>; feeds?: boolean; retryBaseMs?: number };
-  /** The registration's id (appservice.id): the bridge pings the homeserver with it on start. */
-  appserviceId?: string;
-  /** End-to-bridge encryption (config `encryption`); see EncryptionSettings. */
-  encryption?: Partial<EncryptionSettings>;
-  log(level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>): void;
-}
-
-/** Like mautrix's: `allow` (default true) reads and writes encrypted rooms; `default` makes the rooms the bridge creates encrypted; `require` refuses unencrypted rooms. */
-export interface EncryptionSettings {
-  allow: boolean;
-  default: boolean;
-  require: boolean;
-  /** How long a message waits for its room key (default 10 s). */
-  keyWaitMs: number;
-  /** The bridge's outbound Megolm sessions end after this many messages or hours (a room's stricter setting wins). */
-  rotation: { messages: number; hours: number };
-}
-
-export const DEFAULT_ENCRYPTION: EncryptionSettings = { allow: true, default: false, require: false, keyWaitMs: 10_000, rotation: { messages: 100, hours: 24 } };
-
-/** How long the bridge waits on anything, and how often it tries. */
-export interface BridgeLimits {
-  /** One call to the homeserver or the database. */
-  ioTimeoutMs: number;
-  /** One inbound event's handling, and one mirror pass. */
-  stepTimeoutMs: number;
-  /** A room whose queue made no progress for this long makes /ready false. */
-  stuckAfterMs: number;
-  /** Tries of one inbound command before it is answered ⛔ and dropped. */
-  maxCommandAttempts: number;
-}
-
-/** encryption.require: the bridge would have posted into an unencrypted room; carries the room. */
-export class EncryptionRequiredError extends Error {
-  constructor(readonly roomId: string) {
-    super(`not posting in ${roomId}: it is not encrypted and encryption.require is set`);
-    this.name = "EncryptionRequiredError";
-  }
-}
-
-export const DEFAULT_LIMITS: BridgeLimits = { ioTimeoutMs: 15_000, stepTimeoutMs: 30_000, stuckAfterMs: 60_000, maxCommandAttempts: 3 };
-
-export class Bridge {
+export class Bridge implements InboundHost {
   /** Every bound room → its pursuance (several rooms may share one). */
   readonly rooms = new Map<string, HostedPursuance>();
   /** Group id → the pursuance as hosted here: one per pursuance, one identity per person in it. */
@@ -119,8 +54,7 @@ export class Bridge {
   /** Public announcement rooms: their own queues, apart from the rooms' (announce/mirror.ts). */
   announce!: AnnounceMirror;
   /** Failed tries per inbound event (in this run), and how many were given up. */
-  readonly inboundFailures = new Map<string, number>();
-  commandsDropped = 0;
+  readonly inbound = new InboundStats();
   /** Inbound handling waits for the bound rooms to be loaded (the HTTP side listens before). */
   private loaded!: Promise<void>;
   private markLoaded!: () => void;
@@ -513,7 +447,7 @@ export class Bridge {
       "# TYPE pursuance_bridge_transactions_refused_total counter",
       `pursuance_bridge_transactions_refused_total ${this.http.transactionsRefused}`,
       "# TYPE pursuance_bridge_commands_dropped_total counter",
-      `pursuance_bridge_commands_dropped_total ${this.commandsDropped}`,
+      `pursuance_bridge_commands_dropped_total ${this.inbound.dropped}`,
       "# TYPE pursuance_bridge_mirror_dropped_total counter",
       `pursuance_bridge_mirror_dropped_total ${[...this.pursuances.values()].reduce((n, r) => n + r.mirrorDropped, 0)}`,
       "# TYPE pursuance_bridge_announcements_mirrored_total counter",

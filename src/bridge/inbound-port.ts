@@ -1,0 +1,38 @@
+// What inbound handling needs of the bridge, and nothing more: the bridge
+// implements it (bridge.ts), the inbound files take it, so neither reaches
+// into the other's fields and the imports point one way.
+import type { AnnounceMirror } from "./announce/mirror.js";
+import type { MatrixEvent } from "./appservice-http.js";
+import type { BridgeE2ee } from "./e2ee/e2ee.js";
+import type { HostedPursuance } from "./hosted-pursuance.js";
+import type { BridgeStorePort, MatrixPort } from "./ports.js";
+import type { BridgeLimits, BridgeSettings } from "./settings.js";
+import type { PursuanceClient } from "../pursuance/client.js";
+import type { Invite } from "../pursuance/invite.js";
+import type { RequestAddress } from "../pursuance/join-request.js";
+
+/** Tries per inbound event in this run, and how many were given up (the bridge's metrics read them). */
+export class InboundStats {
+  readonly failures = new Map<string, number>();
+  dropped = 0;
+}
+
+export interface InboundHost {
+  readonly s: Pick<BridgeSettings, "log" | "relays" | "inviteRelays" | "permissionFor">;
+  readonly matrix: MatrixPort;
+  readonly store: BridgeStorePort;
+  readonly e2ee: BridgeE2ee | null;
+  readonly limits: BridgeLimits;
+  readonly inbound: InboundStats;
+  readonly announce: Pick<AnnounceMirror, "add" | "remove" | "status">;
+  enqueue(roomId: string, fn: () => Promise<void>): void;
+  refusesRoom(roomId: string): Promise<boolean>;
+  pursuanceOfRoom(roomId: string): HostedPursuance | undefined;
+  directRoom(userId: string): Promise<string>;
+  createPursuance(roomId: string, sender: string, name: string, displayName: string): Promise<PursuanceClient>;
+  joinPursuance(roomId: string, sender: string, invite: Invite, displayName: string): Promise<PursuanceClient>;
+  requestToJoin(roomId: string, sender: string, addr: RequestAddress, message: string, displayName: string): Promise<string>;
+}
+
+/** The tag a command's events carry, so its effect is recognised after a crash. */
+export const viaOf = (e: MatrixEvent) => `matrix:${e.event_id}`;
