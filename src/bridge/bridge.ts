@@ -17,6 +17,8 @@ import { HostedPursuance } from "./hosted-pursuance.js";
 import { IdentityVault } from "./identity-vault.js";
 import { handleInbound, resumeInbound } from "./inbound.js";
 import { InboundStats, type InboundHost } from "./inbound-port.js";
+import { pingHomeserver, renderMetrics } from "./bridge-metrics.js";
+import { directRoomOf, refusesPlainRoom, secureRoom } from "./room-guard.js";
 import { BridgeMatrix } from "./matrix-client.js";
 import { withSealedInbound } from "./sealed-store.js";
 import { BridgeE2ee } from "./e2ee/e2ee.js";
@@ -139,7 +141,7 @@ export class Bridge implements InboundHost {
     });
     // Listen first: the homeserver queues transactions until we answer, and we answer only when ready.
     this.port = await this.http.listen();
-    await this.pingHomeserver();
+    await pingHomeserver(this.s, this.limits.ioTimeoutMs);
     for (const b of await this.store.rooms()) {
       try {
         await this.loadRoom(b.roomId);
@@ -332,35 +334,17 @@ export class Bridge implements InboundHost {
     return c;
   }
 
-  /**
-   * A bound room should show its history only from when one joined (what was
-   * shown to those present must not reach who comes later), and the bot needs
-   * the power to redact pasted invites. Without that power, the room is told.
-   */
-  async secureBoundRoom(roomId: string): Promise<void> {
-    try {
-      const p = await this.matrix.botPower(roomId);
-      if (p.mine >= p.stateDefault) await this.matrix.setHistoryVisibility(roomId, "joined");
-      if ((p.mine < p.redact || p.mine < p.stateDefault) && (await this.store.sayOnce(roomId, this.matrix.botUserId, "power"))) {
-        const plain = `⚠ This bridge's bot has power level ${p.mine} here: it cannot remove pasted invites or keep earlier messages from people who join later. Give it power level 100 in this room.`;
-        await this.matrix.send(roomId, { plain, html: plain, notice: true, txnId: `pursuance.power.${roomId}` });
-      }
-    } catch (e) {
-      this.s.log("warn", "could not check the bot's power in a bound room", { room: roomId, error: (e as Error).message });
-    }
+  /** History only from one's join, and the power to redact: see room-guard.ts. */
+  secureBoundRoom(roomId: string): Promise<void> {
+    return secureRoom(this.matrix, this.store, roomId, this.s.log);
   }
 
-  /** The bot's direct chat with a user, made (is_direct) the first time it is needed. */
-  async directRoom(userId: string): Promise<string> {
-    const have = await this.store.directRoom(userId);
-    if (have) {
-      // Left or never joined: invite again (a no-op when already there).
-      await this.matrix.invite(have, userId).catch(() => {});
-      return have;
-    }
-    const id = await this.matrix.createDirectRoom(userId);
-    await this.store.setDirectRoom(userId, id);
-    return id;
+  directRoom(userId: string): Promise<string> {
+    return directRoomOf(this.matrix, this.store, userId);
+  }
+
+  refusesRoom(roomId: string): Promise<boolean> {
+    return this.e2ee && this.encryption.require ? refusesPlainRoom(this.e2ee, this.matrix, this.store, roomId) : Promise.resolve(false);
   }
 
   /** Run inbound work for a room in order, after what came before it in that room. */
@@ -373,45 +357,10 @@ export class Bridge implements InboundHost {
     await this.queues.idle();
   }
 
-  /**
-   * Tell the homeserver we are back (MSC2659 ping): transactions it failed to
-   * deliver while we were down are otherwise retried only after its backoff,
-   * and a room key held up there makes the message it opens unreadable.
-   */
-  private async pingHomeserver(): Promise<void> {
-    if (!this.s.appserviceId) return;
-    const path = `/_matrix/client/v1/appservice/${encodeURIComponent(this.s.appserviceId)}/ping`;
-    try {
-      const r = await fetch(this.s.homeserverUrl + path, {
-        method: "POST",
-        headers: { authorization: `Bearer ${this.s.asToken}`, "content-type": "application/json" },
-        body: JSON.stringify({ transaction_id: `pursuance.start.${Date.now()}` }),
-        signal: AbortSignal.timeout(this.limits.ioTimeoutMs),
-      });
-      if (!r.ok) this.s.log("warn", "the homeserver did not take the appservice ping", { status: r.status, body: (await r.text()).slice(0, 200) });
-    } catch (e) {
-      this.s.log("warn", "could not ping the homeserver", { error: (e as Error).message });
-    }
-  }
-
   /** encryption.require: nothing goes into an unencrypted room but the one notice saying why. */
   private async sealFor(e2ee: BridgeE2ee, roomId: string, userId: string, type: string, content: Record<string, unknown>, o: { mayBePlain?: boolean } = {}) {
     if (this.encryption.require && !o.mayBePlain && !(await e2ee.isEncrypted(roomId))) throw new EncryptionRequiredError(roomId);
     return e2ee.seal(roomId, userId, type, content);
-  }
-
-  /**
-   * Under encryption.require, an unencrypted room gets one notice (sent in
-   * clear: it is the only thing that is) and its commands are not acted on.
-   * Returns true when the room is refused.
-   */
-  async refusesRoom(roomId: string): Promise<boolean> {
-    if (!this.e2ee || !this.encryption.require || (await this.e2ee.isEncrypted(roomId))) return false;
-    if (await this.store.sayOnce(roomId, this.matrix.botUserId, "e2ee-required")) {
-      const plain = "🔒 This bridge works only in encrypted rooms (encryption.require in its config): it will not read or post anything here. Turn on encryption in this room's settings (it cannot be turned off again), then send your command again.";
-      await this.matrix.send(roomId, { plain, html: plain, notice: true, mayBePlain: true, txnId: `pursuance.e2ee-required.${roomId}` });
-    }
-    return true;
   }
 
   private async onEvent(e: MatrixEvent): Promise<void> {
@@ -434,39 +383,18 @@ export class Bridge implements InboundHost {
   }
 
   metrics(): string {
-    const lines = [
-      "# TYPE pursuance_bridge_rooms gauge",
-      `pursuance_bridge_rooms ${this.rooms.size}`,
-      "# TYPE pursuance_bridge_identities gauge",
-      `pursuance_bridge_identities ${[...this.pursuances.values()].reduce((n, r) => n + r.clients.size, 0)}`,
-      "# TYPE pursuance_bridge_events_mirrored_total counter",
-      `pursuance_bridge_events_mirrored_total ${[...this.pursuances.values()].reduce((n, r) => n + r.mirrored, 0)}`,
-      "# TYPE pursuance_bridge_matrix_events_total counter",
-      `pursuance_bridge_matrix_events_total{result="handled"} ${this.http.eventsHandled}`,
-      `pursuance_bridge_matrix_events_total{result="failed"} ${this.http.eventsFailed}`,
-      "# TYPE pursuance_bridge_transactions_refused_total counter",
-      `pursuance_bridge_transactions_refused_total ${this.http.transactionsRefused}`,
-      "# TYPE pursuance_bridge_commands_dropped_total counter",
-      `pursuance_bridge_commands_dropped_total ${this.inbound.dropped}`,
-      "# TYPE pursuance_bridge_mirror_dropped_total counter",
-      `pursuance_bridge_mirror_dropped_total ${[...this.pursuances.values()].reduce((n, r) => n + r.mirrorDropped, 0)}`,
-      "# TYPE pursuance_bridge_announcements_mirrored_total counter",
-      `pursuance_bridge_announcements_mirrored_total ${this.announce.posted}`,
-      "# TYPE pursuance_bridge_announce_failures_total counter",
-      `pursuance_bridge_announce_failures_total ${this.announce.failures}`,
-      "# TYPE pursuance_bridge_step_timeouts_total counter",
-      `pursuance_bridge_step_timeouts_total ${this.queues.timeouts}`,
-      "# TYPE pursuance_bridge_e2ee_events_total counter",
-      `pursuance_bridge_e2ee_events_total{result="decrypted"} ${this.e2ee?.decrypted ?? 0}`,
-      `pursuance_bridge_e2ee_events_total{result="encrypted"} ${this.e2ee?.encrypted ?? 0}`,
-      `pursuance_bridge_e2ee_events_total{result="undecryptable"} ${this.e2ee?.undecryptable ?? 0}`,
-      `pursuance_bridge_e2ee_events_total{result="replayed"} ${this.e2ee?.replayed ?? 0}`,
-      `pursuance_bridge_e2ee_events_total{result="foreign-session"} ${this.e2ee?.foreign ?? 0}`,
-      "# TYPE pursuance_bridge_e2ee_device_failures_total counter",
-      `pursuance_bridge_e2ee_device_failures_total ${this.http.deviceFailures}`,
-      "# TYPE pursuance_bridge_rooms_stuck gauge",
-      `pursuance_bridge_rooms_stuck ${this.queues.stuck().length}`,
-    ];
-    return lines.join("\n") + "\n";
+    const hosted = [...this.pursuances.values()];
+    return renderMetrics({
+      rooms: this.rooms.size,
+      identities: hosted.reduce((n, r) => n + r.clients.size, 0),
+      mirrored: hosted.reduce((n, r) => n + r.mirrored, 0),
+      mirrorDropped: hosted.reduce((n, r) => n + r.mirrorDropped, 0),
+      http: this.http,
+      commandsDropped: this.inbound.dropped,
+      announce: this.announce,
+      stepTimeouts: this.queues.timeouts,
+      roomsStuck: this.queues.stuck().length,
+      e2ee: this.e2ee,
+    });
   }
 }

@@ -1,0 +1,52 @@
+// What the bridge checks and keeps about the rooms it is in: a bound room shows
+// history only from one's join and lets the bot redact; an unencrypted room is
+// refused under encryption.require; each user's direct chat with the bot.
+import type { BridgeE2ee } from "./e2ee/e2ee.js";
+import type { BridgeStorePort, MatrixPort } from "./ports.js";
+import type { BridgeSettings } from "./settings.js";
+
+/**
+ * A bound room should show its history only from when one joined (what was
+ * shown to those present must not reach who comes later), and the bot needs
+ * the power to redact pasted invites. Without that power, the room is told.
+ */
+export async function secureRoom(matrix: MatrixPort, store: BridgeStorePort, roomId: string, log: BridgeSettings["log"]): Promise<void> {
+  try {
+    const p = await matrix.botPower(roomId);
+    if (p.mine >= p.stateDefault) await matrix.setHistoryVisibility(roomId, "joined");
+    if ((p.mine < p.redact || p.mine < p.stateDefault) && (await store.sayOnce(roomId, matrix.botUserId, "power"))) {
+      const plain = `⚠ This bridge's bot has power level ${p.mine} here: it cannot remove pasted invites or keep earlier messages from people who join later. Give it power level 100 in this room.`;
+      await matrix.send(roomId, { plain, html: plain, notice: true, txnId: `pursuance.power.${roomId}` });
+    }
+  } catch (e) {
+    log("warn", "could not check the bot's power in a bound room", { room: roomId, error: (e as Error).message });
+  }
+}
+
+/** The bot's direct chat with a user, made (is_direct) the first time it is needed. */
+export async function directRoomOf(matrix: MatrixPort, store: BridgeStorePort, userId: string): Promise<string> {
+  const have = await store.directRoom(userId);
+  if (have) {
+    // Left or never joined: invite again (a no-op when already there).
+    await matrix.invite(have, userId).catch(() => {});
+    return have;
+  }
+  const id = await matrix.createDirectRoom(userId);
+  await store.setDirectRoom(userId, id);
+  return id;
+}
+
+/**
+ * Under encryption.require, an unencrypted room gets one notice (sent in
+ * clear: it is the only thing that is) and its commands are not acted on.
+ * Returns true when the room is refused.
+ */
+export async function refusesPlainRoom(e2ee: BridgeE2ee, matrix: MatrixPort, store: BridgeStorePort, roomId: string): Promise<boolean> {
+  if (await e2ee.isEncrypted(roomId)) return false;
+  if (await store.sayOnce(roomId, matrix.botUserId, "e2ee-required")) {
+    const plain = "🔒 This bridge works only in encrypted rooms (encryption.require in its config): it will not read or post anything here. Turn on encryption in this room's settings (it cannot be turned off again), then send your command again.";
+    await matrix.send(roomId, { plain, html: plain, notice: true, mayBePlain: true, txnId: `pursuance.e2ee-required.${roomId}` });
+  }
+  return true;
+}
+
