@@ -26,7 +26,8 @@ import {
   type InviteSecret,
 } from "../src/pursuance/actions.js";
 import type { PEvent } from "../src/pursuance/apply-common.js";
-import { BodyError, encodeBody, parseBody, type Assignee, type Body, type Ciphertext, type SealedContent } from "../src/pursuance/events.js";
+import { BodyError, encodeBody, type Assignee, type Body, type Ciphertext, type SealedContent } from "../src/pursuance/events.js";
+import { parseBody } from "../src/pursuance/events-parse.js";
 import { Fold, foldAll } from "../src/pursuance/fold.js";
 import { KeyRing, type HeldKey } from "../src/pursuance/keyring.js";
 import type { Capability, Rules } from "../src/pursuance/rules.js";

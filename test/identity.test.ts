@@ -3,7 +3,8 @@
 // the same verdicts and hash in every delivery order.
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadCrypto, type Crypto } from "../src/cwtch/crypto.js";
-import { BodyError, encodeBody, parseBody } from "../src/pursuance/events.js";
+import { BodyError, encodeBody } from "../src/pursuance/events.js";
+import { parseBody } from "../src/pursuance/events-parse.js";
 import { fingerprint, writtenFingerprint } from "../src/pursuance/fingerprint.js";
 import { canonicalState } from "../src/pursuance/state.js";
 import { claimHistory, memberLinkedTo, trustWarning, whois, type CheckedLinks } from "../src/pursuance/identity.js";

@@ -3,7 +3,8 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadCrypto, type Crypto } from "../src/cwtch/crypto.js";
 import { inviteBody, joinBody } from "../src/pursuance/actions.js";
-import { BodyError, encodeBody, parseBody, type Body } from "../src/pursuance/events.js";
+import { BodyError, encodeBody, type Body } from "../src/pursuance/events.js";
+import { parseBody } from "../src/pursuance/events-parse.js";
 import { converge, expectApplied, expectRejected, type HMember, ladder, memoVerifyCrypto, History } from "./helpers/history.js";
 
 let base: Crypto;

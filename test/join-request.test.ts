@@ -12,7 +12,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { toB64, toHex } from "../src/cwtch/bytes.js";
 import { loadCrypto, type Crypto } from "../src/cwtch/crypto.js";
-import { BodyError, parseBody } from "../src/pursuance/events.js";
+import { BodyError } from "../src/pursuance/events.js";
+import { parseBody } from "../src/pursuance/events-parse.js";
 import {
   decodeRequestAddress,
   encodeRequestAddress,

@@ -7,7 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadCrypto, type Crypto } from "../src/cwtch/crypto.js";
-import { BodyError, parseBody } from "../src/pursuance/events.js";
+import { BodyError } from "../src/pursuance/events.js";
+import { parseBody } from "../src/pursuance/events-parse.js";
 import { converge, expectApplied, expectRejected, History } from "./helpers/history.js";
 import { ok, run, startRelayProcess } from "./helpers/cli.js";
 

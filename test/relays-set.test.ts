@@ -5,7 +5,8 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { startRelay, type RelayServer } from "../src/cwtch/relay-server.js";
 import { ActionError } from "../src/pursuance/actions.js";
-import { BodyError, MAX_RELAYS, parseBody } from "../src/pursuance/events.js";
+import { BodyError } from "../src/pursuance/events.js";
+import { MAX_RELAYS, parseBody } from "../src/pursuance/events-parse.js";
 import { PursuanceClient } from "../src/pursuance/client.js";
 import { decodeInvite, encodeInvite } from "../src/pursuance/invite.js";
 import { defaultRules, type Rules } from "../src/pursuance/rules.js";

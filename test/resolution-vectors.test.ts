@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadCrypto, type Crypto } from "../src/cwtch/crypto.js";
 import type { PEvent } from "../src/pursuance/apply-common.js";
-import { parseBody } from "../src/pursuance/events.js";
+import { parseBody } from "../src/pursuance/events-parse.js";
 import { deliver, memoVerifyCrypto, quietly, randomCausalOrder, randomChunks, Rng } from "./helpers/history.js";
 import type { ResolutionVector } from "./vectors/generate-resolution.js";
 

@@ -5,7 +5,8 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadCrypto, type Crypto } from "../src/cwtch/crypto.js";
 import { policyBody } from "../src/pursuance/actions-rules.js";
-import { encodeBody, parseBody, type Body } from "../src/pursuance/events.js";
+import { encodeBody, type Body } from "../src/pursuance/events.js";
+import { parseBody } from "../src/pursuance/events-parse.js";
 import { escrowBody, escrowStale, recoverEscrow, voteBody } from "../src/pursuance/escrow.js";
 import { foldAll } from "../src/pursuance/fold.js";
 import { defaultRules } from "../src/pursuance/rules.js";

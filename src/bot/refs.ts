@@ -3,7 +3,8 @@
 // spaces), assignees, statuses and due dates. And the one way the bot writes:
 // a body is parsed as every receiver will parse it, then dry-run by the rules.
 import type { PursuanceClient } from "../pursuance/client.js";
-import { encodeBody, parseBody, TASK_STATUSES, type Assignee, type Body, type TaskStatus } from "../pursuance/events.js";
+import { encodeBody, TASK_STATUSES, type Assignee, type Body, type TaskStatus } from "../pursuance/events.js";
+import { parseBody } from "../pursuance/events-parse.js";
 import type { PursuanceState } from "../pursuance/state.js";
 import { findMember, LookupError, memberName } from "../pursuance/views.js";
 import type { BoundContext } from "./context.js";

@@ -10,7 +10,8 @@ import type { SignedEvent } from "../cwtch/message.js";
 import type { RelayClient } from "../cwtch/relay-client.js";
 import { ActionError } from "./actions.js";
 import type { PursuanceClient } from "./client.js";
-import { BodyError, encodeBody, parseBody, type Body } from "./events.js";
+import { BodyError, encodeBody, type Body } from "./events.js";
+import { parseBody } from "./events-parse.js";
 
 export interface CopyProgress {
   relay: string;

@@ -3,7 +3,8 @@
 import { toHex } from "../cwtch/bytes.js";
 import type { SignedEvent } from "../cwtch/message.js";
 import type { PEvent } from "./apply-common.js";
-import { BodyError, MAX_TS, parseBody } from "./events.js";
+import { BodyError, MAX_TS } from "./events.js";
+import { parseBody } from "./events-parse.js";
 
 export function toPEvent(e: SignedEvent): PEvent {
   const parents = e.deps.map(toHex);
