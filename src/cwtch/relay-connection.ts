@@ -5,106 +5,12 @@
 import type { Duplex } from "node:stream";
 import { WebSocket, type RawData } from "ws";
 import { fromB64Canonical, toB64 } from "./bytes.js";
-import type { Crypto } from "./crypto.js";
 import { checkPow } from "./pow.js";
-import type { RelayCounters } from "./relay-metrics.js";
-import type { PowGovernor } from "./relay-pow-governor.js";
 import { FrameError, parseClientFrame, postAck, RELAY_PROTOCOL_VERSION, type ClientFrame, type ErrorCode, type ServerFrame } from "./relay-protocol.js";
-import { frameBytes, type RelayStats, type RelayStore } from "./relay-store.js";
-
-export interface RelayLogger {
-  info(msg: string, fields?: Record<string, unknown>): void;
-  warn(msg: string, fields?: Record<string, unknown>): void;
-  error(msg: string, fields?: Record<string, unknown>): void;
-}
-
-/** The resolved options a connection obeys (see RELAY_DEFAULTS in relay-server.ts). */
-export interface ConnectionLimits {
-  powBits: number;
-  maxBlobBytes: number;
-  /** The whole store's byte bound: a frame that alone exceeds it would be acknowledged and evicted at once. */
-  maxBytes: number;
-  postsPerSecond: number;
-  postBurst: number;
-  requestsPerSecond: number;
-  requestBurst: number;
-  maxSubscriptionsPerConnection: number;
-  maxPendingPerConnection: number;
-  /** Unhandled requests plus unsent answers one connection may hold before it is shed. */
-  maxBufferedBytes: number;
-  /** The same over all connections; beyond it the largest holders are shed. */
-  maxTotalBufferedBytes: number;
-}
-
-/** Bytes the relay holds on behalf of clients, as the relay itself accounts them. */
-export interface MemoryAccount {
-  /** Request bytes received and not yet handled, over all connections. */
-  queued: number;
-  /** Highest queued + unsent bytes seen on one connection. */
-  peakConnection: number;
-  /** Highest total seen by the periodic check. */
-  peakTotal: number;
-}
-
-/** What every connection of one relay shares. */
-export interface RelayContext {
-  limits: ConnectionLimits;
-  store: RelayStore;
-  now: () => number;
-  log: RelayLogger;
-  /** Non-null exactly when proof-of-work may be required. */
-  crypto: Crypto | null;
-  pow: PowGovernor;
-  mem: MemoryAccount;
-  /** Shed the connections holding most until the total is under its bound. */
-  enforceTotal(): void;
-  metrics: RelayCounters;
-  subs: Subscriptions;
-  /** Evict to the cache bounds; returns frames evicted. */
-  sweep(): Promise<number>;
-  /** Whether the store is over a cache bound now (sweep would evict). */
-  needsSweep(): boolean;
-  /** Longest accepted post.blob text (base64url of maxBlobBytes). */
-  maxB64: number;
-  /** Frames per store read in a fetch (one page is held in memory). */
-  pageFrames: number;
-  /** Live pushes come from the store's feed (store.follow), not from answering a post. */
-  fed?: boolean;
-}
-
-export class TokenBucket {
-  private tokens: number;
-  constructor(private readonly rate: number, private readonly burst: number, private last: number) {
-    this.tokens = burst;
-  }
-  take(now: number): boolean {
-    this.tokens = Math.min(this.burst, this.tokens + (Math.max(0, now - this.last) * this.rate) / 1000);
-    this.last = now;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
-    return true;
-  }
-}
-
-/** Who listens to what, and the live push of newly stored frames. */
-export class Subscriptions {
-  readonly all = new Set<RelayConnection>();
-  readonly byTag = new Map<string, Set<RelayConnection>>();
-
-
-  /** `blob` is canonical base64url (checked on post, or written by toB64): nothing in it needs escaping. */
-  push(tag: string, seq: number, blob: string): void {
-    const tagged = this.byTag.get(tag);
-    if (this.all.size === 0 && !tagged?.size) return; // no copy, no text: the common case under ingest
-    // Built once for all, by hand: JSON.stringify would scan the 1 KiB+ blob
-    // for characters to escape on every frame. Same text as JSON.stringify
-    // of { op, seq, tag, blob } (test/relay-server.test.ts compares them).
-    const text = frameText(tag, seq, blob);
-    for (const c of this.all) c.pushText(text);
-    // A connection subscribed to all and to this tag gets the frame once.
-    if (tagged) for (const c of tagged) if (!c.all) c.pushText(text);
-  }
-}
+import { frameBytes, type RelayStats } from "./relay-store.js";
+import { TokenBucket, type RelayContext } from "./relay-context.js";
+import { postedText } from "./relay-subscriptions.js";
+export { frameText, postedText } from "./relay-subscriptions.js";
 
 let nextId = 1;
 
@@ -424,16 +330,6 @@ export class RelayConnection {
     }
     this.send({ op: "subscribed", rid: f.rid, tags: this.all ? "all" : this.tags.size });
   }
-}
-
-/** `JSON.stringify({ op: "posted", rid, seq, duplicate, ack })` (ack is base64url), the answer to every post. */
-export function postedText(rid: number, seq: number, duplicate: boolean, ack: string): string {
-  return `{"op":"posted","rid":${rid},"seq":${seq},"duplicate":${duplicate},"ack":"${ack}"}`;
-}
-
-/** `JSON.stringify({ op: "frame", seq, tag, blob })` for a base64url blob, without scanning the blob. */
-export function frameText(tag: string, seq: number, blob: string): string {
-  return `{"op":"frame","seq":${seq},"tag":${JSON.stringify(tag)},"blob":"${blob}"}`;
 }
 
 function rawSize(d: RawData): number {

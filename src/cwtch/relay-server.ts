@@ -10,14 +10,16 @@ import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
 import { toB64 } from "./bytes.js";
 import { loadCrypto, type Crypto } from "./crypto.js";
-import { RelayConnection, Subscriptions, type RelayContext, type RelayLogger } from "./relay-connection.js";
+import { RelayConnection } from "./relay-connection.js";
+import { Subscriptions } from "./relay-subscriptions.js";
+import type { RelayContext, RelayLogger } from "./relay-context.js";
 import { newCounters, renderMetrics } from "./relay-metrics.js";
 import { POW_POLICY_DEFAULTS, PowGovernor, type PowState } from "./relay-pow-governor.js";
 import { MemoryRelayStore } from "./relay-memory-store.js";
 import { checkRelayOptions, crossCheckRelayOptions, FRAME_OVERHEAD_BYTES } from "./relay-options.js";
 import type { RelayStore } from "./relay-store.js";
 
-export type { RelayLogger } from "./relay-connection.js";
+export type { RelayLogger } from "./relay-context.js";
 export { RelayOptionError } from "./relay-options.js";
 
 /** Defaults of every numeric/string option; the CLI prints these in --help. */
