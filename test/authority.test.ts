@@ -11,7 +11,8 @@ import { encodeBody, type Body } from "../src/pursuance/events.js";
 import { parseBody } from "../src/pursuance/events-parse.js";
 import { defaultRules } from "../src/pursuance/rules.js";
 import type { Fold } from "../src/pursuance/fold.js";
-import { missingHolders, type PursuanceState } from "../src/pursuance/state.js";
+import { type PursuanceState } from "../src/pursuance/state.js";
+import { missingHolders } from "../src/pursuance/key-holders.js";
 import { converge, distinctOrders, expectApplied, expectRejected, History, memoVerifyCrypto, position, reasonOf, type HMember } from "./helpers/history.js";
 
 let base: Crypto;

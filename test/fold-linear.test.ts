@@ -17,7 +17,8 @@ import type { PEvent } from "../src/pursuance/apply-common.js";
 import { Fold } from "../src/pursuance/fold.js";
 import { defaultRules } from "../src/pursuance/rules.js";
 import { toPEvent } from "../src/pursuance/pevent.js";
-import { reconcileKeys, stateHash } from "../src/pursuance/state.js";
+import { stateHash } from "../src/pursuance/state-hash.js";
+import { reconcileKeys } from "../src/pursuance/key-holders.js";
 import { History, memoVerifyCrypto, randomCausalOrder, randomHistory, Rng } from "./helpers/history.js";
 
 let crypto: Crypto;

@@ -6,7 +6,7 @@ import { loadCrypto, type Crypto } from "../src/cwtch/crypto.js";
 import { BodyError, encodeBody } from "../src/pursuance/events.js";
 import { parseBody } from "../src/pursuance/events-parse.js";
 import { fingerprint, writtenFingerprint } from "../src/pursuance/fingerprint.js";
-import { canonicalState } from "../src/pursuance/state.js";
+import { canonicalState } from "../src/pursuance/state-hash.js";
 import { claimHistory, memberLinkedTo, trustWarning, whois, type CheckedLinks } from "../src/pursuance/identity.js";
 import { converge, expectApplied, expectRejected, History } from "./helpers/history.js";
 

@@ -12,7 +12,7 @@ import { escrowBody, escrowStale } from "../src/pursuance/escrow.js";
 import { givesKeys, keyIdOf, KeyRing } from "../src/pursuance/keyring.js";
 import { defaultRules, type Rules } from "../src/pursuance/rules.js";
 import { combine } from "../src/pursuance/shamir.js";
-import { keyRecipients } from "../src/pursuance/state.js";
+import { keyRecipients } from "../src/pursuance/key-holders.js";
 import { rotationDue } from "../src/pursuance/rotation-clock.js";
 import { decryptText, openContentKey } from "../src/pursuance/task-crypto.js";
 import { converge, expectApplied, expectRejected, History } from "./helpers/history.js";

@@ -13,7 +13,8 @@ import { encodeBody } from "../src/pursuance/events.js";
 import { decodeInvite, encodeInvite } from "../src/pursuance/invite.js";
 import { keyIdOf } from "../src/pursuance/keyring.js";
 import { defaultRules } from "../src/pursuance/rules.js";
-import { epochOfKeyId, keyRecipients } from "../src/pursuance/state.js";
+import { epochOfKeyId } from "../src/pursuance/state.js";
+import { keyRecipients } from "../src/pursuance/key-holders.js";
 import { identity, ports, until } from "./helpers/pursuance-node.js";
 
 describe("key labels come from applied events", () => {

@@ -5,7 +5,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { loadCrypto, type Crypto } from "../src/cwtch/crypto.js";
 import type { PEvent } from "../src/pursuance/apply-common.js";
 import type { Body } from "../src/pursuance/events.js";
-import { canReadTask, entitledMembers, missingHolders, type PursuanceState, type Task } from "../src/pursuance/state.js";
+import { canReadTask, entitledMembers, type PursuanceState, type Task } from "../src/pursuance/state.js";
+import { missingHolders } from "../src/pursuance/key-holders.js";
 import { decryptComment, decryptText, openContentKey } from "../src/pursuance/task-crypto.js";
 import { converge, expectApplied, expectRejected, History, memoVerifyCrypto, position, type HMember } from "./helpers/history.js";
 

@@ -5,7 +5,7 @@ import { loadCrypto, type Crypto, type SignKeyPair } from "../src/cwtch/crypto.j
 import { signEvent } from "../src/cwtch/message.js";
 import { encodeBody, type Body } from "../src/pursuance/events.js";
 import { acceptKeyPair, linkId, linkPeerBody, signAttest, signHello, signHelloProof } from "../src/pursuance/link.js";
-import { stateHash } from "../src/pursuance/state.js";
+import { stateHash } from "../src/pursuance/state-hash.js";
 import { History, Rng, deliver, randomCausalOrder, randomChunks, type HMember } from "./helpers/history.js";
 
 let crypto: Crypto;

@@ -10,7 +10,8 @@ import { joinProofMessage } from "./apply-membership.js";
 import { nameProblem } from "./names.js";
 import { rendezvousSecret } from "./rendezvous.js";
 import { defaultRules, type Rules, roleDef } from "./rules.js";
-import { NO_KEY, canReadTask, entitled, keyRecipients, type PursuanceState, type Task } from "./state.js";
+import { NO_KEY, canReadTask, entitled, type PursuanceState, type Task } from "./state.js";
+import { keyRecipients } from "./key-holders.js";
 import { encryptComment, encryptWith, openContentKey, sealContentKeyTo, sealTaskContent, type TaskText } from "./task-crypto.js";
 import { utf8 } from "../cwtch/bytes.js";
 

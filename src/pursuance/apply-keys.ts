@@ -4,7 +4,8 @@
 import type { Body } from "./events.js";
 import { type PEvent, reject, requireActor, requireCap, requireMember, requireOutranksRole, requireRole, short } from "./apply-common.js";
 import { nextSince, rotationDue } from "./rotation-clock.js";
-import { NO_KEY, entitled, hasCap, keyRecipients, reconcileKeys, type PursuanceState } from "./state.js";
+import { NO_KEY, entitled, hasCap, type PursuanceState } from "./state.js";
+import { keyRecipients, reconcileKeys } from "./key-holders.js";
 import { roleDef } from "./rules.js";
 
 type B<T extends Body["t"]> = Extract<Body, { t: T }>;

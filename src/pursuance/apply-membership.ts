@@ -17,7 +17,8 @@ import {
   short,
   when,
 } from "./apply-common.js";
-import { NO_KEY, checkEscrowHolders, entitled, hasCap, rankOf, reconcileKeys, type Invite, type PursuanceState } from "./state.js";
+import { NO_KEY, entitled, hasCap, rankOf, type Invite, type PursuanceState } from "./state.js";
+import { checkEscrowHolders, reconcileKeys } from "./key-holders.js";
 
 export const JOIN_DOMAIN = utf8.encode("pursuance/join/v1\0");
 

@@ -42,7 +42,8 @@ import { forkAllowed } from "./equivocation.js";
 import { MAX_TS } from "./events.js";
 import { contested, judgeContests, mergeEdges, namedMember } from "./join-contest.js";
 import { causalOrder } from "./order.js";
-import { emptyState, rankOf, stateHash, type PursuanceState } from "./state.js";
+import { emptyState, rankOf, type PursuanceState } from "./state.js";
+import { stateHash } from "./state-hash.js";
 import { byPriority, reductionOf, revokeStands, sameEdges, SupersedeIndex, type Reduction } from "./supersede.js";
 
 /** Rounds of the authority fixpoint before the last one stands (a real log needs two at most). */

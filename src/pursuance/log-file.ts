@@ -7,7 +7,8 @@ import type { Crypto } from "../cwtch/crypto.js";
 import { decodeAndVerify, DecodeError, type SignedEvent } from "../cwtch/message.js";
 import { foldAll } from "./fold.js";
 import { toPEvent } from "./pevent.js";
-import { stateHash, type Rejection } from "./state.js";
+import { type Rejection } from "./state.js";
+import { stateHash } from "./state-hash.js";
 
 export const LOG_FORMAT = "pursuance-log/1";
 
