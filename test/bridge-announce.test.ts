@@ -76,6 +76,12 @@ describe("public announcements", () => {
     await alice.send(room, '!announce "We moved to a new relay"');
     await alice.waitFor(room, "announce reply", (e) => e.sender === bot && bodyOf(e).startsWith("announced"));
 
+    // An alias the bridge may not make (outside its namespace) is refused at once, saying what to do, and not kept.
+    await alice.send(room, "!announce room add #news:localhost");
+    const refused = await alice.waitFor(room, "the refusal of #news", (e) => e.sender === bot && bodyOf(e).includes("#news:localhost") && bodyOf(e).includes("namespace"));
+    expect(bodyOf(refused)).toMatch(/⛔/);
+    expect(bodyOf(refused)).toContain("#_pursuance_news:localhost");
+    expect(bodyOf(refused)).not.toMatch(/now go to/);
     await alice.send(room, "!announce room add #_pursuance_news:localhost");
     await alice.waitFor(room, "room add reply", (e) => e.sender === bot && bodyOf(e).includes("#_pursuance_news:localhost too"));
     const { roomId, events } = await guestRead("#_pursuance_news:localhost", 1);
@@ -147,6 +153,7 @@ describe("public announcements", () => {
     expect(bodyOf(list)).toMatch(/#gone:unreachable\.invalid \(config\): 2 to post, failing/);
     expect(bodyOf(list)).toMatch(/#_pursuance_wire:localhost \(config\): up to date/);
     expect(bodyOf(list)).toMatch(/#_pursuance_news:localhost: up to date/);
+    expect(bodyOf(list)).not.toContain("#news:localhost");
     expect(bridge.announce.failures).toBeGreaterThan(1);
   });
 

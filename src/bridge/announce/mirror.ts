@@ -5,7 +5,7 @@
 // holds up nothing else. A room added later gets every past announcement, in
 // order; the ledger in the database keeps a restart from posting any twice.
 import type { PublicAnnouncement } from "../../pursuance/announcement-proof.js";
-import type { AnnounceStorePort, PublicRoomsPort } from "./ports.js";
+import { RoomUnreachableError, type AnnounceStorePort, type PublicRoomsPort } from "./ports.js";
 import { announcementMessage } from "./render.js";
 
 export interface AnnounceSource {
@@ -95,6 +95,16 @@ export class AnnounceMirror {
   /** `!announce room add`: the room gets every past announcement, then each new one. */
   async add(groupId: string, alias: string, by: string): Promise<boolean> {
     if (!ALIAS.test(alias)) throw new AliasError(alias);
+    // Made ready now, so a room the bridge can never reach is refused here, in the user's words,
+    // instead of being accepted and retried forever in the log. Other failures (the homeserver
+    // down, say) are retried by the mirror as before.
+    const src = this.sources.get(groupId);
+    if (src) {
+      const { name, topic } = roomTexts(src);
+      await this.d.rooms.ensurePublicRoom(alias, name, topic).catch((e: unknown) => {
+        if (e instanceof RoomUnreachableError) throw e;
+      });
+    }
     const fresh = await this.d.store.addAnnounceRoom(groupId, alias, by);
     this.added.set(groupId, await this.d.store.announceRooms(groupId));
     this.kick(groupId);
@@ -180,7 +190,8 @@ export class AnnounceMirror {
     const pending = src.announcements((id) => posted.has(id));
     if (pending.length === 0) return;
     const name = src.name();
-    const roomId = await this.d.rooms.ensurePublicRoom(t.alias, `${name}: announcements`, `Signed public announcements of ${name} (pursuance ${src.pursuanceId}). Only the bridge posts here; check any of them with pursuance verify-announcement.`);
+    const texts = roomTexts(src);
+    const roomId = await this.d.rooms.ensurePublicRoom(t.alias, texts.name, texts.topic);
     // In log order, one at a time: a failure leaves the rest for the retry, so the room never skips one.
     for (const a of pending) {
       if (t.gone || this.closed) return;
@@ -192,4 +203,10 @@ export class AnnounceMirror {
       this.posted++;
     }
   }
+}
+
+/** The public room's name and topic for a pursuance's announcements. */
+function roomTexts(src: { name(): string; pursuanceId: string }): { name: string; topic: string } {
+  const name = src.name();
+  return { name: `${name}: announcements`, topic: `Signed public announcements of ${name} (pursuance ${src.pursuanceId}). Only the bridge posts here; check any of them with pursuance verify-announcement.` };
 }

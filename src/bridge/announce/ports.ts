@@ -22,6 +22,17 @@ export interface PublicMessage {
   txnId: string;
 }
 
+/**
+ * A public room the bridge can never reach as asked (no such room on another server, or an alias
+ * outside the bridge's namespace): trying again will not help, the user must act. Carries the alias.
+ */
+export class RoomUnreachableError extends Error {
+  constructor(readonly alias: string, message: string) {
+    super(message);
+    this.name = "RoomUnreachableError";
+  }
+}
+
 export interface PublicRoomsPort {
   /**
    * The room behind an alias, made ready for the public: created when it does

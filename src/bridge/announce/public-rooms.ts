@@ -4,7 +4,7 @@
 // power there allows, and what it could not set is logged, not fatal (the
 // announcements carry their own proof, wherever they are read).
 import { MatrixClient } from "matrix-bot-sdk";
-import type { PublicMessage, PublicRoomsPort } from "./ports.js";
+import { RoomUnreachableError, type PublicMessage, type PublicRoomsPort } from "./ports.js";
 import { cleanBody } from "../sanitize.js";
 
 export interface PublicRoomsOptions {
@@ -32,13 +32,16 @@ export class PublicRoomsMatrix implements PublicRoomsPort {
     let roomId = await this.resolve(alias);
     if (!roomId) {
       const server = alias.slice(alias.indexOf(":") + 1);
-      if (server !== this.o.domain) throw new Error(`no room ${alias}: the bridge makes rooms only on ${this.o.domain}; make it there and invite ${this.o.botUserId}`);
+      if (server !== this.o.domain) throw new RoomUnreachableError(alias, `there is no room ${alias}, and this bridge makes rooms only on ${this.o.domain}: make the room on ${server}, give it that alias and invite ${this.o.botUserId}`);
       try {
         roomId = await this.create(alias, name, topic);
       } catch (e) {
         // The homeserver lets an appservice make aliases only in its own namespace (appservice.aliasPrefix).
         if ((e as { body?: { errcode?: string } }).body?.errcode === "M_EXCLUSIVE") {
-          throw new Error(`the bridge may make ${alias} only if it is in its alias namespace (#<aliasPrefix>…:${this.o.domain}); otherwise make the room, give it that alias and let ${this.o.botUserId} in`);
+          throw new RoomUnreachableError(
+            alias,
+            `there is no room ${alias}, and this bridge may make an alias only in its own namespace (like #_pursuance_news:${this.o.domain}): use such an alias, or make the room yourself, give it ${alias} and invite ${this.o.botUserId}`,
+          );
         }
         throw e;
       }
