@@ -5,7 +5,7 @@ import { hasCap } from "../pursuance/state.js";
 import type { BoundHandler } from "./command-spec.js";
 import { Refusal } from "./context.js";
 import { done, html } from "./reply.js";
-import { publish } from "./refs.js";
+import { publish } from "../usecases/env.js";
 
 export const announce: BoundHandler = async (inv, ctx) => {
   const text = inv.arg("text").trim();

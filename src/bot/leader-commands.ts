@@ -10,23 +10,17 @@ import type { PursuanceState } from "../pursuance/state.js";
 import { memberName } from "../pursuance/views.js";
 import type { BoundHandler } from "./command-spec.js";
 import { done, html, okLines } from "./reply.js";
-import { findRole, publish, resolveMember } from "./refs.js";
-import { UsageError } from "./tokenize.js";
+import { publish } from "../usecases/env.js";
+import { findRole, resolveMember } from "../usecases/spellings.js";
+import { SpellingError, UsageError } from "../usecases/errors.js";
+import { durationMs, durationText } from "../usecases/spellings.js";
 
-const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
-
-/** "30s", "12h", "14d", "2w" → ms. */
+/** "30s", "12h", "14d", "2w" → ms, at least minMs (the shared grammar; this wording is the bot's). */
 export function parseDurationRef(flag: string, ref: string, minMs: number): number {
-  const m = /^(\d{1,6})\s*([smhdw])$/i.exec(ref.trim());
-  const ms = m ? Number(m[1]) * UNITS[m[2]!.toLowerCase()]! : NaN;
-  if (!Number.isSafeInteger(ms)) throw new UsageError(`--${flag}: ${JSON.stringify(ref)} is not a duration (use e.g. 30s, 12h, 14d, 2w)`);
-  if (ms < minMs) throw new UsageError(`--${flag}: ${JSON.stringify(ref)} is under the minimum of ${durationText(minMs)}`);
+  const ms = durationMs(ref);
+  if (ms === null) throw new SpellingError(`--${flag}: ${JSON.stringify(ref)} is not a duration (use e.g. 30s, 12h, 14d, 2w)`, "duration", ref, `--${flag}`);
+  if (ms < minMs) throw new SpellingError(`--${flag}: ${JSON.stringify(ref)} is under the minimum of ${durationText(minMs)}`, "duration", ref, `--${flag}`);
   return ms;
-}
-
-export function durationText(ms: number): string {
-  for (const [u, n] of Object.entries(UNITS).reverse()) if (ms % n === 0) return `${ms / n}${u}`;
-  return `${ms}ms`;
 }
 
 export function successionText(s: PursuanceState): string {

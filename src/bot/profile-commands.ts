@@ -5,7 +5,7 @@ import { profileText } from "../pursuance/announcement-proof.js";
 import { memberName } from "../pursuance/views.js";
 import type { BoundHandler } from "./command-spec.js";
 import { done, html, ok } from "./reply.js";
-import { publish } from "./refs.js";
+import { publish } from "../usecases/env.js";
 
 export const profileShow: BoundHandler = async (_inv, ctx) => {
   const s = ctx.client.state;

@@ -10,7 +10,8 @@ import { memberName } from "../pursuance/views.js";
 import { sealComplaints } from "../pursuance/seal-complaints.js";
 import type { BoundHandler, UnboundHandler } from "./command-spec.js";
 import { done, html, okLines } from "./reply.js";
-import { UsageError } from "./tokenize.js";
+import { UsageError } from "../usecases/errors.js";
+import { parseDuration } from "../usecases/spellings.js";
 import { roleDef } from "../pursuance/rules.js";
 
 function roleOf(c: PursuanceClient): string {
@@ -75,7 +76,7 @@ export const pursuanceInvite: BoundHandler = async (inv, ctx) => {
   const role = inv.flag("role") ?? "change agent";
   if (!roleDef(c.state.rules, role)) throw new UsageError(`no role named "${role}"`);
   const expiresFlag = inv.flag("expires");
-  const expiresInMs = expiresFlag === undefined ? DEFAULT_INVITE_MS : duration(expiresFlag);
+  const expiresInMs = expiresFlag === undefined ? DEFAULT_INVITE_MS : parseDuration("--expires", expiresFlag);
   const who = inv.opt("who");
   if (who !== undefined && !/^@[^:\s]+:\S+$/.test(who)) throw new UsageError(`${who} is not a Matrix user id like @name:server`);
   if (who !== undefined && ctx.resolveUser(who)) throw new UsageError(`${who} is already a member here`);
@@ -93,15 +94,6 @@ export const pursuanceInvite: BoundHandler = async (inv, ctx) => {
   const joined = await ctx.pursuance.admit(who, invite);
   return done(`${who} joined as ${roleOf(joined)}`, html`${who} joined as ${roleOf(joined)}`);
 };
-
-const UNITS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
-
-/** `30m`, `12h`, `7d`, `2w`. */
-function duration(v: string): number {
-  const m = /^(\d{1,6})\s*([mhdw])$/i.exec(v.trim());
-  if (!m) throw new UsageError(`--expires: bad duration ${JSON.stringify(v)} (use e.g. 30m, 12h, 7d, 2w)`);
-  return Number(m[1]) * UNITS[m[2]!.toLowerCase()]!;
-}
 
 export const pursuanceInviteList: BoundHandler = async (_inv, ctx) => {
   const s = ctx.client.state;

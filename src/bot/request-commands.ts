@@ -8,7 +8,7 @@ import { decodeRequestAddress, RequestAddressError } from "../pursuance/join-req
 import { findJoinRequest, memberName } from "../pursuance/views.js";
 import type { BoundHandler, UnboundHandler } from "./command-spec.js";
 import { done, html, okLines } from "./reply.js";
-import { UsageError } from "./tokenize.js";
+import { UsageError } from "../usecases/errors.js";
 
 export const pursuanceRequest: UnboundHandler = async (inv, ctx) => {
   let addr;

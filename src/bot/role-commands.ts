@@ -8,8 +8,9 @@ import type { PursuanceState } from "../pursuance/state.js";
 import { memberName } from "../pursuance/views.js";
 import type { BoundHandler } from "./command-spec.js";
 import { done, html, type Html } from "./reply.js";
-import { findRole, publish, resolveMember } from "./refs.js";
-import { UsageError } from "./tokenize.js";
+import { publish } from "../usecases/env.js";
+import { findRole, resolveMember } from "../usecases/spellings.js";
+import { UsageError } from "../usecases/errors.js";
 
 function rolesByRank(s: PursuanceState) {
   return Object.entries(s.rules.roles).sort(([an, a], [bn, b]) => b.rank - a.rank || an.localeCompare(bn));

@@ -8,7 +8,8 @@ import { findMember, memberName } from "../pursuance/views.js";
 import type { BoundHandler, UnboundHandler } from "./command-spec.js";
 import { Refusal, type BoundContext } from "./context.js";
 import { done, html, ok } from "./reply.js";
-import { publish, resolveMember } from "./refs.js";
+import { publish } from "../usecases/env.js";
+import { resolveMember } from "../usecases/spellings.js";
 
 const MATRIX_ID = /^@[^:\s]+:\S+$/;
 

@@ -22,7 +22,7 @@ import { REQUEST_COMMANDS } from "./client-request-commands.js";
 import { LINK_COMMANDS } from "./client-link-commands.js";
 import { TASK_COMMANDS } from "./client-task-commands.js";
 import { LEADER_COMMANDS } from "./client-leader-commands.js";
-import { parseDuration, UsageError } from "./relay-command.js";
+import { parseDuration, UsageError } from "./usage.js";
 
 /**
  * The invite with `--relay` URLs in place of its own relays: an invite names

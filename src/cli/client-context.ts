@@ -5,7 +5,7 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { PursuanceClient } from "../pursuance/client.js";
 import type { Invite } from "../pursuance/invite.js";
 import { defaultHome, openSession, type Session } from "./home.js";
-import { parseDuration, UsageError } from "./relay-command.js";
+import { parseDuration, UsageError } from "./usage.js";
 
 export const COMMON_OPTIONS = {
   home: { type: "string" },

@@ -8,13 +8,8 @@ import type { PursuanceState } from "../pursuance/state.js";
 import { findMember, memberName } from "../pursuance/views.js";
 import type { SubCommand } from "./client-context.js";
 import { arg, withClient, type Parsed } from "./client-context.js";
-import { parseDuration, parseIntFlag, UsageError } from "./relay-command.js";
-
-/** 90000 → "1.5m"-ish text people read back: the largest unit that divides evenly, else seconds. */
-export function durationText(ms: number): string {
-  for (const [u, n] of [["w", 604_800_000], ["d", 86_400_000], ["h", 3_600_000], ["m", 60_000], ["s", 1000]] as const) if (ms % n === 0) return `${ms / n}${u}`;
-  return `${ms}ms`;
-}
+import { parseDuration, parseIntFlag, UsageError } from "./usage.js";
+import { durationText } from "../usecases/spellings.js";
 
 function policyOf(s: PursuanceState) {
   return {

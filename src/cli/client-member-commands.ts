@@ -7,7 +7,7 @@ import { CAPABILITIES, type Capability, roleDef } from "../pursuance/rules.js";
 import { findMember, memberName } from "../pursuance/views.js";
 import type { SubCommand } from "./client-context.js";
 import { arg, timeoutOf, withClient, type Parsed } from "./client-context.js";
-import { parseIntFlag, UsageError } from "./relay-command.js";
+import { parseIntFlag, UsageError } from "./usage.js";
 
 
 /** --rank/--caps/--reads of `role amend`, checked before any network work. */

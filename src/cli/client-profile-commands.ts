@@ -6,7 +6,7 @@ import { proofFromLog, profileText } from "../pursuance/announcement-proof.js";
 import { memberName } from "../pursuance/views.js";
 import type { SubCommand } from "./client-context.js";
 import { arg, withClient } from "./client-context.js";
-import { UsageError } from "./relay-command.js";
+import { UsageError } from "./usage.js";
 
 export const PROFILE_COMMANDS: Record<string, SubCommand> = {
   profile: {

@@ -11,7 +11,7 @@ import type { JoinRequest } from "../pursuance/state.js";
 import { findJoinRequest, memberName } from "../pursuance/views.js";
 import type { SubCommand } from "./client-context.js";
 import { arg, joinAndWait, session, timeoutOf, withClient } from "./client-context.js";
-import { UsageError } from "./relay-command.js";
+import { UsageError } from "./usage.js";
 
 /** `admit` and `refuse`: one pending request, found by key prefix or name, and one option. */
 function answerCommand(usage: string, summary: string, option: string, act: (c: PursuanceClient, r: JoinRequest, value: string | undefined) => Promise<string>): SubCommand {

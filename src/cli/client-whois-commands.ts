@@ -11,7 +11,7 @@ import { claimHistory, membersLinkedTo, whois, type WhoisRow } from "../pursuanc
 import { findMember, LookupError, memberName } from "../pursuance/views.js";
 import type { SubCommand } from "./client-context.js";
 import { arg, withClient } from "./client-context.js";
-import { UsageError } from "./relay-command.js";
+import { UsageError } from "./usage.js";
 
 const MATRIX_ID = /^@[a-z0-9._=\-/+]+:[A-Za-z0-9.\-:[\]]+$/;
 
