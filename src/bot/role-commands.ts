@@ -1,6 +1,5 @@
 // `!role …` and `!rules`: who holds which role, what each role may do, and
 // changes to both. Authority (rank, capabilities) is the rules' to judge.
-import { grantBody } from "../pursuance/actions.js";
 import { roleAmendBody, roleDeleteBody, type RolePatch } from "../pursuance/actions-rules.js";
 import { successionText } from "./leader-commands.js";
 import { CAPABILITIES, ROLE_NAME, type Capability, roleDef } from "../pursuance/rules.js";
@@ -9,7 +8,8 @@ import { memberName } from "../pursuance/views.js";
 import type { BoundHandler } from "./command-spec.js";
 import { done, html, type Html } from "./reply.js";
 import { publish } from "../usecases/env.js";
-import { findRole, resolveMember } from "../usecases/spellings.js";
+import { findRole } from "../usecases/spellings.js";
+import { grantRole, revokeRole } from "../usecases/members.js";
 import { UsageError } from "../usecases/errors.js";
 
 function rolesByRank(s: PursuanceState) {
@@ -101,19 +101,11 @@ export const roleDelete: BoundHandler = async (inv, ctx) => {
 };
 
 export const roleGrant: BoundHandler = async (inv, ctx) => {
-  const c = ctx.client;
-  const who = resolveMember(ctx, inv.arg("who"));
-  const role = findRole(c.state, inv.arg("role"));
-  await publish(ctx, grantBody(c.actor, c.state, who, role));
-  const name = memberName(c.state, who);
+  const { name, role } = await grantRole(ctx, { member: inv.arg("who"), role: inv.arg("role") });
   return done(`granted ${role} to ${name}`, html`granted <b>${role}</b> to ${name}`);
 };
 
 export const roleRevoke: BoundHandler = async (inv, ctx) => {
-  const c = ctx.client;
-  const who = resolveMember(ctx, inv.arg("who"));
-  const role = findRole(c.state, inv.arg("role"));
-  await publish(ctx, { t: "role.revoke", member: who, role });
-  const name = memberName(c.state, who);
+  const { name, role } = await revokeRole(ctx, { member: inv.arg("who"), role: inv.arg("role") });
   return done(`revoked ${role} from ${name}`, html`revoked <b>${role}</b> from ${name}`);
 };

@@ -1,10 +1,12 @@
 // `pursuance client role …`, `remove`, `leave`, `announce`:
 // membership and rules (`relay …` lives in client-relay-commands.ts).
-import { delegateBody, grantBody, rotateBody } from "../pursuance/actions.js";
+import { delegateBody, rotateBody } from "../pursuance/actions.js";
 import { roleAmendBody, roleDeleteBody, type RolePatch } from "../pursuance/actions-rules.js";
 import { entitled } from "../pursuance/state.js";
 import { CAPABILITIES, type Capability, roleDef } from "../pursuance/rules.js";
-import { findMember, memberName } from "../pursuance/views.js";
+import { memberName } from "../pursuance/views.js";
+import { clientEnv } from "../usecases/env.js";
+import { grantRole, removeMember, revokeRole } from "../usecases/members.js";
 import type { SubCommand } from "./client-context.js";
 import { arg, timeoutOf, withClient, type Parsed } from "./client-context.js";
 import { parseIntFlag, UsageError } from "./usage.js";
@@ -93,10 +95,9 @@ export const MEMBER_COMMANDS: Record<string, SubCommand> = {
           return;
         }
         if (sub === "grant" || sub === "revoke") {
-          const who = findMember(s, arg(p, 1, "a member"));
-          const role = arg(p, 2, "a role");
-          await c.publish(sub === "grant" ? grantBody(c.actor, s, who, role) : { t: "role.revoke", member: who, role });
-          return io.out(`${sub === "grant" ? "granted" : "revoked"} ${role} ${sub === "grant" ? "to" : "from"} ${memberName(s, who)}`);
+          const o = { member: arg(p, 1, "a member"), role: arg(p, 2, "a role") };
+          const { name, role } = await (sub === "grant" ? grantRole : revokeRole)(clientEnv(c), o);
+          return io.out(`${sub === "grant" ? "granted" : "revoked"} ${role} ${sub === "grant" ? "to" : "from"} ${name}`);
         }
         if (sub === "create") {
           const name = arg(p, 1, "the role name");
@@ -126,9 +127,7 @@ export const MEMBER_COMMANDS: Record<string, SubCommand> = {
     async run(p, io) {
       const ref = arg(p, 0, "a member");
       await withClient(p, io, async (c) => {
-        const who = findMember(c.state, ref);
-        const name = memberName(c.state, who);
-        await c.publish({ t: "remove", member: who, reason: p.positionals.slice(1).join(" ") });
+        const { name } = await removeMember(clientEnv(c), { member: ref, reason: p.positionals.slice(1).join(" ") });
         io.out(`removed ${name}`);
       });
     },
