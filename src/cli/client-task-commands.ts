@@ -1,14 +1,13 @@
 // `pursuance client task …`: create, list, show, assign, comment, status,
 // close, reopen. Task text is encrypted for its reader roles; where our keys
 // do not open it we say the task exists and nothing more.
-import type { PursuanceClient } from "../pursuance/client.js";
 import { TASK_STATUSES } from "../pursuance/events.js";
 import { findTask, taskView, type TaskView } from "../pursuance/views.js";
 import { clientEnv } from "../usecases/env.js";
 import { parseDue, parseStatus } from "../usecases/spellings.js";
 import { archiveTask, assignTask, closeTask, commentOnTask, createTask, reopenTask, retitleTask, setTaskStatus } from "../usecases/tasks.js";
 import type { SubCommand } from "./client-context.js";
-import { arg, withClient, type Io, type Parsed } from "./client-context.js";
+import { arg, runStaged, type Io, type Parsed, type Stage } from "./client-context.js";
 import { UsageError } from "./usage.js";
 
 function line(v: TaskView): string {
@@ -25,9 +24,6 @@ function show(io: Io, v: TaskView): void {
   if (v.closeReason) io.out(`  closed because: ${v.closeReason}`);
   for (const c of v.comments) io.out(`  ${c.author}: ${c.text ?? "(encrypted)"}`);
 }
-
-/** A subcommand: checks its arguments at once (no network), then acts on a synced client. */
-type Stage = (c: PursuanceClient, io: Io) => Promise<void>;
 
 const SUBS: Record<string, (p: Parsed) => Stage> = {
   create(p) {
@@ -139,9 +135,6 @@ export const TASK_COMMANDS: Record<string, SubCommand> = {
       status: { type: "string" },
       all: { type: "boolean" },
     },
-    async run(p, io) {
-      const stage = taskStage(p);
-      await withClient(p, io, (c) => stage(c, io));
-    },
+    run: runStaged(taskStage),
   },
 };
