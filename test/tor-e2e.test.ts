@@ -10,7 +10,7 @@ import { generateKeyPairSync, createHash } from "node:crypto";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ok, startCli, startRelayProcess } from "./helpers/cli.js";
-import { socksConnectCode, startTorNet, torUnavailable, type TorNet } from "./helpers/tor-net.js";
+import { socksConnectCode, startTorNet, torUnavailable, type TorNet } from "../harness/tor-net.js";
 
 const why = torUnavailable();
 if (why) console.warn(`tor-e2e skipped: ${why}`);
