@@ -1,0 +1,87 @@
+// scripts/check-imports.ts, the CI step after the typecheck: it fails (exit 1,
+// naming the circle) on an import circle, type-only ones included, and on an
+// import of test/ from src/, bench/, scripts/ or harness/; this tree passes it.
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+import { checkImports, specifiers } from "../scripts/check-imports.js";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const SCRIPT = join(ROOT, "scripts/check-imports.ts");
+const dirs: string[] = [];
+
+function fixture(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), "check-imports-"));
+  dirs.push(dir);
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, path)), { recursive: true });
+    writeFileSync(join(dir, path), text);
+  }
+  return dir;
+}
+
+function runScript(root: string): { code: number | null; out: string; err: string } {
+  const r = spawnSync(process.execPath, ["--import", "tsx", SCRIPT, root], { cwd: ROOT, encoding: "utf8" });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+describe("check-imports", () => {
+  it("fails on a circle, a type-only one included, and names it", () => {
+    const dir = fixture({
+      "src/a.ts": 'import type { B } from "./b.js";\nexport interface A { b: B }\n',
+      "src/b.ts": 'import {\n  type A,\n} from "./a.js";\nexport interface B { a?: A }\n',
+      "src/c.ts": 'import type { A } from "./a.js";\nexport type C = A;\n',
+    });
+    const r = runScript(dir);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain("import circle: src/a.ts → src/b.ts → src/a.ts");
+    expect(r.err).not.toContain("src/c.ts");
+  });
+
+  it("fails on a circle made by export … from, and on an import of test/", () => {
+    const dir = fixture({
+      "harness/x.ts": 'export * from "./y.js";\n',
+      "harness/y.ts": 'export { x } from "./x.js";\n',
+      "scripts/s.ts": 'import { helper } from "../test/helpers/h.js";\nhelper();\n',
+      "test/helpers/h.ts": "export const helper = () => {};\n",
+    });
+    const r = runScript(dir);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain("import circle: harness/x.ts → harness/y.ts → harness/x.ts");
+    expect(r.err).toContain("import of test/: scripts/s.ts imports test/helpers/h.ts");
+  });
+
+  it("passes a tree without circles; a commented-out import is no import", () => {
+    const dir = fixture({
+      "src/a.ts": '// import { b } from "./b.js";\nexport const a = 1;\n',
+      "src/b.ts": 'import { a } from "./a.js";\nexport const b = a + 1;\n',
+    });
+    const r = runScript(dir);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain("no import circles");
+  });
+
+  it("allows only the listed circle, and only while nothing else joins it", () => {
+    const two = { "src/p.ts": 'import "./q.js";\n', "src/q.ts": 'import "./p.js";\n' };
+    expect(checkImports(fixture(two), [["src/q.ts", "src/p.ts"]]).circles).toEqual([]);
+    const three = fixture({ ...two, "src/r.ts": 'import "./p.js";\n', "src/q.ts": 'import "./p.js";\nimport "./r.js";\n' });
+    expect(checkImports(three, [["src/p.ts", "src/q.ts"]]).circles).toHaveLength(1);
+  });
+
+  it("reads import, import type, side-effect imports and export … from", () => {
+    expect(specifiers('import a from "./a.js";\nimport type { B } from "./b.js";\nimport "./c.js";\nexport * from "./d.js";\nexport type { E } from "./e.js";\nexport const f = "./f.js";\n')).toEqual(["./a.js", "./b.js", "./c.js", "./d.js", "./e.js"]);
+  });
+
+  it("this tree has no circle but the allowed one, and no import of test/", () => {
+    const r = checkImports(ROOT);
+    expect(r.circles).toEqual([]);
+    expect(r.testImports).toEqual([]);
+  });
+});
