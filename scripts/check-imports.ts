@@ -3,8 +3,9 @@
 // reads every .ts file under ROOT's src/, bench/, scripts/ and harness/,
 // follows their relative `import … from "./x.js"`, `import type …`,
 // `import "./x.js"` and `export … from "./x.js"` statements, and fails
-// (exit 1) naming each import circle, and each import of test/ from those
-// folders (they ship or run without the tests). No dependency: the
+// (exit 1) naming each import circle, each import of test/ from those
+// folders (they ship or run without the tests), and each import against
+// docs/DESIGN.md's layers (LAYERS below). No dependency: the
 // statements are found with a regular expression over the source text.
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
@@ -22,6 +23,18 @@ export const ALLOWED_CIRCLES: string[][] = [
   // there by a narrow port type, as src/pursuance/client-core.ts does.
   ["src/bridge/bridge.ts", "src/bridge/inbound.ts"],
 ];
+
+/**
+ * docs/DESIGN.md's layers, for the folders of src/ whose every import is
+ * known: which folders of src/ each may import (its own always). Folders not
+ * listed (bridge, store, cli) are not checked here.
+ */
+export const LAYERS: Record<string, string[]> = {
+  "src/cwtch": [],
+  "src/pursuance": ["src/cwtch"],
+  "src/usecases": ["src/pursuance", "src/cwtch"],
+  "src/bot": ["src/usecases", "src/pursuance", "src/cwtch"],
+};
 
 const STATEMENT = /(?:^|[;\n}])\s*(?:import|export)\s+(?:type\s+)?(?:[^;'"]*?\s+from\s+)?["']([^"']+)["']/g;
 
@@ -60,6 +73,8 @@ export interface ImportReport {
   allowed: string[][];
   /** "scripts/x.ts imports test/helpers/y.ts". */
   testImports: string[];
+  /** "src/usecases/x.ts imports src/bot/y.ts (src/usecases may import src/pursuance, src/cwtch)". */
+  layerImports: string[];
 }
 
 function sameCircle(a: string[], b: string[]): boolean {
@@ -71,12 +86,17 @@ export function checkImports(root: string, allowList: string[][] = ALLOWED_CIRCL
   const files = FOLDERS.flatMap((f) => tsFiles(join(root, f)));
   const graph = new Map<string, string[]>();
   const testImports: string[] = [];
+  const layerImports: string[] = [];
+  const layerOf = (p: string) => /^src\/[^/]+/.exec(rel(p))?.[0];
   for (const f of files) {
     const deps: string[] = [];
     for (const spec of specifiers(readFileSync(f, "utf8"))) {
       const target = resolveSpec(f, spec);
       if (target === null) continue;
       if (rel(target).startsWith("test/")) testImports.push(`${rel(f)} imports ${rel(target)}`);
+      const [from, to] = [layerOf(f), layerOf(target)];
+      const may = from !== undefined ? LAYERS[from] : undefined;
+      if (may && to !== undefined && to !== from && !may.includes(to)) layerImports.push(`${rel(f)} imports ${rel(target)} (${from} may import ${may.join(", ") || "nothing of ours"})`);
       deps.push(target);
     }
     graph.set(f, [...new Set(deps)]);
@@ -124,7 +144,7 @@ export function checkImports(root: string, allowList: string[][] = ALLOWED_CIRCL
       tangles.push(comp.map(rel).sort());
     }
   }
-  return { circles, tangles, allowed, testImports };
+  return { circles, tangles, allowed, testImports, layerImports };
 }
 
 /** One circle through a component, shortest first from its first file (by name), to name it plainly. */
@@ -157,6 +177,7 @@ export function formatReport(r: ImportReport): string[] {
   return [
     ...r.circles.map((c, i) => `import circle: ${[...c, c[0]].join(" → ")}${r.tangles[i]!.length > c.length ? ` (tangled with it: ${r.tangles[i]!.filter((f) => !c.includes(f)).join(", ")})` : ""}`),
     ...r.testImports.map((t) => `import of test/: ${t}`),
+    ...r.layerImports.map((t) => `import across layers: ${t}`),
   ];
 }
 
@@ -170,5 +191,5 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     process.stderr.write(`check-imports: ${problems.length} problem(s)\n`);
     process.exit(1);
   }
-  process.stdout.write("check-imports: no import circles, no imports of test/\n");
+  process.stdout.write("check-imports: no import circles, no imports of test/, layers kept\n");
 }

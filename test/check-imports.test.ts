@@ -53,6 +53,11 @@ describe("check-imports", () => {
       },
       ["import circle: harness/x.ts → harness/y.ts → harness/x.ts", "import of test/: scripts/s.ts imports test/helpers/h.ts"],
     ],
+    [
+      "an import against the layers (a use case reaching into the bot)",
+      { "src/usecases/u.ts": 'import { reply } from "../bot/reply.js";\nreply();\n', "src/bot/reply.ts": "export const reply = () => {};\n" },
+      ["import across layers: src/usecases/u.ts imports src/bot/reply.ts"],
+    ],
   ];
   for (const [what, files, named] of failing) {
     it(`fails on ${what}`, () => {
@@ -88,5 +93,6 @@ describe("check-imports", () => {
     const r = checkImports(ROOT);
     expect(r.circles).toEqual([]);
     expect(r.testImports).toEqual([]);
+    expect(r.layerImports).toEqual([]);
   });
 });
