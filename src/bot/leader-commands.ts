@@ -3,17 +3,16 @@
 // succession role once the leader has been silent past the policy's limit.
 // The rules decide every one of these (publish's dry run); help hides them
 // from who could not.
-import { policyBody, transferBody, type PolicyChange } from "../pursuance/actions-rules.js";
-import { voteBody } from "../pursuance/escrow.js";
+import { policyBody, type PolicyChange } from "../pursuance/actions-rules.js";
 import { silentAfterMs } from "../pursuance/rules.js";
 import type { PursuanceState } from "../pursuance/state.js";
 import { memberName } from "../pursuance/views.js";
 import type { BoundHandler } from "./command-spec.js";
 import { done, html, okLines } from "./reply.js";
 import { publish } from "../usecases/env.js";
-import { findRole, resolveMember } from "../usecases/spellings.js";
 import { SpellingError, UsageError } from "../usecases/errors.js";
-import { durationMs, durationText } from "../usecases/spellings.js";
+import { transferLeadership, voteForLeader } from "../usecases/leadership.js";
+import { durationMs, durationText, findRole } from "../usecases/spellings.js";
 
 /** "30s", "12h", "14d", "2w" → ms, at least minMs (the shared grammar; this wording is the bot's). */
 export function parseDurationRef(flag: string, ref: string, minMs: number): number {
@@ -65,20 +64,12 @@ export const leaderStatus: BoundHandler = async (_inv, ctx) => {
 };
 
 export const leaderVote: BoundHandler = async (inv, ctx) => {
-  const c = ctx.client;
-  const who = resolveMember(ctx, inv.arg("who"));
-  await publish(ctx, voteBody(c.actor, c.state, c.fold.applied, who));
-  const s = c.state;
-  const name = memberName(s, who);
-  if (s.leader === who) return done(`${name} is now the leader`, html`<b>${name}</b> is now the leader`);
-  const n = s.votes.get(who)?.size ?? 0;
-  return done(`voted for ${name} (${n} of ${s.rules.succession.quorum} votes)`, html`voted for <b>${name}</b> (${n} of ${s.rules.succession.quorum} votes)`);
+  const { name, leads, votes: n, quorum } = await voteForLeader(ctx, { member: inv.arg("who") });
+  if (leads) return done(`${name} is now the leader`, html`<b>${name}</b> is now the leader`);
+  return done(`voted for ${name} (${n} of ${quorum} votes)`, html`voted for <b>${name}</b> (${n} of ${quorum} votes)`);
 };
 
 export const leaderTransfer: BoundHandler = async (inv, ctx) => {
-  const c = ctx.client;
-  const who = resolveMember(ctx, inv.arg("who"));
-  await publish(ctx, transferBody(c.state, who));
-  const name = memberName(c.state, who);
+  const { name } = await transferLeadership(ctx, { member: inv.arg("who") });
   return done(`${name} is now the leader`, html`<b>${name}</b> is now the leader`);
 };

@@ -8,10 +8,11 @@ import type { PursuanceClient } from "../pursuance/client.js";
 import { writtenFingerprint } from "../pursuance/fingerprint.js";
 import { changedLine } from "../bot/whois-commands.js";
 import { claimHistory, membersLinkedTo, whois, type WhoisRow } from "../pursuance/identity.js";
-import { findMember, LookupError, memberName } from "../pursuance/views.js";
+import { LookupError, memberName } from "../pursuance/views.js";
 import type { SubCommand } from "./client-context.js";
 import { arg, withClient } from "./client-context.js";
 import { UsageError } from "./usage.js";
+import { resolveMember } from "../usecases/spellings.js";
 
 const MATRIX_ID = /^@[a-z0-9._=\-/+]+:[A-Za-z0-9.\-:[\]]+$/;
 
@@ -22,7 +23,7 @@ function target(c: PursuanceClient, ref: string): string {
     if (linked.length > 1) throw new LookupError(`${linked.length} keys claim ${ref} (${linked.map((m) => memberName(c.state, m)).join(", ")}); only the bridge can tell which one that account confirmed: ask !whois ${ref} there, or name the member`, ref);
     if (linked[0]) return linked[0];
   }
-  return /^(me|myself)$/i.test(ref) ? c.me : findMember(c.state, ref);
+  return resolveMember({ client: c }, ref);
 }
 
 function describe(c: PursuanceClient, row: WhoisRow): Record<string, unknown> {
