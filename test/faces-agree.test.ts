@@ -156,6 +156,23 @@ describe("the bot and the CLI accept the same spellings and publish the same eve
     }
   }
 
+  const newRoles: Array<[string, string, boolean]> = [
+    ["scouts", "task.comment,task.create", true], ["Field  Agent", "task.create, task.comment,task.create", true], ["runners", "", true],
+    ["9lives", "task.comment", false], ["group", "task.comment", false], ["scouts", "fly", false],
+  ];
+  for (const [name, caps, ok] of newRoles) {
+    it(`role create ${name} --caps ${caps}`, async () => {
+      const words = ["role", "create", name, "--rank", "5", "--caps", caps];
+      const before = new Set(Object.keys(ada.state.rules.roles));
+      const undo = async () => {
+        const made = Object.keys(ada.state.rules.roles).find((r) => !before.has(r))!;
+        const r = await viaBot(["role", "delete", made]);
+        expect(r).toMatchObject({ ok: true });
+      };
+      await agree(words, () => cliRole(words), ok, undo);
+    });
+  }
+
   it("role revoke: the same body from both faces", async () => {
     const grant = async () => {
       expect((await viaBot(["role", "grant", sam.me, "change agent"])).ok).toBe(true);

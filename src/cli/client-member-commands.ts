@@ -1,12 +1,12 @@
 // `pursuance client role …`, `remove`, `leave`, `announce`:
 // membership and rules (`relay …` lives in client-relay-commands.ts).
 import { delegateBody, rotateBody } from "../pursuance/actions.js";
-import { roleAmendBody, roleDeleteBody, type RolePatch } from "../pursuance/actions-rules.js";
+import type { RolePatch } from "../pursuance/actions-rules.js";
 import { entitled } from "../pursuance/state.js";
-import { CAPABILITIES, type Capability, roleDef } from "../pursuance/rules.js";
 import { memberName } from "../pursuance/views.js";
 import { clientEnv } from "../usecases/env.js";
-import { grantRole, removeMember, revokeRole } from "../usecases/members.js";
+import { amendRole, createRole, deleteRole, grantRole, removeMember, revokeRole } from "../usecases/members.js";
+import { parseCaps, parseReads } from "../usecases/spellings.js";
 import type { SubCommand } from "./client-context.js";
 import { arg, runStaged, withClient, type Parsed, type Stage } from "./client-context.js";
 import { parseIntFlag, UsageError } from "./usage.js";
@@ -16,14 +16,8 @@ import { parseIntFlag, UsageError } from "./usage.js";
 function rolePatch(p: Parsed): RolePatch {
   const patch: RolePatch = {};
   if (p.values.rank !== undefined) patch.rank = parseIntFlag("--rank", p.values.rank as string, 0, 1000);
-  if (p.values.caps !== undefined) {
-    patch.caps = (p.values.caps as string).split(",").map((x) => x.trim()).filter(Boolean);
-    for (const cap of patch.caps) if (!(CAPABILITIES as readonly string[]).includes(cap)) throw new UsageError(`--caps: unknown capability ${JSON.stringify(cap)} (known: ${CAPABILITIES.join(", ")})`);
-  }
-  if (p.values.reads !== undefined) {
-    patch.reads = p.values.reads as string;
-    if (patch.reads !== "role" && patch.reads !== "assigned") throw new UsageError(`--reads must be role or assigned, not ${JSON.stringify(patch.reads)}`);
-  }
+  if (p.values.caps !== undefined) patch.caps = parseCaps(p.values.caps as string);
+  if (p.values.reads !== undefined) patch.reads = parseReads(p.values.reads as string);
   if (Object.keys(patch).length === 0) throw new UsageError("role amend needs at least one of --rank, --caps, --reads");
   return patch;
 }
@@ -53,19 +47,16 @@ export function roleStage(p: Parsed): Stage {
       const name = arg(p, 1, "the role name");
       if (!p.values.rank) throw new UsageError("--rank is required");
       const rank = parseIntFlag("--rank", p.values.rank as string, 0, 1000);
-      const caps = ((p.values.caps as string | undefined) ?? "").split(",").map((x) => x.trim()).filter(Boolean);
-      for (const cap of caps) if (!(CAPABILITIES as readonly string[]).includes(cap)) throw new UsageError(`--caps: unknown capability ${JSON.stringify(cap)} (known: ${CAPABILITIES.join(", ")})`);
-      const reads = (p.values.reads as string | undefined) ?? "role";
-      if (reads !== "role" && reads !== "assigned") throw new UsageError(`--reads must be role or assigned, not ${JSON.stringify(reads)}`);
-      await c.publish({ t: "role.create", role: name, def: { rank, caps: caps as Capability[], reads } });
-      return io.out(`created role ${name}`);
+      const caps = parseCaps((p.values.caps as string | undefined) ?? "");
+      const reads = parseReads((p.values.reads as string | undefined) ?? "role");
+      const { role } = await createRole(clientEnv(c), { name, rank, caps, reads });
+      return io.out(`created role ${role}`);
     }
     if (sub === "amend" || sub === "delete") {
       const name = arg(p, 1, "the role name");
-      if (!roleDef(s.rules, name)) throw new UsageError(`no role named ${JSON.stringify(name)} (roles: ${Object.keys(s.rules.roles).join(", ")})`);
-      await c.publish(patch ? roleAmendBody(s, name, patch) : roleDeleteBody(s, name));
-      const d = roleDef(c.state.rules, name);
-      return io.out(d ? `amended role ${name}: rank ${d.rank}, reads ${d.reads}, ${d.caps.join(",") || "no capabilities"}` : `deleted role ${name}`);
+      if (!patch) return io.out(`deleted role ${(await deleteRole(clientEnv(c), { role: name })).role}`);
+      const { role, def: d } = await amendRole(clientEnv(c), { role: name, patch });
+      return io.out(`amended role ${role}: rank ${d.rank}, reads ${d.reads}, ${d.caps.join(",") || "no capabilities"}`);
     }
     throw new UsageError(`unknown role command ${JSON.stringify(sub)}`);
   };

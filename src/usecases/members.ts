@@ -3,14 +3,16 @@
 // Spellings as typed are resolved by the shared parser; every write goes
 // through the rules' dry run, so a refusal throws before anything is posted.
 import { grantBody, revokeInviteBody } from "../pursuance/actions.js";
+import { roleAmendBody, roleDeleteBody, type RolePatch } from "../pursuance/actions-rules.js";
 import { DEFAULT_INVITE_MS } from "../pursuance/client.js";
 import { admitRequest, refuseRequest } from "../pursuance/client-requests.js";
 import type { Body } from "../pursuance/events.js";
 import type { Invite } from "../pursuance/invite.js";
+import { roleDef, type Capability, type RoleDef } from "../pursuance/rules.js";
 import type { PursuanceState, JoinRequest } from "../pursuance/state.js";
 import { findJoinRequest, memberName } from "../pursuance/views.js";
 import { publish, type Env } from "./env.js";
-import { findRole, parseDuration, resolveMember } from "./spellings.js";
+import { findRole, parseDuration, parseRoleName, resolveMember } from "./spellings.js";
 
 /** The role a newcomer gets when an invite or an admission names none. */
 export const DEFAULT_JOIN_ROLE = "change agent";
@@ -79,4 +81,36 @@ export async function removeMember(env: Env, o: { member: string; reason?: strin
   const name = memberName(env.client.state, member);
   await publish(env, { t: "remove", member, reason: o.reason ?? "" });
   return { member, name };
+}
+
+export interface RoleDefinition {
+  /** As typed: normalised by parseRoleName. */
+  name: string;
+  rank: number;
+  caps: Capability[];
+  reads?: "role" | "assigned";
+}
+
+/** A new role (its rank below ours, its capabilities within ours: the rules judge). */
+export async function createRole(env: Env, o: RoleDefinition): Promise<{ role: string; def: RoleDef }> {
+  const role = parseRoleName(o.name);
+  const def: RoleDef = { rank: o.rank, caps: [...new Set(o.caps)].sort(), reads: o.reads ?? "role" };
+  await publish(env, { t: "role.create", role, def });
+  return { role, def };
+}
+
+/** Change a role's rank, capabilities or reading; the result is the role as it now stands. */
+export async function amendRole(env: Env, o: { role: string; patch: RolePatch }): Promise<{ role: string; def: RoleDef }> {
+  const role = findRole(env.client.state, o.role);
+  await publish(env, roleAmendBody(env.client.state, role, o.patch));
+  return { role, def: roleDef(env.client.state.rules, role)! };
+}
+
+/** Delete a role; who held it is returned (they lose it). */
+export async function deleteRole(env: Env, o: { role: string }): Promise<{ role: string; heldBy: string[] }> {
+  const s = env.client.state;
+  const role = findRole(s, o.role);
+  const heldBy = [...s.members.entries()].filter(([, m]) => m.roles.has(role)).map(([id]) => memberName(s, id));
+  await publish(env, roleDeleteBody(s, role));
+  return { role, heldBy };
 }

@@ -3,6 +3,7 @@
 // assignees. Every refusal is typed (SpellingError, LookupError) and carries
 // the value it refused.
 import { TASK_STATUSES, type Assignee, type TaskStatus } from "../pursuance/events.js";
+import { CAPABILITIES, ROLE_NAME, type Capability } from "../pursuance/rules.js";
 import type { PursuanceState } from "../pursuance/state.js";
 import { findMember, LookupError } from "../pursuance/views.js";
 import { SpellingError } from "./errors.js";
@@ -105,4 +106,26 @@ export function resolveAssignee(who: Who, ref: string): Assignee | null {
   if (/^none$/i.test(ref.trim())) return null;
   if (/^role:/i.test(ref.trim()) || isRole(s, ref)) return { role: findRole(s, ref) };
   return { member: resolveMember(who, ref) };
+}
+
+/** "task.create, task.comment" → the capabilities, each a known one. */
+export function parseCaps(v: string): Capability[] {
+  const caps = v.split(",").map((x) => x.trim()).filter(Boolean);
+  for (const cap of caps) if (!(CAPABILITIES as readonly string[]).includes(cap)) throw new SpellingError(`--caps: unknown capability ${JSON.stringify(cap)} (known: ${CAPABILITIES.join(", ")})`, "capability", cap, "--caps");
+  return caps as Capability[];
+}
+
+/** What a role's holders read: "role" (every task of the role) or "assigned" (only theirs). */
+export function parseReads(v: string): "role" | "assigned" {
+  if (v !== "role" && v !== "assigned") throw new SpellingError(`--reads must be role or assigned, not ${JSON.stringify(v)}`, "reads", v, "--reads");
+  return v;
+}
+
+/** A new role's name: "Field  Agent" → "field agent"; up to 32 lowercase letters, digits, spaces, - or _, starting with a letter. */
+export function parseRoleName(v: string): string {
+  const name = v.trim().toLowerCase().replace(/\s+/g, " ");
+  if (!ROLE_NAME.test(name) || name === "group") {
+    throw new SpellingError(`${JSON.stringify(name)} is not a role name: up to 32 lowercase letters, digits, spaces, - or _, starting with a letter ("group" is reserved)`, "role name", v);
+  }
+  return name;
 }
