@@ -7,6 +7,7 @@ import { memberName } from "../pursuance/views.js";
 import { clientEnv } from "../usecases/env.js";
 import { amendRole, createRole, deleteRole, grantRole, removeMember, revokeRole } from "../usecases/members.js";
 import { parseCaps, parseReads } from "../usecases/spellings.js";
+import { announce } from "../usecases/identity.js";
 import type { SubCommand } from "./client-context.js";
 import { arg, runStaged, withClient, type Parsed, type Stage } from "./client-context.js";
 import { parseIntFlag, UsageError } from "./usage.js";
@@ -142,7 +143,7 @@ export const MEMBER_COMMANDS: Record<string, SubCommand> = {
     async run(p, io) {
       const text = arg(p, 0, "the announcement text");
       await withClient(p, io, async (c) => {
-        const { id } = await c.publish({ t: "announce", text });
+        const { id } = await announce(clientEnv(c), { text });
         io.out(id);
       });
     },
