@@ -1,5 +1,6 @@
-// Who is who, once for both faces: vouch for a member's key by its written
-// fingerprint, link (or unlink) one's key to a Matrix id, announce publicly.
+// Who is who and what is said in public, once for both faces: vouch for a
+// member's key by its written fingerprint, link (or unlink) one's key to a
+// Matrix id, announce, set the public profile.
 // Each face finds the member its own way (the bridge knows which Matrix
 // account confirmed which key; the CLI can only read the log's claims).
 import { ActionError } from "../pursuance/actions.js";
@@ -35,4 +36,9 @@ export async function linkMatrix(env: Env, o: { matrix: string }): Promise<void>
 /** A signed public announcement. */
 export async function announce(env: Env, o: { text: string }): Promise<{ id: string }> {
   return publish(env, { t: "announce", text: o.text.trim() });
+}
+
+/** What the pursuance says of itself in public: its mission, how to ask to join, its public rooms. */
+export async function setProfile(env: Env, o: { mission: string; join: string; rooms: string[] }): Promise<void> {
+  await publish(env, { t: "profile.set", mission: o.mission.trim(), join: o.join.trim(), rooms: o.rooms.map((r) => r.trim()) });
 }
