@@ -41,13 +41,16 @@ const SUBS: Record<string, (p: Parsed) => Stage> = {
       io.out(p.values.json ? JSON.stringify({ id, num: task.num }) : id);
     };
   },
-  list: (p) => async (c, io) => {
-    let views = c.state.taskIds.map((id) => taskView(c, c.state.tasks.get(id)!)).filter((v) => !v.archived || p.values.all);
-    if (p.values.status) views = views.filter((v) => v.status === p.values.status);
-    if (p.values.mine) views = views.filter((v) => v.assignee === c.state.members.get(c.me)?.name);
-    if (p.values.json) return io.out(JSON.stringify(views, null, 2));
-    if (views.length === 0) io.out("no tasks");
-    for (const v of views) io.out(line(v));
+  list(p) {
+    const status = p.values.status !== undefined ? parseStatus(p.values.status as string) : undefined;
+    return async (c, io) => {
+      let views = c.state.taskIds.map((id) => taskView(c, c.state.tasks.get(id)!)).filter((v) => !v.archived || p.values.all);
+      if (status) views = views.filter((v) => v.status === status);
+      if (p.values.mine) views = views.filter((v) => v.assignee === c.state.members.get(c.me)?.name);
+      if (p.values.json) return io.out(JSON.stringify(views, null, 2));
+      if (views.length === 0) io.out("no tasks");
+      for (const v of views) io.out(line(v));
+    };
   },
   show(p) {
     const ref = arg(p, 1, "a task (#N or id)");
