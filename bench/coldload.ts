@@ -10,29 +10,13 @@ import { PursuanceClient } from "../src/pursuance/client.js";
 import type { ClientPorts, ClientStorePort } from "../src/pursuance/ports.js";
 import { clientStore } from "../src/store/client-store.js";
 import { openDatabase } from "../src/store/db.js";
-import type { Job, JobMessage } from "./jobs.js";
+import type { ColdOpenJob, ColdOpenResult, Job, JobMessage } from "./job-types.js";
 import { COLDLOAD_BOUND } from "./bounds.js";
 import { metric, type Metric } from "./report.js";
 import type { SynthLog } from "./synth.js";
 import { gc, progress, runJob, since } from "./util.js";
 
 const SERVER = process.env.BENCH_PG ?? "postgres://postgres@127.0.0.1:5432";
-
-export interface ColdOpenJob {
-  url: string;
-  n: number;
-  founderSeed: string;
-  pursuanceId: string;
-  groupId: string;
-}
-
-export interface ColdOpenResult {
-  openSeconds: number;
-  loadEventsSeconds: number;
-  backend: string;
-  ok: boolean;
-  summary: string;
-}
 
 /** Worker side (jobs.ts): PursuanceClient.open of the founder's stored pursuance, timed. */
 export async function coldOpen(job: ColdOpenJob): Promise<ColdOpenResult> {

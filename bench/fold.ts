@@ -11,7 +11,7 @@ import { Fold, foldAll } from "../src/pursuance/fold.js";
 import { toPEvent } from "../src/pursuance/pevent.js";
 import { FOLD_RSS_BOUND } from "./bounds.js";
 import { metric, type Metric } from "./report.js";
-import type { Job, JobMessage } from "./jobs.js";
+import type { FoldRun, Job, JobMessage } from "./job-types.js";
 import { synthLog, type SynthLog } from "./synth.js";
 import { gc, MiB, progress, runJob, since } from "./util.js";
 
@@ -27,21 +27,6 @@ function checkFold(f: Fold, n: number): void {
   if (f.size !== n || f.state.rejected.length !== 0 || f.state.applied !== n) {
     throw new Error(`fold of ${n} events: size ${f.size}, applied ${f.state.applied}, rejected ${f.state.rejected.length} (${f.state.rejected[0]?.reason ?? ""})`);
   }
-}
-
-export interface FoldRun {
-  size: number;
-  seconds: number;
-  beforeRss: number;
-  beforeHeap: number;
-  peakRss: number;
-  peakHeap: number;
-  /** Off the JS heap: ArrayBuffer backing stores (event bytes) and other external memory, at the RSS peak's sample. */
-  beforeArrayBuffers: number;
-  peakArrayBuffers: number;
-  peakExternal: number;
-  /** Heap still held after the fold, over `beforeHeap` (the state and the fold's indexes). */
-  retainedHeap: number;
 }
 
 /**

@@ -2,16 +2,9 @@
 // util.ts): a fold of the whole log, a cold open. One job per worker, or per
 // child process when its memory must be its own (RSS is per process).
 import { parentPort } from "node:worker_threads";
-import { coldOpen, type ColdOpenJob, type ColdOpenResult } from "./coldload.js";
-import { foldJob, type FoldRun } from "./fold.js";
-
-export type Job = { kind: "fold"; n: number; sizes: number[] } | ({ kind: "coldopen" } & ColdOpenJob);
-
-export type JobMessage =
-  | { type: "fold"; run: FoldRun }
-  | { type: "coldopen"; result: ColdOpenResult }
-  | { type: "done" }
-  | { type: "error"; message: string };
+import { coldOpen } from "./coldload.js";
+import { foldJob } from "./fold.js";
+import type { Job, JobMessage } from "./job-types.js";
 
 const post = (m: JobMessage) => (parentPort ? parentPort.postMessage(m) : process.send!(m));
 

@@ -8,7 +8,7 @@
 // the temp dir. Needs Debian's `tor` (apt-get install -y tor).
 import { parseArgs } from "node:util";
 import { startRelay } from "../src/cwtch/relay-server.js";
-import { startTorNet, torUnavailable } from "../test/helpers/tor-net.js";
+import { startTorNet, torUnavailable } from "../harness/tor-net.js";
 
 const { values } = parseArgs({ options: { clients: { type: "string", default: "1" }, help: { type: "boolean", short: "h" } } });
 if (values.help) {

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { parseFlags, tokenize, TokenizeError, UsageError, type FlagSpec } from "../src/bot/tokenize.js";
+import { parseFlags, tokenize, TokenizeError, type FlagSpec } from "../src/bot/tokenize.js";
+import { UsageError } from "../src/usecases/errors.js";
 
 const words = (s: string) => tokenize(s).map((t) => t.text);
 

@@ -7,7 +7,7 @@ import { parseConfig } from "../src/bridge/config/config.js";
 import { relaysForInvite } from "../src/bridge/invite-relays.js";
 import { withRelays } from "../src/cli/client-command.js";
 import { hostnameOfSecretKeyFile, newOnionKey, OnionKeyError, onionAddress } from "../src/cli/onion-key.js";
-import { UsageError } from "../src/cli/relay-command.js";
+import { UsageError } from "../src/cli/usage.js";
 import type { Invite } from "../src/pursuance/invite.js";
 
 describe("the relay's onion key", () => {

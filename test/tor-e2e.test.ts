@@ -1,5 +1,5 @@
 // Issue 10, Tor for real: a private Tor network on loopback (3 directory
-// authorities, 3 relays, an onion service, 2 client tors; test/helpers/tor-net.ts)
+// authorities, 3 relays, an onion service, 2 client tors; harness/tor-net.ts)
 // publishes a pursuance relay as ws://<x>.onion. Two members' CLI clients,
 // each through its own tor's SOCKS port and knowing the relay only by its
 // onion address, found a pursuance, join, create a task and converge on one
@@ -10,7 +10,7 @@ import { generateKeyPairSync, createHash } from "node:crypto";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ok, startCli, startRelayProcess } from "./helpers/cli.js";
-import { socksConnectCode, startTorNet, torUnavailable, type TorNet } from "./helpers/tor-net.js";
+import { socksConnectCode, startTorNet, torUnavailable, type TorNet } from "../harness/tor-net.js";
 
 const why = torUnavailable();
 if (why) console.warn(`tor-e2e skipped: ${why}`);

@@ -5,11 +5,10 @@ import { hasCap } from "../pursuance/state.js";
 import type { BoundHandler } from "./command-spec.js";
 import { Refusal } from "./context.js";
 import { done, html } from "./reply.js";
-import { publish } from "./refs.js";
+import { announce as publishAnnouncement } from "../usecases/identity.js";
 
 export const announce: BoundHandler = async (inv, ctx) => {
-  const text = inv.arg("text").trim();
-  const { id } = await publish(ctx, { t: "announce", text });
+  const { id } = await publishAnnouncement(ctx, { text: inv.arg("text") });
   return done(`announced (event ${id.slice(0, 12)})`, html`announced (event <code>${id.slice(0, 12)}</code>)`);
 };
 

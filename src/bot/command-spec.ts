@@ -5,7 +5,8 @@ import type { Capability } from "../pursuance/rules.js";
 import { hasCap, type PursuanceState } from "../pursuance/state.js";
 import { permits, type BotContext, type BoundContext, type CommandLevel } from "./context.js";
 import type { BotReply } from "./reply.js";
-import { parseFlags, UsageError, type FlagSpec, type Token } from "./tokenize.js";
+import { parseFlags, type FlagSpec, type Token } from "./tokenize.js";
+import { UsageError } from "../usecases/errors.js";
 
 export interface ArgSpec {
   name: string;

@@ -11,7 +11,8 @@ import { COMMAND_TABLE, ROOT_ALIASES, ROOTS } from "./command-table.js";
 import { Refusal, type BotContext, type BoundContext } from "./context.js";
 import { humanize } from "./refs.js";
 import { errorReply, type BotReply } from "./reply.js";
-import { TokenizeError, tokenize, UsageError } from "./tokenize.js";
+import { TokenizeError, tokenize } from "./tokenize.js";
+import { UsageError } from "../usecases/errors.js";
 
 const COMMAND = /^\s*!(\S+)/u;
 /** `!word` alone, or a word a typo away from one of ours: meant as a command, so answered. */

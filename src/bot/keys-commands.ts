@@ -1,12 +1,12 @@
 // `!keys status|delegate|revoke`: which role keys the host holds, and members
 // handing theirs to it (revocably). Custody is the host's business; the bot
 // checks the role exists and has a key, calls the port and reports.
-import { findRole } from "./refs.js";
+import { findRole } from "../usecases/spellings.js";
 import type { BoundHandler } from "./command-spec.js";
 import type { BoundContext } from "./context.js";
 import { done, html } from "./reply.js";
 import { memberName } from "../pursuance/views.js";
-import { UsageError } from "./tokenize.js";
+import { UsageError } from "../usecases/errors.js";
 import { roleDef } from "../pursuance/rules.js";
 
 function keyedRole(ctx: BoundContext, ref: string): string {

@@ -3,30 +3,23 @@
 // succession role once the leader has been silent past the policy's limit.
 // The rules decide every one of these (publish's dry run); help hides them
 // from who could not.
-import { policyBody, transferBody, type PolicyChange } from "../pursuance/actions-rules.js";
-import { voteBody } from "../pursuance/escrow.js";
+import { policyBody, type PolicyChange } from "../pursuance/actions-rules.js";
 import { silentAfterMs } from "../pursuance/rules.js";
 import type { PursuanceState } from "../pursuance/state.js";
 import { memberName } from "../pursuance/views.js";
 import type { BoundHandler } from "./command-spec.js";
 import { done, html, okLines } from "./reply.js";
-import { findRole, publish, resolveMember } from "./refs.js";
-import { UsageError } from "./tokenize.js";
+import { publish } from "../usecases/env.js";
+import { SpellingError, UsageError } from "../usecases/errors.js";
+import { transferLeadership, voteForLeader } from "../usecases/leadership.js";
+import { durationMs, durationText, findRole } from "../usecases/spellings.js";
 
-const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
-
-/** "30s", "12h", "14d", "2w" → ms. */
+/** "30s", "12h", "14d", "2w" → ms, at least minMs (the shared grammar; this wording is the bot's). */
 export function parseDurationRef(flag: string, ref: string, minMs: number): number {
-  const m = /^(\d{1,6})\s*([smhdw])$/i.exec(ref.trim());
-  const ms = m ? Number(m[1]) * UNITS[m[2]!.toLowerCase()]! : NaN;
-  if (!Number.isSafeInteger(ms)) throw new UsageError(`--${flag}: ${JSON.stringify(ref)} is not a duration (use e.g. 30s, 12h, 14d, 2w)`);
-  if (ms < minMs) throw new UsageError(`--${flag}: ${JSON.stringify(ref)} is under the minimum of ${durationText(minMs)}`);
+  const ms = durationMs(ref);
+  if (ms === null) throw new SpellingError(`--${flag}: ${JSON.stringify(ref)} is not a duration (use e.g. 30s, 12h, 14d, 2w)`, "duration", ref, `--${flag}`);
+  if (ms < minMs) throw new SpellingError(`--${flag}: ${JSON.stringify(ref)} is under the minimum of ${durationText(minMs)}`, "duration", ref, `--${flag}`);
   return ms;
-}
-
-export function durationText(ms: number): string {
-  for (const [u, n] of Object.entries(UNITS).reverse()) if (ms % n === 0) return `${ms / n}${u}`;
-  return `${ms}ms`;
 }
 
 export function successionText(s: PursuanceState): string {
@@ -71,20 +64,12 @@ export const leaderStatus: BoundHandler = async (_inv, ctx) => {
 };
 
 export const leaderVote: BoundHandler = async (inv, ctx) => {
-  const c = ctx.client;
-  const who = resolveMember(ctx, inv.arg("who"));
-  await publish(ctx, voteBody(c.actor, c.state, c.fold.applied, who));
-  const s = c.state;
-  const name = memberName(s, who);
-  if (s.leader === who) return done(`${name} is now the leader`, html`<b>${name}</b> is now the leader`);
-  const n = s.votes.get(who)?.size ?? 0;
-  return done(`voted for ${name} (${n} of ${s.rules.succession.quorum} votes)`, html`voted for <b>${name}</b> (${n} of ${s.rules.succession.quorum} votes)`);
+  const { name, leads, votes: n, quorum } = await voteForLeader(ctx, { member: inv.arg("who") });
+  if (leads) return done(`${name} is now the leader`, html`<b>${name}</b> is now the leader`);
+  return done(`voted for ${name} (${n} of ${quorum} votes)`, html`voted for <b>${name}</b> (${n} of ${quorum} votes)`);
 };
 
 export const leaderTransfer: BoundHandler = async (inv, ctx) => {
-  const c = ctx.client;
-  const who = resolveMember(ctx, inv.arg("who"));
-  await publish(ctx, transferBody(c.state, who));
-  const name = memberName(c.state, who);
+  const { name } = await transferLeadership(ctx, { member: inv.arg("who") });
   return done(`${name} is now the leader`, html`<b>${name}</b> is now the leader`);
 };

@@ -9,7 +9,7 @@ import type { CrossTask } from "../pursuance/state.js";
 import { findLink, findReceived, memberName } from "../pursuance/views.js";
 import type { BoundHandler } from "./command-spec.js";
 import { done, html, okLines } from "./reply.js";
-import { UsageError } from "./tokenize.js";
+import { UsageError } from "../usecases/errors.js";
 
 export const linkOffer: BoundHandler = async (inv, ctx) => {
   const roles = (inv.flag("roles") ?? "").split(",").map((r) => r.trim()).filter((r) => r !== "");

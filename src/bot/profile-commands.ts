@@ -5,7 +5,7 @@ import { profileText } from "../pursuance/announcement-proof.js";
 import { memberName } from "../pursuance/views.js";
 import type { BoundHandler } from "./command-spec.js";
 import { done, html, ok } from "./reply.js";
-import { publish } from "./refs.js";
+import { setProfile } from "../usecases/identity.js";
 
 export const profileShow: BoundHandler = async (_inv, ctx) => {
   const s = ctx.client.state;
@@ -16,7 +16,7 @@ export const profileShow: BoundHandler = async (_inv, ctx) => {
 
 export const profileSet: BoundHandler = async (inv, ctx) => {
   const room = inv.flag("room");
-  await publish(ctx, { t: "profile.set", mission: inv.arg("mission").trim(), join: (inv.flag("join") ?? "").trim(), rooms: room ? [room.trim()] : [] });
+  await setProfile(ctx, { mission: inv.arg("mission"), join: inv.flag("join") ?? "", rooms: room ? [room] : [] });
   const line = "profile set: it goes to the public rooms and the feed with its proof";
   return done(line, html`${line}`);
 };

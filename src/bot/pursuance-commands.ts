@@ -2,16 +2,15 @@
 // the room, which only the host can do (and only in a room bound to nothing:
 // the table says so); the bot validates, calls the host's port and reports.
 // Status reads the bound client: relays, sync state, gaps, state hash.
-import { revokeInviteBody } from "../pursuance/actions.js";
-import { DEFAULT_INVITE_MS, type PursuanceClient } from "../pursuance/client.js";
+import type { PursuanceClient } from "../pursuance/client.js";
 import { inviteStatus } from "../pursuance/state.js";
 import { decodeInvite, encodeInvite } from "../pursuance/invite.js";
 import { memberName } from "../pursuance/views.js";
 import { sealComplaints } from "../pursuance/seal-complaints.js";
 import type { BoundHandler, UnboundHandler } from "./command-spec.js";
 import { done, html, okLines } from "./reply.js";
-import { UsageError } from "./tokenize.js";
-import { roleDef } from "../pursuance/rules.js";
+import { UsageError } from "../usecases/errors.js";
+import { createInvite, revokeInvite } from "../usecases/members.js";
 
 function roleOf(c: PursuanceClient): string {
   return [...(c.state.members.get(c.me)?.roles ?? [])].join(", ") || "no role yet";
@@ -72,14 +71,10 @@ function invitesSummary(c: PursuanceClient): string {
  */
 export const pursuanceInvite: BoundHandler = async (inv, ctx) => {
   const c = ctx.client;
-  const role = inv.flag("role") ?? "change agent";
-  if (!roleDef(c.state.rules, role)) throw new UsageError(`no role named "${role}"`);
-  const expiresFlag = inv.flag("expires");
-  const expiresInMs = expiresFlag === undefined ? DEFAULT_INVITE_MS : duration(expiresFlag);
   const who = inv.opt("who");
   if (who !== undefined && !/^@[^:\s]+:\S+$/.test(who)) throw new UsageError(`${who} is not a Matrix user id like @name:server`);
   if (who !== undefined && ctx.resolveUser(who)) throw new UsageError(`${who} is already a member here`);
-  const invite = await c.createInvite(role, { expiresInMs });
+  const { invite, role } = await createInvite(ctx, { role: inv.flag("role"), expires: inv.flag("expires") });
   const until = new Date(invite.expires).toISOString();
   if (who === undefined) {
     // For a member outside this host: the addresses they can reach (the host's published ones).
@@ -94,15 +89,6 @@ export const pursuanceInvite: BoundHandler = async (inv, ctx) => {
   return done(`${who} joined as ${roleOf(joined)}`, html`${who} joined as ${roleOf(joined)}`);
 };
 
-const UNITS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
-
-/** `30m`, `12h`, `7d`, `2w`. */
-function duration(v: string): number {
-  const m = /^(\d{1,6})\s*([mhdw])$/i.exec(v.trim());
-  if (!m) throw new UsageError(`--expires: bad duration ${JSON.stringify(v)} (use e.g. 30m, 12h, 7d, 2w)`);
-  return Number(m[1]) * UNITS[m[2]!.toLowerCase()]!;
-}
-
 export const pursuanceInviteList: BoundHandler = async (_inv, ctx) => {
   const s = ctx.client.state;
   const now = ctx.client.ports.now();
@@ -116,8 +102,6 @@ export const pursuanceInviteList: BoundHandler = async (_inv, ctx) => {
 };
 
 export const pursuanceInviteRevoke: BoundHandler = async (inv, ctx) => {
-  const body = revokeInviteBody(ctx.client.state, inv.arg("id"));
-  await ctx.client.publish(body);
-  const id = (body as { invite: string }).invite.slice(0, 12);
+  const id = (await revokeInvite(ctx, { invite: inv.arg("id") })).invite.slice(0, 12);
   return done(`revoked invite ${id}`, html`revoked invite <code>${id}</code>`);
 };

@@ -4,7 +4,7 @@
 import { moveRelays, recoverOnto } from "../pursuance/client-relocate.js";
 import type { BoundHandler } from "./command-spec.js";
 import { done, html } from "./reply.js";
-import { UsageError } from "./tokenize.js";
+import { UsageError } from "../usecases/errors.js";
 
 function relayUrl(v: string): string {
   const u = v.trim();

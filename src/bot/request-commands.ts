@@ -2,13 +2,14 @@
 // side: `!pursuance requests [open|close]`, `!pursuance admit`, `!pursuance
 // refuse`. The request itself waits on the host (a member's answer may take
 // days); the bot only validates and reports.
-import { admitRequest, closeRequests, currentAddress, DEFAULT_REQUEST_LIMIT, DEFAULT_REQUEST_WORK, dropRequests, openRequests, refuseRequest } from "../pursuance/client-requests.js";
+import { closeRequests, currentAddress, DEFAULT_REQUEST_LIMIT, DEFAULT_REQUEST_WORK, dropRequests, openRequests } from "../pursuance/client-requests.js";
 import { MAX_REQUEST_LIMIT, MAX_REQUEST_WORK } from "../pursuance/events.js";
 import { decodeRequestAddress, RequestAddressError } from "../pursuance/join-request.js";
-import { findJoinRequest, memberName } from "../pursuance/views.js";
+import { memberName } from "../pursuance/views.js";
 import type { BoundHandler, UnboundHandler } from "./command-spec.js";
 import { done, html, okLines } from "./reply.js";
-import { UsageError } from "./tokenize.js";
+import { UsageError } from "../usecases/errors.js";
+import { admitJoinRequest, refuseJoinRequest } from "../usecases/members.js";
 
 export const pursuanceRequest: UnboundHandler = async (inv, ctx) => {
   let addr;
@@ -62,16 +63,13 @@ export const requestsClear: BoundHandler = async (_inv, ctx) => {
 };
 
 export const requestAdmit: BoundHandler = async (inv, ctx) => {
-  const r = findJoinRequest(ctx.client.state, inv.arg("who"));
-  const role = inv.flag("role") ?? "change agent";
-  await admitRequest(ctx.client, r, role);
+  const { request: r, role } = await admitJoinRequest(ctx, { request: inv.arg("who"), role: inv.flag("role") });
   const line = `admitted ${r.name} as ${role}; their client joins with the invite sealed to them`;
   return done(line, html`${line}`);
 };
 
 export const requestRefuse: BoundHandler = async (inv, ctx) => {
-  const r = findJoinRequest(ctx.client.state, inv.arg("who"));
-  await refuseRequest(ctx.client, r, (inv.opt("reason") ?? "").trim());
+  const { request: r } = await refuseJoinRequest(ctx, { request: inv.arg("who"), reason: inv.opt("reason") });
   const line = `refused ${r.name}; they are told the reason`;
   return done(line, html`${line}`);
 };

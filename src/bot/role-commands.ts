@@ -1,15 +1,15 @@
 // `!role …` and `!rules`: who holds which role, what each role may do, and
 // changes to both. Authority (rank, capabilities) is the rules' to judge.
-import { grantBody } from "../pursuance/actions.js";
-import { roleAmendBody, roleDeleteBody, type RolePatch } from "../pursuance/actions-rules.js";
+import type { RolePatch } from "../pursuance/actions-rules.js";
 import { successionText } from "./leader-commands.js";
-import { CAPABILITIES, ROLE_NAME, type Capability, roleDef } from "../pursuance/rules.js";
+import { CAPABILITIES } from "../pursuance/rules.js";
 import type { PursuanceState } from "../pursuance/state.js";
 import { memberName } from "../pursuance/views.js";
 import type { BoundHandler } from "./command-spec.js";
 import { done, html, type Html } from "./reply.js";
-import { findRole, publish, resolveMember } from "./refs.js";
-import { UsageError } from "./tokenize.js";
+import { SpellingError, UsageError } from "../usecases/errors.js";
+import { amendRole, createRole, deleteRole, grantRole, revokeRole } from "../usecases/members.js";
+import { findRole, parseCaps, parseIntFlag, parseReads } from "../usecases/spellings.js";
 
 function rolesByRank(s: PursuanceState) {
   return Object.entries(s.rules.roles).sort(([an, a], [bn, b]) => b.rank - a.rank || an.localeCompare(bn));
@@ -50,69 +50,48 @@ export const rules: BoundHandler = async (_inv, ctx) => {
   return { kind: "ok", plain, html: h.value };
 };
 
-export const roleCreate: BoundHandler = async (inv, ctx) => {
-  const name = inv.arg("name").trim().toLowerCase().replace(/\s+/g, " ");
-  if (!ROLE_NAME.test(name) || name === "group") {
-    throw new UsageError(`${JSON.stringify(name)} is not a role name: up to 32 lowercase letters, digits, spaces, - or _, starting with a letter ("group" is reserved)`);
+/** --rank, in the bot's words (the CLI says "bad value"). */
+function rankOf(v: string): number {
+  try {
+    return parseIntFlag("--rank", v, 0, 1000);
+  } catch {
+    throw new SpellingError(`--rank: ${JSON.stringify(v)} is not a whole number 0..1000`, "integer", v, "--rank");
   }
-  const rank = Number(inv.flag("rank"));
-  if (!Number.isInteger(rank) || rank < 0 || rank > 1000) throw new UsageError(`--rank: ${JSON.stringify(inv.flag("rank"))} is not a whole number 0..1000`);
-  const caps = (inv.flag("caps") ?? "").split(",").map((x) => x.trim()).filter(Boolean);
-  for (const cap of caps) if (!(CAPABILITIES as readonly string[]).includes(cap)) throw new UsageError(`--caps: unknown capability ${JSON.stringify(cap)} (known: ${CAPABILITIES.join(", ")})`);
-  const reads = inv.flag("reads") ?? "role";
-  if (reads !== "role" && reads !== "assigned") throw new UsageError(`--reads must be role or assigned, not ${JSON.stringify(reads)}`);
-  await publish(ctx, { t: "role.create", role: name, def: { rank, caps: [...new Set(caps as Capability[])].sort(), reads } });
-  return done(`created role ${name} (rank ${rank}): ${capsText(caps)}`, html`created role <b>${name}</b> (rank ${rank}): ${capsText(caps)}`);
+}
+
+export const roleCreate: BoundHandler = async (inv, ctx) => {
+  const rank = rankOf(inv.flag("rank") ?? "");
+  const caps = parseCaps(inv.flag("caps") ?? "");
+  const reads = parseReads(inv.flag("reads") ?? "role");
+  const { role, def } = await createRole(ctx, { name: inv.arg("name"), rank, caps, reads });
+  return done(`created role ${role} (rank ${rank}): ${capsText(def.caps)}`, html`created role <b>${role}</b> (rank ${rank}): ${capsText(def.caps)}`);
 };
 
 export const roleAmend: BoundHandler = async (inv, ctx) => {
-  const s = ctx.client.state;
-  const role = findRole(s, inv.arg("name"));
+  const name = inv.arg("name");
+  findRole(ctx.client.state, name);
   const patch: RolePatch = {};
-  const rank = inv.flag("rank");
-  if (rank !== undefined) {
-    patch.rank = Number(rank);
-    if (!/^\d{1,4}$/.test(rank.trim()) || patch.rank > 1000) throw new UsageError(`--rank: ${JSON.stringify(rank)} is not a whole number 0..1000`);
-  }
-  const caps = inv.flag("caps");
-  if (caps !== undefined) {
-    patch.caps = caps.split(",").map((x) => x.trim()).filter(Boolean);
-    for (const cap of patch.caps) if (!(CAPABILITIES as readonly string[]).includes(cap)) throw new UsageError(`--caps: unknown capability ${JSON.stringify(cap)} (known: ${CAPABILITIES.join(", ")})`);
-  }
-  const reads = inv.flag("reads");
-  if (reads !== undefined) {
-    if (reads !== "role" && reads !== "assigned") throw new UsageError(`--reads must be role or assigned, not ${JSON.stringify(reads)}`);
-    patch.reads = reads;
-  }
+  const [rank, caps, reads] = [inv.flag("rank"), inv.flag("caps"), inv.flag("reads")];
+  if (rank !== undefined) patch.rank = rankOf(rank);
+  if (caps !== undefined) patch.caps = parseCaps(caps);
+  if (reads !== undefined) patch.reads = parseReads(reads);
   if (Object.keys(patch).length === 0) throw new UsageError("give at least one of --rank, --caps, --reads");
-  await publish(ctx, roleAmendBody(s, role, patch));
-  const d = roleDef(ctx.client.state.rules, role)!;
+  const { role, def: d } = await amendRole(ctx, { role: name, patch });
   return done(`amended role ${role}: rank ${d.rank}, ${capsText(d.caps)}`, html`amended role <b>${role}</b>: rank ${d.rank}, ${capsText(d.caps)}`);
 };
 
 export const roleDelete: BoundHandler = async (inv, ctx) => {
-  const s = ctx.client.state;
-  const role = findRole(s, inv.arg("name"));
-  const held = holders(s, role);
-  await publish(ctx, roleDeleteBody(s, role));
-  const was = held.length > 0 ? ` (was held by ${held.join(", ")})` : "";
+  const { role, heldBy } = await deleteRole(ctx, { role: inv.arg("name") });
+  const was = heldBy.length > 0 ? ` (was held by ${heldBy.join(", ")})` : "";
   return done(`deleted role ${role}${was}`, html`deleted role <b>${role}</b>${was}`);
 };
 
 export const roleGrant: BoundHandler = async (inv, ctx) => {
-  const c = ctx.client;
-  const who = resolveMember(ctx, inv.arg("who"));
-  const role = findRole(c.state, inv.arg("role"));
-  await publish(ctx, grantBody(c.actor, c.state, who, role));
-  const name = memberName(c.state, who);
+  const { name, role } = await grantRole(ctx, { member: inv.arg("who"), role: inv.arg("role") });
   return done(`granted ${role} to ${name}`, html`granted <b>${role}</b> to ${name}`);
 };
 
 export const roleRevoke: BoundHandler = async (inv, ctx) => {
-  const c = ctx.client;
-  const who = resolveMember(ctx, inv.arg("who"));
-  const role = findRole(c.state, inv.arg("role"));
-  await publish(ctx, { t: "role.revoke", member: who, role });
-  const name = memberName(c.state, who);
+  const { name, role } = await revokeRole(ctx, { member: inv.arg("who"), role: inv.arg("role") });
   return done(`revoked ${role} from ${name}`, html`revoked <b>${role}</b> from ${name}`);
 };

@@ -1,40 +1,25 @@
-// `!task …` handlers: the same actions as `pursuance client task …`, over the
-// acting member's client. Every write goes through publish (parse + the
-// rules' dry run), so a refusal changes nothing in the log.
-import { assignBody, closeBody, commentBody, retitleBody, taskCreateBody } from "../pursuance/actions.js";
-import { archiveBody } from "../pursuance/actions-rules.js";
+// `!task …` handlers: parse, call the use case (src/usecases/tasks.ts, which
+// `pursuance client task …` calls too), format. Every write goes through the
+// rules' dry run, so a refusal changes nothing in the log.
 import { assigneeText, findTask, taskView } from "../pursuance/views.js";
-import { entitled, type Task } from "../pursuance/state.js";
+import type { Task } from "../pursuance/state.js";
+import { findRole, parseStatus } from "../usecases/spellings.js";
+import { archiveTask, assignTask, closeTask, commentOnTask, createTask, reopenTask, retitleTask, setTaskStatus } from "../usecases/tasks.js";
 import type { BoundHandler as Handler } from "./command-spec.js";
 import { html, mirrored } from "./reply.js";
-import { findRole, parseDue, parseStatus, publish, resolveAssignee } from "./refs.js";
 import { renderTask, renderTaskList, taskLine, taskLineHtml } from "./task-format.js";
-import { UsageError } from "./tokenize.js";
-import { roleDef } from "../pursuance/rules.js";
 
 const ref = (t: Task) => `#${t.num}`;
 
 export const taskCreate: Handler = async (inv, ctx) => {
-  const c = ctx.client;
-  const s = c.state;
-  // Default reader role, as the CLI: the lowest-ranked role whose key we hold, so the most members can read it.
-  const readable = entitled(s, c.me).filter((sc) => sc !== "group");
-  const roleRef = inv.flag("role");
-  const role = roleRef !== undefined ? findRole(s, roleRef) : readable.sort((a, b) => roleDef(s.rules, a)!.rank - roleDef(s.rules, b)!.rank)[0];
-  if (!role) throw new UsageError("you hold no role that can read tasks: pass --role");
-  const due = inv.flag("due");
-  const assign = inv.flag("assign");
-  const parent = inv.flag("parent");
-  // A builder: if a key must rotate first (someone lost it), the task is sealed under the new one.
-  const body = (st: typeof s) => taskCreateBody(c.actor, st, {
-    text: { title: inv.arg("title").trim(), deliverables: inv.flag("deliverables") ?? "" },
-    readers: [role],
-    assignee: assign !== undefined ? resolveAssignee(ctx, assign) : null,
-    parent: parent !== undefined ? findTask(s, parent).id : null,
-    due: due !== undefined ? parseDue(due, ctx.now()) : null,
+  const { view: v } = await createTask(ctx, {
+    title: inv.arg("title"),
+    deliverables: inv.flag("deliverables"),
+    role: inv.flag("role"),
+    assign: inv.flag("assign"),
+    parent: inv.flag("parent"),
+    due: inv.flag("due"),
   });
-  const { id } = await publish(ctx, body);
-  const v = taskView(c, c.state.tasks.get(id)!);
   return { kind: "task-created", task: v, plain: `created ${taskLine(v)}`, html: html`created ${taskLineHtml(v)}`.value };
 };
 
@@ -59,59 +44,38 @@ export const taskShow: Handler = async (inv, ctx) => {
 };
 
 export const taskAssign: Handler = async (inv, ctx) => {
-  const c = ctx.client;
-  const t = findTask(c.state, inv.arg("id"));
-  const who = resolveAssignee(ctx, inv.arg("who"));
-  await publish(ctx, assignBody(c.actor, c.state, t, who));
-  const name = assigneeText(c.state, who) ?? "nobody";
+  const { task: t, assignee } = await assignTask(ctx, { task: inv.arg("id"), to: inv.arg("who") });
+  const name = assigneeText(ctx.client.state, assignee) ?? "nobody";
   return mirrored(`${ref(t)} assigned to ${name}`, html`<b>${ref(t)}</b> assigned to ${name}`);
 };
 
 export const taskStatus: Handler = async (inv, ctx) => {
-  const c = ctx.client;
-  const t = findTask(c.state, inv.arg("id"));
-  const st = parseStatus(inv.arg("status"));
-  await publish(ctx, { t: "task.update", task: t.id, status: st });
+  const { task: t, status: st } = await setTaskStatus(ctx, { task: inv.arg("id"), status: inv.arg("status") });
   return mirrored(`${ref(t)} is now ${st}`, html`<b>${ref(t)}</b> is now <em>${st}</em>`);
 };
 
 export const taskComment: Handler = async (inv, ctx) => {
-  const c = ctx.client;
-  const t = findTask(c.state, inv.arg("id"));
-  await publish(ctx, commentBody(c.actor, t, inv.arg("text")));
-  const n = c.state.tasks.get(t.id)!.comments.length;
+  const { task: t, comments: n } = await commentOnTask(ctx, { task: inv.arg("id"), text: inv.arg("text") });
   return mirrored(`commented on ${ref(t)} (${n} comment${n === 1 ? "" : "s"})`, html`commented on <b>${ref(t)}</b> (${n} comment${n === 1 ? "" : "s"})`);
 };
 
 export const taskClose: Handler = async (inv, ctx) => {
-  const c = ctx.client;
-  const t = findTask(c.state, inv.arg("id"));
-  const reason = inv.opt("reason")?.trim() || null;
-  await publish(ctx, closeBody(c.actor, t, reason));
+  const { task: t, reason } = await closeTask(ctx, { task: inv.arg("id"), reason: inv.opt("reason") });
   return mirrored(`${ref(t)} closed${reason ? `: ${reason}` : ""}`, html`<b>${ref(t)}</b> closed${reason ? html`: ${reason}` : ""}`);
 };
 
 export const taskReopen: Handler = async (inv, ctx) => {
-  const c = ctx.client;
-  const t = findTask(c.state, inv.arg("id"));
-  await publish(ctx, { t: "task.reopen", task: t.id });
+  const { task: t } = await reopenTask(ctx, { task: inv.arg("id") });
   return mirrored(`${ref(t)} reopened`, html`<b>${ref(t)}</b> reopened`);
 };
 
 export const taskArchive: Handler = async (inv, ctx) => {
-  const t = findTask(ctx.client.state, inv.arg("id"));
-  await publish(ctx, archiveBody(t));
+  const { task: t } = await archiveTask(ctx, { task: inv.arg("id") });
   return mirrored(`${ref(t)} archived (!task list --all still shows it)`, html`<b>${ref(t)}</b> archived (<code>!task list --all</code> still shows it)`);
 };
 
 /** A new title, re-encrypted under the task's content key: every reader of the task reads it. */
 export const taskRetitle: Handler = async (inv, ctx) => {
-  const c = ctx.client;
-  const t = findTask(c.state, inv.arg("id"));
-  const title = inv.arg("title").trim();
-  if (title.length > 500) throw new UsageError(`a title is at most 500 characters (this one has ${title.length})`);
-  const v = taskView(c, t);
-  if (v.title === null) throw new UsageError(`${ref(t)} is not readable with your roles (readers: ${t.readers.join(", ")})`);
-  await publish(ctx, retitleBody(c.actor, t, { title, deliverables: v.deliverables ?? "" }));
+  const { task: t, title } = await retitleTask(ctx, { task: inv.arg("id"), title: inv.arg("title") });
   return mirrored(`${ref(t)} is now titled "${title}"`, html`<b>${ref(t)}</b> is now titled “${title}”`);
 };

@@ -2,6 +2,7 @@
 // that runs over its tokens. People type on phones: smart quotes stand for
 // quotes, an em dash stands for `--`, and an apostrophe inside a word
 // ("don't") is a letter, not the start of a quote.
+import { UsageError } from "../usecases/errors.js";
 
 export class TokenizeError extends Error {
   constructor(
@@ -105,14 +106,6 @@ export function tokenize(text: string): Token[] {
 }
 
 // ---- flags ---------------------------------------------------------------------
-
-/** Thrown for input that does not fit a command's grammar: the reply shows the usage line. */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "UsageError";
-  }
-}
 
 export interface FlagSpec {
   name: string;

@@ -1,14 +1,14 @@
 // `!whois`, `!verify`: who is who. A member's fingerprint to compare aloud or on
 // paper, the Matrix id its key linked to itself (and whether that Matrix
 // account confirmed it), who vouched for the key, and a changed key called out.
-import { writtenFingerprint } from "../pursuance/fingerprint.js";
 import { checkLinks, claimHistory, membersLinkedTo, NO_CHECKED_LINKS, whois, type CheckedLinks, type WhoisRow } from "../pursuance/identity.js";
 import type { PursuanceState } from "../pursuance/state.js";
 import { findMember, memberName } from "../pursuance/views.js";
 import type { BoundHandler, UnboundHandler } from "./command-spec.js";
 import { Refusal, type BoundContext } from "./context.js";
 import { done, html, ok } from "./reply.js";
-import { publish, resolveMember } from "./refs.js";
+import { linkMatrix, parseFingerprint, verifyMemberKey } from "../usecases/identity.js";
+import { resolveMember } from "../usecases/spellings.js";
 
 const MATRIX_ID = /^@[^:\s]+:\S+$/;
 
@@ -75,7 +75,7 @@ export const whoisCommand: BoundHandler = async (inv, ctx) => {
 };
 
 export const whoisLink: BoundHandler = async (_inv, ctx) => {
-  await publish(ctx, { t: "identity.link", matrix: ctx.sender });
+  await linkMatrix(ctx, { matrix: ctx.sender });
   const line = `linked your key in ${ctx.client.state.name} to ${ctx.sender} (signed in the log; this bridge holds that key for you)`;
   return done(line, html`${line}`);
 };
@@ -95,13 +95,8 @@ export const whoisConfirm: UnboundHandler = async (inv, ctx) => {
 };
 
 export const verifyCommand: BoundHandler = async (inv, ctx) => {
-  const s = ctx.client.state;
   const member = await target(ctx, inv.arg("member"));
-  const typed = writtenFingerprint(inv.arg("fingerprint"));
-  if (!typed) throw new Refusal("a fingerprint is 40 digits (8 groups of 5), as !whois shows it");
-  const want = whois(ctx.client.crypto, s, new Map(), member).fingerprint;
-  if (typed !== want) throw new Refusal(`that is not ${memberName(s, member)}'s fingerprint: do not trust this key until you find out why (compare again, in person or on a call)`);
-  await publish(ctx, { t: "member.verify", member, fingerprint: typed });
-  const line = `verified ${memberName(s, member)}'s key (signed in the log: every member sees who vouched for it)`;
+  const { name } = await verifyMemberKey(ctx, { member, fingerprint: parseFingerprint(inv.arg("fingerprint"), "!whois") });
+  const line = `verified ${name}'s key (signed in the log: every member sees who vouched for it)`;
   return done(line, html`${line}`);
 };

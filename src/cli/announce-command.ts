@@ -11,7 +11,7 @@ import { loadCrypto } from "../cwtch/crypto.js";
 import { findCopies, keyInGroups, ProofFormatError, publicAnnouncements, verifyAnnouncement, type Copy, type Expect } from "../pursuance/announcement-proof.js";
 import { atomFeed, exportIndex } from "../bridge/announce/render.js";
 import { COMMON_HELP, parse, stdio, withClient, type Io } from "./client-context.js";
-import { UsageError } from "./relay-command.js";
+import { UsageError } from "./usage.js";
 
 const VERIFY_HELP = `Usage: pursuance verify-announcement FILE|- [--pursuance ID] [--founder KEY] [--json]
 

@@ -18,7 +18,7 @@ import { openDatabase, type Database } from "../store/db.js";
 import { BackupError, openBackup, sealBackup } from "./backup-file.js";
 import { defaultHome, Home, writeFileAtomic } from "./home.js";
 import { readPassphrase, PASSPHRASE_ENV } from "./passphrase.js";
-import { UsageError } from "./relay-command.js";
+import { UsageError } from "./usage.js";
 
 export const BACKUP_HELP = `Usage: pursuance backup FILE [--home DIR] [--db URL]
        pursuance backup FILE --bridge [-c config.yaml]

@@ -5,7 +5,7 @@ import { parseArgs } from "node:util";
 import { ConfigErrors, loadConfig } from "../bridge/config/config.js";
 import { openPermissionWarnings } from "../bridge/permissions.js";
 import { writeRegistration } from "../bridge/registration.js";
-import { UsageError } from "./relay-command.js";
+import { UsageError } from "./usage.js";
 
 export interface ConfigCommandIo {
   stdout?: (line: string) => void;

@@ -3,8 +3,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { toHex } from "../cwtch/bytes.js";
 import { loadCrypto } from "../cwtch/crypto.js";
-import { revokeInviteBody } from "../pursuance/actions.js";
-import { DEFAULT_INVITE_MS, PursuanceClient } from "../pursuance/client.js";
+import { PursuanceClient } from "../pursuance/client.js";
 import { refusedRequestFrames } from "../pursuance/client-requests.js";
 import { linkRefusals } from "../pursuance/client-link-frames.js";
 import { inviteStatus } from "../pursuance/state.js";
@@ -22,7 +21,9 @@ import { REQUEST_COMMANDS } from "./client-request-commands.js";
 import { LINK_COMMANDS } from "./client-link-commands.js";
 import { TASK_COMMANDS } from "./client-task-commands.js";
 import { LEADER_COMMANDS } from "./client-leader-commands.js";
-import { parseDuration, UsageError } from "./relay-command.js";
+import { UsageError } from "./usage.js";
+import { clientEnv } from "../usecases/env.js";
+import { createInvite, revokeInvite } from "../usecases/members.js";
 
 /**
  * The invite with `--relay` URLs in place of its own relays: an invite names
@@ -104,14 +105,11 @@ const CORE: Record<string, SubCommand> = {
           return;
         }
         if (sub === "revoke") {
-          const body = revokeInviteBody(c.state, arg(p, 1, "the invite id (see 'invite list')"));
-          await c.publish(body);
-          io.out(`revoked invite ${(body as { invite: string }).invite.slice(0, 16)}`);
+          const { invite } = await revokeInvite(clientEnv(c), { invite: arg(p, 1, "the invite id (see 'invite list')") });
+          io.out(`revoked invite ${invite.slice(0, 16)}`);
           return;
         }
-        const role = (p.values.role as string | undefined) ?? "change agent";
-        const ms = p.values.expires ? parseDuration("--expires", p.values.expires as string) : DEFAULT_INVITE_MS;
-        const invite = await c.createInvite(role, { expiresInMs: ms });
+        const { invite, role } = await createInvite(clientEnv(c), { role: p.values.role as string | undefined, expires: p.values.expires as string | undefined });
         io.err(`invite as ${role}, expires ${new Date(invite.expires).toISOString()}; it carries no keys: a member's client must be online when it is used`);
         io.out(encodeInvite(invite));
       });

@@ -5,7 +5,7 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { PursuanceClient } from "../pursuance/client.js";
 import type { Invite } from "../pursuance/invite.js";
 import { defaultHome, openSession, type Session } from "./home.js";
-import { parseDuration, UsageError } from "./relay-command.js";
+import { parseDuration, UsageError } from "./usage.js";
 
 export const COMMON_OPTIONS = {
   home: { type: "string" },
@@ -132,6 +132,17 @@ export async function joinAndWait(p: Parsed, io: Io, s: Session, invite: Invite)
     return;
   }
   io.out(p.values.json ? JSON.stringify({ pursuance: c.id, name: c.state.name, role: invite.role, admitted: true }) : `joined ${c.state.name} (${c.id}) as ${invite.role}`);
+}
+
+/** A command checked without network or disk, ready to act on a synced client (tests drive it on their own clients). */
+export type Stage = (c: PursuanceClient, io: Io) => Promise<void>;
+
+/** `run` for a staged command: check first (exit 2 before any network work), then open the home's client and act. */
+export function runStaged(stage: (p: Parsed) => Stage): SubCommand["run"] {
+  return async (p, io) => {
+    const act = stage(p);
+    await withClient(p, io, (c) => act(c, io));
+  };
 }
 
 /** One `pursuance client` subcommand: the command files fill tables of these, client-command.ts dispatches. */

@@ -1,20 +1,16 @@
 // `pursuance client rules …` and `leader …`: the succession and rotation
 // policy, and moving leadership (by handing it over, or by the succession
 // role's votes once the leader has been silent past the policy's limit).
-import { policyBody, transferBody, type PolicyChange } from "../pursuance/actions-rules.js";
-import { voteBody } from "../pursuance/escrow.js";
+import { policyBody, type PolicyChange } from "../pursuance/actions-rules.js";
 import { silentAfterMs } from "../pursuance/rules.js";
 import type { PursuanceState } from "../pursuance/state.js";
-import { findMember, memberName } from "../pursuance/views.js";
+import { memberName } from "../pursuance/views.js";
 import type { SubCommand } from "./client-context.js";
 import { arg, withClient, type Parsed } from "./client-context.js";
-import { parseDuration, parseIntFlag, UsageError } from "./relay-command.js";
-
-/** 90000 → "1.5m"-ish text people read back: the largest unit that divides evenly, else seconds. */
-export function durationText(ms: number): string {
-  for (const [u, n] of [["w", 604_800_000], ["d", 86_400_000], ["h", 3_600_000], ["m", 60_000], ["s", 1000]] as const) if (ms % n === 0) return `${ms / n}${u}`;
-  return `${ms}ms`;
-}
+import { parseDuration, parseIntFlag, UsageError } from "./usage.js";
+import { durationText } from "../usecases/spellings.js";
+import { clientEnv } from "../usecases/env.js";
+import { transferLeadership, voteForLeader } from "../usecases/leadership.js";
 
 function policyOf(s: PursuanceState) {
   return {
@@ -83,14 +79,8 @@ export const LEADER_COMMANDS: Record<string, SubCommand> = {
           for (const v of votes) io.out(`  votes for ${v.candidate}: ${v.voters.join(", ")}`);
           return;
         }
-        const who = findMember(s, ref);
-        if (sub === "transfer") {
-          await c.publish(transferBody(s, who));
-          return io.out(`${memberName(c.state, who)} is now the leader`);
-        }
-        await c.publish(voteBody(c.actor, s, c.fold.applied, who));
-        const now = c.state;
-        io.out(now.leader === who ? `${memberName(now, who)} is now the leader` : `voted for ${memberName(now, who)} (${now.votes.get(who)?.size ?? 0} of ${now.rules.succession.quorum} votes)`);
+        const r = await (sub === "transfer" ? transferLeadership : voteForLeader)(clientEnv(c), { member: ref });
+        io.out(r.leads ? `${r.name} is now the leader` : `voted for ${r.name} (${r.votes} of ${r.quorum} votes)`);
       });
     },
   },

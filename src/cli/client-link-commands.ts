@@ -6,7 +6,7 @@ import { LinkTokenError } from "../pursuance/link.js";
 import { findLink, findReceived, memberName } from "../pursuance/views.js";
 import type { SubCommand } from "./client-context.js";
 import { arg, withClient } from "./client-context.js";
-import { UsageError } from "./relay-command.js";
+import { UsageError } from "./usage.js";
 
 const SUBS = ["offer", "accept", "list", "send", "inbox", "sent", "answer", "speaker"];
 

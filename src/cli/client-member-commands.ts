@@ -1,29 +1,66 @@
 // `pursuance client role …`, `remove`, `leave`, `announce`:
 // membership and rules (`relay …` lives in client-relay-commands.ts).
-import { delegateBody, grantBody, rotateBody } from "../pursuance/actions.js";
-import { roleAmendBody, roleDeleteBody, type RolePatch } from "../pursuance/actions-rules.js";
+import { delegateBody, rotateBody } from "../pursuance/actions.js";
+import type { RolePatch } from "../pursuance/actions-rules.js";
 import { entitled } from "../pursuance/state.js";
-import { CAPABILITIES, type Capability, roleDef } from "../pursuance/rules.js";
-import { findMember, memberName } from "../pursuance/views.js";
+import { memberName } from "../pursuance/views.js";
+import { clientEnv } from "../usecases/env.js";
+import { amendRole, createRole, deleteRole, grantRole, removeMember, revokeRole } from "../usecases/members.js";
+import { parseCaps, parseReads } from "../usecases/spellings.js";
+import { announce } from "../usecases/identity.js";
 import type { SubCommand } from "./client-context.js";
-import { arg, timeoutOf, withClient, type Parsed } from "./client-context.js";
-import { parseIntFlag, UsageError } from "./relay-command.js";
+import { arg, runStaged, withClient, type Parsed, type Stage } from "./client-context.js";
+import { parseIntFlag, UsageError } from "./usage.js";
 
 
 /** --rank/--caps/--reads of `role amend`, checked before any network work. */
 function rolePatch(p: Parsed): RolePatch {
   const patch: RolePatch = {};
   if (p.values.rank !== undefined) patch.rank = parseIntFlag("--rank", p.values.rank as string, 0, 1000);
-  if (p.values.caps !== undefined) {
-    patch.caps = (p.values.caps as string).split(",").map((x) => x.trim()).filter(Boolean);
-    for (const cap of patch.caps) if (!(CAPABILITIES as readonly string[]).includes(cap)) throw new UsageError(`--caps: unknown capability ${JSON.stringify(cap)} (known: ${CAPABILITIES.join(", ")})`);
-  }
-  if (p.values.reads !== undefined) {
-    patch.reads = p.values.reads as string;
-    if (patch.reads !== "role" && patch.reads !== "assigned") throw new UsageError(`--reads must be role or assigned, not ${JSON.stringify(patch.reads)}`);
-  }
+  if (p.values.caps !== undefined) patch.caps = parseCaps(p.values.caps as string);
+  if (p.values.reads !== undefined) patch.reads = parseReads(p.values.reads as string);
   if (Object.keys(patch).length === 0) throw new UsageError("role amend needs at least one of --rank, --caps, --reads");
   return patch;
+}
+
+/** `role …` checked (no network), ready to act on a synced client. */
+export function roleStage(p: Parsed): Stage {
+  const sub = arg(p, 0, "list, grant, revoke, create, amend or delete");
+  if (!["list", "grant", "revoke", "create", "amend", "delete"].includes(sub)) throw new UsageError(`unknown role command ${JSON.stringify(sub)}`);
+  const patch = sub === "amend" ? rolePatch(p) : null;
+  return async (c, io) => {
+    const s = c.state;
+    if (sub === "list") {
+      const roles = Object.entries(s.rules.roles).sort(([, a], [, b]) => b.rank - a.rank);
+      if (p.values.json) return io.out(JSON.stringify(Object.fromEntries(roles), null, 2));
+      for (const [name, r] of roles) {
+        const holders = [...s.members.entries()].filter(([, m]) => m.roles.has(name)).map(([id]) => memberName(s, id));
+        io.out(`${name.padEnd(14)} rank ${String(r.rank).padEnd(4)} reads ${r.reads.padEnd(9)} ${r.caps.join(",")}\n${"".padEnd(14)} held by: ${holders.join(", ") || "nobody"}`);
+      }
+      return;
+    }
+    if (sub === "grant" || sub === "revoke") {
+      const o = { member: arg(p, 1, "a member"), role: arg(p, 2, "a role") };
+      const { name, role } = await (sub === "grant" ? grantRole : revokeRole)(clientEnv(c), o);
+      return io.out(`${sub === "grant" ? "granted" : "revoked"} ${role} ${sub === "grant" ? "to" : "from"} ${name}`);
+    }
+    if (sub === "create") {
+      const name = arg(p, 1, "the role name");
+      if (!p.values.rank) throw new UsageError("--rank is required");
+      const rank = parseIntFlag("--rank", p.values.rank as string, 0, 1000);
+      const caps = parseCaps((p.values.caps as string | undefined) ?? "");
+      const reads = parseReads((p.values.reads as string | undefined) ?? "role");
+      const { role } = await createRole(clientEnv(c), { name, rank, caps, reads });
+      return io.out(`created role ${role}`);
+    }
+    if (sub === "amend" || sub === "delete") {
+      const name = arg(p, 1, "the role name");
+      if (!patch) return io.out(`deleted role ${(await deleteRole(clientEnv(c), { role: name })).role}`);
+      const { role, def: d } = await amendRole(clientEnv(c), { role: name, patch });
+      return io.out(`amended role ${role}: rank ${d.rank}, reads ${d.reads}, ${d.caps.join(",") || "no capabilities"}`);
+    }
+    throw new UsageError(`unknown role command ${JSON.stringify(sub)}`);
+  };
 }
 
 export const MEMBER_COMMANDS: Record<string, SubCommand> = {
@@ -77,48 +114,7 @@ export const MEMBER_COMMANDS: Record<string, SubCommand> = {
     usage: "role list | grant WHO ROLE | revoke WHO ROLE | create NAME --rank N --caps a,b [--reads role|assigned] | amend NAME [--rank N] [--caps a,b] [--reads role|assigned] | delete NAME",
     summary: "roles, their ranks and capabilities, and who holds them",
     options: { rank: { type: "string" }, caps: { type: "string" }, reads: { type: "string" } },
-    async run(p, io) {
-      const sub = arg(p, 0, "list, grant, revoke, create, amend or delete");
-      if (!["list", "grant", "revoke", "create", "amend", "delete"].includes(sub)) throw new UsageError(`unknown role command ${JSON.stringify(sub)}`);
-      const patch = sub === "amend" ? rolePatch(p) : null;
-      await withClient(p, io, async (c) => {
-        const s = c.state;
-        if (sub === "list") {
-          const roles = Object.entries(s.rules.roles).sort(([, a], [, b]) => b.rank - a.rank);
-          if (p.values.json) return io.out(JSON.stringify(Object.fromEntries(roles), null, 2));
-          for (const [name, r] of roles) {
-            const holders = [...s.members.entries()].filter(([, m]) => m.roles.has(name)).map(([id]) => memberName(s, id));
-            io.out(`${name.padEnd(14)} rank ${String(r.rank).padEnd(4)} reads ${r.reads.padEnd(9)} ${r.caps.join(",")}\n${"".padEnd(14)} held by: ${holders.join(", ") || "nobody"}`);
-          }
-          return;
-        }
-        if (sub === "grant" || sub === "revoke") {
-          const who = findMember(s, arg(p, 1, "a member"));
-          const role = arg(p, 2, "a role");
-          await c.publish(sub === "grant" ? grantBody(c.actor, s, who, role) : { t: "role.revoke", member: who, role });
-          return io.out(`${sub === "grant" ? "granted" : "revoked"} ${role} ${sub === "grant" ? "to" : "from"} ${memberName(s, who)}`);
-        }
-        if (sub === "create") {
-          const name = arg(p, 1, "the role name");
-          if (!p.values.rank) throw new UsageError("--rank is required");
-          const rank = parseIntFlag("--rank", p.values.rank as string, 0, 1000);
-          const caps = ((p.values.caps as string | undefined) ?? "").split(",").map((x) => x.trim()).filter(Boolean);
-          for (const cap of caps) if (!(CAPABILITIES as readonly string[]).includes(cap)) throw new UsageError(`--caps: unknown capability ${JSON.stringify(cap)} (known: ${CAPABILITIES.join(", ")})`);
-          const reads = (p.values.reads as string | undefined) ?? "role";
-          if (reads !== "role" && reads !== "assigned") throw new UsageError(`--reads must be role or assigned, not ${JSON.stringify(reads)}`);
-          await c.publish({ t: "role.create", role: name, def: { rank, caps: caps as Capability[], reads } });
-          return io.out(`created role ${name}`);
-        }
-        if (sub === "amend" || sub === "delete") {
-          const name = arg(p, 1, "the role name");
-          if (!roleDef(s.rules, name)) throw new UsageError(`no role named ${JSON.stringify(name)} (roles: ${Object.keys(s.rules.roles).join(", ")})`);
-          await c.publish(patch ? roleAmendBody(s, name, patch) : roleDeleteBody(s, name));
-          const d = roleDef(c.state.rules, name);
-          return io.out(d ? `amended role ${name}: rank ${d.rank}, reads ${d.reads}, ${d.caps.join(",") || "no capabilities"}` : `deleted role ${name}`);
-        }
-        throw new UsageError(`unknown role command ${JSON.stringify(sub)}`);
-      });
-    },
+    run: runStaged(roleStage),
   },
   remove: {
     usage: "remove WHO [reason]",
@@ -126,9 +122,7 @@ export const MEMBER_COMMANDS: Record<string, SubCommand> = {
     async run(p, io) {
       const ref = arg(p, 0, "a member");
       await withClient(p, io, async (c) => {
-        const who = findMember(c.state, ref);
-        const name = memberName(c.state, who);
-        await c.publish({ t: "remove", member: who, reason: p.positionals.slice(1).join(" ") });
+        const { name } = await removeMember(clientEnv(c), { member: ref, reason: p.positionals.slice(1).join(" ") });
         io.out(`removed ${name}`);
       });
     },
@@ -149,7 +143,7 @@ export const MEMBER_COMMANDS: Record<string, SubCommand> = {
     async run(p, io) {
       const text = arg(p, 0, "the announcement text");
       await withClient(p, io, async (c) => {
-        const { id } = await c.publish({ t: "announce", text });
+        const { id } = await announce(clientEnv(c), { text });
         io.out(id);
       });
     },

@@ -6,7 +6,9 @@ import { proofFromLog, profileText } from "../pursuance/announcement-proof.js";
 import { memberName } from "../pursuance/views.js";
 import type { SubCommand } from "./client-context.js";
 import { arg, withClient } from "./client-context.js";
-import { UsageError } from "./relay-command.js";
+import { UsageError } from "./usage.js";
+import { clientEnv } from "../usecases/env.js";
+import { setProfile } from "../usecases/identity.js";
 
 export const PROFILE_COMMANDS: Record<string, SubCommand> = {
   profile: {
@@ -21,7 +23,7 @@ export const PROFILE_COMMANDS: Record<string, SubCommand> = {
       await withClient(p, io, async (c) => {
         if (sub === "set") {
           const rooms = (p.values.room as string[] | undefined) ?? [];
-          await c.publish({ t: "profile.set", mission: p.values.mission as string, join: p.values.join as string, rooms });
+          await setProfile(clientEnv(c), { mission: p.values.mission as string, join: p.values.join as string, rooms });
           return io.out(`profile set; export it with: pursuance client profile export FILE`);
         }
         const prof = c.state.profile;

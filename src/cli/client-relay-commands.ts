@@ -7,7 +7,7 @@ import type { PursuanceClient } from "../pursuance/client.js";
 import { moveRelays, recoverOnto, type CopyProgress } from "../pursuance/client-relocate.js";
 import type { SubCommand } from "./client-context.js";
 import { arg, syncWithProgress, timeoutOf, withClient, type Io, type Parsed } from "./client-context.js";
-import { UsageError } from "./relay-command.js";
+import { UsageError } from "./usage.js";
 
 function url(p: Parsed, i: number): string {
   const u = arg(p, i, "a relay URL");

@@ -3,25 +3,25 @@
 // admitting with a role or refusing with a reason.
 import { toHex } from "../cwtch/bytes.js";
 import { decodeInvite } from "../pursuance/invite.js";
-import { admitRequest, askToJoin, closeRequests, currentAddress, DEFAULT_REQUEST_LIMIT, DEFAULT_REQUEST_WORK, dropRequests, openRequests, refuseRequest } from "../pursuance/client-requests.js";
+import { askToJoin, closeRequests, currentAddress, DEFAULT_REQUEST_LIMIT, DEFAULT_REQUEST_WORK, dropRequests, openRequests } from "../pursuance/client-requests.js";
 import { MAX_REQUEST_LIMIT, MAX_REQUEST_WORK } from "../pursuance/events.js";
 import { decodeRequestAddress, RequestAddressError } from "../pursuance/join-request.js";
-import type { PursuanceClient } from "../pursuance/client.js";
-import type { JoinRequest } from "../pursuance/state.js";
 import { findJoinRequest, memberName } from "../pursuance/views.js";
 import type { SubCommand } from "./client-context.js";
 import { arg, joinAndWait, session, timeoutOf, withClient } from "./client-context.js";
-import { UsageError } from "./relay-command.js";
+import { UsageError } from "./usage.js";
+import { clientEnv, type Env } from "../usecases/env.js";
+import { admitJoinRequest, refuseJoinRequest } from "../usecases/members.js";
 
 /** `admit` and `refuse`: one pending request, found by key prefix or name, and one option. */
-function answerCommand(usage: string, summary: string, option: string, act: (c: PursuanceClient, r: JoinRequest, value: string | undefined) => Promise<string>): SubCommand {
+function answerCommand(usage: string, summary: string, option: string, act: (env: Env, request: string, value: string | undefined) => Promise<string>): SubCommand {
   return {
     usage,
     summary,
     options: { [option]: { type: "string" } },
     async run(p, io) {
       const ref = arg(p, 0, "the requester's key prefix or name (see 'requests')");
-      await withClient(p, io, async (c) => io.out(await act(c, findJoinRequest(c.state, ref), p.values[option] as string | undefined)));
+      await withClient(p, io, async (c) => io.out(await act(clientEnv(c), ref, p.values[option] as string | undefined)));
     },
   };
 }
@@ -77,12 +77,12 @@ export const REQUEST_COMMANDS: Record<string, SubCommand> = {
       });
     },
   },
-  admit: answerCommand("admit KEY|NAME [--role ROLE]", "admit a pending join request (default role: change agent); the requester's client joins with the invite sealed to it", "role", async (c, r, role) => {
-    await admitRequest(c, r, role ?? "change agent");
-    return `admitted ${r.name} (${r.requester.slice(0, 16)}) as ${role ?? "change agent"}`;
+  admit: answerCommand("admit KEY|NAME [--role ROLE]", "admit a pending join request (default role: change agent); the requester's client joins with the invite sealed to it", "role", async (env, request, want) => {
+    const { request: r, role } = await admitJoinRequest(env, { request, role: want });
+    return `admitted ${r.name} (${r.requester.slice(0, 16)}) as ${role}`;
   }),
-  refuse: answerCommand("refuse KEY|NAME [--reason TEXT]", "refuse a pending join request; the requester is told the reason", "reason", async (c, r, reason) => {
-    await refuseRequest(c, r, reason ?? "");
+  refuse: answerCommand("refuse KEY|NAME [--reason TEXT]", "refuse a pending join request; the requester is told the reason", "reason", async (env, request, reason) => {
+    const { request: r } = await refuseJoinRequest(env, { request, reason });
     return `refused ${r.name} (${r.requester.slice(0, 16)})`;
   }),
   request: {

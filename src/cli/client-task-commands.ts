@@ -1,16 +1,14 @@
 // `pursuance client task …`: create, list, show, assign, comment, status,
 // close, reopen. Task text is encrypted for its reader roles; where our keys
 // do not open it we say the task exists and nothing more.
-import { assignBody, closeBody, commentBody, retitleBody, taskCreateBody } from "../pursuance/actions.js";
-import { archiveBody } from "../pursuance/actions-rules.js";
-import { TASK_STATUSES, type TaskStatus } from "../pursuance/events.js";
-import { entitled } from "../pursuance/state.js";
-import { findTask, parseAssignee, taskView, type TaskView } from "../pursuance/views.js";
+import { TASK_STATUSES } from "../pursuance/events.js";
+import { findTask, taskView, type TaskView } from "../pursuance/views.js";
+import { clientEnv } from "../usecases/env.js";
+import { parseDue, parseStatus } from "../usecases/spellings.js";
+import { archiveTask, assignTask, closeTask, commentOnTask, createTask, reopenTask, retitleTask, setTaskStatus } from "../usecases/tasks.js";
 import type { SubCommand } from "./client-context.js";
-import { arg, withClient, type Io, type Parsed } from "./client-context.js";
-import { UsageError } from "./relay-command.js";
-import { roleDef } from "../pursuance/rules.js";
-
+import { arg, runStaged, type Io, type Parsed, type Stage } from "./client-context.js";
+import { UsageError } from "./usage.js";
 
 function line(v: TaskView): string {
   const title = v.title ?? "(encrypted: not readable with your roles)";
@@ -27,113 +25,104 @@ function show(io: Io, v: TaskView): void {
   for (const c of v.comments) io.out(`  ${c.author}: ${c.text ?? "(encrypted)"}`);
 }
 
-const SUBS: Record<string, (p: Parsed, io: Io) => Promise<void>> = {
-  async create(p, io) {
-    const title = arg(p, 1, "the task title");
-    await withClient(p, io, async (c) => {
-      const s = c.state;
-      const readable = entitled(s, c.me).filter((sc) => sc !== "group");
-      const role = (p.values.role as string | undefined) ?? readable.sort((a, b) => roleDef(s.rules, a)!.rank - roleDef(s.rules, b)!.rank)[0];
-      if (!role) throw new UsageError("you hold no role that can read tasks; pass --role");
-      const due = p.values.due as string | undefined;
-      if (due !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(due)) throw new UsageError(`--due: ${JSON.stringify(due)} is not a date like 2026-12-31`);
-      const body = (st: typeof s) => taskCreateBody(c.actor, st, {
-        text: { title, deliverables: (p.values.deliverables as string | undefined) ?? "" },
-        readers: [role],
-        assignee: p.values.assign ? parseAssignee(s, p.values.assign as string) : null,
-        parent: p.values.parent ? findTask(s, p.values.parent as string).id : null,
-        due: due ?? null,
-      });
-      const { id } = await c.publish(body);
-      const t = c.state.tasks.get(id)!;
-      io.out(p.values.json ? JSON.stringify({ id, num: t.num }) : id);
-    });
+const SUBS: Record<string, (p: Parsed) => Stage> = {
+  create(p) {
+    const o = {
+      title: arg(p, 1, "the task title"),
+      deliverables: p.values.deliverables as string | undefined,
+      role: p.values.role as string | undefined,
+      assign: p.values.assign as string | undefined,
+      parent: p.values.parent as string | undefined,
+      due: p.values.due as string | undefined,
+    };
+    if (o.due !== undefined) parseDue(o.due, Date.now());
+    return async (c, io) => {
+      const { id, task } = await createTask(clientEnv(c), o);
+      io.out(p.values.json ? JSON.stringify({ id, num: task.num }) : id);
+    };
   },
-  async list(p, io) {
-    await withClient(p, io, async (c) => {
+  list(p) {
+    const status = p.values.status !== undefined ? parseStatus(p.values.status as string) : undefined;
+    return async (c, io) => {
       let views = c.state.taskIds.map((id) => taskView(c, c.state.tasks.get(id)!)).filter((v) => !v.archived || p.values.all);
-      if (p.values.status) views = views.filter((v) => v.status === p.values.status);
+      if (status) views = views.filter((v) => v.status === status);
       if (p.values.mine) views = views.filter((v) => v.assignee === c.state.members.get(c.me)?.name);
       if (p.values.json) return io.out(JSON.stringify(views, null, 2));
       if (views.length === 0) io.out("no tasks");
       for (const v of views) io.out(line(v));
-    });
+    };
   },
-  async show(p, io) {
+  show(p) {
     const ref = arg(p, 1, "a task (#N or id)");
-    await withClient(p, io, async (c) => {
+    return async (c, io) => {
       const v = taskView(c, findTask(c.state, ref));
       if (p.values.json) io.out(JSON.stringify(v, null, 2));
       else show(io, v);
-    });
+    };
   },
-  async assign(p, io) {
-    const ref = arg(p, 1, "a task");
-    const who = arg(p, 2, "an assignee (member name, id prefix, or role:NAME; 'none' to clear)");
-    await withClient(p, io, async (c) => {
-      const t = findTask(c.state, ref);
-      await c.publish(assignBody(c.actor, c.state, t, who === "none" ? null : parseAssignee(c.state, who)));
-      io.out(`#${t.num} assigned to ${who}`);
-    });
+  assign(p) {
+    const task = arg(p, 1, "a task");
+    const to = arg(p, 2, "an assignee (member name, id prefix, or role:NAME; 'none' to clear)");
+    return async (c, io) => {
+      const { task: t } = await assignTask(clientEnv(c), { task, to });
+      io.out(`#${t.num} assigned to ${to}`);
+    };
   },
-  async comment(p, io) {
-    const ref = arg(p, 1, "a task");
+  comment(p) {
+    const task = arg(p, 1, "a task");
     const text = arg(p, 2, "the comment text");
-    await withClient(p, io, async (c) => {
-      const t = findTask(c.state, ref);
-      const { id } = await c.publish(commentBody(c.actor, t, text));
+    return async (c, io) => {
+      const { id, task: t } = await commentOnTask(clientEnv(c), { task, text });
       io.out(p.values.json ? JSON.stringify({ id }) : `commented on #${t.num}`);
-    });
+    };
   },
-  async status(p, io) {
-    const ref = arg(p, 1, "a task");
-    const st = arg(p, 2, `a status (${TASK_STATUSES.join(", ")})`);
-    if (!(TASK_STATUSES as readonly string[]).includes(st)) throw new UsageError(`status must be one of: ${TASK_STATUSES.join(", ")}`);
-    await withClient(p, io, async (c) => {
-      const t = findTask(c.state, ref);
-      await c.publish({ t: "task.update", task: t.id, status: st as TaskStatus });
-      io.out(`#${t.num} is now ${st}`);
-    });
+  status(p) {
+    const task = arg(p, 1, "a task");
+    const status = parseStatus(arg(p, 2, `a status (${TASK_STATUSES.join(", ")})`));
+    return async (c, io) => {
+      const { task: t } = await setTaskStatus(clientEnv(c), { task, status });
+      io.out(`#${t.num} is now ${status}`);
+    };
   },
-  async close(p, io) {
-    const ref = arg(p, 1, "a task");
-    await withClient(p, io, async (c) => {
-      const t = findTask(c.state, ref);
-      await c.publish(closeBody(c.actor, t, p.positionals.slice(2).join(" ") || null));
+  close(p) {
+    const task = arg(p, 1, "a task");
+    return async (c, io) => {
+      const { task: t } = await closeTask(clientEnv(c), { task, reason: p.positionals.slice(2).join(" ") });
       io.out(`#${t.num} closed`);
-    });
+    };
   },
-  async archive(p, io) {
-    const ref = arg(p, 1, "a task");
-    await withClient(p, io, async (c) => {
-      const t = findTask(c.state, ref);
-      await c.publish(archiveBody(t));
+  archive(p) {
+    const task = arg(p, 1, "a task");
+    return async (c, io) => {
+      const { task: t } = await archiveTask(clientEnv(c), { task });
       io.out(`#${t.num} archived (task list --all still shows it)`);
-    });
+    };
   },
-  async retitle(p, io) {
-    const ref = arg(p, 1, "a task");
+  retitle(p) {
+    const task = arg(p, 1, "a task");
     const title = arg(p, 2, "the new title").trim();
     if (title === "") throw new UsageError("the new title is empty");
     if (p.positionals.length > 3) throw new UsageError(`unexpected ${JSON.stringify(p.positionals[3])}: quote a title with spaces`);
-    await withClient(p, io, async (c) => {
-      const t = findTask(c.state, ref);
-      const v = taskView(c, t);
-      if (v.title === null) throw new UsageError(`task #${t.num} is not readable with your roles (readers: ${t.readers.join(", ")})`);
-      // The text is re-encrypted under the task's content key, so every reader of the task reads the new title.
-      await c.publish(retitleBody(c.actor, t, { title, deliverables: (p.values.deliverables as string | undefined) ?? v.deliverables ?? "" }));
+    return async (c, io) => {
+      const { task: t } = await retitleTask(clientEnv(c), { task, title, deliverables: p.values.deliverables as string | undefined });
       io.out(`#${t.num} is now titled ${JSON.stringify(title)}`);
-    });
+    };
   },
-  async reopen(p, io) {
-    const ref = arg(p, 1, "a task");
-    await withClient(p, io, async (c) => {
-      const t = findTask(c.state, ref);
-      await c.publish({ t: "task.reopen", task: t.id });
+  reopen(p) {
+    const task = arg(p, 1, "a task");
+    return async (c, io) => {
+      const { task: t } = await reopenTask(clientEnv(c), { task });
       io.out(`#${t.num} reopened`);
-    });
+    };
   },
 };
+
+/** `task …` checked (no network), ready to run on a synced client: what `run` does inside withClient (tests drive it on their own clients). */
+export function taskStage(p: Parsed): Stage {
+  const sub = p.positionals[0];
+  if (!sub || !Object.hasOwn(SUBS, sub)) throw new UsageError(`task needs one of: ${Object.keys(SUBS).join(", ")}`);
+  return SUBS[sub]!(p);
+}
 
 export const TASK_COMMANDS: Record<string, SubCommand> = {
   task: {
@@ -149,10 +138,6 @@ export const TASK_COMMANDS: Record<string, SubCommand> = {
       status: { type: "string" },
       all: { type: "boolean" },
     },
-    async run(p, io) {
-      const sub = p.positionals[0];
-      if (!sub || !Object.hasOwn(SUBS, sub)) throw new UsageError(`task needs one of: ${Object.keys(SUBS).join(", ")}`);
-      await SUBS[sub]!(p, io);
-    },
+    run: runStaged(taskStage),
   },
 };

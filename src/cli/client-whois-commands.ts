@@ -3,15 +3,16 @@
 // compare aloud or on paper; a vouch is a signed event every member sees. The
 // CLI cannot see a Matrix account's confirmation (only the bridge can), so it
 // flags a changed key by name only and never judges between Matrix claims.
-import { ActionError } from "../pursuance/actions.js";
 import type { PursuanceClient } from "../pursuance/client.js";
-import { writtenFingerprint } from "../pursuance/fingerprint.js";
 import { changedLine } from "../bot/whois-commands.js";
 import { claimHistory, membersLinkedTo, whois, type WhoisRow } from "../pursuance/identity.js";
-import { findMember, LookupError, memberName } from "../pursuance/views.js";
+import { LookupError, memberName } from "../pursuance/views.js";
 import type { SubCommand } from "./client-context.js";
 import { arg, withClient } from "./client-context.js";
-import { UsageError } from "./relay-command.js";
+import { UsageError } from "./usage.js";
+import { resolveMember } from "../usecases/spellings.js";
+import { clientEnv } from "../usecases/env.js";
+import { linkMatrix, parseFingerprint, verifyMemberKey } from "../usecases/identity.js";
 
 const MATRIX_ID = /^@[a-z0-9._=\-/+]+:[A-Za-z0-9.\-:[\]]+$/;
 
@@ -22,7 +23,7 @@ function target(c: PursuanceClient, ref: string): string {
     if (linked.length > 1) throw new LookupError(`${linked.length} keys claim ${ref} (${linked.map((m) => memberName(c.state, m)).join(", ")}); only the bridge can tell which one that account confirmed: ask !whois ${ref} there, or name the member`, ref);
     if (linked[0]) return linked[0];
   }
-  return /^(me|myself)$/i.test(ref) ? c.me : findMember(c.state, ref);
+  return resolveMember({ client: c }, ref);
 }
 
 function describe(c: PursuanceClient, row: WhoisRow): Record<string, unknown> {
@@ -49,7 +50,7 @@ export const WHOIS_COMMANDS: Record<string, SubCommand> = {
         const matrix = first === "link" ? arg(p, 1, "your Matrix id (@you:server)") : "";
         if (matrix !== "" && !MATRIX_ID.test(matrix)) throw new UsageError(`${JSON.stringify(matrix)} is not a Matrix user id (@you:server)`);
         await withClient(p, io, async (c) => {
-          await c.publish({ t: "identity.link", matrix });
+          await linkMatrix(clientEnv(c), { matrix });
           io.out(matrix ? `linked your key to ${matrix} in the log; now, as ${matrix}, say in a bridged room: !whois confirm ${memberName(c.state, c.me)}` : "unlinked your Matrix id");
         });
         return;
@@ -75,13 +76,9 @@ export const WHOIS_COMMANDS: Record<string, SubCommand> = {
 /** `client whois verify NAME <digits…>`: publish a member.verify once the digits match that member's key. */
 export async function verifyMember(p: Parameters<SubCommand["run"]>[0], io: Parameters<SubCommand["run"]>[1]): Promise<void> {
   const ref = arg(p, 0, "the member to verify");
-  const typed = writtenFingerprint(p.positionals.slice(1).join(" "));
-  if (!typed) throw new UsageError("a fingerprint is 40 digits (8 groups of 5), as 'whois' shows it");
+  const fingerprint = parseFingerprint(p.positionals.slice(1).join(" "), "'whois'");
   await withClient(p, io, async (c) => {
-    const member = target(c, ref);
-    const want = whois(c.crypto, c.state, new Map(), member).fingerprint;
-    if (typed !== want) throw new ActionError(`that is not ${memberName(c.state, member)}'s fingerprint: do not trust this key until you find out why`, typed);
-    await c.publish({ t: "member.verify", member, fingerprint: typed });
-    io.out(`verified ${memberName(c.state, member)}'s key (signed in the log: every member sees who vouched for it)`);
+    const { name } = await verifyMemberKey(clientEnv(c), { member: target(c, ref), fingerprint });
+    io.out(`verified ${name}'s key (signed in the log: every member sees who vouched for it)`);
   });
 }

@@ -11,7 +11,7 @@ import type { ClientConfig } from "../pursuance/client.js";
 import type { ClientPorts } from "../pursuance/ports.js";
 import { clientStore } from "../store/client-store.js";
 import { openDatabase, type Database } from "../store/db.js";
-import { UsageError } from "./relay-command.js";
+import { UsageError } from "./usage.js";
 
 export function defaultHome(): string {
   return process.env.PURSUANCE_HOME ?? join(homedir(), ".pursuance");

@@ -12,7 +12,7 @@ import { writeFileAtomic, writeRegistration } from "../bridge/registration.js";
 import { SECRET_NAMES, bridgeConfigText, envText, homeserverText, newSecrets, parseEnv, publishedRelays, signingKeyText, type DeployOptions, type DeploySecrets } from "./deploy-files.js";
 import { DeployRerunError, existingServerName, planRerun, type RerunFlags } from "./deploy-rerun.js";
 import { hostnameOfSecretKeyFile, newOnionKey } from "./onion-key.js";
-import { UsageError } from "./relay-command.js";
+import { UsageError } from "./usage.js";
 
 export const INIT_DEPLOY_HELP = `Usage: pursuance init-deploy DIR --server-name NAME --admin @YOU:NAME [options]
        pursuance init-deploy DIR [--relay-url URL] [--admin @USER:NAME]   (a rerun)

@@ -2,7 +2,7 @@
 // environment (PURSUANCE_BACKUP_PASSPHRASE), or a prompt on the terminal
 // without echo. Never a command-line argument: those show in `ps`.
 import { readFileSync } from "node:fs";
-import { UsageError } from "./relay-command.js";
+import { UsageError } from "./usage.js";
 
 export const PASSPHRASE_ENV = "PURSUANCE_BACKUP_PASSPHRASE";
 const MIN_LENGTH = 8;

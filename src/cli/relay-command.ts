@@ -5,13 +5,7 @@ import { MemoryRelayStore } from "../cwtch/relay-memory-store.js";
 import { checkRelayOptions, RelayOptionError } from "../cwtch/relay-options.js";
 import { RELAY_DEFAULTS, startRelay, type RelayLogger } from "../cwtch/relay-server.js";
 import type { RelayStore } from "../cwtch/relay-store.js";
-
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "UsageError";
-  }
-}
+import { parseDuration, parseIntFlag, parseSize, UsageError } from "./usage.js";
 
 const DEFAULT_PORT = 7717;
 
@@ -40,30 +34,6 @@ Options:
                       first (default 256MiB)
   -h, --help          show this help
 `;
-
-const SIZE_UNITS: Record<string, number> = { "": 1, b: 1, k: 1024, kb: 1000, kib: 1024, m: 1024 ** 2, mb: 1000 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1000 ** 3, gib: 1024 ** 3 };
-const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 };
-
-export function parseSize(flag: string, v: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(v.trim());
-  const unit = m ? SIZE_UNITS[m[2]!.toLowerCase()] : undefined;
-  const n = m && unit ? Math.floor(Number(m[1]) * unit) : NaN;
-  if (!Number.isSafeInteger(n) || n <= 0) throw new UsageError(`${flag}: bad size ${JSON.stringify(v)} (use e.g. 10MB, 64KiB, 1048576)`);
-  return n;
-}
-
-export function parseDuration(flag: string, v: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)$/i.exec(v.trim());
-  const n = m ? Math.floor(Number(m[1]) * DURATION_UNITS[m[2]!.toLowerCase()]!) : NaN;
-  if (!Number.isSafeInteger(n) || n <= 0) throw new UsageError(`${flag}: bad duration ${JSON.stringify(v)} (use e.g. 30s, 15m, 12h, 7d)`);
-  return n;
-}
-
-export function parseIntFlag(flag: string, v: string, min: number, max: number): number {
-  const n = /^\d+$/.test(v.trim()) ? Number(v) : NaN;
-  if (!Number.isSafeInteger(n) || n < min || n > max) throw new UsageError(`${flag}: bad value ${JSON.stringify(v)} (want an integer ${min}..${max})`);
-  return n;
-}
 
 export interface RelayCommandIo {
   stdout?: (line: string) => void;

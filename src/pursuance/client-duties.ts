@@ -6,7 +6,7 @@
 // One designated member acts at once; the others act only if it has not
 // after a fallback delay (duty-schedule.ts), and the fold settles any race.
 import { rotateBody, shareBody } from "./actions.js";
-import type { PursuanceClient } from "./client.js";
+import type { ClientCore } from "./client-core.js";
 import { runSuccessionDuties } from "./client-succession.js";
 import { actsFirst, designated, schedule } from "./duty-schedule.js";
 import { mayRevokeInvite } from "./apply-membership.js";
@@ -17,7 +17,7 @@ import { rotationDue } from "./rotation-clock.js";
 import { sealersDoubtedBy } from "./seal-complaints.js";
 import { welcomeDuties } from "./client-rendezvous.js";
 
-export function runDuties(c: PursuanceClient): void {
+export function runDuties(c: ClientCore): void {
   const s = c.state;
   if (!s.members.has(c.me) || s.id === null) return;
   const mine = entitled(s, c.me);
@@ -85,7 +85,7 @@ export function runDuties(c: PursuanceClient): void {
 }
 
 /** Per client: "member:roles" the leader has already acknowledged in an applied event (no rescan). */
-const acknowledged = new WeakMap<PursuanceClient, Set<string>>();
+const acknowledged = new WeakMap<ClientCore, Set<string>>();
 
 /**
  * The leader's word for public copies (leader-ack.ts): a member who may
@@ -93,7 +93,7 @@ const acknowledged = new WeakMap<PursuanceClient, Set<string>>();
  * granted), gets a share from the leader naming them. Duplicate shares are
  * harmless; the log is read only while someone is still unacknowledged.
  */
-function acknowledgeAnnouncers(c: PursuanceClient): void {
+function acknowledgeAnnouncers(c: ClientCore): void {
   const s = c.state;
   if (s.leader !== c.me) return;
   let seen = acknowledged.get(c);
@@ -135,7 +135,7 @@ function acknowledgeAnnouncers(c: PursuanceClient): void {
 }
 
 /** Any member who may revoke an unused invite past its expiry does so; the inviter (or the highest ranked) at once. */
-function revokeExpired(c: PursuanceClient): void {
+function revokeExpired(c: ClientCore): void {
   const s = c.state;
   const now = c.ports.now();
   for (const [id, inv] of s.invites) {

@@ -7,7 +7,7 @@
 import { fromB64, toHex } from "../cwtch/bytes.js";
 import { decodeAndVerify } from "../cwtch/message.js";
 import type { RelayFrame } from "../cwtch/relay-client.js";
-import type { PursuanceClient } from "./client.js";
+import type { ClientCore } from "./client-core.js";
 import { channelOf, forwardDuties, tagsOf } from "./client-links.js";
 import { actsFirst, schedule } from "./duty-schedule.js";
 import type { Body } from "./events.js";
@@ -22,14 +22,14 @@ export interface LinkRefusal {
 
 /** The last refusals kept per client (a flood of forged frames must not grow memory). */
 const KEEP = 50;
-const refusals = new WeakMap<PursuanceClient, LinkRefusal[]>();
+const refusals = new WeakMap<ClientCore, LinkRefusal[]>();
 
 /** Link frames this client refused since it started, oldest first, each with why. */
-export function linkRefusals(c: PursuanceClient): readonly LinkRefusal[] {
+export function linkRefusals(c: ClientCore): readonly LinkRefusal[] {
   return refusals.get(c) ?? [];
 }
 
-function refuse(c: PursuanceClient, l: PeerLink, kind: string, reason: string): void {
+function refuse(c: ClientCore, l: PeerLink, kind: string, reason: string): void {
   let r = refusals.get(c);
   if (!r) refusals.set(c, (r = []));
   if (r.some((x) => x.link === l.link && x.kind === kind && x.reason === reason)) return;
@@ -39,7 +39,7 @@ function refuse(c: PursuanceClient, l: PeerLink, kind: string, reason: string): 
 }
 
 /** A frame on a link's channel: opened, checked as every client's fold would, then carried in (our speaker first). */
-export function onLinkFrame(c: PursuanceClient, f: RelayFrame): void {
+export function onLinkFrame(c: ClientCore, f: RelayFrame): void {
   if (!c.state.members.has(c.me)) return;
   const l = tagsOf(c).get(f.tag);
   if (!l) return;
@@ -76,7 +76,7 @@ export function onLinkFrame(c: PursuanceClient, f: RelayFrame): void {
 }
 
 /** Carry a checked frame in as an event; one every client would reject is refused here instead, with the fold's reason. */
-function carry(c: PursuanceClient, l: PeerLink, key: string, first: boolean, stillNeeded: () => boolean, body: Body, kind: string): void {
+function carry(c: ClientCore, l: PeerLink, key: string, first: boolean, stillNeeded: () => boolean, body: Body, kind: string): void {
   const why = c.refusal(body);
   if (why) return refuse(c, l, kind, why);
   schedule(c, key, first, stillNeeded, async () => {
@@ -86,7 +86,7 @@ function carry(c: PursuanceClient, l: PeerLink, key: string, first: boolean, sti
 }
 
 /** The id of a carried signed event, or null if it is not one (the fold checks signature and attestation). */
-function evId(c: PursuanceClient, b64: string): string | null {
+function evId(c: ClientCore, b64: string): string | null {
   try {
     const m = decodeAndVerify(c.crypto, fromB64(b64), false);
     return m?.kind === "event" ? toHex(m.id) : null;

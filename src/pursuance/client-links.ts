@@ -7,19 +7,19 @@
 import { toB64, toHex } from "../cwtch/bytes.js";
 import type { EpochKeys } from "../cwtch/envelope.js";
 import { ActionError } from "./actions.js";
-import type { PursuanceClient } from "./client.js";
+import type { ClientCore } from "./client-core.js";
 import { schedule } from "./duty-schedule.js";
 import type { LinkStatus } from "./events.js";
 import { acceptKeyPair, decodeLinkToken, encodeLinkToken, linkChannel, linkId, sealLinkMessage, signAttest, signHandover, signHelloProof, signHelloWith, type LinkMessage } from "./link.js";
 import type { CrossTask, PeerLink } from "./state.js";
 
 // Per client: what our speaker already forwarded in this process (the other side drops repeats anyway).
-const forwarded = new WeakMap<PursuanceClient, Set<string>>();
+const forwarded = new WeakMap<ClientCore, Set<string>>();
 
 // Per client: each link's channel keys, derived once (side frames and fold batches ask often).
-const channels = new WeakMap<PursuanceClient, Map<string, EpochKeys>>();
+const channels = new WeakMap<ClientCore, Map<string, EpochKeys>>();
 
-export function channelOf(c: PursuanceClient, l: PeerLink): EpochKeys {
+export function channelOf(c: ClientCore, l: PeerLink): EpochKeys {
   let m = channels.get(c);
   if (!m) channels.set(c, (m = new Map()));
   let k = m.get(l.link);
@@ -27,7 +27,7 @@ export function channelOf(c: PursuanceClient, l: PeerLink): EpochKeys {
   return k;
 }
 
-export function tagsOf(c: PursuanceClient): Map<string, PeerLink> {
+export function tagsOf(c: ClientCore): Map<string, PeerLink> {
   const m = new Map<string, PeerLink>();
   for (const l of c.state.peers.values()) m.set(channelOf(c, l).tag, l);
   return m;
@@ -38,7 +38,7 @@ export function tagsOf(c: PursuanceClient): Map<string, PeerLink> {
  * it holds the channel seed, and the accept key's seed, which goes nowhere
  * else: not into our log, not into our store).
  */
-export async function offerLink(c: PursuanceClient, roles: string[]): Promise<string> {
+export async function offerLink(c: ClientCore, roles: string[]): Promise<string> {
   const seed = c.crypto.randomBytes(32);
   const key = c.crypto.randomBytes(32);
   const link = linkId(c.crypto, seed);
@@ -48,7 +48,7 @@ export async function offerLink(c: PursuanceClient, roles: string[]): Promise<st
 }
 
 /** Take another pursuance's link token; our speaker (us) introduces this side on their relays (a duty: again on each start until it goes through). */
-export async function acceptLink(c: PursuanceClient, token: string): Promise<PeerLink> {
+export async function acceptLink(c: ClientCore, token: string): Promise<PeerLink> {
   const t = decodeLinkToken(c.crypto, token);
   // Only the proof enters our log: it names us as the speaker, so a member of ours who reads it can only repeat our hello.
   const proof = signHelloProof(c.crypto, t.link, c.id, c.me, t.key);
@@ -58,13 +58,13 @@ export async function acceptLink(c: PursuanceClient, token: string): Promise<Pee
   return c.state.peers.get(t.link)!;
 }
 
-export async function sendTask(c: PursuanceClient, l: PeerLink, title: string, body: string): Promise<string> {
+export async function sendTask(c: ClientCore, l: PeerLink, title: string, body: string): Promise<string> {
   const { id } = await c.publish({ t: "task.send", link: l.link, title, body });
   forwardDuties(c);
   return id;
 }
 
-export async function answerTask(c: PursuanceClient, send: string, t: CrossTask, status: LinkStatus, note: string): Promise<void> {
+export async function answerTask(c: ClientCore, send: string, t: CrossTask, status: LinkStatus, note: string): Promise<void> {
   await c.publish({ t: "link.status", link: t.link, send, status, note });
   forwardDuties(c);
 }
@@ -74,13 +74,13 @@ export async function answerTask(c: PursuanceClient, send: string, t: CrossTask,
  * confirmed it with them out of band (their previous speaker was removed and
  * will not hand over): from then on only the new one's attestations count.
  */
-export async function confirmPeerSpeaker(c: PursuanceClient, l: PeerLink, speaker: string): Promise<void> {
+export async function confirmPeerSpeaker(c: ClientCore, l: PeerLink, speaker: string): Promise<void> {
   await c.publish({ t: "link.speaker", link: l.link, speaker, seq: l.peerSpeakerSeq + 1 });
   forwardDuties(c);
 }
 
 /** Every member: listen on our links' channels on our own relays. */
-export function watchLinks(c: PursuanceClient): void {
+export function watchLinks(c: ClientCore): void {
   if (!c.state.members.has(c.me) || c.state.peers.size === 0) return;
   c.group.watchSide([...tagsOf(c).keys()]).catch((e: Error) => c.ports.log?.(`links: ${e.message}`));
 }
@@ -91,7 +91,7 @@ export function watchLinks(c: PursuanceClient): void {
  * relays. Each goes once per process, and again after a failure or a restart:
  * the other side takes each only once.
  */
-export function forwardDuties(c: PursuanceClient): void {
+export function forwardDuties(c: ClientCore): void {
   const s = c.state;
   let done = forwarded.get(c);
   if (!done) forwarded.set(c, (done = new Set()));
@@ -145,14 +145,14 @@ export function forwardDuties(c: PursuanceClient): void {
 }
 
 // The last applied relays.set and how many were applied up to it, found again only when the state's relay list changes (a move).
-const lastMove = new WeakMap<PursuanceClient, { relays: readonly string[] | null; move: { id: string; seq: number } | null }>();
+const lastMove = new WeakMap<ClientCore, { relays: readonly string[] | null; move: { id: string; seq: number } | null }>();
 
 /**
  * Our latest move, numbered by the count of relays.set our fold applied up to
  * it: causal order puts a later move after an earlier one whatever their
  * claimed times, so the count grows with each move and nobody picks it.
  */
-function latestRelaysSet(c: PursuanceClient): { id: string; seq: number } | null {
+function latestRelaysSet(c: ClientCore): { id: string; seq: number } | null {
   const relays = c.state.relays;
   const have = lastMove.get(c);
   if (have && have.relays === relays) return have.move;
@@ -166,7 +166,7 @@ function latestRelaysSet(c: PursuanceClient): { id: string; seq: number } | null
 }
 
 /** Post one message on the link's channel at the other side's relays; resolves once one relay holds it. */
-async function postToPeer(c: PursuanceClient, l: PeerLink, m: LinkMessage): Promise<void> {
+async function postToPeer(c: ClientCore, l: PeerLink, m: LinkMessage): Promise<void> {
   if (l.peerRelays.length === 0) throw new ActionError("the other side's relays are not known yet", l.link);
   const f = sealLinkMessage(c.crypto, channelOf(c, l), m);
   const relays = l.peerRelays.map((u) => c.ports.connect(u).start());

@@ -9,7 +9,9 @@ import type { EpochKeys } from "../cwtch/envelope.js";
 import { decodeAndVerify, signEvent, type SignedEvent } from "../cwtch/message.js";
 import type { RelayFrame } from "../cwtch/relay-client.js";
 import { ActionError, joinBody, sealScopes, type Actor } from "./actions.js";
-import type { PursuanceClient } from "./client.js";
+import type { ClientCore, RvState } from "./client-core.js";
+
+export type { RvState } from "./client-core.js";
 import { actsFirst, schedule } from "./duty-schedule.js";
 import { BodyError, encodeBody } from "./events.js";
 import { parseBody } from "./events-parse.js";
@@ -19,15 +21,6 @@ import type { ClientPorts } from "./ports.js";
 import { openRv, rendezvousKeys, sealRv } from "./rendezvous.js";
 import { inviteStatus } from "./state.js";
 
-export interface RvState {
-  /** Rendezvous tag → the invite it belongs to ("" for our own, as a joiner) and its frame keys. */
-  tags: Map<string, { invite: string; keys: EpochKeys }>;
-  /** Invites whose rendezvous we listen on (tags are never dropped: a relay keeps subscriptions). */
-  watched: Set<string>;
-  /** Joiners someone already welcomed (we saw the welcome on the channel, or sent it). */
-  welcomed: Set<string>;
-  capWarned: boolean;
-}
 
 /**
  * A relay takes at most 256 subscribed tags per connection (group epochs
@@ -42,12 +35,12 @@ export function newRvState(): RvState {
 }
 
 /** A joiner's first event has been carried in but it has written nothing since: it may not read the group yet. */
-function awaitingKeys(c: PursuanceClient, joiner: string): boolean {
+function awaitingKeys(c: ClientCore, joiner: string): boolean {
   return (c.session.log.head(joiner)?.seq ?? 0) <= 1;
 }
 
 /** Member: listen on the rendezvous of unused, unrevoked invites, and of used ones whose joiner may still need a welcome. */
-export function watchRendezvous(c: PursuanceClient): void {
+export function watchRendezvous(c: ClientCore): void {
   const s = c.state;
   if (!s.members.has(c.me)) return;
   const fresh: string[] = [];
@@ -98,7 +91,7 @@ export async function priorJoin(ports: ClientPorts, identity: SignKeyPair, invit
 }
 
 /** Joiner: listen on our own rendezvous and (re)post our signed join there. */
-export async function requestAdmission(c: PursuanceClient): Promise<void> {
+export async function requestAdmission(c: ClientCore): Promise<void> {
   const j = c.config.joining;
   if (!j) return;
   const keys = rendezvousKeys(c.crypto, j.rendezvous);
@@ -110,7 +103,7 @@ export async function requestAdmission(c: PursuanceClient): Promise<void> {
   await c.group.postSide(f.tag, f.blob);
 }
 
-export function onSideFrame(c: PursuanceClient, f: RelayFrame): void {
+export function onSideFrame(c: ClientCore, f: RelayFrame): void {
   const w = c.rv.tags.get(f.tag);
   if (!w) return;
   const m = openRv(c.crypto, w.keys, f.blob);
@@ -124,7 +117,7 @@ export function onSideFrame(c: PursuanceClient, f: RelayFrame): void {
 }
 
 /** Carry a joiner's join into the group log if it is one, for this invite, and new to us. The fold judges it. */
-function carryJoin(c: PursuanceClient, invite: string, bytes: Uint8Array): void {
+function carryJoin(c: ClientCore, invite: string, bytes: Uint8Array): void {
   let ev;
   try {
     ev = decodeAndVerify(c.crypto, bytes);
@@ -156,7 +149,7 @@ function carryJoin(c: PursuanceClient, invite: string, bytes: Uint8Array): void 
 }
 
 /** Member: seal the group keys we hold to each admitted joiner who cannot read the group yet. */
-export function welcomeDuties(c: PursuanceClient): void {
+export function welcomeDuties(c: ClientCore): void {
   const s = c.state;
   for (const inv of s.invites.values()) {
     const j = inv.usedBy;

@@ -7,7 +7,7 @@ import type { SignKeyPair } from "../cwtch/crypto.js";
 import type { RelayClient, RelayFrame } from "../cwtch/relay-client.js";
 import { ActionError } from "./actions.js";
 import { pendingCount, retiredBy } from "./apply-requests.js";
-import type { PursuanceClient } from "./client.js";
+import type { ClientCore } from "./client-core.js";
 import { actsFirst, schedule } from "./duty-schedule.js";
 import { encodeInvite } from "./invite.js";
 import {
@@ -38,10 +38,10 @@ export const DEFAULT_REQUEST_LIMIT = 20;
 export const DEFAULT_REQUEST_WORK = 20;
 
 // Per client: the channel of the policy's seed, derived once per seed.
-const channels = new WeakMap<PursuanceClient, { seed: string; keys: EpochKeys }>();
+const channels = new WeakMap<ClientCore, { seed: string; keys: EpochKeys }>();
 
 /** The channel of the last seed opened: closing keeps it, so requests still pending can be answered. */
-function channelOf(c: PursuanceClient): { seed: string; keys: EpochKeys } | null {
+function channelOf(c: ClientCore): { seed: string; keys: EpochKeys } | null {
   const seed = c.state.requestPolicy?.seed;
   if (!seed) return null;
   let w = channels.get(c);
@@ -50,7 +50,7 @@ function channelOf(c: PursuanceClient): { seed: string; keys: EpochKeys } | null
 }
 
 /** The channel members listen on: only while requests are open. */
-function current(c: PursuanceClient): { seed: string; keys: EpochKeys } | null {
+function current(c: ClientCore): { seed: string; keys: EpochKeys } | null {
   return c.state.requestPolicy?.open ? channelOf(c) : null;
 }
 
@@ -59,14 +59,14 @@ export interface RefusedRequestFrame {
   reason: string;
   requester?: string;
 }
-const refused = new WeakMap<PursuanceClient, RefusedRequestFrame[]>();
+const refused = new WeakMap<ClientCore, RefusedRequestFrame[]>();
 const MAX_REFUSED = 100;
 
-export function refusedRequestFrames(c: PursuanceClient): RefusedRequestFrame[] {
+export function refusedRequestFrames(c: ClientCore): RefusedRequestFrame[] {
   return refused.get(c) ?? [];
 }
 
-function refuse(c: PursuanceClient, reason: string, requester?: string): void {
+function refuse(c: ClientCore, reason: string, requester?: string): void {
   let list = refused.get(c);
   if (!list) refused.set(c, (list = []));
   list.push({ reason, ...(requester ? { requester } : {}) });
@@ -74,7 +74,7 @@ function refuse(c: PursuanceClient, reason: string, requester?: string): void {
 }
 
 /** Member: listen on the request channel while requests are open (a new seed, a new tag); reopen a retired address. */
-export function watchRequests(c: PursuanceClient): void {
+export function watchRequests(c: ClientCore): void {
   if (!c.state.members.has(c.me)) return;
   const w = current(c);
   if (w) c.group.watchSide([w.keys.tag]).catch((e: Error) => c.ports.log?.(`join requests: ${e.message}`));
@@ -87,7 +87,7 @@ export function watchRequests(c: PursuanceClient): void {
  * on it) and a holder reopens with a new seed and a new answer key sealed
  * only to the holders now. The opener acts first, else the designated holder.
  */
-function rotateRetired(c: PursuanceClient): void {
+function rotateRetired(c: ClientCore): void {
   const s = c.state;
   const p = s.requestPolicy;
   if (!p?.open || !retiredBy(s) || !hasCap(s, c.me, "member.invite")) return;
@@ -97,7 +97,7 @@ function rotateRetired(c: PursuanceClient): void {
 }
 
 /** Member: a frame on a side tag; a valid, new request is carried into the log (the designated member first). */
-export function onRequestFrame(c: PursuanceClient, f: RelayFrame): void {
+export function onRequestFrame(c: ClientCore, f: RelayFrame): void {
   const w = current(c);
   if (!w || f.tag !== w.keys.tag || !c.state.members.has(c.me)) return;
   const o = openRequestMessage(c.crypto, w.keys, f.blob);
@@ -126,7 +126,7 @@ export function onRequestFrame(c: PursuanceClient, f: RelayFrame): void {
  * it): a new channel seed and a new answer key, its secret sealed to each
  * member holding member.invite now. Returns the address.
  */
-export async function openRequests(c: PursuanceClient, limit = DEFAULT_REQUEST_LIMIT, work = DEFAULT_REQUEST_WORK): Promise<string> {
+export async function openRequests(c: ClientCore, limit = DEFAULT_REQUEST_LIMIT, work = DEFAULT_REQUEST_WORK): Promise<string> {
   const seed = c.crypto.randomBytes(32);
   const answerSeed = c.crypto.randomBytes(32);
   const answerKey = toHex(c.crypto.signKeyPair(answerSeed).publicKey);
@@ -137,19 +137,19 @@ export async function openRequests(c: PursuanceClient, limit = DEFAULT_REQUEST_L
   return encodeRequestAddress(requestAddress(c.crypto, seed, answerKey, work, c.state.name, c.id, c.config.groupId, c.relays));
 }
 
-export async function closeRequests(c: PursuanceClient): Promise<void> {
+export async function closeRequests(c: ClientCore): Promise<void> {
   await c.publish({ t: "requests.set", open: false, limit: c.state.requestPolicy?.limit ?? DEFAULT_REQUEST_LIMIT });
 }
 
 /** The current address, or null while requests are off or the address is retired. */
-export function currentAddress(c: PursuanceClient): string | null {
+export function currentAddress(c: ClientCore): string | null {
   const p = c.state.requestPolicy;
   if (!p?.open || !p.seed || !p.answerKey || retiredBy(c.state)) return null;
   return encodeRequestAddress(requestAddress(c.crypto, fromB64(p.seed), p.answerKey, p.work, c.state.name, c.id, c.config.groupId, c.relays));
 }
 
 /** Member: drop pending requests (a flood, or stale ones) in one event; returns how many. */
-export async function dropRequests(c: PursuanceClient, requesters: string[]): Promise<number> {
+export async function dropRequests(c: ClientCore, requesters: string[]): Promise<number> {
   if (!hasCap(c.state, c.me, "member.invite")) throw new ActionError("dropping requests needs the member.invite capability", c.me);
   const pending = requesters.filter((r) => c.state.joinRequests.get(r)?.status === "pending");
   if (pending.length === 0) return 0;
@@ -157,7 +157,7 @@ export async function dropRequests(c: PursuanceClient, requesters: string[]): Pr
   return pending.length;
 }
 
-async function answer(c: PursuanceClient, r: JoinRequest, verdict: Verdict): Promise<void> {
+async function answer(c: ClientCore, r: JoinRequest, verdict: Verdict): Promise<void> {
   const w = channelOf(c);
   const p = c.state.requestPolicy;
   if (!w || !p?.answerKey) throw new ActionError("no request channel: requests were never opened in this pursuance", r.requester);
@@ -168,7 +168,7 @@ async function answer(c: PursuanceClient, r: JoinRequest, verdict: Verdict): Pro
   await c.group.postSide(f.tag, f.blob);
 }
 
-function requirePending(c: PursuanceClient, r: JoinRequest): void {
+function requirePending(c: ClientCore, r: JoinRequest): void {
   if (r.status !== "pending") throw new ActionError(`the request from ${r.name} was already ${r.status}`, r.requester);
   if (!hasCap(c.state, c.me, "member.invite")) throw new ActionError("answering requests needs the member.invite capability", c.me);
   const p = c.state.requestPolicy;
@@ -176,7 +176,7 @@ function requirePending(c: PursuanceClient, r: JoinRequest): void {
 }
 
 /** Member: admit with a keyless invite for `role`, recorded in the log and sealed to the requester. */
-export async function admitRequest(c: PursuanceClient, r: JoinRequest, role: string): Promise<void> {
+export async function admitRequest(c: ClientCore, r: JoinRequest, role: string): Promise<void> {
   requirePending(c, r);
   const invite = await c.createInvite(role);
   const key = toHex(c.crypto.signKeyPair(invite.inviteSeed).publicKey);
@@ -184,7 +184,7 @@ export async function admitRequest(c: PursuanceClient, r: JoinRequest, role: str
   await answer(c, r, { admit: true, role, invite: encodeInvite(invite), by: c.state.members.get(c.me)?.name ?? c.me });
 }
 
-export async function refuseRequest(c: PursuanceClient, r: JoinRequest, reason: string): Promise<void> {
+export async function refuseRequest(c: ClientCore, r: JoinRequest, reason: string): Promise<void> {
   requirePending(c, r);
   await c.publish({ t: "request.answer", requester: r.requester, admit: false, reason });
   await answer(c, r, { admit: false, reason, by: c.state.members.get(c.me)?.name ?? c.me });

@@ -3,12 +3,12 @@
 // crowned leader combines the shares its voters sent and then says, with a
 // key share to itself, that it holds the top role's current key.
 import { sealScopes } from "./actions.js";
-import type { PursuanceClient } from "./client.js";
+import type { ClientCore } from "./client-core.js";
 import { schedule } from "./duty-schedule.js";
 import { escrowBody, escrowStale, missingEscrowed, recoverEscrow } from "./escrow.js";
 import { topRole } from "./rules.js";
 
-export function runSuccessionDuties(c: PursuanceClient): void {
+export function runSuccessionDuties(c: ClientCore): void {
   const s = c.state;
   if (s.leader !== c.me) return;
   const top = topRole(s.rules);

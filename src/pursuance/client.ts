@@ -21,25 +21,16 @@ import type { Rules } from "./rules.js";
 import { NO_KEY, entitled, epochOfKeyId, type PursuanceState } from "./state.js";
 import { stateHash } from "./state-hash.js";
 import { runDuties } from "./client-duties.js";
-import type { DutyState } from "./duty-schedule.js";
 import { onRequestFrame, watchRequests } from "./client-requests.js";
 import { onLinkFrame } from "./client-link-frames.js";
 import { forwardDuties, watchLinks } from "./client-links.js";
-import { newRvState, onSideFrame, priorJoin, requestAdmission, signJoin, watchRendezvous, type RvState } from "./client-rendezvous.js";
+import { newRvState, onSideFrame, priorJoin, requestAdmission, signJoin, watchRendezvous } from "./client-rendezvous.js";
+import type { ClientConfig, ClientCore, ClientOptions, DutyState, RvState } from "./client-core.js";
+
+export type { ClientConfig, ClientOptions } from "./client-core.js";
 import { rendezvousSecret } from "./rendezvous.js";
 import { freshenFor, rotateAfter, type FreshnessPort } from "./key-freshness.js";
 
-export interface ClientConfig {
-  /** The genesis event id; null only while a joiner has not yet seen it. */
-  pursuanceId: string;
-  groupId: string;
-  relays: string[];
-  name: string;
-  /** While a keyless joiner waits to be let in: its rendezvous secret (base64url) and its join's id. */
-  joining?: { rendezvous: string; join: string };
-  /** Relays this member uses besides the log's list (a recovery relay learned by hand); dropped once the log names them. */
-  extraRelays?: string[];
-}
 
 /** Where a joiner keeps its rendezvous secret in its key store (never a scope of the pursuance: "group" and role names only). */
 const RENDEZVOUS_SCOPE = "rendezvous:";
@@ -47,12 +38,6 @@ const RENDEZVOUS_SCOPE = "rendezvous:";
 /** Invites last this long unless the inviter says otherwise. */
 export const DEFAULT_INVITE_MS = 7 * 24 * 3600_000;
 
-export interface ClientOptions {
-  /** A member who is not the designated one waits this long before doing a rotation or share itself. */
-  fallbackDutyMs?: number;
-  repairDelayMs?: number;
-  repairIntervalMs?: number;
-}
 
 export interface SyncProgress {
   events: number;
@@ -67,7 +52,7 @@ export interface ClientEvents {
   error: [Error];
 }
 
-export class PursuanceClient extends EventEmitter<ClientEvents> {
+export class PursuanceClient extends EventEmitter<ClientEvents> implements ClientCore {
   readonly me: string;
   readonly ring: KeyRing;
   readonly fold: Fold;

@@ -1,15 +1,11 @@
 // When a client duty runs: the designated member at once, the others after a
 // fallback delay if it is still needed; one run of a duty at a time.
 import { ActionError } from "./actions.js";
-import type { PursuanceClient } from "./client.js";
+import type { ClientCore, DutyState } from "./client-core.js";
+
+export type { DutyState } from "./client-core.js";
 import { rankOf, type PursuanceState } from "./state.js";
 
-export interface DutyState {
-  inflight: Set<string>;
-  timers: Map<string, { cancel(): void }>;
-  /** Joiners whose join this client carried in from a rendezvous: it acts first for them. */
-  carried: Set<string>;
-}
 
 const DEFAULT_FALLBACK_MS = 20_000;
 
@@ -19,11 +15,11 @@ export function designated(s: PursuanceState, candidates: string[]): string | un
 }
 
 /** Whether this client acts first: `preferred` (who started the thing) while still a member, else the designated one of `candidates`. */
-export function actsFirst(c: PursuanceClient, preferred: string, candidates: string[]): boolean {
+export function actsFirst(c: ClientCore, preferred: string, candidates: string[]): boolean {
   return c.state.members.has(preferred) ? preferred === c.me : designated(c.state, candidates) === c.me;
 }
 
-export function schedule(c: PursuanceClient, key: string, first: boolean, stillNeeded: () => boolean, act: () => Promise<unknown>): void {
+export function schedule(c: ClientCore, key: string, first: boolean, stillNeeded: () => boolean, act: () => Promise<unknown>): void {
   if (c.duty.inflight.has(key) || c.duty.timers.has(key)) return;
   const run = () => {
     c.duty.timers.delete(key);

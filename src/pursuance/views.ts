@@ -7,7 +7,6 @@ import { decryptComment, decryptText, openContentKey } from "./task-crypto.js";
 import type { CrossTask, JoinRequest, PeerLink, PursuanceState, Task } from "./state.js";
 import type { KeyRing } from "./keyring.js";
 import type { SignKeyPair } from "../cwtch/crypto.js";
-import { roleDef } from "./rules.js";
 
 export class LookupError extends Error {
   constructor(message: string, readonly value: string) {
@@ -127,13 +126,3 @@ export function findReceived(s: PursuanceState, ref: string): [string, CrossTask
   return findOne(s.received, ref, "received task", "link inbox");
 }
 
-/** `role:NAME` or a member reference. */
-export function parseAssignee(s: PursuanceState, ref: string): Assignee {
-  if (ref.startsWith("role:")) {
-    const role = ref.slice(5);
-    if (!roleDef(s.rules, role)) throw new LookupError(`no role named ${JSON.stringify(role)}`, ref);
-    return { role };
-  }
-  if (roleDef(s.rules, ref)) return { role: ref };
-  return { member: findMember(s, ref) };
-}

@@ -15,7 +15,7 @@ import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort } from "../../harness/synapse.js";
+import { freePort } from "./synapse.js";
 import { newnym, socksConnectCode } from "./tor-wire.js";
 
 export { socksConnectCode } from "./tor-wire.js";

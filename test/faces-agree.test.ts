@@ -1,0 +1,185 @@
+// The bot and the CLI are two faces of the same use cases (src/usecases/):
+// for every spelling of a due date, a member and a role that either accepts,
+// the other accepts it too and publishes the same event (kind and body, less
+// ciphertext and ids); what one refuses, the other refuses.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { BotContext } from "../src/bot/context.js";
+import { handleCommand } from "../src/bot/dispatch.js";
+import { MEMBER_COMMANDS, roleStage } from "../src/cli/client-member-commands.js";
+import { parse, type Io, type Stage, type Parsed } from "../src/cli/client-context.js";
+import { TASK_COMMANDS, taskStage } from "../src/cli/client-task-commands.js";
+import { startRelay, type RelayServer } from "../src/cwtch/relay-server.js";
+import { PursuanceClient } from "../src/pursuance/client.js";
+import type { Body } from "../src/pursuance/events.js";
+import { decodeInvite, encodeInvite } from "../src/pursuance/invite.js";
+import { identity, ports, until } from "./helpers/pursuance-node.js";
+
+const opts = { fallbackDutyMs: 300, repairDelayMs: 50, repairIntervalMs: 300 };
+
+let relay: RelayServer;
+let ada: PursuanceClient, sam: PursuanceClient;
+/** What ada's client published during one request. */
+const published: Body[] = [];
+
+type Outcome = { ok: true; events: unknown[] } | { ok: false; why: string };
+
+/** Fields a request does not decide: ciphertext, sealed keys and key ids (fresh each time), the origin tag. */
+const UNDECIDED = new Set(["content", "memberKey", "keys", "sealed", "keyId", "from", "via"]);
+
+function decided(b: Body): unknown {
+  return Object.fromEntries(Object.entries(b).filter(([k]) => !UNDECIDED.has(k)));
+}
+
+function botCtx(): BotContext {
+  return {
+    client: ada,
+    sender: "@ada:example.org",
+    permission: "admin",
+    resolveUser: (ref) => ({ "@ada:example.org": ada.me, "@sam:example.org": sam.me })[ref] ?? null,
+    now: () => ada.ports.now(),
+  } as BotContext;
+}
+
+const quote = (w: string) => (/^[\w#:@+.-]+$/.test(w) ? w : `"${w}"`);
+
+async function viaBot(words: string[]): Promise<Outcome> {
+  published.length = 0;
+  const r = (await handleCommand(`!${words.map(quote).join(" ")}`, botCtx()))!;
+  if (r.kind === "error") return { ok: false, why: r.reason };
+  return { ok: true, events: published.map(decided) };
+}
+
+const quiet: Io = { out: () => {}, err: () => {} };
+
+async function viaCli(words: string[], stage: (p: Parsed) => Stage, options: Parameters<typeof parse>[1]): Promise<Outcome> {
+  published.length = 0;
+  try {
+    await stage(parse(words.slice(1), options))(ada, quiet); // words[0] names the command, as runClientCommand strips it
+  } catch (e) {
+    return { ok: false, why: (e as Error).message };
+  }
+  return { ok: true, events: published.map(decided) };
+}
+
+const cliTask = (words: string[]) => viaCli(words, taskStage, TASK_COMMANDS.task!.options);
+const cliRole = (words: string[]) => viaCli(words, roleStage, MEMBER_COMMANDS.role!.options);
+
+/** Both faces on the same request: the same verdict, and when accepted the same events. */
+async function agree(bot: string[], cli: () => Promise<Outcome>, expectOk: boolean, undo?: () => Promise<void>): Promise<void> {
+  const b = await viaBot(bot);
+  if (b.ok && undo) await undo();
+  const c = await cli();
+  if (c.ok && undo) await undo();
+  expect({ bot: b.ok, cli: c.ok }, `${bot.join(" ")}: bot ${b.ok ? "accepted" : `refused (${(b as { why: string }).why})`}, CLI ${c.ok ? "accepted" : `refused (${(c as { why: string }).why})`}`).toEqual({ bot: expectOk, cli: expectOk });
+  if (b.ok && c.ok) {
+    expect(c.events).toEqual(b.events);
+    expect(b.events.length).toBeGreaterThan(0);
+  }
+}
+
+beforeAll(async () => {
+  relay = await startRelay();
+  ada = await PursuanceClient.create(await ports(), await identity(), { name: "Watchdogs", founderName: "ada", relays: [relay.url], ...opts });
+  sam = await PursuanceClient.join(await ports(), await identity(), decodeInvite(encodeInvite(await ada.createInvite("seedling"))), "sam", opts);
+  await until("two members", () => [ada, sam].every((c) => c.state.members.size === 2), [ada, sam]);
+  const publishNow = ada.publishNow.bind(ada);
+  ada.publishNow = async (body, epoch, o) => {
+    published.push(body);
+    return publishNow(body, epoch, o);
+  };
+  // One task every request below works on.
+  await ada.publish({ t: "announce", text: "ready" });
+  expect((await viaBot(["task", "create", "shared task"])).ok).toBe(true);
+});
+
+afterAll(async () => {
+  ada?.close();
+  sam?.close();
+  await relay?.close();
+});
+
+describe("the bot and the CLI accept the same spellings and publish the same events", () => {
+  const dues: Array<[string, boolean]> = [
+    ["2030-02-28", true], ["today", true], ["Tomorrow", true], ["+3d", true], ["+2w", true], ["2032-02-29", true],
+    ["2030-02-30", false], ["2031-02-29", false], ["2030-13-01", false], ["2030-2-3", false], ["soon", false], ["+3m", false], ["31/12/2030", false],
+  ];
+  for (const [due, ok] of dues) {
+    it(`task create --due ${due}`, async () => {
+      const words = ["task", "create", "a task", "--due", due];
+      await agree(words, () => cliTask(words), ok);
+    });
+  }
+
+  const assignees: Array<[string, boolean]> = [
+    ["sam", true], ["@sam", true], ["SAM", true], ["@sam:example.org", true], ["me", true], ["none", true],
+    ["role:admin", true], ["admin", true], ["Change-Agent", true], ["role:change_agent", true],
+    ["nobody", false], ["role:wizard", false], ["@nobody:example.org", false],
+  ];
+  for (const [who, ok] of assignees) {
+    it(`task assign #1 ${who}`, async () => {
+      const words = ["task", "assign", "#1", who];
+      await agree(words, () => cliTask(words), ok);
+    });
+    it(`task create --assign ${who}`, async () => {
+      const words = ["task", "create", "assigned task", "--assign", who];
+      await agree(words, () => cliTask(words), ok);
+    });
+  }
+
+  it("member ids by prefix and in full", async () => {
+    for (const who of [sam.me.slice(0, 8), sam.me, sam.me.slice(0, 4)]) {
+      const words = ["task", "assign", "#1", who];
+      await agree(words, () => cliTask(words), who.length >= 8);
+    }
+  });
+
+  const statuses: Array<[string, boolean]> = [["started", true], ["help wanted", true], ["Help-Wanted", true], ["ready_for_review", true], ["finished", false]];
+  for (const [st, ok] of statuses) {
+    it(`task status #1 ${st}`, async () => {
+      const words = ["task", "status", "#1", st];
+      await agree(words, () => cliTask(words), ok);
+    });
+  }
+
+  const roles: Array<[string, boolean]> = [["change agent", true], ["Change Agent", true], ["change-agent", true], ["CHANGE_AGENT", true], ["role:change agent", true], ["wizard", false]];
+  const members: Array<[string, boolean]> = [["sam", true], ["@sam", true], ["@sam:example.org", true], ["nobody", false]];
+  for (const [role, roleOk] of roles) {
+    for (const [who, whoOk] of members) {
+      it(`role grant ${who} ${role}`, async () => {
+        const words = ["role", "grant", who, role];
+        // What was granted is taken back before the other face asks.
+        const undo = async () => {
+          expect((await viaBot(["role", "revoke", sam.me, "change agent"])).ok).toBe(true);
+        };
+        await agree(words, () => cliRole(words), roleOk && whoOk, undo);
+      });
+    }
+  }
+
+  const newRoles: Array<[string, string, boolean]> = [
+    ["scouts", "task.comment,task.create", true], ["Field  Agent", "task.create, task.comment,task.create", true], ["runners", "", true],
+    ["9lives", "task.comment", false], ["group", "task.comment", false], ["scouts", "fly", false],
+  ];
+  for (const [name, caps, ok] of newRoles) {
+    it(`role create ${name} --caps ${caps}`, async () => {
+      const words = ["role", "create", name, "--rank", "5", "--caps", caps];
+      const before = new Set(Object.keys(ada.state.rules.roles));
+      const undo = async () => {
+        const made = Object.keys(ada.state.rules.roles).find((r) => !before.has(r))!;
+        const r = await viaBot(["role", "delete", made]);
+        expect(r).toMatchObject({ ok: true });
+      };
+      await agree(words, () => cliRole(words), ok, undo);
+    });
+  }
+
+  it("role revoke: the same body from both faces", async () => {
+    const grant = async () => {
+      expect((await viaBot(["role", "grant", sam.me, "change agent"])).ok).toBe(true);
+    };
+    await grant();
+    const words = ["role", "revoke", "@sam", "Change-Agent"];
+    await agree(words, () => cliRole(words), true, grant);
+    expect((await viaBot(["role", "revoke", "sam", "change agent"])).ok).toBe(true);
+  });
+});
