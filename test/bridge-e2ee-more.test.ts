@@ -83,6 +83,10 @@ describe("end-to-bridge encryption: late joiners and bad input", () => {
   }
 
   /** How many tasks the pursuance holds (titles are sealed: counted, not read). */
+  async function joinAs(u: E2eeUser, roomId: string): Promise<void> {
+    await u.client.joinRoom(roomId);
+    await u.waitForJoin(roomId, u.userId);
+  }
   const taskCount = () => bridge.rooms.get(room)!.clientFor(alice.userId)!.state.tasks.size;
   let shared = "";
 
@@ -147,6 +151,29 @@ describe("end-to-bridge encryption: late joiners and bad input", () => {
     // Refused for whose session it is, not as a replay: it would be refused so even if it had arrived first.
     expect(await counter(bridge, E2EE("foreign-session"))).toBe(foreign + 1);
     expect(await counter(bridge, E2EE("replayed"))).toBe(replayed);
+  });
+
+  it("an invite is never sent into a direct chat someone else was brought into: a new direct chat is made", async () => {
+    const b = bob!;
+    await alice.send(room, "!pursuance invite");
+    const pointer = await alice.waitFor(room, "the pointer to the direct chat", (e) => e.sender === BOT && e.body.includes("direct message"));
+    // The bridge's record of alice's direct chat (she may have other invites from the bot: role rooms).
+    const dm = (await bridge.store.directRoom(alice.userId))!;
+    await joinAs(alice, dm);
+    const first = await alice.waitFor(dm, "the first invite", (e) => e.sender === BOT && e.body.includes("pursuance:invite/"));
+    // bob (no member of this pursuance) is brought into alice's direct chat with the bot.
+    await alice.client.invite(dm, b.userId);
+    await b.acceptInviteFrom(alice.userId);
+    await alice.waitForJoin(dm, b.userId);
+    await alice.send(room, "!pursuance invite");
+    await alice.waitFor(room, "the second pointer to a direct chat", (e) => e.sender === BOT && e.body.includes("direct message") && e.eventId !== pointer.eventId);
+    const fresh = (await bridge.store.directRoom(alice.userId))!;
+    expect(fresh).not.toBe(dm);
+    await joinAs(alice, fresh);
+    const second = await alice.waitFor(fresh, "the second invite, in a new direct chat", (e) => e.sender === BOT && e.body.includes("pursuance:invite/"));
+    expect(second.body).not.toBe(first.body);
+    await bridge.idle();
+    expect((await alice.events(dm)).filter((e) => e.sender === BOT && e.body.includes("pursuance:invite/"))).toHaveLength(1);
   });
 
   it("a replayed ciphertext (same bytes, a new event) is not acted on twice, and the queue goes on", async () => {

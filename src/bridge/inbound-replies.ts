@@ -9,6 +9,7 @@ import type { HostedPursuance } from "./hosted-pursuance.js";
 import type { InboundHost } from "./inbound-port.js";
 import { esc } from "./mirror-render.js";
 import { mayShow } from "./room-visibility.js";
+import { isPrivateDirectRoom } from "./room-guard.js";
 
 export async function answer(b: InboundHost, e: MatrixEvent, reply: BotReply, thread: string | undefined): Promise<void> {
   const where = thread ? { thread } : {};
@@ -32,7 +33,7 @@ export async function answer(b: InboundHost, e: MatrixEvent, reply: BotReply, th
 
 /** Whether a reply may not be shown in this room: it holds an invite, or content someone present may not read. */
 export async function needsPrivacy(b: InboundHost, e: MatrixEvent, reply: BotReply, hosted: HostedPursuance | undefined): Promise<boolean> {
-  if ((await b.store.directRoom(e.sender)) === e.room_id) return false;
+  if (await isPrivateDirectRoom(b.matrix, b.store, e.room_id, e.sender)) return false;
   if (containsInvite(reply.plain) || containsInvite(reply.html)) return true;
   if (!hosted || reply.kind === "task-created") return false;
   // Who is who (names, roles, keys, links) is for members: where a non-member is present, it goes to the asker alone.
@@ -78,7 +79,7 @@ export const containsInvite = (text: string): boolean => text.includes(INVITE_PR
 /** A pasted invite lets whoever reads it join: it never stays in a room other than the sender's direct chat with the bot. */
 export async function removePastedInvite(b: InboundHost, e: MatrixEvent, text: string): Promise<void> {
   if (!containsInvite(text) && !containsInvite(String(e.content.formatted_body ?? ""))) return;
-  if ((await b.store.directRoom(e.sender)) === e.room_id) return;
+  if (await isPrivateDirectRoom(b.matrix, b.store, e.room_id, e.sender)) return;
   await redactWithNote(b, e, `Removed a message from ${e.sender}: it held a pursuance invite or link token, and whoever reads one can use it. Ask for them with !pursuance invite or !link offer: they come in a direct message.`);
 }
 

@@ -23,10 +23,14 @@ export async function secureRoom(matrix: MatrixPort, store: BridgeStorePort, roo
   }
 }
 
-/** The bot's direct chat with a user, made (is_direct) the first time it is needed. */
+/**
+ * The bot's direct chat with a user, made (is_direct) the first time it is needed, and made
+ * anew when someone else is in the old one (an invite token or a link token goes there: whoever
+ * else is in the room could use it).
+ */
 export async function directRoomOf(matrix: MatrixPort, store: BridgeStorePort, userId: string): Promise<string> {
   const have = await store.directRoom(userId);
-  if (have) {
+  if (have && (await onlyUs(matrix, have, userId))) {
     // Left or never joined: invite again (a no-op when already there).
     await matrix.invite(have, userId).catch(() => {});
     return have;
@@ -34,6 +38,16 @@ export async function directRoomOf(matrix: MatrixPort, store: BridgeStorePort, u
   const id = await matrix.createDirectRoom(userId);
   await store.setDirectRoom(userId, id);
   return id;
+}
+
+/** Whether this room is the user's direct chat with the bot and nobody else is in it (joined or invited). */
+export async function isPrivateDirectRoom(matrix: MatrixPort, store: BridgeStorePort, roomId: string, userId: string): Promise<boolean> {
+  return (await store.directRoom(userId)) === roomId && (await onlyUs(matrix, roomId, userId));
+}
+
+async function onlyUs(matrix: MatrixPort, roomId: string, userId: string): Promise<boolean> {
+  const members = await matrix.members(roomId);
+  return members.every((m) => m === userId || m === matrix.botUserId);
 }
 
 /**
