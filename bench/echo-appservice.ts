@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { AppserviceHttp, type MatrixEvent } from "../src/bridge/appservice-http.js";
-import { BridgeE2ee } from "../src/bridge/e2ee/e2ee.js";
+import { BridgeE2ee, KeyPendingError } from "../src/bridge/e2ee/e2ee.js";
 import { IdentityVault } from "../src/bridge/identity-vault.js";
 import { E2EE_REGISTRATION } from "../src/bridge/registration.js";
 import { loadCrypto } from "../src/cwtch/crypto.js";
@@ -89,12 +89,24 @@ export async function startEcho(reg: EchoRegistration, homeserverUrl: string, se
     if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${await r.text()}`);
   };
   let txn = 0;
+  // As the bridge does: a key not here yet is waited for (woken by each to-device delivery), up to 10 s.
+  const openWaiting = async (e: MatrixEvent) => {
+    const until = Date.now() + 10_000;
+    for (;;) {
+      try {
+        return await e2ee.open(e, until);
+      } catch (err) {
+        if (!(err instanceof KeyPendingError)) throw err;
+        await e2ee.keyArrival(Math.min(500, until - Date.now()));
+      }
+    }
+  };
   const answer = async (e: MatrixEvent) => {
     if (e.type === "m.room.member") {
       if (e.state_key === userId && e.content.membership === "invite") await as("POST", `/_matrix/client/v3/join/${encodeURIComponent(e.room_id)}`, {});
       return;
     }
-    const d = e.type === "m.room.encrypted" ? await e2ee.open(e) : { type: e.type, content: e.content };
+    const d = e.type === "m.room.encrypted" ? await openWaiting(e) : { type: e.type, content: e.content };
     const body = d.content.body;
     if (d.type !== "m.room.message" || typeof body !== "string" || !body.startsWith("echo ")) return;
     const out = await e2ee.seal(e.room_id, userId, "m.room.message", { msgtype: "m.text", body: `echoed ${body.slice(5)}` });

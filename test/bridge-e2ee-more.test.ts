@@ -176,6 +176,22 @@ describe("end-to-bridge encryption: late joiners and bad input", () => {
     expect((await alice.events(dm)).filter((e) => e.sender === BOT && e.body.includes("pursuance:invite/"))).toHaveLength(1);
   });
 
+  it("messages whose keys never come wait outside the room's queue: a genuine command sent after them is answered before they are given up on", async () => {
+    const original = wireContent(await alice.send(room, "!help"));
+    await alice.waitFor(room, "the reply to !help", (e) => e.sender === BOT && e.body.includes("!task"));
+    // Three ciphertexts in sessions nobody shared (the key "may still come"), then a genuine command.
+    const junk: string[] = [];
+    for (let i = 0; i < 3; i++) junk.push(await sendRaw({ ...original, session_id: randomBytes(32).toString("base64").replace(/=+$/, "") }));
+    const title = "not held up by junk";
+    await alice.send(room, `!task create "${title}"`);
+    const task = await alice.waitFor(room, "the genuine command's task", (e) => fromBridge(e) && e.body.includes(title));
+    const told = await alice.waitFor(room, "the junk given up on", (e) => e.sender === BOT && e.body.includes("I could not decrypt your message") && e.eventId !== task.eventId);
+    const order = (await alice.events(room)).map((e) => e.eventId);
+    // keyWaitMs is 3 s here: junk waiting inside the queue would have put the task after three such notices.
+    expect(order.indexOf(task.eventId)).toBeLessThan(order.indexOf(told.eventId));
+    expect(junk).toHaveLength(3);
+  });
+
   it("a replayed ciphertext (same bytes, a new event) is not acted on twice, and the queue goes on", async () => {
     const title = "replay me once";
     const id = await alice.send(room, `!task create "${title}"`);
@@ -209,19 +225,21 @@ describe("end-to-bridge encryption: late joiners and bad input", () => {
     await bridge.idle();
     const decrypted = await counter(bridge, E2EE("decrypted"));
     const undecryptable = await counter(bridge, E2EE("undecryptable"));
+    const unreadable = (e: SeenEvent) => e.sender === BOT && e.body.includes("I could not decrypt your message") && e.body.includes(alice.userId);
+    const before = new Set((await alice.events(room)).filter(unreadable).map((e) => e.eventId));
 
     const content = wireContent(id);
     const ct = Buffer.from(String(content.ciphertext), "base64");
     ct[Math.floor(ct.length / 2)]! ^= 0x5a;
     const tampered = await sendRaw({ ...content, ciphertext: ct.toString("base64").replace(/=+$/, "") });
-    const answer = await alice.waitFor(room, "the could-not-decrypt answer", (e) => e.sender === BOT && e.body.includes("I could not decrypt your message"));
+    const answer = await alice.waitFor(room, "the could-not-decrypt answer", (e) => unreadable(e) && !before.has(e.eventId));
     expect(answer.wireType).toBe("m.room.encrypted");
 
     await stillAnswers("after the tampering");
     await bridge.idle();
     expect(await counter(bridge, E2EE("undecryptable"))).toBe(undecryptable + 1);
     expect(await counter(bridge, E2EE("decrypted"))).toBe(decrypted + 1);
-    expect((await alice.events(room)).filter((e) => e.body.includes("I could not decrypt your message") && e.body.includes(alice.userId))).toHaveLength(1);
+    expect((await alice.events(room)).filter((e) => unreadable(e) && !before.has(e.eventId))).toHaveLength(1);
     expect(tampered).not.toBe(id);
     expect(await counter(bridge, "pursuance_bridge_rooms_stuck")).toBe(0);
   });

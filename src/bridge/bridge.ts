@@ -27,7 +27,6 @@ import type { BridgeStorePort, MatrixPort } from "./ports.js";
 import { publicAnnouncements } from "../pursuance/announcement-proof.js";
 import { announceStore } from "../store/announce-store.js";
 import { AnnounceMirror } from "./announce/mirror.js";
-import { atomFeed } from "./announce/render.js";
 import { PublicRoomsMatrix } from "./announce/public-rooms.js";
 import { requestFromMatrix, resumeJoinRequests, type RequestHost } from "./join-requests.js";
 import { html } from "../bot/reply.js";
@@ -50,6 +49,8 @@ export class Bridge implements InboundHost {
   readonly encryption: EncryptionSettings;
   private http!: AppserviceHttp;
   private isReady = false;
+  /** Set by stop(): events waiting for a room key are not queued again (the next run resumes them). */
+  stopping = false;
   private ticker: NodeJS.Timeout | null = null;
   readonly limits: BridgeLimits;
   private queues!: RoomQueues;
@@ -136,7 +137,7 @@ export class Bridge implements InboundHost {
       onDevices: e2ee ? (t) => e2ee.receive(t) : null,
       ready: () => this.isReady && this.queues.stuck().length === 0,
       metrics: this.s.metricsEnabled === false ? null : async () => this.metrics(),
-      feed: this.s.announce?.feeds === false ? null : (pid, self) => this.feed(pid, self),
+      feed: this.s.announce?.feeds === false ? null : (pid, self) => this.announce.feed(pid, self),
       log: this.s.log,
     });
     // Listen first: the homeserver queues transactions until we answer, and we answer only when ready.
@@ -191,6 +192,7 @@ export class Bridge implements InboundHost {
 
   async stop(): Promise<void> {
     this.asking.abort();
+    this.stopping = true;
     this.isReady = false;
     if (this.ticker) clearInterval(this.ticker);
     await this.http.close();
@@ -374,12 +376,6 @@ export class Bridge implements InboundHost {
   /** The pursuance a room belongs to: bound to it, or one of its role rooms. */
   pursuanceOfRoom(roomId: string): HostedPursuance | undefined {
     return this.rooms.get(roomId) ?? [...this.pursuances.values()].find((h) => h.rooms.has(roomId));
-  }
-
-  /** The Atom feed of a pursuance's announcements, by pursuance id; null for one not hosted here. */
-  feed(pursuanceId: string, selfUrl: string | null): string | null {
-    const src = this.announce.source(pursuanceId);
-    return src ? atomFeed(pursuanceId, src.name(), src.announcements(), selfUrl) : null;
   }
 
   metrics(): string {

@@ -1,7 +1,8 @@
 // Encrypted inbound events: opened by the bot's device when their turn in the
 // room's queue comes; what cannot be acted on is said once in the room.
 import type { MatrixEvent } from "./appservice-http.js";
-import { ForeignSessionError, ReplayedError, UndecryptableError } from "./e2ee/e2ee.js";
+import { ForeignSessionError, KeyPendingError, ReplayedError, UndecryptableError } from "./e2ee/e2ee.js";
+export { KeyPendingError };
 import type { InboundHost } from "./inbound-port.js";
 import { esc } from "./mirror-render.js";
 
@@ -9,14 +10,16 @@ import { esc } from "./mirror-render.js";
  * The event as its sender wrote it, or null when it stays unreadable: then the
  * sender is told once, in the room, and the room's queue moves on.
  */
-export async function decrypted(b: InboundHost, raw: MatrixEvent): Promise<MatrixEvent | null> {
+export async function decrypted(b: InboundHost, raw: MatrixEvent, waitUntil: number): Promise<MatrixEvent | null> {
   try {
-    const d = await b.e2ee!.open(raw);
+    const d = await b.e2ee!.open(raw, waitUntil);
     // Relations travel outside the ciphertext (so the homeserver can thread): put them back.
     const content = { ...d.content };
     if (content["m.relates_to"] === undefined && raw.content["m.relates_to"] !== undefined) content["m.relates_to"] = raw.content["m.relates_to"];
     return { ...raw, type: d.type, content };
   } catch (err) {
+    // Its key may still come: the caller parks it outside the room's queue and tries again.
+    if (err instanceof KeyPendingError) throw err;
     if (err instanceof ReplayedError) {
       // Its sender wrote it once and it was acted on once: a second copy is nobody's new command.
       b.s.log("warn", "ignored a replayed encrypted message", { room: raw.room_id, event: raw.event_id, first: err.firstEventId, sender: raw.sender });

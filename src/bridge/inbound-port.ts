@@ -14,6 +14,8 @@ import type { RequestAddress } from "../pursuance/join-request.js";
 /** Tries per inbound event in this run, and how many were given up (the bridge's metrics read them). */
 export class InboundStats {
   readonly failures = new Map<string, number>();
+  /** Encrypted events waiting for their room key, outside their room's queue → until when (ms). */
+  readonly keyWait = new Map<string, number>();
   dropped = 0;
 }
 
@@ -24,6 +26,8 @@ export interface InboundHost {
   readonly e2ee: BridgeE2ee | null;
   readonly limits: BridgeLimits;
   readonly inbound: InboundStats;
+  /** The bridge is stopping: nothing more is queued (what is stored and not done resumes next run). */
+  readonly stopping: boolean;
   readonly announce: Pick<AnnounceMirror, "add" | "remove" | "status">;
   enqueue(roomId: string, fn: () => Promise<void>): void;
   refusesRoom(roomId: string): Promise<boolean>;

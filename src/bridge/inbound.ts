@@ -5,7 +5,7 @@ import type { MatrixEvent } from "./appservice-http.js";
 import type { InboundHost } from "./inbound-port.js";
 import { command } from "./inbound-command.js";
 import { comment } from "./inbound-comment.js";
-import { decrypted } from "./inbound-decrypt.js";
+import { decrypted, KeyPendingError } from "./inbound-decrypt.js";
 import { removePastedInvite } from "./inbound-replies.js";
 import { withTimeout } from "./deadline.js";
 import { esc } from "./mirror-render.js";
@@ -53,7 +53,9 @@ function queueHandling(b: InboundHost, e: MatrixEvent): void {
     try {
       await withTimeout(handleOnce(b, e), b.limits.stepTimeoutMs, `handling ${e.event_id}`);
       b.inbound.failures.delete(e.event_id);
+      b.inbound.keyWait.delete(e.event_id);
     } catch (err) {
+      if (err instanceof KeyPendingError) return awaitKey(b, e);
       const tries = (b.inbound.failures.get(e.event_id) ?? 0) + 1;
       b.inbound.failures.set(e.event_id, tries);
       if (tries < b.limits.maxCommandAttempts) {
@@ -64,6 +66,24 @@ function queueHandling(b: InboundHost, e: MatrixEvent): void {
       await giveUp(b, e, err as Error, tries);
     }
   });
+}
+
+/**
+ * An encrypted event whose key has not come: it waits outside the room's queue (later events go
+ * on meanwhile) and is queued again when a to-device delivery may have brought the key, or soon.
+ */
+function awaitKey(b: InboundHost, e: MatrixEvent): void {
+  const until = b.inbound.keyWait.get(e.event_id) ?? Date.now();
+  void b.e2ee!.keyArrival(Math.min(500, until - Date.now())).then(() => {
+    if (!b.stopping) queueHandling(b, e);
+  });
+}
+
+/** When an encrypted event stops waiting for its key: set at its first try. */
+function keyDeadline(b: InboundHost, e: MatrixEvent): number {
+  let until = b.inbound.keyWait.get(e.event_id);
+  if (until === undefined) b.inbound.keyWait.set(e.event_id, (until = Date.now() + b.e2ee!.keyWaitMs));
+  return until;
 }
 
 /** A command that keeps failing is answered with the reason and dropped (in this run and the next). */
@@ -83,7 +103,7 @@ async function giveUp(b: InboundHost, e: MatrixEvent, err: Error, tries: number)
 }
 
 async function handleOnce(b: InboundHost, raw: MatrixEvent): Promise<void> {
-  const e = raw.type === "m.room.encrypted" ? await decrypted(b, raw) : raw;
+  const e = raw.type === "m.room.encrypted" ? await decrypted(b, raw, keyDeadline(b, raw)) : raw;
   if (!e || e.type !== "m.room.message" || typeof e.content.body !== "string" || (await b.refusesRoom(e.room_id))) {
     await b.store.markInboundDone(raw.event_id);
     return;

@@ -6,7 +6,7 @@
 // order; the ledger in the database keeps a restart from posting any twice.
 import type { PublicAnnouncement } from "../../pursuance/announcement-proof.js";
 import { RoomUnreachableError, type AnnounceStorePort, type PublicRoomsPort } from "./ports.js";
-import { announcementMessage } from "./render.js";
+import { announcementMessage, atomFeed } from "./render.js";
 
 export interface AnnounceSource {
   groupId: string;
@@ -64,6 +64,12 @@ export class AnnounceMirror {
   register(src: AnnounceSource): void {
     this.sources.set(src.groupId, src);
     this.kick(src.groupId);
+  }
+
+  /** The Atom feed of a pursuance's announcements, by pursuance id; null for one not hosted here. */
+  feed(pursuanceId: string, selfUrl: string | null): string | null {
+    const src = this.source(pursuanceId);
+    return src ? atomFeed(pursuanceId, src.name(), src.announcements(), selfUrl) : null;
   }
 
   source(pursuanceId: string): AnnounceSource | undefined {

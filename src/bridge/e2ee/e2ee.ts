@@ -11,6 +11,7 @@ import type { E2eeDeviceRows } from "../../store/e2ee-store.js";
 import type { IdentityVault } from "../identity-vault.js";
 import type { BridgeStorePort } from "../ports.js";
 import { randomBytes } from "node:crypto";
+import { DecryptionErrorCode } from "@matrix-org/matrix-sdk-crypto-wasm";
 
 export { E2eeStoreError };
 
@@ -54,6 +55,24 @@ export class UndecryptableError extends Error {
     super(message);
     this.name = "UndecryptableError";
   }
+}
+
+/** The message's room key has not arrived yet (it may, in a later transaction); carries the event and why. */
+export class KeyPendingError extends Error {
+  constructor(readonly eventId: string, readonly reason: string) {
+    super(`the key of ${eventId} has not arrived yet: ${reason}`);
+    this.name = "KeyPendingError";
+  }
+}
+
+/**
+ * Only a missing key (or one that starts at a later index) can be cured by waiting; a withheld
+ * key, a broken ciphertext or an unknown algorithm never will, and is answered at once.
+ */
+function keyMayComeLater(err: unknown): boolean {
+  const e = err as { code?: unknown; maybe_withheld?: unknown };
+  if (e.maybe_withheld) return false;
+  return e.code === DecryptionErrorCode.MissingRoomKey || e.code === DecryptionErrorCode.UnknownMessageIndex;
 }
 
 /** A room uses an encryption algorithm the bridge cannot speak; it carries the algorithm. */
@@ -246,47 +265,56 @@ export class BridgeE2ee {
   }
 
   /**
-   * Decrypt an m.room.encrypted event with the bot's device. A room key sent
-   * to-device can arrive in a later transaction than the message it opens,
-   * so a missing key is waited for (up to keyWaitMs) before giving up.
+   * Decrypt an m.room.encrypted event with the bot's device, once. A room key sent to-device can
+   * arrive in a later transaction than the message it opens: until `waitUntil` (ms) a missing key
+   * is KeyPendingError, and the caller tries again after `keyArrival` (outside the room's queue,
+   * so a stream of junk ciphertexts cannot hold the room up). Any other failure, or a key still
+   * missing after `waitUntil`, is UndecryptableError at once.
    */
-  async open(e: { event_id: string; room_id: string; sender: string; type: string; content: Record<string, unknown>; origin_server_ts?: number }): Promise<{ type: string; content: Record<string, unknown> }> {
+  async open(
+    e: { event_id: string; room_id: string; sender: string; type: string; content: Record<string, unknown>; origin_server_ts?: number },
+    waitUntil = 0,
+  ): Promise<{ type: string; content: Record<string, unknown> }> {
     const bot = await this.machine(this.o.botUserId);
-    const end = Date.now() + this.o.keyWaitMs;
     const event = { ...e, origin_server_ts: e.origin_server_ts ?? Date.now() };
-    for (;;) {
-      try {
-        const d = await bot.decrypt(event, e.room_id);
-        // Before the index is claimed: a copy under another name must not take the author's turn.
-        if (!(await bot.ownsSession(e.sender, d.senderDevice, d.senderKey))) {
-          this.foreign++;
-          throw new ForeignSessionError(e.event_id, e.sender, d.senderDevice);
-        }
-        // Opened only after it decrypts (and so was signed by its session): a forged copy blocks nothing.
-        const index = megolmIndex(e.content.ciphertext);
-        if (index !== null && !(await this.firstOpening(e.room_id, String(e.content.session_id), index, e.event_id))) {
-          this.replayed++;
-          throw new ReplayedError(e.event_id, this.opened.get(`${e.room_id}|${String(e.content.session_id)}|${index}`) ?? "an earlier event");
-        }
-        this.decrypted++;
-        return { type: d.type, content: d.content };
-      } catch (err) {
-        if (err instanceof ReplayedError || err instanceof ForeignSessionError) throw err;
-        const reason = describe(err);
-        if (Date.now() >= end) {
-          this.undecryptable++;
-          throw new UndecryptableError(`cannot decrypt ${e.event_id} from ${e.sender}: ${reason}`, e.event_id, reason);
-        }
-        // Woken by the next to-device delivery, or polled: the key may also be in a transaction in flight.
-        await new Promise<void>((r) => {
-          const t = setTimeout(r, Math.min(500, Math.max(0, end - Date.now())));
-          this.keyWaiters.push(() => {
-            clearTimeout(t);
-            r();
-          });
-        });
+    try {
+      const d = await bot.decrypt(event, e.room_id);
+      // Before the index is claimed: a copy under another name must not take the author's turn.
+      if (!(await bot.ownsSession(e.sender, d.senderDevice, d.senderKey))) {
+        this.foreign++;
+        throw new ForeignSessionError(e.event_id, e.sender, d.senderDevice);
       }
+      // Opened only after it decrypts (and so was signed by its session): a forged copy blocks nothing.
+      const index = megolmIndex(e.content.ciphertext);
+      if (index !== null && !(await this.firstOpening(e.room_id, String(e.content.session_id), index, e.event_id))) {
+        this.replayed++;
+        throw new ReplayedError(e.event_id, this.opened.get(`${e.room_id}|${String(e.content.session_id)}|${index}`) ?? "an earlier event");
+      }
+      this.decrypted++;
+      return { type: d.type, content: d.content };
+    } catch (err) {
+      if (err instanceof ReplayedError || err instanceof ForeignSessionError) throw err;
+      const reason = describe(err);
+      if (keyMayComeLater(err) && Date.now() < waitUntil) throw new KeyPendingError(e.event_id, reason);
+      this.undecryptable++;
+      throw new UndecryptableError(`cannot decrypt ${e.event_id} from ${e.sender}: ${reason}`, e.event_id, reason);
     }
+  }
+
+  /** How long a message may wait for its room key. */
+  get keyWaitMs(): number {
+    return this.o.keyWaitMs;
+  }
+
+  /** Resolves at the next to-device delivery (a key may be in it), or after `ms`. */
+  keyArrival(ms: number): Promise<void> {
+    return new Promise<void>((r) => {
+      const t = setTimeout(r, Math.max(0, ms));
+      this.keyWaiters.push(() => {
+        clearTimeout(t);
+        r();
+      });
+    });
   }
 
   /**
