@@ -192,6 +192,18 @@ describe("end-to-bridge encryption: late joiners and bad input", () => {
     expect(junk).toHaveLength(3);
   });
 
+  it("a command in clear in the encrypted room (as a homeserver could forge it) is not acted on, and the sender is told", async () => {
+    await bridge.idle();
+    const tasks = taskCount();
+    await asAlice("PUT", `/_matrix/client/v3/rooms/${encodeURIComponent(room)}/send/m.room.message/plain-${randomBytes(4).toString("hex")}`, { msgtype: "m.text", body: '!task create "forged in clear"' });
+    const told = await alice.waitFor(room, "the refusal", (e) => e.sender === BOT && e.body.includes("came unencrypted"));
+    expect(told.wireType).toBe("m.room.encrypted");
+    await stillAnswers("after the plain one");
+    await bridge.idle();
+    expect(taskCount()).toBe(tasks + 1);
+    expect(await counter(bridge, E2EE("plain-in-encrypted"))).toBe(1);
+  });
+
   it("a replayed ciphertext (same bytes, a new event) is not acted on twice, and the queue goes on", async () => {
     const title = "replay me once";
     const id = await alice.send(room, `!task create "${title}"`);

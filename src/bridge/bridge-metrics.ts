@@ -13,7 +13,7 @@ export interface BridgeFigures {
   announce: { posted: number; failures: number };
   stepTimeouts: number;
   roomsStuck: number;
-  e2ee: { decrypted: number; encrypted: number; undecryptable: number; replayed: number; foreign: number } | null;
+  e2ee: { decrypted: number; encrypted: number; undecryptable: number; replayed: number; foreign: number; plainInEncrypted: number } | null;
 }
 
 export function renderMetrics(f: BridgeFigures): string {
@@ -45,6 +45,7 @@ export function renderMetrics(f: BridgeFigures): string {
     `pursuance_bridge_e2ee_events_total{result="undecryptable"} ${f.e2ee?.undecryptable ?? 0}`,
     `pursuance_bridge_e2ee_events_total{result="replayed"} ${f.e2ee?.replayed ?? 0}`,
     `pursuance_bridge_e2ee_events_total{result="foreign-session"} ${f.e2ee?.foreign ?? 0}`,
+    `pursuance_bridge_e2ee_events_total{result="plain-in-encrypted"} ${f.e2ee?.plainInEncrypted ?? 0}`,
     "# TYPE pursuance_bridge_e2ee_device_failures_total counter",
     `pursuance_bridge_e2ee_device_failures_total ${f.http.deviceFailures}`,
     "# TYPE pursuance_bridge_rooms_stuck gauge",

@@ -86,6 +86,22 @@ function keyDeadline(b: InboundHost, e: MatrixEvent): number {
   return until;
 }
 
+/**
+ * A message in clear in an encrypted room: no client of its sender wrote it so (clients encrypt
+ * there), and anyone with the homeserver could have. Not acted on, counted, said once per sender.
+ */
+async function refusePlain(b: InboundHost, e: MatrixEvent): Promise<void> {
+  b.e2ee!.plainInEncrypted++;
+  b.s.log("warn", "ignored an unencrypted message in an encrypted room", { room: e.room_id, event: e.event_id, sender: e.sender });
+  if (await b.store.sayOnce(e.room_id, e.sender, "plain-in-encrypted")) {
+    const plain = `🔒 ${e.sender}: a message of yours came unencrypted into this encrypted room, so I did not act on it (your client encrypts here; anyone with the homeserver could write in clear). Send it again from your client.`;
+    await b.matrix.send(e.room_id, { plain, html: esc(plain), notice: true, txnId: `plain.${e.event_id}` }).catch((err: Error) =>
+      b.s.log("warn", "could not say a message was refused", { room: e.room_id, error: err.message }),
+    );
+  }
+  await b.store.markInboundDone(e.event_id);
+}
+
 /** A command that keeps failing is answered with the reason and dropped (in this run and the next). */
 async function giveUp(b: InboundHost, e: MatrixEvent, err: Error, tries: number): Promise<void> {
   b.inbound.failures.delete(e.event_id);
@@ -103,6 +119,7 @@ async function giveUp(b: InboundHost, e: MatrixEvent, err: Error, tries: number)
 }
 
 async function handleOnce(b: InboundHost, raw: MatrixEvent): Promise<void> {
+  if (raw.type === "m.room.message" && b.e2ee && (await b.e2ee.isEncrypted(raw.room_id))) return refusePlain(b, raw);
   const e = raw.type === "m.room.encrypted" ? await decrypted(b, raw, keyDeadline(b, raw)) : raw;
   if (!e || e.type !== "m.room.message" || typeof e.content.body !== "string" || (await b.refusesRoom(e.room_id))) {
     await b.store.markInboundDone(raw.event_id);

@@ -143,6 +143,8 @@ export class BridgeE2ee {
   undecryptable = 0;
   replayed = 0;
   foreign = 0;
+  /** Unencrypted messages in encrypted rooms, not acted on (inbound.ts counts them). */
+  plainInEncrypted = 0;
   /** room|session|index → the event first opened with it, in this run (the database holds every run's). */
   private readonly opened = new Map<string, string>();
 
