@@ -138,7 +138,8 @@ export class E2eeUser {
     return hit!;
   }
 
-  private async until(what: string, cond: () => Promise<boolean>, timeoutMs = 45_000): Promise<void> {
+  /** Wait for `cond`, polling; fails naming `what` after `timeoutMs`. */
+  async until(what: string, cond: () => Promise<boolean>, timeoutMs = 45_000): Promise<void> {
     const end = Date.now() + timeoutMs;
     while (!(await cond())) {
       if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);

@@ -295,4 +295,21 @@ describe("end-to-bridge encryption: late joiners and bad input", () => {
     expect(Math.max(...perSession.values())).toBeLessThanOrEqual(3);
   });
   const seenHelp = new Set<string>();
+
+  it("a room switched to an algorithm the bridge cannot speak is told so once, in clear, and nothing else is posted there", async () => {
+    const odd = await alice.createEncryptedRoom([BOT]);
+    await alice.waitForJoin(odd, BOT);
+    await alice.send(odd, '!pursuance create "Odd"');
+    await alice.waitFor(odd, "the reply to !pursuance create", (e) => e.sender === BOT && e.body.includes("Odd"));
+    await asAlice("PUT", `/_matrix/client/v3/rooms/${encodeURIComponent(odd)}/state/m.room.encryption/`, { algorithm: "org.example.bogus.v9" });
+    await alice.until("the bridge to see the new algorithm", async () => (await bridge.e2ee!.unsupportedAlgorithm(odd)) !== null);
+    const before = new Set((await alice.events(odd)).map((e) => e.eventId));
+    await alice.send(odd, '!task create "must not show"');
+    await alice.send(odd, "!help");
+    const told = await alice.waitFor(odd, "the notice", (e) => e.sender === BOT && e.body.includes("org.example.bogus.v9"));
+    expect(told.wireType).toBe("m.room.message");
+    await bridge.idle();
+    const fromBot = (await alice.events(odd)).filter((e) => !before.has(e.eventId) && fromBridge(e) && !e.isState);
+    expect(fromBot.map((e) => e.eventId)).toEqual([told.eventId]);
+  });
 });

@@ -362,6 +362,8 @@ export class Bridge implements InboundHost {
   /** encryption.require: nothing goes into an unencrypted room but the one notice saying why. */
   private async sealFor(e2ee: BridgeE2ee, roomId: string, userId: string, type: string, content: Record<string, unknown>, o: { mayBePlain?: boolean } = {}) {
     if (this.encryption.require && !o.mayBePlain && !(await e2ee.isEncrypted(roomId))) throw new EncryptionRequiredError(roomId);
+    // A notice that carries nothing secret may go in clear where the room's algorithm cannot be spoken.
+    if (o.mayBePlain && (await e2ee.unsupportedAlgorithm(roomId)) !== null) return { type, content };
     return e2ee.seal(roomId, userId, type, content);
   }
 

@@ -102,6 +102,23 @@ async function refusePlain(b: InboundHost, e: MatrixEvent): Promise<void> {
   await b.store.markInboundDone(e.event_id);
 }
 
+/**
+ * An encrypted room whose m.room.encryption names an algorithm the bridge cannot speak (or none):
+ * it can neither read nor write there. Said once, in clear (the notice holds nothing secret),
+ * instead of failing every answer in silence.
+ */
+async function refuseAlgorithm(b: InboundHost, e: MatrixEvent): Promise<void> {
+  const algorithm = await b.e2ee!.unsupportedAlgorithm(e.room_id);
+  b.s.log("warn", "a room's encryption algorithm is not one the bridge speaks", { room: e.room_id, event: e.event_id, algorithm });
+  if (await b.store.sayOnce(e.room_id, `algorithm:${algorithm}`, "unsupported-algorithm")) {
+    const plain = `🔒 This room's encryption settings name ${JSON.stringify(algorithm)}, which I cannot use: I read and post nothing here while they do. Encrypted rooms use m.megolm.v1.aes-sha2 (a room's admin set this; it cannot be turned off, so a new room may be needed).`;
+    await b.matrix.send(e.room_id, { plain, html: esc(plain), notice: true, mayBePlain: true, txnId: `algorithm.${e.event_id}` }).catch((err: Error) =>
+      b.s.log("warn", "could not say the room's algorithm is unusable", { room: e.room_id, error: err.message }),
+    );
+  }
+  await b.store.markInboundDone(e.event_id);
+}
+
 /** A command that keeps failing is answered with the reason and dropped (in this run and the next). */
 async function giveUp(b: InboundHost, e: MatrixEvent, err: Error, tries: number): Promise<void> {
   b.inbound.failures.delete(e.event_id);
@@ -119,6 +136,7 @@ async function giveUp(b: InboundHost, e: MatrixEvent, err: Error, tries: number)
 }
 
 async function handleOnce(b: InboundHost, raw: MatrixEvent): Promise<void> {
+  if (b.e2ee && (await b.e2ee.unsupportedAlgorithm(raw.room_id)) !== null) return refuseAlgorithm(b, raw);
   if (raw.type === "m.room.message" && b.e2ee && (await b.e2ee.isEncrypted(raw.room_id))) return refusePlain(b, raw);
   const e = raw.type === "m.room.encrypted" ? await decrypted(b, raw, keyDeadline(b, raw)) : raw;
   if (!e || e.type !== "m.room.message" || typeof e.content.body !== "string" || (await b.refusesRoom(e.room_id))) {

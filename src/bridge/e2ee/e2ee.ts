@@ -230,6 +230,12 @@ export class BridgeE2ee {
     return (await this.room(roomId)).encryption !== null;
   }
 
+  /** The algorithm an encrypted room names when the bridge cannot speak it (null: plain or Megolm). */
+  async unsupportedAlgorithm(roomId: string): Promise<string | null> {
+    const enc = (await this.room(roomId)).encryption;
+    return enc && enc.algorithm !== MEGOLM ? String(enc.algorithm ?? "none") : null;
+  }
+
   /**
    * Who gets the room key: joined members, and invited ones unless the room
    * shows history only from joining (a direct chat made with an invite in it
