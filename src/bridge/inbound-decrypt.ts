@@ -38,8 +38,9 @@ export async function decrypted(b: InboundHost, raw: MatrixEvent, waitUntil: num
     const device = await b.e2ee!.machine(b.matrix.botUserId).then((m) => m.deviceId, () => "?");
     const plain =
       `🔒 ${raw.sender}: I could not decrypt your message (${err.reason}), so I did not act on it. ` +
-      `Your client did not give this bridge the message's key. Send it again; if this keeps happening, let your client share keys with unverified devices ` +
-      `(or verify the bridge's device ${device} of ${b.matrix.botUserId}), then send it once more.`;
+      `Your client did not give this bridge the message's key (or gave it while the bridge was down: the homeserver does not keep it for the bridge). ` +
+      `Type /discardsession in Element (your client then shares a new key), let it share keys with unverified devices ` +
+      `(or verify the bridge's device ${device} of ${b.matrix.botUserId}), and send the message again.`;
     await b.matrix.send(raw.room_id, { plain, html: esc(plain), notice: true, txnId: `undecryptable.${raw.event_id}` }).catch((e: Error) =>
       b.s.log("warn", "could not say a message was unreadable", { room: raw.room_id, error: e.message }),
     );

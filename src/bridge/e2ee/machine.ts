@@ -122,6 +122,7 @@ export class E2eeMachine {
         deviceId,
       );
     }
+    machine.roomKeyRequestsEnabled = true;
     const m = new E2eeMachine(userId, deviceId, machine, prefix, o.transport, o.store);
     await m.serial(() => m.flush());
     await m.checkPublished(saved !== null);
@@ -243,7 +244,15 @@ export class E2eeMachine {
   /** Decrypt a room event; throws the machine's MegolmDecryptionError when it cannot. */
   decrypt(event: unknown, roomId: string): Promise<{ type: string; content: Record<string, unknown>; senderDevice: string | undefined; senderKey: string | undefined }> {
     return this.serial(async () => {
-      const d = await this.machine.decryptRoomEvent(JSON.stringify(event), new RoomId(roomId), new DecryptionSettings(TrustRequirement.Untrusted));
+      let d;
+      try {
+        d = await this.machine.decryptRoomEvent(JSON.stringify(event), new RoomId(roomId), new DecryptionSettings(TrustRequirement.Untrusted));
+      } catch (e) {
+        // A missing key makes the machine queue an m.room_key_request to the sender's devices
+        // (a key lost while the bridge was down can come back that way): send it now.
+        await this.flush().catch(() => {});
+        throw e;
+      }
       const ev = JSON.parse(d.event as string) as { type: string; content: Record<string, unknown> };
       return { type: ev.type, content: ev.content, senderDevice: d.senderDevice?.toString(), senderKey: d.senderCurve25519Key };
     });
