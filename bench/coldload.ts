@@ -6,7 +6,7 @@
 import postgres from "postgres";
 import { fromHex, toHex } from "../src/cwtch/bytes.js";
 import { loadCrypto, type Crypto } from "../src/cwtch/crypto.js";
-import { PursuanceClient } from "../src/pursuance/client.js";
+import { PursuanceClient } from "../src/pursuance/client/client.js";
 import type { ClientPorts, ClientStorePort } from "../src/pursuance/ports.js";
 import { clientStore } from "../src/store/client-store.js";
 import { openDatabase } from "../src/store/db.js";

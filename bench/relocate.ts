@@ -6,8 +6,8 @@
 import { loadCrypto } from "../src/cwtch/crypto.js";
 import { RelayClient } from "../src/cwtch/relay-client.js";
 import { startRelay } from "../src/cwtch/relay-server.js";
-import { PursuanceClient } from "../src/pursuance/client.js";
-import { copyHistory } from "../src/pursuance/client-relocate.js";
+import { PursuanceClient } from "../src/pursuance/client/client.js";
+import { copyHistory } from "../src/pursuance/client/relocate.js";
 import { memoryStore } from "../src/pursuance/ports.js";
 import { metric, type Metric } from "./report.js";
 import { gc, MiB, progress, since, sized } from "./util.js";

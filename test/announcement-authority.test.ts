@@ -11,7 +11,7 @@ import { loadCrypto, type Crypto, type SignKeyPair } from "../src/cwtch/crypto.j
 import { decodeAndVerify, signEvent, type SignedEvent } from "../src/cwtch/message.js";
 import { startRelay, type RelayServer } from "../src/cwtch/relay-server.js";
 import { makeProof, MATRIX_PROOF_KEY, proofBlock, publicAnnouncements, type AnnouncementProof, type PublicAnnouncement } from "../src/pursuance/announcement-proof.js";
-import { PursuanceClient } from "../src/pursuance/client.js";
+import { PursuanceClient } from "../src/pursuance/client/client.js";
 import { encodeBody, type Body } from "../src/pursuance/events.js";
 import { grantBody } from "../src/pursuance/actions.js";
 import { foldAll } from "../src/pursuance/fold.js";

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadCrypto, type Crypto } from "../src/cwtch/crypto.js";
 import { startRelay, type RelayServer } from "../src/cwtch/relay-server.js";
 import { findProofs, makeProof, proofBlock, publicAnnouncements, verifyAnnouncement, type AnnouncementProof } from "../src/pursuance/announcement-proof.js";
-import { PursuanceClient } from "../src/pursuance/client.js";
+import { PursuanceClient } from "../src/pursuance/client/client.js";
 import { runAnnouncementsCommand, runVerifyAnnouncement } from "../src/cli/announce-command.js";
 import { announcementMessage, atomFeed } from "../src/bridge/announce/render.js";
 import { runClientCommand } from "../src/cli/client-command.js";

@@ -18,7 +18,7 @@ import { loadCrypto, type Crypto } from "../src/cwtch/crypto.js";
 import { RelayClient } from "../src/cwtch/relay-client.js";
 import { startRelay, type RelayServer } from "../src/cwtch/relay-server.js";
 import { taskCreateBody } from "../src/pursuance/actions.js";
-import { PursuanceClient } from "../src/pursuance/client.js";
+import { PursuanceClient } from "../src/pursuance/client/client.js";
 import type { ClientPorts } from "../src/pursuance/ports.js";
 import { taskView } from "../src/pursuance/views.js";
 import { runBackupCommand, runRestoreCommand } from "../src/cli/backup-command.js";

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PursuanceClient } from "../src/pursuance/client.js";
+import { PursuanceClient } from "../src/pursuance/client/client.js";
 import { taskCreateBody } from "../src/pursuance/actions.js";
 import { decodeInvite } from "../src/pursuance/invite.js";
 import { taskView } from "../src/pursuance/views.js";

@@ -8,7 +8,7 @@ import type { BotContext, KeyStatusRow, Permission } from "../src/bot/context.js
 import { handleCommand } from "../src/bot/dispatch.js";
 import type { BotReply } from "../src/bot/reply.js";
 import { startRelay, type RelayServer } from "../src/cwtch/relay-server.js";
-import { PursuanceClient } from "../src/pursuance/client.js";
+import { PursuanceClient } from "../src/pursuance/client/client.js";
 import { decodeInvite, encodeInvite } from "../src/pursuance/invite.js";
 import { findTask } from "../src/pursuance/views.js";
 import { relaysForInvite } from "../src/bridge/invite-relays.js";

@@ -8,7 +8,7 @@ import type { BotContext, Permission } from "../src/bot/context.js";
 import { handleCommand } from "../src/bot/dispatch.js";
 import type { BotReply } from "../src/bot/reply.js";
 import { startRelay, type RelayServer } from "../src/cwtch/relay-server.js";
-import { PursuanceClient } from "../src/pursuance/client.js";
+import { PursuanceClient } from "../src/pursuance/client/client.js";
 import { findTask, taskView } from "../src/pursuance/views.js";
 import { identity, ports, until } from "./helpers/pursuance-node.js";
 

@@ -5,7 +5,7 @@ import type { Bridge } from "../src/bridge/bridge.js";
 import { startBridgeInProcess, startHarness, type Harness } from "../harness/bridge-harness.js";
 import { bodyOf, type TestUser } from "../harness/matrix.js";
 import { SYNAPSE_HOOK_TIMEOUT_MS } from "../harness/synapse.js";
-import { PursuanceClient } from "../src/pursuance/client.js";
+import { PursuanceClient } from "../src/pursuance/client/client.js";
 import { decodeInvite } from "../src/pursuance/invite.js";
 import { commentBody, delegateBody, taskCreateBody } from "../src/pursuance/actions.js";
 import { encodeInvite } from "../src/pursuance/invite.js";

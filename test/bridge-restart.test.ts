@@ -9,7 +9,7 @@ import { stringify } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { toB64 } from "../src/cwtch/bytes.js";
 import { taskCreateBody } from "../src/pursuance/actions.js";
-import { PursuanceClient } from "../src/pursuance/client.js";
+import { PursuanceClient } from "../src/pursuance/client/client.js";
 import { decodeInvite } from "../src/pursuance/invite.js";
 import { BIN } from "./helpers/cli.js";
 import { startHarness, type Harness } from "../harness/bridge-harness.js";

@@ -7,7 +7,7 @@ import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Bridge } from "../src/bridge/bridge.js";
 import { taskCreateBody } from "../src/pursuance/actions.js";
-import { PursuanceClient } from "../src/pursuance/client.js";
+import { PursuanceClient } from "../src/pursuance/client/client.js";
 import { decodeInvite } from "../src/pursuance/invite.js";
 import { openContentKey } from "../src/pursuance/task-crypto.js";
 import { startBridgeInProcess, startHarness, type Harness } from "../harness/bridge-harness.js";

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { startRelay, type RelayServer } from "../src/cwtch/relay-server.js";
 import { taskCreateBody, commentBody, closeBody } from "../src/pursuance/actions.js";
-import { PursuanceClient } from "../src/pursuance/client.js";
+import { PursuanceClient } from "../src/pursuance/client/client.js";
 import { decodeInvite, encodeInvite } from "../src/pursuance/invite.js";
 import { openContentKey, decryptText, decryptComment } from "../src/pursuance/task-crypto.js";
 import { identity, ports, until } from "./helpers/pursuance-node.js";

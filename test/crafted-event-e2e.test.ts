@@ -5,7 +5,7 @@
 // reopens from its store (docs/protocol.md, "A fold never stops").
 import { afterAll, describe, expect, it } from "vitest";
 import { startRelay, type RelayServer } from "../src/cwtch/relay-server.js";
-import { PursuanceClient } from "../src/pursuance/client.js";
+import { PursuanceClient } from "../src/pursuance/client/client.js";
 import { encodeBody, type Body } from "../src/pursuance/events.js";
 import { identity, ports } from "./helpers/pursuance-node.js";
 

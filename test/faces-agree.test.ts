@@ -9,7 +9,7 @@ import { MEMBER_COMMANDS, roleStage } from "../src/cli/client-member-commands.js
 import { parse, type Io, type Stage, type Parsed } from "../src/cli/client-context.js";
 import { TASK_COMMANDS, taskStage } from "../src/cli/client-task-commands.js";
 import { startRelay, type RelayServer } from "../src/cwtch/relay-server.js";
-import { PursuanceClient } from "../src/pursuance/client.js";
+import { PursuanceClient } from "../src/pursuance/client/client.js";
 import type { Body } from "../src/pursuance/events.js";
 import { decodeInvite, encodeInvite } from "../src/pursuance/invite.js";
 import { identity, ports, until } from "./helpers/pursuance-node.js";

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { toB64, toHex } from "../src/cwtch/bytes.js";
 import { startRelay, type RelayServer } from "../src/cwtch/relay-server.js";
 import { taskCreateBody } from "../src/pursuance/actions.js";
-import { PursuanceClient } from "../src/pursuance/client.js";
+import { PursuanceClient } from "../src/pursuance/client/client.js";
 import { decodeInvite, encodeInvite, INVITE_PREFIX } from "../src/pursuance/invite.js";
 import { decryptText, openContentKey } from "../src/pursuance/task-crypto.js";
 import { identity, ports, until } from "./helpers/pursuance-node.js";

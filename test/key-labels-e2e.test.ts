@@ -8,7 +8,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { fromHex, toB64 } from "../src/cwtch/bytes.js";
 import { startRelay, type RelayServer } from "../src/cwtch/relay-server.js";
-import { PursuanceClient } from "../src/pursuance/client.js";
+import { PursuanceClient } from "../src/pursuance/client/client.js";
 import { encodeBody } from "../src/pursuance/events.js";
 import { decodeInvite, encodeInvite } from "../src/pursuance/invite.js";
 import { keyIdOf } from "../src/pursuance/keyring.js";

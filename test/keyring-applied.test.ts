@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { toHex } from "../src/cwtch/bytes.js";
 import { startRelay, type RelayServer } from "../src/cwtch/relay-server.js";
 import { grantBody, taskCreateBody } from "../src/pursuance/actions.js";
-import { PursuanceClient } from "../src/pursuance/client.js";
+import { PursuanceClient } from "../src/pursuance/client/client.js";
 import { encodeBody } from "../src/pursuance/events.js";
 import { decodeInvite, encodeInvite } from "../src/pursuance/invite.js";
 import { openContentKey } from "../src/pursuance/task-crypto.js";

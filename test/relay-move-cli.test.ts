@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PursuanceClient } from "../src/pursuance/client.js";
+import { PursuanceClient } from "../src/pursuance/client/client.js";
 import { decodeInvite } from "../src/pursuance/invite.js";
 import { ok, run, startRelayProcess } from "./helpers/cli.js";
 import { identity, ports, until } from "./helpers/pursuance-node.js";

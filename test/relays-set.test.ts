@@ -7,7 +7,7 @@ import { startRelay, type RelayServer } from "../src/cwtch/relay-server.js";
 import { ActionError } from "../src/pursuance/actions.js";
 import { BodyError } from "../src/pursuance/events.js";
 import { MAX_RELAYS, parseBody } from "../src/pursuance/events-parse.js";
-import { PursuanceClient } from "../src/pursuance/client.js";
+import { PursuanceClient } from "../src/pursuance/client/client.js";
 import { decodeInvite, encodeInvite } from "../src/pursuance/invite.js";
 import { defaultRules, type Rules } from "../src/pursuance/rules.js";
 import { identity, ports, until } from "./helpers/pursuance-node.js";

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { toB64 } from "../src/cwtch/bytes.js";
 import { startRelay, type RelayServer } from "../src/cwtch/relay-server.js";
 import { rotateBody, taskCreateBody } from "../src/pursuance/actions.js";
-import { PursuanceClient } from "../src/pursuance/client.js";
+import { PursuanceClient } from "../src/pursuance/client/client.js";
 import type { Body } from "../src/pursuance/events.js";
 import { decodeInvite, encodeInvite } from "../src/pursuance/invite.js";
 import { openContentKey } from "../src/pursuance/task-crypto.js";

@@ -9,7 +9,7 @@ import type { Invocation } from "../src/bot/command-spec.js";
 import type { BoundContext } from "../src/bot/context.js";
 import { TrustWarnings } from "../src/bridge/trust-warnings.js";
 import { loadCrypto, type Crypto } from "../src/cwtch/crypto.js";
-import type { PursuanceClient } from "../src/pursuance/client.js";
+import type { PursuanceClient } from "../src/pursuance/client/client.js";
 import { fingerprint } from "../src/pursuance/fingerprint.js";
 import type { Fold } from "../src/pursuance/fold.js";
 import { converge, History } from "./helpers/history.js";

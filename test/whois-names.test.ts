@@ -10,7 +10,7 @@ import type { Invocation } from "../src/bot/command-spec.js";
 import type { BoundContext } from "../src/bot/context.js";
 import { TrustWarnings } from "../src/bridge/trust-warnings.js";
 import { loadCrypto, type Crypto } from "../src/cwtch/crypto.js";
-import type { PursuanceClient } from "../src/pursuance/client.js";
+import type { PursuanceClient } from "../src/pursuance/client/client.js";
 import { ActionError, genesisBody, joinBody } from "../src/pursuance/actions.js";
 import { BodyError, type Body } from "../src/pursuance/events.js";
 import { parseBody } from "../src/pursuance/events-parse.js";

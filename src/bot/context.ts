@@ -4,7 +4,7 @@
 // clients, hold delegated keys). Kept small on purpose: the bridge
 // implements it once per incoming command.
 import type { RequestAddress } from "../pursuance/join-request.js";
-import type { PursuanceClient } from "../pursuance/client.js";
+import type { PursuanceClient } from "../pursuance/client/client.js";
 import type { Crypto } from "../cwtch/crypto.js";
 import type { Invite } from "../pursuance/invite.js";
 import type { PursuanceState } from "../pursuance/state.js";

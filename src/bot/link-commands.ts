@@ -2,7 +2,7 @@
 // pursuances from Matrix. A link token lets whoever reads it take the link, so
 // the bridge answers `!link offer` in a direct chat and removes a pasted one,
 // as it does invites.
-import { acceptLink, answerTask, offerLink, sendTask } from "../pursuance/client-links.js";
+import { acceptLink, answerTask, offerLink, sendTask } from "../pursuance/client/links.js";
 import { LINK_STATUSES, type LinkStatus } from "../pursuance/events.js";
 import { LinkTokenError } from "../pursuance/link.js";
 import type { CrossTask } from "../pursuance/state.js";

@@ -2,7 +2,7 @@
 // the room, which only the host can do (and only in a room bound to nothing:
 // the table says so); the bot validates, calls the host's port and reports.
 // Status reads the bound client: relays, sync state, gaps, state hash.
-import type { PursuanceClient } from "../pursuance/client.js";
+import type { PursuanceClient } from "../pursuance/client/client.js";
 import { inviteStatus } from "../pursuance/state.js";
 import { decodeInvite, encodeInvite } from "../pursuance/invite.js";
 import { memberName } from "../pursuance/views.js";

@@ -1,7 +1,7 @@
 // `!relay list|add|remove|move|recover`: where the pursuance lives. Adding re-posts the
 // whole history to the new relay, so moving off a relay loses nothing. A
 // change is a relays.set in the log: every member's client follows it.
-import { moveRelays, recoverOnto } from "../pursuance/client-relocate.js";
+import { moveRelays, recoverOnto } from "../pursuance/client/relocate.js";
 import type { BoundHandler } from "./command-spec.js";
 import { done, html } from "./reply.js";
 import { UsageError } from "../usecases/errors.js";

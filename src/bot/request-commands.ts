@@ -2,7 +2,7 @@
 // side: `!pursuance requests [open|close]`, `!pursuance admit`, `!pursuance
 // refuse`. The request itself waits on the host (a member's answer may take
 // days); the bot only validates and reports.
-import { closeRequests, currentAddress, DEFAULT_REQUEST_LIMIT, DEFAULT_REQUEST_WORK, dropRequests, openRequests } from "../pursuance/client-requests.js";
+import { closeRequests, currentAddress, DEFAULT_REQUEST_LIMIT, DEFAULT_REQUEST_WORK, dropRequests, openRequests } from "../pursuance/client/requests.js";
 import { MAX_REQUEST_LIMIT, MAX_REQUEST_WORK } from "../pursuance/events.js";
 import { decodeRequestAddress, RequestAddressError } from "../pursuance/join-request.js";
 import { memberName } from "../pursuance/views.js";

@@ -5,7 +5,7 @@
 import { toHex } from "../cwtch/bytes.js";
 import { loadCrypto, type Crypto, type SignKeyPair } from "../cwtch/crypto.js";
 import { RelayClient } from "../cwtch/relay-client.js";
-import { PursuanceClient } from "../pursuance/client.js";
+import { PursuanceClient } from "../pursuance/client/client.js";
 import type { ClientPorts } from "../pursuance/ports.js";
 import { bridgeStore } from "../store/bridge-store.js";
 import { clientStore } from "../store/client-store.js";

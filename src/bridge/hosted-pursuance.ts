@@ -4,7 +4,7 @@
 // one queue in which commands and mirror passes (room-mirror.ts) take turns.
 import { toHex } from "../cwtch/bytes.js";
 import type { SignKeyPair } from "../cwtch/crypto.js";
-import type { PursuanceClient } from "../pursuance/client.js";
+import type { PursuanceClient } from "../pursuance/client/client.js";
 import { givesKeys, KeyRing } from "../pursuance/keyring.js";
 import { taskView, type TaskView } from "../pursuance/views.js";
 import { withTimeout } from "./deadline.js";

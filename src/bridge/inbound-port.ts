@@ -7,7 +7,7 @@ import type { BridgeE2ee } from "./e2ee/e2ee.js";
 import type { HostedPursuance } from "./hosted-pursuance.js";
 import type { BridgeStorePort, MatrixPort } from "./ports.js";
 import type { BridgeLimits, BridgeSettings } from "./settings.js";
-import type { PursuanceClient } from "../pursuance/client.js";
+import type { PursuanceClient } from "../pursuance/client/client.js";
 import type { Invite } from "../pursuance/invite.js";
 import type { RequestAddress } from "../pursuance/join-request.js";
 

@@ -5,7 +5,7 @@
 // admission joins and binds the room as `!pursuance join` would.
 import { toHex } from "../cwtch/bytes.js";
 import type { SignKeyPair } from "../cwtch/crypto.js";
-import { askToJoin } from "../pursuance/client-requests.js";
+import { askToJoin } from "../pursuance/client/requests.js";
 import { decodeInvite } from "../pursuance/invite.js";
 import { decodeRequestAddress, encodeRequestAddress, type RequestAddress } from "../pursuance/join-request.js";
 import type { ClientPorts } from "../pursuance/ports.js";

@@ -5,7 +5,7 @@
 // what it got is stored, so a restart posts nothing twice.
 import { toHex } from "../cwtch/bytes.js";
 import type { PEvent } from "../pursuance/apply-common.js";
-import type { PursuanceClient } from "../pursuance/client.js";
+import type { PursuanceClient } from "../pursuance/client/client.js";
 import type { PursuanceState } from "../pursuance/state.js";
 import type { TaskView } from "../pursuance/views.js";
 import type { Confirmations } from "./confirmations.js";

@@ -5,7 +5,7 @@
 // to another key; a claim nobody confirmed counts for nothing). A Matrix user
 // whose key this bridge holds is authenticated by the homeserver already;
 // only a changed key is news there.
-import type { PursuanceClient } from "../pursuance/client.js";
+import type { PursuanceClient } from "../pursuance/client/client.js";
 import { checkLinks, claimHistory, trustWarning, whois, type ClaimHistory } from "../pursuance/identity.js";
 import { esc } from "./mirror-render.js";
 import type { BridgeStorePort, MatrixPort } from "./ports.js";

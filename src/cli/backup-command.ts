@@ -12,7 +12,7 @@ import { ConfigErrors, loadConfig, resolveIdentityKey } from "../bridge/config/c
 import { IdentityVault } from "../bridge/identity-vault.js";
 import { equalBytes, fromB64, toB64, toHex } from "../cwtch/bytes.js";
 import { loadCrypto, type Crypto } from "../cwtch/crypto.js";
-import type { ClientConfig } from "../pursuance/client.js";
+import type { ClientConfig } from "../pursuance/client/client.js";
 import { countRows, dumpTables, loadTables, type Scope, type TableDump } from "../store/backup-tables.js";
 import { openDatabase, type Database } from "../store/db.js";
 import { BackupError, openBackup, sealBackup } from "./backup-file.js";

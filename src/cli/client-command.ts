@@ -3,9 +3,9 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { toHex } from "../cwtch/bytes.js";
 import { loadCrypto } from "../cwtch/crypto.js";
-import { PursuanceClient } from "../pursuance/client.js";
-import { refusedRequestFrames } from "../pursuance/client-requests.js";
-import { linkRefusals } from "../pursuance/client-link-frames.js";
+import { PursuanceClient } from "../pursuance/client/client.js";
+import { refusedRequestFrames } from "../pursuance/client/requests.js";
+import { linkRefusals } from "../pursuance/client/link-frames.js";
 import { inviteStatus } from "../pursuance/state.js";
 import { memberName } from "../pursuance/views.js";
 import { sealComplaints } from "../pursuance/seal-complaints.js";

@@ -2,7 +2,7 @@
 // the member's home and pursuance, and closing cleanly after the command's
 // automatic duties (key rotations and shares) have gone out.
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { PursuanceClient } from "../pursuance/client.js";
+import { PursuanceClient } from "../pursuance/client/client.js";
 import type { Invite } from "../pursuance/invite.js";
 import { defaultHome, openSession, type Session } from "./home.js";
 import { parseDuration, UsageError } from "./usage.js";

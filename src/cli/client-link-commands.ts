@@ -1,7 +1,7 @@
 // `pursuance client link …`: links to other pursuances, tasks sent over them
 // with the speaker's attestation, and answers that flow back.
 import { LINK_STATUSES, type LinkStatus } from "../pursuance/events.js";
-import { acceptLink, answerTask, confirmPeerSpeaker, offerLink, sendTask } from "../pursuance/client-links.js";
+import { acceptLink, answerTask, confirmPeerSpeaker, offerLink, sendTask } from "../pursuance/client/links.js";
 import { LinkTokenError } from "../pursuance/link.js";
 import { findLink, findReceived, memberName } from "../pursuance/views.js";
 import type { SubCommand } from "./client-context.js";

@@ -3,8 +3,8 @@
 // every member's client follows (refused without relays.change); `use` is
 // this client's own, for a member told by hand where a recovered pursuance is.
 import { ActionError } from "../pursuance/actions.js";
-import type { PursuanceClient } from "../pursuance/client.js";
-import { moveRelays, recoverOnto, type CopyProgress } from "../pursuance/client-relocate.js";
+import type { PursuanceClient } from "../pursuance/client/client.js";
+import { moveRelays, recoverOnto, type CopyProgress } from "../pursuance/client/relocate.js";
 import type { SubCommand } from "./client-context.js";
 import { arg, syncWithProgress, timeoutOf, withClient, type Io, type Parsed } from "./client-context.js";
 import { UsageError } from "./usage.js";

@@ -3,7 +3,7 @@
 // admitting with a role or refusing with a reason.
 import { toHex } from "../cwtch/bytes.js";
 import { decodeInvite } from "../pursuance/invite.js";
-import { askToJoin, closeRequests, currentAddress, DEFAULT_REQUEST_LIMIT, DEFAULT_REQUEST_WORK, dropRequests, openRequests } from "../pursuance/client-requests.js";
+import { askToJoin, closeRequests, currentAddress, DEFAULT_REQUEST_LIMIT, DEFAULT_REQUEST_WORK, dropRequests, openRequests } from "../pursuance/client/requests.js";
 import { MAX_REQUEST_LIMIT, MAX_REQUEST_WORK } from "../pursuance/events.js";
 import { decodeRequestAddress, RequestAddressError } from "../pursuance/join-request.js";
 import { findJoinRequest, memberName } from "../pursuance/views.js";

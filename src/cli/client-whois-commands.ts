@@ -3,7 +3,7 @@
 // compare aloud or on paper; a vouch is a signed event every member sees. The
 // CLI cannot see a Matrix account's confirmation (only the bridge can), so it
 // flags a changed key by name only and never judges between Matrix claims.
-import type { PursuanceClient } from "../pursuance/client.js";
+import type { PursuanceClient } from "../pursuance/client/client.js";
 import { changedLine } from "../bot/whois-commands.js";
 import { claimHistory, membersLinkedTo, whois, type WhoisRow } from "../pursuance/identity.js";
 import { LookupError, memberName } from "../pursuance/views.js";

@@ -6,7 +6,7 @@ import { loadCrypto } from "../cwtch/crypto.js";
 import { RelayClient } from "../cwtch/relay-client.js";
 import { startRelay } from "../cwtch/relay-server.js";
 import { commentBody, taskCreateBody } from "../pursuance/actions.js";
-import { PursuanceClient } from "../pursuance/client.js";
+import { PursuanceClient } from "../pursuance/client/client.js";
 import { decodeInvite, encodeInvite } from "../pursuance/invite.js";
 import { memoryStore, type ClientPorts } from "../pursuance/ports.js";
 import { taskView } from "../pursuance/views.js";

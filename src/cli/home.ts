@@ -7,7 +7,7 @@ import { join, resolve } from "node:path";
 import { fromB64, toB64, toHex } from "../cwtch/bytes.js";
 import { loadCrypto, type Crypto, type SignKeyPair } from "../cwtch/crypto.js";
 import { RelayClient } from "../cwtch/relay-client.js";
-import type { ClientConfig } from "../pursuance/client.js";
+import type { ClientConfig } from "../pursuance/client/client.js";
 import type { ClientPorts } from "../pursuance/ports.js";
 import { clientStore } from "../store/client-store.js";
 import { openDatabase, type Database } from "../store/db.js";

@@ -223,7 +223,7 @@ export function applyJoin(s: PursuanceState, e: PEvent, b: B<"join">, ctx: Apply
   const vouched = ctx.vouchedJoins?.has(e.id) === true;
   if (inv.usedBy !== null && !vouched) reject(`invite ${short(b.invite)} was already used by ${short(inv.usedBy)}`);
   if (inv.revokedBy !== undefined) reject("invite revoked");
-  // The join's ts is the joiner's claim; the expiry duty (client-duties.ts) revokes what lapses unused, which makes it hard.
+  // The join's ts is the joiner's claim; the expiry duty (client/duties.ts) revokes what lapses unused, which makes it hard.
   if (inv.expires !== undefined && e.ts > inv.expires) reject(`invite expired at ${when(inv.expires)}`);
   if (!s.members.has(inv.by) || rankOf(s, inv.by) <= (roleDef(s.rules, inv.role)?.rank ?? Infinity)) {
     reject("the inviter can no longer admit to that role");

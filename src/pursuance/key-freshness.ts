@@ -14,7 +14,7 @@ export interface FreshnessPort {
   readonly actor: Actor;
   /** Publish as is (no freshness step: this is what the step itself uses). */
   publishNow(body: Body): Promise<unknown>;
-  /** Duty keys in flight, shared with client-duties so a rotation is not done twice. */
+  /** Duty keys in flight, shared with client/duties.ts so a rotation is not done twice. */
   readonly inflight: Set<string>;
   sleep(ms: number): Promise<void>;
 }

@@ -15,7 +15,7 @@
 //   rotation) cannot make the next one due for it.
 // A member with keys.rotate may rotate at will anyway: for its own duty its
 // clock is taken as is. Every client applies this in the fold (apply-keys.ts)
-// and in its duties (client-duties.ts).
+// and in its duties (client/duties.ts).
 import type { Hex } from "./events.js";
 import { hasCap, type PursuanceState, type ScopeKey } from "./state.js";
 

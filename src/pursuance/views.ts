@@ -2,7 +2,7 @@
 // members by name, and lookups by the short forms people type (#12, a name,
 // an id prefix). Shared by the CLI and the bot.
 import type { Assignee } from "./events.js";
-import type { PursuanceClient } from "./client.js";
+import type { PursuanceClient } from "./client/client.js";
 import { decryptComment, decryptText, openContentKey } from "./task-crypto.js";
 import type { CrossTask, JoinRequest, PeerLink, PursuanceState, Task } from "./state.js";
 import type { KeyRing } from "./keyring.js";

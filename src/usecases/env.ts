@@ -1,7 +1,7 @@
 // What a use case is given: the acting member's client, the clock, and (where
 // a host knows chat accounts) how a chat user id maps to a member. The bot's
 // BoundContext is one as it stands; the CLI builds one from its client.
-import type { PursuanceClient } from "../pursuance/client.js";
+import type { PursuanceClient } from "../pursuance/client/client.js";
 import { encodeBody, type Body } from "../pursuance/events.js";
 import { parseBody } from "../pursuance/events-parse.js";
 import type { PursuanceState } from "../pursuance/state.js";

@@ -4,8 +4,8 @@
 // through the rules' dry run, so a refusal throws before anything is posted.
 import { grantBody, revokeInviteBody } from "../pursuance/actions.js";
 import { roleAmendBody, roleDeleteBody, type RolePatch } from "../pursuance/actions-rules.js";
-import { DEFAULT_INVITE_MS } from "../pursuance/client.js";
-import { admitRequest, refuseRequest } from "../pursuance/client-requests.js";
+import { DEFAULT_INVITE_MS } from "../pursuance/client/client.js";
+import { admitRequest, refuseRequest } from "../pursuance/client/requests.js";
 import type { Body } from "../pursuance/events.js";
 import type { Invite } from "../pursuance/invite.js";
 import { roleDef, type Capability, type RoleDef } from "../pursuance/rules.js";

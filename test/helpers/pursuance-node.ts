@@ -2,7 +2,7 @@
 // libsodium, an in-memory client store. Every port is the real one but the store.
 import { loadCrypto, type SignKeyPair } from "../../src/cwtch/crypto.js";
 import { RelayClient } from "../../src/cwtch/relay-client.js";
-import { PursuanceClient } from "../../src/pursuance/client.js";
+import { PursuanceClient } from "../../src/pursuance/client/client.js";
 import { memoryStore, type ClientPorts } from "../../src/pursuance/ports.js";
 
 export async function ports(): Promise<ClientPorts & { store: ReturnType<typeof memoryStore> }> {

@@ -1,10 +1,10 @@
 // When a client duty runs: the designated member at once, the others after a
 // fallback delay if it is still needed; one run of a duty at a time.
-import { ActionError } from "./actions.js";
-import type { ClientCore, DutyState } from "./client-core.js";
+import { ActionError } from "../actions.js";
+import type { ClientCore, DutyState } from "./core.js";
 
-export type { DutyState } from "./client-core.js";
-import { rankOf, type PursuanceState } from "./state.js";
+export type { DutyState } from "./core.js";
+import { rankOf, type PursuanceState } from "../state.js";
 
 
 const DEFAULT_FALLBACK_MS = 20_000;

@@ -3,23 +3,23 @@
 // bring someone in, carry a joiner's signed join into the group log, and
 // welcome an admitted joiner with the group keys sealed to it; a joiner
 // listens on its own rendezvous for that welcome.
-import { fromHex, toHex } from "../cwtch/bytes.js";
-import type { SignKeyPair } from "../cwtch/crypto.js";
-import type { EpochKeys } from "../cwtch/envelope.js";
-import { decodeAndVerify, signEvent, type SignedEvent } from "../cwtch/message.js";
-import type { RelayFrame } from "../cwtch/relay-client.js";
-import { ActionError, joinBody, sealScopes, type Actor } from "./actions.js";
-import type { ClientCore, RvState } from "./client-core.js";
+import { fromHex, toHex } from "../../cwtch/bytes.js";
+import type { SignKeyPair } from "../../cwtch/crypto.js";
+import type { EpochKeys } from "../../cwtch/envelope.js";
+import { decodeAndVerify, signEvent, type SignedEvent } from "../../cwtch/message.js";
+import type { RelayFrame } from "../../cwtch/relay-client.js";
+import { ActionError, joinBody, sealScopes, type Actor } from "../actions.js";
+import type { ClientCore, RvState } from "./core.js";
 
-export type { RvState } from "./client-core.js";
+export type { RvState } from "./core.js";
 import { actsFirst, schedule } from "./duty-schedule.js";
-import { BodyError, encodeBody } from "./events.js";
-import { parseBody } from "./events-parse.js";
-import type { Invite } from "./invite.js";
-import { toPEvent } from "./pevent.js";
-import type { ClientPorts } from "./ports.js";
-import { openRv, rendezvousKeys, sealRv } from "./rendezvous.js";
-import { inviteStatus } from "./state.js";
+import { BodyError, encodeBody } from "../events.js";
+import { parseBody } from "../events-parse.js";
+import type { Invite } from "../invite.js";
+import { toPEvent } from "../pevent.js";
+import type { ClientPorts } from "../ports.js";
+import { openRv, rendezvousKeys, sealRv } from "../rendezvous.js";
+import { inviteStatus } from "../state.js";
 
 
 /**

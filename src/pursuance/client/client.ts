@@ -3,33 +3,33 @@
 // world only through the ports it is given. Every delivered event is stored
 // before it is folded, so nothing accepted is lost on a crash.
 import { EventEmitter } from "node:events";
-import { fromHex, toB64, toHex } from "../cwtch/bytes.js";
-import type { SignKeyPair } from "../cwtch/crypto.js";
-import { Group, type CursorPort } from "../cwtch/group.js";
-import { GroupSession } from "../cwtch/group-session.js";
-import { decodeAndVerify, type SignedEvent } from "../cwtch/message.js";
-import { when, type PEvent } from "./apply-common.js";
-import { ActionError, genesisBody, inviteBody, type Actor } from "./actions.js";
-import { encodeBody, type Body, type KeyRef } from "./events.js";
-import { parseBody } from "./events-parse.js";
-import { Fold } from "./fold.js";
-import type { Invite } from "./invite.js";
-import { givesKeys, KeyRing } from "./keyring.js";
-import { toPEvent } from "./pevent.js";
-import type { ClientPorts } from "./ports.js";
-import type { Rules } from "./rules.js";
-import { NO_KEY, entitled, epochOfKeyId, type PursuanceState } from "./state.js";
-import { stateHash } from "./state-hash.js";
-import { runDuties } from "./client-duties.js";
-import { onRequestFrame, watchRequests } from "./client-requests.js";
-import { onLinkFrame } from "./client-link-frames.js";
-import { forwardDuties, watchLinks } from "./client-links.js";
-import { newRvState, onSideFrame, priorJoin, requestAdmission, signJoin, watchRendezvous } from "./client-rendezvous.js";
-import type { ClientConfig, ClientCore, ClientOptions, DutyState, RvState } from "./client-core.js";
+import { fromHex, toB64, toHex } from "../../cwtch/bytes.js";
+import type { SignKeyPair } from "../../cwtch/crypto.js";
+import { Group, type CursorPort } from "../../cwtch/group.js";
+import { GroupSession } from "../../cwtch/group-session.js";
+import { decodeAndVerify, type SignedEvent } from "../../cwtch/message.js";
+import { when, type PEvent } from "../apply-common.js";
+import { ActionError, genesisBody, inviteBody, type Actor } from "../actions.js";
+import { encodeBody, type Body, type KeyRef } from "../events.js";
+import { parseBody } from "../events-parse.js";
+import { Fold } from "../fold.js";
+import type { Invite } from "../invite.js";
+import { givesKeys, KeyRing } from "../keyring.js";
+import { toPEvent } from "../pevent.js";
+import type { ClientPorts } from "../ports.js";
+import type { Rules } from "../rules.js";
+import { NO_KEY, entitled, epochOfKeyId, type PursuanceState } from "../state.js";
+import { stateHash } from "../state-hash.js";
+import { runDuties } from "./duties.js";
+import { onRequestFrame, watchRequests } from "./requests.js";
+import { onLinkFrame } from "./link-frames.js";
+import { forwardDuties, watchLinks } from "./links.js";
+import { newRvState, onSideFrame, priorJoin, requestAdmission, signJoin, watchRendezvous } from "./rendezvous.js";
+import type { ClientConfig, ClientCore, ClientOptions, DutyState, RvState } from "./core.js";
 
-export type { ClientConfig, ClientOptions } from "./client-core.js";
-import { rendezvousSecret } from "./rendezvous.js";
-import { freshenFor, rotateAfter, type FreshnessPort } from "./key-freshness.js";
+export type { ClientConfig, ClientOptions } from "./core.js";
+import { rendezvousSecret } from "../rendezvous.js";
+import { freshenFor, rotateAfter, type FreshnessPort } from "../key-freshness.js";
 
 
 /** Where a joiner keeps its rendezvous secret in its key store (never a scope of the pursuance: "group" and role names only). */
@@ -271,7 +271,7 @@ export class PursuanceClient extends EventEmitter<ClientEvents> implements Clien
 
   private readonly relayMoves = new Map<string, Promise<void>>();
 
-  /** Relays kept connected whatever the log says, while a move posts its notice there (see client-relocate.ts). */
+  /** Relays kept connected whatever the log says, while a move posts its notice there (see relocate.ts). */
   readonly holdRelays = new Set<string>();
 
   /** Also read and post on `url`, for this client only, until the log names it (a recovery relay learned by hand). */

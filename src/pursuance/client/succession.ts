@@ -2,11 +2,11 @@
 // step with those keys, the quorum and the successors (escrow.ts); a newly
 // crowned leader combines the shares its voters sent and then says, with a
 // key share to itself, that it holds the top role's current key.
-import { sealScopes } from "./actions.js";
-import type { ClientCore } from "./client-core.js";
+import { sealScopes } from "../actions.js";
+import type { ClientCore } from "./core.js";
 import { schedule } from "./duty-schedule.js";
-import { escrowBody, escrowStale, missingEscrowed, recoverEscrow } from "./escrow.js";
-import { topRole } from "./rules.js";
+import { escrowBody, escrowStale, missingEscrowed, recoverEscrow } from "../escrow.js";
+import { topRole } from "../rules.js";
 
 export function runSuccessionDuties(c: ClientCore): void {
   const s = c.state;

@@ -2,14 +2,14 @@
 // members listen on the request channel while requests are open, carry valid
 // requests into the log, and answer them; a requester posts its request and
 // waits for an answer signed with the pursuance's answer key.
-import { fromB64, toB64, toHex } from "../cwtch/bytes.js";
-import type { SignKeyPair } from "../cwtch/crypto.js";
-import type { RelayClient, RelayFrame } from "../cwtch/relay-client.js";
-import { ActionError } from "./actions.js";
-import { pendingCount, retiredBy } from "./apply-requests.js";
-import type { ClientCore } from "./client-core.js";
+import { fromB64, toB64, toHex } from "../../cwtch/bytes.js";
+import type { SignKeyPair } from "../../cwtch/crypto.js";
+import type { RelayClient, RelayFrame } from "../../cwtch/relay-client.js";
+import { ActionError } from "../actions.js";
+import { pendingCount, retiredBy } from "../apply-requests.js";
+import type { ClientCore } from "./core.js";
 import { actsFirst, schedule } from "./duty-schedule.js";
-import { encodeInvite } from "./invite.js";
+import { encodeInvite } from "../invite.js";
 import {
   addressChannel,
   checkRequestStamp,
@@ -27,10 +27,10 @@ import {
   verifyRequest,
   type RequestAddress,
   type Verdict,
-} from "./join-request.js";
-import type { EpochKeys } from "../cwtch/envelope.js";
-import type { ClientPorts } from "./ports.js";
-import { hasCap, type JoinRequest } from "./state.js";
+} from "../join-request.js";
+import type { EpochKeys } from "../../cwtch/envelope.js";
+import type { ClientPorts } from "../ports.js";
+import { hasCap, type JoinRequest } from "../state.js";
 
 /** Pending requests at once, unless the opener says otherwise. */
 export const DEFAULT_REQUEST_LIMIT = 20;

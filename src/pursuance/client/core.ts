@@ -3,17 +3,17 @@
 // implements it, and they import this file, never client.ts, so no helper
 // and the client import each other. The client's own config and options,
 // and the duty and rendezvous state it carries, live here for the same reason.
-import type { Crypto, SignKeyPair } from "../cwtch/crypto.js";
-import type { EpochKeys } from "../cwtch/envelope.js";
-import type { Group } from "../cwtch/group.js";
-import type { GroupSession } from "../cwtch/group-session.js";
-import type { Actor } from "./actions.js";
-import type { Body, KeyRef } from "./events.js";
-import type { Fold } from "./fold.js";
-import type { Invite } from "./invite.js";
-import type { KeyRing } from "./keyring.js";
-import type { ClientPorts } from "./ports.js";
-import type { PursuanceState } from "./state.js";
+import type { Crypto, SignKeyPair } from "../../cwtch/crypto.js";
+import type { EpochKeys } from "../../cwtch/envelope.js";
+import type { Group } from "../../cwtch/group.js";
+import type { GroupSession } from "../../cwtch/group-session.js";
+import type { Actor } from "../actions.js";
+import type { Body, KeyRef } from "../events.js";
+import type { Fold } from "../fold.js";
+import type { Invite } from "../invite.js";
+import type { KeyRing } from "../keyring.js";
+import type { ClientPorts } from "../ports.js";
+import type { PursuanceState } from "../state.js";
 
 export interface ClientConfig {
   /** The genesis event id; null only while a joiner has not yet seen it. */

@@ -4,15 +4,15 @@
 // side, and the token's holder) can post here, so every frame is untrusted:
 // a refused one is recorded with its reason (status --json shows them),
 // changes nothing, and the next frame is read as if it had not come.
-import { fromB64, toHex } from "../cwtch/bytes.js";
-import { decodeAndVerify } from "../cwtch/message.js";
-import type { RelayFrame } from "../cwtch/relay-client.js";
-import type { ClientCore } from "./client-core.js";
-import { channelOf, forwardDuties, tagsOf } from "./client-links.js";
+import { fromB64, toHex } from "../../cwtch/bytes.js";
+import { decodeAndVerify } from "../../cwtch/message.js";
+import type { RelayFrame } from "../../cwtch/relay-client.js";
+import type { ClientCore } from "./core.js";
+import { channelOf, forwardDuties, tagsOf } from "./links.js";
 import { actsFirst, schedule } from "./duty-schedule.js";
-import type { Body } from "./events.js";
-import { helloRefusal, LinkFrameError, linkPeerBody, openLinkMessage, type LinkMessage } from "./link.js";
-import { crossKey, type PeerLink } from "./state.js";
+import type { Body } from "../events.js";
+import { helloRefusal, LinkFrameError, linkPeerBody, openLinkMessage, type LinkMessage } from "../link.js";
+import { crossKey, type PeerLink } from "../state.js";
 
 export interface LinkRefusal {
   link: string;

@@ -5,17 +5,17 @@
 // expiry is made hard by a revoke that every later join must get past).
 // One designated member acts at once; the others act only if it has not
 // after a fallback delay (duty-schedule.ts), and the fold settles any race.
-import { rotateBody, shareBody } from "./actions.js";
-import type { ClientCore } from "./client-core.js";
-import { runSuccessionDuties } from "./client-succession.js";
+import { rotateBody, shareBody } from "../actions.js";
+import type { ClientCore } from "./core.js";
+import { runSuccessionDuties } from "./succession.js";
 import { actsFirst, designated, schedule } from "./duty-schedule.js";
-import { mayRevokeInvite } from "./apply-membership.js";
-import { entitled, entitledMembers, epochOfKeyId, inviteStatus } from "./state.js";
-import { missingHolders } from "./key-holders.js";
-import { roleDef } from "./rules.js";
-import { rotationDue } from "./rotation-clock.js";
-import { sealersDoubtedBy } from "./seal-complaints.js";
-import { welcomeDuties } from "./client-rendezvous.js";
+import { mayRevokeInvite } from "../apply-membership.js";
+import { entitled, entitledMembers, epochOfKeyId, inviteStatus } from "../state.js";
+import { missingHolders } from "../key-holders.js";
+import { roleDef } from "../rules.js";
+import { rotationDue } from "../rotation-clock.js";
+import { sealersDoubtedBy } from "../seal-complaints.js";
+import { welcomeDuties } from "./rendezvous.js";
 
 export function runDuties(c: ClientCore): void {
   const s = c.state;

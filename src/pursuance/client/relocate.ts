@@ -6,12 +6,12 @@
 // wherever it last looked. Nothing here can forge anything: the frames we
 // re-post are the signed events we hold, re-sealed, and a relay that tampers
 // with them only gets them dropped by every receiver.
-import type { SignedEvent } from "../cwtch/message.js";
-import type { RelayClient } from "../cwtch/relay-client.js";
-import { ActionError } from "./actions.js";
+import type { SignedEvent } from "../../cwtch/message.js";
+import type { RelayClient } from "../../cwtch/relay-client.js";
+import { ActionError } from "../actions.js";
 import type { PursuanceClient } from "./client.js";
-import { BodyError, encodeBody, type Body } from "./events.js";
-import { parseBody } from "./events-parse.js";
+import { BodyError, encodeBody, type Body } from "../events.js";
+import { parseBody } from "../events-parse.js";
 
 export interface CopyProgress {
   relay: string;

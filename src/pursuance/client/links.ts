@@ -4,14 +4,14 @@
 // own relays and carries what the other side's speaker attested into the log;
 // our speaker attests what our fold applied and posts it to the other side's
 // relays.
-import { toB64, toHex } from "../cwtch/bytes.js";
-import type { EpochKeys } from "../cwtch/envelope.js";
-import { ActionError } from "./actions.js";
-import type { ClientCore } from "./client-core.js";
+import { toB64, toHex } from "../../cwtch/bytes.js";
+import type { EpochKeys } from "../../cwtch/envelope.js";
+import { ActionError } from "../actions.js";
+import type { ClientCore } from "./core.js";
 import { schedule } from "./duty-schedule.js";
-import type { LinkStatus } from "./events.js";
-import { acceptKeyPair, decodeLinkToken, encodeLinkToken, linkChannel, linkId, sealLinkMessage, signAttest, signHandover, signHelloProof, signHelloWith, type LinkMessage } from "./link.js";
-import type { CrossTask, PeerLink } from "./state.js";
+import type { LinkStatus } from "../events.js";
+import { acceptKeyPair, decodeLinkToken, encodeLinkToken, linkChannel, linkId, sealLinkMessage, signAttest, signHandover, signHelloProof, signHelloWith, type LinkMessage } from "../link.js";
+import type { CrossTask, PeerLink } from "../state.js";
 
 // Per client: what our speaker already forwarded in this process (the other side drops repeats anyway).
 const forwarded = new WeakMap<ClientCore, Set<string>>();
