@@ -48,7 +48,7 @@ describe("check-imports", () => {
       {
         "harness/x.ts": 'export * from "./y.js";\n',
         "harness/y.ts": 'export { x } from "./x.js";\n',
-        "scripts/s.ts": 'import { helper } from "./helpers/h.js";\nhelper();\n',
+        "scripts/s.ts": 'import { helper } from "../test/helpers/h.js";\nhelper();\n',
         "test/helpers/h.ts": "export const helper = () => {};\n",
       },
       ["import circle: harness/x.ts → harness/y.ts → harness/x.ts", "import of test/: scripts/s.ts imports test/helpers/h.ts"],
