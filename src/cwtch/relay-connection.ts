@@ -2,6 +2,7 @@
 // ordering, post/fetch/subscribe handling, and the live fan-out shared by all
 // connections. Every hostile input ends in an `error` frame on this
 // connection only; nothing a client sends may throw past a handler.
+import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { WebSocket, type RawData } from "ws";
 import { fromB64Canonical, toB64 } from "./bytes.js";
@@ -14,10 +15,33 @@ export { frameText, postedText } from "./relay-subscriptions.js";
 
 let nextId = 1;
 
+/**
+ * The owner fair eviction charges: the remote address, so opening more
+ * connections buys no larger share (an IPv6 client is its /64, which it gets
+ * whole). Over loopback (a Tor onion service, a local proxy, tests) every
+ * client shares one address, so each connection is its own owner there.
+ */
+export function ownerOf(a: string | undefined, connection: string): string {
+  if (a === undefined || a === "::1" || a.startsWith("127.") || a.startsWith("::ffff:127.")) return connection;
+  if (a.startsWith("::ffff:")) return a.slice(7);
+  if (a.includes(":")) return `${expandV6(a).slice(0, 4).join(":")}::/64`;
+  return a;
+}
+
+function expandV6(a: string): string[] {
+  const [head, tail] = a.split("::") as [string, string | undefined];
+  const h = head ? head.split(":") : [];
+  const t = tail ? tail.split(":") : [];
+  const fill = tail === undefined ? [] : Array(Math.max(0, 8 - h.length - t.length)).fill("0");
+  return [...h, ...fill, ...t].map((x) => x.toLowerCase().replace(/^0+(?=.)/, ""));
+}
+
 export class RelayConnection {
   all = false;
-  /** Names this connection as the owner of what it posts (fair eviction). */
+  /** Names this connection in logs. */
   readonly id = `c${nextId++}`;
+  /** Who owns what this connection posts, for fair eviction (see ownerOf). */
+  private readonly owner: string;
   /** Closed for holding too much; its queued requests are dropped unhandled. */
   shedding = false;
   /** Bytes of requests received and not yet handled. */
@@ -41,6 +65,7 @@ export class RelayConnection {
     onClose: (c: RelayConnection) => void,
   ) {
     const { limits: o, store, log, metrics: m } = ctx;
+    this.owner = ownerOf((socket as Partial<Socket>).remoteAddress, this.id);
     const t = ctx.now();
     this.posts = new TokenBucket(o.postsPerSecond, o.postBurst, t);
     this.reqs = new TokenBucket(o.requestsPerSecond, o.requestBurst, t);
@@ -253,14 +278,14 @@ export class RelayConnection {
       if (f.pow === undefined) return this.rejectPow("pow-required", `this relay requires a proof-of-work stamp of ${bits} bits now`, f.rid, bits);
       if (!checkPow(crypto, f.tag, blob, f.pow, bits)) return this.rejectPow("pow-invalid", `stamp does not reach the ${bits} bits required now for this frame`, f.rid, bits);
     }
-    const r = await store.append(f.tag, blob, this.ctx.now(), this.id);
+    const r = await store.append(f.tag, blob, this.ctx.now(), this.owner);
     // Evict before answering, so the bounds already hold when a client sees
     // `posted`; the frame is stored, so an eviction failure is not its error.
     // Checked synchronously first: an await per post costs more than the check.
     if (!r.duplicate && this.ctx.needsSweep()) await this.ctx.sweep().catch((e) => log.error("eviction failed", { error: String(e) }));
-    // Fair eviction takes the largest owner's oldest frame, which is this one
-    // when it alone makes its poster the largest: `posted` would then be a lie
-    // the client relies on (it stops offering the frame to this relay).
+    // A store may evict what was just appended (the memory store does not: its
+    // fairness spares unsettled frames); `posted` would then be a lie the
+    // client relies on (it stops offering the frame to this relay).
     if (store.holds && !store.holds(r.seq)) {
       throw new FrameError("too-large", `frame of ${frameBytes(f.tag, blob)} bytes was evicted at once: it is more than this relay's fair share of its ${o.maxBytes}-byte store while others hold the rest`, f.rid);
     }

@@ -3,9 +3,14 @@
 // sorted index for binary search by seq. Evicted frames inside the array are
 // tombstoned and compacted away later.
 //
-// Size eviction is fair between owners (the connections that posted): it
+// Size eviction is fair between owners (who posted: an address, or one
+// connection where every client arrives over loopback, as through Tor): it
 // takes the oldest frame of whoever holds the most, so a flooder evicts its
-// own frames long before an honest group's. Age eviction stays oldest-first.
+// own frames long before an honest group's. Owners are cheap to multiply, so
+// fairness acts only on *settled* frames, those with at least half the store
+// (bytes or frames) posted after them: a fresh frame is never taken by
+// fairness, whatever many connections hold, and no frame goes before half the
+// store has been posted after it. Age eviction stays oldest-first.
 import { randomBytes } from "node:crypto";
 import { copyAndDigest, frameBytes, RelayStoreError, type EvictBounds, type RelayStats, type RelayStore, type StoredFrame } from "./relay-store.js";
 
@@ -25,7 +30,12 @@ interface Owner {
 interface Held extends StoredFrame {
   key: string;
   size: number;
-  owner: Owner;
+  ownerId: string;
+  /** Set once the frame is settled: only settled frames count for their owner. */
+  owner: Owner | null;
+  /** Bytes and frames posted to the store up to and including this one. */
+  postedBytes: number;
+  postedFrames: number;
   gone: boolean;
 }
 
@@ -45,6 +55,11 @@ export class MemoryRelayStore implements RelayStore {
   private evictedThrough = 0;
   private readonly byDigest = new Map<string, number>();
   private readonly owners = new Map<string, Owner>();
+  /** Everything ever appended (not duplicates): how far later posts have pushed each frame. */
+  private postedBytes = 0;
+  private postedFrames = 0;
+  /** Frames up to this seq are settled (given to their owners). */
+  private settledThrough = 0;
   /** Max-heap by owner cost; stale entries (cost changed) are skipped when popped. */
   private heap: HeapEntry[] = [];
   /** tag -> highest evicted seq, in update order (re-inserted on update). */
@@ -66,16 +81,11 @@ export class MemoryRelayStore implements RelayStore {
     const existing = this.byDigest.get(key);
     if (existing !== undefined) return { seq: existing, duplicate: true };
     const seq = this.nextSeq++;
-    let o = this.owners.get(owner);
-    if (!o) this.owners.set(owner, (o = { id: owner, queue: [], qhead: 0, count: 0, cost: 0 }));
     const size = frameBytes(tag, blob);
-    const h: Held = { seq, tag, blob: copy, at: now, key, size, owner: o, gone: false };
+    this.postedBytes += size;
+    this.postedFrames++;
+    const h: Held = { seq, tag, blob: copy, at: now, key, size, ownerId: owner, owner: null, postedBytes: this.postedBytes, postedFrames: this.postedFrames, gone: false };
     this.frames.push(h);
-    o.queue.push(h);
-    o.count++;
-    o.cost += size + FRAME_OVERHEAD;
-    this.heapPush({ owner: o, cost: o.cost });
-    this.trimHeap();
     this.byDigest.set(key, seq);
     this.bytes += size;
     this.live++;
@@ -102,11 +112,17 @@ export class MemoryRelayStore implements RelayStore {
     this.check();
     let n = 0;
     for (let h = this.oldestLive(); h && h.at < b.olderThan; h = this.oldestLive()) this.remove(h), n++;
+    this.settle(b);
     while (this.live > 0 && (this.live > b.maxMessages || this.bytes > b.maxBytes)) {
       const o = this.largestOwner();
-      if (!o) break;
-      while (o.queue[o.qhead]!.gone) o.qhead++;
-      this.remove(o.queue[o.qhead]!);
+      // Nothing settled: the unsettled half alone breaks a bound (one frame
+      // near the store's size), and only then does the oldest go regardless.
+      if (!o) {
+        this.remove(this.oldestLive()!);
+      } else {
+        while (o.queue[o.qhead]!.gone) o.qhead++;
+        this.remove(o.queue[o.qhead]!);
+      }
       n++;
     }
     this.compact();
@@ -142,6 +158,27 @@ export class MemoryRelayStore implements RelayStore {
     this.tagEvicted.clear();
   }
 
+  /** Give each frame with half the store posted after it to its owner, in seq order. */
+  private settle(b: EvictBounds): void {
+    const byBytes = Math.floor(b.maxBytes / 2);
+    const byFrames = Math.floor(b.maxMessages / 2);
+    const f = this.frames;
+    for (let i = this.firstAfter(this.settledThrough); i < f.length; i++) {
+      const h = f[i]!;
+      if (this.postedBytes - h.postedBytes < byBytes && this.postedFrames - h.postedFrames < byFrames) break;
+      this.settledThrough = h.seq;
+      if (h.gone) continue;
+      let o = this.owners.get(h.ownerId);
+      if (!o) this.owners.set(h.ownerId, (o = { id: h.ownerId, queue: [], qhead: 0, count: 0, cost: 0 }));
+      h.owner = o;
+      o.queue.push(h);
+      o.count++;
+      o.cost += h.size + FRAME_OVERHEAD;
+      this.heapPush({ owner: o, cost: o.cost });
+    }
+    this.trimHeap();
+  }
+
   private oldestLive(): Held | undefined {
     const f = this.frames;
     while (this.head < f.length && f[this.head]!.gone) f[this.head++] = undefined as unknown as Held;
@@ -156,6 +193,18 @@ export class MemoryRelayStore implements RelayStore {
     this.live--;
     this.evictedThrough = Math.max(this.evictedThrough, h.seq);
     const o = h.owner;
+    if (o) this.disown(h, o);
+    this.tagEvicted.delete(h.tag);
+    this.tagEvicted.set(h.tag, h.seq);
+    if (this.tagEvicted.size > MAX_TAG_MEMORY) {
+      const [t, seq] = this.tagEvicted.entries().next().value as [string, number];
+      this.tagEvicted.delete(t);
+      this.tagFloor = Math.max(this.tagFloor, seq);
+    }
+  }
+
+  private disown(h: Held, o: Owner): void {
+    h.owner = null;
     o.count--;
     o.cost -= h.size + FRAME_OVERHEAD;
     if (o.count === 0) {
@@ -166,13 +215,6 @@ export class MemoryRelayStore implements RelayStore {
       while (o.queue[o.qhead]?.gone) o.qhead++;
       if (o.qhead > 1024 && o.qhead * 2 > o.queue.length) (o.queue = o.queue.slice(o.qhead)), (o.qhead = 0);
       this.heapPush({ owner: o, cost: o.cost });
-    }
-    this.tagEvicted.delete(h.tag);
-    this.tagEvicted.set(h.tag, h.seq);
-    if (this.tagEvicted.size > MAX_TAG_MEMORY) {
-      const [t, seq] = this.tagEvicted.entries().next().value as [string, number];
-      this.tagEvicted.delete(t);
-      this.tagFloor = Math.max(this.tagFloor, seq);
     }
   }
 

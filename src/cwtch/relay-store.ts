@@ -42,8 +42,9 @@ export interface RelayStore {
   readonly instance: string;
   /**
    * Store a frame; an identical tag+blob already held returns its seq with duplicate=true.
-   * `owner` names who posted it (the relay's connection id): a store that honours it
-   * evicts from the largest owner first, so one flooder cannot flush everyone else.
+   * `owner` names who posted it (an address, or a connection over loopback): a store
+   * that honours it evicts from the largest owner first, so one flooder cannot flush
+   * everyone else.
    */
   append(tag: string, blob: Uint8Array, now: number, owner?: string): Promise<{ seq: number; duplicate: boolean }>;
   /** Up to `limit` held frames with seq > since, ascending; `tags` null = all tags. */
@@ -64,11 +65,10 @@ export interface RelayStore {
   follow?(listener: (frames: StoredFrame[]) => void): void;
   /**
    * Whether the frame with this seq is still held. Present on a store whose
-   * eviction can take the newest frame (the memory store's fairness takes the
-   * largest owner's oldest, which may be the frame just posted): the relay
-   * then refuses the post instead of answering `posted` for a frame it no
-   * longer holds. A store that evicts oldest-first never drops what was just
-   * appended and need not have it.
+   * eviction does not simply go oldest-first: the relay then refuses a post
+   * whose frame eviction took instead of answering `posted` for it. A store
+   * that evicts oldest-first never drops what was just appended and need not
+   * have it.
    */
   holds?(seq: number): boolean;
   /** Whether evict() would drop anything, from counters the store keeps: a cheap check per post. */
