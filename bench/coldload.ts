@@ -15,6 +15,7 @@ import { COLDLOAD_BOUND } from "./bounds.js";
 import { metric, type Metric } from "./report.js";
 import type { SynthLog } from "./synth.js";
 import { gc, progress, runJob, since } from "./util.js";
+import { systemTimer } from "../src/cwtch/timer.js";
 
 const SERVER = process.env.BENCH_PG ?? "postgres://postgres@127.0.0.1:5432";
 
@@ -38,6 +39,7 @@ export async function coldOpen(job: ColdOpenJob): Promise<ColdOpenResult> {
     const ports: ClientPorts = {
       crypto,
       now: Date.now,
+      setTimer: systemTimer,
       connect: () => {
         throw new Error("bench: the cold load opens no relay");
       },

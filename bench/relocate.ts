@@ -11,6 +11,7 @@ import { copyHistory } from "../src/pursuance/client/relocate.js";
 import { memoryStore } from "../src/pursuance/ports.js";
 import { metric, type Metric } from "./report.js";
 import { gc, MiB, progress, since, sized } from "./util.js";
+import { systemTimer } from "../src/cwtch/timer.js";
 
 const WINDOW = 32;
 /** The relay's per-connection post rate (200/s by default) would be all we measured. */
@@ -21,7 +22,7 @@ export async function benchRelocate(quick: boolean): Promise<Metric[]> {
   const n = sized(2_000, 300, 20);
   const relays = [await startRelay(FAST), await startRelay(FAST), await startRelay(FAST), await startRelay(FAST)];
   const connect = (url: string) => new RelayClient({ url, crypto, minBackoffMs: 50, maxBackoffMs: 500 });
-  const c = await PursuanceClient.create({ crypto, now: Date.now, connect, store: memoryStore() }, crypto.signKeyPair(), { name: "bench", founderName: "ada", relays: [relays[0]!.url] });
+  const c = await PursuanceClient.create({ crypto, now: Date.now, setTimer: systemTimer, connect, store: memoryStore() }, crypto.signKeyPair(), { name: "bench", founderName: "ada", relays: [relays[0]!.url] });
   try {
     for (let i = 0; i < n; i++) await c.publish({ t: "announce", text: `note ${i} `.padEnd(200, "x") });
     const total = c.session.log.size;

@@ -5,7 +5,9 @@
 // `import "./x.js"` and `export … from "./x.js"` statements, and fails
 // (exit 1) naming each import circle, each import of test/ from those
 // folders (they ship or run without the tests), and each import against
-// docs/DESIGN.md's layers (LAYERS below). No dependency: the
+// docs/DESIGN.md's layers (LAYERS below), and each place the pure domain
+// (src/pursuance/) reaches for the world itself (IMPURE below) instead of
+// through the ports it is given. No dependency: the
 // statements are found with a regular expression over the source text.
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
@@ -37,6 +39,17 @@ export const LAYERS: Record<string, string[]> = {
   // The store implements the ports the layers above define (type imports of their port files).
   "src/store": ["src/bridge", "src/pursuance", "src/cwtch"],
 };
+
+/** What src/pursuance/ may not touch itself: node's modules, timers, the clock, randomness, the process, EventEmitter. */
+export const IMPURE: Array<[RegExp, string]> = [
+  [/\bfrom\s+["']node:[^"']+["']|\brequire\(/, "a node module (the domain reaches the world through its ports)"],
+  [/\b(?:setTimeout|setInterval|setImmediate)\s*\(/, "a timer (use the setTimer port)"],
+  [/\bDate\.now\s*\(|\bnew Date\(\s*\)|\bperformance\.now\s*\(/, "the clock (use the now port, or a time passed in)"],
+  [/\bMath\.random\s*\(/, "randomness (use the crypto port)"],
+  [/\bprocess\./, "the process"],
+  [/\bEventEmitter\b/, "EventEmitter (client/listeners.ts holds the client's listeners)"],
+];
+const PURE_FOLDER = "src/pursuance/";
 
 const STATEMENT = /(?:^|[;\n}])\s*(?:import|export)\s+(?:type\s+)?(?:[^;'"]*?\s+from\s+)?["']([^"']+)["']/g;
 
@@ -77,6 +90,8 @@ export interface ImportReport {
   testImports: string[];
   /** "src/usecases/x.ts imports src/bot/y.ts (src/usecases may import src/pursuance, src/cwtch)". */
   layerImports: string[];
+  /** "src/pursuance/x.ts:12 reaches for a timer (use the setTimer port)". */
+  impurities: string[];
 }
 
 function sameCircle(a: string[], b: string[]): boolean {
@@ -89,10 +104,13 @@ export function checkImports(root: string, allowList: string[][] = ALLOWED_CIRCL
   const graph = new Map<string, string[]>();
   const testImports: string[] = [];
   const layerImports: string[] = [];
+  const impurities: string[] = [];
   const layerOf = (p: string) => /^src\/[^/]+/.exec(rel(p))?.[0];
   for (const f of files) {
     const deps: string[] = [];
-    for (const spec of specifiers(readFileSync(f, "utf8"))) {
+    const text = readFileSync(f, "utf8");
+    if (rel(f).startsWith(PURE_FOLDER)) impurities.push(...impuritiesIn(text).map(([line, what]) => `${rel(f)}:${line} reaches for ${what}`));
+    for (const spec of specifiers(text)) {
       const target = resolveSpec(f, spec);
       if (target === null) continue;
       if (rel(target).startsWith("test/")) testImports.push(`${rel(f)} imports ${rel(target)}`);
@@ -146,7 +164,17 @@ export function checkImports(root: string, allowList: string[][] = ALLOWED_CIRCL
       tangles.push(comp.map(rel).sort());
     }
   }
-  return { circles, tangles, allowed, testImports, layerImports };
+  return { circles, tangles, allowed, testImports, layerImports, impurities };
+}
+
+/** Lines (1-based) of code, comments aside, that reach for what IMPURE names. */
+export function impuritiesIn(text: string): Array<[number, string]> {
+  const code = text.replace(/\/\*[\s\S]*?\*\//g, (c) => c.replace(/[^\n]/g, " ")).replace(/\/\/.*$/gm, "");
+  const out: Array<[number, string]> = [];
+  code.split("\n").forEach((line, i) => {
+    for (const [re, what] of IMPURE) if (re.test(line)) out.push([i + 1, what]);
+  });
+  return out;
 }
 
 /** One circle through a component, shortest first from its first file (by name), to name it plainly. */
@@ -180,6 +208,7 @@ export function formatReport(r: ImportReport): string[] {
     ...r.circles.map((c, i) => `import circle: ${[...c, c[0]].join(" → ")}${r.tangles[i]!.length > c.length ? ` (tangled with it: ${r.tangles[i]!.filter((f) => !c.includes(f)).join(", ")})` : ""}`),
     ...r.testImports.map((t) => `import of test/: ${t}`),
     ...r.layerImports.map((t) => `import across layers: ${t}`),
+    ...r.impurities.map((t) => `impure domain: ${t}`),
   ];
 }
 
@@ -193,5 +222,5 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     process.stderr.write(`check-imports: ${problems.length} problem(s)\n`);
     process.exit(1);
   }
-  process.stdout.write("check-imports: no import circles, no imports of test/, layers kept\n");
+  process.stdout.write("check-imports: no import circles, no imports of test/, layers kept, the domain reaches the world only through its ports\n");
 }

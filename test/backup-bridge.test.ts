@@ -28,6 +28,7 @@ import { clientStore } from "../src/store/client-store.js";
 import { openDatabase, type Database } from "../src/store/db.js";
 import { postgresEngine } from "./helpers/engines.js";
 import { identity, ports, until } from "./helpers/pursuance-node.js";
+import { systemTimer } from "../src/cwtch/timer.js";
 
 describe("bridge backup from PGlite, restored into PostgreSQL under another identity key", () => {
   let dir: string;
@@ -70,6 +71,7 @@ describe("bridge backup from PGlite, restored into PostgreSQL under another iden
   const hostedPorts = (db: Database, vault: IdentityVault, owner: string, groupId: string): ClientPorts => ({
     crypto,
     now: () => Date.now(),
+    setTimer: systemTimer,
     connect: (url) => new RelayClient({ url, crypto, minBackoffMs: 50, maxBackoffMs: 500 }),
     store: clientStore(db.db, crypto, owner, groupId, { seal: (k, p) => vault.sealBytes(k, p), open: (k, p) => vault.openBytes(k, p) }),
   });

@@ -58,6 +58,19 @@ describe("check-imports", () => {
       { "src/usecases/u.ts": 'import { reply } from "../bot/reply.js";\nreply();\n', "src/bot/reply.ts": "export const reply = () => {};\n" },
       ["import across layers: src/usecases/u.ts imports src/bot/reply.ts"],
     ],
+    [
+      "the domain reaching for the world itself (a timer, the clock, node:events), not through its ports",
+      {
+        "src/pursuance/client/x.ts": '// setTimeout( in a comment is fine\nimport { EventEmitter } from "node:events";\nexport const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));\nexport const t = () => Date.now();\n',
+        "src/cli/y.ts": "export const ok = () => setTimeout(() => {}, 1);\n",
+      },
+      [
+        "impure domain: src/pursuance/client/x.ts:2 reaches for a node module",
+        "impure domain: src/pursuance/client/x.ts:2 reaches for EventEmitter",
+        "impure domain: src/pursuance/client/x.ts:3 reaches for a timer",
+        "impure domain: src/pursuance/client/x.ts:4 reaches for the clock",
+      ],
+    ],
   ];
   for (const [what, files, named] of failing) {
     it(`fails on ${what}`, () => {

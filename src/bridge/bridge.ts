@@ -33,6 +33,7 @@ import { html } from "../bot/reply.js";
 import { DEFAULT_ENCRYPTION, DEFAULT_LIMITS, EncryptionRequiredError, type BridgeLimits, type BridgeSettings, type EncryptionSettings } from "./settings.js";
 export type { BridgeLimits, BridgeSettings, EncryptionSettings } from "./settings.js";
 import type { RequestAddress } from "../pursuance/join-request.js";
+import { systemTimer } from "../cwtch/timer.js";
 
 export class Bridge implements InboundHost {
   /** Every bound room → its pursuance (several rooms may share one). */
@@ -208,6 +209,7 @@ export class Bridge implements InboundHost {
     return {
       crypto: this.crypto,
       now: () => Date.now(),
+      setTimer: systemTimer,
       connect: (url) => new RelayClient({ url, crypto: this.crypto, ...(this.s.socksProxy ? { socksProxy: this.s.socksProxy } : {}) }),
       // Role and group keys at rest are sealed under the vault key, as identities are.
       store: clientStore(this.db.db, this.crypto, memberId, groupId, { seal: (k, p) => this.vault.sealBytes(k, p), open: (k, p) => this.vault.openBytes(k, p) }),

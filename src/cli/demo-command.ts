@@ -10,6 +10,7 @@ import { PursuanceClient } from "../pursuance/client/client.js";
 import { decodeInvite, encodeInvite } from "../pursuance/invite.js";
 import { memoryStore, type ClientPorts } from "../pursuance/ports.js";
 import { taskView } from "../pursuance/views.js";
+import { systemTimer } from "../cwtch/timer.js";
 
 export const DEMO_HELP = `Usage: pursuance demo
 
@@ -33,6 +34,7 @@ export async function runDemoCommand(argv: string[]): Promise<number> {
   const ports = (): ClientPorts => ({
     crypto,
     now: () => Date.now(),
+    setTimer: systemTimer,
     connect: (url) => new RelayClient({ url, crypto, minBackoffMs: 100, maxBackoffMs: 1000 }),
     store: memoryStore(),
   });

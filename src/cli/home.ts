@@ -12,6 +12,7 @@ import type { ClientPorts } from "../pursuance/ports.js";
 import { clientStore } from "../store/client-store.js";
 import { openDatabase, type Database } from "../store/db.js";
 import { UsageError } from "./usage.js";
+import { systemTimer } from "../cwtch/timer.js";
 
 export function defaultHome(): string {
   return process.env.PURSUANCE_HOME ?? join(homedir(), ".pursuance");
@@ -130,6 +131,7 @@ export async function openSession(dir: string, dbUrl: string | undefined, socksP
     ports: (groupId, log) => ({
       crypto,
       now: () => Date.now(),
+      setTimer: systemTimer,
       connect: (url) => new RelayClient({ url, crypto, ...(socksProxy ? { socksProxy } : {}) }),
       store: clientStore(db.db, crypto, me.id, groupId),
       ...(log ? { log } : {}),

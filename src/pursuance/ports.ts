@@ -2,6 +2,7 @@
 // reached for. Tests pass fakes; the CLI and the bridge pass real ones.
 import type { Crypto } from "../cwtch/crypto.js";
 import type { RelayClient } from "../cwtch/relay-client.js";
+import type { SetTimer } from "../cwtch/timer.js";
 
 export interface StoredEvent {
   id: string;
@@ -25,8 +26,8 @@ export interface ClientPorts {
   /** Open (but the client starts) a connection to one relay. */
   connect(url: string): RelayClient;
   store: ClientStorePort;
-  /** Timers for deferred duties (a fallback rotation); injectable so tests control time. */
-  setTimer?(fn: () => void, ms: number): { cancel(): void };
+  /** Every wait of the client and its duties (`systemTimer` outside tests, which drive time). */
+  setTimer: SetTimer;
   log?(message: string): void;
 }
 

@@ -4,12 +4,14 @@ import { loadCrypto, type SignKeyPair } from "../../src/cwtch/crypto.js";
 import { RelayClient } from "../../src/cwtch/relay-client.js";
 import { PursuanceClient } from "../../src/pursuance/client/client.js";
 import { memoryStore, type ClientPorts } from "../../src/pursuance/ports.js";
+import { systemTimer } from "../../src/cwtch/timer.js";
 
 export async function ports(): Promise<ClientPorts & { store: ReturnType<typeof memoryStore> }> {
   const crypto = await loadCrypto();
   return {
     crypto,
     now: () => Date.now(),
+    setTimer: systemTimer,
     connect: (url) => new RelayClient({ url, crypto, minBackoffMs: 50, maxBackoffMs: 500, requestTimeoutMs: 5_000 }),
     store: memoryStore(),
   };

@@ -2,7 +2,6 @@
 // (protocol), the fold (state), the key ring and a store, and reaches the
 // world only through the ports it is given. Every delivered event is stored
 // before it is folded, so nothing accepted is lost on a crash.
-import { EventEmitter } from "node:events";
 import { fromHex, toB64, toHex } from "../../cwtch/bytes.js";
 import type { SignKeyPair } from "../../cwtch/crypto.js";
 import { Group, type CursorPort } from "../../cwtch/group.js";
@@ -21,6 +20,7 @@ import type { Rules } from "../rules.js";
 import { NO_KEY, entitled, epochOfKeyId, type PursuanceState } from "../state.js";
 import { stateHash } from "../state-hash.js";
 import { runDuties } from "./duties.js";
+import { Listeners } from "./listeners.js";
 import { onRequestFrame, watchRequests } from "./requests.js";
 import { onLinkFrame } from "./link-frames.js";
 import { forwardDuties, watchLinks } from "./links.js";
@@ -52,7 +52,7 @@ export interface ClientEvents {
   error: [Error];
 }
 
-export class PursuanceClient extends EventEmitter<ClientEvents> implements ClientCore {
+export class PursuanceClient extends Listeners<ClientEvents> implements ClientCore {
   readonly me: string;
   readonly ring: KeyRing;
   readonly fold: Fold;
@@ -64,6 +64,8 @@ export class PursuanceClient extends EventEmitter<ClientEvents> implements Clien
   private flushing: Promise<void> = Promise.resolve();
   private readonly cursorCache: Record<string, number>;
   private closed = false;
+  /** Why the last delivered events could not be stored; they wait in the queue. */
+  private storeFailure: Error | null = null;
 
   private constructor(
     readonly ports: ClientPorts,
@@ -446,18 +448,23 @@ export class PursuanceClient extends EventEmitter<ClientEvents> implements Clien
     return this.vias.has(via);
   }
 
-  /** Wait until every delivered event has been stored and folded. */
+  /** Wait until every delivered event has been stored and folded; throws the store's error while it cannot store them. */
   async flushed(): Promise<void> {
     let f: Promise<void>;
+    let retried = false;
     do {
       f = this.flushing;
       await f;
+      if (f === this.flushing && this.storeFailure) {
+        if (retried) throw this.storeFailure;
+        retried = true;
+        this.onDelivered([]); // the store may answer again by now
+      }
     } while (f !== this.flushing || this.queue.length > 0);
   }
 
-  /** Waiting goes through the timer port when one is given (tests that drive time). */
   sleep(ms: number): Promise<void> {
-    return new Promise((r) => (this.ports.setTimer ? this.ports.setTimer(r, ms) : setTimeout(r, ms)));
+    return new Promise((r) => void this.ports.setTimer(r, ms));
   }
 
   /** Do whatever key duties are due now (long-running hosts call this now and then). */
@@ -478,14 +485,33 @@ export class PursuanceClient extends EventEmitter<ClientEvents> implements Clien
 
   private onDelivered(evs: SignedEvent[]) {
     this.queue.push(...evs);
-    this.flushing = this.flushing.then(() => this.drain()).catch((e: Error) => void this.emit("error", e));
+    this.flushing = this.flushing.then(() => this.drain()).catch((e: Error) => this.failed(e));
+  }
+
+  /** A host that does not listen for errors still hears of them, in its log. */
+  private failed(e: Error): void {
+    if (!this.emit("error", e)) this.ports.log?.(`pursuance ${this.id.slice(0, 12)}: ${e.message}`);
+  }
+
+  protected override listenerFailed(e: unknown): void {
+    this.ports.log?.(`a listener of the pursuance client failed: ${e instanceof Error ? e.message : String(e)}`);
   }
 
   private async drain(): Promise<void> {
     if (this.queue.length === 0) return;
     const evs = this.queue;
     this.queue = [];
-    await this.ports.store.saveEvents(evs.map((e) => ({ id: toHex(e.id), bytes: e.bytes })));
+    try {
+      await this.ports.store.saveEvents(evs.map((e) => ({ id: toHex(e.id), bytes: e.bytes })));
+      this.storeFailure = null;
+    } catch (e) {
+      this.storeFailure = e instanceof Error ? e : new Error(String(e));
+      // Not stored, so not folded: keep them first in line for the next try
+      // (a later delivery, or the retry below), never dropped.
+      this.queue = [...evs, ...this.queue];
+      if (!this.closed) this.ports.setTimer(() => this.onDelivered([]), 1_000, true);
+      throw e;
+    }
     await this.process(evs);
   }
 

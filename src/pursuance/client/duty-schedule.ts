@@ -38,10 +38,5 @@ export function schedule(c: ClientCore, key: string, first: boolean, stillNeeded
     return void queueMicrotask(run);
   }
   const ms = c.opts.fallbackDutyMs ?? DEFAULT_FALLBACK_MS;
-  const timer = c.ports.setTimer ? c.ports.setTimer(run, ms) : (() => {
-    const t = setTimeout(run, ms);
-    t.unref?.();
-    return { cancel: () => clearTimeout(t) };
-  })();
-  c.duty.timers.set(key, timer);
+  c.duty.timers.set(key, c.ports.setTimer(run, ms, true));
 }

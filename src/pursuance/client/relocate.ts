@@ -109,9 +109,9 @@ export async function moveRelays(c: PursuanceClient, to: string[], o: RelocateOp
     const wait = o.noticeWaitMs ?? 10_000;
     const landed = await Promise.allSettled(
       held.map((url) => {
-        let t: NodeJS.Timeout | undefined;
-        const late = new Promise<never>((_, rej) => (t = setTimeout(() => rej(new Error("no answer")), wait)));
-        return Promise.race([c.group.postTo(url, c.session.frameFor(ev)).then(() => url), late]).finally(() => clearTimeout(t));
+        let t: { cancel(): void } | undefined;
+        const late = new Promise<never>((_, rej) => (t = c.ports.setTimer(() => rej(new Error("no answer")), wait)));
+        return Promise.race([c.group.postTo(url, c.session.frameFor(ev)).then(() => url), late]).finally(() => t?.cancel());
       }),
     );
     const noticeOn = landed.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));

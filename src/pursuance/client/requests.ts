@@ -246,8 +246,7 @@ export async function askToJoin(ports: ClientPorts, identity: SignKeyPair, addr:
       await new Promise<void>((res) => {
         wake = res;
         const ms = Math.min(500, Math.max(1, end - ports.now()));
-        if (ports.setTimer) ports.setTimer(res, ms);
-        else setTimeout(res, ms);
+        ports.setTimer(res, ms);
       });
       if (!verdict && ports.now() >= next) {
         next = ports.now() + (o.repostMs ?? 20_000);
