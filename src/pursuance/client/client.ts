@@ -13,13 +13,14 @@ import { encodeBody, type Body, type KeyRef } from "../events.js";
 import { parseBody } from "../events-parse.js";
 import { Fold } from "../fold.js";
 import type { Invite } from "../invite.js";
-import { givesKeys, KeyRing } from "../keyring.js";
+import { KeyRing } from "../keyring.js";
 import { toPEvent } from "../pevent.js";
 import type { ClientPorts } from "../ports.js";
 import type { Rules } from "../rules.js";
-import { NO_KEY, entitled, epochOfKeyId, type PursuanceState } from "../state.js";
+import { NO_KEY, entitled, type PursuanceState } from "../state.js";
 import { stateHash } from "../state-hash.js";
 import { runDuties } from "./duties.js";
+import { KeyCustody } from "./key-custody.js";
 import { Listeners } from "./listeners.js";
 import { onRequestFrame, watchRequests } from "./requests.js";
 import { onLinkFrame } from "./link-frames.js";
@@ -60,6 +61,7 @@ export class PursuanceClient extends Listeners<ClientEvents> implements ClientCo
   readonly group: Group;
   readonly duty: DutyState = { inflight: new Set(), timers: new Map(), carried: new Set() };
   readonly rv: RvState = newRvState();
+  readonly keys: KeyCustody;
   private queue: SignedEvent[] = [];
   private flushing: Promise<void> = Promise.resolve();
   private readonly cursorCache: Record<string, number>;
@@ -79,6 +81,7 @@ export class PursuanceClient extends Listeners<ClientEvents> implements ClientCo
     this.ring = new KeyRing(ports.crypto, identity);
     this.fold = new Fold({ crypto: ports.crypto, genesisId: config.pursuanceId || null });
     this.session = new GroupSession({ crypto: ports.crypto, identity, groupId: fromHex(config.groupId), epochs: [], now: ports.now });
+    this.keys = new KeyCustody({ ring: this.ring, session: this.session, store: ports.store, ...(ports.log ? { log: ports.log } : {}) });
     this.cursorCache = cursors;
     const cursorPort: CursorPort = { get: (r) => this.cursorCache[r] ?? 0, set: (r, s) => void (this.cursorCache[r] = s) };
     this.group = new Group({
@@ -119,8 +122,8 @@ export class PursuanceClient extends Listeners<ClientEvents> implements ClientCo
     const groupId = o.groupId ?? toHex(ports.crypto.randomBytes(32));
     const c = new PursuanceClient(ports, identity, { pursuanceId: "", groupId, relays: [...o.relays], name: o.name }, {}, o);
     const body = genesisBody(c.actor, o);
-    for (const k of c.ring.all()) await c.learnKey(k.scope, k.key);
-    c.applyWriteEpoch();
+    for (const k of c.ring.all()) await c.keys.learn(k.scope, k.key);
+    c.keys.applyWriteEpoch(c.state);
     await c.start();
     // The pursuance id is the genesis hash, known once it is signed.
     const ev = await c.group.publish(encodeBody(body));
@@ -135,7 +138,7 @@ export class PursuanceClient extends Listeners<ClientEvents> implements ClientCo
   /** Re-open a pursuance this member already holds (keys, events and cursors come from the store). */
   static async open(ports: ClientPorts, identity: SignKeyPair, config: ClientConfig, opts: ClientOptions = {}): Promise<PursuanceClient> {
     const c = new PursuanceClient(ports, identity, config, await ports.store.loadCursors(), opts);
-    for (const k of await ports.store.loadKeys()) await c.learnKey(k.scope, k.key, false);
+    for (const k of await ports.store.loadKeys()) await c.keys.learn(k.scope, k.key, false);
     const events: SignedEvent[] = [];
     for (const bytes of await ports.store.loadEvents()) {
       const m = decodeAndVerify(ports.crypto, bytes, false);
@@ -144,9 +147,9 @@ export class PursuanceClient extends Listeners<ClientEvents> implements ClientCo
     c.session.restore(events);
     const pevs = events.map(toPEvent);
     c.fold.add(pevs);
-    c.takeKeys();
-    await c.syncKeys();
-    c.applyWriteEpoch();
+    c.keys.take(c.fold.applied, c.state);
+    await c.keys.sync();
+    c.keys.applyWriteEpoch(c.state);
     // A joiner not let in yet asks again on start, even if its host did not keep `joining` (the bridge).
     const rv = c.ring.scope(RENDEZVOUS_SCOPE)[0];
     const mine = events.find((e) => e.seq === 1 && toHex(e.author) === c.me);
@@ -172,7 +175,7 @@ export class PursuanceClient extends Listeners<ClientEvents> implements ClientCo
     c.session.restore([ev]);
     // Kept with our keys, so any host that reopens this store asks again (see open).
     const secret = rendezvousSecret(ports.crypto, invite.inviteSeed);
-    await c.learnKey(RENDEZVOUS_SCOPE, secret);
+    await c.keys.learn(RENDEZVOUS_SCOPE, secret);
     c.config.joining = { rendezvous: toB64(secret), join: toHex(ev.id) };
     await c.start();
     return c;
@@ -216,12 +219,12 @@ export class PursuanceClient extends Listeners<ClientEvents> implements ClientCo
     let took = 0;
     for (const r of refs)
       if (this.ring.open("group", r.keyId, r.sealed)) {
-        this.outOfBand.add(r.keyId);
+        this.keys.tookOutOfBand(r.keyId);
         took++;
       }
     if (took === 0) return;
-    await this.syncKeys();
-    const fresh = this.applyWriteEpoch();
+    await this.keys.sync();
+    const fresh = this.keys.applyWriteEpoch(this.state);
     await this.group.watchNewTags(fresh.length > 0 ? fresh : this.session.tags);
   }
 
@@ -518,10 +521,10 @@ export class PursuanceClient extends Listeners<ClientEvents> implements ClientCo
   private async process(evs: SignedEvent[]): Promise<void> {
     const pevs = evs.map(toPEvent);
     this.fold.add(pevs);
-    this.takeKeys();
-    await this.syncKeys();
+    this.keys.take(this.fold.applied, this.state);
+    await this.keys.sync();
     this.followRelays();
-    const fresh = this.applyWriteEpoch();
+    const fresh = this.keys.applyWriteEpoch(this.state);
     if (fresh.length > 0) await this.group.watchNewTags(fresh);
     if (this.session.log.pendingCount === 0) for (const [r, s] of Object.entries(this.cursorCache)) await this.ports.store.saveCursor(r, s);
     if (this.config.joining && this.admitted()) delete this.config.joining;
@@ -533,96 +536,5 @@ export class PursuanceClient extends Listeners<ClientEvents> implements ClientCo
       forwardDuties(this);
       runDuties(this);
     }
-  }
-
-  private readonly keptKeys = new Set<string>();
-  /** Applied events whose keys we took (or tried to); an event the fold rejects again leaves it. */
-  private readonly keysTaken = new Set<string>();
-  /** Keys handed to us this session outside the log (generated, an invite, a rendezvous, an escrow). */
-  private readonly outOfBand = new Set<string>();
-  /** Per event, the ids of the keys it seals to us (a pure function of its body). */
-  private readonly sealedToUs = new Map<string, string[]>();
-
-  /**
-   * Take keys sealed to us only from events the fold applied, then file every
-   * key we hold under the scope the state names it in: a rejected event (a
-   * share of a key it may not share) can neither give us a key nor label one.
-   * A rotation's key is taken whatever its verdict, for reading only: one that
-   * lost a race (or whose author was removed concurrently) was current for
-   * whoever folded it first, who may have written in its epoch; it becomes
-   * current here only if the state names it so.
-   * The keys we use are a function of the applied set, not of arrival order: a
-   * key some event seals to us, that no applied event (nor any rotation) seals
-   * to us and that we did not get outside the log, is dropped, so a grant that
-   * was applied for a moment (before its author's concurrent removal arrived)
-   * leaves nothing behind; it comes back if a refold applies the event again.
-   */
-  private takeKeys(): void {
-    const sealed = new Set<string>();
-    const authorised = new Set<string>();
-    for (const a of this.fold.applied) {
-      const body = a.event.body;
-      if (!body) continue;
-      let ids = this.sealedToUs.get(a.event.id);
-      if (ids === undefined) this.sealedToUs.set(a.event.id, (ids = this.ring.sealedIds(body, a.event.author)));
-      const authorises = givesKeys(body, a.rejected);
-      for (const id of ids) {
-        sealed.add(id);
-        if (authorises) authorised.add(id);
-      }
-      if (!authorises) {
-        this.keysTaken.delete(a.event.id);
-        continue;
-      }
-      if (this.keysTaken.has(a.event.id)) continue;
-      this.keysTaken.add(a.event.id);
-      this.ring.ingest(body);
-    }
-    for (const id of sealed) if (!authorised.has(id) && !this.outOfBand.has(id)) this.ring.drop(id);
-    for (const [scope, k] of this.state.keys) for (const id of k.history) this.ring.label(id, scope);
-  }
-
-  /** Keep a key: into the ring, and later (syncKeys) into the store and, for group keys, the session. */
-  private async learnKey(scope: string, key: Uint8Array, persist = true): Promise<void> {
-    const h = this.ring.add(scope, key);
-    // A stored key may have come from an event: the log, not the store, says whether it still stands.
-    if (!persist) this.keptKeys.add(h.keyId);
-    else this.outOfBand.add(h.keyId);
-    await this.syncKeys();
-  }
-
-  /** Every key in the ring is stored before use, and every group key is an epoch we can read. */
-  async syncKeys(): Promise<void> {
-    for (const h of this.ring.all()) {
-      if (!this.keptKeys.has(h.keyId)) {
-        await this.ports.store.saveKey(h.scope, h.key);
-        this.keptKeys.add(h.keyId);
-      }
-      if (h.scope !== "group") continue;
-      const epoch = epochOfKeyId(h.keyId);
-      if (this.session.hasEpoch(epoch)) continue;
-      try {
-        this.session.addEpoch(epoch, h.key);
-      } catch (e) {
-        // Two keys whose ids share 32 bits: astronomically unlikely, and the second is useless to us.
-        this.ports.log?.(`ignoring group key ${h.keyId}: ${(e as Error).message}`);
-      }
-    }
-  }
-
-  /** Tags the relays were told about; null until the first connection subscribes to all we know. */
-  private knownTags: Set<string> | null = null;
-
-  /** Write in the epoch of the group key the state names current (when we hold it). Returns tags new since the last call. */
-  applyWriteEpoch(): string[] {
-    const cur = this.state.keys.get("group");
-    if (cur && this.ring.get(cur.keyId) && this.session.hasEpoch(epochOfKeyId(cur.keyId))) this.session.setWriteEpoch(epochOfKeyId(cur.keyId));
-    if (this.knownTags === null) {
-      this.knownTags = new Set(this.session.tags);
-      return [];
-    }
-    const fresh = this.session.tags.filter((t) => !this.knownTags!.has(t));
-    for (const t of fresh) this.knownTags.add(t);
-    return fresh;
   }
 }
