@@ -59,6 +59,59 @@ describe("memory relay store: fair eviction cannot be turned against an honest p
     expect((await s.stats()).evictedThrough).toBeGreaterThan(mine.at(-1)!);
   });
 
+  it("ranks owners by all they hold under the count bound: one flooder's frames go first, fresh or not", async () => {
+    const s = new MemoryRelayStore();
+    const b = bounds(1 << 30, 100);
+    const mine: number[] = [];
+    for (let i = 0; i < 40; i++) mine.push(await post(s, b, 100, "honest"));
+    for (let i = 0; i < 300; i++) await post(s, b, 100, "flooder");
+    expect(mine.filter((q) => s.holds(q))).toEqual(mine);
+  });
+
+  it("counts frames, not bytes, when the count bound breaks: a flood of tiny frames does not evict an owner of large ones", async () => {
+    const s = new MemoryRelayStore();
+    const b = bounds(64 << 20, 1_000);
+    const mine: number[] = [];
+    for (let i = 0; i < 100; i++) mine.push(await post(s, b, 20_000, "honest"));
+    for (let i = 0; i < 5_000; i++) await post(s, b, 4, "flooder");
+    expect(mine.filter((q) => s.holds(q)).length).toBe(100);
+  });
+
+  it("a one-frame store (maxMessages 1) keeps the newest frame, not an earlier poster's", async () => {
+    const s = new MemoryRelayStore();
+    const b = bounds(1 << 30, 1);
+    const theirs = await post(s, b, 4, "attacker");
+    for (let i = 0; i < 5; i++) {
+      const seq = await post(s, b, 500, "honest");
+      expect(s.holds(seq)).toBe(true);
+    }
+    expect(s.holds(theirs)).toBe(false);
+  });
+
+  it("property: a fetch of some tags (the per-tag index) returns exactly what a walk of the whole store would", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.record({ tag: fc.integer({ min: 0, max: 5 }), size: fc.integer({ min: 4, max: 400 }), owner: fc.integer({ min: 0, max: 4 }) }), { minLength: 1, maxLength: 200 }),
+        fc.integer({ min: 3, max: 40 }),
+        fc.subarray([0, 1, 2, 3, 4, 5, 9], { minLength: 1 }),
+        fc.integer({ min: 0, max: 200 }),
+        fc.integer({ min: 1, max: 50 }),
+        async (posts, maxMessages, asked, since, limit) => {
+          const s = new MemoryRelayStore();
+          const b = bounds(6_000, maxMessages);
+          for (const p of posts) {
+            await s.append(`tag${p.tag}`, blob(p.size), 1, `o${p.owner}`);
+            await s.evict(b);
+          }
+          const tags = new Set(asked.map((t) => `tag${t}`));
+          const walked = (await s.range(since, null, Number.MAX_SAFE_INTEGER)).filter((f) => tags.has(f.tag)).slice(0, limit);
+          expect((await s.range(since, tags, limit)).map((f) => f.seq)).toEqual(walked.map((f) => f.seq));
+        },
+      ),
+      { numRuns: 80 },
+    );
+  });
+
   it("property: the newest frame is always held, the bounds hold, and no frame goes before half the store was posted after it", async () => {
     await fc.assert(
       fc.asyncProperty(

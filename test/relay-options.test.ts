@@ -71,10 +71,10 @@ describe("relay options that are each fine but break a promise together", () => 
     expect((err as RelayOptionError).option).toBe("maxTotalBufferedBytes");
   });
 
-  it("a blob limit above the whole store is refused when given, and a default one shrinks to the store: no post is acked and then evicted", async () => {
-    const err = await refused({ maxBytes: 4096, maxBlobBytes: 8192 });
+  it("a blob limit above half the store is refused when given, and a default one shrinks to half the store: no post is acked and then evicted early", async () => {
+    const err = await refused({ maxBytes: 4096, maxBlobBytes: 3000 });
     expect((err as RelayOptionError).option).toBe("maxBlobBytes");
-    expect((err as Error).message).toMatch(/acknowledged and then evicted/);
+    expect((err as Error).message).toMatch(/at most half of maxBytes \(2048\).*acknowledged and then evicted early/);
     const r = await startRelay({ maxBytes: 4096, powAdaptive: false });
     try {
       const c = new RelayClient({ url: r.url, crypto: await loadCrypto(), requestTimeoutMs: 2_000 }).start();
@@ -82,8 +82,8 @@ describe("relay options that are each fine but break a promise together", () => 
         await c.ready();
         const small = await c.post("dGFn", new Uint8Array(1000));
         expect(small.seq).toBeGreaterThan(0);
-        // 4,093 bytes of blob plus the 4-character tag is more than the store holds: refused, not acked.
-        const big: unknown = await c.post("dGFn", new Uint8Array(4093)).then(
+        // 2,045 bytes of blob plus the 4-character tag is more than half the store: refused, not acked.
+        const big: unknown = await c.post("dGFn", new Uint8Array(2045)).then(
           () => new Error("acknowledged"),
           (e: unknown) => e,
         );

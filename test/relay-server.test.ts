@@ -139,16 +139,16 @@ describe("relay cache bounds", () => {
   });
 
   it("holds and answers a fresh frame that alone outweighs every other owner: settled frames make room", async () => {
-    const r = await relay({ maxBytes: 10_000 });
-    const x = await client(r);
+    const r = await relay({ maxBytes: 20_000 });
+    const xs = [await client(r), await client(r), await client(r)];
     const y = await client(r);
-    const old = await x.post(A, Buffer.alloc(3000, 1));
-    expect(old.op).toBe("posted");
-    // Y's frame alone makes Y the largest owner; fairness acts only on settled
-    // frames (half the store posted after them), so X's frame is what goes.
-    const big = await y.post(B, Buffer.alloc(8000, 2));
+    const old: number[] = [];
+    for (const [i, x] of xs.entries()) old.push((await x.post(A, Buffer.alloc(4000, i))).seq);
+    // Y's frame alone makes Y the largest owner, but it is fresh: the oldest
+    // settled frame (half the store posted after it) is what goes.
+    const big = await y.post(B, Buffer.alloc(9500, 9));
     expect(big.op).toBe("posted");
-    expect((await y.fetch({ since: 0 })).frames.map((f) => f.seq)).toEqual([big.seq]);
+    expect((await y.fetch({ since: 0 })).frames.map((f) => f.seq)).toEqual([old[1], old[2], big.seq]);
   });
 
   it("answers `posted` to a large frame while 40 one-frame connections fill the store, and keeps it while they post on", async () => {

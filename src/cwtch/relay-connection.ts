@@ -271,7 +271,7 @@ export class RelayConnection {
     const blob = fromB64Canonical(f.blob);
     if (!blob || blob.length === 0) throw new FrameError("bad-frame", "post.blob must be non-empty canonical base64url", f.rid);
     if (blob.length > o.maxBlobBytes) throw new FrameError("too-large", `blob is ${blob.length} bytes, max ${o.maxBlobBytes}`, f.rid);
-    if (frameBytes(f.tag, blob) > o.maxBytes) throw new FrameError("too-large", `frame is ${frameBytes(f.tag, blob)} bytes with its tag, more than this relay's whole store (${o.maxBytes})`, f.rid);
+    if (frameBytes(f.tag, blob) > o.maxBytes / 2) throw new FrameError("too-large", `frame is ${frameBytes(f.tag, blob)} bytes with its tag, more than half this relay's store (${o.maxBytes})`, f.rid);
     const bits = this.ctx.pow.required(this.ctx.now());
     if (bits > 0 && crypto) {
       // Name the difficulty in the error: it may have risen since this client's hello.
@@ -308,12 +308,24 @@ export class RelayConnection {
     // and caught-up then names a cursor the client can resume from exactly.
     const st = await store.stats();
     // Only losses among the asked tags count: a flood of other tags being evicted is not this group's loss.
-    const lost = tags && store.evictedThroughFor ? store.evictedThroughFor(tags) : st.evictedThrough;
-    if (since < lost) this.send({ op: "pruned", rid: f.rid, requested: since, oldest: st.oldest });
+    // Asked at the start, before each page where the store knows per tag
+    // (cheaply), and at the end: eviction during a slow fetch may take frames
+    // ahead of its cursor, and that loss is reported as well.
+    const perTag = tags !== null && store.evictedThroughFor !== undefined;
+    let pruned = false;
+    const reportLoss = async (cursor: number): Promise<void> => {
+      if (pruned) return;
+      const lost = perTag ? store.evictedThroughFor!(tags!) : (await store.stats()).evictedThrough;
+      if (Math.min(lost, st.latest) <= cursor) return;
+      pruned = true;
+      this.send({ op: "pruned", rid: f.rid, requested: since, oldest: (await store.stats()).oldest });
+    };
+    await reportLoss(since);
     let cursor = since;
     let left = f.limit ?? Number.MAX_SAFE_INTEGER;
     while (left > 0 && cursor < st.latest && ws.readyState === WebSocket.OPEN) {
       const want = Math.min(pageFrames, left);
+      if (perTag) await reportLoss(cursor);
       const page = await store.range(cursor, tags, want);
       const texts: string[] = [];
       for (const fr of page) {
@@ -334,6 +346,8 @@ export class RelayConnection {
       if (this.shedding) return;
       if (page.length < want) break;
     }
+    // A fetch stopped by its limit leaves what lies past its cursor to the next one.
+    if (!this.shedding && left > 0) await reportLoss(cursor);
     this.send({ op: "caught-up", rid: f.rid, latest: left === 0 ? cursor : st.latest });
   }
 

@@ -6,12 +6,17 @@
 // Size eviction is fair between owners (who posted: an address, or one
 // connection where every client arrives over loopback, as through Tor): it
 // takes the oldest frame of whoever holds the most, so a flooder evicts its
-// own frames long before an honest group's. Owners are cheap to multiply, so
-// fairness acts only on *settled* frames, those with at least half the store
-// (bytes or frames) posted after them: a fresh frame is never taken by
-// fairness, whatever many connections hold, and no frame goes before half the
-// store has been posted after it. Age eviction stays oldest-first.
+// own frames long before an honest group's: owners are ranked by all they
+// hold, by bytes or by frames as the broken bound says. Owners are cheap to
+// multiply over loopback, so only *settled* frames may go, those with at least
+// half the store (bytes or frames) posted after them: a fresh frame is never
+// taken, however many connections hold the rest, and no frame goes before half
+// the store has been posted after it (the relay takes no frame larger than
+// half the store, so something is always settled when a bound breaks). Age
+// eviction stays oldest-first. A per-tag index serves fetches of a few tags
+// without walking the store.
 import { randomBytes } from "node:crypto";
+import { OwnerHeap, type HeapOwner } from "./relay-owner-heap.js";
 import { copyAndDigest, frameBytes, RelayStoreError, type EvictBounds, type RelayStats, type RelayStore, type StoredFrame } from "./relay-store.js";
 
 /** What one frame costs its owner beyond its bytes: many tiny frames are not free. */
@@ -19,29 +24,26 @@ const FRAME_OVERHEAD = 1024;
 /** Tags whose evictions are remembered one by one; beyond, they fold into one floor. */
 const MAX_TAG_MEMORY = 100_000;
 
-interface Owner {
-  id: string;
+interface Owner extends HeapOwner {
+  /** Its held frames, oldest first (evicted ones skipped lazily). */
   queue: Held[];
   qhead: number;
-  count: number;
-  cost: number;
 }
 
 interface Held extends StoredFrame {
   key: string;
   size: number;
-  ownerId: string;
-  /** Set once the frame is settled: only settled frames count for their owner. */
-  owner: Owner | null;
+  owner: Owner;
   /** Bytes and frames posted to the store up to and including this one. */
   postedBytes: number;
   postedFrames: number;
   gone: boolean;
 }
 
-interface HeapEntry {
-  owner: Owner;
-  cost: number;
+/** One tag's frames in seq order, so a fetch of a few tags never walks the whole store. */
+interface TagFrames {
+  list: Held[];
+  live: number;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -55,13 +57,15 @@ export class MemoryRelayStore implements RelayStore {
   private evictedThrough = 0;
   private readonly byDigest = new Map<string, number>();
   private readonly owners = new Map<string, Owner>();
+  /** Owners by bytes held (the byte bound) and by frames held (the count bound). */
+  private readonly byCost = new OwnerHeap<Owner>((o) => o.cost);
+  private readonly byCount = new OwnerHeap<Owner>((o) => o.count);
+  private readonly byTag = new Map<string, TagFrames>();
   /** Everything ever appended (not duplicates): how far later posts have pushed each frame. */
   private postedBytes = 0;
   private postedFrames = 0;
-  /** Frames up to this seq are settled (given to their owners). */
+  /** Frames up to this seq are settled: fairness may take them. */
   private settledThrough = 0;
-  /** Max-heap by owner cost; stale entries (cost changed) are skipped when popped. */
-  private heap: HeapEntry[] = [];
   /** tag -> highest evicted seq, in update order (re-inserted on update). */
   private readonly tagEvicted = new Map<string, number>();
   /** Highest seq of tag entries forgotten to keep tagEvicted bounded. */
@@ -84,8 +88,21 @@ export class MemoryRelayStore implements RelayStore {
     const size = frameBytes(tag, blob);
     this.postedBytes += size;
     this.postedFrames++;
-    const h: Held = { seq, tag, blob: copy, at: now, key, size, ownerId: owner, owner: null, postedBytes: this.postedBytes, postedFrames: this.postedFrames, gone: false };
+    let o = this.owners.get(owner);
+    if (!o) this.owners.set(owner, (o = { id: owner, queue: [], qhead: 0, count: 0, cost: 0 }));
+    const h: Held = { seq, tag, blob: copy, at: now, key, size, owner: o, postedBytes: this.postedBytes, postedFrames: this.postedFrames, gone: false };
     this.frames.push(h);
+    o.queue.push(h);
+    o.count++;
+    o.cost += size + FRAME_OVERHEAD;
+    this.byCost.push(o);
+    this.byCount.push(o);
+    this.byCost.trim(this.owners.values(), this.owners.size);
+    this.byCount.trim(this.owners.values(), this.owners.size);
+    let t = this.byTag.get(tag);
+    if (!t) this.byTag.set(tag, (t = { list: [], live: 0 }));
+    t.list.push(h);
+    t.live++;
     this.byDigest.set(key, seq);
     this.bytes += size;
     this.live++;
@@ -95,12 +112,25 @@ export class MemoryRelayStore implements RelayStore {
   async range(since: number, tags: ReadonlySet<string> | null, limit: number): Promise<StoredFrame[]> {
     this.check();
     const out: StoredFrame[] = [];
-    const f = this.frames;
-    for (let i = this.firstAfter(since); i < f.length && out.length < limit; i++) {
-      const h = f[i]!;
-      if (!h.gone && (tags === null || tags.has(h.tag))) out.push({ seq: h.seq, tag: h.tag, blob: h.blob, at: h.at });
+    if (tags === null) {
+      const f = this.frames;
+      for (let i = firstAfter(f, this.head, since); i < f.length && out.length < limit; i++) {
+        const h = f[i]!;
+        if (!h.gone) out.push({ seq: h.seq, tag: h.tag, blob: h.blob, at: h.at });
+      }
+      return out;
     }
-    return out;
+    for (const tag of tags) {
+      const l = this.byTag.get(tag)?.list;
+      if (!l) continue;
+      let n = 0;
+      for (let i = firstAfter(l, 0, since); i < l.length && n < limit; i++) {
+        const h = l[i]!;
+        if (!h.gone) out.push({ seq: h.seq, tag: h.tag, blob: h.blob, at: h.at }), n++;
+      }
+    }
+    if (tags.size > 1) out.sort((a, b) => a.seq - b.seq);
+    return out.length > limit ? out.slice(0, limit) : out;
   }
 
   needsEviction(b: EvictBounds): boolean {
@@ -114,15 +144,18 @@ export class MemoryRelayStore implements RelayStore {
     for (let h = this.oldestLive(); h && h.at < b.olderThan; h = this.oldestLive()) this.remove(h), n++;
     this.settle(b);
     while (this.live > 0 && (this.live > b.maxMessages || this.bytes > b.maxBytes)) {
-      const o = this.largestOwner();
-      // Nothing settled: the unsettled half alone breaks a bound (one frame
-      // near the store's size), and only then does the oldest go regardless.
-      if (!o) {
-        this.remove(this.oldestLive()!);
-      } else {
+      // Owners are ranked by all they hold, by the bound that is broken; only
+      // a settled frame of theirs may go. Otherwise (the largest owner holds
+      // only fresh frames) the oldest frame goes, which is settled whenever
+      // anything is: a fresh frame is never taken while a settled one exists.
+      const o = (this.live > b.maxMessages ? this.byCount : this.byCost).top((x) => this.owners.get(x.id) === x);
+      let h: Held | undefined;
+      if (o) {
         while (o.queue[o.qhead]!.gone) o.qhead++;
-        this.remove(o.queue[o.qhead]!);
+        h = o.queue[o.qhead]!;
       }
+      if (!h || h.seq > this.settledThrough) h = this.oldestLive()!;
+      this.remove(h);
       n++;
     }
     this.compact();
@@ -130,7 +163,7 @@ export class MemoryRelayStore implements RelayStore {
   }
 
   holds(seq: number): boolean {
-    const i = this.firstAfter(seq - 1);
+    const i = firstAfter(this.frames, this.head, seq - 1);
     const h = this.frames[i];
     return h !== undefined && h.seq === seq && !h.gone;
   }
@@ -152,31 +185,28 @@ export class MemoryRelayStore implements RelayStore {
     this.frames = [];
     this.head = 0;
     this.live = 0;
-    this.heap = [];
+    this.byCost.clear();
+    this.byCount.clear();
     this.owners.clear();
+    this.byTag.clear();
     this.byDigest.clear();
     this.tagEvicted.clear();
   }
 
-  /** Give each frame with half the store posted after it to its owner, in seq order. */
+  /**
+   * Settled: half the store (its bytes, or its frames, at least one) posted
+   * after a frame. Settling follows seq order, so the settled frames are the
+   * oldest ones, up to settledThrough.
+   */
   private settle(b: EvictBounds): void {
     const byBytes = Math.floor(b.maxBytes / 2);
-    const byFrames = Math.floor(b.maxMessages / 2);
+    const byFrames = Math.max(1, Math.floor(b.maxMessages / 2));
     const f = this.frames;
-    for (let i = this.firstAfter(this.settledThrough); i < f.length; i++) {
+    for (let i = firstAfter(f, this.head, this.settledThrough); i < f.length; i++) {
       const h = f[i]!;
       if (this.postedBytes - h.postedBytes < byBytes && this.postedFrames - h.postedFrames < byFrames) break;
       this.settledThrough = h.seq;
-      if (h.gone) continue;
-      let o = this.owners.get(h.ownerId);
-      if (!o) this.owners.set(h.ownerId, (o = { id: h.ownerId, queue: [], qhead: 0, count: 0, cost: 0 }));
-      h.owner = o;
-      o.queue.push(h);
-      o.count++;
-      o.cost += h.size + FRAME_OVERHEAD;
-      this.heapPush({ owner: o, cost: o.cost });
     }
-    this.trimHeap();
   }
 
   private oldestLive(): Held | undefined {
@@ -192,30 +222,35 @@ export class MemoryRelayStore implements RelayStore {
     this.bytes -= h.size;
     this.live--;
     this.evictedThrough = Math.max(this.evictedThrough, h.seq);
-    const o = h.owner;
-    if (o) this.disown(h, o);
+    this.disown(h);
+    const t = this.byTag.get(h.tag)!;
+    if (--t.live === 0) this.byTag.delete(h.tag);
+    else if (t.list.length > 64 && t.live * 2 < t.list.length) t.list = t.list.filter((x) => !x.gone);
+    // Fairness evicts out of seq order: a tag's mark is the highest seq it lost, never lowered.
+    const mark = Math.max(this.tagEvicted.get(h.tag) ?? 0, h.seq);
     this.tagEvicted.delete(h.tag);
-    this.tagEvicted.set(h.tag, h.seq);
+    this.tagEvicted.set(h.tag, mark);
     if (this.tagEvicted.size > MAX_TAG_MEMORY) {
-      const [t, seq] = this.tagEvicted.entries().next().value as [string, number];
-      this.tagEvicted.delete(t);
+      const [oldTag, seq] = this.tagEvicted.entries().next().value as [string, number];
+      this.tagEvicted.delete(oldTag);
       this.tagFloor = Math.max(this.tagFloor, seq);
     }
   }
 
-  private disown(h: Held, o: Owner): void {
-    h.owner = null;
+  private disown(h: Held): void {
+    const o = h.owner;
     o.count--;
     o.cost -= h.size + FRAME_OVERHEAD;
     if (o.count === 0) {
       this.owners.delete(o.id);
       o.queue = [];
       o.qhead = 0;
-    } else {
-      while (o.queue[o.qhead]?.gone) o.qhead++;
-      if (o.qhead > 1024 && o.qhead * 2 > o.queue.length) (o.queue = o.queue.slice(o.qhead)), (o.qhead = 0);
-      this.heapPush({ owner: o, cost: o.cost });
+      return;
     }
+    while (o.queue[o.qhead]?.gone) o.qhead++;
+    if (o.qhead > 1024 && o.qhead * 2 > o.queue.length) (o.queue = o.queue.slice(o.qhead)), (o.qhead = 0);
+    this.byCost.push(o);
+    this.byCount.push(o);
   }
 
   /** Drop tombstones once they are half the index. */
@@ -228,68 +263,22 @@ export class MemoryRelayStore implements RelayStore {
       this.frames = f.slice(this.head);
       this.head = 0;
     }
-    this.trimHeap();
-  }
-
-  /** Every cost change pushes an entry; rebuild before stale ones pile up. */
-  private trimHeap(): void {
-    if (this.heap.length <= 4 * this.owners.size + 1024) return;
-    this.heap = [];
-    for (const o of this.owners.values()) this.heapPush({ owner: o, cost: o.cost });
-  }
-
-  private largestOwner(): Owner | undefined {
-    while (this.heap.length > 0) {
-      const top = this.heap[0]!;
-      if (top.owner.count > 0 && top.cost === top.owner.cost && this.owners.get(top.owner.id) === top.owner) return top.owner;
-      this.heapPop();
-    }
-    return undefined;
-  }
-
-  private heapPush(e: HeapEntry): void {
-    const a = this.heap;
-    a.push(e);
-    let i = a.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (a[p]!.cost >= a[i]!.cost) break;
-      [a[p], a[i]] = [a[i]!, a[p]!];
-      i = p;
-    }
-  }
-
-  private heapPop(): void {
-    const a = this.heap;
-    const last = a.pop()!;
-    if (a.length === 0) return;
-    a[0] = last;
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < a.length && a[l]!.cost > a[m]!.cost) m = l;
-      if (r < a.length && a[r]!.cost > a[m]!.cost) m = r;
-      if (m === i) break;
-      [a[m], a[i]] = [a[i]!, a[m]!];
-      i = m;
-    }
-  }
-
-  /** Index of the first indexed frame with seq > since. */
-  private firstAfter(since: number): number {
-    let lo = this.head;
-    let hi = this.frames.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.frames[mid]!.seq <= since) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    this.byCost.trim(this.owners.values(), this.owners.size);
+    this.byCount.trim(this.owners.values(), this.owners.size);
   }
 
   private check(): void {
     if (this.closed) throw new RelayStoreError("memory relay store is closed");
   }
+}
+
+/** Index in `list` (from `lo`) of the first frame with seq > since; frames are in seq order. */
+function firstAfter(list: readonly StoredFrame[], lo: number, since: number): number {
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (list[mid]!.seq <= since) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

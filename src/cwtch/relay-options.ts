@@ -96,17 +96,18 @@ export const FRAME_OVERHEAD_BYTES = 24 * 1024;
  * a post and then evicts it at once (a blob larger than the whole store) loses
  * accepted data; one whose per-connection buffer is smaller than one largest
  * frame sheds every client that posts. Given explicitly, such a pair is
- * refused, naming both; a default blob limit above a small store shrinks to
- * the store instead. Returns the blob limit to use.
+ * refused, naming both; a default blob limit above half a small store shrinks
+ * to half the store instead. Returns the blob limit to use.
  */
 export function crossCheckRelayOptions(
   given: Readonly<Record<string, unknown>>,
   o: { maxBytes: number; maxBlobBytes: number; maxBufferedBytes: number; maxTotalBufferedBytes: number },
 ): number {
   let maxBlob = o.maxBlobBytes;
-  if (maxBlob > o.maxBytes) {
-    if (given.maxBlobBytes !== undefined) throw new RelayOptionError("maxBlobBytes", maxBlob, `at most maxBytes (${o.maxBytes}): a larger post would be acknowledged and then evicted at once`);
-    maxBlob = o.maxBytes;
+  const half = Math.floor(o.maxBytes / 2);
+  if (maxBlob > half) {
+    if (given.maxBlobBytes !== undefined) throw new RelayOptionError("maxBlobBytes", maxBlob, `at most half of maxBytes (${half}): a fresh frame is kept until half the store is posted after it, so a larger post would be acknowledged and then evicted early`);
+    maxBlob = half;
   }
   const frame = Math.ceil((maxBlob * 4) / 3) + FRAME_OVERHEAD_BYTES;
   if (o.maxBufferedBytes < frame) throw new RelayOptionError("maxBufferedBytes", o.maxBufferedBytes, `at least ${frame}, one largest post frame (maxBlobBytes ${maxBlob} as base64 plus ${FRAME_OVERHEAD_BYTES}), or every client that posts one is shed`);
