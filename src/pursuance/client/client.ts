@@ -21,6 +21,7 @@ import { NO_KEY, entitled, type PursuanceState } from "../state.js";
 import { stateHash } from "../state-hash.js";
 import { runDuties } from "./duties.js";
 import { KeyCustody } from "./key-custody.js";
+import { RelaySet } from "./relay-set.js";
 import { Listeners } from "./listeners.js";
 import { onRequestFrame, watchRequests } from "./requests.js";
 import { onLinkFrame } from "./link-frames.js";
@@ -62,6 +63,7 @@ export class PursuanceClient extends Listeners<ClientEvents> implements ClientCo
   readonly duty: DutyState = { inflight: new Set(), timers: new Map(), carried: new Set() };
   readonly rv: RvState = newRvState();
   readonly keys: KeyCustody;
+  private readonly relaySet: RelaySet;
   private queue: SignedEvent[] = [];
   private flushing: Promise<void> = Promise.resolve();
   private readonly cursorCache: Record<string, number>;
@@ -90,6 +92,7 @@ export class PursuanceClient extends Listeners<ClientEvents> implements ClientCo
       ...(opts.repairDelayMs !== undefined ? { repairDelayMs: opts.repairDelayMs } : {}),
       ...(opts.repairIntervalMs !== undefined ? { repairIntervalMs: opts.repairIntervalMs } : {}),
     });
+    this.relaySet = new RelaySet({ group: this.group, config, connect: ports.connect, ...(ports.log ? { log: ports.log } : {}), state: () => this.fold.state });
     this.group.on("events", (evs) => this.onDelivered(evs));
     this.group.on("relayError", (url, e) => this.ports.log?.(`relay ${url}: ${e.message}`));
     this.group.on("side", (f) => (onSideFrame(this, f), onRequestFrame(this, f), onLinkFrame(this, f)));
@@ -231,7 +234,7 @@ export class PursuanceClient extends Listeners<ClientEvents> implements ClientCo
   /** Connect to every relay (the log's list once it has one, else the configured ones) and catch up. */
   async start(): Promise<void> {
     this.followRelays();
-    for (const url of [...this.config.relays, ...(this.config.extraRelays ?? [])]) if (!this.group.relayUrls.includes(url)) await this.group.addRelay(this.ports.connect(url));
+    await this.relaySet.connectConfigured();
     watchRendezvous(this);
     watchRequests(this);
     watchLinks(this);
@@ -241,11 +244,8 @@ export class PursuanceClient extends Listeners<ClientEvents> implements ClientCo
 
   /** Where the pursuance lives: the log's list (relays.set), else this client's configured one. */
   get relays(): string[] {
-    return this.state.relays ?? this.config.relays;
+    return this.relaySet.relays;
   }
-
-  /** Relays this client adds itself (changeRelays): it copies the whole history there; followers only connect. */
-  private readonly moveTo = new Set<string>();
 
   /**
    * Add or remove a relay for every member: a signed relays.set in the log,
@@ -254,67 +254,26 @@ export class PursuanceClient extends Listeners<ClientEvents> implements ClientCo
    * is on the added relay (never, while it does not answer).
    */
   async changeRelays(change: { add: string } | { remove: string }): Promise<{ relays: string[]; copied: Promise<void> }> {
-    const now = this.relays;
-    let next: string[];
-    if ("add" in change) {
-      if (now.includes(change.add)) throw new ActionError(`relay already configured: ${change.add}`, change.add);
-      next = [...now, change.add];
-    } else {
-      if (!now.includes(change.remove)) throw new ActionError(`no such relay: ${change.remove}`, change.remove);
-      if (now.length === 1) throw new ActionError("cannot remove the last relay", change.remove);
-      next = now.filter((u) => u !== change.remove);
-    }
-    if ("add" in change) this.moveTo.add(change.add);
-    try {
+    const next = this.relaySet.next(change);
+    return this.relaySet.moving("add" in change ? change.add : null, async () => {
       await this.publish({ t: "relays.set", relays: next });
-    } finally {
-      if ("add" in change) this.moveTo.delete(change.add);
-    }
-    const copied = "add" in change ? (this.relayMoves.get(change.add) ?? Promise.resolve()) : Promise.resolve();
-    return { relays: next, copied };
+      return next;
+    });
   }
 
-  private readonly relayMoves = new Map<string, Promise<void>>();
-
   /** Relays kept connected whatever the log says, while a move posts its notice there (see relocate.ts). */
-  readonly holdRelays = new Set<string>();
+  get holdRelays(): Set<string> {
+    return this.relaySet.held;
+  }
 
   /** Also read and post on `url`, for this client only, until the log names it (a recovery relay learned by hand). */
-  async useRelay(url: string): Promise<void> {
-    if (!this.relays.includes(url) && !this.config.extraRelays?.includes(url)) this.config.extraRelays = [...(this.config.extraRelays ?? []), url];
-    if (!this.group.relayUrls.includes(url)) await this.group.addRelay(this.ports.connect(url));
+  useRelay(url: string): Promise<void> {
+    return this.relaySet.use(url);
   }
 
   /** Connect to the log's relays (and our own extra ones) and leave the others; never waits on a relay (a dead one must not hold anyone). */
   followRelays(): void {
-    const want = this.state.relays;
-    if (want === null || this.closed) return;
-    const extra = (this.config.extraRelays ?? []).filter((u) => !want.includes(u));
-    if (extra.length > 0) this.config.extraRelays = extra;
-    else delete this.config.extraRelays;
-    const keep = new Set([...want, ...extra, ...this.holdRelays]);
-    for (const url of want) {
-      if (this.group.relayUrls.includes(url)) continue;
-      const move = this.group.addRelay(this.ports.connect(url), { moveHistory: this.moveTo.has(url) });
-      move.catch((e: Error) => this.ports.log?.(`relay ${url}: ${e.message}`));
-      this.relayMoves.set(url, move);
-    }
-    for (const url of this.group.relayUrls) if (!keep.has(url)) this.group.removeRelay(url);
-    if (want.join("\n") !== this.config.relays.join("\n")) this.config.relays.splice(0, this.config.relays.length, ...want);
-  }
-
-  async addRelay(url: string, moveHistory = true): Promise<void> {
-    if (this.config.relays.includes(url)) throw new ActionError(`relay already configured: ${url}`, url);
-    this.config.relays.push(url);
-    await this.group.addRelay(this.ports.connect(url), { moveHistory });
-  }
-
-  removeRelay(url: string): void {
-    const i = this.config.relays.indexOf(url);
-    if (i < 0) throw new ActionError(`no such relay: ${url}`, url);
-    if (this.config.relays.length === 1) throw new ActionError("cannot remove the last relay", url);
-    this.config.relays.splice(i, 1);
-    this.group.removeRelay(url);
+    if (!this.closed) this.relaySet.follow();
   }
 
   /**
