@@ -138,6 +138,12 @@ describe("bridge secrecy (real Synapse, relay, PostgreSQL)", () => {
     const root = await dan.waitFor(admin, "root #1", (e) => bodyOf(e).startsWith("📋 Task #1"));
     await dan.sendInThread(admin, root.event_id, `${SECRET} comment from dan`);
     await eventually("dan's comments folded", () => hosted.primary!.state.tasks.get(hosted.primary!.state.taskIds[0]!)!.comments.length === 2);
+    // Whatever the spelling (a root alias, a renamed subcommand) and whether or not the rules
+    // allow it, a command carrying a task's content leaves a room that may not read the task.
+    const retitle = await bob.send(main, `!task retitle 1 ${SECRET} as a new title`);
+    await alice.waitFor(main, "the retitle command redacted", (e) => e.event_id === retitle && Object.keys(e.content).length === 0);
+    const aliased = await bob.send(main, `!tasks comment 1 ${SECRET} through an alias`);
+    await alice.waitFor(main, "the aliased comment redacted", (e) => e.event_id === aliased && Object.keys(e.content).length === 0);
 
     await bridge.idle();
     for (const u of [bob, eve]) {

@@ -36,6 +36,12 @@ interface BaseSpec {
    * rules themselves (publish's dry run) still decide every action.
    */
   cap: Capability | null;
+  /**
+   * The argument that is task content (a comment, a close reason, a title):
+   * with the `id` argument it names the task whose readers alone may see it,
+   * so a host can take the command out of a room that may not (BotReply.contentOf).
+   */
+  content?: string;
   /** A further condition for `!help` to show it (e.g. holding the succession role): why not, or null. */
   shownTo?: (s: PursuanceState, me: string) => string | null;
 }

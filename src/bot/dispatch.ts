@@ -5,8 +5,9 @@
 import { ActionError } from "../pursuance/actions.js";
 import { BodyError } from "../pursuance/events.js";
 import { InviteError } from "../pursuance/invite.js";
-import { LookupError } from "../pursuance/views.js";
-import { findSpec, mayRun, parseInvocation, usageLine, whyNot, type CommandSpec } from "./command-spec.js";
+import { findTask, LookupError } from "../pursuance/views.js";
+import type { PursuanceState } from "../pursuance/state.js";
+import { findSpec, mayRun, parseInvocation, usageLine, whyNot, type CommandSpec, type Invocation } from "./command-spec.js";
 import { COMMAND_TABLE, ROOT_ALIASES, ROOTS } from "./command-table.js";
 import { Refusal, type BotContext, type BoundContext } from "./context.js";
 import { humanize } from "./refs.js";
@@ -74,17 +75,39 @@ export async function handleCommand(text: string, ctx: BotContext, table: readon
   }
   const { spec, used } = found;
   const usage = [usageLine(spec)];
+  // Parsed once, here: what the handler runs on and what the host learns (contentOf) come from the same words.
+  let inv: Invocation | undefined;
+  let badUsage: unknown;
+  try {
+    inv = parseInvocation(spec, table, tokens.slice(used));
+  } catch (e) {
+    badUsage = e;
+  }
+  const contentOf = inv && ctx.client ? taskContentOf(spec, inv, ctx.client.state) : undefined;
+  const about = (r: BotReply): BotReply => (contentOf ? { ...r, contentOf } : r);
   const refused = whyNot(spec, ctx, false);
-  if (refused) return errorReply(`refused: ${refused}`, usage);
+  if (refused) return about(errorReply(`refused: ${refused}`, usage));
 
   try {
-    const inv = parseInvocation(spec, table, tokens.slice(used));
-    return spec.room === "unbound" || spec.room === "any" || spec.room === "bound-any" ? await spec.run(inv, ctx) : await spec.run(inv, ctx as BoundContext);
+    if (!inv) throw badUsage;
+    return about(spec.room === "unbound" || spec.room === "any" || spec.room === "bound-any" ? await spec.run(inv, ctx) : await spec.run(inv, ctx as BoundContext));
   } catch (e) {
     const message = (e as Error)?.message ?? String(e);
     // Reasons name members by id prefix; say their names instead.
     const reason = ctx.client ? humanize(ctx.client.state, message) : message;
-    if (isRefusal(e)) return errorReply(reason, usage);
-    return errorReply(`failed: ${reason}`, usage, true);
+    if (isRefusal(e)) return about(errorReply(reason, usage));
+    return about(errorReply(`failed: ${reason}`, usage, true));
+  }
+}
+
+/** The task whose content this command carries, when it carries any and names a task that exists. */
+function taskContentOf(spec: CommandSpec, inv: Invocation, s: PursuanceState): string | undefined {
+  if (!spec.content || (inv.opt(spec.content) ?? "").trim() === "") return undefined;
+  const ref = inv.opt("id");
+  if (ref === undefined) return undefined;
+  try {
+    return findTask(s, ref).id;
+  } catch {
+    return undefined;
   }
 }

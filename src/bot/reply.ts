@@ -3,7 +3,17 @@
 // not itself Html: a title like "<script>" can never become markup.
 import type { TaskView } from "../pursuance/views.js";
 
-export type BotReply =
+export type BotReply = Answer & {
+  /**
+   * The id of the task whose content the command carried (a comment, a reason,
+   * a title), whatever the answer: a host takes the command out of a room
+   * that may not read that task. Set by the dispatcher from the command
+   * table, so no host parses the command again.
+   */
+  contentOf?: string;
+};
+
+type Answer =
   /** A result to post (m.notice or m.text); `react` when a ✅ on the command says it all. */
   | {
       kind: "ok";

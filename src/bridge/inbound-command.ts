@@ -2,7 +2,6 @@
 // answered in the room (or privately), and its words taken out of a room that
 // may not read the task they are about.
 import { handleCommand } from "../bot/dispatch.js";
-import { findTask } from "../pursuance/views.js";
 import type { MatrixEvent } from "./appservice-http.js";
 import { contextFor } from "./bot-context.js";
 import type { HostedPursuance } from "./hosted-pursuance.js";
@@ -26,22 +25,10 @@ export async function command(b: InboundHost, e: MatrixEvent, text: string, host
     await redactWithNote(b, e, `Removed the command that made task #${reply.task.num}: not everyone in this room may read it (readers: ${reply.task.readers.join(", ")}). It shows in the rooms of the roles that do.`);
     return;
   }
-  // Words typed about a task (a comment, a close reason, a new title) are its content too.
-  const ref = hosted ? TASK_TEXT_COMMAND.exec(text) : null;
-  if (hosted && ref && ref[2]!.trim() !== "") {
-    const s = hosted.primary?.state;
-    let taskId: string | null = null;
-    try {
-      taskId = s ? findTask(s, ref[1]!).id : null;
-    } catch {
-      taskId = null;
-    }
-    if (taskId && !(await hosted.roomMayShowTask(e.room_id, taskId))) {
-      await redactWithNote(b, e, `Removed a command from ${e.sender} about ${ref[1]}: it carries that task's content, and not everyone in this room may read it.`);
-    }
+  // Words typed about a task (a comment, a close reason, a new title) are its content too;
+  // the bot names the task from the command it parsed (contentOf).
+  if (hosted && reply.contentOf && !(await hosted.roomMayShowTask(e.room_id, reply.contentOf))) {
+    const num = hosted.primary?.state.tasks.get(reply.contentOf)?.num;
+    await redactWithNote(b, e, `Removed a command from ${e.sender} about task ${num !== undefined ? `#${num}` : reply.contentOf.slice(0, 12)}: it carries that task's content, and not everyone in this room may read it.`);
   }
 }
-
-/** `!task comment|close|done|update|edit <ref> <text…>`: the reference, and the text that follows it. */
-const TASK_TEXT_COMMAND = /^\s*!task\s+(?:comment|close|done|update|edit)\s+(#?\d+|[0-9a-f]{6,64})\b(.*)$/is;
-
