@@ -50,7 +50,10 @@ export interface ReaderKeys {
   me: string;
 }
 
-export function taskView(c: PursuanceClient, t: Task, reader?: ReaderKeys): TaskView {
+/** What reading a task needs of a client: its state, crypto and keys. */
+export type TaskReadingClient = Pick<PursuanceClient, "state" | "crypto" | "ring" | "identity" | "me">;
+
+export function taskView(c: TaskReadingClient, t: Task, reader?: ReaderKeys): TaskView {
   const s = c.state;
   const r = reader ?? { ring: c.ring, identity: c.identity, me: c.me };
   const key = openContentKey(c.crypto, r.ring, r.identity, r.me, t);
