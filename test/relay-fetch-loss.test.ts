@@ -70,4 +70,22 @@ describe("relay fetch: every loss among the asked tags is reported", () => {
     expect(end.latest).toBeGreaterThan(Math.max(...missing));
     expect(reader.received.find((f) => f.rid === 77 && f.op === "pruned")).toBeDefined();
   }, 60_000);
+
+  it("a fetch of everything (no tags) is told too, when eviction takes frames ahead of its cursor", async () => {
+    const r = await relay({ maxMessages: 200, fetchPageSize: 1 });
+    const poster = await client(r);
+    for (let i = 0; i < 200; i++) expect((await poster.post(T, blob(90_000, i))).op).toBe("posted");
+    const reader = await client(r);
+    const sock = (reader.ws as unknown as { _socket: Socket })._socket;
+    sock.pause(); // a slow reader
+    reader.sendRaw(JSON.stringify({ op: "fetch", rid: 7, since: 0 }));
+    await new Promise((res) => setTimeout(res, 500));
+    for (let i = 200; i < 350; i++) expect((await poster.post(T, blob(90_000, i))).op).toBe("posted");
+    sock.resume();
+    const end = await reader.waitFor((f) => f.rid === 7 && f.op === "caught-up", 60_000);
+    const got = new Set(reader.received.filter((f) => f.rid === 7 && f.op === "frame").map((f) => f.seq as number));
+    const missing = [...Array(end.latest as number).keys()].map((i) => i + 1).filter((s) => !got.has(s));
+    expect(missing.length).toBeGreaterThan(0);
+    expect(reader.received.find((f) => f.rid === 7 && f.op === "pruned")).toBeDefined();
+  }, 60_000);
 });

@@ -54,6 +54,8 @@ export class Group extends EventEmitter<GroupEvents> {
   readonly session: GroupSession;
   private readonly relays = new Map<string, RelayClient>();
   private readonly caughtUp = new Set<string>();
+  /** Per relay, the highest seq it has told us of on this connection (hello, fetches, live frames). */
+  private readonly heard = new Map<string, number>();
   /** Relays we already re-posted the whole log to (once per relay and run). */
   private readonly seeded = new Set<string>();
   private readonly cursors: CursorPort;
@@ -202,6 +204,7 @@ export class Group extends EventEmitter<GroupEvents> {
     relay.on("frame", (f) => this.ingest(f, true));
     relay.on("connected", () => {
       this.caughtUp.delete(relay.url);
+      this.heard.set(relay.url, relay.hello?.latest ?? 0);
       relay.subscribe(this.session.tags).catch((e) => this.emit("relayError", relay.url, e));
       this.catchUpFrom(relay).catch((e) => this.emit("relayError", relay.url, e));
       if (this.side.size > 0) this.fetchSide(relay, [...this.side]).catch((e) => this.emit("relayError", relay.url, e));
@@ -226,10 +229,13 @@ export class Group extends EventEmitter<GroupEvents> {
     const key = this.cursorKey(relay);
     const since = this.cursors.get(key);
     // A relay whose numbering is behind our cursor was reset (restarted with an
-    // empty store): its seqs start again at 1, so read it from the start.
-    const reset = relay.hello !== null && relay.hello.latest < since;
+    // empty store, one too old to name its instance): its seqs start again at 1,
+    // so read it from the start. Behind what it has told us on this connection,
+    // not only in its hello: live frames move our cursor past the hello's latest.
+    const reset = relay.hello !== null && Math.max(relay.hello.latest, this.heard.get(relay.url) ?? 0) < since;
     if (reset) this.seeded.delete(relay.url);
     const r = await relay.fetch(this.session.tags, reset ? 0 : since, (f) => this.ingest(f, false));
+    if (r.latest > (this.heard.get(relay.url) ?? 0)) this.heard.set(relay.url, r.latest);
     if (r.prunedOldest !== undefined) this.emit("pruned", relay.url, r.prunedOldest);
     if (reset || r.latest > this.cursors.get(key)) this.cursors.set(key, r.latest);
     this.caughtUp.add(relay.url);
@@ -250,6 +256,7 @@ export class Group extends EventEmitter<GroupEvents> {
   private ingest(f: RelayFrame, live: boolean) {
     if (this.closed) return;
     if (this.side.has(f.tag)) return void this.emit("side", f);
+    if (f.seq > (this.heard.get(f.relay) ?? 0)) this.heard.set(f.relay, f.seq);
     if (live && this.caughtUp.has(f.relay)) {
       const relay = this.relays.get(f.relay);
       const key = relay ? this.cursorKey(relay) : f.relay;

@@ -308,9 +308,9 @@ export class RelayConnection {
     // and caught-up then names a cursor the client can resume from exactly.
     const st = await store.stats();
     // Only losses among the asked tags count: a flood of other tags being evicted is not this group's loss.
-    // Asked at the start, before each page where the store knows per tag
-    // (cheaply), and at the end: eviction during a slow fetch may take frames
-    // ahead of its cursor, and that loss is reported as well.
+    // Asked at the start, after reading each page and at the end: eviction
+    // during a slow fetch may take frames ahead of its cursor, and that loss is
+    // reported as well. After the read, so nothing evicted before it escapes.
     const perTag = tags !== null && store.evictedThroughFor !== undefined;
     let pruned = false;
     const reportLoss = async (cursor: number): Promise<void> => {
@@ -325,8 +325,9 @@ export class RelayConnection {
     let left = f.limit ?? Number.MAX_SAFE_INTEGER;
     while (left > 0 && cursor < st.latest && ws.readyState === WebSocket.OPEN) {
       const want = Math.min(pageFrames, left);
-      if (perTag) await reportLoss(cursor);
+      const from = cursor;
       const page = await store.range(cursor, tags, want);
+      await reportLoss(from);
       const texts: string[] = [];
       for (const fr of page) {
         if (fr.seq > st.latest) break;

@@ -120,17 +120,38 @@ export class MemoryRelayStore implements RelayStore {
       }
       return out;
     }
+    // Merge the tags' lists by seq (a min-heap of their heads): one page costs
+    // its own size times log(tags), however many tags are asked.
+    const heads: Array<{ l: Held[]; i: number }> = [];
     for (const tag of tags) {
       const l = this.byTag.get(tag)?.list;
-      if (!l) continue;
-      let n = 0;
-      for (let i = firstAfter(l, 0, since); i < l.length && n < limit; i++) {
-        const h = l[i]!;
-        if (!h.gone) out.push({ seq: h.seq, tag: h.tag, blob: h.blob, at: h.at }), n++;
+      if (l) {
+        const i = firstAfter(l, 0, since);
+        if (i < l.length) heads.push({ l, i });
       }
     }
-    if (tags.size > 1) out.sort((a, b) => a.seq - b.seq);
-    return out.length > limit ? out.slice(0, limit) : out;
+    const seqOf = (x: { l: Held[]; i: number }) => x.l[x.i]!.seq;
+    const down = (k: number) => {
+      for (;;) {
+        const a = 2 * k + 1;
+        const b = a + 1;
+        let m = k;
+        if (a < heads.length && seqOf(heads[a]!) < seqOf(heads[m]!)) m = a;
+        if (b < heads.length && seqOf(heads[b]!) < seqOf(heads[m]!)) m = b;
+        if (m === k) return;
+        [heads[m], heads[k]] = [heads[k]!, heads[m]!];
+        k = m;
+      }
+    };
+    for (let k = (heads.length >> 1) - 1; k >= 0; k--) down(k);
+    while (heads.length > 0 && out.length < limit) {
+      const top = heads[0]!;
+      const h = top.l[top.i++]!;
+      if (!h.gone) out.push({ seq: h.seq, tag: h.tag, blob: h.blob, at: h.at });
+      if (top.i >= top.l.length) heads[0] = heads[heads.length - 1]!, heads.pop();
+      if (heads.length > 0) down(0);
+    }
+    return out;
   }
 
   needsEviction(b: EvictBounds): boolean {

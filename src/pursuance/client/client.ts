@@ -70,6 +70,10 @@ export class PursuanceClient extends Listeners<ClientEvents> implements ClientCo
   private closed = false;
   /** Why the last delivered events could not be stored; they wait in the queue. */
   private storeFailure: Error | null = null;
+  /** Why keys could not be settled (settleKeys); retried, and cursors wait. */
+  private keyFailure: Error | null = null;
+  /** Tags of epochs we opened whose watch has not succeeded yet. */
+  private readonly unwatched = new Set<string>();
 
   private constructor(
     readonly ports: ClientPorts,
@@ -300,6 +304,8 @@ export class PursuanceClient extends Listeners<ClientEvents> implements ClientCo
         stableSince = this.ports.now();
       }
       if (this.ports.now() - stableSince >= quiet || this.ports.now() >= deadline) {
+        // Everything delivered is stored now: the cursors may move past it (a fetch's last one too).
+        if (this.queue.length === 0) await this.saveCursors({ ...this.cursorCache });
         // Duties can fall due with no new event (the periodic rotation policy): look once more.
         this.tick();
         return p;
@@ -417,8 +423,9 @@ export class PursuanceClient extends Listeners<ClientEvents> implements ClientCo
     do {
       f = this.flushing;
       await f;
-      if (f === this.flushing && this.storeFailure) {
-        if (retried) throw this.storeFailure;
+      const failure = this.storeFailure ?? this.keyFailure;
+      if (f === this.flushing && failure) {
+        if (retried) throw failure;
         retried = true;
         this.onDelivered([]); // the store may answer again by now
       }
@@ -447,22 +454,40 @@ export class PursuanceClient extends Listeners<ClientEvents> implements ClientCo
 
   private onDelivered(evs: SignedEvent[]) {
     this.queue.push(...evs);
-    this.flushing = this.flushing.then(() => this.drain()).catch((e: Error) => this.failed(e));
+    // The chain never stays rejected: whatever failed is reported and the next delivery drains again.
+    this.flushing = this.flushing.then(() => this.drain()).catch((e: unknown) => this.failed(e));
   }
 
-  /** A host that does not listen for errors still hears of them, in its log. */
-  private failed(e: Error): void {
-    if (!this.emit("error", e)) this.ports.log?.(`pursuance ${this.id.slice(0, 12)}: ${e.message}`);
+  /** A host that does not listen for errors still hears of them, in its log; a host whose log throws too is not heard. */
+  private failed(e: unknown): void {
+    const err = e instanceof Error ? e : new Error(String(e));
+    try {
+      if (!this.emit("error", err)) this.ports.log?.(`pursuance ${this.id.slice(0, 12)}: ${err.message}`);
+    } catch {
+      // Nothing left to tell; the client goes on.
+    }
   }
 
   protected override listenerFailed(e: unknown): void {
-    this.ports.log?.(`a listener of the pursuance client failed: ${e instanceof Error ? e.message : String(e)}`);
+    try {
+      this.ports.log?.(`a listener of the pursuance client failed: ${e instanceof Error ? e.message : String(e)}`);
+    } catch {
+      // As above.
+    }
+  }
+
+  private retrySoon(): void {
+    if (!this.closed) this.ports.setTimer(() => this.onDelivered([]), 1_000, true);
   }
 
   private async drain(): Promise<void> {
-    if (this.queue.length === 0) return;
+    // Keys that could not be settled are retried even with nothing new to store.
+    if (this.queue.length === 0) return this.keyFailure ? this.settleKeys() : undefined;
     const evs = this.queue;
     this.queue = [];
+    // Every frame at or below these cursors has had its event queued (ingest is synchronous),
+    // so once this batch is stored the cursors may move there, and no further.
+    const cursors = { ...this.cursorCache };
     try {
       await this.ports.store.saveEvents(evs.map((e) => ({ id: toHex(e.id), bytes: e.bytes })));
       this.storeFailure = null;
@@ -471,21 +496,52 @@ export class PursuanceClient extends Listeners<ClientEvents> implements ClientCo
       // Not stored, so not folded: keep them first in line for the next try
       // (a later delivery, or the retry below), never dropped.
       this.queue = [...evs, ...this.queue];
-      if (!this.closed) this.ports.setTimer(() => this.onDelivered([]), 1_000, true);
+      this.retrySoon();
       throw e;
     }
-    await this.process(evs);
+    await this.process(evs, cursors);
   }
 
-  private async process(evs: SignedEvent[]): Promise<void> {
+  /**
+   * Keys stored, epochs open, the write epoch set and new tags watched. Until
+   * it all holds (a key store that failed), it is retried and the cursors do
+   * not move: frames in an epoch we could not open yet are read again.
+   */
+  private async settleKeys(): Promise<void> {
+    try {
+      await this.keys.sync();
+      for (const t of this.keys.applyWriteEpoch(this.state)) this.unwatched.add(t);
+      if (this.unwatched.size > 0) {
+        const tags = [...this.unwatched];
+        await this.group.watchNewTags(tags);
+        for (const t of tags) this.unwatched.delete(t);
+      }
+      this.keyFailure = null;
+    } catch (e) {
+      this.keyFailure = e instanceof Error ? e : new Error(String(e));
+      this.retrySoon();
+      throw e;
+    }
+  }
+
+  /** Cursors are a shortcut, not data: one that cannot be saved means reading a little again, never a stop. */
+  private async saveCursors(cursors: Record<string, number>): Promise<void> {
+    if (this.session.log.pendingCount > 0 || this.keyFailure || this.storeFailure) return;
+    try {
+      for (const [r, s] of Object.entries(cursors)) await this.ports.store.saveCursor(r, s);
+    } catch (e) {
+      this.failed(e);
+    }
+  }
+
+  private async process(evs: SignedEvent[], cursors: Record<string, number>): Promise<void> {
     const pevs = evs.map(toPEvent);
     this.fold.add(pevs);
     this.keys.take(this.fold.applied, this.state);
-    await this.keys.sync();
+    let keysFailed: unknown = null;
+    await this.settleKeys().catch((e: unknown) => (keysFailed = e));
     this.followRelays();
-    const fresh = this.keys.applyWriteEpoch(this.state);
-    if (fresh.length > 0) await this.group.watchNewTags(fresh);
-    if (this.session.log.pendingCount === 0) for (const [r, s] of Object.entries(this.cursorCache)) await this.ports.store.saveCursor(r, s);
+    await this.saveCursors(cursors);
     if (this.config.joining && this.admitted()) delete this.config.joining;
     this.emit("changed", pevs);
     if (!this.closed) {
@@ -495,5 +551,6 @@ export class PursuanceClient extends Listeners<ClientEvents> implements ClientCo
       forwardDuties(this);
       runDuties(this);
     }
+    if (keysFailed !== null) throw keysFailed;
   }
 }
