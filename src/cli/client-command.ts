@@ -12,9 +12,9 @@ import { sealComplaints } from "../pursuance/seal-complaints.js";
 import { decodeInvite, encodeInvite, type Invite } from "../pursuance/invite.js";
 import { exportLog, parseLogFile, verifyLog } from "../pursuance/log-file.js";
 import { Home } from "./home.js";
-import { arg, COMMON_HELP, homeOf, joinAndWait, parse, session, settle, stdio, withClient, type Io, type Parsed, type SubCommand } from "./client-context.js";
+import { arg, COMMON_HELP, homeOf, joinAndWait, parse, session, settle, stdio, unanswered, withClient, type Io, type Parsed, type SubCommand } from "./client-context.js";
 import { MEMBER_COMMANDS } from "./client-member-commands.js";
-import { RELAY_COMMANDS } from "./client-relay-commands.js";
+import { RELAY_COMMANDS, RelayDownError } from "./client-relay-commands.js";
 import { WHOIS_COMMANDS } from "./client-whois-commands.js";
 import { PROFILE_COMMANDS } from "./client-profile-commands.js";
 import { REQUEST_COMMANDS } from "./client-request-commands.js";
@@ -70,8 +70,11 @@ const CORE: Record<string, SubCommand> = {
       if (relays.length === 0) throw new UsageError("at least one --relay URL is required");
       for (const r of relays) if (!/^wss?:\/\/\S+$/.test(r)) throw new UsageError(`--relay: ${JSON.stringify(r)} is not a ws:// or wss:// URL`);
       const s = await session(p);
-      if (s.home.hasPursuance()) throw new UsageError(`${s.home.dir} already belongs to a pursuance; use another --home`);
       try {
+        if (s.home.hasPursuance()) throw new UsageError(`${s.home.dir} already belongs to a pursuance; use another --home`);
+        // Before a genesis is signed: its post would otherwise wait out a deadline of its own on a dead address.
+        const down = await unanswered(p, relays);
+        if (down.length > 0) throw new RelayDownError(down.map((d) => d.url), `${down.map((d) => `${d.url} does not answer: ${d.detail}`).join("; ")}; nothing was created`);
         const groupId = toHex(s.crypto.randomBytes(32));
         const c = await PursuanceClient.create(s.ports(groupId, (m) => io.err(`warning: ${m}`)), s.me.keys, {
           groupId,
@@ -241,7 +244,8 @@ export async function runClientCommand(argv: string[], io: Io = stdio): Promise<
       io.err(`pursuance client ${name}: ${err.message}\nUsage: pursuance client ${cmd.usage}`);
       return 2;
     }
-    io.err(`pursuance client ${name}: ${err.name === "Error" ? "" : err.name + ": "}${err.message}`);
+    // The message says what happened; the class it came in is ours, not the member's.
+    io.err(`pursuance client ${name}: ${err.message}`);
     return 1;
   }
 }

@@ -4,6 +4,7 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { PursuanceClient } from "../pursuance/client/client.js";
 import type { Invite } from "../pursuance/invite.js";
+import { probeRelay, RelayProbeError } from "../cwtch/relay-probe.js";
 import { defaultHome, openSession, type Session } from "./home.js";
 import { parseDuration, UsageError } from "./usage.js";
 
@@ -61,6 +62,17 @@ export function homeOf(p: Parsed): string {
 
 export function timeoutOf(p: Parsed): number {
   return p.values.timeout ? parseDuration("--timeout", p.values.timeout as string) : 15_000;
+}
+
+/**
+ * Ask each relay for its greeting within --timeout, all at once: a pursuance is pointed at an
+ * address only once something there answers as a relay (a post would wait out its own deadline).
+ * The failures, each a RelayProbeError naming its URL and what happened; none when all answer.
+ */
+export async function unanswered(p: Parsed, urls: readonly string[]): Promise<RelayProbeError[]> {
+  const socksProxy = p.values.socks as string | undefined;
+  const r = await Promise.allSettled(urls.map((u) => probeRelay(u, { timeoutMs: timeoutOf(p), ...(socksProxy ? { socksProxy } : {}) })));
+  return r.flatMap((x, i) => (x.status === "fulfilled" ? [] : [x.reason instanceof RelayProbeError ? x.reason : new RelayProbeError(urls[i]!, "unreachable", String(x.reason))]));
 }
 
 export async function session(p: Parsed): Promise<Session> {
