@@ -83,18 +83,29 @@ export async function session(p: Parsed): Promise<Session> {
 export async function withClient<T>(p: Parsed, io: Io, fn: (c: PursuanceClient, s: Session) => Promise<T>): Promise<T> {
   const s = await session(p);
   const cfg = s.home.pursuance();
-  const c = await PursuanceClient.open(s.ports(cfg.groupId, (m) => io.err(`warning: ${m}`)), s.me.keys, cfg);
+  // Every write goes through here: one no relay takes is kept and queued, and the member is told so.
+  const c = await PursuanceClient.open(s.ports(cfg.groupId, (m) => io.err(`warning: ${m}`)), s.me.keys, cfg, { keepUnsent: true });
   try {
     await c.start();
     await syncWithProgress(c, io, timeoutOf(p));
+    const before = new Set(c.config.unsent);
     const r = await fn(c, s);
     await settle(c, io);
     s.home.savePursuance(c.config);
+    tellUnsent(c, io, (c.config.unsent ?? []).some((id) => !before.has(id)));
     return r;
   } finally {
     c.close();
     await s.db.close();
   }
+}
+
+/** What this home wrote that no relay holds yet: a write kept, not lost, and not to be made twice. */
+function tellUnsent(c: PursuanceClient, io: Io, wroteNow: boolean): void {
+  const n = c.config.unsent?.length ?? 0;
+  if (n === 0) return;
+  const what = `${n} event${n === 1 ? "" : "s"} saved here ${n === 1 ? "is" : "are"} not on any relay yet; any command that reaches a relay sends ${n === 1 ? "it" : "them"} (pursuance client sync)`;
+  io.err(wroteNow ? `saved; will be sent when a relay answers (${what})` : `warning: ${what}`);
 }
 
 export async function syncWithProgress(c: PursuanceClient, io: Io, timeoutMs: number): Promise<void> {
