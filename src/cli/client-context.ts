@@ -2,7 +2,7 @@
 // the member's home and pursuance, and closing cleanly after the command's
 // automatic duties (key rotations and shares) have gone out.
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { PursuanceClient } from "../pursuance/client/client.js";
+import { JoinRefusedError, PursuanceClient } from "../pursuance/client/client.js";
 import type { Invite } from "../pursuance/invite.js";
 import { probeRelay, RelayProbeError } from "../cwtch/relay-probe.js";
 import { defaultHome, openSession, type Session } from "./home.js";
@@ -88,6 +88,7 @@ export async function withClient<T>(p: Parsed, io: Io, fn: (c: PursuanceClient, 
   try {
     await c.start();
     await syncWithProgress(c, io, timeoutOf(p));
+    if (c.config.joining && c.rv.refused !== undefined) await giveUpJoin(c, s, new JoinRefusedError(c.rv.refused));
     const before = new Set(c.config.unsent);
     const r = await fn(c, s);
     await settle(c, io);
@@ -137,13 +138,24 @@ export async function settle(c: PursuanceClient, io: Io, ms = 10_000): Promise<v
   if (c.duty.inflight.size > 0) io.err(`warning: ${c.duty.inflight.size} key duties still in flight; run 'sync' again`);
 }
 
-/** Join with an invite and wait `--timeout` to be let in; the home keeps the pursuance either way (a later 'sync' asks again). */
+/** A member said our invite cannot let us in: keep nothing of this pursuance, so the home can join with another invite. */
+async function giveUpJoin(c: PursuanceClient, s: Session, e: JoinRefusedError): Promise<never> {
+  c.close();
+  await c.ports.store.forget();
+  s.home.forgetPursuance();
+  throw new JoinRefusedError(`${e.reason}. Nothing was kept: this home can join with another invite`);
+}
+
+/**
+ * Join with an invite and wait `--timeout` to be let in; the home keeps the pursuance unless a
+ * member says the invite cannot let us in (a later 'sync' asks again, and hears such an answer too).
+ */
 export async function joinAndWait(p: Parsed, io: Io, s: Session, invite: Invite): Promise<void> {
   const c = await PursuanceClient.requestJoin(s.ports(invite.groupId, (m) => io.err(`warning: ${m}`)), s.me.keys, invite, s.me.name);
   // Saved first: if no member is online now, a later 'sync' asks again and picks up the keys.
   s.home.savePursuance(c.config);
   io.err(`asked to join ${invite.name} as ${invite.role}; waiting for a member's client to let us in…`);
-  const ok = await c.waitAdmitted(timeoutOf(p));
+  const ok = await c.waitAdmitted(timeoutOf(p)).catch((e: unknown) => (e instanceof JoinRefusedError ? giveUpJoin(c, s, e) : Promise.reject(e)));
   if (ok) {
     await syncWithProgress(c, io, 3_000);
     s.home.savePursuance(c.config);

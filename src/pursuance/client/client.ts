@@ -24,7 +24,8 @@ import { runDuties } from "./duties.js";
 import { onRequestFrame, watchRequests } from "./requests.js";
 import { onLinkFrame } from "./link-frames.js";
 import { forwardDuties, watchLinks } from "./links.js";
-import { newRvState, onSideFrame, priorJoin, requestAdmission, signJoin, watchRendezvous } from "./rendezvous.js";
+import { JoinRefusedError, newRvState, onSideFrame, priorJoin, requestAdmission, signJoin, watchRendezvous } from "./rendezvous.js";
+export { JoinRefusedError } from "./rendezvous.js";
 import type { ClientConfig, ClientCore, ClientOptions, DutyState, RvState } from "./core.js";
 
 export type { ClientConfig, ClientOptions } from "./core.js";
@@ -186,10 +187,11 @@ export class PursuanceClient extends EventEmitter<ClientEvents> implements Clien
     });
   }
 
-  /** Wait until a member has let us in (join applied, keys received). False at the timeout. */
+  /** Wait until a member has let us in (join applied, keys received). False at the timeout; JoinRefusedError when a member says the invite cannot. */
   async waitAdmitted(timeoutMs: number): Promise<boolean> {
     const end = this.ports.now() + timeoutMs;
     while (!this.admitted()) {
+      if (this.rv.refused !== undefined) throw new JoinRefusedError(this.rv.refused);
       if (this.ports.now() >= end) return false;
       await this.sleep(100);
       await this.flushed();
