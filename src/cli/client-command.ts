@@ -12,7 +12,7 @@ import { sealComplaints } from "../pursuance/seal-complaints.js";
 import { decodeInvite, encodeInvite, type Invite } from "../pursuance/invite.js";
 import { exportLog, parseLogFile, verifyLog } from "../pursuance/log-file.js";
 import { Home } from "./home.js";
-import { arg, COMMON_HELP, homeOf, joinAndWait, parse, session, settle, stdio, unanswered, withClient, type Io, type Parsed, type SubCommand } from "./client-context.js";
+import { arg, commandFirst, COMMON_HELP, homeOf, joinAndWait, parse, session, settle, stdio, unanswered, withClient, type Io, type Parsed, type SubCommand } from "./client-context.js";
 import { MEMBER_COMMANDS } from "./client-member-commands.js";
 import { RELAY_COMMANDS, RelayDownError } from "./client-relay-commands.js";
 import { WHOIS_COMMANDS } from "./client-whois-commands.js";
@@ -220,7 +220,7 @@ export function clientHelp(): string {
 }
 
 export async function runClientCommand(argv: string[], io: Io = stdio): Promise<number> {
-  const [name, ...rest] = argv;
+  const [name, ...rest] = commandFirst(argv);
   if (!name || name === "--help" || name === "-h" || name === "help") {
     io.out(clientHelp());
     return name ? 0 : 2;

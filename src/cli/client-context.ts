@@ -25,6 +25,26 @@ export const COMMON_HELP = `Common options:
   --json           machine-readable output where offered
   -h, --help       show help`;
 
+/**
+ * The command first, then everything else: users type the common options anywhere, before the
+ * command too (`client --home D status`, `pursuance --home D client status`). Leading common
+ * options are moved after the first word that is not one; anything else is left where it was,
+ * for the parser to name.
+ */
+export function commandFirst(argv: readonly string[]): string[] {
+  const lead: string[] = [];
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const a = argv[i]!;
+    const m = /^--([^=]+)(=.*)?$/.exec(a);
+    const opt = m && m[1] !== "help" && Object.hasOwn(COMMON_OPTIONS, m[1]!) ? COMMON_OPTIONS[m[1]! as keyof typeof COMMON_OPTIONS] : undefined;
+    if (!opt) break;
+    lead.push(a);
+    if (opt.type === "string" && m![2] === undefined && i + 1 < argv.length) lead.push(argv[++i]!);
+  }
+  return i < argv.length ? [argv[i]!, ...lead, ...argv.slice(i + 1)] : [...lead];
+}
+
 export interface Io {
   out(line: string): void;
   err(line: string): void;
