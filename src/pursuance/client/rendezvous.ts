@@ -168,8 +168,9 @@ function carryJoin(c: ClientCore, invite: string, bytes: Uint8Array): void {
 function closedBecause(inv: InviteRow, now: number, joinTs: number): string | null {
   const st = inviteStatus(inv, now);
   if (st === "used") return "this invite was already used (each invite lets one person in)";
+  // Before "revoked": the expiry duty revokes what lapsed, and the lapse is what the joiner can act on.
+  if (inv.expires !== undefined && (now > inv.expires || joinTs > inv.expires)) return `this invite expired at ${when(inv.expires)}`;
   if (st === "revoked") return "this invite was revoked";
-  if (st === "expired" || (inv.expires !== undefined && joinTs > inv.expires)) return `this invite expired at ${when(inv.expires!)}`;
   return null;
 }
 
