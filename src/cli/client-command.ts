@@ -24,6 +24,7 @@ import { LEADER_COMMANDS } from "./client-leader-commands.js";
 import { UsageError } from "./usage.js";
 import { clientEnv } from "../usecases/env.js";
 import { createInvite, revokeInvite } from "../usecases/members.js";
+import { didYouMean } from "../usecases/spellings.js";
 
 /**
  * The invite with `--relay` URLs in place of its own relays: an invite names
@@ -227,7 +228,7 @@ export async function runClientCommand(argv: string[], io: Io = stdio): Promise<
   }
   const cmd = Object.hasOwn(CLIENT_COMMANDS, name) ? CLIENT_COMMANDS[name]! : undefined;
   if (!cmd) {
-    io.err(`pursuance client: unknown command ${JSON.stringify(name)}\n\n${clientHelp()}`);
+    io.err(`pursuance client: unknown command ${JSON.stringify(name)}${didYouMean(name, Object.keys(CLIENT_COMMANDS))}\n\n${clientHelp()}`);
     return 2;
   }
   try {

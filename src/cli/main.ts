@@ -8,6 +8,7 @@ import { runBackupCommand, runRestoreCommand } from "./backup-command.js";
 import { runBridgeCommand } from "./bridge-command.js";
 import { runClientCommand } from "./client-command.js";
 import { commandFirst } from "./client-context.js";
+import { didYouMean } from "../usecases/spellings.js";
 import { runDemoCommand } from "./demo-command.js";
 import { runRelayCommand } from "./relay-command.js";
 import { runDownCommand } from "./down-command.js";
@@ -51,7 +52,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const cmd = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (!cmd) {
-    process.stderr.write(`pursuance: unknown command ${JSON.stringify(name)}\n\n${usage()}`);
+    process.stderr.write(`pursuance: unknown command ${JSON.stringify(name)}${didYouMean(name, Object.keys(COMMANDS))}\n\n${usage()}`);
     return 2;
   }
   return cmd.run(rest);
