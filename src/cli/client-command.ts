@@ -21,6 +21,7 @@ import { REQUEST_COMMANDS } from "./client-request-commands.js";
 import { LINK_COMMANDS } from "./client-link-commands.js";
 import { TASK_COMMANDS } from "./client-task-commands.js";
 import { LEADER_COMMANDS } from "./client-leader-commands.js";
+import { commandHelp } from "./client-help.js";
 import { UsageError } from "./usage.js";
 import { clientEnv } from "../usecases/env.js";
 import { createInvite, revokeInvite } from "../usecases/members.js";
@@ -234,7 +235,7 @@ export async function runClientCommand(argv: string[], io: Io = stdio): Promise<
   try {
     const p = parse(rest, cmd.options);
     if (p.values.help) {
-      io.out(`Usage: pursuance client ${cmd.usage}\n\n${cmd.summary}\n\n${COMMON_HELP}`);
+      io.out(commandHelp(name, cmd));
       return 0;
     }
     return (await cmd.run(p, io)) ?? 0;
