@@ -11,7 +11,7 @@ import { ok, run, startRelayProcess, type RunResult } from "./helpers/cli.js";
 
 /** What no member should read: our class names, and bare ids where a name exists. */
 function internal(text: string): string[] {
-  return [...text.matchAll(/\b[A-Z][A-Za-z]*Error\b:?|\b[0-9a-f]{64}\b/g)].map((m) => m[0]);
+  return [...text.matchAll(/\b[A-Z][A-Za-z]*Error\b:?|\b[0-9a-f]{12,}\b/g)].map((m) => m[0]);
 }
 
 describe("CLI: global options go anywhere", () => {
@@ -84,6 +84,10 @@ describe("CLI: refusals in the user's words", () => {
     const last = await say(["client", "relay", "remove", (JSON.parse(await ok(["client", "status", "--json", ...ada()])) as { relays: Array<{ url: string }> }).relays[0]!.url]);
     expect(last.code, last.stderr).toBe(1);
     expect(last.stderr).toMatch(/cannot remove the last relay/);
+    // The rules name members by id; the member reads their names.
+    const self = await say(["client", "remove", "ada"]);
+    expect(self.code, self.stderr).toBe(1);
+    expect(self.stderr).toMatch(/\bada\b/);
     const cmd = await say(["client", "stauts"]);
     expect(cmd.code).toBe(2);
     expect(cmd.stderr).toMatch(/did you mean status\?/);

@@ -5,6 +5,7 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { JoinRefusedError, PursuanceClient } from "../pursuance/client/client.js";
 import type { Invite } from "../pursuance/invite.js";
 import { probeRelay, RelayProbeError } from "../cwtch/relay-probe.js";
+import { humanize } from "../bot/refs.js";
 import { defaultHome, openSession, type Session } from "./home.js";
 import { parseDuration, UsageError } from "./usage.js";
 
@@ -110,7 +111,11 @@ export async function withClient<T>(p: Parsed, io: Io, fn: (c: PursuanceClient, 
     await syncWithProgress(c, io, timeoutOf(p));
     if (c.config.joining && c.rv.refused !== undefined) await giveUpJoin(c, s, new JoinRefusedError(c.rv.refused));
     const before = new Set(c.config.unsent);
-    const r = await fn(c, s);
+    const r = await fn(c, s).catch((e: unknown) => {
+      // The rules name members by id (every client words a rejection alike); the member reads names.
+      if (e instanceof Error) e.message = humanize(c.state, e.message);
+      throw e;
+    });
     await settle(c, io);
     s.home.savePursuance(c.config);
     tellUnsent(c, io, (c.config.unsent ?? []).some((id) => !before.has(id)));
