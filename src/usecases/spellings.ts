@@ -97,7 +97,7 @@ export function parseIntFlag(flag: string, v: string, min: number, max: number):
 export function parseStatus(ref: string): TaskStatus {
   const n = ref.trim().toLowerCase().replace(/[-_]+/g, " ").replace(/\s+/g, " ");
   const hit = TASK_STATUSES.find((st) => st === n);
-  if (!hit) throw new SpellingError(`${JSON.stringify(ref)} is not a status (one of: ${TASK_STATUSES.join(", ")})`, "status", ref);
+  if (!hit) throw new SpellingError(`${JSON.stringify(ref)} is not a status${didYouMean(n, TASK_STATUSES)} (one of: ${TASK_STATUSES.join(", ")})`, "status", ref);
   return hit;
 }
 
