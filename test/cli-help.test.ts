@@ -5,6 +5,7 @@
 // too, as a user runs it).
 import { describe, expect, it } from "vitest";
 import { CLIENT_COMMANDS, runClientCommand } from "../src/cli/client-command.js";
+import { COMMANDS } from "../src/cli/main.js";
 import type { Io } from "../src/cli/client-context.js";
 import { run } from "./helpers/cli.js";
 
@@ -50,4 +51,17 @@ describe("CLI: every client command's --help", () => {
     expect(r.stdout).toMatch(/^ {2}--due DATE/m);
     expect(r.stdout).toMatch(/^Example:\n {2}pursuance client task /m);
   });
+});
+
+describe("CLI: every top-level command's --help, as a user runs it", () => {
+  for (const name of Object.keys(COMMANDS)) {
+    it(name, async () => {
+      const r = await run([name, "--help"]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(new RegExp(`^Usage: pursuance (client )?${name}\\b`, "m"));
+      expect(r.stdout).toMatch(/^Options:/m);
+      expect(r.stdout).toMatch(/^ {2}(-\w, )?--\w[\w-]*/m);
+      expect(r.stdout).toMatch(new RegExp(`^Example:\n {2}pursuance (client )?${name}\\b`, "m"));
+    });
+  }
 });

@@ -218,7 +218,7 @@ export const CLIENT_COMMANDS: Record<string, SubCommand> = { ...CORE, ...TASK_CO
 
 export function clientHelp(): string {
   const lines = Object.values(CLIENT_COMMANDS).map((c) => `  ${c.usage.padEnd(58)} ${c.summary}`);
-  return `Usage: pursuance client <command> [options]\n\nCommands:\n${lines.join("\n")}\n\n${COMMON_HELP}\n`;
+  return `Usage: pursuance client <command> [options]\n\nCommands:\n${lines.join("\n")}\n\nOptions: each command's own ('pursuance client <command> --help'), and the common options below\n\nExample:\n  pursuance client status --home ~/ada\n\n${COMMON_HELP}\n`;
 }
 
 export async function runClientCommand(argv: string[], io: Io = stdio): Promise<number> {
