@@ -50,6 +50,8 @@ export interface RvState {
   /** Joiners someone already welcomed (we saw the welcome on the channel, or sent it). */
   welcomed: Set<string>;
   capWarned: boolean;
+  /** How many of `watched` were closed invites when first watched (listened on only to answer late joiners). */
+  closedWatched: number;
   /** Joiners we told their invite cannot let them in (once each per run). */
   refusedSent: Set<string>;
   /** As a joiner: why a member said our invite cannot let us in. */

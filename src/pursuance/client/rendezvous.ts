@@ -32,13 +32,16 @@ import { when } from "../apply-common.js";
 export const MAX_RENDEZVOUS_TAGS = 64;
 
 export function newRvState(): RvState {
-  return { tags: new Map(), watched: new Set(), welcomed: new Set(), capWarned: false, refusedSent: new Set() };
+  return { tags: new Map(), watched: new Set(), welcomed: new Set(), capWarned: false, refusedSent: new Set(), closedWatched: 0 };
 }
 
 /** A joiner's first event has been carried in but it has written nothing since: it may not read the group yet. */
 function awaitingKeys(c: ClientCore, joiner: string): boolean {
   return (c.session.log.head(joiner)?.seq ?? 0) <= 1;
 }
+
+/** Closed invites listened on to answer late joiners (beside MAX_RENDEZVOUS_TAGS; a relay allows 256 tags in all). */
+export const MAX_CLOSED_RENDEZVOUS_TAGS = 32;
 
 /** How long after its expiry (or its use or revocation, if it has none) a closed invite's joiners are still told so. */
 export const REFUSE_WINDOW_MS = 30 * 24 * 3600_000;
@@ -56,17 +59,27 @@ export function watchRendezvous(c: ClientCore): void {
     inv.usedBy === null ? inviteStatus(inv, now) === "open" : awaitingKeys(c, inv.usedBy);
   const open = [...s.invites].filter(([, inv]) => live(inv));
   const closed = [...s.invites].filter(([, inv]) => !live(inv) && (inv.expires ?? now) + REFUSE_WINDOW_MS > now);
-  for (const [id, inv] of [...open, ...closed]) {
-    if (!inv.rendezvous || c.rv.watched.has(id)) continue;
-    if (c.rv.watched.size >= MAX_RENDEZVOUS_TAGS) {
-      if (!c.rv.capWarned && live(inv)) c.ports.log?.(`not listening for joins on invite ${id.slice(0, 12)} and later ones: already ${MAX_RENDEZVOUS_TAGS} rendezvous open (revoke unused invites)`);
-      c.rv.capWarned ||= live(inv);
-      break;
-    }
-    const keys = rendezvousKeys(c.crypto, inv.rendezvous);
+  const watch = (id: string, secret: string) => {
+    const keys = rendezvousKeys(c.crypto, secret);
     c.rv.watched.add(id);
     c.rv.tags.set(keys.tag, { invite: id, keys });
     fresh.push(keys.tag);
+  };
+  for (const [id, inv] of open) {
+    if (!inv.rendezvous || c.rv.watched.has(id)) continue;
+    if (c.rv.watched.size - c.rv.closedWatched >= MAX_RENDEZVOUS_TAGS) {
+      if (!c.rv.capWarned) c.ports.log?.(`not listening for joins on invite ${id.slice(0, 12)} and later ones: already ${MAX_RENDEZVOUS_TAGS} rendezvous open (revoke unused invites)`);
+      c.rv.capWarned = true;
+      break;
+    }
+    watch(id, inv.rendezvous);
+  }
+  // Closed invites have their own, smaller budget: telling a late joiner why must never cost an open invite its listener.
+  for (const [id, inv] of closed) {
+    if (!inv.rendezvous || c.rv.watched.has(id)) continue;
+    if (c.rv.closedWatched >= MAX_CLOSED_RENDEZVOUS_TAGS) break;
+    c.rv.closedWatched++;
+    watch(id, inv.rendezvous);
   }
   if (fresh.length > 0) c.group.watchSide(fresh).catch((e: Error) => c.ports.log?.(`rendezvous: ${e.message}`));
 }
