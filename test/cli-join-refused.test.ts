@@ -57,4 +57,23 @@ describe("CLI: a join with a revoked invite", () => {
     expect(j.code, j.stderr).toBe(0);
     expect(j.stdout).toMatch(/^joined Doors/);
   }, 240_000);
+
+  it("a home that asked while no member was online hears why at its next sync", async () => {
+    const relay = await startRelayProcess();
+    procs.push(relay.proc);
+    await ok(["client", "init", "--name", "ann", ...home("ann")]);
+    await ok(["client", "init", "--name", "cy", ...home("cy")]);
+    await ok(["client", "create", "Later", "--relay", relay.url, ...home("ann")]);
+    const inv = await ok(["client", "invite", ...home("ann")]);
+    const id = /^([0-9a-f]{16})\s+open/m.exec(await ok(["client", "invite", "list", ...home("ann")]))![1]!;
+    await ok(["client", "invite", "revoke", id, ...home("ann")]);
+    // Nobody online: it waits, as before, and the home keeps the request.
+    expect(await ok(["client", "join", inv, ...home("cy", "2s")])).toMatch(/^waiting to join Later/);
+    await ok(["client", "sync", ...home("ann")]);
+    const s = await run(["client", "sync", ...home("cy")]);
+    expect(s.code, s.stderr).toBe(1);
+    expect(s.stderr).toMatch(/refused: this invite was revoked/);
+    const st = await run(["client", "status", ...home("cy")]);
+    expect(st.stderr).toMatch(/no pursuance in/);
+  }, 240_000);
 });
