@@ -193,6 +193,10 @@ describe("!task", () => {
     expectError(await run(ada, "!task status 1 finished"), /"finished" is not a status \(one of: new, started/, /^!task status <id> <status>$/);
     expectError(await run(ada, `!task create "x" --colour red`), /unknown option --colour/, /^!task create/);
     expectError(await run(ada, `!task create "x" --role nobody`), /no role named "nobody"/, /^!task create/);
+    // Issue 22: the nearest valid value, in both faces.
+    expectError(await run(ada, "!task craete x"), /unknown command !task craete; did you mean create\? \(!task takes:/, /^!task create/m);
+    expectError(await run(ada, `!task create "x" --role admn`), /no role named "admn"; did you mean admin\?/, /^!task create/);
+    expectError(await run(ada, "!task status 1 strated"), /"strated" is not a status; did you mean started\?/, /^!task status <id> <status>$/);
     expectError(await run(ada, `!task assign 1 @zed:example.org`), /no member "@zed"/, /^!task assign <id> <who>$/);
     expectError(await run(ada, "!task show 1 2"), /unexpected "2"/, /^!task show <id>$/);
     await ada.flushed();

@@ -29,7 +29,7 @@ const cases: Array<[string[], RegExp, RegExp]> = [
   [["role", "amend", "scribe", "--rank", "1001"], /--rank: bad value "1001"/, /Usage: pursuance client role/],
   [["role", "frob"], /unknown role command "frob"/, /Usage: pursuance client role .*delete NAME/],
   [["task", "retitle", "#1"], /missing the new title/, /Usage: pursuance client task .*retitle #N "<title>"/],
-  [["task", "retitle", "#1", "  "], /the new title is empty/, /Usage: pursuance client task/],
+  [["task", "retitle", "#1", "  "], /the title is empty/, /Usage: pursuance client task/],
   [["task", "retitle", "#1", "two", "words"], /unexpected "words": quote a title with spaces/, /Usage: pursuance client task/],
   [["task", "archive"], /missing a task/, /Usage: pursuance client task .*archive #N/],
   [["keys", "rotate"], /missing a key scope/, /Usage: pursuance client keys status \| rotate SCOPE\|all/],

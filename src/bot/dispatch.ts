@@ -14,6 +14,7 @@ import { humanize } from "./refs.js";
 import { errorReply, type BotReply } from "./reply.js";
 import { TokenizeError, tokenize } from "./tokenize.js";
 import { UsageError } from "../usecases/errors.js";
+import { didYouMean } from "../usecases/spellings.js";
 
 const COMMAND = /^\s*!(\S+)/u;
 /** `!word` alone, or a word a typo away from one of ours: meant as a command, so answered. */
@@ -70,7 +71,8 @@ export async function handleCommand(text: string, ctx: BotContext, table: readon
   if (!found) {
     const subs = family.map((s) => s.path[1]).filter(Boolean).join(", ");
     const sub = tokens[1]?.text;
-    const reason = sub === undefined ? `!${root} needs one of: ${subs}` : `unknown command !${root} ${sub} (!${root} takes: ${subs})`;
+    const names = family.map((s) => s.path[1]).filter((x): x is string => Boolean(x));
+    const reason = sub === undefined ? `!${root} needs one of: ${subs}` : `unknown command !${root} ${sub}${didYouMean(sub, names)} (!${root} takes: ${subs})`;
     return errorReply(reason, familyUsage(family, ctx));
   }
   const { spec, used } = found;

@@ -26,8 +26,14 @@ profile export'. Each gets one verdict:
   ALTERED   genuine, but the text the copy shows is not the signed text
   INVALID   a forged, changed or foreign part
 Exit 0 only if every one is VALID.
+
+Options:
   --pursuance ID   the pursuance id you trust (from its members, its website…)
   --founder KEY    the founding key you trust (hex)
+  --json           the verdicts as a JSON array, one object per announcement
+
+Example:
+  pursuance verify-announcement copied.txt --pursuance 3f9a1c…
 `;
 
 const HEX64 = /^[0-9a-fA-F]{64}$/;
@@ -96,7 +102,12 @@ Writes the announcements of the pursuance in --home to DIR: index.html,
 feed.atom and <event id>.json (each a signed event with its proof), for any
 static web host. Readers check a file with 'pursuance verify-announcement'.
 
+Options: the common options below
+
 ${COMMON_HELP}
+
+Example:
+  pursuance announcements export ./site --home ~/ada
 `;
 
 export async function runAnnouncementsCommand(argv: string[], io: Io = stdio): Promise<number> {

@@ -36,6 +36,10 @@ Options:
   --passphrase-file F    read the passphrase from F (else $${PASSPHRASE_ENV}, else a prompt)
   --force                overwrite FILE if it exists
   -h, --help             show this help
+
+Example:
+  pursuance backup ada.pbak --home ~/ada
+  pursuance backup bridge.pbak --bridge -c config.yaml
 `;
 
 export const RESTORE_HELP = `Usage: pursuance restore FILE [--home DIR] [--db URL] [--force]
@@ -50,6 +54,9 @@ only with --force. The member or bridge then catches up from the relays.
 
 Options: as for backup, plus
   --force                replace the identity or bridge state already there
+
+Example:
+  pursuance restore ada.pbak --home ~/ada --db postgres://ada@127.0.0.1:5432/ada
 `;
 
 const OPTIONS = {

@@ -19,6 +19,9 @@ Options:
 Environment:
   PURSUANCE_IDENTITY_KEY   base64url of 32 bytes: encrypts the identities the
                            bridge holds for Matrix users (overrides identities.key)
+
+Example:
+  pursuance bridge -c config.yaml
 `;
 
 const LEVELS: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };

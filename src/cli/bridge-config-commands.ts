@@ -34,6 +34,9 @@ Options:
       --new-tokens      replace the tokens in the config with fresh ones (the
                         homeserver must then be restarted with the new file)
   -h, --help            show this help
+
+Example:
+  pursuance register -c config.yaml -f registration.yaml -u http://127.0.0.1:9993
 `;
 
 export const CONFIG_HELP = `Usage: pursuance config check [options]
@@ -47,6 +50,9 @@ any warnings (e.g. permissions left open), or every problem found and exits 1.
 Options:
   -c, --config PATH     bridge config file (default config.yaml)
   -h, --help            show this help
+
+Example:
+  pursuance config check -c config.yaml
 `;
 
 function io(o: ConfigCommandIo) {

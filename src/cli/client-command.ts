@@ -12,18 +12,20 @@ import { sealComplaints } from "../pursuance/seal-complaints.js";
 import { decodeInvite, encodeInvite, type Invite } from "../pursuance/invite.js";
 import { exportLog, parseLogFile, verifyLog } from "../pursuance/log-file.js";
 import { Home } from "./home.js";
-import { arg, COMMON_HELP, homeOf, joinAndWait, parse, session, settle, stdio, withClient, type Io, type Parsed, type SubCommand } from "./client-context.js";
+import { arg, commandFirst, COMMON_HELP, homeOf, joinAndWait, parse, session, settle, stdio, unanswered, withClient, type Io, type Parsed, type SubCommand } from "./client-context.js";
 import { MEMBER_COMMANDS } from "./client-member-commands.js";
-import { RELAY_COMMANDS } from "./client-relay-commands.js";
+import { RELAY_COMMANDS, RelayDownError } from "./client-relay-commands.js";
 import { WHOIS_COMMANDS } from "./client-whois-commands.js";
 import { PROFILE_COMMANDS } from "./client-profile-commands.js";
 import { REQUEST_COMMANDS } from "./client-request-commands.js";
 import { LINK_COMMANDS } from "./client-link-commands.js";
 import { TASK_COMMANDS } from "./client-task-commands.js";
 import { LEADER_COMMANDS } from "./client-leader-commands.js";
+import { commandHelp } from "./client-help.js";
 import { UsageError } from "./usage.js";
 import { clientEnv } from "../usecases/env.js";
 import { createInvite, revokeInvite } from "../usecases/members.js";
+import { didYouMean } from "../usecases/spellings.js";
 
 /**
  * The invite with `--relay` URLs in place of its own relays: an invite names
@@ -70,8 +72,11 @@ const CORE: Record<string, SubCommand> = {
       if (relays.length === 0) throw new UsageError("at least one --relay URL is required");
       for (const r of relays) if (!/^wss?:\/\/\S+$/.test(r)) throw new UsageError(`--relay: ${JSON.stringify(r)} is not a ws:// or wss:// URL`);
       const s = await session(p);
-      if (s.home.hasPursuance()) throw new UsageError(`${s.home.dir} already belongs to a pursuance; use another --home`);
       try {
+        if (s.home.hasPursuance()) throw new UsageError(`${s.home.dir} already belongs to a pursuance; use another --home`);
+        // Before a genesis is signed: its post would otherwise wait out a deadline of its own on a dead address.
+        const down = await unanswered(p, relays);
+        if (down.length > 0) throw new RelayDownError(down.map((d) => d.url), `${down.map((d) => `${d.url} does not answer: ${d.detail}`).join("; ")}; nothing was created`);
         const groupId = toHex(s.crypto.randomBytes(32));
         const c = await PursuanceClient.create(s.ports(groupId, (m) => io.err(`warning: ${m}`)), s.me.keys, {
           groupId,
@@ -213,24 +218,24 @@ export const CLIENT_COMMANDS: Record<string, SubCommand> = { ...CORE, ...TASK_CO
 
 export function clientHelp(): string {
   const lines = Object.values(CLIENT_COMMANDS).map((c) => `  ${c.usage.padEnd(58)} ${c.summary}`);
-  return `Usage: pursuance client <command> [options]\n\nCommands:\n${lines.join("\n")}\n\n${COMMON_HELP}\n`;
+  return `Usage: pursuance client <command> [options]\n\nCommands:\n${lines.join("\n")}\n\nOptions: each command's own ('pursuance client <command> --help'), and the common options below\n\nExample:\n  pursuance client status --home ~/ada\n\n${COMMON_HELP}\n`;
 }
 
 export async function runClientCommand(argv: string[], io: Io = stdio): Promise<number> {
-  const [name, ...rest] = argv;
+  const [name, ...rest] = commandFirst(argv);
   if (!name || name === "--help" || name === "-h" || name === "help") {
     io.out(clientHelp());
     return name ? 0 : 2;
   }
   const cmd = Object.hasOwn(CLIENT_COMMANDS, name) ? CLIENT_COMMANDS[name]! : undefined;
   if (!cmd) {
-    io.err(`pursuance client: unknown command ${JSON.stringify(name)}\n\n${clientHelp()}`);
+    io.err(`pursuance client: unknown command ${JSON.stringify(name)}${didYouMean(name, Object.keys(CLIENT_COMMANDS))}\n\n${clientHelp()}`);
     return 2;
   }
   try {
     const p = parse(rest, cmd.options);
     if (p.values.help) {
-      io.out(`Usage: pursuance client ${cmd.usage}\n\n${cmd.summary}\n\n${COMMON_HELP}`);
+      io.out(commandHelp(name, cmd));
       return 0;
     }
     return (await cmd.run(p, io)) ?? 0;
@@ -241,7 +246,8 @@ export async function runClientCommand(argv: string[], io: Io = stdio): Promise<
       io.err(`pursuance client ${name}: ${err.message}\nUsage: pursuance client ${cmd.usage}`);
       return 2;
     }
-    io.err(`pursuance client ${name}: ${err.name === "Error" ? "" : err.name + ": "}${err.message}`);
+    // The message says what happened; the class it came in is ours, not the member's.
+    io.err(`pursuance client ${name}: ${err.message}`);
     return 1;
   }
 }

@@ -2,8 +2,10 @@
 // the member's home and pursuance, and closing cleanly after the command's
 // automatic duties (key rotations and shares) have gone out.
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { PursuanceClient } from "../pursuance/client/client.js";
+import { JoinRefusedError, PursuanceClient } from "../pursuance/client/client.js";
 import type { Invite } from "../pursuance/invite.js";
+import { probeRelay, RelayProbeError } from "../cwtch/relay-probe.js";
+import { humanize } from "../bot/refs.js";
 import { defaultHome, openSession, type Session } from "./home.js";
 import { parseDuration, UsageError } from "./usage.js";
 
@@ -23,6 +25,26 @@ export const COMMON_HELP = `Common options:
   --timeout DUR    how long to sync before acting (default 15s)
   --json           machine-readable output where offered
   -h, --help       show help`;
+
+/**
+ * The command first, then everything else: users type the common options anywhere, before the
+ * command too (`client --home D status`, `pursuance --home D client status`). Leading common
+ * options are moved after the first word that is not one; anything else is left where it was,
+ * for the parser to name.
+ */
+export function commandFirst(argv: readonly string[]): string[] {
+  const lead: string[] = [];
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const a = argv[i]!;
+    const m = /^--([^=]+)(=.*)?$/.exec(a);
+    const opt = m && m[1] !== "help" && Object.hasOwn(COMMON_OPTIONS, m[1]!) ? COMMON_OPTIONS[m[1]! as keyof typeof COMMON_OPTIONS] : undefined;
+    if (!opt) break;
+    lead.push(a);
+    if (opt.type === "string" && m![2] === undefined && i + 1 < argv.length) lead.push(argv[++i]!);
+  }
+  return i < argv.length ? [argv[i]!, ...lead, ...argv.slice(i + 1)] : [...lead];
+}
 
 export interface Io {
   out(line: string): void;
@@ -63,6 +85,17 @@ export function timeoutOf(p: Parsed): number {
   return p.values.timeout ? parseDuration("--timeout", p.values.timeout as string) : 15_000;
 }
 
+/**
+ * Ask each relay for its greeting within --timeout, all at once: a pursuance is pointed at an
+ * address only once something there answers as a relay (a post would wait out its own deadline).
+ * The failures, each a RelayProbeError naming its URL and what happened; none when all answer.
+ */
+export async function unanswered(p: Parsed, urls: readonly string[]): Promise<RelayProbeError[]> {
+  const socksProxy = p.values.socks as string | undefined;
+  const r = await Promise.allSettled(urls.map((u) => probeRelay(u, { timeoutMs: timeoutOf(p), ...(socksProxy ? { socksProxy } : {}) })));
+  return r.flatMap((x, i) => (x.status === "fulfilled" ? [] : [x.reason instanceof RelayProbeError ? x.reason : new RelayProbeError(urls[i]!, "unreachable", String(x.reason))]));
+}
+
 export async function session(p: Parsed): Promise<Session> {
   return openSession(homeOf(p), p.values.db as string | undefined, p.values.socks as string | undefined);
 }
@@ -71,18 +104,34 @@ export async function session(p: Parsed): Promise<Session> {
 export async function withClient<T>(p: Parsed, io: Io, fn: (c: PursuanceClient, s: Session) => Promise<T>): Promise<T> {
   const s = await session(p);
   const cfg = s.home.pursuance();
-  const c = await PursuanceClient.open(s.ports(cfg.groupId, (m) => io.err(`warning: ${m}`)), s.me.keys, cfg);
+  // Every write goes through here: one no relay takes is kept and queued, and the member is told so.
+  const c = await PursuanceClient.open(s.ports(cfg.groupId, (m) => io.err(`warning: ${m}`)), s.me.keys, cfg, { keepUnsent: true });
   try {
     await c.start();
     await syncWithProgress(c, io, timeoutOf(p));
-    const r = await fn(c, s);
+    if (c.config.joining && c.rv.refused !== undefined) await giveUpJoin(c, s, new JoinRefusedError(c.rv.refused));
+    const before = new Set(c.config.unsent);
+    const r = await fn(c, s).catch((e: unknown) => {
+      // The rules name members by id (every client words a rejection alike); the member reads names.
+      if (e instanceof Error) e.message = humanize(c.state, e.message);
+      throw e;
+    });
     await settle(c, io);
     s.home.savePursuance(c.config);
+    tellUnsent(c, io, (c.config.unsent ?? []).some((id) => !before.has(id)));
     return r;
   } finally {
     c.close();
     await s.db.close();
   }
+}
+
+/** What this home wrote that no relay holds yet: a write kept, not lost, and not to be made twice. */
+function tellUnsent(c: PursuanceClient, io: Io, wroteNow: boolean): void {
+  const n = c.config.unsent?.length ?? 0;
+  if (n === 0) return;
+  const what = `${n} event${n === 1 ? "" : "s"} saved here ${n === 1 ? "is" : "are"} not on any relay yet; any command that reaches a relay sends ${n === 1 ? "it" : "them"} (pursuance client sync)`;
+  io.err(wroteNow ? `saved; will be sent when a relay answers (${what})` : `warning: ${what}`);
 }
 
 export async function syncWithProgress(c: PursuanceClient, io: Io, timeoutMs: number): Promise<void> {
@@ -114,13 +163,24 @@ export async function settle(c: PursuanceClient, io: Io, ms = 10_000): Promise<v
   if (c.duty.inflight.size > 0) io.err(`warning: ${c.duty.inflight.size} key duties still in flight; run 'sync' again`);
 }
 
-/** Join with an invite and wait `--timeout` to be let in; the home keeps the pursuance either way (a later 'sync' asks again). */
+/** A member said our invite cannot let us in: keep nothing of this pursuance, so the home can join with another invite. */
+async function giveUpJoin(c: PursuanceClient, s: Session, e: JoinRefusedError): Promise<never> {
+  c.close();
+  await c.ports.store.forget();
+  s.home.forgetPursuance();
+  throw new JoinRefusedError(`${e.reason}. Nothing was kept: this home can join with another invite`);
+}
+
+/**
+ * Join with an invite and wait `--timeout` to be let in; the home keeps the pursuance unless a
+ * member says the invite cannot let us in (a later 'sync' asks again, and hears such an answer too).
+ */
 export async function joinAndWait(p: Parsed, io: Io, s: Session, invite: Invite): Promise<void> {
   const c = await PursuanceClient.requestJoin(s.ports(invite.groupId, (m) => io.err(`warning: ${m}`)), s.me.keys, invite, s.me.name);
   // Saved first: if no member is online now, a later 'sync' asks again and picks up the keys.
   s.home.savePursuance(c.config);
   io.err(`asked to join ${invite.name} as ${invite.role}; waiting for a member's client to let us in…`);
-  const ok = await c.waitAdmitted(timeoutOf(p));
+  const ok = await c.waitAdmitted(timeoutOf(p)).catch((e: unknown) => (e instanceof JoinRefusedError ? giveUpJoin(c, s, e) : Promise.reject(e)));
   if (ok) {
     await syncWithProgress(c, io, 3_000);
     s.home.savePursuance(c.config);

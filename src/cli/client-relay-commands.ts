@@ -6,7 +6,7 @@ import { ActionError } from "../pursuance/actions.js";
 import type { PursuanceClient } from "../pursuance/client/client.js";
 import { moveRelays, recoverOnto, type CopyProgress } from "../pursuance/client/relocate.js";
 import type { SubCommand } from "./client-context.js";
-import { arg, syncWithProgress, timeoutOf, withClient, type Io, type Parsed } from "./client-context.js";
+import { arg, syncWithProgress, timeoutOf, unanswered, withClient, type Io, type Parsed } from "./client-context.js";
 import { UsageError } from "./usage.js";
 
 function url(p: Parsed, i: number): string {
@@ -33,15 +33,30 @@ async function learnFrom(c: PursuanceClient, u: string, p: Parsed, io: Io): Prom
   return c.relays.includes(u);
 }
 
+/** Relays the member named that do not answer: their URLs, and what happened in the message. */
+export class RelayDownError extends Error {
+  constructor(
+    readonly urls: readonly string[],
+    message: string,
+  ) {
+    super(message);
+    this.name = "RelayDownError";
+  }
+}
+
 export const RELAY_COMMANDS: Record<string, SubCommand> = {
   relay: {
-    usage: "relay list | add URL | remove URL | move URL [URL…] | recover URL | use URL",
-    summary: "where the pursuance lives: add/move copy the history there; recover rebuilds a lost pursuance on a new relay from this copy",
+    usage: "relay list | add URL [--force] | remove URL | move URL [URL…] | recover URL | use URL",
+    summary: "where the pursuance lives: add/move copy the history there (add checks first that the relay answers; --force adds one that is down on purpose); recover rebuilds a lost pursuance on a new relay from this copy",
+    options: { force: { type: "boolean" } },
     async run(p, io) {
       const sub = arg(p, 0, "list, add, remove, move, recover or use");
       if (!["list", "add", "remove", "move", "recover", "use"].includes(sub)) throw new UsageError(`unknown relay command ${JSON.stringify(sub)}`);
       const urls = sub === "list" ? [] : sub === "move" ? p.positionals.slice(1).map((_, i) => url(p, i + 1)) : [url(p, 1)];
       if (sub === "move" && urls.length === 0) throw new UsageError("missing a relay URL");
+      // Checked before anything is opened or signed: every member would follow the log to a dead address.
+      const down = sub === "add" ? (await unanswered(p, urls))[0] : undefined;
+      if (down && !p.values.force) throw new RelayDownError([down.url], `${down.url} does not answer: ${down.detail}; nothing changed (to add it anyway, while it is down on purpose: relay add ${down.url} --force)`);
       await withClient(p, io, async (c) => {
         if (sub === "list") {
           for (const r of c.group.status().relays) {
@@ -54,6 +69,11 @@ export const RELAY_COMMANDS: Record<string, SubCommand> = {
         if (sub === "use") {
           const named = await learnFrom(c, u, p, io);
           return io.out(named ? `the pursuance lives on ${u} (its log says so): following it` : `using ${u} as well, for this client only`);
+        }
+        if (sub === "add" && down) {
+          // Forced: nothing there to learn from or copy to now; followers copy the history when it answers.
+          await c.changeRelays({ add: u });
+          return io.out(`added ${u}; it does not answer now (${down.detail}), so members' clients copy the history there when it does`);
         }
         if (sub === "add") {
           // Told by hand where a moved or recovered pursuance went: its log may already say so.

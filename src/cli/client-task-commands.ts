@@ -4,7 +4,7 @@
 import { TASK_STATUSES } from "../pursuance/events.js";
 import { findTask, taskView, type TaskView } from "../pursuance/views.js";
 import { clientEnv } from "../usecases/env.js";
-import { parseDue, parseStatus } from "../usecases/spellings.js";
+import { parseDue, parseStatus, parseTitle } from "../usecases/spellings.js";
 import { archiveTask, assignTask, closeTask, commentOnTask, createTask, reopenTask, retitleTask, setTaskStatus } from "../usecases/tasks.js";
 import type { SubCommand } from "./client-context.js";
 import { arg, runStaged, type Io, type Parsed, type Stage } from "./client-context.js";
@@ -28,7 +28,8 @@ function show(io: Io, v: TaskView): void {
 const SUBS: Record<string, (p: Parsed) => Stage> = {
   create(p) {
     const o = {
-      title: arg(p, 1, "the task title"),
+      // Checked here, before any syncing: a title that cannot be is no reason to wait on a relay.
+      title: parseTitle(arg(p, 1, "the task title")),
       deliverables: p.values.deliverables as string | undefined,
       role: p.values.role as string | undefined,
       assign: p.values.assign as string | undefined,
@@ -100,8 +101,7 @@ const SUBS: Record<string, (p: Parsed) => Stage> = {
   },
   retitle(p) {
     const task = arg(p, 1, "a task");
-    const title = arg(p, 2, "the new title").trim();
-    if (title === "") throw new UsageError("the new title is empty");
+    const title = parseTitle(arg(p, 2, "the new title"));
     if (p.positionals.length > 3) throw new UsageError(`unexpected ${JSON.stringify(p.positionals[3])}: quote a title with spaces`);
     return async (c, io) => {
       const { task: t } = await retitleTask(clientEnv(c), { task, title, deliverables: p.values.deliverables as string | undefined });

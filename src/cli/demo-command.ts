@@ -18,6 +18,12 @@ Runs two relays and three member clients in this process (memory stores):
 founding, inviting, joining, tasks, a relay failure, a removal with key
 rotation, and a final check that every client computed the same state hash.
 Exits 0 when every check holds, 1 otherwise.
+
+Options:
+  -h, --help   show this help
+
+Example:
+  pursuance demo
 `;
 
 export async function runDemoCommand(argv: string[]): Promise<number> {

@@ -14,6 +14,9 @@ within 10 s.
 Options:
   --home DIR   the data dir given to 'pursuance up' (default ./.pursuance/up)
   -h, --help   show this help
+
+Example:
+  pursuance down --home ./.pursuance/up
 `;
 
 export async function runDownCommand(argv: string[]): Promise<number> {

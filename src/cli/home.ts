@@ -1,7 +1,7 @@
 // A member's home folder: identity (secret key, mode 0600), the pursuance it
 // belongs to, and its database (embedded PGlite in <home>/db unless --db
 // names a PostgreSQL URL). Several homes let several members share a machine.
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { fromB64, toB64, toHex } from "../cwtch/bytes.js";
@@ -107,6 +107,11 @@ export class Home {
 
   savePursuance(c: ClientConfig): void {
     writeFileAtomic(this.pursuancePath, JSON.stringify(c, null, 2) + "\n");
+  }
+
+  /** This home no longer belongs to the pursuance (a join that was refused): it may create or join another. */
+  forgetPursuance(): void {
+    rmSync(this.pursuancePath, { force: true });
   }
 }
 

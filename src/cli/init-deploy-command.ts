@@ -47,6 +47,9 @@ Options:
                           stack (wss://relay.your-domain, a TLS proxy to
                           127.0.0.1:7717); default: its onion address
   -h, --help              show this help
+
+Example:
+  pursuance init-deploy deploy --server-name matrix.your-domain.org --admin @you:matrix.your-domain.org   (as root)
 `;
 
 export interface InitDeployIo {

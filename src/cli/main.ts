@@ -7,6 +7,8 @@ import { runConfigCommand, runRegisterCommand } from "./bridge-config-commands.j
 import { runBackupCommand, runRestoreCommand } from "./backup-command.js";
 import { runBridgeCommand } from "./bridge-command.js";
 import { runClientCommand } from "./client-command.js";
+import { commandFirst } from "./client-context.js";
+import { didYouMean } from "../usecases/spellings.js";
 import { runDemoCommand } from "./demo-command.js";
 import { runRelayCommand } from "./relay-command.js";
 import { runDownCommand } from "./down-command.js";
@@ -42,14 +44,15 @@ export function usage(): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv;
+  // `pursuance --home D client status`: the client's common options before the command name too.
+  const [name, ...rest] = commandFirst(argv);
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
     process.stdout.write(usage());
     return name === undefined ? 2 : 0;
   }
   const cmd = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (!cmd) {
-    process.stderr.write(`pursuance: unknown command ${JSON.stringify(name)}\n\n${usage()}`);
+    process.stderr.write(`pursuance: unknown command ${JSON.stringify(name)}${didYouMean(name, Object.keys(COMMANDS))}\n\n${usage()}`);
     return 2;
   }
   return cmd.run(rest);

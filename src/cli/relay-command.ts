@@ -33,6 +33,9 @@ Options:
   --max-buffered-total SIZE  the same over all clients; the largest are disconnected
                       first (default 256MiB)
   -h, --help          show this help
+
+Example:
+  pursuance relay --port 7717 --store postgres://relay@127.0.0.1:5432/relay
 `;
 
 export interface RelayCommandIo {

@@ -31,6 +31,9 @@ killed run is stopped on the next one.
 Options:
   --home DIR   where everything lives (default ./.pursuance/up)
   -h, --help   show this help
+
+Example:
+  pursuance up
 `;
 
 const SYNAPSE = fileURLToPath(new URL("../../scripts/synapse.sh", import.meta.url));

@@ -120,6 +120,34 @@ export class Group extends EventEmitter<GroupEvents> {
     return event;
   }
 
+  /**
+   * As publish, but a post no relay takes does not fail the write: the event is kept (it is in the
+   * log already) and `sent` is false, for the caller to send again (`resend`). With no relay
+   * connected it does not wait out a post's deadline: the posts go on while we run, and land if a
+   * relay answers before we close.
+   */
+  async publishKept(body: Uint8Array, epoch?: number): Promise<{ event: SignedEvent; sent: boolean }> {
+    const { event, result } = this.session.compose(body, epoch);
+    if (result.status === "delivered") this.emit("events", result.delivered);
+    const posted = this.postEverywhere(this.session.frameFor(event), true);
+    if (![...this.relays.values()].some((r) => r.connected)) {
+      posted.catch(() => {});
+      return { event, sent: false };
+    }
+    try {
+      await posted;
+      return { event, sent: true };
+    } catch (e) {
+      if (e instanceof NoRelayAcceptedError) return { event, sent: false };
+      throw e;
+    }
+  }
+
+  /** Post again an event we hold (one no relay took when written); resolves once some relay holds it. */
+  async resend(event: SignedEvent): Promise<void> {
+    await this.postEverywhere(this.session.frameFor(event), true);
+  }
+
   /** Post a frame to one attached relay and wait for it to hold it (a move's notice, which every old relay must keep). */
   async postTo(url: string, f: OutFrame): Promise<void> {
     const r = this.relays.get(url);

@@ -22,6 +22,11 @@
 // into the log anyway, and welcome boxes it cannot open. A false welcome
 // (keys that read no log with this pursuance's genesis) leaves the joiner
 // waiting for a true one; it cannot make the joiner accept a foreign genesis.
+// 4. A join heard on an invite that can no longer let anyone in (used by
+//    someone else, revoked, expired) is answered `{k:"refused", to, reason}`,
+//    so the joiner stops waiting and may try another invite. Whoever holds the
+//    token can forge one, which costs the joiner no more than that holder
+//    using the invite first would.
 import { fromB64, toB64, utf8 } from "../cwtch/bytes.js";
 import type { Crypto } from "../cwtch/crypto.js";
 import { deriveEpochKeys, openFrame, sealFrame, type EpochKeys } from "../cwtch/envelope.js";
@@ -31,7 +36,11 @@ const RV_DOMAIN = utf8.encode("pursuance/rendezvous/v1");
 
 export type RvMessage =
   | { k: "join"; ev: Uint8Array }
-  | { k: "welcome"; to: string; keys: KeyRef[] };
+  | { k: "welcome"; to: string; keys: KeyRef[] }
+  | { k: "refused"; to: string; reason: string };
+
+/** A refusal's reason is a sentence, not a channel. */
+export const MAX_REFUSAL_CHARS = 300;
 
 /** The secret members learn from the invite event; the joiner derives it from the token's seed. */
 export function rendezvousSecret(crypto: Crypto, inviteSeed: Uint8Array): Uint8Array {
@@ -72,6 +81,7 @@ export function openRv(crypto: Crypto, keys: EpochKeys, blob: Uint8Array | strin
       }
       return { k: "welcome", to: v.to, keys };
     }
+    if (v.k === "refused" && typeof v.to === "string" && HEX64.test(v.to) && typeof v.reason === "string" && v.reason.length <= MAX_REFUSAL_CHARS) return { k: "refused", to: v.to, reason: v.reason };
   } catch {
     return null;
   }

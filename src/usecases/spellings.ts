@@ -8,6 +8,48 @@ import type { PursuanceState } from "../pursuance/state.js";
 import { findMember, LookupError } from "../pursuance/views.js";
 import { SpellingError } from "./errors.js";
 
+/** Edit distance (insertions, deletions, substitutions, swaps of neighbours), for "did you mean". */
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++)
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+    }
+  return d[a.length]![b.length]!;
+}
+
+/** The candidate a mistyped value most likely meant (a third of its letters wrong at most), or null. */
+export function nearest(value: string, candidates: readonly string[]): string | null {
+  const v = value.trim().toLowerCase();
+  let best: string | null = null;
+  let bestD = Math.max(1, Math.floor(v.length / 3)) + 1;
+  for (const c of candidates) {
+    const d = c.toLowerCase().startsWith(v) && v.length >= 3 ? 1 : distance(v, c.toLowerCase());
+    if (d < bestD) (best = c), (bestD = d);
+  }
+  return best;
+}
+
+/** "; did you mean X?" when one candidate is near, else "". */
+export function didYouMean(value: string, candidates: readonly string[]): string {
+  const n = nearest(value, candidates);
+  return n === null ? "" : `; did you mean ${n}?`;
+}
+
+/** Titles longer than this are refused as typed, before any work (the retitle rule's limit too). */
+export const MAX_TITLE_CHARS = 500;
+
+/** A task's title as typed: trimmed, not blank, at most MAX_TITLE_CHARS characters (not bytes). */
+export function parseTitle(v: string): string {
+  const t = v.trim();
+  if (t === "") throw new SpellingError("the title is empty: give the task a few words", "title", v);
+  const n = [...t].length;
+  if (n > MAX_TITLE_CHARS) throw new SpellingError(`a title is at most ${MAX_TITLE_CHARS} characters (this one has ${n}); put the rest in --deliverables`, "title", v);
+  return t;
+}
+
 const DAY = 86_400_000;
 const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
@@ -55,7 +97,7 @@ export function parseIntFlag(flag: string, v: string, min: number, max: number):
 export function parseStatus(ref: string): TaskStatus {
   const n = ref.trim().toLowerCase().replace(/[-_]+/g, " ").replace(/\s+/g, " ");
   const hit = TASK_STATUSES.find((st) => st === n);
-  if (!hit) throw new SpellingError(`${JSON.stringify(ref)} is not a status (one of: ${TASK_STATUSES.join(", ")})`, "status", ref);
+  if (!hit) throw new SpellingError(`${JSON.stringify(ref)} is not a status${didYouMean(n, TASK_STATUSES)} (one of: ${TASK_STATUSES.join(", ")})`, "status", ref);
   return hit;
 }
 
@@ -88,7 +130,7 @@ export function findRole(s: PursuanceState, ref: string): string {
   const r = ref.trim().replace(/^role:/i, "");
   const roles = Object.keys(s.rules.roles);
   for (const cand of [r, r.toLowerCase(), r.toLowerCase().replace(/[-_]+/g, " ").replace(/\s+/g, " ")]) if (roles.includes(cand)) return cand;
-  throw new LookupError(`no role named ${JSON.stringify(r)} (roles: ${roles.join(", ")})`, ref);
+  throw new LookupError(`no role named ${JSON.stringify(r)}${didYouMean(r, roles)} (roles: ${roles.join(", ")})`, ref);
 }
 
 function isRole(s: PursuanceState, ref: string): boolean {

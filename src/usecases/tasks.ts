@@ -11,7 +11,7 @@ import { entitled, type PursuanceState, type Task } from "../pursuance/state.js"
 import { findTask, taskView, type TaskView } from "../pursuance/views.js";
 import { publish, type Env } from "./env.js";
 import { UsageError } from "./errors.js";
-import { findRole, parseDue, parseStatus, resolveAssignee } from "./spellings.js";
+import { findRole, parseDue, parseStatus, parseTitle, resolveAssignee } from "./spellings.js";
 
 /** The reader role a task gets when none is named: the lowest-ranked role whose key we hold, so the most members can read it. */
 export function defaultReaderRole(s: PursuanceState, me: string): string | undefined {
@@ -35,6 +35,7 @@ export interface CreateTaskOptions {
 export async function createTask(env: Env, o: CreateTaskOptions): Promise<{ id: string; task: Task; view: TaskView }> {
   const c = env.client;
   const s = c.state;
+  const title = parseTitle(o.title);
   const role = o.role !== undefined ? findRole(s, o.role) : defaultReaderRole(s, c.me);
   if (!role) throw new UsageError("you hold no role that can read tasks: pass --role");
   const assignee = o.assign !== undefined ? resolveAssignee(env, o.assign) : null;
@@ -42,7 +43,7 @@ export async function createTask(env: Env, o: CreateTaskOptions): Promise<{ id: 
   const due = o.due !== undefined ? parseDue(o.due, env.now()) : null;
   // A builder: if a key must rotate first (someone lost it), the task is sealed under the new one.
   const body = (st: PursuanceState) => taskCreateBody(c.actor, st, {
-    text: { title: o.title.trim(), deliverables: o.deliverables ?? "" },
+    text: { title, deliverables: o.deliverables ?? "" },
     readers: [role],
     assignee,
     parent,
@@ -100,9 +101,7 @@ export async function archiveTask(env: Env, o: { task: string }): Promise<{ task
 export async function retitleTask(env: Env, o: { task: string; title: string; deliverables?: string }): Promise<{ task: Task; title: string }> {
   const c = env.client;
   const task = findTask(c.state, o.task);
-  const title = o.title.trim();
-  if (title === "") throw new UsageError("the new title is empty");
-  if (title.length > 500) throw new UsageError(`a title is at most 500 characters (this one has ${title.length})`);
+  const title = parseTitle(o.title);
   const v = taskView(c, task);
   if (v.title === null) throw new UsageError(`task #${task.num} is not readable with your roles (readers: ${task.readers.join(", ")})`);
   await publish(env, retitleBody(c.actor, task, { title, deliverables: o.deliverables ?? v.deliverables ?? "" }));

@@ -26,7 +26,8 @@ import { Listeners } from "./listeners.js";
 import { onRequestFrame, watchRequests } from "./requests.js";
 import { onLinkFrame } from "./link-frames.js";
 import { forwardDuties, watchLinks } from "./links.js";
-import { newRvState, onSideFrame, priorJoin, requestAdmission, signJoin, watchRendezvous } from "./rendezvous.js";
+import { JoinRefusedError, newRvState, onSideFrame, priorJoin, requestAdmission, signJoin, watchRendezvous } from "./rendezvous.js";
+export { JoinRefusedError } from "./rendezvous.js";
 import type { ClientConfig, ClientCore, ClientOptions, DutyState, RvState } from "./core.js";
 
 export type { ClientConfig, ClientOptions } from "./core.js";
@@ -198,10 +199,11 @@ export class PursuanceClient extends Listeners<ClientEvents> implements ClientCo
     });
   }
 
-  /** Wait until a member has let us in (join applied, keys received). False at the timeout. */
+  /** Wait until a member has let us in (join applied, keys received). False at the timeout; JoinRefusedError when a member says the invite cannot. */
   async waitAdmitted(timeoutMs: number): Promise<boolean> {
     const end = this.ports.now() + timeoutMs;
     while (!this.admitted()) {
+      if (this.rv.refused !== undefined) throw new JoinRefusedError(this.rv.refused);
       if (this.ports.now() >= end) return false;
       await this.sleep(100);
       await this.flushed();
@@ -291,7 +293,7 @@ export class PursuanceClient extends Listeners<ClientEvents> implements ClientCo
     await this.group.catchUp();
     // With every relay down a post waits for the relay's whole timeout: the heads go out when one answers.
     const heads = this.group.announceHeads().catch(() => {});
-    if (this.progress().relaysConnected > 0) await heads;
+    if (this.progress().relaysConnected > 0) await Promise.all([heads, this.sendUnsent()]);
     let last = -1;
     let stableSince = this.ports.now();
     for (;;) {
@@ -368,12 +370,30 @@ export class PursuanceClient extends Listeners<ClientEvents> implements ClientCo
     // `via` rides along in the signed bytes (receivers' parsers ignore it): the log itself then
     // records that this command was done, which survives any crash of the host.
     const bytes = opts.via ? encodeBody({ ...body, via: opts.via } as unknown as Body) : encodeBody(body);
-    const ev = await this.group.publish(bytes, epoch);
+    const ev = this.opts.keepUnsent ? await this.publishKept(bytes, epoch) : await this.group.publish(bytes, epoch);
     if (opts.via) this.vias?.add(opts.via);
     await this.flushed();
     const verdict = this.fold.verdict(toHex(ev.id));
     if (verdict) throw new ActionError(`rejected after publishing: ${verdict}`, toHex(ev.id));
     return { id: toHex(ev.id) };
+  }
+
+  private async publishKept(bytes: Uint8Array, epoch: number | undefined): Promise<SignedEvent> {
+    const { event, sent } = await this.group.publishKept(bytes, epoch);
+    if (!sent) this.config.unsent = [...(this.config.unsent ?? []), toHex(event.id)];
+    return event;
+  }
+
+  /** Send again what no relay took when written; what some relay takes now leaves the queue. */
+  async sendUnsent(): Promise<void> {
+    for (const id of [...(this.config.unsent ?? [])]) {
+      const ev = this.session.log.get(id);
+      // Not in the log (a store lost it): nothing to send, and nothing the queue can do.
+      const sent = ev ? await this.group.resend(ev).then(() => true, () => false) : true;
+      if (!sent) return;
+      this.config.unsent = this.config.unsent?.filter((x) => x !== id);
+    }
+    if (this.config.unsent?.length === 0) delete this.config.unsent;
   }
 
   /**

@@ -25,6 +25,8 @@ export interface ClientConfig {
   joining?: { rendezvous: string; join: string };
   /** Relays this member uses besides the log's list (a recovery relay learned by hand); dropped once the log names them. */
   extraRelays?: string[];
+  /** Our events no relay has taken yet (written while none answered): sent again when one does. */
+  unsent?: string[];
 }
 
 export interface ClientOptions {
@@ -32,6 +34,12 @@ export interface ClientOptions {
   fallbackDutyMs?: number;
   repairDelayMs?: number;
   repairIntervalMs?: number;
+  /**
+   * A write no relay takes is kept and queued (config.unsent, sent again at the next sync that
+   * reaches a relay) instead of failing after it is already in the log. For hosts that say so to
+   * their user (the CLI); without it publish fails with NoRelayAcceptedError, as before.
+   */
+  keepUnsent?: boolean;
 }
 
 export interface RvState {
@@ -42,6 +50,12 @@ export interface RvState {
   /** Joiners someone already welcomed (we saw the welcome on the channel, or sent it). */
   welcomed: Set<string>;
   capWarned: boolean;
+  /** How many of `watched` were closed invites when first watched (listened on only to answer late joiners). */
+  closedWatched: number;
+  /** Joiners we told their invite cannot let them in (once each per run). */
+  refusedSent: Set<string>;
+  /** As a joiner: why a member said our invite cannot let us in. */
+  refused?: string;
 }
 
 export interface DutyState {

@@ -19,7 +19,8 @@ import type { Invite } from "../invite.js";
 import { toPEvent } from "../pevent.js";
 import type { ClientPorts } from "../ports.js";
 import { openRv, rendezvousKeys, sealRv } from "../rendezvous.js";
-import { inviteStatus } from "../state.js";
+import { inviteStatus, type Invite as InviteRow } from "../state.js";
+import { when } from "../apply-common.js";
 
 
 /**
@@ -31,7 +32,7 @@ import { inviteStatus } from "../state.js";
 export const MAX_RENDEZVOUS_TAGS = 64;
 
 export function newRvState(): RvState {
-  return { tags: new Map(), watched: new Set(), welcomed: new Set(), capWarned: false };
+  return { tags: new Map(), watched: new Set(), welcomed: new Set(), capWarned: false, refusedSent: new Set(), closedWatched: 0 };
 }
 
 /** A joiner's first event has been carried in but it has written nothing since: it may not read the group yet. */
@@ -39,24 +40,46 @@ function awaitingKeys(c: ClientCore, joiner: string): boolean {
   return (c.session.log.head(joiner)?.seq ?? 0) <= 1;
 }
 
-/** Member: listen on the rendezvous of unused, unrevoked invites, and of used ones whose joiner may still need a welcome. */
+/** Closed invites listened on to answer late joiners (beside MAX_RENDEZVOUS_TAGS; a relay allows 256 tags in all). */
+export const MAX_CLOSED_RENDEZVOUS_TAGS = 32;
+
+/** How long after its expiry (or its use or revocation, if it has none) a closed invite's joiners are still told so. */
+export const REFUSE_WINDOW_MS = 30 * 24 * 3600_000;
+
+/**
+ * Member: listen on the rendezvous of unused, unrevoked invites, and of used ones whose joiner may
+ * still need a welcome; then, within the cap, of closed ones not long expired, to tell a joiner why not.
+ */
 export function watchRendezvous(c: ClientCore): void {
   const s = c.state;
   if (!s.members.has(c.me)) return;
   const fresh: string[] = [];
-  for (const [id, inv] of s.invites) {
+  const now = c.ports.now();
+  const live = (inv: InviteRow) =>
+    inv.usedBy === null ? inviteStatus(inv, now) === "open" : awaitingKeys(c, inv.usedBy);
+  const open = [...s.invites].filter(([, inv]) => live(inv));
+  const closed = [...s.invites].filter(([, inv]) => !live(inv) && (inv.expires ?? now) + REFUSE_WINDOW_MS > now);
+  const watch = (id: string, secret: string) => {
+    const keys = rendezvousKeys(c.crypto, secret);
+    c.rv.watched.add(id);
+    c.rv.tags.set(keys.tag, { invite: id, keys });
+    fresh.push(keys.tag);
+  };
+  for (const [id, inv] of open) {
     if (!inv.rendezvous || c.rv.watched.has(id)) continue;
-    const live = inv.usedBy === null ? inviteStatus(inv, c.ports.now()) === "open" : awaitingKeys(c, inv.usedBy);
-    if (!live) continue;
-    if (c.rv.watched.size >= MAX_RENDEZVOUS_TAGS) {
+    if (c.rv.watched.size - c.rv.closedWatched >= MAX_RENDEZVOUS_TAGS) {
       if (!c.rv.capWarned) c.ports.log?.(`not listening for joins on invite ${id.slice(0, 12)} and later ones: already ${MAX_RENDEZVOUS_TAGS} rendezvous open (revoke unused invites)`);
       c.rv.capWarned = true;
       break;
     }
-    const keys = rendezvousKeys(c.crypto, inv.rendezvous);
-    c.rv.watched.add(id);
-    c.rv.tags.set(keys.tag, { invite: id, keys });
-    fresh.push(keys.tag);
+    watch(id, inv.rendezvous);
+  }
+  // Closed invites have their own, smaller budget: telling a late joiner why must never cost an open invite its listener.
+  for (const [id, inv] of closed) {
+    if (!inv.rendezvous || c.rv.watched.has(id)) continue;
+    if (c.rv.closedWatched >= MAX_CLOSED_RENDEZVOUS_TAGS) break;
+    c.rv.closedWatched++;
+    watch(id, inv.rendezvous);
   }
   if (fresh.length > 0) c.group.watchSide(fresh).catch((e: Error) => c.ports.log?.(`rendezvous: ${e.message}`));
 }
@@ -113,6 +136,10 @@ export function onSideFrame(c: ClientCore, f: RelayFrame): void {
     if (m.to === c.me && w.invite === "") c.takeWelcome(m.keys).catch((e: Error) => c.ports.log?.(`welcome: ${e.message}`));
     return;
   }
+  if (m.k === "refused") {
+    if (m.to === c.me && w.invite === "" && !c.state.members.has(c.me)) c.rv.refused = m.reason;
+    return;
+  }
   if (w.invite !== "" && c.state.members.has(c.me)) carryJoin(c, w.invite, m.ev);
 }
 
@@ -138,7 +165,9 @@ function carryJoin(c: ClientCore, invite: string, bytes: Uint8Array): void {
   // expiry our expiry duty is revoking it). Whether a concurrent join beats a revoke is the
   // fold order's call, but an honest client does not start that race.
   const inv = c.state.invites.get(invite);
-  if (!inv || inviteStatus(inv, c.ports.now()) !== "open" || (inv.expires !== undefined && ev.ts > inv.expires)) return;
+  if (!inv || inv.usedBy === joiner) return;
+  const why = closedBecause(inv, c.ports.now(), ev.ts);
+  if (why) return refuseJoin(c, invite, joiner, why);
   c.duty.carried.add(joiner);
   c.group
     .carry(bytes)
@@ -146,6 +175,34 @@ function carryJoin(c: ClientCore, invite: string, bytes: Uint8Array): void {
       if (out.type === "dropped") c.ports.log?.(`could not carry a join from ${joiner.slice(0, 12)}: ${out.reason}${out.detail ? ` (${out.detail})` : ""}`);
     })
     .catch((e: Error) => c.ports.log?.(`carrying a join: ${e.message}`));
+}
+
+/** Why this invite cannot let this join in, in the joiner's words; null while it can. */
+function closedBecause(inv: InviteRow, now: number, joinTs: number): string | null {
+  const st = inviteStatus(inv, now);
+  if (st === "used") return "this invite was already used (each invite lets one person in)";
+  // Before "revoked": the expiry duty revokes what lapsed, and the lapse is what the joiner can act on.
+  if (inv.expires !== undefined && (now > inv.expires || joinTs > inv.expires)) return `this invite expired at ${when(inv.expires)}`;
+  if (st === "revoked") return "this invite was revoked";
+  return null;
+}
+
+/** Tell a joiner, on its rendezvous, that its invite cannot let it in (once per joiner and run). */
+function refuseJoin(c: ClientCore, invite: string, joiner: string, reason: string): void {
+  if (c.rv.refusedSent.has(joiner)) return;
+  const w = [...c.rv.tags.values()].find((t) => t.invite === invite);
+  if (!w) return;
+  c.rv.refusedSent.add(joiner);
+  const f = sealRv(c.crypto, w.keys, { k: "refused", to: joiner, reason: `${reason}: ask a member for another invite` });
+  c.group.postSide(f.tag, f.blob).catch((e: Error) => c.ports.log?.(`answering a join on a closed invite: ${e.message}`));
+}
+
+/** A member said the invite cannot let us in: its reason, for the joiner to stop waiting on. */
+export class JoinRefusedError extends Error {
+  constructor(readonly reason: string) {
+    super(`refused: ${reason}`);
+    this.name = "JoinRefusedError";
+  }
 }
 
 /** Member: seal the group keys we hold to each admitted joiner who cannot read the group yet. */
