@@ -183,3 +183,80 @@ describe("the bot and the CLI accept the same spellings and publish the same eve
     expect((await viaBot(["role", "revoke", "sam", "change agent"])).ok).toBe(true);
   });
 });
+
+describe("the bot and the CLI find the same work: task list's filters and task search", () => {
+  /** Task numbers in the order each face lists them, or the refusal. */
+  async function botList(words: string[]): Promise<number[] | string> {
+    const r = (await handleCommand(`!${words.map(quote).join(" ")}`, botCtx()))!;
+    if (r.kind === "error") return `refused: ${r.reason}`;
+    return [...r.plain.matchAll(/^#(\d+) /gm)].map((m) => Number(m[1]));
+  }
+  async function cliList(words: string[]): Promise<number[] | string> {
+    const out: string[] = [];
+    try {
+      await taskStage(parse([...words.slice(1), "--json"], TASK_COMMANDS.task!.options))(ada, { out: (l) => out.push(l), err: () => {} });
+    } catch (e) {
+      return `refused: ${(e as Error).message}`;
+    }
+    return (JSON.parse(out.join("\n")) as Array<{ num: number }>).map((v) => v.num);
+  }
+
+  let nums: Record<string, number> = {};
+  beforeAll(async () => {
+    const made = async (title: string, ...flags: string[]) => {
+      const r = (await handleCommand(`!task create ${quote(title)} ${flags.map(quote).join(" ")}`, botCtx()))!;
+      expect(r.kind).toBe("task-created");
+      return (r as { task: { num: number } }).task.num;
+    };
+    nums = {
+      late: await made("report on the records request", "--due", "2020-01-01", "--assign", "me"),
+      soon: await made("call the archive", "--due", "+3d", "--assign", "sam"),
+      later: await made("records appeal", "--due", "+30d", "--assign", "me"),
+      undated: await made("press list", "--assign", "role:admin"),
+    };
+    expect((await viaBot(["task", "comment", `#${nums.undated}`, "ask the records office too"])).ok).toBe(true);
+  });
+
+  const queries: string[][] = [
+    ["task", "list", "--mine"],
+    ["task", "list", "--due", "14d"],
+    ["task", "list", "--due", "+2w"],
+    ["task", "list", "--overdue"],
+    ["task", "list", "--assignee", "sam"],
+    ["task", "list", "--assignee", "@sam:example.org"],
+    ["task", "list", "--mine", "--due", "60d"],
+    ["task", "search", "records"],
+    ["task", "search", "RECORDS", "office"],
+    ["task", "search", "records", "--mine"],
+    ["task", "list", "--due", "soon"],
+    ["task", "list", "--assignee", "nobody"],
+    ["task", "list", "--status", "finished"],
+  ];
+  for (const q of queries) {
+    it(q.join(" "), async () => {
+      const [b, c] = [await botList(q), await cliList(q)];
+      if (typeof b === "string" || typeof c === "string") {
+        expect(typeof b, `bot: ${String(b)}; CLI: ${String(c)}`).toBe("string");
+        expect(typeof c, `bot: ${String(b)}; CLI: ${String(c)}`).toBe("string");
+      } else expect(c).toEqual(b);
+    });
+  }
+
+  it("lists overdue first, then by due date, undated last; filters mean what they say", async () => {
+    const all = await cliList(["task", "list"]);
+    expect(typeof all).not.toBe("string");
+    const order = all as number[];
+    expect(order.indexOf(nums.late!)).toBe(0);
+    expect(order.indexOf(nums.soon!)).toBeLessThan(order.indexOf(nums.later!));
+    expect(order.indexOf(nums.later!)).toBeLessThan(order.indexOf(nums.undated!));
+    // Earlier tests made tasks too: look at these four only.
+    const ours = async (q: string[]) => ((await cliList(q)) as number[]).filter((n) => Object.values(nums).includes(n));
+    expect(await ours(["task", "list", "--overdue"])).toEqual([nums.late]);
+    expect(await ours(["task", "list", "--due", "14d", "--mine"])).toEqual([nums.late]);
+    expect(await ours(["task", "list", "--assignee", "sam"])).toEqual([nums.soon]);
+    expect(await ours(["task", "search", "records", "office"])).toEqual([nums.undated]);
+    // The undated task is assigned to the admin role, which ada (the founder) does not hold.
+    expect(await ours(["task", "list", "--mine"])).toEqual([nums.late, nums.later]);
+    expect(await cliList(["task", "list", "--due", "soon"])).toMatch(/"soon" is neither a span/);
+  });
+});

@@ -18,9 +18,18 @@ import { leaderStatus, leaderTransfer, leaderVote, mayTransfer, mayVote, rulesPo
 import { roleAmend, roleCreate, roleDelete, roleGrant, roleList, roleRevoke, rules } from "./role-commands.js";
 import { profileSet, profileShow } from "./profile-commands.js";
 import { verifyCommand, whoisCommand, whoisConfirm, whoisLink } from "./whois-commands.js";
-import { taskArchive, taskAssign, taskClose, taskComment, taskCreate, taskList, taskReopen, taskRetitle, taskShow, taskStatus } from "./task-commands.js";
+import { taskArchive, taskAssign, taskClose, taskComment, taskCreate, taskList, taskReopen, taskRetitle, taskSearch, taskShow, taskStatus } from "./task-commands.js";
 
 const id = { name: "id" };
+const LIST_FLAGS = [
+  { name: "mine" },
+  { name: "role", value: "R" },
+  { name: "status", value: "S" },
+  { name: "assignee", value: "WHO" },
+  { name: "due", value: "SPAN|DATE" },
+  { name: "overdue" },
+  { name: "all" },
+];
 
 export const COMMAND_TABLE: readonly CommandSpec[] = [
   {
@@ -36,11 +45,21 @@ export const COMMAND_TABLE: readonly CommandSpec[] = [
   {
     path: ["task", "list"],
     aliases: ["ls"],
-    flags: [{ name: "mine" }, { name: "role", value: "R" }, { name: "status", value: "S" }, { name: "all" }],
-    help: "list tasks (--mine: assigned to you or your roles; --all: archived too)",
+    flags: LIST_FLAGS,
+    help: "list tasks, overdue first, then by due date (--mine: assigned to you or your roles; --due 14d: open and due within 14 days; --overdue; --assignee WHO; --all: archived too)",
     level: "commands",
     cap: null,
     run: taskList,
+  },
+  {
+    path: ["task", "search"],
+    aliases: ["find"],
+    required: [{ name: "words", rest: true }],
+    flags: LIST_FLAGS,
+    help: "tasks whose title, deliverables, comments or close reason hold every word (only what you may read; searched here, never sent anywhere)",
+    level: "commands",
+    cap: null,
+    run: taskSearch,
   },
   {
     path: ["task", "send"],

@@ -3,9 +3,9 @@
 // rules' dry run, so a refusal changes nothing in the log.
 import { assigneeText, findTask, taskView } from "../pursuance/views.js";
 import type { Task } from "../pursuance/state.js";
-import { findRole, parseStatus } from "../usecases/spellings.js";
+import { findTasks, type TaskQueryOptions } from "../usecases/task-queries.js";
 import { archiveTask, assignTask, closeTask, commentOnTask, createTask, reopenTask, retitleTask, setTaskStatus } from "../usecases/tasks.js";
-import type { BoundHandler as Handler } from "./command-spec.js";
+import type { BoundHandler as Handler, Invocation } from "./command-spec.js";
 import { html, mirrored } from "./reply.js";
 import { renderTask, renderTaskList, taskLine, taskLineHtml } from "./task-format.js";
 
@@ -23,18 +23,29 @@ export const taskCreate: Handler = async (inv, ctx) => {
   return { kind: "task-created", task: v, plain: `created ${taskLine(v)}`, html: html`created ${taskLineHtml(v)}`.value };
 };
 
+/** The list flags as typed; the use case parses them (SpellingError, LookupError name the value). */
+function queryOf(inv: Invocation): TaskQueryOptions {
+  const str = (n: string) => inv.flag(n);
+  return {
+    ...(inv.has("mine") ? { mine: true } : {}),
+    ...(inv.has("overdue") ? { overdue: true } : {}),
+    ...(inv.has("all") ? { all: true } : {}),
+    ...(str("role") !== undefined ? { role: str("role")! } : {}),
+    ...(str("status") !== undefined ? { status: str("status")! } : {}),
+    ...(str("assignee") !== undefined ? { assignee: str("assignee")! } : {}),
+    ...(str("due") !== undefined ? { due: str("due")! } : {}),
+  };
+}
+
 export const taskList: Handler = async (inv, ctx) => {
-  const c = ctx.client;
-  const s = c.state;
-  const mine = s.members.get(c.me);
-  const role = inv.flag("role") !== undefined ? findRole(s, inv.flag("role")!) : undefined;
-  const status = inv.flag("status") !== undefined ? parseStatus(inv.flag("status")!) : undefined;
-  let tasks = s.taskIds.map((id) => s.tasks.get(id)!).filter((t) => !t.archived || inv.has("all"));
-  // --mine compares ids, not names: two members may share a name.
-  if (inv.has("mine")) tasks = tasks.filter((t) => t.assignee !== null && ("member" in t.assignee ? t.assignee.member === c.me : (mine?.roles.has(t.assignee.role) ?? false)));
-  if (role) tasks = tasks.filter((t) => t.readers.includes(role) || (t.assignee !== null && "role" in t.assignee && t.assignee.role === role));
-  if (status) tasks = tasks.filter((t) => t.status === status);
-  const out = renderTaskList(tasks.map((t) => taskView(c, t)));
+  const out = renderTaskList(findTasks(ctx, queryOf(inv)));
+  return { kind: "ok", plain: out.plain, html: out.html.value };
+};
+
+export const taskSearch: Handler = async (inv, ctx) => {
+  const views = findTasks(ctx, { ...queryOf(inv), words: inv.arg("words") });
+  if (views.length === 0) return { kind: "ok", plain: "no task you may read matches", html: "no task you may read matches" };
+  const out = renderTaskList(views);
   return { kind: "ok", plain: out.plain, html: out.html.value };
 };
 

@@ -5,6 +5,7 @@ import { TASK_STATUSES } from "../pursuance/events.js";
 import { findTask, taskView, type TaskView } from "../pursuance/views.js";
 import { clientEnv } from "../usecases/env.js";
 import { parseDue, parseStatus, parseTitle } from "../usecases/spellings.js";
+import { checkTaskQuery, findTasks, type TaskQueryOptions } from "../usecases/task-queries.js";
 import { archiveTask, assignTask, closeTask, commentOnTask, createTask, reopenTask, retitleTask, setTaskStatus } from "../usecases/tasks.js";
 import type { SubCommand } from "./client-context.js";
 import { arg, runStaged, type Io, type Parsed, type Stage } from "./client-context.js";
@@ -25,6 +26,30 @@ function show(io: Io, v: TaskView): void {
   for (const c of v.comments) io.out(`  ${c.author}: ${c.text ?? "(encrypted)"}`);
 }
 
+/** The flags of `task list` and `task search`, as typed: the use case parses them. */
+function queryOf(p: Parsed): TaskQueryOptions {
+  const v = p.values;
+  return {
+    ...(v.mine ? { mine: true } : {}),
+    ...(v.overdue ? { overdue: true } : {}),
+    ...(v.all ? { all: true } : {}),
+    ...(typeof v.status === "string" ? { status: v.status } : {}),
+    ...(typeof v.role === "string" ? { role: v.role } : {}),
+    ...(typeof v.assignee === "string" ? { assignee: v.assignee } : {}),
+    ...(typeof v.due === "string" ? { due: v.due } : {}),
+  };
+}
+
+function listing(p: Parsed, q: TaskQueryOptions): Stage {
+  checkTaskQuery(q, Date.now()); // bad spellings fail before any network work
+  return async (c, io) => {
+    const views = findTasks({ client: c, now: () => c.ports.now() }, q);
+    if (p.values.json) return io.out(JSON.stringify(views, null, 2));
+    if (views.length === 0) io.out(q.words !== undefined ? "no task you may read matches" : "no tasks");
+    for (const v of views) io.out(line(v));
+  };
+}
+
 const SUBS: Record<string, (p: Parsed) => Stage> = {
   create(p) {
     const o = {
@@ -43,15 +68,12 @@ const SUBS: Record<string, (p: Parsed) => Stage> = {
     };
   },
   list(p) {
-    const status = p.values.status !== undefined ? parseStatus(p.values.status as string) : undefined;
-    return async (c, io) => {
-      let views = c.state.taskIds.map((id) => taskView(c, c.state.tasks.get(id)!)).filter((v) => !v.archived || p.values.all);
-      if (status) views = views.filter((v) => v.status === status);
-      if (p.values.mine) views = views.filter((v) => v.assignee === c.state.members.get(c.me)?.name);
-      if (p.values.json) return io.out(JSON.stringify(views, null, 2));
-      if (views.length === 0) io.out("no tasks");
-      for (const v of views) io.out(line(v));
-    };
+    return listing(p, queryOf(p));
+  },
+  search(p) {
+    const words = p.positionals.slice(1).join(" ");
+    if (words.trim() === "") throw new UsageError('task search needs words to look for, e.g. task search "records request"');
+    return listing(p, { ...queryOf(p), words });
   },
   show(p) {
     const ref = arg(p, 1, "a task (#N or id)");
@@ -126,7 +148,7 @@ export function taskStage(p: Parsed): Stage {
 
 export const TASK_COMMANDS: Record<string, SubCommand> = {
   task: {
-    usage: 'task create "<title>" [--role R] [--assign WHO] [--due DATE] [--parent #N] | list [--mine] [--status S] | show #N | assign #N WHO | comment #N "text" | status #N S | close #N [reason] | reopen #N | archive #N | retitle #N "<title>" [--deliverables TEXT]',
+    usage: 'task create "<title>" [--role R] [--assign WHO] [--due DATE] [--parent #N] | list [--mine] [--status S] [--role R] [--assignee WHO] [--due SPAN|DATE] [--overdue] [--all] | search WORDS [--mine] [--status S] [--role R] [--assignee WHO] [--due SPAN|DATE] [--overdue] [--all] | show #N | assign #N WHO | comment #N "text" | status #N S | close #N [reason] | reopen #N | archive #N | retitle #N "<title>" [--deliverables TEXT]',
     summary: "work on tasks",
     options: {
       role: { type: "string" },
@@ -137,6 +159,8 @@ export const TASK_COMMANDS: Record<string, SubCommand> = {
       mine: { type: "boolean" },
       status: { type: "string" },
       all: { type: "boolean" },
+      assignee: { type: "string" },
+      overdue: { type: "boolean" },
     },
     run: runStaged(taskStage),
   },

@@ -101,6 +101,13 @@ function matches(v: TaskView, words: string[]): boolean {
   return words.every((w) => text.includes(w));
 }
 
+/** The spellings a query can be checked for before any network work (status, due, words). */
+export function checkTaskQuery(o: TaskQueryOptions, now: number): void {
+  if (o.status !== undefined) parseStatus(o.status);
+  if (o.due !== undefined) dueLimit(o.due, now);
+  if (o.words !== undefined) searchWords(o.words);
+}
+
 /**
  * The tasks the query selects, overdue first, then by due date (none last),
  * then by number. Spellings are checked before anything is read.
