@@ -37,6 +37,8 @@ const VALUES: Record<string, string> = {
   body: "TEXT",
   note: "TEXT",
   name: "NAME",
+  format: "json|csv|ics",
+  out: "FILE",
 };
 
 /** One example per command, as a member would type it (the common options left out). */
@@ -65,6 +67,7 @@ export const EXAMPLES: Record<string, string> = {
   refuse: 'refuse new --reason "we only take people we have met"',
   request: 'request pursuance:request/… --message "I can translate"',
   link: "link offer --roles admin",
+  export: "export --format ics --out ~/pursuance-tasks.ics",
 };
 
 function valueOf(name: string): string {

@@ -1,11 +1,13 @@
 // `pursuance client task …`: create, list, show, assign, comment, status,
 // close, reopen. Task text is encrypted for its reader roles; where our keys
 // do not open it we say the task exists and nothing more.
+import { writeFileSync } from "node:fs";
 import { TASK_STATUSES } from "../pursuance/events.js";
 import { findTask, taskView, type TaskView } from "../pursuance/views.js";
 import { clientEnv } from "../usecases/env.js";
 import { parseDue, parseStatus, parseTitle } from "../usecases/spellings.js";
 import { checkTaskQuery, findTasks, type TaskQueryOptions } from "../usecases/task-queries.js";
+import { exportTasks, parseExportFormat, readableTasks } from "../usecases/task-export.js";
 import { archiveTask, assignTask, closeTask, commentOnTask, createTask, reopenTask, retitleTask, setTaskStatus } from "../usecases/tasks.js";
 import type { SubCommand } from "./client-context.js";
 import { arg, runStaged, type Io, type Parsed, type Stage } from "./client-context.js";
@@ -163,5 +165,22 @@ export const TASK_COMMANDS: Record<string, SubCommand> = {
       overdue: { type: "boolean" },
     },
     run: runStaged(taskStage),
+  },
+  export: {
+    usage: "export --format json|csv|ics [--out FILE]",
+    summary: "take what you may read with you: every task you may read, with its comments, as JSON, CSV or a calendar of VTODOs (decrypted: keep the file safe)",
+    options: { format: { type: "string" }, out: { type: "string" } },
+    run: runStaged((p) => {
+      if (typeof p.values.format !== "string") throw new UsageError("export needs --format json, csv or ics");
+      const format = parseExportFormat(p.values.format);
+      const out = typeof p.values.out === "string" ? p.values.out : null;
+      return async (c, io) => {
+        const text = exportTasks({ client: c, now: () => c.ports.now() }, format, c.state.name);
+        if (out === null) return io.out(text.replace(/\r?\n$/, ""));
+        // Decrypted content: readable by its owner only, as the home is.
+        writeFileSync(out, text, { mode: 0o600 });
+        io.out(`wrote ${readableTasks({ client: c, now: () => c.ports.now() }).length} tasks you may read to ${out} (${format})`);
+      };
+    }),
   },
 };
