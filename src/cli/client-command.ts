@@ -20,6 +20,7 @@ import { PROFILE_COMMANDS } from "./client-profile-commands.js";
 import { REQUEST_COMMANDS } from "./client-request-commands.js";
 import { LINK_COMMANDS } from "./client-link-commands.js";
 import { TASK_COMMANDS } from "./client-task-commands.js";
+import { NOTICE_COMMANDS, tellAssignments } from "./client-notice-commands.js";
 import { LEADER_COMMANDS } from "./client-leader-commands.js";
 import { commandHelp } from "./client-help.js";
 import { UsageError } from "./usage.js";
@@ -182,9 +183,10 @@ const CORE: Record<string, SubCommand> = {
     usage: "sync [--timeout DUR]",
     summary: "fetch from every relay, repair gaps, do pending key duties",
     async run(p, io) {
-      await withClient(p, io, async (c) => {
+      await withClient(p, io, async (c, s) => {
         const st = c.group.status();
         io.out(p.values.json ? JSON.stringify({ events: st.events, pending: st.pending, stateHash: c.hash() }) : `synced: ${st.events} events, ${st.pending} pending, state ${c.hash()}`);
+        if (!p.values.json) tellAssignments(c, s.home, io);
       });
     },
   },
@@ -214,7 +216,7 @@ const CORE: Record<string, SubCommand> = {
   },
 };
 
-export const CLIENT_COMMANDS: Record<string, SubCommand> = { ...CORE, ...TASK_COMMANDS, ...MEMBER_COMMANDS, ...RELAY_COMMANDS, ...LEADER_COMMANDS, ...WHOIS_COMMANDS, ...PROFILE_COMMANDS, ...REQUEST_COMMANDS, ...LINK_COMMANDS };
+export const CLIENT_COMMANDS: Record<string, SubCommand> = { ...CORE, ...TASK_COMMANDS, ...MEMBER_COMMANDS, ...RELAY_COMMANDS, ...LEADER_COMMANDS, ...WHOIS_COMMANDS, ...PROFILE_COMMANDS, ...REQUEST_COMMANDS, ...LINK_COMMANDS, ...NOTICE_COMMANDS };
 
 export function clientHelp(): string {
   const lines = Object.values(CLIENT_COMMANDS).map((c) => `  ${c.usage.padEnd(58)} ${c.summary}`);

@@ -68,6 +68,7 @@ export const EXAMPLES: Record<string, string> = {
   request: 'request pursuance:request/… --message "I can translate"',
   link: "link offer --roles admin",
   export: "export --format ics --out ~/pursuance-tasks.ics",
+  digest: "digest",
 };
 
 function valueOf(name: string): string {

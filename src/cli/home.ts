@@ -96,6 +96,21 @@ export class Home {
     writeFileAtomic(this.identityPath, JSON.stringify({ name: was.name, publicKey: toHex(keys.publicKey), secretKey: toB64(keys.secretKey) }, null, 2) + "\n");
   }
 
+  get noticesPath() {
+    return join(this.dir, "notices.json");
+  }
+
+  /** What this home has told its member already (tasks given to them, the last digest): never told twice. */
+  notices(): Notices {
+    if (!existsSync(this.noticesPath)) return { told: [], lastDigest: 0 };
+    const v = JSON.parse(readFileSync(this.noticesPath, "utf8")) as Partial<Notices>;
+    return { told: Array.isArray(v.told) ? v.told.filter((x) => typeof x === "string") : [], lastDigest: typeof v.lastDigest === "number" ? v.lastDigest : 0 };
+  }
+
+  saveNotices(n: Notices): void {
+    writeFileAtomic(this.noticesPath, JSON.stringify(n, null, 2) + "\n");
+  }
+
   hasPursuance(): boolean {
     return existsSync(this.pursuancePath);
   }
@@ -113,6 +128,13 @@ export class Home {
   forgetPursuance(): void {
     rmSync(this.pursuancePath, { force: true });
   }
+}
+
+export interface Notices {
+  /** Ids of tasks the member was told were given to them. */
+  told: string[];
+  /** When the last digest was shown (ms); 0: never. */
+  lastDigest: number;
 }
 
 export interface Session {

@@ -1,0 +1,40 @@
+// What a CLI member is told without asking: tasks newly given to them, on the
+// next command that syncs (`sync`), once; and `digest`, their open work due
+// within 14 days and what changed on it since the last digest.
+import type { PursuanceClient } from "../pursuance/client/client.js";
+import type { TaskView } from "../pursuance/views.js";
+import { digest, DIGEST_DUE, newAssignments } from "../usecases/notices.js";
+import { withClient, type Io, type SubCommand } from "./client-context.js";
+import type { Home } from "./home.js";
+
+const line = (v: TaskView) => `#${v.num} ${v.title}${v.due ? ` (due ${v.due})` : ""} [${v.status}]`;
+
+/** Tell the member of tasks given to them since they were last told; remember them. */
+export function tellAssignments(c: PursuanceClient, home: Home, io: Io): void {
+  const n = home.notices();
+  const fresh = newAssignments({ client: c, now: () => c.ports.now() }, new Set(n.told));
+  if (fresh.length === 0) return;
+  for (const v of fresh) io.out(`assigned to you: ${line(v)}`);
+  home.saveNotices({ ...n, told: [...n.told, ...fresh.map((v) => v.id)] });
+}
+
+export const NOTICE_COMMANDS: Record<string, SubCommand> = {
+  digest: {
+    usage: "digest [--json]",
+    summary: `your open tasks due within ${DIGEST_DUE} (overdue first) and what changed on your tasks since your last digest`,
+    async run(p, io) {
+      await withClient(p, io, async (c, s) => {
+        const n = s.home.notices();
+        const now = c.ports.now();
+        const d = digest({ client: c, now: () => now }, n.lastDigest);
+        s.home.saveNotices({ ...n, lastDigest: now });
+        if (p.values.json) return io.out(JSON.stringify({ due: d.due, changed: d.changed, since: d.since }, null, 2));
+        io.out(d.due.length > 0 ? `due within ${DIGEST_DUE}:` : `nothing of yours due within ${DIGEST_DUE}`);
+        for (const v of d.due) io.out(`  ${line(v)}`);
+        const since = n.lastDigest === 0 ? "ever" : `since ${new Date(n.lastDigest).toISOString().slice(0, 16).replace("T", " ")} UTC`;
+        io.out(d.changed.length > 0 ? `changed ${since}:` : `no change on your tasks ${since}`);
+        for (const v of d.changed) io.out(`  ${line(v)}${v.comments.length > 0 ? ` — ${v.comments.length} comment${v.comments.length === 1 ? "" : "s"}` : ""}`);
+      });
+    },
+  },
+};
