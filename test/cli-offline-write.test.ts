@@ -6,14 +6,14 @@
 // shuts and opens again on the same port, so the relay keeps what it held
 // and nothing re-seeds it: only the client's own queue can bring the task.
 import type { ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PursuanceClient } from "../src/pursuance/client/client.js";
 import { decodeInvite } from "../src/pursuance/invite.js";
-import { ok, run, startRelayProcess } from "./helpers/cli.js";
+import { ok, run, startCli, startRelayProcess } from "./helpers/cli.js";
 import { identity, ports, until } from "./helpers/pursuance-node.js";
 
 /** A TCP forwarder to `target` on a fixed port, shut and reopened at will. */
@@ -61,7 +61,7 @@ describe("CLI: a write while the only relay is unreachable", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("is kept and says so (exit 0); it reaches the relay on the next command that does, once", async () => {
+  it("is kept and says so (exit 0); it reaches the relay on the next command that does, once; concurrent and killed writes are kept too", async () => {
     const relay = await startRelayProcess();
     procs.push(relay.proc);
     door = new Door(Number(new URL(relay.url).port));
@@ -95,5 +95,23 @@ describe("CLI: a write while the only relay is unreachable", () => {
     expect(s.stderr).not.toMatch(/not on any relay yet/);
     await until("bob sees ada's task", () => bob.state.taskIds.length > 0, [bob], 30_000);
     expect(bob.state.taskIds).toHaveLength(1);
-  });
+
+    // Two commands at once on one home, both offline: one waits for the other (the home's lock), so
+    // neither overwrites the other's queue; and a command killed the moment it prints its task's id
+    // has already kept the write. All three reach the relay on the next sync.
+    await door.shut();
+    const two = [startCli(["client", "task", "create", "alpha", ...ada()]), startCli(["client", "task", "create", "beta", ...ada()])];
+    const [a, b] = await Promise.all(two.map((p) => p.done));
+    expect(a!.code, a!.stderr).toBe(0);
+    expect(b!.code, b!.stderr).toBe(0);
+    const killed = startCli(["client", "task", "create", "gamma", ...ada()]);
+    for (let i = 0; i < 300 && !/^[0-9a-f]{64}$/m.test(killed.stdout()); i++) await new Promise((r) => setTimeout(r, 20));
+    killed.proc.kill("SIGKILL");
+    await killed.done;
+    const unsent = (JSON.parse(readFileSync(join(dir, "ada", "pursuance.json"), "utf8")) as { unsent?: string[] }).unsent ?? [];
+    expect(unsent).toHaveLength(3);
+    await door.open();
+    await ok(["client", "sync", ...ada()]);
+    await until("bob sees all four tasks", () => bob.state.taskIds.length === 4, [bob], 30_000);
+  }, 120_000);
 });

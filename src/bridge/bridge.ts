@@ -27,6 +27,7 @@ import type { BridgeStorePort, MatrixPort } from "./ports.js";
 import { publicAnnouncements } from "../pursuance/announcement-proof.js";
 import { announceStore } from "../store/announce-store.js";
 import { AnnounceMirror } from "./announce/mirror.js";
+import { AssignmentNotices } from "./assignment-notices.js";
 import { PublicRoomsMatrix } from "./announce/public-rooms.js";
 import { requestFromMatrix, resumeJoinRequests, type RequestHost } from "./join-requests.js";
 import { html } from "../bot/reply.js";
@@ -57,6 +58,7 @@ export class Bridge implements InboundHost {
   private queues!: RoomQueues;
   /** Public announcement rooms: their own queues, apart from the rooms' (announce/mirror.ts). */
   announce!: AnnounceMirror;
+  private notices!: AssignmentNotices;
   /** Failed tries per inbound event (in this run), and how many were given up. */
   readonly inbound = new InboundStats();
   /** Inbound handling waits for the bound rooms to be loaded (the HTTP side listens before). */
@@ -118,6 +120,7 @@ export class Bridge implements InboundHost {
       this.limits.ioTimeoutMs,
       "homeserver",
     );
+    this.notices = new AssignmentNotices({ store: this.store, matrix: this.matrix, directRoom: (u) => this.directRoom(u), log: this.s.log, now: () => Date.now() });
     this.announce = new AnnounceMirror({
       store: withDeadlines(announceStore(this.db.db), this.limits.ioTimeoutMs, "database"),
       rooms: withDeadlines(
@@ -232,6 +235,7 @@ export class Bridge implements InboundHost {
       perRoleRooms: this.s.perRoleRooms ?? false,
       stepTimeoutMs: this.limits.stepTimeoutMs,
       onChanged: () => this.announce.kick(binding.groupId),
+      notices: this.notices,
       log: this.s.log,
     });
     this.rooms.set(roomId, h);

@@ -194,6 +194,8 @@ export class HostedPursuance {
     void this.run(async () => {
       this.mirrorQueued = false;
       await this.mirrorPass().catch((e: Error) => this.deps.log("error", "mirror pass failed", { room: this.binding.roomId, error: e.message }));
+      const name = this.primary?.state.name ?? this.binding.name;
+      await this.deps.notices?.pass(this.clients, name).catch((e: Error) => this.deps.log("warn", "assignment notices failed", { room: this.binding.roomId, error: e.message }));
     });
   }
 

@@ -12,7 +12,7 @@ import { sealComplaints } from "../pursuance/seal-complaints.js";
 import { decodeInvite, encodeInvite, type Invite } from "../pursuance/invite.js";
 import { exportLog, parseLogFile, verifyLog } from "../pursuance/log-file.js";
 import { Home } from "./home.js";
-import { arg, commandFirst, COMMON_HELP, homeOf, joinAndWait, parse, session, settle, stdio, unanswered, withClient, type Io, type Parsed, type SubCommand } from "./client-context.js";
+import { arg, commandFirst, COMMON_HELP, homeOf, joinAndWait, joinRefusal, parse, session, settle, stdio, unanswered, withClient, type Io, type Parsed, type SubCommand } from "./client-context.js";
 import { MEMBER_COMMANDS } from "./client-member-commands.js";
 import { RELAY_COMMANDS, RelayDownError } from "./client-relay-commands.js";
 import { WHOIS_COMMANDS } from "./client-whois-commands.js";
@@ -127,9 +127,16 @@ const CORE: Record<string, SubCommand> = {
     options: { relay: { type: "string", multiple: true } },
     async run(p, io) {
       const invite = withRelays(decodeInvite(arg(p, 0, "the invite")), (p.values.relay as string[] | undefined) ?? []);
-      const s = await session(p);
+      let s = await session(p);
       try {
-        if (s.home.hasPursuance()) throw new UsageError(`${s.home.dir} already belongs to a pursuance; use another --home`);
+        if (s.home.hasPursuance()) {
+          if (!s.home.pursuance().joining) throw new UsageError(`${s.home.dir} already belongs to a pursuance; use another --home`);
+          // Never let in: start over with a new key (the old request is kept aside, not erased).
+          const old = s.home.startOver(s.crypto);
+          io.err(`this home's earlier request to join was never let in; starting over with a new key (the old one, ${old.slice(0, 16)}, is kept in ${s.home.dir})`);
+          await s.db.close();
+          s = await session(p);
+        }
         await joinAndWait(p, io, s, invite);
       } finally {
         await s.db.close();
@@ -187,6 +194,8 @@ const CORE: Record<string, SubCommand> = {
         const st = c.group.status();
         io.out(p.values.json ? JSON.stringify({ events: st.events, pending: st.pending, stateHash: c.hash() }) : `synced: ${st.events} events, ${st.pending} pending, state ${c.hash()}`);
         if (!p.values.json) tellAssignments(c, s.home, io);
+        const refused = joinRefusal(c);
+        if (refused) throw refused;
       });
     },
   },

@@ -105,11 +105,12 @@ export async function withClient<T>(p: Parsed, io: Io, fn: (c: PursuanceClient, 
   const s = await session(p);
   const cfg = s.home.pursuance();
   // Every write goes through here: one no relay takes is kept and queued, and the member is told so.
-  const c = await PursuanceClient.open(s.ports(cfg.groupId, (m) => io.err(`warning: ${m}`)), s.me.keys, cfg, { keepUnsent: true });
+  const c = await PursuanceClient.open(s.ports(cfg.groupId, (m) => io.err(`warning: ${m}`)), s.me.keys, cfg, { keepUnsent: true, onConfigChanged: (next) => s.home.savePursuance(next) });
   try {
     await c.start();
     await syncWithProgress(c, io, timeoutOf(p));
-    if (c.config.joining && c.rv.refused !== undefined) await giveUpJoin(c, s, new JoinRefusedError(c.rv.refused));
+    // Told on every command (status still answers); `sync` and `join` exit 1 on it (joinRefusal).
+    if (joinRefusal(c)) io.err(`warning: ${joinRefusal(c)!.message}`);
     const before = new Set(c.config.unsent);
     const r = await fn(c, s).catch((e: unknown) => {
       // The rules name members by id (every client words a rejection alike); the member reads names.
@@ -164,11 +165,25 @@ export async function settle(c: PursuanceClient, io: Io, ms = 10_000): Promise<v
 }
 
 /** A member said our invite cannot let us in: keep nothing of this pursuance, so the home can join with another invite. */
-async function giveUpJoin(c: PursuanceClient, s: Session, e: JoinRefusedError): Promise<never> {
+/**
+ * A member's client said the invite cannot let us in. That answer is not
+ * signed (anyone holding the rendezvous secret can send one, a seedling
+ * included), so nothing is dropped on its word: the member is told, and
+ * chooses — wait on (`sync`), or start over with another invite (`join`,
+ * which gives this home a new key so the two joins never collide).
+ */
+async function refusedJoin(c: PursuanceClient, _s: Session, e: JoinRefusedError): Promise<never> {
   c.close();
-  await c.ports.store.forget();
-  s.home.forgetPursuance();
-  throw new JoinRefusedError(`${e.reason}. Nothing was kept: this home can join with another invite`);
+  throw refusalFor(e.reason);
+}
+
+function refusalFor(reason: string): JoinRefusedError {
+  return new JoinRefusedError(`${reason} (said by a member's client; the answer is not signed). This home keeps its request: 'pursuance client sync' goes on waiting, or 'pursuance client join <another invite>' starts over with a new key for this home`);
+}
+
+/** A member's client said this home's pending join cannot be let in (see refusedJoin), or null. */
+export function joinRefusal(c: PursuanceClient): JoinRefusedError | null {
+  return c.config.joining && c.rv.refused !== undefined ? refusalFor(c.rv.refused) : null;
 }
 
 /**
@@ -180,7 +195,7 @@ export async function joinAndWait(p: Parsed, io: Io, s: Session, invite: Invite)
   // Saved first: if no member is online now, a later 'sync' asks again and picks up the keys.
   s.home.savePursuance(c.config);
   io.err(`asked to join ${invite.name} as ${invite.role}; waiting for a member's client to let us in…`);
-  const ok = await c.waitAdmitted(timeoutOf(p)).catch((e: unknown) => (e instanceof JoinRefusedError ? giveUpJoin(c, s, e) : Promise.reject(e)));
+  const ok = await c.waitAdmitted(timeoutOf(p)).catch((e: unknown) => (e instanceof JoinRefusedError ? refusedJoin(c, s, e) : Promise.reject(e)));
   if (ok) {
     await syncWithProgress(c, io, 3_000);
     s.home.savePursuance(c.config);

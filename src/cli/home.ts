@@ -96,6 +96,38 @@ export class Home {
     writeFileAtomic(this.identityPath, JSON.stringify({ name: was.name, publicKey: toHex(keys.publicKey), secretKey: toB64(keys.secretKey) }, null, 2) + "\n");
   }
 
+  get lockPath() {
+    return join(this.dir, "lock");
+  }
+
+  /**
+   * Hold this home for one command: a lock file naming our pid, made with
+   * O_EXCL. A lock whose process is gone is taken over; a live one is waited
+   * for (up to `waitMs`), then refused naming its pid. Returns the release.
+   */
+  async lock(waitMs = 30_000): Promise<() => void> {
+    const end = Date.now() + waitMs;
+    for (;;) {
+      try {
+        writeFileSync(this.lockPath, String(process.pid), { flag: "wx", mode: 0o600 });
+        let held = true;
+        return () => {
+          if (held) rmSync(this.lockPath, { force: true });
+          held = false;
+        };
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+      }
+      const pid = Number(readFileSync(this.lockPath, "utf8").trim());
+      if (!Number.isInteger(pid) || pid <= 0 || !alive(pid)) {
+        rmSync(this.lockPath, { force: true }); // its command died without letting go
+        continue;
+      }
+      if (Date.now() >= end) throw new UsageError(`${this.dir} is in use by another pursuance command (pid ${pid}); try again when it is done`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
   get noticesPath() {
     return join(this.dir, "notices.json");
   }
@@ -124,9 +156,30 @@ export class Home {
     writeFileAtomic(this.pursuancePath, JSON.stringify(c, null, 2) + "\n");
   }
 
-  /** This home no longer belongs to the pursuance (a join that was refused): it may create or join another. */
-  forgetPursuance(): void {
-    rmSync(this.pursuancePath, { force: true });
+  /**
+   * Start over after a join that was never let in: the request is kept aside
+   * (pursuance-<id>.json beside identity-<id>.json) and this home gets a new
+   * key, so a join with another invite is a new member's first event and
+   * never a second one from the old key (which every client would take as
+   * equivocation). Returns the old identity's id.
+   */
+  startOver(crypto: Crypto): string {
+    const was = this.identity();
+    const tag = was.id.slice(0, 16);
+    writeFileAtomic(join(this.dir, `identity-${tag}.json`), readFileSync(this.identityPath, "utf8"));
+    renameSync(this.pursuancePath, join(this.dir, `pursuance-${tag}.json`));
+    const keys = crypto.signKeyPair();
+    writeFileAtomic(this.identityPath, JSON.stringify({ name: was.name, publicKey: toHex(keys.publicKey), secretKey: toB64(keys.secretKey) }, null, 2) + "\n");
+    return was.id;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 
@@ -149,7 +202,16 @@ export async function openSession(dir: string, dbUrl: string | undefined, socksP
   const home = new Home(dir);
   const me = home.identity();
   const crypto = await loadCrypto();
-  const db = await openDatabase(dbUrl ?? join(home.dir, "db"));
+  // One command at a time per home: two would each write the config (the unsent queue) over the other's.
+  const release = await home.lock();
+  let opened: Database;
+  try {
+    opened = await openDatabase(dbUrl ?? join(home.dir, "db"));
+  } catch (e) {
+    release();
+    throw e;
+  }
+  const db: Database = { ...opened, close: () => opened.close().finally(release) };
   return {
     home,
     me,

@@ -17,8 +17,6 @@ export interface ClientStorePort {
   saveKey(scope: string, key: Uint8Array): Promise<void>;
   loadCursors(): Promise<Record<string, number>>;
   saveCursor(relay: string, seq: number): Promise<void>;
-  /** Drop everything kept for this pursuance (a join refused: the home may join with another invite). */
-  forget(): Promise<void>;
 }
 
 export interface ClientPorts {
@@ -48,11 +46,5 @@ export function memoryStore(): ClientStorePort & { events: StoredEvent[] } {
     saveKey: async (scope, key) => void keys.push({ scope, key }),
     loadCursors: async () => ({ ...cursors }),
     saveCursor: async (relay, seq) => void (cursors[relay] = seq),
-    forget: async () => {
-      events.length = 0;
-      ids.clear();
-      keys.length = 0;
-      for (const k of Object.keys(cursors)) delete cursors[k];
-    },
   };
 }

@@ -79,10 +79,5 @@ export function clientStore(db: Db, crypto: Crypto, owner: string, groupId: stri
         .values({ owner, pursuance: groupId, relay, seq })
         .onConflictDoUpdate({ target: [clientCursors.owner, clientCursors.pursuance, clientCursors.relay], set: { seq } });
     },
-    async forget() {
-      await db.delete(clientEvents).where(mine(clientEvents));
-      await db.delete(clientKeys).where(mine(clientKeys));
-      await db.delete(clientCursors).where(mine(clientCursors));
-    },
   };
 }

@@ -380,7 +380,10 @@ export class PursuanceClient extends Listeners<ClientEvents> implements ClientCo
 
   private async publishKept(bytes: Uint8Array, epoch: number | undefined): Promise<SignedEvent> {
     const { event, sent } = await this.group.publishKept(bytes, epoch);
-    if (!sent) this.config.unsent = [...(this.config.unsent ?? []), toHex(event.id)];
+    if (!sent) {
+      this.config.unsent = [...(this.config.unsent ?? []), toHex(event.id)];
+      this.opts.onConfigChanged?.(this.config);
+    }
     return event;
   }
 
@@ -392,8 +395,9 @@ export class PursuanceClient extends Listeners<ClientEvents> implements ClientCo
       const sent = ev ? await this.group.resend(ev).then(() => true, () => false) : true;
       if (!sent) return;
       this.config.unsent = this.config.unsent?.filter((x) => x !== id);
+      if (this.config.unsent?.length === 0) delete this.config.unsent;
+      this.opts.onConfigChanged?.(this.config);
     }
-    if (this.config.unsent?.length === 0) delete this.config.unsent;
   }
 
   /**

@@ -40,6 +40,8 @@ export interface ClientOptions {
    * their user (the CLI); without it publish fails with NoRelayAcceptedError, as before.
    */
   keepUnsent?: boolean;
+  /** Called as soon as the config changes in a way the host must keep (the unsent queue): a crash after a write is printed must not lose it. */
+  onConfigChanged?: (config: ClientConfig) => void;
 }
 
 export interface RvState {

@@ -137,7 +137,8 @@ export function onSideFrame(c: ClientCore, f: RelayFrame): void {
     return;
   }
   if (m.k === "refused") {
-    if (m.to === c.me && w.invite === "" && !c.state.members.has(c.me)) c.rv.refused = m.reason;
+    // Unsigned, from anyone holding the rendezvous secret: words to show, never a reason to drop anything.
+    if (m.to === c.me && w.invite === "" && !c.state.members.has(c.me)) c.rv.refused = printable(m.reason);
     return;
   }
   if (w.invite !== "" && c.state.members.has(c.me)) carryJoin(c, w.invite, m.ev);
@@ -198,6 +199,11 @@ function refuseJoin(c: ClientCore, invite: string, joiner: string, reason: strin
 }
 
 /** A member said the invite cannot let us in: its reason, for the joiner to stop waiting on. */
+/** Text from the network as a terminal may show it: no control characters (no escape sequences), at most 300 characters. */
+export function printable(s: string): string {
+  return s.replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069]/g, " ").slice(0, 300);
+}
+
 export class JoinRefusedError extends Error {
   constructor(readonly reason: string) {
     super(`refused: ${reason}`);
