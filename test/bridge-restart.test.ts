@@ -116,4 +116,32 @@ describe("bridge killed and restarted mid-stream", () => {
     expect(code).toBe(0);
     proc = null;
   }, 300_000);
+
+  it("tells a Matrix member once, in their direct chat, of a task given to them, across a restart; never a task they may not read", async () => {
+    await startBridge();
+    const alice: TestUser = await h.user("n_alice");
+    const bob: TestUser = await h.user("n_bob");
+    const main = await alice.createRoom([bot]);
+    await alice.waitFor(main, "bot joined", (e) => e.type === "m.room.member" && (e as { state_key?: string }).state_key === bot && e.content.membership === "join");
+    await alice.send(main, '!pursuance create "Notice Board"');
+    await alice.waitFor(main, "created", (e) => e.sender === bot && bodyOf(e).includes("created Notice Board"));
+    await alice.send(main, `!pursuance invite ${bob.userId} --role seedling`);
+    await alice.waitFor(main, "bob admitted", (e) => bodyOf(e).includes(`${bob.userId} joined as seedling`));
+    await alice.send(main, `!task create "Call the archive" --role admin --assign ${bob.userId} --due +3d`);
+    await alice.send(main, '!task create "Admins-only planning" --role admin');
+    const dm = await bob.directChatWith(bot);
+    await bob.waitFor(dm, "the notice", (e) => e.sender === bot && /task #\d+ is yours: Call the archive \(due \d{4}-\d\d-\d\d\)/.test(bodyOf(e)), 60_000);
+
+    // Killed and started again: what was told is not told again; what is new is told once.
+    proc!.kill("SIGKILL");
+    await new Promise((r) => proc!.once("exit", r));
+    await startBridge();
+    await alice.send(main, `!task create "Appeal the refusal" --role admin --assign ${bob.userId}`);
+    await bob.waitFor(dm, "the second notice", (e) => e.sender === bot && bodyOf(e).includes("is yours: Appeal the refusal"), 60_000);
+    await new Promise((r) => setTimeout(r, 2000));
+    const told = (await bob.messages(dm)).filter((e) => e.sender === bot).map(bodyOf);
+    expect(told.filter((b) => b.includes("is yours: Call the archive"))).toHaveLength(1);
+    expect(told.filter((b) => b.includes("is yours: Appeal the refusal"))).toHaveLength(1);
+    expect(told.join("\n")).not.toContain("Admins-only");
+  }, 300_000);
 });
