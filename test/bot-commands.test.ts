@@ -444,3 +444,34 @@ describe("!relay, !keys, !announce, !pursuance", () => {
     expect((await run(ada, "!pursuance status", "commands")).plain).toMatch(/^invites: \d+ open.*, [1-9]\d* revoked$/m);
   });
 });
+
+describe("bot replies in the user's words (issue 22)", () => {
+  /** What no member should read: our class names, and bare ids where a name exists. */
+  const internal = (text: string) => [...text.matchAll(/\b[A-Z][A-Za-z]*Error\b:?|\b[0-9a-f]{12,}\b/g)].map((m) => m[0]);
+  const bad: Array<[() => PursuanceClient, string]> = [
+    [() => ada, '!task create ""'],
+    [() => ada, "!task show 99"],
+    [() => ada, "!task assign #1 nobody"],
+    [() => ada, "!role grant sam wizard"],
+    [() => ada, "!task status #1 finished"],
+    [() => ada, "!task create x --due soon"],
+    [() => ada, "!task create x --role admn"],
+    [() => ada, "!task comment 99 hi"],
+    [() => ada, "!task list --due soon"],
+    [() => ada, "!task list --assignee nobody"],
+    [() => ada, "!task search"],
+    [() => sam, "!relay remove ws://127.0.0.1:1"],
+    [() => sam, "!task assign #1 ada"],
+    [() => sam, "!role grant cat admin"],
+    [() => sam, "!task create x --role admin"],
+    [() => sam, "!rules policy --quorum x"],
+    [() => ada, "!leader vote nobody"],
+  ];
+  for (const [who, text] of bad) {
+    it(`${text}: refused with no class name or bare id`, async () => {
+      const r = await run(who(), text);
+      expect(r.kind).toBe("error");
+      expect(internal(r.plain), r.plain).toEqual([]);
+    });
+  }
+});
