@@ -5,9 +5,10 @@
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { WebSocket, type RawData } from "ws";
-import { fromB64Canonical, toB64 } from "./bytes.js";
+import { toB64 } from "./bytes.js";
 import { checkPow } from "./pow.js";
-import { FrameError, parseClientFrame, postAck, RELAY_PROTOCOL_VERSION, type ClientFrame, type ErrorCode, type ServerFrame } from "./relay-protocol.js";
+import { PostBytes } from "./relay-post-bytes.js";
+import { FrameError, parseClientFrame, RELAY_PROTOCOL_VERSION, type ClientFrame, type ErrorCode, type ServerFrame } from "./relay-protocol.js";
 import { frameBytes, type RelayStats } from "./relay-store.js";
 import { TokenBucket, type RelayContext } from "./relay-context.js";
 import { postedText } from "./relay-subscriptions.js";
@@ -268,8 +269,9 @@ export class RelayConnection {
     if (f.blob.length > this.ctx.maxB64 + 4) throw new FrameError("too-large", `blob over ${o.maxBlobBytes} bytes`, f.rid);
     // Canonical encoding only: the relay then forwards the client's own string
     // and two spellings of one blob cannot dodge duplicate detection.
-    const blob = fromB64Canonical(f.blob);
-    if (!blob || blob.length === 0) throw new FrameError("bad-frame", "post.blob must be non-empty canonical base64url", f.rid);
+    const post = PostBytes.decode(f.tag, f.blob);
+    const blob = post?.blob;
+    if (!post || !blob || blob.length === 0) throw new FrameError("bad-frame", "post.blob must be non-empty canonical base64url", f.rid);
     if (blob.length > o.maxBlobBytes) throw new FrameError("too-large", `blob is ${blob.length} bytes, max ${o.maxBlobBytes}`, f.rid);
     if (frameBytes(f.tag, blob) > o.maxBytes / 2) throw new FrameError("too-large", `frame is ${frameBytes(f.tag, blob)} bytes with its tag, more than half this relay's store (${o.maxBytes})`, f.rid);
     const bits = this.ctx.pow.required(this.ctx.now());
@@ -278,7 +280,7 @@ export class RelayConnection {
       if (f.pow === undefined) return this.rejectPow("pow-required", `this relay requires a proof-of-work stamp of ${bits} bits now`, f.rid, bits);
       if (!checkPow(crypto, f.tag, blob, f.pow, bits)) return this.rejectPow("pow-invalid", `stamp does not reach the ${bits} bits required now for this frame`, f.rid, bits);
     }
-    const r = await store.append(f.tag, blob, this.ctx.now(), this.owner);
+    const r = await store.append(f.tag, blob, this.ctx.now(), this.owner, post.digest());
     // Evict before answering, so the bounds already hold when a client sees
     // `posted`; the frame is stored, so an eviction failure is not its error.
     // Checked synchronously first: an await per post costs more than the check.
@@ -294,7 +296,7 @@ export class RelayConnection {
     // whose copy was bent on the way, or whose answer is, does not take it as held.
     if (this.ws.readyState === WebSocket.OPEN && !this.shedding) {
       this.coalesce();
-      this.ws.send(postedText(f.rid, r.seq, r.duplicate, postAck(r.seq, f.tag, blob)));
+      this.ws.send(postedText(f.rid, r.seq, r.duplicate, post.ack(r.seq)));
     }
     if (!r.duplicate && !this.ctx.fed) this.ctx.subs.push(f.tag, r.seq, f.blob);
   }

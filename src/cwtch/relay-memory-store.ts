@@ -78,9 +78,10 @@ export class MemoryRelayStore implements RelayStore {
     this.nextSeq = startSeq + 1;
   }
 
-  async append(tag: string, blob: Uint8Array, now: number, owner = ""): Promise<{ seq: number; duplicate: boolean }> {
+  async append(tag: string, blob: Uint8Array, now: number, owner = "", digest?: Buffer): Promise<{ seq: number; duplicate: boolean }> {
     this.check();
-    const { copy, digest } = copyAndDigest(tag, blob);
+    let copy = blob;
+    if (digest === undefined) ({ copy, digest } = copyAndDigest(tag, blob));
     const key = digest.toString("base64");
     const existing = this.byDigest.get(key);
     if (existing !== undefined) return { seq: existing, duplicate: true };

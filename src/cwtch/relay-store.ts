@@ -44,9 +44,11 @@ export interface RelayStore {
    * Store a frame; an identical tag+blob already held returns its seq with duplicate=true.
    * `owner` names who posted it (an address, or a connection over loopback): a store
    * that honours it evicts from the largest owner first, so one flooder cannot flush
-   * everyone else.
+   * everyone else. `digest`, when the caller has it, is frameDigest(tag, blob), and the
+   * caller hands `blob` over with it (its own buffer, never reused): the store may keep it
+   * without the copy and the hash it would otherwise make (relay-post-bytes.ts).
    */
-  append(tag: string, blob: Uint8Array, now: number, owner?: string): Promise<{ seq: number; duplicate: boolean }>;
+  append(tag: string, blob: Uint8Array, now: number, owner?: string, digest?: Buffer): Promise<{ seq: number; duplicate: boolean }>;
   /** Up to `limit` held frames with seq > since, ascending; `tags` null = all tags. */
   range(since: number, tags: ReadonlySet<string> | null, limit: number): Promise<StoredFrame[]>;
   /** Drop frames (oldest first, or oldest of the largest owner first) until every bound holds; returns how many went. */
