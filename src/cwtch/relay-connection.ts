@@ -53,6 +53,12 @@ export class RelayConnection {
   /** Posts started but not answered; they overlap so a store can batch commits. */
   private readonly posting = new Set<Promise<void>>();
   private pending = 0;
+  /**
+   * Requests handed to the chain and not yet done, the hello included: while
+   * there are none, a post to a store that answers at once is handled within
+   * its message event (earlier requests are all done, so order holds).
+   */
+  private waiting = 1;
   private alive = true;
   private readonly posts: TokenBucket;
   private readonly reqs: TokenBucket;
@@ -76,7 +82,7 @@ export class RelayConnection {
         log.error("stats failed on connect", { error: String(e) });
         this.reject("internal", "relay store unavailable");
       },
-    );
+    ).finally(() => void this.waiting--);
     ws.on("message", (data, isBinary) => this.onMessage(data, isBinary));
     ws.on("pong", () => void (this.alive = true));
     ws.on("error", (e: Error & { code?: string }) => {
@@ -218,9 +224,21 @@ export class RelayConnection {
     // No named closures per message here: each costs an allocation (and,
     // under tsx, a defineProperty) at tens of thousands of posts a second.
     if (frame.op === "post") {
+      if (this.waiting === 0 && this.ctx.sweepNow && this.ctx.store.appendNow) {
+        // Nothing earlier outstanding and a store that answers at once: no promise at all.
+        try {
+          if (!this.shedding) this.postNow(frame);
+        } catch (e) {
+          this.fail(e, frame);
+        } finally {
+          this.release(size);
+        }
+        return;
+      }
       // A post starts once earlier requests have started (so seqs follow
       // arrival order) but does not hold up the next post. One promise per
       // post, not three: at tens of thousands of posts a second they add up.
+      this.waiting++;
       const p: Promise<void> = this.chain.then(async () => {
         try {
           if (!this.shedding) await this.handlePost(frame);
@@ -229,13 +247,15 @@ export class RelayConnection {
         } finally {
           this.release(size);
           this.posting.delete(p);
+          this.waiting--;
         }
       });
       this.posting.add(p);
     } else {
       // Anything else sees the effect of every post sent before it.
+      this.waiting++;
       const before = [...this.posting];
-      this.chain = this.chain.then(() => Promise.allSettled(before)).then(() => this.handle(frame).finally(() => this.release(size)));
+      this.chain = this.chain.then(() => Promise.allSettled(before)).then(() => this.handle(frame).finally(() => (this.release(size), this.waiting--)));
     }
   }
 
@@ -264,8 +284,12 @@ export class RelayConnection {
     this.reject("internal", "relay could not complete the request", f.rid);
   }
 
-  private async handlePost(f: Extract<ClientFrame, { op: "post" }>): Promise<void> {
-    const { limits: o, crypto, store, log } = this.ctx;
+  /**
+   * A post's checks before it is stored: its bytes, or null when it was
+   * refused with an answer already sent (proof-of-work). Throws FrameError.
+   */
+  private checkPost(f: Extract<ClientFrame, { op: "post" }>): PostBytes | null {
+    const { limits: o, crypto } = this.ctx;
     if (f.blob.length > this.ctx.maxB64 + 4) throw new FrameError("too-large", `blob over ${o.maxBlobBytes} bytes`, f.rid);
     // Canonical encoding only: the relay then forwards the client's own string
     // and two spellings of one blob cannot dodge duplicate detection.
@@ -277,19 +301,46 @@ export class RelayConnection {
     const bits = this.ctx.pow.required(this.ctx.now());
     if (bits > 0 && crypto) {
       // Name the difficulty in the error: it may have risen since this client's hello.
-      if (f.pow === undefined) return this.rejectPow("pow-required", `this relay requires a proof-of-work stamp of ${bits} bits now`, f.rid, bits);
-      if (!checkPow(crypto, f.tag, blob, f.pow, bits)) return this.rejectPow("pow-invalid", `stamp does not reach the ${bits} bits required now for this frame`, f.rid, bits);
+      if (f.pow === undefined) return this.rejectPow("pow-required", `this relay requires a proof-of-work stamp of ${bits} bits now`, f.rid, bits), null;
+      if (!checkPow(crypto, f.tag, blob, f.pow, bits)) return this.rejectPow("pow-invalid", `stamp does not reach the ${bits} bits required now for this frame`, f.rid, bits), null;
     }
-    const r = await store.append(f.tag, blob, this.ctx.now(), this.owner, post.digest());
+    return post;
+  }
+
+  /** A post to a store that answers at once (store.appendNow, ctx.sweepNow): handlePost without a promise. */
+  private postNow(f: Extract<ClientFrame, { op: "post" }>): void {
+    const post = this.checkPost(f);
+    if (!post) return;
+    const r = this.ctx.store.appendNow!(f.tag, post.blob, this.ctx.now(), this.owner, post.digest());
+    if (!r.duplicate) {
+      try {
+        this.ctx.sweepNow!();
+      } catch (e) {
+        this.ctx.log.error("eviction failed", { error: String(e) });
+      }
+    }
+    this.answerPost(f, post, r);
+  }
+
+  private async handlePost(f: Extract<ClientFrame, { op: "post" }>): Promise<void> {
+    const post = this.checkPost(f);
+    if (!post) return;
+    const r = await this.ctx.store.append(f.tag, post.blob, this.ctx.now(), this.owner, post.digest());
     // Evict before answering, so the bounds already hold when a client sees
     // `posted`; the frame is stored, so an eviction failure is not its error.
     // Checked synchronously first: an await per post costs more than the check.
-    if (!r.duplicate && this.ctx.needsSweep()) await this.ctx.sweep().catch((e) => log.error("eviction failed", { error: String(e) }));
+    if (!r.duplicate && this.ctx.needsSweep()) await this.ctx.sweep().catch((e) => this.ctx.log.error("eviction failed", { error: String(e) }));
+    this.answerPost(f, post, r);
+  }
+
+  /** A stored post's answer, and its live push. */
+  private answerPost(f: Extract<ClientFrame, { op: "post" }>, post: PostBytes, r: { seq: number; duplicate: boolean }): void {
+    const { limits: o, store } = this.ctx;
     // A store may evict what was just appended (the memory store does not: its
     // fairness spares unsettled frames); `posted` would then be a lie the
     // client relies on (it stops offering the frame to this relay).
     if (store.holds && !store.holds(r.seq)) {
-      throw new FrameError("too-large", `frame of ${frameBytes(f.tag, blob)} bytes was evicted at once: it is more than this relay's fair share of its ${o.maxBytes}-byte store while others hold the rest`, f.rid);
+      throw new FrameError("too-large", `frame of ${frameBytes(f.tag, post.blob)} bytes was evicted at once: it is more than this relay's fair share of its ${o.maxBytes}-byte store while others hold the rest`, f.rid);
     }
     this.ctx.metrics.accepted++;
     // The ack binds this answer to the frame as received and the seq it holds: a client

@@ -79,6 +79,10 @@ export class MemoryRelayStore implements RelayStore {
   }
 
   async append(tag: string, blob: Uint8Array, now: number, owner = "", digest?: Buffer): Promise<{ seq: number; duplicate: boolean }> {
+    return this.appendNow(tag, blob, now, owner, digest);
+  }
+
+  appendNow(tag: string, blob: Uint8Array, now: number, owner = "", digest?: Buffer): { seq: number; duplicate: boolean } {
     this.check();
     let copy = blob;
     if (digest === undefined) ({ copy, digest } = copyAndDigest(tag, blob));
@@ -161,6 +165,10 @@ export class MemoryRelayStore implements RelayStore {
   }
 
   async evict(b: EvictBounds): Promise<number> {
+    return this.evictNow(b);
+  }
+
+  evictNow(b: EvictBounds): number {
     this.check();
     let n = 0;
     for (let h = this.oldestLive(); h && h.at < b.olderThan; h = this.oldestLive()) this.remove(h), n++;

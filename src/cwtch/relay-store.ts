@@ -49,6 +49,13 @@ export interface RelayStore {
    * without the copy and the hash it would otherwise make (relay-post-bytes.ts).
    */
   append(tag: string, blob: Uint8Array, now: number, owner?: string, digest?: Buffer): Promise<{ seq: number; duplicate: boolean }>;
+  /**
+   * Present on a store that answers without I/O (the memory store): append and evict,
+   * answered at once. The relay then handles a post within its message event, with no
+   * promise per post (a post's promises were a tenth of its cost, counting their GC).
+   */
+  appendNow?(tag: string, blob: Uint8Array, now: number, owner?: string, digest?: Buffer): { seq: number; duplicate: boolean };
+  evictNow?(bounds: EvictBounds): number;
   /** Up to `limit` held frames with seq > since, ascending; `tags` null = all tags. */
   range(since: number, tags: ReadonlySet<string> | null, limit: number): Promise<StoredFrame[]>;
   /** Drop frames (oldest first, or oldest of the largest owner first) until every bound holds; returns how many went. */
