@@ -8,6 +8,7 @@ import { WebSocket, type RawData } from "ws";
 import { toB64 } from "./bytes.js";
 import { checkPow } from "./pow.js";
 import { PostBytes } from "./relay-post-bytes.js";
+import { parsePostFast } from "./relay-post-fast.js";
 import { FrameError, parseClientFrame, RELAY_PROTOCOL_VERSION, type ClientFrame, type ErrorCode, type ServerFrame } from "./relay-protocol.js";
 import { frameBytes, type RelayStats } from "./relay-store.js";
 import { TokenBucket, type RelayContext } from "./relay-context.js";
@@ -199,12 +200,19 @@ export class RelayConnection {
     const o = this.ctx.limits;
     let f: ClientFrame | null = null;
     let err: FrameError | null = null;
+    // A post's bytes, when the fast path decoded them while parsing.
+    let bytes: PostBytes | undefined;
     if (isBinary) err = new FrameError("bad-frame", "binary messages are not accepted; send JSON text frames");
     else {
-      try {
-        f = parseClientFrame(data.toString(), o.maxSubscriptionsPerConnection);
-      } catch (e) {
-        err = e instanceof FrameError ? e : new FrameError("bad-frame", "unparseable frame");
+      const text = data.toString();
+      const fast = parsePostFast(text, this.ctx.maxB64 + 4);
+      if (fast) (f = fast.frame), (bytes = fast.bytes);
+      else {
+        try {
+          f = parseClientFrame(text, o.maxSubscriptionsPerConnection);
+        } catch (e) {
+          err = e instanceof FrameError ? e : new FrameError("bad-frame", "unparseable frame");
+        }
       }
     }
     const t = this.ctx.now();
@@ -227,7 +235,7 @@ export class RelayConnection {
       if (this.waiting === 0 && this.ctx.sweepNow && this.ctx.store.appendNow) {
         // Nothing earlier outstanding and a store that answers at once: no promise at all.
         try {
-          if (!this.shedding) this.postNow(frame);
+          if (!this.shedding) this.postNow(frame, bytes);
         } catch (e) {
           this.fail(e, frame);
         } finally {
@@ -241,7 +249,7 @@ export class RelayConnection {
       this.waiting++;
       const p: Promise<void> = this.chain.then(async () => {
         try {
-          if (!this.shedding) await this.handlePost(frame);
+          if (!this.shedding) await this.handlePost(frame, bytes);
         } catch (e) {
           this.fail(e, frame);
         } finally {
@@ -287,13 +295,15 @@ export class RelayConnection {
   /**
    * A post's checks before it is stored: its bytes, or null when it was
    * refused with an answer already sent (proof-of-work). Throws FrameError.
+   * `decoded`: its bytes from the fast path, which decodes only blobs that pass
+   * the two checks here before the others.
    */
-  private checkPost(f: Extract<ClientFrame, { op: "post" }>): PostBytes | null {
+  private checkPost(f: Extract<ClientFrame, { op: "post" }>, decoded?: PostBytes): PostBytes | null {
     const { limits: o, crypto } = this.ctx;
     if (f.blob.length > this.ctx.maxB64 + 4) throw new FrameError("too-large", `blob over ${o.maxBlobBytes} bytes`, f.rid);
     // Canonical encoding only: the relay then forwards the client's own string
     // and two spellings of one blob cannot dodge duplicate detection.
-    const post = PostBytes.decode(f.tag, f.blob);
+    const post = decoded ?? PostBytes.decode(f.tag, f.blob);
     const blob = post?.blob;
     if (!post || !blob || blob.length === 0) throw new FrameError("bad-frame", "post.blob must be non-empty canonical base64url", f.rid);
     if (blob.length > o.maxBlobBytes) throw new FrameError("too-large", `blob is ${blob.length} bytes, max ${o.maxBlobBytes}`, f.rid);
@@ -308,8 +318,8 @@ export class RelayConnection {
   }
 
   /** A post to a store that answers at once (store.appendNow, ctx.sweepNow): handlePost without a promise. */
-  private postNow(f: Extract<ClientFrame, { op: "post" }>): void {
-    const post = this.checkPost(f);
+  private postNow(f: Extract<ClientFrame, { op: "post" }>, decoded?: PostBytes): void {
+    const post = this.checkPost(f, decoded);
     if (!post) return;
     const r = this.ctx.store.appendNow!(f.tag, post.blob, this.ctx.now(), this.owner, post.digest());
     if (!r.duplicate) {
@@ -322,8 +332,8 @@ export class RelayConnection {
     this.answerPost(f, post, r);
   }
 
-  private async handlePost(f: Extract<ClientFrame, { op: "post" }>): Promise<void> {
-    const post = this.checkPost(f);
+  private async handlePost(f: Extract<ClientFrame, { op: "post" }>, decoded?: PostBytes): Promise<void> {
+    const post = this.checkPost(f, decoded);
     if (!post) return;
     const r = await this.ctx.store.append(f.tag, post.blob, this.ctx.now(), this.owner, post.digest());
     // Evict before answering, so the bounds already hold when a client sees
