@@ -102,8 +102,8 @@ export class MemoryRelayStore implements RelayStore {
     o.cost += size + FRAME_OVERHEAD;
     this.byCost.push(o);
     this.byCount.push(o);
-    this.byCost.trim(this.owners.values(), this.owners.size);
-    this.byCount.trim(this.owners.values(), this.owners.size);
+    this.byCost.trim(this.owners);
+    this.byCount.trim(this.owners);
     let t = this.byTag.get(tag);
     if (!t) this.byTag.set(tag, (t = { list: [], live: 0 }));
     t.list.push(h);
@@ -293,8 +293,8 @@ export class MemoryRelayStore implements RelayStore {
       this.frames = f.slice(this.head);
       this.head = 0;
     }
-    this.byCost.trim(this.owners.values(), this.owners.size);
-    this.byCount.trim(this.owners.values(), this.owners.size);
+    this.byCost.trim(this.owners);
+    this.byCount.trim(this.owners);
   }
 
   private check(): void {
