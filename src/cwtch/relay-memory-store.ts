@@ -78,15 +78,19 @@ export class MemoryRelayStore implements RelayStore {
     this.nextSeq = startSeq + 1;
   }
 
-  async append(tag: string, blob: Uint8Array, now: number, owner = "", digest?: Buffer): Promise<{ seq: number; duplicate: boolean }> {
+  async append(tag: string, blob: Uint8Array, now: number, owner = "", digest?: string): Promise<{ seq: number; duplicate: boolean }> {
     return this.appendNow(tag, blob, now, owner, digest);
   }
 
-  appendNow(tag: string, blob: Uint8Array, now: number, owner = "", digest?: Buffer): { seq: number; duplicate: boolean } {
+  appendNow(tag: string, blob: Uint8Array, now: number, owner = "", digest?: string): { seq: number; duplicate: boolean } {
     this.check();
     let copy = blob;
-    if (digest === undefined) ({ copy, digest } = copyAndDigest(tag, blob));
-    const key = digest.toString("base64");
+    let key = digest;
+    if (key === undefined) {
+      const c = copyAndDigest(tag, blob);
+      copy = c.copy;
+      key = c.digest.toString("base64");
+    }
     const existing = this.byDigest.get(key);
     if (existing !== undefined) return { seq: existing, duplicate: true };
     const seq = this.nextSeq++;
