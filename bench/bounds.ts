@@ -6,15 +6,23 @@
 // Profiles taken 2026-12-05 on the 2-core bench machine, load average 13-19
 // (shared), so absolute rates are low; the shares are what matter.
 
+// The relay figures were measured 2026-12-05 after issue 19 (commits f2a002e..b3785b1), load
+// average 3-9 on the shared 2-core machine. The end-to-end ratios swing by a third between runs
+// there, so each change was also timed with bench/relay-handler.ts, which leaves the socket out.
 const RELAY_POST =
-  "protocol work per post, not writes: the relay and the coalescing bare server make the same number of writev calls (0.025 per frame ingest, 0.05 fan-out-1, counted by wrapping Socket#_writev). " +
-  "--cpu-prof of relay ingest (60k frames, main thread, share of all samples): ws receive 15% and writev 12% (both also paid by bare), handlePost 14% (store.append 8%: sha256 of tag‖blob 3.7% + copy 1%, duplicate map and fairness heap; base64url decode 2.8%), " +
-  "onMessage 4.5% (JSON.parse of the ~1.4 KB post 3.2%), GC 8% (per-post objects and promises). Bare does none of that, so the relay costs ~2x bare per frame. " +
-  "Next: parse post frames without JSON.parse of the blob (strict shape fast path), hash without the copy, fewer promises per post (a sync fast path when the store answers synchronously).";
+  "protocol work per post, not writes: the relay and the coalescing bare server make the same number of writev calls (0.025 per frame ingest, 0.05 fan-out-1, counted by wrapping Socket#_writev, before issue 19). " +
+  "Issue 19 took the relay's own cost per post (npx tsx bench/relay-handler.ts: RelayConnection over a stand-in socket, best batch; median of 3 alternating runs, load 6-8) from 12.4 to 6.4 µs: " +
+  "the blob decoded once into one buffer that both hashes read in place (PostBytes, 11.1 µs), posts handled within their message event when the store answers at once (8.7), post frames parsed without JSON.parse (parsePostFast, 8.6), both hashes returned as text instead of Buffers (6.4). " +
+  "npm run bench -- --only relay, 3 runs alternating with the code before (best-of-3 ratio per run, median): ingest 0.38 -> 0.54, fan-out-1 0.41 -> 0.51 (load 3-9). " +
+  "What is left, from node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx bench/profile-relay.ts ingest 60000 (share of all main-thread samples, a third of them idle while the clients build their posts): " +
+  "writev 14% and ws receive ~12% (framing and unmasking in JS: bufferutil is not installed), both also paid by bare; the post's handling 18% (onMessage, inclusive): the two SHA-256 passes over the ~1 KiB frame 4.7% " +
+  "(the duplicate key and the posted ack; neither can go: the ack is the wire protocol, the key is what duplicate detection rests on), base64url decode into the post's own buffer 3.1%, the member scan 1.1%, the memory store's append 3.5% (duplicate map, fairness heaps, per-tag index); GC 7.6%. " +
+  "So the bound is the work per post bare does not do at all: two hashes, a decode and a stored frame, 6.4 µs by relay-handler.ts, while bare+coalescing spends 6-13 µs of loop time on a whole frame in those runs (72-140k frames/s at 80-98% busy). " +
+  "The relay's answers are strings, which the socket encodes inside writev, where bare forwards the bytes it received.";
 
 export const RELAY_BOUNDS: Record<string, string> = {
   ingest: RELAY_POST,
-  "fanout-1": `${RELAY_POST} Fan-out adds the frame's text (built by hand once per frame, not per subscriber) and a send per subscriber, as bare does.`,
+  "fanout-1": `${RELAY_POST} Fan-out adds the frame's text (built by hand once per frame, not per subscriber; push 3.5% of samples in bench/profile-relay.ts fanout-1) and a send per subscriber, as bare does, but of a string, encoded again for each subscriber.`,
 };
 
 export const FOLD_RSS_BOUND =

@@ -5,9 +5,11 @@
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { WebSocket, type RawData } from "ws";
-import { fromB64Canonical, toB64 } from "./bytes.js";
+import { toB64 } from "./bytes.js";
 import { checkPow } from "./pow.js";
-import { FrameError, parseClientFrame, postAck, RELAY_PROTOCOL_VERSION, type ClientFrame, type ErrorCode, type ServerFrame } from "./relay-protocol.js";
+import { PostBytes } from "./relay-post-bytes.js";
+import { parsePostFast } from "./relay-post-fast.js";
+import { FrameError, parseClientFrame, RELAY_PROTOCOL_VERSION, type ClientFrame, type ErrorCode, type ServerFrame } from "./relay-protocol.js";
 import { frameBytes, type RelayStats } from "./relay-store.js";
 import { TokenBucket, type RelayContext } from "./relay-context.js";
 import { postedText } from "./relay-subscriptions.js";
@@ -52,6 +54,12 @@ export class RelayConnection {
   /** Posts started but not answered; they overlap so a store can batch commits. */
   private readonly posting = new Set<Promise<void>>();
   private pending = 0;
+  /**
+   * Requests handed to the chain and not yet done, the hello included: while
+   * there are none, a post to a store that answers at once is handled within
+   * its message event (earlier requests are all done, so order holds).
+   */
+  private waiting = 1;
   private alive = true;
   private readonly posts: TokenBucket;
   private readonly reqs: TokenBucket;
@@ -75,7 +83,7 @@ export class RelayConnection {
         log.error("stats failed on connect", { error: String(e) });
         this.reject("internal", "relay store unavailable");
       },
-    );
+    ).finally(() => void this.waiting--);
     ws.on("message", (data, isBinary) => this.onMessage(data, isBinary));
     ws.on("pong", () => void (this.alive = true));
     ws.on("error", (e: Error & { code?: string }) => {
@@ -192,12 +200,19 @@ export class RelayConnection {
     const o = this.ctx.limits;
     let f: ClientFrame | null = null;
     let err: FrameError | null = null;
+    // A post's bytes, when the fast path decoded them while parsing.
+    let bytes: PostBytes | undefined;
     if (isBinary) err = new FrameError("bad-frame", "binary messages are not accepted; send JSON text frames");
     else {
-      try {
-        f = parseClientFrame(data.toString(), o.maxSubscriptionsPerConnection);
-      } catch (e) {
-        err = e instanceof FrameError ? e : new FrameError("bad-frame", "unparseable frame");
+      const text = data.toString();
+      const fast = parsePostFast(text, this.ctx.maxB64 + 4);
+      if (fast) (f = fast.frame), (bytes = fast.bytes);
+      else {
+        try {
+          f = parseClientFrame(text, o.maxSubscriptionsPerConnection);
+        } catch (e) {
+          err = e instanceof FrameError ? e : new FrameError("bad-frame", "unparseable frame");
+        }
       }
     }
     const t = this.ctx.now();
@@ -217,24 +232,38 @@ export class RelayConnection {
     // No named closures per message here: each costs an allocation (and,
     // under tsx, a defineProperty) at tens of thousands of posts a second.
     if (frame.op === "post") {
+      if (this.waiting === 0 && this.ctx.sweepNow && this.ctx.store.appendNow) {
+        // Nothing earlier outstanding and a store that answers at once: no promise at all.
+        try {
+          if (!this.shedding) this.postNow(frame, bytes);
+        } catch (e) {
+          this.fail(e, frame);
+        } finally {
+          this.release(size);
+        }
+        return;
+      }
       // A post starts once earlier requests have started (so seqs follow
       // arrival order) but does not hold up the next post. One promise per
       // post, not three: at tens of thousands of posts a second they add up.
+      this.waiting++;
       const p: Promise<void> = this.chain.then(async () => {
         try {
-          if (!this.shedding) await this.handlePost(frame);
+          if (!this.shedding) await this.handlePost(frame, bytes);
         } catch (e) {
           this.fail(e, frame);
         } finally {
           this.release(size);
           this.posting.delete(p);
+          this.waiting--;
         }
       });
       this.posting.add(p);
     } else {
       // Anything else sees the effect of every post sent before it.
+      this.waiting++;
       const before = [...this.posting];
-      this.chain = this.chain.then(() => Promise.allSettled(before)).then(() => this.handle(frame).finally(() => this.release(size)));
+      this.chain = this.chain.then(() => Promise.allSettled(before)).then(() => this.handle(frame).finally(() => (this.release(size), this.waiting--)));
     }
   }
 
@@ -263,38 +292,72 @@ export class RelayConnection {
     this.reject("internal", "relay could not complete the request", f.rid);
   }
 
-  private async handlePost(f: Extract<ClientFrame, { op: "post" }>): Promise<void> {
-    const { limits: o, crypto, store, log } = this.ctx;
+  /**
+   * A post's checks before it is stored: its bytes, or null when it was
+   * refused with an answer already sent (proof-of-work). Throws FrameError.
+   * `decoded`: its bytes from the fast path, which decodes only blobs that pass
+   * the two checks here before the others.
+   */
+  private checkPost(f: Extract<ClientFrame, { op: "post" }>, decoded?: PostBytes): PostBytes | null {
+    const { limits: o, crypto } = this.ctx;
     if (f.blob.length > this.ctx.maxB64 + 4) throw new FrameError("too-large", `blob over ${o.maxBlobBytes} bytes`, f.rid);
     // Canonical encoding only: the relay then forwards the client's own string
     // and two spellings of one blob cannot dodge duplicate detection.
-    const blob = fromB64Canonical(f.blob);
-    if (!blob || blob.length === 0) throw new FrameError("bad-frame", "post.blob must be non-empty canonical base64url", f.rid);
+    const post = decoded ?? PostBytes.decode(f.tag, f.blob);
+    const blob = post?.blob;
+    if (!post || !blob || blob.length === 0) throw new FrameError("bad-frame", "post.blob must be non-empty canonical base64url", f.rid);
     if (blob.length > o.maxBlobBytes) throw new FrameError("too-large", `blob is ${blob.length} bytes, max ${o.maxBlobBytes}`, f.rid);
     if (frameBytes(f.tag, blob) > o.maxBytes / 2) throw new FrameError("too-large", `frame is ${frameBytes(f.tag, blob)} bytes with its tag, more than half this relay's store (${o.maxBytes})`, f.rid);
     const bits = this.ctx.pow.required(this.ctx.now());
     if (bits > 0 && crypto) {
       // Name the difficulty in the error: it may have risen since this client's hello.
-      if (f.pow === undefined) return this.rejectPow("pow-required", `this relay requires a proof-of-work stamp of ${bits} bits now`, f.rid, bits);
-      if (!checkPow(crypto, f.tag, blob, f.pow, bits)) return this.rejectPow("pow-invalid", `stamp does not reach the ${bits} bits required now for this frame`, f.rid, bits);
+      if (f.pow === undefined) return this.rejectPow("pow-required", `this relay requires a proof-of-work stamp of ${bits} bits now`, f.rid, bits), null;
+      if (!checkPow(crypto, f.tag, blob, f.pow, bits)) return this.rejectPow("pow-invalid", `stamp does not reach the ${bits} bits required now for this frame`, f.rid, bits), null;
     }
-    const r = await store.append(f.tag, blob, this.ctx.now(), this.owner);
+    return post;
+  }
+
+  /** A post to a store that answers at once (store.appendNow, ctx.sweepNow): handlePost without a promise. */
+  private postNow(f: Extract<ClientFrame, { op: "post" }>, decoded?: PostBytes): void {
+    const post = this.checkPost(f, decoded);
+    if (!post) return;
+    const r = this.ctx.store.appendNow!(f.tag, post.blob, this.ctx.now(), this.owner, post.digest());
+    if (!r.duplicate) {
+      try {
+        this.ctx.sweepNow!();
+      } catch (e) {
+        this.ctx.log.error("eviction failed", { error: String(e) });
+      }
+    }
+    this.answerPost(f, post, r);
+  }
+
+  private async handlePost(f: Extract<ClientFrame, { op: "post" }>, decoded?: PostBytes): Promise<void> {
+    const post = this.checkPost(f, decoded);
+    if (!post) return;
+    const r = await this.ctx.store.append(f.tag, post.blob, this.ctx.now(), this.owner, post.digest());
     // Evict before answering, so the bounds already hold when a client sees
     // `posted`; the frame is stored, so an eviction failure is not its error.
     // Checked synchronously first: an await per post costs more than the check.
-    if (!r.duplicate && this.ctx.needsSweep()) await this.ctx.sweep().catch((e) => log.error("eviction failed", { error: String(e) }));
+    if (!r.duplicate && this.ctx.needsSweep()) await this.ctx.sweep().catch((e) => this.ctx.log.error("eviction failed", { error: String(e) }));
+    this.answerPost(f, post, r);
+  }
+
+  /** A stored post's answer, and its live push. */
+  private answerPost(f: Extract<ClientFrame, { op: "post" }>, post: PostBytes, r: { seq: number; duplicate: boolean }): void {
+    const { limits: o, store } = this.ctx;
     // A store may evict what was just appended (the memory store does not: its
     // fairness spares unsettled frames); `posted` would then be a lie the
     // client relies on (it stops offering the frame to this relay).
     if (store.holds && !store.holds(r.seq)) {
-      throw new FrameError("too-large", `frame of ${frameBytes(f.tag, blob)} bytes was evicted at once: it is more than this relay's fair share of its ${o.maxBytes}-byte store while others hold the rest`, f.rid);
+      throw new FrameError("too-large", `frame of ${frameBytes(f.tag, post.blob)} bytes was evicted at once: it is more than this relay's fair share of its ${o.maxBytes}-byte store while others hold the rest`, f.rid);
     }
     this.ctx.metrics.accepted++;
     // The ack binds this answer to the frame as received and the seq it holds: a client
     // whose copy was bent on the way, or whose answer is, does not take it as held.
     if (this.ws.readyState === WebSocket.OPEN && !this.shedding) {
       this.coalesce();
-      this.ws.send(postedText(f.rid, r.seq, r.duplicate, postAck(r.seq, f.tag, blob)));
+      this.ws.send(postedText(f.rid, r.seq, r.duplicate, post.ack(r.seq)));
     }
     if (!r.duplicate && !this.ctx.fed) this.ctx.subs.push(f.tag, r.seq, f.blob);
   }

@@ -57,6 +57,8 @@ export interface RelayContext {
   subs: Subscriptions;
   /** Evict to the cache bounds; returns frames evicted. */
   sweep(): Promise<number>;
+  /** sweep() done at once: present when the store evicts without I/O (store.evictNow). */
+  sweepNow?: () => number;
   /** Whether the store is over a cache bound now (sweep would evict). */
   needsSweep(): boolean;
   /** Longest accepted post.blob text (base64url of maxBlobBytes). */

@@ -78,10 +78,19 @@ export class MemoryRelayStore implements RelayStore {
     this.nextSeq = startSeq + 1;
   }
 
-  async append(tag: string, blob: Uint8Array, now: number, owner = ""): Promise<{ seq: number; duplicate: boolean }> {
+  async append(tag: string, blob: Uint8Array, now: number, owner = "", digest?: string): Promise<{ seq: number; duplicate: boolean }> {
+    return this.appendNow(tag, blob, now, owner, digest);
+  }
+
+  appendNow(tag: string, blob: Uint8Array, now: number, owner = "", digest?: string): { seq: number; duplicate: boolean } {
     this.check();
-    const { copy, digest } = copyAndDigest(tag, blob);
-    const key = digest.toString("base64");
+    let copy = blob;
+    let key = digest;
+    if (key === undefined) {
+      const c = copyAndDigest(tag, blob);
+      copy = c.copy;
+      key = c.digest.toString("base64");
+    }
     const existing = this.byDigest.get(key);
     if (existing !== undefined) return { seq: existing, duplicate: true };
     const seq = this.nextSeq++;
@@ -97,8 +106,8 @@ export class MemoryRelayStore implements RelayStore {
     o.cost += size + FRAME_OVERHEAD;
     this.byCost.push(o);
     this.byCount.push(o);
-    this.byCost.trim(this.owners.values(), this.owners.size);
-    this.byCount.trim(this.owners.values(), this.owners.size);
+    this.byCost.trim(this.owners);
+    this.byCount.trim(this.owners);
     let t = this.byTag.get(tag);
     if (!t) this.byTag.set(tag, (t = { list: [], live: 0 }));
     t.list.push(h);
@@ -160,6 +169,10 @@ export class MemoryRelayStore implements RelayStore {
   }
 
   async evict(b: EvictBounds): Promise<number> {
+    return this.evictNow(b);
+  }
+
+  evictNow(b: EvictBounds): number {
     this.check();
     let n = 0;
     for (let h = this.oldestLive(); h && h.at < b.olderThan; h = this.oldestLive()) this.remove(h), n++;
@@ -284,8 +297,8 @@ export class MemoryRelayStore implements RelayStore {
       this.frames = f.slice(this.head);
       this.head = 0;
     }
-    this.byCost.trim(this.owners.values(), this.owners.size);
-    this.byCount.trim(this.owners.values(), this.owners.size);
+    this.byCost.trim(this.owners);
+    this.byCount.trim(this.owners);
   }
 
   private check(): void {

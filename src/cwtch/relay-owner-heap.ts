@@ -44,11 +44,11 @@ export class OwnerHeap<O extends HeapOwner> {
     return undefined;
   }
 
-  /** Rebuild from the owners when stale entries pile up. */
-  trim(owners: Iterable<O>, ownerCount: number): void {
-    if (this.a.length <= 4 * ownerCount + 1024) return;
+  /** Rebuild from the owners when stale entries pile up. (The map itself: an iterator made per post to be dropped unread was garbage.) */
+  trim(owners: ReadonlyMap<string, O>): void {
+    if (this.a.length <= 4 * owners.size + 1024) return;
     this.a = [];
-    for (const o of owners) this.push(o);
+    for (const o of owners.values()) this.push(o);
   }
 
   clear(): void {

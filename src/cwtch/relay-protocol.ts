@@ -200,6 +200,9 @@ export function parseServerFrame(text: string): ServerFrame {
   throw new FrameError("bad-frame", `malformed relay frame op=${JSON.stringify(v.op)?.slice(0, 40)}`);
 }
 
+/** The domain of postAck's hash. */
+export const ACK_DOMAIN = "pursuance/relay/ack/v1";
+
 /**
  * What binds a `posted` answer to the frame it acknowledges and the seq it
  * names: base64url of the first 16 bytes of SHA-256("pursuance/relay/ack/v1"
@@ -213,7 +216,7 @@ export function parseServerFrame(text: string): ServerFrame {
 export function postAck(seq: number, tag: string, blob: Uint8Array): string {
   const n = Buffer.alloc(8);
   n.writeBigUInt64BE(BigInt(seq));
-  return createHash("sha256").update("pursuance/relay/ack/v1").update(n).update(tag, "utf8").update("\0").update(blob).digest().subarray(0, 16).toString("base64url");
+  return createHash("sha256").update(ACK_DOMAIN).update(n).update(tag, "utf8").update("\0").update(blob).digest().subarray(0, 16).toString("base64url");
 }
 
 /**

@@ -119,14 +119,20 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RelayServer> 
   const subs = new Subscriptions();
   const m = newCounters();
   const bounds = () => ({ maxMessages: o.maxMessages, maxBytes: o.maxBytes, olderThan: now() - o.maxAgeMs });
-  const sweep = async () => {
-    const b = bounds();
-    if (!store.needsEviction(b)) return 0;
-    const n = await store.evict(b);
+  const evicted = (n: number) => {
     m.evicted += n;
     pow.noteEvicted(now(), n);
     return n;
   };
+  const sweep = async () => {
+    const b = bounds();
+    return store.needsEviction(b) ? evicted(await store.evict(b)) : 0;
+  };
+  const evictNow = store.evictNow?.bind(store);
+  const sweepNow = evictNow && (() => {
+    const b = bounds();
+    return store.needsEviction(b) ? evicted(evictNow(b)) : 0;
+  });
   const mem = { queued: 0, peakConnection: 0, peakTotal: 0 };
   const held = () => {
     let total = 0;
@@ -146,7 +152,7 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RelayServer> 
     }
   };
   const needsSweep = () => store.needsEviction(bounds());
-  const ctx: RelayContext = { limits: o, store, now, log, crypto, pow, mem, enforceTotal, metrics: m, subs, sweep, needsSweep, maxB64, pageFrames, fed: (store as RelayStore).follow !== undefined };
+  const ctx: RelayContext = { limits: o, store, now, log, crypto, pow, mem, enforceTotal, metrics: m, subs, sweep, ...(sweepNow ? { sweepNow } : {}), needsSweep, maxB64, pageFrames, fed: (store as RelayStore).follow !== undefined };
   // Relays sharing one store: push what any of them stored, in seq order, from the store's feed.
   (store as RelayStore).follow?.((frames) => {
     for (const f of frames) subs.push(f.tag, f.seq, toB64(f.blob));
