@@ -164,9 +164,10 @@ describe("parsePostFast", () => {
     for (const t of passed) expect(agree(t), t).toBe(false);
   });
 
-  it("takes what fromB64Canonical takes, even a blob it should not (a character beyond Latin-1 read by its low byte), as the generic path does", () => {
-    // Node's decoder reads "Ł" (U+0141) as "A" (0x41); both paths take it alike, so the fast path changes nothing here.
-    expect(agree(`{"op":"post","rid":1,"tag":"${T}","blob":"ŁAAA"}`)).toBe(true);
+  it("refuses a blob with a character beyond ASCII (Node's decoder would read \"Ł\" as \"A\": a second spelling of one blob), on both paths", () => {
+    expect(fromB64Canonical("ŁAAA")).toBeNull();
+    expect(fromB64Canonical("AAAA")).not.toBeNull();
+    expect(agree(`{"op":"post","rid":1,"tag":"${T}","blob":"ŁAAA"}`)).toBe(false);
   });
 
   const key = fc.constantFrom("op", "rid", "tag", "blob", "pow", "extra", "t\\u0061g");

@@ -68,6 +68,8 @@ export function fromB64Canonical(s: string): Buffer | null {
   const rem = s.length % 4;
   // The decoder also takes the standard alphabet's + and /: refuse them (two fast native scans).
   if (rem === 1 || s.includes("+") || s.includes("/")) return null;
+  // Node's decoder reads a character beyond ASCII by its low byte ("Ł" as "A"): two spellings of one blob.
+  if (Buffer.byteLength(s, "utf8") !== s.length) return null;
   const b = Buffer.from(s, "base64url");
   if (b.length !== Math.floor((s.length * 3) / 4)) return null;
   if (rem !== 0) {

@@ -43,6 +43,8 @@ export class PostBytes {
     const rem = b64.length % 4;
     // The decoder also takes the standard alphabet's + and /: refuse them (two fast native scans).
     if (rem === 1 || b64.includes("+") || b64.includes("/")) return null;
+    // As fromB64Canonical: a character beyond ASCII would be read by its low byte.
+    if (Buffer.byteLength(b64, "utf8") !== b64.length) return null;
     const want = Math.floor((b64.length * 3) / 4);
     const n = Buffer.byteLength(tag, "utf8");
     const buf = Buffer.allocUnsafeSlow(HEAD + n + 1 + want);
