@@ -76,8 +76,11 @@ describe("bridge robustness", () => {
     expect(hosted().clientFor(bob.userId)!.relays).toContain("ws://127.0.0.1:1");
     const refused = await ask(bob, room, "!relay remove ws://127.0.0.1:1", (b) => b.startsWith("⛔"));
     expect(bodyOf(refused)).toMatch(/relays\.change/);
+    // A 40 KB title is refused at once, naming the limit; 40 KB of deliverables is a task, shown cut to fit.
     const title = "T".repeat(40_000);
-    const big = await ask(alice, room, `!task create "${title}"`, (b) => b.startsWith("📋 Task #1:"));
+    const tooLong = await ask(alice, room, `!task create "${title}"`, (b) => b.startsWith("⛔"));
+    expect(bodyOf(tooLong)).toMatch(/at most 500 characters \(this one has 40000\)/);
+    const big = await ask(alice, room, `!task create "the big one" --deliverables "${"D".repeat(40_000)}"`, (b) => b.startsWith("📋 Task #1:"));
     expect(bodyOf(big)).toMatch(/cut: too long.*!task show 1/);
     await ask(alice, room, '!task create "after the big one"', (b) => b.startsWith("📋 Task #2: after the big one"));
     await ask(alice, room, "!relay list", (b) => b.includes("ws://127.0.0.1:1"));

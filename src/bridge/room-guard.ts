@@ -30,9 +30,11 @@ export async function secureRoom(matrix: MatrixPort, store: BridgeStorePort, roo
  */
 export async function directRoomOf(matrix: MatrixPort, store: BridgeStorePort, userId: string): Promise<string> {
   const have = await store.directRoom(userId);
-  if (have && (await onlyUs(matrix, have, userId))) {
-    // Left or never joined: invite again (a no-op when already there).
-    await matrix.invite(have, userId).catch(() => {});
+  const members = have ? await matrix.members(have) : [];
+  if (have && members.every((m) => m === userId || m === matrix.botUserId)) {
+    // Left: invite again. Not while joined or invited: a second invite would replace the
+    // first, and with it the is_direct mark clients use to show the room as a direct chat.
+    if (!members.includes(userId)) await matrix.invite(have, userId).catch(() => {});
     return have;
   }
   const id = await matrix.createDirectRoom(userId);
