@@ -50,8 +50,9 @@ export function parseTitle(v: string): string {
   return t;
 }
 
-const DAY = 86_400_000;
-const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+export const DAY = 86_400_000;
+/** The UTC day of a time, as due dates are written (YYYY-MM-DD). */
+export const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 /** YYYY-MM-DD (a real date), "today", "tomorrow", or "+3d" / "+2w" from now (UTC). */
 export function parseDue(ref: string, now: number): string {

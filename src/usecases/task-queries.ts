@@ -9,10 +9,7 @@ import type { KeyRing } from "../pursuance/keyring.js";
 import { canReadTask, type PursuanceState, type Task } from "../pursuance/state.js";
 import { taskView, type TaskView } from "../pursuance/views.js";
 import { SpellingError } from "./errors.js";
-import { durationMs, findRole, parseDue, parseStatus, resolveAssignee, type Who } from "./spellings.js";
-
-const DAY = 86_400_000;
-const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+import { DAY, durationMs, findRole, isoDay, parseDue, parseStatus, resolveAssignee, type Who } from "./spellings.js";
 
 /** What reading needs: the state and this member's keys (a PursuanceClient is one). */
 export interface TaskReader extends Who {
