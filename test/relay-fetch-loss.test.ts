@@ -2,35 +2,18 @@
 // `since`: fair eviction takes frames out of seq order and from ahead of a
 // slow fetch's cursor, and neither may hide a loss (attacks atk7 #1 and #4).
 import type { Socket } from "node:net";
-import { afterEach, describe, expect, it } from "vitest";
-import { startRelay, type RelayOptions, type RelayServer } from "../src/cwtch/relay-server.js";
-import { tagOf, TestClient } from "./helpers/ws-client.js";
+import { describe, expect, it } from "vitest";
+import { relayFixture } from "./helpers/relay-fixture.js";
+import { tagOf } from "./helpers/ws-client.js";
 
 const T = tagOf("the group");
 const U = tagOf("someone else");
-let relays: RelayServer[] = [];
-let clients: TestClient[] = [];
-async function relay(o: RelayOptions) {
-  const r = await startRelay({ powAdaptive: false, heartbeatMs: 0, ...o });
-  relays.push(r);
-  return r;
-}
-async function client(r: RelayServer) {
-  const c = await TestClient.connect(r.url);
-  clients.push(c);
-  return c;
-}
+const { relay, client } = relayFixture({ powAdaptive: false, heartbeatMs: 0 });
 const blob = (n: number, id: number) => {
   const b = Buffer.alloc(n, id & 255);
   b.writeUInt16BE(id & 0xffff, 0);
   return b;
 };
-afterEach(async () => {
-  for (const c of clients) c.ws.terminate();
-  await Promise.all(relays.map((r) => r.close()));
-  relays = [];
-  clients = [];
-});
 
 describe("relay fetch: every loss among the asked tags is reported", () => {
   it("after evictions out of seq order (a tag's mark is the highest seq it lost, never lowered)", async () => {

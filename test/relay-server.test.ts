@@ -1,25 +1,14 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { loadCrypto } from "../src/cwtch/crypto.js";
 import { mintPow, powDigest } from "../src/cwtch/pow.js";
 import { leadingZeroBits } from "../src/cwtch/relay-protocol.js";
-import { startRelay, type RelayOptions, type RelayServer } from "../src/cwtch/relay-server.js";
+import type { RelayServer } from "../src/cwtch/relay-server.js";
+import { relayFixture } from "./helpers/relay-fixture.js";
 import { b64, tagOf, TestClient } from "./helpers/ws-client.js";
 
 const A = tagOf("alpha");
 const B = tagOf("beta");
-let relays: RelayServer[] = [];
-let clients: TestClient[] = [];
-
-async function relay(opts: RelayOptions = {}) {
-  const r = await startRelay(opts);
-  relays.push(r);
-  return r;
-}
-async function client(r: RelayServer) {
-  const c = await TestClient.connect(r.url);
-  clients.push(c);
-  return c;
-}
+const { relay, client } = relayFixture();
 /** A second client on the same relay must be unaffected by whatever the first did. */
 async function controlWorks(r: RelayServer, ctl: TestClient) {
   const blob = Buffer.from(`control ${Math.random()}`);
@@ -34,12 +23,6 @@ async function httpGet(r: RelayServer, path: string) {
   return { status: res.status, type: res.headers.get("content-type"), text: await res.text() };
 }
 
-afterEach(async () => {
-  for (const c of clients) c.ws.terminate();
-  await Promise.all(relays.map((r) => r.close()));
-  relays = [];
-  clients = [];
-});
 
 describe("relay protocol", () => {
   it("posts, fetches by tag and since, fetch-all, and caught-up names the cursor", async () => {
