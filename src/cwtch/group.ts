@@ -56,8 +56,13 @@ export class Group extends EventEmitter<GroupEvents> {
   private readonly caughtUp = new Set<string>();
   /** Per relay, the highest seq it has told us of on this connection (hello, fetches, live frames). */
   private readonly heard = new Map<string, number>();
-  /** Relays we already re-posted the whole log to (once per relay and run). */
+  /**
+   * Relay stores we already re-posted the whole log to (once per store and run), by
+   * cursorKey: a relay restarted on an empty store is a new store and is seeded again.
+   */
   private readonly seeded = new Set<string>();
+  /** Relays a move is posting the whole log to now (addRelay with moveHistory): no automatic re-seed meanwhile. */
+  private readonly moving = new Set<string>();
   private readonly cursors: CursorPort;
   private readonly reposted = new Map<string, number>();
   /** Tags outside the session's epochs that we listen on for the layer above (an invite's rendezvous). */
@@ -96,11 +101,15 @@ export class Group extends EventEmitter<GroupEvents> {
   /** Add a relay. With `moveHistory`, re-post everything we hold there (moving or mirroring the group). */
   async addRelay(relay: RelayClient, opts: { moveHistory?: boolean } = {}): Promise<void> {
     // Moving history explicitly: the automatic re-seed on an empty relay must not post it twice.
-    if (opts.moveHistory) this.seeded.add(relay.url);
+    if (opts.moveHistory) this.moving.add(relay.url);
     this.attach(relay);
-    if (opts.moveHistory) {
+    if (!opts.moveHistory) return;
+    try {
       await relay.ready();
       for (const ev of this.session.log.events()) await relay.post(...this.frameArgs(this.session.frameFor(ev)));
+      this.seeded.add(this.cursorKey(relay));
+    } finally {
+      this.moving.delete(relay.url);
     }
   }
 
@@ -261,16 +270,19 @@ export class Group extends EventEmitter<GroupEvents> {
     // so read it from the start. Behind what it has told us on this connection,
     // not only in its hello: live frames move our cursor past the hello's latest.
     const reset = relay.hello !== null && Math.max(relay.hello.latest, this.heard.get(relay.url) ?? 0) < since;
-    if (reset) this.seeded.delete(relay.url);
-    const r = await relay.fetch(this.session.tags, reset ? 0 : since, (f) => this.ingest(f, false));
+    if (reset) this.seeded.delete(key);
+    let events = 0;
+    const r = await relay.fetch(this.session.tags, reset ? 0 : since, (f) => void (this.ingest(f, false) === "event" && events++));
     if (r.latest > (this.heard.get(relay.url) ?? 0)) this.heard.set(relay.url, r.latest);
     if (r.prunedOldest !== undefined) this.emit("pruned", relay.url, r.prunedOldest);
     if (reset || r.latest > this.cursors.get(key)) this.cursors.set(key, r.latest);
     this.caughtUp.add(relay.url);
-    // A relay that holds nothing of ours from the start (new, or restarted empty) while we hold
-    // the log: re-post it there, as when moving a group, so members who only know this relay lose nothing.
-    if ((reset || since === 0) && !this.seeded.has(relay.url) && r.frames === 0 && r.prunedOldest === undefined && this.session.log.size > 0 && (relay.hello?.oldest ?? 0) <= 1) {
-      this.seeded.add(relay.url);
+    // A store that holds fewer of our events than we do, read from its start (new, or restarted
+    // empty; nothing pruned) while we hold the log: re-post it there, as when moving a group, so
+    // members who only know this relay lose nothing. Events, not frames: heads we announced there
+    // since it came back are no history, and a post resent on reconnect is not the whole log.
+    if ((reset || since === 0) && !this.seeded.has(key) && !this.moving.has(relay.url) && events < this.session.log.size && r.prunedOldest === undefined && this.session.log.size > 0 && (relay.hello?.oldest ?? 0) <= 1) {
+      this.seeded.add(key);
       this.emit("reseeding", relay.url, this.session.log.size);
       for (const ev of this.session.log.events()) await relay.post(...this.frameArgs(this.session.frameFor(ev)));
     }
@@ -281,9 +293,10 @@ export class Group extends EventEmitter<GroupEvents> {
     await relay.fetch(tags, 0, (f) => this.ingest(f, false));
   }
 
-  private ingest(f: RelayFrame, live: boolean) {
-    if (this.closed) return;
-    if (this.side.has(f.tag)) return void this.emit("side", f);
+  /** What the frame was, for a caller counting what a fetch brought. */
+  private ingest(f: RelayFrame, live: boolean): "event" | "control" | "dropped" | "side" | "closed" {
+    if (this.closed) return "closed";
+    if (this.side.has(f.tag)) return this.emit("side", f), "side";
     if (f.seq > (this.heard.get(f.relay) ?? 0)) this.heard.set(f.relay, f.seq);
     if (live && this.caughtUp.has(f.relay)) {
       const relay = this.relays.get(f.relay);
@@ -294,15 +307,15 @@ export class Group extends EventEmitter<GroupEvents> {
     switch (out.type) {
       case "dropped":
         this.emit("dropped", out, f);
-        return;
+        return "dropped";
       case "control":
         this.onControl(out.control);
-        return;
+        return "control";
       case "event":
         if ((out.status === "pending" || out.status === "delivered") && out.equivocation) this.emit("equivocation", out.equivocation);
         if (out.status === "delivered") this.emit("events", out.delivered);
         if (out.status === "pending") this.scheduleRepair(this.o.repairDelayMs);
-        return;
+        return "event";
     }
   }
 
