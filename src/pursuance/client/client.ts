@@ -2,52 +2,43 @@
 // (protocol), the fold (state), the key ring and a store, and reaches the
 // world only through the ports it is given. Every delivered event is stored
 // before it is folded, so nothing accepted is lost on a crash.
-import { fromHex, toB64, toHex } from "../../cwtch/bytes.js";
+import { fromHex, toHex } from "../../cwtch/bytes.js";
 import type { SignKeyPair } from "../../cwtch/crypto.js";
 import { Group, type CursorPort } from "../../cwtch/group.js";
 import { GroupSession } from "../../cwtch/group-session.js";
-import { decodeAndVerify, type SignedEvent } from "../../cwtch/message.js";
-import { when, type PEvent } from "../apply-common.js";
-import { ActionError, genesisBody, inviteBody, type Actor } from "../actions.js";
-import { encodeBody, type Body, type KeyRef } from "../events.js";
-import { parseBody } from "../events-parse.js";
+import type { PEvent } from "../apply-common.js";
+import { ActionError, inviteBody, type Actor } from "../actions.js";
+import type { Body, KeyRef } from "../events.js";
 import { Fold } from "../fold.js";
 import type { Invite } from "../invite.js";
 import { KeyRing } from "../keyring.js";
-import { toPEvent } from "../pevent.js";
 import type { ClientPorts } from "../ports.js";
-import type { Rules } from "../rules.js";
 import { NO_KEY, entitled, type PursuanceState } from "../state.js";
 import { stateHash } from "../state-hash.js";
 import { runDuties } from "./duties.js";
+import { askToJoin, checkInvite, found, newGroupId, reopen, type FoundOptions } from "./opening.js";
+import { Inbox } from "./inbox.js";
+import { Outbox } from "./outbox.js";
+import { catchUp, progressOf, type SyncOptions, type SyncProgress } from "./sync.js";
 import { KeyCustody } from "./key-custody.js";
 import { RelaySet } from "./relay-set.js";
 import { Listeners } from "./listeners.js";
 import { onRequestFrame, watchRequests } from "./requests.js";
 import { onLinkFrame } from "./link-frames.js";
 import { forwardDuties, watchLinks } from "./links.js";
-import { JoinRefusedError, newRvState, onSideFrame, priorJoin, requestAdmission, signJoin, watchRendezvous } from "./rendezvous.js";
+import { JoinRefusedError, newRvState, onSideFrame, requestAdmission, watchRendezvous } from "./rendezvous.js";
 export { JoinRefusedError } from "./rendezvous.js";
 import type { ClientConfig, ClientCore, ClientOptions, DutyState, RvState } from "./core.js";
 
 export type { ClientConfig, ClientOptions } from "./core.js";
-import { rendezvousSecret } from "../rendezvous.js";
 import { freshenFor, rotateAfter, type FreshnessPort } from "../key-freshness.js";
 
-
-/** Where a joiner keeps its rendezvous secret in its key store (never a scope of the pursuance: "group" and role names only). */
-const RENDEZVOUS_SCOPE = "rendezvous:";
 
 /** Invites last this long unless the inviter says otherwise. */
 export const DEFAULT_INVITE_MS = 7 * 24 * 3600_000;
 
 
-export interface SyncProgress {
-  events: number;
-  pending: number;
-  gaps: number;
-  relaysConnected: number;
-}
+export type { SyncProgress } from "./sync.js";
 
 export interface ClientEvents {
   changed: [PEvent[]];
@@ -65,16 +56,10 @@ export class PursuanceClient extends Listeners<ClientEvents> implements ClientCo
   readonly rv: RvState = newRvState();
   readonly keys: KeyCustody;
   private readonly relaySet: RelaySet;
-  private queue: SignedEvent[] = [];
-  private flushing: Promise<void> = Promise.resolve();
+  private readonly inbox: Inbox;
+  private readonly outbox: Outbox;
   private readonly cursorCache: Record<string, number>;
   private closed = false;
-  /** Why the last delivered events could not be stored; they wait in the queue. */
-  private storeFailure: Error | null = null;
-  /** Why keys could not be settled (settleKeys); retried, and cursors wait. */
-  private keyFailure: Error | null = null;
-  /** Tags of epochs we opened whose watch has not succeeded yet. */
-  private readonly unwatched = new Set<string>();
 
   private constructor(
     readonly ports: ClientPorts,
@@ -98,7 +83,21 @@ export class PursuanceClient extends Listeners<ClientEvents> implements ClientCo
       ...(opts.repairIntervalMs !== undefined ? { repairIntervalMs: opts.repairIntervalMs } : {}),
     });
     this.relaySet = new RelaySet({ group: this.group, config, connect: ports.connect, ...(ports.log ? { log: ports.log } : {}), state: () => this.fold.state });
-    this.group.on("events", (evs) => this.onDelivered(evs));
+    this.inbox = new Inbox({
+      store: ports.store,
+      keys: this.keys,
+      session: this.session,
+      group: this.group,
+      fold: this.fold,
+      setTimer: ports.setTimer,
+      cursors: this.cursorCache,
+      closed: () => this.closed,
+      failed: (e) => this.failed(e),
+      followRelays: () => this.followRelays(),
+      folded: (pevs) => this.folded(pevs),
+    });
+    this.outbox = new Outbox({ me: this.me, fold: this.fold, group: this.group, session: this.session, config, opts, now: ports.now, flushed: () => this.flushed() });
+    this.group.on("events", (evs) => this.inbox.deliver(evs));
     this.group.on("relayError", (url, e) => this.ports.log?.(`relay ${url}: ${e.message}`));
     this.group.on("side", (f) => (onSideFrame(this, f), onRequestFrame(this, f), onLinkFrame(this, f)));
   }
@@ -120,48 +119,16 @@ export class PursuanceClient extends Listeners<ClientEvents> implements ClientCo
   }
 
   /** Found a new pursuance: genesis, keys, and the first post to every relay. */
-  static async create(
-    ports: ClientPorts,
-    identity: SignKeyPair,
-    o: { name: string; founderName: string; relays: string[]; mission?: string; rules?: Rules; groupId?: string } & ClientOptions,
-  ): Promise<PursuanceClient> {
-    if (o.relays.length === 0) throw new ActionError("a pursuance needs at least one relay");
-    // The caller may pick the group id first (its store is keyed by it).
-    const groupId = o.groupId ?? toHex(ports.crypto.randomBytes(32));
-    const c = new PursuanceClient(ports, identity, { pursuanceId: "", groupId, relays: [...o.relays], name: o.name }, {}, o);
-    const body = genesisBody(c.actor, o);
-    for (const k of c.ring.all()) await c.keys.learn(k.scope, k.key);
-    c.keys.applyWriteEpoch(c.state);
-    await c.start();
-    // The pursuance id is the genesis hash, known once it is signed.
-    const ev = await c.group.publish(encodeBody(body));
-    c.config.pursuanceId = toHex(ev.id);
-    c.fold.setGenesisId(c.config.pursuanceId);
-    await c.flushed();
-    const verdict = c.fold.verdict(c.config.pursuanceId);
-    if (verdict !== null) throw new ActionError(`genesis rejected: ${verdict ?? "not folded"}`, c.config.pursuanceId);
+  static async create(ports: ClientPorts, identity: SignKeyPair, o: FoundOptions & ClientOptions): Promise<PursuanceClient> {
+    const c = new PursuanceClient(ports, identity, { pursuanceId: "", groupId: newGroupId(ports, o), relays: [...o.relays], name: o.name }, {}, o);
+    await found(c, o);
     return c;
   }
 
   /** Re-open a pursuance this member already holds (keys, events and cursors come from the store). */
   static async open(ports: ClientPorts, identity: SignKeyPair, config: ClientConfig, opts: ClientOptions = {}): Promise<PursuanceClient> {
     const c = new PursuanceClient(ports, identity, config, await ports.store.loadCursors(), opts);
-    for (const k of await ports.store.loadKeys()) await c.keys.learn(k.scope, k.key, false);
-    const events: SignedEvent[] = [];
-    for (const bytes of await ports.store.loadEvents()) {
-      const m = decodeAndVerify(ports.crypto, bytes, false);
-      if (m?.kind === "event") events.push(m);
-    }
-    c.session.restore(events);
-    const pevs = events.map(toPEvent);
-    c.fold.add(pevs);
-    c.keys.take(c.fold.applied, c.state);
-    await c.keys.sync();
-    c.keys.applyWriteEpoch(c.state);
-    // A joiner not let in yet asks again on start, even if its host did not keep `joining` (the bridge).
-    const rv = c.ring.scope(RENDEZVOUS_SCOPE)[0];
-    const mine = events.find((e) => e.seq === 1 && toHex(e.author) === c.me);
-    if (!c.config.joining && rv && mine && !c.state.members.has(c.me)) c.config.joining = { rendezvous: toB64(rv.key), join: toHex(mine.id) };
+    await reopen(c);
     return c;
   }
 
@@ -174,18 +141,9 @@ export class PursuanceClient extends Listeners<ClientEvents> implements ClientCo
    * be saved by the caller so that a later start asks again.
    */
   static async requestJoin(ports: ClientPorts, identity: SignKeyPair, invite: Invite, myName: string, opts: ClientOptions = {}): Promise<PursuanceClient> {
-    if (ports.now() > invite.expires) throw new ActionError(`this invite expired at ${when(invite.expires)}: ask for a new one`, invite.expires);
+    checkInvite(ports, invite);
     const c = new PursuanceClient(ports, identity, { pursuanceId: invite.pursuanceId, groupId: invite.groupId, relays: invite.relays, name: invite.name }, {}, opts);
-    // Asking again (an earlier attempt timed out) re-posts the same join: a second seq 1 would be a fork.
-    const ev = (await priorJoin(ports, identity, invite)) ?? signJoin(c.actor, ports.now(), invite, myName);
-    await ports.store.saveEvents([{ id: toHex(ev.id), bytes: ev.bytes }]);
-    // In our log it waits (pending) for the invite event, which we read once a member lets us in.
-    c.session.restore([ev]);
-    // Kept with our keys, so any host that reopens this store asks again (see open).
-    const secret = rendezvousSecret(ports.crypto, invite.inviteSeed);
-    await c.keys.learn(RENDEZVOUS_SCOPE, secret);
-    c.config.joining = { rendezvous: toB64(secret), join: toHex(ev.id) };
-    await c.start();
+    await askToJoin(c, identity, invite, myName);
     return c;
   }
 
@@ -286,44 +244,25 @@ export class PursuanceClient extends Listeners<ClientEvents> implements ClientCo
    * Catch up from every relay, tell peers our heads and ask for gaps; resolves
    * when nothing has been missing or arriving for `quietMs`, or at the timeout.
    */
-  async sync(o: { timeoutMs?: number; quietMs?: number } = {}): Promise<SyncProgress> {
-    const deadline = this.ports.now() + (o.timeoutMs ?? 15_000);
-    const quiet = o.quietMs ?? 400;
-    await this.waitConnected(Math.min(o.timeoutMs ?? 15_000, 10_000));
-    await this.group.catchUp();
-    // With every relay down a post waits for the relay's whole timeout: the heads go out when one answers.
-    const heads = this.group.announceHeads().catch(() => {});
-    if (this.progress().relaysConnected > 0) await Promise.all([heads, this.sendUnsent()]);
-    let last = -1;
-    let stableSince = this.ports.now();
-    for (;;) {
-      await this.flushed();
-      const p = this.progress();
-      this.emit("progress", p);
-      if (p.events !== last || p.pending > 0 || p.gaps > 0) {
-        if (p.gaps > 0) await this.group.requestRepair().catch(() => 0);
-        last = p.events;
-        stableSince = this.ports.now();
-      }
-      if (this.ports.now() - stableSince >= quiet || this.ports.now() >= deadline) {
-        // Everything delivered is stored now: the cursors may move past it (a fetch's last one too).
-        if (this.queue.length === 0) await this.saveCursors({ ...this.cursorCache });
-        // Duties can fall due with no new event (the periodic rotation policy): look once more.
-        this.tick();
-        return p;
-      }
-      await this.sleep(100);
-    }
+  sync(o: SyncOptions = {}): Promise<SyncProgress> {
+    return catchUp(
+      {
+        ports: this.ports,
+        group: this.group,
+        flushed: () => this.flushed(),
+        sendUnsent: () => this.sendUnsent(),
+        sleep: (ms) => this.sleep(ms),
+        report: (p) => void this.emit("progress", p),
+        // Once everything delivered is stored, the cursors may move past it (a fetch's last one too).
+        settled: async () => (this.inbox.empty ? this.inbox.saveCursors() : undefined),
+        tick: () => this.tick(),
+      },
+      o,
+    );
   }
 
   progress(): SyncProgress {
-    const st = this.group.status();
-    return {
-      events: st.events,
-      pending: st.pending,
-      gaps: st.gaps.ids.length + st.gaps.ranges.length,
-      relaysConnected: st.relays.filter((r) => r.connected).length,
-    };
+    return progressOf(this.group);
   }
 
   /**
@@ -357,47 +296,17 @@ export class PursuanceClient extends Listeners<ClientEvents> implements ClientCo
 
   /** Why every client would reject this body from us now, or null if it would be applied. */
   refusal(body: Body): string | null {
-    const probe: PEvent = { id: "f".repeat(64), author: this.me, seq: 0, ts: this.ports.now(), parents: [], body };
-    return this.fold.check(probe);
+    return this.outbox.refusal(body);
   }
 
   /** Publish without the freshness step (rotations themselves, and what the step publishes). */
-  async publishNow(body: Body, epoch?: number, opts: { via?: string } = {}): Promise<{ id: string }> {
-    // Parse exactly as every receiver will: a body they would find malformed never leaves.
-    parseBody(encodeBody(body));
-    const reason = this.refusal(body);
-    if (reason) throw new ActionError(reason, body.t);
-    // `via` rides along in the signed bytes (receivers' parsers ignore it): the log itself then
-    // records that this command was done, which survives any crash of the host.
-    const bytes = opts.via ? encodeBody({ ...body, via: opts.via } as unknown as Body) : encodeBody(body);
-    const ev = this.opts.keepUnsent ? await this.publishKept(bytes, epoch) : await this.group.publish(bytes, epoch);
-    if (opts.via) this.vias?.add(opts.via);
-    await this.flushed();
-    const verdict = this.fold.verdict(toHex(ev.id));
-    if (verdict) throw new ActionError(`rejected after publishing: ${verdict}`, toHex(ev.id));
-    return { id: toHex(ev.id) };
-  }
-
-  private async publishKept(bytes: Uint8Array, epoch: number | undefined): Promise<SignedEvent> {
-    const { event, sent } = await this.group.publishKept(bytes, epoch);
-    if (!sent) {
-      this.config.unsent = [...(this.config.unsent ?? []), toHex(event.id)];
-      this.opts.onConfigChanged?.(this.config);
-    }
-    return event;
+  publishNow(body: Body, epoch?: number, opts: { via?: string } = {}): Promise<{ id: string }> {
+    return this.outbox.publish(body, epoch, opts);
   }
 
   /** Send again what no relay took when written; what some relay takes now leaves the queue. */
-  async sendUnsent(): Promise<void> {
-    for (const id of [...(this.config.unsent ?? [])]) {
-      const ev = this.session.log.get(id);
-      // Not in the log (a store lost it): nothing to send, and nothing the queue can do.
-      const sent = ev ? await this.group.resend(ev).then(() => true, () => false) : true;
-      if (!sent) return;
-      this.config.unsent = this.config.unsent?.filter((x) => x !== id);
-      if (this.config.unsent?.length === 0) delete this.config.unsent;
-      this.opts.onConfigChanged?.(this.config);
-    }
+  sendUnsent(): Promise<void> {
+    return this.outbox.sendUnsent();
   }
 
   /**
@@ -425,35 +334,14 @@ export class PursuanceClient extends Listeners<ClientEvents> implements ClientCo
     };
   }
 
-  private vias: Set<string> | null = null;
-
   /** Whether one of our own events carries this `via` tag (a command already done before a crash). */
   hasVia(via: string): boolean {
-    if (!this.vias) {
-      this.vias = new Set();
-      for (const e of this.session.log.events()) {
-        if (toHex(e.author) !== this.me) continue;
-        const m = /"via":"([^"\\]*)"/.exec(new TextDecoder().decode(e.body));
-        if (m) this.vias.add(m[1]!);
-      }
-    }
-    return this.vias.has(via);
+    return this.outbox.hasVia(via);
   }
 
   /** Wait until every delivered event has been stored and folded; throws the store's error while it cannot store them. */
-  async flushed(): Promise<void> {
-    let f: Promise<void>;
-    let retried = false;
-    do {
-      f = this.flushing;
-      await f;
-      const failure = this.storeFailure ?? this.keyFailure;
-      if (f === this.flushing && failure) {
-        if (retried) throw failure;
-        retried = true;
-        this.onDelivered([]); // the store may answer again by now
-      }
-    } while (f !== this.flushing || this.queue.length > 0);
+  flushed(): Promise<void> {
+    return this.inbox.flushed();
   }
 
   sleep(ms: number): Promise<void> {
@@ -469,17 +357,6 @@ export class PursuanceClient extends Listeners<ClientEvents> implements ClientCo
     this.closed = true;
     for (const t of this.duty.timers.values()) t.cancel();
     this.group.close();
-  }
-
-  private async waitConnected(ms: number): Promise<void> {
-    const end = this.ports.now() + ms;
-    while (this.ports.now() < end && this.progress().relaysConnected === 0) await this.sleep(50);
-  }
-
-  private onDelivered(evs: SignedEvent[]) {
-    this.queue.push(...evs);
-    // The chain never stays rejected: whatever failed is reported and the next delivery drains again.
-    this.flushing = this.flushing.then(() => this.drain()).catch((e: unknown) => this.failed(e));
   }
 
   /** A host that does not listen for errors still hears of them, in its log; a host whose log throws too is not heard. */
@@ -500,72 +377,8 @@ export class PursuanceClient extends Listeners<ClientEvents> implements ClientCo
     }
   }
 
-  private retrySoon(): void {
-    if (!this.closed) this.ports.setTimer(() => this.onDelivered([]), 1_000, true);
-  }
-
-  private async drain(): Promise<void> {
-    // Keys that could not be settled are retried even with nothing new to store.
-    if (this.queue.length === 0) return this.keyFailure ? this.settleKeys() : undefined;
-    const evs = this.queue;
-    this.queue = [];
-    // Every frame at or below these cursors has had its event queued (ingest is synchronous),
-    // so once this batch is stored the cursors may move there, and no further.
-    const cursors = { ...this.cursorCache };
-    try {
-      await this.ports.store.saveEvents(evs.map((e) => ({ id: toHex(e.id), bytes: e.bytes })));
-      this.storeFailure = null;
-    } catch (e) {
-      this.storeFailure = e instanceof Error ? e : new Error(String(e));
-      // Not stored, so not folded: keep them first in line for the next try
-      // (a later delivery, or the retry below), never dropped.
-      this.queue = [...evs, ...this.queue];
-      this.retrySoon();
-      throw e;
-    }
-    await this.process(evs, cursors);
-  }
-
-  /**
-   * Keys stored, epochs open, the write epoch set and new tags watched. Until
-   * it all holds (a key store that failed), it is retried and the cursors do
-   * not move: frames in an epoch we could not open yet are read again.
-   */
-  private async settleKeys(): Promise<void> {
-    try {
-      await this.keys.sync();
-      for (const t of this.keys.applyWriteEpoch(this.state)) this.unwatched.add(t);
-      if (this.unwatched.size > 0) {
-        const tags = [...this.unwatched];
-        await this.group.watchNewTags(tags);
-        for (const t of tags) this.unwatched.delete(t);
-      }
-      this.keyFailure = null;
-    } catch (e) {
-      this.keyFailure = e instanceof Error ? e : new Error(String(e));
-      this.retrySoon();
-      throw e;
-    }
-  }
-
-  /** Cursors are a shortcut, not data: one that cannot be saved means reading a little again, never a stop. */
-  private async saveCursors(cursors: Record<string, number>): Promise<void> {
-    if (this.session.log.pendingCount > 0 || this.keyFailure || this.storeFailure) return;
-    try {
-      for (const [r, s] of Object.entries(cursors)) await this.ports.store.saveCursor(r, s);
-    } catch (e) {
-      this.failed(e);
-    }
-  }
-
-  private async process(evs: SignedEvent[], cursors: Record<string, number>): Promise<void> {
-    const pevs = evs.map(toPEvent);
-    this.fold.add(pevs);
-    this.keys.take(this.fold.applied, this.state);
-    let keysFailed: unknown = null;
-    await this.settleKeys().catch((e: unknown) => (keysFailed = e));
-    this.followRelays();
-    await this.saveCursors(cursors);
+  /** A folded batch: the joiner's mark, the host's listeners, and the duties it may bring. */
+  private folded(pevs: PEvent[]): void {
     if (this.config.joining && this.admitted()) delete this.config.joining;
     this.emit("changed", pevs);
     if (!this.closed) {
@@ -575,6 +388,5 @@ export class PursuanceClient extends Listeners<ClientEvents> implements ClientCo
       forwardDuties(this);
       runDuties(this);
     }
-    if (keysFailed !== null) throw keysFailed;
   }
 }

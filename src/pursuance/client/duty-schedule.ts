@@ -1,7 +1,7 @@
 // When a client duty runs: the designated member at once, the others after a
 // fallback delay if it is still needed; one run of a duty at a time.
 import { ActionError } from "../actions.js";
-import type { ClientCore, DutyState } from "./core.js";
+import type { ClientCore } from "./core.js";
 
 export type { DutyState } from "./core.js";
 import { rankOf, type PursuanceState } from "../state.js";

@@ -5,7 +5,6 @@
 // listens on its own rendezvous for that welcome.
 import { fromHex, toHex } from "../../cwtch/bytes.js";
 import type { SignKeyPair } from "../../cwtch/crypto.js";
-import type { EpochKeys } from "../../cwtch/envelope.js";
 import { decodeAndVerify, signEvent, type SignedEvent } from "../../cwtch/message.js";
 import type { RelayFrame } from "../../cwtch/relay-client.js";
 import { ActionError, joinBody, sealScopes, type Actor } from "../actions.js";

@@ -1,0 +1,90 @@
+// The client's way out: a body is parsed and checked exactly as every
+// receiver will, signed into the log, posted (or kept as unsent, for hosts
+// that say so), and confirmed by folding it. What no relay took is sent again
+// later; `via` tags let a host tell whether a command was already done.
+import { toHex } from "../../cwtch/bytes.js";
+import type { Group } from "../../cwtch/group.js";
+import type { GroupSession } from "../../cwtch/group-session.js";
+import type { SignedEvent } from "../../cwtch/message.js";
+import type { PEvent } from "../apply-common.js";
+import { ActionError } from "../actions.js";
+import { encodeBody, type Body } from "../events.js";
+import { parseBody } from "../events-parse.js";
+import type { Fold } from "../fold.js";
+import type { ClientConfig, ClientOptions } from "./core.js";
+
+export interface OutboxDeps {
+  me: string;
+  fold: Fold;
+  group: Group;
+  session: GroupSession;
+  config: ClientConfig;
+  opts: ClientOptions;
+  now(): number;
+  /** Wait until what was delivered is stored and folded. */
+  flushed(): Promise<void>;
+}
+
+export class Outbox {
+  private vias: Set<string> | null = null;
+
+  constructor(private readonly d: OutboxDeps) {}
+
+  /** Why every client would reject this body from us now, or null if it would be applied. */
+  refusal(body: Body): string | null {
+    const probe: PEvent = { id: "f".repeat(64), author: this.d.me, seq: 0, ts: this.d.now(), parents: [], body };
+    return this.d.fold.check(probe);
+  }
+
+  async publish(body: Body, epoch?: number, opts: { via?: string } = {}): Promise<{ id: string }> {
+    // Parse exactly as every receiver will: a body they would find malformed never leaves.
+    parseBody(encodeBody(body));
+    const reason = this.refusal(body);
+    if (reason) throw new ActionError(reason, body.t);
+    // `via` rides along in the signed bytes (receivers' parsers ignore it): the log itself then
+    // records that this command was done, which survives any crash of the host.
+    const bytes = opts.via ? encodeBody({ ...body, via: opts.via } as unknown as Body) : encodeBody(body);
+    const ev = this.d.opts.keepUnsent ? await this.publishKept(bytes, epoch) : await this.d.group.publish(bytes, epoch);
+    if (opts.via) this.vias?.add(opts.via);
+    await this.d.flushed();
+    const verdict = this.d.fold.verdict(toHex(ev.id));
+    if (verdict) throw new ActionError(`rejected after publishing: ${verdict}`, toHex(ev.id));
+    return { id: toHex(ev.id) };
+  }
+
+  private async publishKept(bytes: Uint8Array, epoch: number | undefined): Promise<SignedEvent> {
+    const { event, sent } = await this.d.group.publishKept(bytes, epoch);
+    if (!sent) {
+      this.d.config.unsent = [...(this.d.config.unsent ?? []), toHex(event.id)];
+      this.d.opts.onConfigChanged?.(this.d.config);
+    }
+    return event;
+  }
+
+  /** Send again what no relay took when written; what some relay takes now leaves the queue. */
+  async sendUnsent(): Promise<void> {
+    const config = this.d.config;
+    for (const id of [...(config.unsent ?? [])]) {
+      const ev = this.d.session.log.get(id);
+      // Not in the log (a store lost it): nothing to send, and nothing the queue can do.
+      const sent = ev ? await this.d.group.resend(ev).then(() => true, () => false) : true;
+      if (!sent) return;
+      config.unsent = config.unsent?.filter((x) => x !== id);
+      if (config.unsent?.length === 0) delete config.unsent;
+      this.d.opts.onConfigChanged?.(config);
+    }
+  }
+
+  /** Whether one of our own events carries this `via` tag (a command already done before a crash). */
+  hasVia(via: string): boolean {
+    if (!this.vias) {
+      this.vias = new Set();
+      for (const e of this.d.session.log.events()) {
+        if (toHex(e.author) !== this.d.me) continue;
+        const m = /"via":"([^"\\]*)"/.exec(new TextDecoder().decode(e.body));
+        if (m) this.vias.add(m[1]!);
+      }
+    }
+    return this.vias.has(via);
+  }
+}
