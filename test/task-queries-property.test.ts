@@ -21,6 +21,7 @@ describe("task list --mine and task search, by property over random histories", 
   it("list only what the member may read, and search finds all of it that matches", () => {
     let checkedTasks = 0;
     let hidden = 0;
+    let labelled = 0;
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 2 ** 30 }), (seed) => {
         const { h } = randomHistory(base, seed, 90);
@@ -35,6 +36,14 @@ describe("task list --mine and task search, by property over random histories", 
           for (const v of findTasks(r, { mine: true, all: true })) {
             expect(mayRead(v.id), `--mine listed #${v.num} to ${me.slice(0, 8)}, who may not read it`).toBe(true);
             checkedTasks++;
+          }
+          // Labels are sealed with the task: --label lists only readable tasks, and every readable one carrying it.
+          for (const label of ["urgent", "legal"]) {
+            const found = findTasks(r, { label, all: true }).map((v) => v.id);
+            for (const id of found) expect(mayRead(id), `--label ${label} listed a task ${me.slice(0, 8)} may not read`).toBe(true);
+            const carrying = state.taskIds.filter((id) => mayRead(id) && taskView(r.client, state.tasks.get(id)!).labels.includes(label));
+            expect(found.sort()).toEqual(carrying.sort());
+            labelled += found.length;
           }
           for (const w of sample) {
             const found = findTasks(r, { words: w, all: true }).map((v) => v.id);
@@ -52,5 +61,7 @@ describe("task list --mine and task search, by property over random histories", 
     expect(checkedTasks).toBeGreaterThan(0);
     // The generator must produce the case the rule exists for: a member whose keys still open a task the rules no longer let it read.
     expect(hidden).toBeGreaterThan(0);
+    // And tasks that carry labels (task.meta), so --label is tested on something.
+    expect(labelled).toBeGreaterThan(0);
   }, 240_000);
 });

@@ -18,7 +18,7 @@ import { leaderStatus, leaderTransfer, leaderVote, mayTransfer, mayVote, rulesPo
 import { roleAmend, roleCreate, roleDelete, roleGrant, roleList, roleRevoke, rules } from "./role-commands.js";
 import { profileSet, profileShow } from "./profile-commands.js";
 import { verifyCommand, whoisCommand, whoisConfirm, whoisLink } from "./whois-commands.js";
-import { taskArchive, taskAssign, taskClose, taskComment, taskCreate, taskList, taskReopen, taskRetitle, taskSearch, taskShow, taskStatus } from "./task-commands.js";
+import { taskArchive, taskAssign, taskClose, taskComment, taskCreate, taskLabel, taskList, taskPriority, taskReopen, taskRetitle, taskSearch, taskShow, taskStatus } from "./task-commands.js";
 
 const id = { name: "id" };
 const LIST_FLAGS = [
@@ -28,6 +28,7 @@ const LIST_FLAGS = [
   { name: "assignee", value: "WHO" },
   { name: "due", value: "SPAN|DATE" },
   { name: "overdue" },
+  { name: "label", value: "L" },
   { name: "all" },
 ];
 
@@ -95,6 +96,26 @@ export const COMMAND_TABLE: readonly CommandSpec[] = [
     cap: "task.update",
     run: taskRetitle,
   },
+  {
+    path: ["task", "label"],
+    aliases: ["labels", "tag"],
+    required: [id, { name: "labels", rest: true }],
+    // Which task carries which label is sealed: typed in a room that may not read the task, the command is taken out.
+    content: "labels",
+    help: "add (+name) or remove (-name) labels the rules define (!rules shows them); sealed for the task's readers",
+    level: "commands",
+    cap: "task.update",
+    run: taskLabel,
+  },
+  {
+    path: ["task", "priority"],
+    required: [id, { name: "priority" }],
+    content: "priority",
+    help: "set a task's priority: low, normal, high or urgent (sealed for its readers)",
+    level: "commands",
+    cap: "task.update",
+    run: taskPriority,
+  },
 
   { path: ["role", "list"], aliases: ["ls"], help: "roles, their ranks and capabilities, and who holds them", level: "commands", cap: null, run: roleList },
   {
@@ -121,8 +142,8 @@ export const COMMAND_TABLE: readonly CommandSpec[] = [
   { path: ["rules"], help: "the pursuance's rules: roles, succession, key rotation", level: "commands", cap: null, run: rules },
   {
     path: ["rules", "policy"],
-    flags: [{ name: "succession-role", value: "R" }, { name: "quorum", value: "N" }, { name: "silent-after", value: "DUR" }, { name: "rotate-every", value: "DUR|off" }],
-    help: "(leader) who votes a successor, how many votes, after how long a silence (e.g. 14d); how often keys rotate",
+    flags: [{ name: "succession-role", value: "R" }, { name: "quorum", value: "N" }, { name: "silent-after", value: "DUR" }, { name: "rotate-every", value: "DUR|off" }, { name: "labels", value: "a,b,c" }],
+    help: "(leader) who votes a successor, how many votes, after how long a silence (e.g. 14d); how often keys rotate; the labels tasks may carry",
     level: "manage",
     cap: "rules.change",
     shownTo: mayTransfer,

@@ -4,7 +4,8 @@
 // The rules decide every one of these (publish's dry run); help hides them
 // from who could not.
 import { policyBody, type PolicyChange } from "../pursuance/actions-rules.js";
-import { silentAfterMs } from "../pursuance/rules.js";
+import { silentAfterMs, taskLabels } from "../pursuance/rules.js";
+import { parseLabelVocabulary } from "../usecases/labels.js";
 import type { PursuanceState } from "../pursuance/state.js";
 import { memberName } from "../pursuance/views.js";
 import type { BoundHandler } from "./command-spec.js";
@@ -45,11 +46,14 @@ export const rulesPolicy: BoundHandler = async (inv, ctx) => {
   if (silent !== undefined) c.silentAfterMs = parseDurationRef("silent-after", silent, 1000);
   const rot = inv.flag("rotate-every");
   if (rot !== undefined) c.rotateEveryMs = rot.trim().toLowerCase() === "off" ? null : parseDurationRef("rotate-every", rot, 60_000);
-  if (Object.keys(c).length === 0) throw new UsageError("give at least one of --succession-role, --quorum, --silent-after, --rotate-every");
+  const labels = inv.flag("labels");
+  if (labels !== undefined) c.labels = parseLabelVocabulary(labels);
+  if (Object.keys(c).length === 0) throw new UsageError("give at least one of --succession-role, --quorum, --silent-after, --rotate-every, --labels");
   await publish(ctx, policyBody(s, c));
   const now = ctx.client.state;
   const rotation = now.rules.rotation.everyMs === null ? "on membership change only" : `at least every ${durationText(now.rules.rotation.everyMs)}`;
-  return done(`policy set: ${successionText(now)}; key rotation ${rotation}`, html`policy set: ${successionText(now)}; key rotation ${rotation}`);
+  const labelLine = `task labels: ${taskLabels(now.rules).join(", ") || "none"}`;
+  return done(`policy set: ${successionText(now)}; key rotation ${rotation}; ${labelLine}`, html`policy set: ${successionText(now)}; key rotation ${rotation}; ${labelLine}`);
 };
 
 export const leaderStatus: BoundHandler = async (_inv, ctx) => {

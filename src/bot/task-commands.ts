@@ -3,6 +3,7 @@
 // rules' dry run, so a refusal changes nothing in the log.
 import { assigneeText, findTask, taskView } from "../pursuance/views.js";
 import type { Task } from "../pursuance/state.js";
+import { labelTask, prioritizeTask } from "../usecases/labels.js";
 import { findTasks, type TaskQueryOptions } from "../usecases/task-queries.js";
 import { archiveTask, assignTask, closeTask, commentOnTask, createTask, reopenTask, retitleTask, setTaskStatus } from "../usecases/tasks.js";
 import type { BoundHandler as Handler, Invocation } from "./command-spec.js";
@@ -34,6 +35,7 @@ function queryOf(inv: Invocation): TaskQueryOptions {
     ...(str("status") !== undefined ? { status: str("status")! } : {}),
     ...(str("assignee") !== undefined ? { assignee: str("assignee")! } : {}),
     ...(str("due") !== undefined ? { due: str("due")! } : {}),
+    ...(str("label") !== undefined ? { label: str("label")! } : {}),
   };
 }
 
@@ -89,4 +91,15 @@ export const taskArchive: Handler = async (inv, ctx) => {
 export const taskRetitle: Handler = async (inv, ctx) => {
   const { task: t, title } = await retitleTask(ctx, { task: inv.arg("id"), title: inv.arg("title") });
   return mirrored(`${ref(t)} is now titled "${title}"`, html`<b>${ref(t)}</b> is now titled “${title}”`);
+};
+
+export const taskLabel: Handler = async (inv, ctx) => {
+  const { task: t, labels } = await labelTask(ctx, { task: inv.arg("id"), labels: inv.arg("labels") });
+  const text = labels.join(", ") || "none";
+  return mirrored(`${ref(t)} labels: ${text}`, html`<b>${ref(t)}</b> labels: ${text}`);
+};
+
+export const taskPriority: Handler = async (inv, ctx) => {
+  const { task: t, priority } = await prioritizeTask(ctx, { task: inv.arg("id"), priority: inv.arg("priority") });
+  return mirrored(`${ref(t)} priority: ${priority}`, html`<b>${ref(t)}</b> priority: <em>${priority}</em>`);
 };

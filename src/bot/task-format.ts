@@ -1,6 +1,7 @@
 // How a task reads in a room, in plain text and HTML. A task our keys do not
 // open shows that it exists and who may read it, never more.
 import type { TaskView } from "../pursuance/views.js";
+import { labelsText } from "../usecases/labels.js";
 import { html, type Html } from "./reply.js";
 
 const SEALED = "(encrypted: not readable with the keys held here)";
@@ -8,7 +9,7 @@ const SEALED = "(encrypted: not readable with the keys held here)";
 function meta(v: TaskView): string {
   const who = v.assignee ? ` → ${v.assignee}` : "";
   const due = v.due ? ` · due ${v.due}` : "";
-  return `[${v.status}]${who}${due} · ${v.readers.join(", ")}`;
+  return `[${v.status}]${who}${due}${labelsText(v)} · ${v.readers.join(", ")}`;
 }
 
 export function taskLine(v: TaskView): string {

@@ -89,6 +89,10 @@ export function renderEvent(s: PursuanceState, e: PEvent, task: TaskView | null,
       return n(`✅ #${task?.num ?? "?"} closed by ${who}${task?.closeReason ? `: ${task.closeReason}` : ""}.`, b.task);
     case "task.reopen":
       return n(`#${task?.num ?? "?"} reopened by ${who}.`, b.task);
+    case "task.meta":
+      // Sealed like the text: where the bridge cannot read the task it says only that something changed.
+      if (!task || task.priority === null) return n(`🏷 #${task?.num ?? "?"}: labels or priority changed by ${who} (encrypted).`, b.task);
+      return n(`🏷 #${task.num} labels: ${task.labels.join(", ") || "none"} · priority ${task.priority} (${who}).`, b.task);
     case "task.archive":
       return n(`#${task?.num ?? "?"} archived by ${who}.`, b.task);
     default:

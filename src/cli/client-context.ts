@@ -61,9 +61,29 @@ export interface Parsed {
   positionals: string[];
 }
 
+/**
+ * `-later` (a dash and a word) is never one of our flags: it is a word, as
+ * the bot reads it (`task label 3 +urgent -later`), so it goes behind `--`,
+ * unless it is the value of the string option before it.
+ */
+function wordsAsPositionals(argv: string[], options: NonNullable<ParseArgsConfig["options"]>): string[] {
+  const end = argv.indexOf("--");
+  const head = end === -1 ? argv : argv.slice(0, end);
+  const tail = end === -1 ? [] : argv.slice(end + 1);
+  const takesValue = (t: string | undefined) => t !== undefined && t.startsWith("--") && !t.includes("=") && options[t.slice(2)]?.type === "string";
+  const words: string[] = [];
+  const kept = head.filter((t, i) => {
+    const word = /^-[a-z][a-z0-9_-]+$/i.test(t) && !takesValue(head[i - 1]);
+    if (word) words.push(t);
+    return !word;
+  });
+  return words.length === 0 ? argv : [...kept, "--", ...words, ...tail];
+}
+
 export function parse(argv: string[], extra: ParseArgsConfig["options"] = {}): Parsed {
   try {
-    const r = parseArgs({ args: argv, options: { ...COMMON_OPTIONS, ...extra }, allowPositionals: true, strict: true });
+    const options = { ...COMMON_OPTIONS, ...extra };
+    const r = parseArgs({ args: wordsAsPositionals(argv, options), options, allowPositionals: true, strict: true });
     return { values: r.values as Parsed["values"], positionals: r.positionals };
   } catch (e) {
     throw new UsageError((e as Error).message.replace(/^Unknown option/, "unknown option"));

@@ -2,7 +2,8 @@
 // close, reopen. Task text is encrypted for its reader roles; where our keys
 // do not open it we say the task exists and nothing more.
 import { writeFileSync } from "node:fs";
-import { TASK_STATUSES } from "../pursuance/events.js";
+import { PRIORITIES, TASK_STATUSES } from "../pursuance/events.js";
+import { labelTask, labelsText, parsePriority, prioritizeTask } from "../usecases/labels.js";
 import { findTask, taskView, type TaskView } from "../pursuance/views.js";
 import { clientEnv } from "../usecases/env.js";
 import { parseDue, parseStatus, parseTitle } from "../usecases/spellings.js";
@@ -17,7 +18,7 @@ function line(v: TaskView): string {
   const title = v.title ?? "(encrypted: not readable with your roles)";
   const who = v.assignee ? ` → ${v.assignee}` : "";
   const due = v.due ? ` due ${v.due}` : "";
-  return `#${String(v.num).padEnd(4)} [${v.status}] ${title}${who}${due}  (${v.readers.join(", ")})`;
+  return `#${String(v.num).padEnd(4)} [${v.status}] ${title}${who}${due}${labelsText(v)}  (${v.readers.join(", ")})`;
 }
 
 function show(io: Io, v: TaskView): void {
@@ -39,6 +40,7 @@ function queryOf(p: Parsed): TaskQueryOptions {
     ...(typeof v.role === "string" ? { role: v.role } : {}),
     ...(typeof v.assignee === "string" ? { assignee: v.assignee } : {}),
     ...(typeof v.due === "string" ? { due: v.due } : {}),
+    ...(typeof v.label === "string" ? { label: v.label } : {}),
   };
 }
 
@@ -132,6 +134,23 @@ const SUBS: Record<string, (p: Parsed) => Stage> = {
       io.out(`#${t.num} is now titled ${JSON.stringify(title)}`);
     };
   },
+  label(p) {
+    const task = arg(p, 1, "a task");
+    const labels = p.positionals.slice(2).join(" ");
+    if (labels.trim() === "") throw new UsageError("task label needs labels to add (+name) or remove (-name), e.g. task label 3 +urgent -later");
+    return async (c, io) => {
+      const r = await labelTask(clientEnv(c), { task, labels });
+      io.out(p.values.json ? JSON.stringify({ num: r.task.num, labels: r.labels, priority: r.priority }) : `#${r.task.num} labels: ${r.labels.join(", ") || "none"}`);
+    };
+  },
+  priority(p) {
+    const task = arg(p, 1, "a task");
+    const priority = parsePriority(arg(p, 2, `a priority (${PRIORITIES.join(", ")})`));
+    return async (c, io) => {
+      const r = await prioritizeTask(clientEnv(c), { task, priority });
+      io.out(p.values.json ? JSON.stringify({ num: r.task.num, labels: r.labels, priority: r.priority }) : `#${r.task.num} priority: ${r.priority}`);
+    };
+  },
   reopen(p) {
     const task = arg(p, 1, "a task");
     return async (c, io) => {
@@ -150,7 +169,7 @@ export function taskStage(p: Parsed): Stage {
 
 export const TASK_COMMANDS: Record<string, SubCommand> = {
   task: {
-    usage: 'task create "<title>" [--role R] [--assign WHO] [--due DATE] [--parent #N] | list [--mine] [--status S] [--role R] [--assignee WHO] [--due SPAN|DATE] [--overdue] [--all] | search WORDS [--mine] [--status S] [--role R] [--assignee WHO] [--due SPAN|DATE] [--overdue] [--all] | show #N | assign #N WHO | comment #N "text" | status #N S | close #N [reason] | reopen #N | archive #N | retitle #N "<title>" [--deliverables TEXT]',
+    usage: 'task create "<title>" [--role R] [--assign WHO] [--due DATE] [--parent #N] | list [--mine] [--status S] [--role R] [--assignee WHO] [--due SPAN|DATE] [--overdue] [--label L] [--all] | search WORDS [--mine] [--status S] [--role R] [--assignee WHO] [--due SPAN|DATE] [--overdue] [--all] | show #N | assign #N WHO | comment #N "text" | status #N S | close #N [reason] | reopen #N | archive #N | retitle #N "<title>" [--deliverables TEXT] | label #N +NAME -NAME … | priority #N low|normal|high|urgent',
     summary: "work on tasks",
     options: {
       role: { type: "string" },
@@ -163,6 +182,7 @@ export const TASK_COMMANDS: Record<string, SubCommand> = {
       all: { type: "boolean" },
       assignee: { type: "string" },
       overdue: { type: "boolean" },
+      label: { type: "string" },
     },
     run: runStaged(taskStage),
   },

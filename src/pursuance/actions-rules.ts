@@ -14,6 +14,8 @@ export interface PolicyChange {
   silentAfterMs?: number;
   /** null: rotate only on membership change. */
   rotateEveryMs?: number | null;
+  /** The label vocabulary (checked names, see labels.ts in the use cases). */
+  labels?: string[];
 }
 
 /** A rules.policy from the current policy with these changes; only the parts that change are sent. */
@@ -32,7 +34,8 @@ export function policyBody(s: PursuanceState, c: PolicyChange): Body {
     if (c.rotateEveryMs !== null && (!Number.isInteger(c.rotateEveryMs) || c.rotateEveryMs < 60_000)) throw new ActionError(`rotation interval must be at least 60000 ms, not ${c.rotateEveryMs}`, c.rotateEveryMs);
     b.rotation = { everyMs: c.rotateEveryMs };
   }
-  if (!b.succession && !b.rotation) throw new ActionError("nothing to change: give a succession role, quorum, silence limit or rotation interval");
+  if (c.labels !== undefined) b.labels = [...new Set(c.labels)].sort();
+  if (!b.succession && !b.rotation && !b.labels) throw new ActionError("nothing to change: give a succession role, quorum, silence limit, rotation interval or labels");
   return b;
 }
 

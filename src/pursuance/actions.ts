@@ -12,7 +12,7 @@ import { rendezvousSecret } from "./rendezvous.js";
 import { defaultRules, type Rules, roleDef } from "./rules.js";
 import { NO_KEY, canReadTask, entitled, type PursuanceState, type Task } from "./state.js";
 import { keyRecipients } from "./key-holders.js";
-import { encryptComment, encryptWith, openContentKey, sealContentKeyTo, sealTaskContent, type TaskText } from "./task-crypto.js";
+import { encryptComment, encryptMeta, encryptWith, openContentKey, sealContentKeyTo, sealTaskContent, type TaskMeta, type TaskText } from "./task-crypto.js";
 import { utf8 } from "../cwtch/bytes.js";
 
 export class ActionError extends Error {
@@ -161,6 +161,10 @@ export function commentBody(a: Actor, t: Task, text: string): Body {
 
 export function closeBody(a: Actor, t: Task, reason: string | null): Body {
   return { t: "task.close", task: t.id, reason: reason ? encryptComment(a.crypto, contentKey(a, t), reason) : null };
+}
+
+export function metaBody(a: Actor, t: Task, meta: TaskMeta): Body {
+  return { t: "task.meta", task: t.id, meta: encryptMeta(a.crypto, contentKey(a, t), meta) };
 }
 
 export function retitleBody(a: Actor, t: Task, text: TaskText): Body {

@@ -9,7 +9,7 @@ import { applyDelegate, applyRotate, applyShare, applyUndelegate, applyUnreadabl
 import { applyGenesis, applyGrant, applyInvite, applyInviteRevoke, applyJoin, applyLeave, applyPolicy, applyRemove, applyRevoke, applyRoleChange, applyTransfer, applyVote } from "./apply-membership.js";
 import {
   applyAnnounce,
-  applyTaskArchive,
+  applyTaskArchive, applyTaskMeta,
   applyTaskAssign,
   applyTaskClose,
   applyTaskComment,
@@ -80,6 +80,8 @@ function applyBody(s: PursuanceState, e: PEvent, ctx: ApplyContext, genesisId: s
       return applyTaskReopen(s, e, b);
     case "task.archive":
       return applyTaskArchive(s, e, b);
+    case "task.meta":
+      return applyTaskMeta(s, e, b);
     case "announce":
       return applyAnnounce(s, e, b);
     case "leader.transfer":

@@ -96,6 +96,7 @@ export function applyPolicy(s: PursuanceState, e: PEvent, b: B<"rules.policy">):
   if (b.succession) s.rules.succession = b.succession;
   if (b.rotation) s.rules.rotation = b.rotation;
   if (escrow) s.escrow = escrow;
+  if (b.labels) s.rules.labels = b.labels;
   // Moving the succession to another role leaves the old holders with their shares of the current key.
   checkEscrowHolders(s);
 }

@@ -150,6 +150,17 @@ export function applyTaskArchive(s: PursuanceState, e: PEvent, b: B<"task.archiv
   t.updatedTs = e.ts;
 }
 
+/** Labels and priority: sealed, so the fold checks who may set them, and readers check what they say (views.ts). */
+export function applyTaskMeta(s: PursuanceState, e: PEvent, b: B<"task.meta">): void {
+  requireActor(s, e);
+  requireCap(s, e.author, "task.update");
+  const t = task(s, b.task);
+  requireReader(s, e.author, t);
+  if (t.archived) reject(`task #${t.num} is archived`);
+  t.meta = b.meta;
+  t.updatedTs = e.ts;
+}
+
 export function applyAnnounce(s: PursuanceState, e: PEvent, b: B<"announce">): void {
   requireActor(s, e);
   requireCap(s, e.author, "announce");

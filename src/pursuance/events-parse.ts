@@ -1,7 +1,7 @@
 // Parsing and validating event bodies (events.ts holds their types): once,
 // at the edge. A body that does not parse is a BodyError carrying the value,
 // and the event carrying it is kept as rejected.
-import { CAPABILITIES, MIN_SILENT_AFTER_MS, ROLE_NAME, type Capability, type RoleDef, type Rules } from "./rules.js";
+import { CAPABILITIES, LABEL_NAME, MAX_LABELS, MIN_SILENT_AFTER_MS, ROLE_NAME, type Capability, type RoleDef, type Rules } from "./rules.js";
 import { nameProblem } from "./names.js";
 import {
   BodyError,
@@ -130,7 +130,13 @@ export function parseRules(v: unknown): Rules {
   if (r.everyMs !== null && !(typeof r.everyMs === "number" && Number.isInteger(r.everyMs) && r.everyMs >= 60_000)) {
     throw new BodyError("rotation.everyMs must be null or an integer ≥ 60000", r.everyMs);
   }
-  return { roles, succession, rotation: { everyMs: r.everyMs as number | null } };
+  return { roles, succession, rotation: { everyMs: r.everyMs as number | null }, ...(o.labels !== undefined ? { labels: labelList(o.labels) } : {}) };
+}
+
+/** A label vocabulary: distinct names, sorted, so one set has one spelling. */
+export function labelList(v: unknown): string[] {
+  const names = arr(v, "labels", MAX_LABELS).map((l) => re(l, LABEL_NAME, "label"));
+  return [...new Set(names)].sort();
 }
 
 function sealedContent(v: unknown): SealedContent {
@@ -192,6 +198,7 @@ export function parseBody(bytes: Uint8Array): Body {
         ...(o.succession !== undefined ? { succession: p.succession } : {}),
         ...(o.rotation !== undefined ? { rotation: p.rotation } : {}),
         ...(o.escrow !== undefined ? { escrow: escrow(o.escrow) } : {}),
+        ...(o.labels !== undefined ? { labels: labelList(o.labels) } : {}),
       };
     }
     case "role.grant":
@@ -268,6 +275,8 @@ export function parseBody(bytes: Uint8Array): Body {
     case "task.reopen":
     case "task.archive":
       return { t: o.t, task: hex64(o.task, "task") };
+    case "task.meta":
+      return { t: "task.meta", task: hex64(o.task, "task"), meta: ciphertext(o.meta, "meta") };
     case "announce":
       return { t: "announce", text: str(o.text, "text", 8000) };
     case "leader.transfer":

@@ -39,12 +39,15 @@ export type Assignee = { member: Hex } | { role: string };
 export const TASK_STATUSES = ["new", "started", "help wanted", "ready for review", "reviewing", "done"] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
 
+export const PRIORITIES = ["low", "normal", "high", "urgent"] as const;
+export type Priority = (typeof PRIORITIES)[number];
+
 export type Body =
   | { t: "genesis"; name: string; mission: string; rules: Rules; founderName: string; groupKeyId: string; keys: KeyRef[] }
   | { t: "role.create"; role: string; def: RoleDef }
   | { t: "role.amend"; role: string; def: RoleDef }
   | { t: "role.delete"; role: string }
-  | { t: "rules.policy"; succession?: Rules["succession"]; rotation?: Rules["rotation"]; escrow?: Escrow }
+  | { t: "rules.policy"; succession?: Rules["succession"]; rotation?: Rules["rotation"]; escrow?: Escrow; labels?: string[] }
   | { t: "role.grant"; member: Hex; role: string; keys: KeyRef[] }
   | { t: "role.revoke"; member: Hex; role: string }
   /**
@@ -73,6 +76,8 @@ export type Body =
   | { t: "task.close"; task: Hex; reason: Ciphertext | null }
   | { t: "task.reopen"; task: Hex }
   | { t: "task.archive"; task: Hex }
+  /** Labels and priority (TaskMeta), sealed under the task's content key: the whole set, replacing the last. */
+  | { t: "task.meta"; task: Hex; meta: Ciphertext }
   | { t: "announce"; text: string }
   | { t: "leader.transfer"; to: Hex }
   /** `share`: the voter's escrow share of the top role's keys, sealed to the candidate (see escrow.ts). */

@@ -43,6 +43,20 @@ export interface Rules {
   succession: { role: string; quorum: number; silentAfterMs?: number };
   /** Rotate every role key and the group key at least this often (ms of event time); null = only on membership change. */
   rotation: { everyMs: number | null };
+  /**
+   * The labels a task may carry (task.meta). Names only: which task carries
+   * which label is sealed under the task's key. Absent: DEFAULT_LABELS.
+   */
+  labels?: string[];
+}
+
+export const LABEL_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
+export const MAX_LABELS = 64;
+export const DEFAULT_LABELS: readonly string[] = ["urgent", "blocked", "later", "question", "research", "legal", "security"];
+
+/** The labels members may put on tasks under these rules. */
+export function taskLabels(rules: Rules): readonly string[] {
+  return rules.labels ?? DEFAULT_LABELS;
 }
 
 export const DEFAULT_SILENT_AFTER_MS = 14 * 86_400_000;

@@ -62,6 +62,8 @@ export interface Task {
   text: Ciphertext;
   comments: Comment[];
   closeReason: Ciphertext | null;
+  /** Labels and priority (task.meta), sealed like the text; absent until first set (older states hash as before). */
+  meta?: Ciphertext;
   createdTs: number;
   updatedTs: number;
 }

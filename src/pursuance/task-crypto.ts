@@ -2,7 +2,7 @@
 // under each reader role's current key and sealed to personal assignees.
 import { concat, fromB64, toB64, utf8 } from "../cwtch/bytes.js";
 import type { Crypto, SignKeyPair } from "../cwtch/crypto.js";
-import type { Ciphertext, SealedContent } from "./events.js";
+import { PRIORITIES, type Ciphertext, type Priority, type SealedContent } from "./events.js";
 import type { KeyRing } from "./keyring.js";
 import type { Task } from "./state.js";
 
@@ -11,7 +11,17 @@ export interface TaskText {
   deliverables: string;
 }
 
+/** A task's labels and priority, sealed under its content key (task.meta). */
+export interface TaskMeta {
+  labels: string[];
+  priority: Priority;
+}
+
+export const NO_META: TaskMeta = { labels: [], priority: "normal" };
+
 const AD_TEXT = utf8.encode("pursuance/task-text/v1");
+// Its own associated data: a comment's or a title's ciphertext cannot be replayed as labels.
+const AD_META = utf8.encode("pursuance/task-meta/v1");
 const AD_WRAP = utf8.encode("pursuance/task-key/v1");
 
 export function encryptWith(crypto: Crypto, key: Uint8Array, plain: Uint8Array, ad: Uint8Array = AD_TEXT): Ciphertext {
@@ -96,6 +106,30 @@ export function decryptComment(crypto: Crypto, contentKey: Uint8Array, c: Cipher
   if (!p) return null;
   try {
     return utf8.decode(p);
+  } catch {
+    return null;
+  }
+}
+
+export function encryptMeta(crypto: Crypto, contentKey: Uint8Array, meta: TaskMeta): Ciphertext {
+  return encryptWith(crypto, contentKey, utf8.encode(JSON.stringify({ labels: meta.labels, priority: meta.priority })), AD_META);
+}
+
+/**
+ * What a task.meta says, as every reader takes it: labels that are names in
+ * the vocabulary's shape (deduplicated, sorted) and a known priority. The fold
+ * cannot see inside, so this is where a member's malformed meta is refused:
+ * null (shown as "unreadable"), the same for every reader.
+ */
+export function decryptMeta(crypto: Crypto, contentKey: Uint8Array, c: Ciphertext, labelName: RegExp): TaskMeta | null {
+  const p = decryptWith(crypto, contentKey, c, AD_META);
+  if (!p) return null;
+  try {
+    const v = JSON.parse(utf8.decode(p)) as { labels?: unknown; priority?: unknown };
+    if (!Array.isArray(v.labels) || v.labels.length > 64) return null;
+    if (!v.labels.every((l): l is string => typeof l === "string" && labelName.test(l))) return null;
+    if (!(PRIORITIES as readonly unknown[]).includes(v.priority)) return null;
+    return { labels: [...new Set(v.labels)].sort(), priority: v.priority as Priority };
   } catch {
     return null;
   }

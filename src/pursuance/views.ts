@@ -1,9 +1,10 @@
 // Read models for people: tasks with their text opened where our keys allow,
 // members by name, and lookups by the short forms people type (#12, a name,
 // an id prefix). Shared by the CLI and the bot.
-import type { Assignee } from "./events.js";
+import type { Assignee, Priority } from "./events.js";
+import { LABEL_NAME } from "./rules.js";
 import type { PursuanceClient } from "./client/client.js";
-import { decryptComment, decryptText, openContentKey } from "./task-crypto.js";
+import { NO_META, decryptComment, decryptMeta, decryptText, openContentKey } from "./task-crypto.js";
 import type { CrossTask, JoinRequest, PeerLink, PursuanceState, Task } from "./state.js";
 import type { KeyRing } from "./keyring.js";
 import type { SignKeyPair } from "../cwtch/crypto.js";
@@ -31,6 +32,10 @@ export interface TaskView {
   creator: string;
   comments: Array<{ id: string; author: string; text: string | null; ts: number }>;
   closeReason: string | null;
+  /** Empty, or the labels its meta gives (null meta: [] and "normal"; unreadable: [] and null). */
+  labels: string[];
+  /** null when we cannot read the task (or its meta is malformed). */
+  priority: Priority | null;
 }
 
 export function memberName(s: PursuanceState, id: string): string {
@@ -58,6 +63,7 @@ export function taskView(c: TaskReadingClient, t: Task, reader?: ReaderKeys): Ta
   const r = reader ?? { ring: c.ring, identity: c.identity, me: c.me };
   const key = openContentKey(c.crypto, r.ring, r.identity, r.me, t);
   const text = key ? decryptText(c.crypto, key, t.text) : null;
+  const meta = !key ? null : t.meta ? decryptMeta(c.crypto, key, t.meta, LABEL_NAME) : NO_META;
   return {
     num: t.num,
     id: t.id,
@@ -73,6 +79,8 @@ export function taskView(c: TaskReadingClient, t: Task, reader?: ReaderKeys): Ta
     creator: memberName(s, t.creator),
     comments: t.comments.map((cm) => ({ id: cm.id, author: memberName(s, cm.author), ts: cm.ts, text: key ? decryptComment(c.crypto, key, cm.content) : null })),
     closeReason: key && t.closeReason ? decryptComment(c.crypto, key, t.closeReason) : null,
+    labels: meta?.labels ?? [],
+    priority: meta?.priority ?? null,
   };
 }
 

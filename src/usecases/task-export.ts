@@ -3,6 +3,7 @@
 // with its comments, as JSON, CSV (RFC 4180) or iCalendar VTODOs (RFC 5545),
 // so a calendar shows what is due. Nothing leaves the member's machine but
 // what they write themselves.
+import type { Priority } from "../pursuance/events.js";
 import { canReadTask } from "../pursuance/state.js";
 import { taskView, type TaskView } from "../pursuance/views.js";
 import { SpellingError } from "./errors.js";
@@ -37,7 +38,7 @@ export function exportTasks(r: TaskReader, format: ExportFormat, pursuanceName: 
   return toIcs(tasks, pursuanceName, r.now());
 }
 
-const CSV_COLUMNS = ["num", "id", "title", "deliverables", "status", "closed", "archived", "assignee", "due", "readers", "creator", "comments", "close_reason"] as const;
+const CSV_COLUMNS = ["num", "id", "title", "deliverables", "status", "closed", "archived", "assignee", "due", "readers", "creator", "comments", "close_reason", "labels", "priority"] as const;
 
 function csvField(v: string): string {
   return /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
@@ -46,7 +47,7 @@ function csvField(v: string): string {
 function toCsv(tasks: TaskView[]): string {
   const rows = tasks.map((t) => [
     String(t.num), t.id, t.title ?? "", t.deliverables ?? "", t.status, String(t.closed), String(t.archived), t.assignee ?? "", t.due ?? "", t.readers.join(" "), t.creator,
-    t.comments.map((c) => `${c.author}: ${c.text ?? "(encrypted)"}`).join("\n"), t.closeReason ?? "",
+    t.comments.map((c) => `${c.author}: ${c.text ?? "(encrypted)"}`).join("\n"), t.closeReason ?? "", t.labels.join(" "), t.priority ?? "",
   ]);
   return [CSV_COLUMNS.join(","), ...rows.map((r) => r.map(csvField).join(","))].join("\r\n") + "\r\n";
 }
@@ -77,6 +78,9 @@ function fold(line: string): string {
 
 const ICS_STATUS: Record<string, string> = { new: "NEEDS-ACTION", started: "IN-PROCESS", "help wanted": "IN-PROCESS", "ready for review": "IN-PROCESS", reviewing: "IN-PROCESS", done: "COMPLETED" };
 
+/** RFC 5545 §3.8.1.9: 1 is the highest, 9 the lowest. */
+const ICS_PRIORITY: Record<Priority, number> = { urgent: 1, high: 3, normal: 5, low: 9 };
+
 function toIcs(tasks: TaskView[], name: string, now: number): string {
   const stamp = new Date(now).toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
   const lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Pursuance//task export//EN", "CALSCALE:GREGORIAN", `X-WR-CALNAME:${icsText(name)}`];
@@ -85,7 +89,8 @@ function toIcs(tasks: TaskView[], name: string, now: number): string {
     if (t.deliverables) lines.push(`DESCRIPTION:${icsText(t.deliverables)}`);
     if (t.due) lines.push(`DUE;VALUE=DATE:${t.due.replace(/-/g, "")}`);
     lines.push(`STATUS:${t.closed ? (t.status === "done" ? "COMPLETED" : "CANCELLED") : (ICS_STATUS[t.status] ?? "NEEDS-ACTION")}`);
-    lines.push(`CATEGORIES:${t.readers.map(icsText).join(",")}`);
+    lines.push(`CATEGORIES:${[...t.readers, ...t.labels].map(icsText).join(",")}`);
+    if (t.priority) lines.push(`PRIORITY:${ICS_PRIORITY[t.priority]}`);
     for (const c of t.comments) lines.push(`COMMENT:${icsText(`${c.author}: ${c.text ?? "(encrypted)"}`)}`);
     lines.push("END:VTODO");
   }

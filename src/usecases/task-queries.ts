@@ -6,9 +6,11 @@
 import type { Crypto, SignKeyPair } from "../cwtch/crypto.js";
 import type { TaskStatus } from "../pursuance/events.js";
 import type { KeyRing } from "../pursuance/keyring.js";
+import { LABEL_NAME } from "../pursuance/rules.js";
 import { canReadTask, type PursuanceState, type Task } from "../pursuance/state.js";
 import { taskView, type TaskView } from "../pursuance/views.js";
 import { SpellingError } from "./errors.js";
+import { findLabel } from "./labels.js";
 import { DAY, durationMs, findRole, isoDay, parseDue, parseStatus, resolveAssignee, type Who } from "./spellings.js";
 
 /** What reading needs: the state and this member's keys (a PursuanceClient is one). */
@@ -32,6 +34,8 @@ export interface TaskQueryOptions {
   overdue?: boolean;
   /** Archived ones too. */
   all?: boolean;
+  /** Carrying this label (one the rules define); labels are sealed, so only readable tasks. */
+  label?: string;
   /** Every word in the title, deliverables, comments or close reason (any case). */
   words?: string;
 }
@@ -72,7 +76,9 @@ function compile(r: TaskReader, o: TaskQueryOptions): Query {
   if (o.overdue) tests.push((t) => !t.closed && t.due !== null && t.due < today);
   const words = o.words !== undefined ? searchWords(o.words) : null;
   if (words) tests.push((_t, v) => matches(v, words));
-  return { test: (t, v) => tests.every((f) => f(t, v)), readableOnly: Boolean(o.mine || words) };
+  const label = o.label !== undefined ? findLabel(s, o.label) : null;
+  if (label !== null) tests.push((_t, v) => v.labels.includes(label));
+  return { test: (t, v) => tests.every((f) => f(t, v)), readableOnly: Boolean(o.mine || words || label) };
 }
 
 /** "14d" → today + 14 days; a date spelling (parseDue's) → that day. */
@@ -100,6 +106,7 @@ function matches(v: TaskView, words: string[]): boolean {
 
 /** The spellings a query can be checked for before any network work (status, due, words). */
 export function checkTaskQuery(o: TaskQueryOptions, now: number): void {
+  if (o.label !== undefined && !LABEL_NAME.test(o.label.trim().toLowerCase())) throw new SpellingError(`--label: ${JSON.stringify(o.label)} is not a label name`, "label", o.label, "--label");
   if (o.status !== undefined) parseStatus(o.status);
   if (o.due !== undefined) dueLimit(o.due, now);
   if (o.words !== undefined) searchWords(o.words);

@@ -3,7 +3,7 @@
 import { expect } from "vitest";
 import { toB64 } from "../../src/cwtch/bytes.js";
 import type { Crypto } from "../../src/cwtch/crypto.js";
-import { ActionError, assignBody, closeBody, commentBody, grantBody, rotateBody, shareBody, taskCreateBody, type InviteSecret } from "../../src/pursuance/actions.js";
+import { ActionError, assignBody, closeBody, commentBody, grantBody, metaBody, rotateBody, shareBody, taskCreateBody, type InviteSecret } from "../../src/pursuance/actions.js";
 import type { PEvent } from "../../src/pursuance/apply-common.js";
 import type { Assignee, Body } from "../../src/pursuance/events.js";
 import { Fold, foldAll } from "../../src/pursuance/fold.js";
@@ -34,6 +34,7 @@ type Kind =
   | "task.close"
   | "task.assign"
   | "task.update"
+  | "task.meta"
   | "grant"
   | "revoke"
   | "remove"
@@ -55,6 +56,7 @@ const KINDS: Array<[Kind, number, Capability | null]> = [
   ["task.close", 5, "task.close"],
   ["task.assign", 5, "task.assign"],
   ["task.update", 3, "task.update"],
+  ["task.meta", 2, "task.update"],
   ["grant", 9, "role.grant"],
   ["revoke", 4, "role.grant"],
   ["remove", 6, "member.remove"],
@@ -309,6 +311,14 @@ export function randomHistory(base: Crypto, seed: number, size: number): RandomH
             return tryBuild(
               () => assignBody(a.actor, s, taskIn(s, id), assignee),
               () => ({ t: "task.assign", task: id, assignee }),
+            );
+          }
+          case "task.meta": {
+            const id = someTask(s, a, honest);
+            const meta = { labels: rng.subset(["urgent", "later", "legal"], 0.5), priority: rng.pick(["low", "normal", "high", "urgent"] as const) };
+            return tryBuild(
+              () => metaBody(a.actor, taskIn(s, id), meta),
+              () => ({ t: "task.meta", task: id, meta: h.fakeCiphertext() }),
             );
           }
           case "task.update":
