@@ -260,3 +260,76 @@ describe("the bot and the CLI find the same work: task list's filters and task s
     expect(await cliList(["task", "list", "--due", "soon"])).toMatch(/"soon" is neither a span/);
   });
 });
+
+describe("the bot and the CLI label and prioritise alike (labels sealed, vocabulary in the rules)", () => {
+  const view = () => ada.state.tasks.get(ada.state.taskIds[0]!)!;
+  const labelsNow = async () => {
+    const { taskView } = await import("../src/pursuance/views.js");
+    const v = taskView(ada, view());
+    return { labels: v.labels, priority: v.priority };
+  };
+  /** Back to no labels and normal priority, through the bot (any face would do). */
+  const reset = async () => {
+    const { labels } = await labelsNow();
+    if (labels.length > 0) expect((await viaBot(["task", "label", "#1", ...labels.map((l) => `-${l}`)])).ok).toBe(true);
+    expect((await viaBot(["task", "priority", "#1", "normal"])).ok).toBe(true);
+  };
+  const runs: Array<[string[], boolean]> = [
+    [["task", "label", "#1", "+urgent", "legal"], true],
+    [["task", "label", "#1", "URGENT,+later"], true],
+    [["task", "label", "#1", "-later"], true],
+    [["task", "label", "#1", "+urgentt"], false],
+    [["task", "label", "#1", "+no such"], false],
+    [["task", "priority", "#1", "High"], true],
+    [["task", "priority", "#1", "asap"], false],
+  ];
+  for (const [words, ok] of runs) {
+    it(words.join(" "), async () => {
+      await reset();
+      const b = await viaBot(words);
+      const afterBot = await labelsNow();
+      await reset();
+      const c = await cliTask(words);
+      const afterCli = await labelsNow();
+      expect({ bot: b.ok, cli: c.ok }, JSON.stringify({ b, c })).toEqual({ bot: ok, cli: ok });
+      expect(afterCli).toEqual(afterBot);
+      if (ok) expect(b.ok && b.events.map((e) => (e as { t: string }).t)).toEqual(["task.meta"]);
+    });
+  }
+
+  it("a refused label names the value and the labels there are, and changes nothing", async () => {
+    await reset();
+    const before = ada.state.applied;
+    const r = await cliTask(["task", "label", "#1", "+urgentt"]);
+    expect(r).toMatchObject({ ok: false });
+    expect((r as { why: string }).why).toMatch(/no label "urgentt"; did you mean urgent\? \(labels: .*urgent/);
+    expect(ada.state.applied).toBe(before);
+  });
+
+  it("--label lists tasks carrying it, from both faces; an unknown one is refused by both", async () => {
+    await reset();
+    expect((await viaBot(["task", "label", "#1", "+research"])).ok).toBe(true);
+    const botNums = async (q: string) => {
+      const r = (await handleCommand(q, botCtx()))!;
+      return r.kind === "error" ? `refused: ${r.reason}` : [...r.plain.matchAll(/^#(\d+) /gm)].map((m) => Number(m[1]));
+    };
+    const out: string[] = [];
+    await taskStage(parse(["list", "--label", "Research", "--json"], TASK_COMMANDS.task!.options))(ada, { out: (l) => out.push(l), err: () => {} });
+    const cli = (JSON.parse(out.join("\n")) as Array<{ num: number; labels: string[] }>);
+    expect(cli.map((v) => v.num)).toEqual([1]);
+    expect(cli[0]!.labels).toEqual(["research"]);
+    expect(await botNums("!task list --label research")).toEqual([1]);
+    expect(await botNums("!task list --label nope")).toMatch(/refused: no label "nope"/);
+  });
+
+  it("the leader sets the vocabulary from either face", async () => {
+    const b = await viaBot(["rules", "policy", "--labels", "urgent,Press,later"]);
+    expect(b).toMatchObject({ ok: true });
+    expect(ada.state.rules.labels).toEqual(["later", "press", "urgent"]);
+    // The CLI's --labels goes through the same parser: the same set, in the same order.
+    const { parseLabelVocabulary } = await import("../src/usecases/labels.js");
+    expect([...parseLabelVocabulary("urgent press,Later")].sort()).toEqual(ada.state.rules.labels);
+    expect((await viaBot(["rules", "policy", "--labels", "Bad Label!"])).ok).toBe(false);
+    expect((await viaBot(["task", "label", "#1", "+press"])).ok).toBe(true);
+  });
+});
