@@ -266,7 +266,7 @@ describe("!help", () => {
     const samAdmin = await cmds(sam, "admin");
     expect(samAdmin).toEqual(expect.arrayContaining(["!task comment", "!task status", "!task list", "!help"]));
     for (const hidden of ["!task create", "!task close", "!task reopen", "!role grant"]) expect(samAdmin).not.toContain(hidden);
-    expect((await cmds(null, "admin")).sort()).toEqual(["!help", "!pursuance create", "!pursuance join", "!pursuance request"]);
+    expect((await cmds(null, "admin")).sort()).toEqual(["!digest", "!help", "!pursuance create", "!pursuance join", "!pursuance request"]);
   });
 
   it("shows one command or family in <required> [optional] form", async () => {

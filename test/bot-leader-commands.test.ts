@@ -84,7 +84,7 @@ afterAll(async () => {
 
 describe("!rules policy", () => {
   it("refuses bad input with the usage line, and non-leaders by the rules", async () => {
-    const usage = /^!rules policy \[--succession-role R\] \[--quorum N\] \[--silent-after DUR\] \[--rotate-every DUR\|off\]$/;
+    const usage = /^!rules policy \[--succession-role R\] \[--quorum N\] \[--silent-after DUR\] \[--rotate-every DUR\|off\] \[--labels a,b,c\]$/;
     await refused(ada, "!rules policy", /give at least one of --succession-role/, usage);
     await refused(ada, "!rules policy --silent-after soon", /--silent-after: "soon" is not a duration/, usage);
     await refused(ada, "!rules policy --silent-after 0s", /under the minimum of 1s/, usage);

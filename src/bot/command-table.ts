@@ -9,6 +9,7 @@
 import { announce, announceRoomAdd, announceRoomList, announceRoomRemove } from "./announce-commands.js";
 import type { CommandSpec } from "./command-spec.js";
 import { help } from "./help-command.js";
+import { digestCommand } from "./digest-commands.js";
 import { keysDelegate, keysRevoke, keysStatus } from "./keys-commands.js";
 import { linkAccept, linkAnswer, linkInbox, linkList, linkOffer, linkSent, taskSend } from "./link-commands.js";
 import { pursuanceRequest, requestAdmit, requestRefuse, requestsClear, requestsClose, requestsList, requestsOpen } from "./request-commands.js";
@@ -220,6 +221,15 @@ export const COMMAND_TABLE: readonly CommandSpec[] = [
   { path: ["announce", "room", "add"], required: [{ name: "alias" }], help: "mirror announcements (all past ones, then each new one) to a public room, #name:server", level: "manage", cap: "announce", run: announceRoomAdd },
   { path: ["announce", "room", "remove"], required: [{ name: "alias" }], help: "stop mirroring announcements to a public room", level: "manage", cap: "announce", run: announceRoomRemove },
   { path: ["announce", "room", "list"], help: "the public rooms announcements go to", level: "commands", cap: null, run: announceRoomList },
+  {
+    path: ["digest"],
+    optional: [{ name: "setting", rest: true }],
+    help: "your daily digest of your open tasks due within 14 days and what changed on them, in your direct chat with me: on, off, or at HH:MM [time zone] (default 08:00 UTC)",
+    level: "commands",
+    cap: null,
+    room: "any",
+    run: digestCommand,
+  },
   { path: ["help"], optional: [{ name: "command", rest: true }], help: "what you may run here", level: "commands", cap: null, room: "any", run: help },
 ];
 

@@ -8,6 +8,7 @@ import type { PursuanceClient } from "../pursuance/client/client.js";
 import type { Crypto } from "../cwtch/crypto.js";
 import type { Invite } from "../pursuance/invite.js";
 import type { PursuanceState } from "../pursuance/state.js";
+import type { DigestSchedule } from "../usecases/digest-schedule.js";
 
 /** Bridge permission levels, additive as in hookshot: each includes the ones before it. */
 export const PERMISSIONS = ["none", "commands", "manage", "admin"] as const;
@@ -70,6 +71,11 @@ export interface BotContext {
      * joins and binds the room.
      */
     request(address: RequestAddress, message: string): Promise<string>;
+  };
+  /** The sender's daily digest schedule, where the host sends digests (the bridge, in the direct chat). */
+  digest?: {
+    get(): Promise<DigestSchedule>;
+    set(s: DigestSchedule): Promise<void>;
   };
   /** Role keys members delegate to the host (revocably); the bot only asks and reports. */
   keys: {

@@ -52,8 +52,8 @@ export const rulesPolicy: BoundHandler = async (inv, ctx) => {
   await publish(ctx, policyBody(s, c));
   const now = ctx.client.state;
   const rotation = now.rules.rotation.everyMs === null ? "on membership change only" : `at least every ${durationText(now.rules.rotation.everyMs)}`;
-  const labelLine = `task labels: ${taskLabels(now.rules).join(", ") || "none"}`;
-  return done(`policy set: ${successionText(now)}; key rotation ${rotation}; ${labelLine}`, html`policy set: ${successionText(now)}; key rotation ${rotation}; ${labelLine}`);
+  const labelLine = labels !== undefined ? `; task labels: ${taskLabels(now.rules).join(", ") || "none"}` : "";
+  return done(`policy set: ${successionText(now)}; key rotation ${rotation}${labelLine}`, html`policy set: ${successionText(now)}; key rotation ${rotation}${labelLine}`);
 };
 
 export const leaderStatus: BoundHandler = async (_inv, ctx) => {

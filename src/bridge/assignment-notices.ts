@@ -1,5 +1,6 @@
 // Tells a Matrix member, in their direct chat with the bot, of a task given
-// to them (or to a role they hold): once, across restarts (the bridge store
+// to them (or to a role they hold), and composes the due-soon mentions and
+// the daily digest (daily-digest.ts): once, across restarts (the bridge store
 // remembers; the send's transaction id lets the homeserver drop a resend after
 // a crash between the two). Built from the member's own client by the shared
 // rule (usecases/notices.ts): never a task they may not read, never in a room.
@@ -7,10 +8,11 @@ import type { PursuanceClient } from "../pursuance/client/client.js";
 import type { TaskView } from "../pursuance/views.js";
 import { esc } from "../bot/reply.js";
 import { newAssignments } from "../usecases/notices.js";
+import { DailyDigests } from "./daily-digest.js";
 import type { BridgeStorePort, MatrixPort } from "./ports.js";
 
 export interface NoticeDeps {
-  store: Pick<BridgeStorePort, "said" | "sayOnce">;
+  store: Pick<BridgeStorePort, "said" | "sayOnce" | "digest" | "lastDigest" | "digestSent">;
   matrix: Pick<MatrixPort, "send">;
   /** The user's direct chat with the bot (made if none). */
   directRoom(matrixUser: string): Promise<string>;
@@ -21,10 +23,19 @@ export interface NoticeDeps {
 export class AssignmentNotices {
   /** Per Matrix user and pursuance, the tasks known told (the store is asked once per task). */
   private readonly told = new Map<string, Set<string>>();
+  /** Due-soon mentions and the daily digest (daily-digest.ts), on the same passes. */
+  private readonly daily: DailyDigests;
 
-  constructor(private readonly d: NoticeDeps) {}
+  constructor(private readonly d: NoticeDeps) {
+    this.daily = new DailyDigests(d);
+  }
 
   async pass(clients: ReadonlyMap<string, PursuanceClient>, pursuanceName: string): Promise<void> {
+    await this.assignments(clients, pursuanceName);
+    await this.daily.pass(clients, pursuanceName);
+  }
+
+  private async assignments(clients: ReadonlyMap<string, PursuanceClient>, pursuanceName: string): Promise<void> {
     for (const [user, c] of clients) {
       const key = `${user}\n${c.id}`;
       let told = this.told.get(key);

@@ -7,6 +7,7 @@ import type { MatrixEvent } from "./appservice-http.js";
 import type { HostedPursuance } from "./hosted-pursuance.js";
 import { viaOf, type InboundHost } from "./inbound-port.js";
 import { relaysForInvite } from "./invite-relays.js";
+import { DEFAULT_DIGEST } from "../usecases/digest-schedule.js";
 
 export function contextFor(b: InboundHost, e: MatrixEvent, hosted: HostedPursuance | undefined): BotContext {
   const name = () => b.matrix.displayName(e.room_id, e.sender);
@@ -16,6 +17,10 @@ export function contextFor(b: InboundHost, e: MatrixEvent, hosted: HostedPursuan
     sender: e.sender,
     permission: b.s.permissionFor(e.sender),
     inviteRelays: (relays) => relaysForInvite(relays, b.s.relays, b.s.inviteRelays),
+    digest: {
+      get: async () => (await b.store.digest(e.sender)) ?? DEFAULT_DIGEST,
+      set: (s) => b.store.setDigest(e.sender, s),
+    },
     resolveUser: (ref) => {
       const c = hosted?.clientFor(ref);
       return c ? c.me : null;

@@ -157,7 +157,10 @@ export class Bridge implements InboundHost {
     this.markLoaded();
     // Duties that fall due with time alone (periodic key rotation) need a nudge now and then.
     this.ticker = setInterval(() => {
-      for (const r of this.pursuances.values()) for (const c of r.clients.values()) c.tick();
+      for (const r of this.pursuances.values()) {
+        for (const c of r.clients.values()) c.tick();
+        r.noticesDue();
+      }
     }, 60_000);
     this.ticker.unref();
     const resumed = await resumeInbound(this);

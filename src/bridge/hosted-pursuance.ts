@@ -187,6 +187,15 @@ export class HostedPursuance {
     await this.mirror.pass(c);
   }
 
+  /** Time alone makes notices due (a digest's hour, a due date near): the host's ticker calls this. */
+  noticesDue(): void {
+    if (this.closed || !this.deps.notices) return;
+    void this.run(async () => {
+      const name = this.primary?.state.name ?? this.binding.name;
+      await this.deps.notices?.pass(this.clients, name).catch((e: Error) => this.deps.log("warn", "notices failed", { room: this.binding.roomId, error: e.message }));
+    });
+  }
+
   scheduleMirror(): void {
     if (!this.closed) this.deps.onChanged?.();
     if (this.mirrorQueued || this.closed) return;

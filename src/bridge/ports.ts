@@ -1,6 +1,7 @@
 // What the bridge needs from storage and from Matrix, as small interfaces.
 // src/store implements the first over PostgreSQL/PGlite; src/bridge/appservice.ts
 // implements the second with matrix-bot-sdk against a real homeserver.
+import type { DigestSchedule } from "../usecases/digest-schedule.js";
 
 export interface RoomBinding {
   roomId: string;
@@ -59,6 +60,13 @@ export interface BridgeStorePort {
   sayOnce(roomId: string, userId: string, what: string): Promise<boolean>;
   /** Whether `what` was recorded for `userId` in a room (sayOnce), without recording it. */
   said(roomId: string, userId: string, what: string): Promise<boolean>;
+  /** A Matrix user's digest schedule; null: never set (the default applies). */
+  digest(matrixUser: string): Promise<DigestSchedule | null>;
+  setDigest(matrixUser: string, schedule: DigestSchedule): Promise<void>;
+  /** When the user's last digest of this pursuance went (ms), or null. */
+  lastDigest(matrixUser: string, groupId: string): Promise<number | null>;
+  /** Record a digest sent at `at` (ms), so a restart does not send the day's again. */
+  digestSent(matrixUser: string, groupId: string, at: number): Promise<void>;
   ghostName(userId: string): Promise<string | null>;
   setGhostName(userId: string, name: string): Promise<void>;
   /** `!pursuance request` waits, kept until answered so a restart goes on waiting (one per user and room). */

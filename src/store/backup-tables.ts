@@ -6,7 +6,7 @@
 import { asc, eq, sql } from "drizzle-orm";
 import type { PgColumn, PgTable } from "drizzle-orm/pg-core";
 import { bridgeAnnouncePosted, bridgeAnnounceRooms } from "./announce-schema.js";
-import { bridgeDirectRooms, bridgeE2eeDevices, bridgeGhosts, bridgeIdentities, bridgeInbound, bridgePosted, bridgeRequests, bridgeRoleRooms, bridgeRooms, bridgeSaid } from "./bridge-schema.js";
+import { bridgeDirectRooms, bridgeE2eeDevices, bridgeGhosts, bridgeIdentities, bridgeInbound, bridgePosted, bridgeRequests, bridgeRoleRooms, bridgeRooms, bridgeSaid, bridgeDigests, bridgeDigestSent } from "./bridge-schema.js";
 import { clientCursors, clientEvents, clientKeys } from "./client-schema.js";
 import type { Db } from "./db.js";
 
@@ -38,6 +38,8 @@ const BRIDGE_TABLES: TableSpec[] = [
   { name: "bridge_role_rooms", table: bridgeRoleRooms },
   { name: "bridge_direct_rooms", table: bridgeDirectRooms },
   { name: "bridge_said", table: bridgeSaid },
+  { name: "bridge_digests", table: bridgeDigests },
+  { name: "bridge_digest_sent", table: bridgeDigestSent },
   { name: "bridge_requests", table: bridgeRequests },
   { name: "bridge_e2ee_devices", table: bridgeE2eeDevices },
   { name: "bridge_announce_rooms", table: bridgeAnnounceRooms },

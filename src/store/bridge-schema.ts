@@ -2,7 +2,7 @@
 // identities it holds for Matrix users (secret keys sealed under the bridge's
 // identity key), and which pursuance events are already in which room, so a
 // restarted bridge posts nothing twice and loses nothing.
-import { bigserial, boolean, index, pgTable, primaryKey, text, uniqueIndex } from "drizzle-orm/pg-core";
+import { bigint, bigserial, boolean, index, integer, pgTable, primaryKey, text, uniqueIndex } from "drizzle-orm/pg-core";
 import { bytea } from "./relay-schema.js";
 
 export const bridgeRooms = pgTable("bridge_rooms", {
@@ -86,6 +86,25 @@ export const bridgeDirectRooms = pgTable("bridge_direct_rooms", {
   matrixUser: text("matrix_user").primaryKey(),
   roomId: text("room_id").notNull(),
 });
+
+/** Each Matrix user's daily digest: on or off, and at what local time. */
+export const bridgeDigests = pgTable("bridge_digests", {
+  matrixUser: text("matrix_user").primaryKey(),
+  enabled: boolean("enabled").notNull(),
+  atMinute: integer("at_minute").notNull(),
+  tz: text("tz").notNull(),
+});
+
+/** When a user's last digest of one pursuance went (ms): what changed since is what the next one lists. */
+export const bridgeDigestSent = pgTable(
+  "bridge_digest_sent",
+  {
+    matrixUser: text("matrix_user").notNull(),
+    groupId: text("group_id").notNull(),
+    at: bigint("at", { mode: "number" }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.matrixUser, t.groupId] })],
+);
 
 /** Things the bridge says once per user in a room (e.g. "you are not a member: you see only what is public"). */
 export const bridgeSaid = pgTable(

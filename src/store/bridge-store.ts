@@ -1,7 +1,7 @@
 // The bridge's store port over drizzle (PostgreSQL or PGlite).
 import { and, asc, eq, ne } from "drizzle-orm";
 import type { BridgeStorePort, PostedEvent, RoomBinding, StoredIdentity } from "../bridge/ports.js";
-import { bridgeDirectRooms, bridgeGhosts, bridgeIdentities, bridgeInbound, bridgePosted, bridgeRequests, bridgeRoleRooms, bridgeRooms, bridgeSaid } from "./bridge-schema.js";
+import { bridgeDirectRooms, bridgeGhosts, bridgeIdentities, bridgeInbound, bridgePosted, bridgeRequests, bridgeRoleRooms, bridgeRooms, bridgeSaid, bridgeDigests, bridgeDigestSent } from "./bridge-schema.js";
 import type { Db } from "./db.js";
 
 function toBinding(r: typeof bridgeRooms.$inferSelect): RoomBinding {
@@ -85,6 +85,20 @@ export function bridgeStore(db: Db): BridgeStorePort {
         .from(bridgeSaid)
         .where(and(eq(bridgeSaid.roomId, roomId), eq(bridgeSaid.userId, userId), eq(bridgeSaid.what, what)));
       return r.length > 0;
+    },
+    async digest(matrixUser) {
+      const r = (await db.select().from(bridgeDigests).where(eq(bridgeDigests.matrixUser, matrixUser)))[0];
+      return r ? { enabled: r.enabled, atMinute: r.atMinute, tz: r.tz } : null;
+    },
+    async setDigest(matrixUser, s) {
+      await db.insert(bridgeDigests).values({ matrixUser, ...s }).onConflictDoUpdate({ target: bridgeDigests.matrixUser, set: { ...s } });
+    },
+    async lastDigest(matrixUser, groupId) {
+      const r = await db.select({ at: bridgeDigestSent.at }).from(bridgeDigestSent).where(and(eq(bridgeDigestSent.matrixUser, matrixUser), eq(bridgeDigestSent.groupId, groupId)));
+      return r[0]?.at ?? null;
+    },
+    async digestSent(matrixUser, groupId, at) {
+      await db.insert(bridgeDigestSent).values({ matrixUser, groupId, at }).onConflictDoUpdate({ target: [bridgeDigestSent.matrixUser, bridgeDigestSent.groupId], set: { at } });
     },
     async ghostName(userId) {
       const r = await db.select().from(bridgeGhosts).where(eq(bridgeGhosts.userId, userId));

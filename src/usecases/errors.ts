@@ -11,7 +11,7 @@ export class UsageError extends Error {
   }
 }
 
-export type SpellingKind = "due" | "duration" | "integer" | "status" | "size" | "capability" | "reads" | "role name" | "title" | "search words" | "format" | "label" | "priority";
+export type SpellingKind = "due" | "duration" | "integer" | "status" | "size" | "capability" | "reads" | "role name" | "title" | "search words" | "format" | "label" | "priority" | "time" | "time zone" | "digest";
 
 /** A value typed in a spelling we do not accept: which kind, which value, for which flag. */
 export class SpellingError extends UsageError {

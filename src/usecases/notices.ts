@@ -48,3 +48,8 @@ export function digest(r: TaskReader, since: number): Digest {
   });
   return { due, changed, since };
 }
+
+/** Open tasks of the member's, readable, due by tomorrow (or overdue): the "due within a day" mention. */
+export function dueSoon(r: TaskReader): TaskView[] {
+  return findTasks(r, { mine: true, due: "1d" });
+}
