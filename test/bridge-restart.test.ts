@@ -144,4 +144,49 @@ describe("bridge killed and restarted mid-stream", () => {
     expect(told.filter((b) => b.includes("is yours: Appeal the refusal"))).toHaveLength(1);
     expect(told.join("\n")).not.toContain("Admins-only");
   }, 300_000);
+
+  it("sends a member's daily digest at the hour they chose, once a day across a restart, and mentions a task due within a day once; only what they may read", async () => {
+    // The bridge the test before left running (or beforeAll's, when this one runs alone).
+    const alice: TestUser = await h.user("d_alice");
+    const bob: TestUser = await h.user("d_bob");
+    // bob keeps digests off until his work is there, so the test does not hang on the clock.
+    const own = await bob.createRoom([bot]);
+    await bob.waitFor(own, "bot joined", (e) => e.type === "m.room.member" && (e as { state_key?: string }).state_key === bot && e.content.membership === "join");
+    await bob.send(own, "!digest at 25:00");
+    await bob.waitFor(own, "a bad hour refused", (e) => e.sender === bot && bodyOf(e).includes('"25:00" is not a time of day'));
+    await bob.send(own, "!digest at 08:00 Mars/Olympus");
+    await bob.waitFor(own, "a bad zone refused", (e) => e.sender === bot && bodyOf(e).includes('"Mars/Olympus" is not a time zone'));
+    await bob.send(own, "!digest off");
+    await bob.waitFor(own, "digest off", (e) => e.sender === bot && bodyOf(e).includes("your daily digest is off"));
+    const main = await alice.createRoom([bot]);
+    await alice.waitFor(main, "bot joined", (e) => e.type === "m.room.member" && (e as { state_key?: string }).state_key === bot && e.content.membership === "join");
+    await alice.send(main, '!pursuance create "Digest Desk"');
+    await alice.waitFor(main, "created", (e) => e.sender === bot && bodyOf(e).includes("created Digest Desk"));
+    await alice.send(main, `!pursuance invite ${bob.userId} --role seedling`);
+    await alice.waitFor(main, "bob admitted", (e) => bodyOf(e).includes(`${bob.userId} joined as seedling`));
+    await alice.send(main, `!task create "File the appeal" --role admin --assign ${bob.userId} --due +5d`);
+    await alice.send(main, `!task create "Call the clerk" --role admin --assign ${bob.userId} --due today`);
+    await alice.send(main, '!task create "Admins-only budget" --role admin --due +2d');
+    const dm = await bob.directChatWith(bot);
+    await bob.waitFor(dm, "the due-soon mention", (e) => e.sender === bot && /task #\d+ is due \d{4}-\d\d-\d\d: Call the clerk/.test(bodyOf(e)), 60_000);
+    // The hour is now: a digest comes at the next pass (a change, or the minute's tick).
+    await bob.send(own, "!digest at 00:00 UTC");
+    await bob.waitFor(own, "digest set", (e) => e.sender === bot && bodyOf(e).includes("daily at 00:00 UTC"));
+    await alice.send(main, "!task comment #1 starting");
+    const digest = await bob.waitFor(dm, "the digest", (e) => e.sender === bot && bodyOf(e).includes("your digest"), 90_000);
+    expect(bodyOf(digest)).toMatch(/Due within 14 days:[\s\S]*File the appeal[\s\S]*Call the clerk|Due within 14 days:[\s\S]*Call the clerk[\s\S]*File the appeal/);
+    expect(bodyOf(digest)).not.toContain("Admins-only");
+
+    // Killed and started again the same day: neither the digest nor the mention comes twice.
+    proc!.kill("SIGKILL");
+    await new Promise((r) => proc!.once("exit", r));
+    await startBridge();
+    await alice.send(main, `!task create "After the restart" --role admin --assign ${bob.userId}`);
+    await bob.waitFor(dm, "the assignment after the restart", (e) => e.sender === bot && bodyOf(e).includes("is yours: After the restart"), 60_000);
+    await new Promise((r) => setTimeout(r, 2000));
+    const told = (await bob.messages(dm)).filter((e) => e.sender === bot).map(bodyOf);
+    expect(told.filter((b) => b.includes("your digest"))).toHaveLength(1);
+    expect(told.filter((b) => b.includes("is due") && b.includes("Call the clerk"))).toHaveLength(1);
+    expect(told.join("\n")).not.toContain("Admins-only");
+  }, 300_000);
 });
