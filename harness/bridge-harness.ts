@@ -5,7 +5,8 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
-import { Bridge, type BridgeLimits, type BridgeSettings } from "../src/bridge/bridge.js";
+import type { Bridge, BridgeLimits, BridgeSettings } from "../src/bridge/bridge.js";
+import { startBridge } from "../src/bridge/bridge-root.js";
 import { startRelay, type RelayServer } from "../src/cwtch/relay-server.js";
 import { freePort, startSynapse, type SynapseHandle } from "./synapse.js";
 import { TestUser } from "./matrix.js";
@@ -72,7 +73,7 @@ export async function startHarness(opts: { federate?: boolean; appservices?: str
 
 export async function startBridgeInProcess(h: Harness, database = "memory://", extra: { perRoleRooms?: boolean; quiet?: boolean; limits?: Partial<BridgeLimits>; announce?: BridgeSettings["announce"]; encryption?: BridgeSettings["encryption"]; identityKey?: Uint8Array } = {}): Promise<Bridge> {
   const { quiet, ...settings } = extra;
-  const b = new Bridge({
+  return startBridge({
     homeserverUrl: h.synapse.baseUrl,
     domain: h.synapse.serverName,
     bindAddress: "127.0.0.1",
@@ -91,6 +92,4 @@ export async function startBridgeInProcess(h: Harness, database = "memory://", e
       if (level !== "info" && !quiet) process.stderr.write(`bridge ${level}: ${msg} ${f ? JSON.stringify(f) : ""}\n`);
     },
   });
-  await b.start();
-  return b;
 }

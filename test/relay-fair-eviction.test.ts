@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { MemoryRelayStore } from "../src/cwtch/relay-memory-store.js";
-import { ownerOf } from "../src/cwtch/relay-connection.js";
+import { ownerOf } from "../src/cwtch/relay-owner.js";
 import type { EvictBounds } from "../src/cwtch/relay-store.js";
 
 const T = "t".repeat(16);

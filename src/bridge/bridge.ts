@@ -2,148 +2,93 @@
 // (custodial identities) and mirrors each bound pursuance into its room. It
 // holds no truth of its own: the relays do. Its database holds bindings,
 // sealed identities, client copies of the logs and what was already posted.
+// Its parts are made in bridge-root.ts (the composition root) and given to it
+// in its constructor; it creates, joins and binds pursuances, hosts them,
+// hands Matrix events to inbound handling, and says how it is doing (metrics).
 import { toHex } from "../cwtch/bytes.js";
-import { loadCrypto, type Crypto, type SignKeyPair } from "../cwtch/crypto.js";
-import { RelayClient } from "../cwtch/relay-client.js";
+import type { Crypto, SignKeyPair } from "../cwtch/crypto.js";
 import { PursuanceClient } from "../pursuance/client/client.js";
 import type { ClientPorts } from "../pursuance/ports.js";
-import { bridgeStore } from "../store/bridge-store.js";
-import { clientStore } from "../store/client-store.js";
-import { openDatabase, type Database } from "../store/db.js";
-import { AppserviceHttp, type MatrixEvent } from "./appservice-http.js";
-import { withDeadlines } from "./deadline.js";
-import { RoomQueues } from "./room-queue.js";
+import type { Database } from "../store/db.js";
+import type { AppserviceHttp, MatrixEvent } from "./appservice-http.js";
+import type { RoomQueues } from "./room-queue.js";
 import { HostedPursuance } from "./hosted-pursuance.js";
-import { IdentityVault } from "./identity-vault.js";
+import type { IdentityVault } from "./identity-vault.js";
 import { handleInbound, resumeInbound } from "./inbound.js";
 import { InboundStats, type InboundHost } from "./inbound-port.js";
 import { pingHomeserver, renderMetrics } from "./bridge-metrics.js";
 import { directRoomOf, refusesPlainRoom, secureRoom } from "./room-guard.js";
-import { BridgeMatrix } from "./matrix-client.js";
-import { withSealedInbound } from "./sealed-store.js";
-import { BridgeE2ee } from "./e2ee/e2ee.js";
-import { e2eeDeviceRows } from "../store/e2ee-store.js";
+import type { BridgeE2ee } from "./e2ee/e2ee.js";
 import type { BridgeStorePort, MatrixPort } from "./ports.js";
 import { publicAnnouncements } from "../pursuance/announcement-proof.js";
-import { announceStore } from "../store/announce-store.js";
-import { AnnounceMirror } from "./announce/mirror.js";
-import { AssignmentNotices } from "./assignment-notices.js";
-import { PublicRoomsMatrix } from "./announce/public-rooms.js";
+import type { AnnounceMirror } from "./announce/mirror.js";
+import type { AssignmentNotices } from "./assignment-notices.js";
 import { requestFromMatrix, resumeJoinRequests, type RequestHost } from "./join-requests.js";
 import { html } from "../bot/reply.js";
-import { DEFAULT_ENCRYPTION, DEFAULT_LIMITS, EncryptionRequiredError, type BridgeLimits, type BridgeSettings, type EncryptionSettings } from "./settings.js";
+import type { BridgeLimits, BridgeSettings, EncryptionSettings } from "./settings.js";
 export type { BridgeLimits, BridgeSettings, EncryptionSettings } from "./settings.js";
 import type { RequestAddress } from "../pursuance/join-request.js";
-import { systemTimer } from "../cwtch/timer.js";
+
+/** What the composition root (bridge-root.ts) makes and hands to a Bridge. */
+export interface BridgeParts {
+  s: BridgeSettings;
+  /** The settings' limits and encryption, defaults filled in. */
+  limits: BridgeLimits;
+  encryption: EncryptionSettings;
+  crypto: Crypto;
+  db: Database;
+  vault: IdentityVault;
+  store: BridgeStorePort;
+  /** null when encryption.allow is false. */
+  e2ee: BridgeE2ee | null;
+  matrix: MatrixPort;
+  notices: AssignmentNotices;
+  announce: AnnounceMirror;
+  http: AppserviceHttp;
+  queues: RoomQueues;
+  /** A hosted client's ports (relay connections, its store), for one member in one pursuance. */
+  ports(memberId: string, groupId: string): ClientPorts;
+}
 
 export class Bridge implements InboundHost {
   /** Every bound room → its pursuance (several rooms may share one). */
   readonly rooms = new Map<string, HostedPursuance>();
   /** Group id → the pursuance as hosted here: one per pursuance, one identity per person in it. */
   readonly pursuances = new Map<string, HostedPursuance>();
-  crypto!: Crypto;
-  db!: Database;
-  store!: BridgeStorePort;
-  matrix!: MatrixPort;
-  vault!: IdentityVault;
+  readonly s: BridgeSettings;
+  readonly crypto: Crypto;
+  readonly db: Database;
+  readonly store: BridgeStorePort;
+  readonly matrix: MatrixPort;
+  readonly vault: IdentityVault;
   /** null when encryption.allow is false. */
-  e2ee: BridgeE2ee | null = null;
+  readonly e2ee: BridgeE2ee | null;
   readonly encryption: EncryptionSettings;
-  private http!: AppserviceHttp;
+  private readonly http: AppserviceHttp;
   private isReady = false;
   /** Set by stop(): events waiting for a room key are not queued again (the next run resumes them). */
   stopping = false;
   private ticker: NodeJS.Timeout | null = null;
   readonly limits: BridgeLimits;
-  private queues!: RoomQueues;
+  private readonly queues: RoomQueues;
   /** Public announcement rooms: their own queues, apart from the rooms' (announce/mirror.ts). */
-  announce!: AnnounceMirror;
-  private notices!: AssignmentNotices;
+  readonly announce: AnnounceMirror;
+  private readonly notices: AssignmentNotices;
   /** Failed tries per inbound event (in this run), and how many were given up. */
   readonly inbound = new InboundStats();
   /** Inbound handling waits for the bound rooms to be loaded (the HTTP side listens before). */
-  private loaded!: Promise<void>;
+  private readonly loaded: Promise<void>;
   private markLoaded!: () => void;
   port = 0;
 
-  constructor(readonly s: BridgeSettings) {
-    this.limits = { ...DEFAULT_LIMITS, ...s.limits };
-    this.encryption = { ...DEFAULT_ENCRYPTION, ...s.encryption };
+  constructor(private readonly parts: BridgeParts) {
+    ({ s: this.s, limits: this.limits, encryption: this.encryption, crypto: this.crypto, db: this.db, vault: this.vault, store: this.store } = parts);
+    ({ e2ee: this.e2ee, matrix: this.matrix, notices: this.notices, announce: this.announce, http: this.http, queues: this.queues } = parts);
+    this.loaded = new Promise((r) => (this.markLoaded = r));
   }
 
+  /** Listen, load the bound rooms, resume what a previous run left, then answer the homeserver. */
   async start(): Promise<void> {
-    this.loaded = new Promise((r) => (this.markLoaded = r));
-    this.queues = new RoomQueues({
-      // A backstop: each step bounds its own work (and then still answers), so allow it that.
-      stepTimeoutMs: 2 * this.limits.stepTimeoutMs + this.limits.ioTimeoutMs,
-      stuckAfterMs: this.limits.stuckAfterMs,
-      onError: (room, err) => this.s.log("error", "inbound handling failed", { room, error: err.message }),
-    });
-    this.crypto = await loadCrypto();
-    this.db = await openDatabase(this.s.database);
-    this.vault = new IdentityVault(this.crypto, this.s.identityKey);
-    this.store = withDeadlines(withSealedInbound(bridgeStore(this.db.db), this.vault), this.limits.ioTimeoutMs, "database");
-    const botUserId = `@${this.s.botLocalpart}:${this.s.domain}`;
-    if (this.encryption.allow) {
-      this.e2ee = new BridgeE2ee({
-        homeserverUrl: this.s.homeserverUrl,
-        asToken: this.s.asToken,
-        botUserId,
-        rows: withDeadlines(e2eeDeviceRows(this.db.db), this.limits.ioTimeoutMs, "database"),
-        vault: this.vault,
-        ioTimeoutMs: this.limits.ioTimeoutMs,
-        keyWaitMs: this.encryption.keyWaitMs,
-        rotation: this.encryption.rotation,
-        opened: this.store,
-        log: this.s.log,
-      });
-      // Before the homeserver hears from us: a user's client must find the bot's device keys before it writes.
-      try {
-        await this.e2ee.start();
-      } catch (e) {
-        // Nothing else was started yet: let go of the database so a corrected start can open it.
-        await this.e2ee.stop().catch(() => {});
-        await this.db.close().catch(() => {});
-        throw e;
-      }
-    }
-    const e2ee = this.e2ee;
-    this.matrix = withDeadlines(
-      new BridgeMatrix({
-        homeserverUrl: this.s.homeserverUrl,
-        domain: this.s.domain,
-        asToken: this.s.asToken,
-        botLocalpart: this.s.botLocalpart,
-        encryptNewRooms: this.encryption.allow && this.encryption.default,
-        ...(e2ee ? { seal: (room, user, type, content, o) => this.sealFor(e2ee, room, user, type, content, o) } : {}),
-      }),
-      this.limits.ioTimeoutMs,
-      "homeserver",
-    );
-    this.notices = new AssignmentNotices({ store: this.store, matrix: this.matrix, directRoom: (u) => this.directRoom(u), log: this.s.log, now: () => Date.now() });
-    this.announce = new AnnounceMirror({
-      store: withDeadlines(announceStore(this.db.db), this.limits.ioTimeoutMs, "database"),
-      rooms: withDeadlines(
-        new PublicRoomsMatrix({ homeserverUrl: this.s.homeserverUrl, asToken: this.s.asToken, botUserId: this.matrix.botUserId, domain: this.s.domain, log: this.s.log }),
-        this.limits.ioTimeoutMs,
-        "homeserver",
-      ),
-      configured: (pid) => this.s.announce?.rooms?.[pid] ?? [],
-      ...(this.s.announce?.retryBaseMs ? { retryBaseMs: this.s.announce.retryBaseMs } : {}),
-      log: this.s.log,
-    });
-    this.http = new AppserviceHttp({
-      bindAddress: this.s.bindAddress,
-      port: this.s.port,
-      hsToken: this.s.hsToken,
-      isOurUser: (u) => u === this.matrix.botUserId || u.startsWith(`@${this.s.userPrefix}`),
-      onEvent: (e) => this.onEvent(e),
-      onDevices: e2ee ? (t) => e2ee.receive(t) : null,
-      ready: () => this.isReady && this.queues.stuck().length === 0,
-      metrics: this.s.metricsEnabled === false ? null : async () => this.metrics(),
-      feed: this.s.announce?.feeds === false ? null : (pid, self) => this.announce.feed(pid, self),
-      log: this.s.log,
-    });
     // Listen first: the homeserver queues transactions until we answer, and we answer only when ready.
     this.port = await this.http.listen();
     await pingHomeserver(this.s, this.limits.ioTimeoutMs);
@@ -167,6 +112,11 @@ export class Bridge implements InboundHost {
     const waiting = await resumeJoinRequests(this.requestHost(), await this.store.joinRequests());
     this.isReady = true;
     this.s.log("info", "bridge ready", { port: this.port, rooms: this.rooms.size, resumedInbound: resumed, joinRequests: waiting });
+  }
+
+  /** Whether the homeserver's transactions are answered: started, and no room's queue stuck. */
+  ready(): boolean {
+    return this.isReady && this.queues.stuck().length === 0;
   }
 
   /** Waits for answers to `!pursuance request`; ended when the bridge stops. */
@@ -212,15 +162,7 @@ export class Bridge implements InboundHost {
   }
 
   ports(memberId: string, groupId: string): ClientPorts {
-    return {
-      crypto: this.crypto,
-      now: () => Date.now(),
-      setTimer: systemTimer,
-      connect: (url) => new RelayClient({ url, crypto: this.crypto, ...(this.s.socksProxy ? { socksProxy: this.s.socksProxy } : {}) }),
-      // Role and group keys at rest are sealed under the vault key, as identities are.
-      store: clientStore(this.db.db, this.crypto, memberId, groupId, { seal: (k, p) => this.vault.sealBytes(k, p), open: (k, p) => this.vault.openBytes(k, p) }),
-      log: (m) => this.s.log("warn", m, { member: memberId.slice(0, 12) }),
-    };
+    return this.parts.ports(memberId, groupId);
   }
 
   private host(roomId: string, binding: Parameters<typeof this.store.bindRoom>[0]): HostedPursuance {
@@ -368,15 +310,8 @@ export class Bridge implements InboundHost {
     await this.queues.idle();
   }
 
-  /** encryption.require: nothing goes into an unencrypted room but the one notice saying why. */
-  private async sealFor(e2ee: BridgeE2ee, roomId: string, userId: string, type: string, content: Record<string, unknown>, o: { mayBePlain?: boolean } = {}) {
-    if (this.encryption.require && !o.mayBePlain && !(await e2ee.isEncrypted(roomId))) throw new EncryptionRequiredError(roomId);
-    // A notice that carries nothing secret may go in clear where the room's algorithm cannot be spoken.
-    if (o.mayBePlain && (await e2ee.unsupportedAlgorithm(roomId)) !== null) return { type, content };
-    return e2ee.seal(roomId, userId, type, content);
-  }
-
-  private async onEvent(e: MatrixEvent): Promise<void> {
+  /** An event the homeserver sent us (appservice-http.ts). */
+  async onEvent(e: MatrixEvent): Promise<void> {
     this.e2ee?.noteEvent(e);
     // Membership changes decide what a room may show, whoever made them (the bot's own invites and kicks too).
     if (e.type === "m.room.member") this.pursuanceOfRoom(e.room_id)?.membershipChanged(e.room_id);

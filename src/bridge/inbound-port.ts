@@ -11,12 +11,48 @@ import type { PursuanceClient } from "../pursuance/client/client.js";
 import type { Invite } from "../pursuance/invite.js";
 import type { RequestAddress } from "../pursuance/join-request.js";
 
-/** Tries per inbound event in this run, and how many were given up (the bridge's metrics read them). */
+/** Tries per inbound event in this run, and how many were given up (the bridge's metrics read `dropped`). */
 export class InboundStats {
-  readonly failures = new Map<string, number>();
+  private readonly failures = new Map<string, number>();
   /** Encrypted events waiting for their room key, outside their room's queue → until when (ms). */
-  readonly keyWait = new Map<string, number>();
-  dropped = 0;
+  private readonly keyWait = new Map<string, number>();
+  private given = 0;
+
+  /** Events given up on in this run. */
+  get dropped(): number {
+    return this.given;
+  }
+
+  /** The event was handled: its tries and key wait are forgotten. */
+  handled(eventId: string): void {
+    this.failures.delete(eventId);
+    this.keyWait.delete(eventId);
+  }
+
+  /** One more failed try of the event; returns how many there were. */
+  failed(eventId: string): number {
+    const tries = (this.failures.get(eventId) ?? 0) + 1;
+    this.failures.set(eventId, tries);
+    return tries;
+  }
+
+  /** The event was given up on (answered with the reason, marked done). */
+  gaveUp(eventId: string): void {
+    this.failures.delete(eventId);
+    this.given++;
+  }
+
+  /** Until when an encrypted event waits for its room key, if it has begun to wait. */
+  keyWaitUntil(eventId: string): number | undefined {
+    return this.keyWait.get(eventId);
+  }
+
+  /** Until when an encrypted event waits for its room key: set at its first try, `waitMs` from then. */
+  keyDeadline(eventId: string, waitMs: () => number): number {
+    let until = this.keyWait.get(eventId);
+    if (until === undefined) this.keyWait.set(eventId, (until = Date.now() + waitMs()));
+    return until;
+  }
 }
 
 export interface InboundHost {

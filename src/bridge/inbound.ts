@@ -52,12 +52,10 @@ function queueHandling(b: InboundHost, e: MatrixEvent): void {
   b.enqueue(e.room_id, async () => {
     try {
       await withTimeout(handleOnce(b, e), b.limits.stepTimeoutMs, `handling ${e.event_id}`);
-      b.inbound.failures.delete(e.event_id);
-      b.inbound.keyWait.delete(e.event_id);
+      b.inbound.handled(e.event_id);
     } catch (err) {
       if (err instanceof KeyPendingError) return awaitKey(b, e);
-      const tries = (b.inbound.failures.get(e.event_id) ?? 0) + 1;
-      b.inbound.failures.set(e.event_id, tries);
+      const tries = b.inbound.failed(e.event_id);
       if (tries < b.limits.maxCommandAttempts) {
         // Again later, behind what arrived since: one failing command does not hold up the room.
         queueHandling(b, e);
@@ -73,7 +71,7 @@ function queueHandling(b: InboundHost, e: MatrixEvent): void {
  * on meanwhile) and is queued again when a to-device delivery may have brought the key, or soon.
  */
 function awaitKey(b: InboundHost, e: MatrixEvent): void {
-  const until = b.inbound.keyWait.get(e.event_id) ?? Date.now();
+  const until = b.inbound.keyWaitUntil(e.event_id) ?? Date.now();
   void b.e2ee!.keyArrival(Math.min(500, until - Date.now())).then(() => {
     if (!b.stopping) queueHandling(b, e);
   });
@@ -81,9 +79,7 @@ function awaitKey(b: InboundHost, e: MatrixEvent): void {
 
 /** When an encrypted event stops waiting for its key: set at its first try. */
 function keyDeadline(b: InboundHost, e: MatrixEvent): number {
-  let until = b.inbound.keyWait.get(e.event_id);
-  if (until === undefined) b.inbound.keyWait.set(e.event_id, (until = Date.now() + b.e2ee!.keyWaitMs));
-  return until;
+  return b.inbound.keyDeadline(e.event_id, () => b.e2ee!.keyWaitMs);
 }
 
 /**
@@ -91,7 +87,7 @@ function keyDeadline(b: InboundHost, e: MatrixEvent): number {
  * there), and anyone with the homeserver could have. Not acted on, counted, said once per sender.
  */
 async function refusePlain(b: InboundHost, e: MatrixEvent): Promise<void> {
-  b.e2ee!.plainInEncrypted++;
+  b.e2ee!.refusedPlain();
   b.s.log("warn", "ignored an unencrypted message in an encrypted room", { room: e.room_id, event: e.event_id, sender: e.sender });
   if (await b.store.sayOnce(e.room_id, e.sender, "plain-in-encrypted")) {
     const plain = `🔒 ${e.sender}: a message of yours came unencrypted into this encrypted room, so I did not act on it (your client encrypts here; anyone with the homeserver could write in clear). Send it again from your client.`;
@@ -121,8 +117,7 @@ async function refuseAlgorithm(b: InboundHost, e: MatrixEvent): Promise<void> {
 
 /** A command that keeps failing is answered with the reason and dropped (in this run and the next). */
 async function giveUp(b: InboundHost, e: MatrixEvent, err: Error, tries: number): Promise<void> {
-  b.inbound.failures.delete(e.event_id);
-  b.inbound.dropped++;
+  b.inbound.gaveUp(e.event_id);
   b.s.log("error", "gave up on an inbound event", { room: e.room_id, event: e.event_id, tries, error: err.message });
   const why = `gave up after ${tries} tries: ${err.message}`;
   // An encrypted one may well have been a command (its text is not at hand here): answer it too.

@@ -1,9 +1,11 @@
 // What the bridge checks and keeps about the rooms it is in: a bound room shows
 // history only from one's join and lets the bot redact; an unencrypted room is
-// refused under encryption.require; each user's direct chat with the bot.
+// refused under encryption.require, and nothing is sent into one; each user's
+// direct chat with the bot.
 import type { BridgeE2ee } from "./e2ee/e2ee.js";
+import type { RoomSealer } from "./matrix-client.js";
 import type { BridgeStorePort, MatrixPort } from "./ports.js";
-import type { BridgeSettings } from "./settings.js";
+import { EncryptionRequiredError, type BridgeSettings } from "./settings.js";
 
 /**
  * A bound room should show its history only from when one joined (what was
@@ -66,3 +68,16 @@ export async function refusesPlainRoom(e2ee: BridgeE2ee, matrix: MatrixPort, sto
   return true;
 }
 
+
+/**
+ * What every event the bridge sends goes through when encryption is allowed (BridgeMatrix's seal):
+ * under encryption.require nothing goes into an unencrypted room but the one notice saying why.
+ */
+export function guardedSealer(e2ee: BridgeE2ee, require: boolean): RoomSealer {
+  return async (roomId, userId, type, content, o = {}) => {
+    if (require && !o.mayBePlain && !(await e2ee.isEncrypted(roomId))) throw new EncryptionRequiredError(roomId);
+    // A notice that carries nothing secret may go in clear where the room's algorithm cannot be spoken.
+    if (o.mayBePlain && (await e2ee.unsupportedAlgorithm(roomId)) !== null) return { type, content };
+    return e2ee.seal(roomId, userId, type, content);
+  };
+}

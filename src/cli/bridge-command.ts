@@ -1,7 +1,8 @@
 // `pursuance bridge -c config.yaml`: run the Matrix appservice. The config is
 // validated first (every error named); SIGINT/SIGTERM stop it cleanly.
 import { parseArgs } from "node:util";
-import { Bridge, type BridgeSettings } from "../bridge/bridge.js";
+import type { Bridge, BridgeSettings } from "../bridge/bridge.js";
+import { startBridge } from "../bridge/bridge-root.js";
 import { ConfigErrors, loadConfig, resolveIdentityKey, type BridgeConfig, type LogLevel } from "../bridge/config/config.js";
 import { openPermissionWarnings, permissionFor } from "../bridge/permissions.js";
 
@@ -81,9 +82,9 @@ export async function runBridgeCommand(argv: string[]): Promise<number> {
   }
   const log = makeLogger(cfg);
   for (const w of openPermissionWarnings(cfg.permissions)) log("warn", w);
-  const bridge = new Bridge(settingsFrom(cfg, log));
+  let bridge: Bridge;
   try {
-    await bridge.start();
+    bridge = await startBridge(settingsFrom(cfg, log));
   } catch (e) {
     log("error", "bridge failed to start", { error: (e as Error).message });
     return 1;

@@ -10,7 +10,8 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { stringify } from "yaml";
-import { Bridge } from "../bridge/bridge.js";
+import type { Bridge } from "../bridge/bridge.js";
+import { startBridge } from "../bridge/bridge-root.js";
 import { loadConfig } from "../bridge/config/config.js";
 import { writeFileAtomic, writeRegistration } from "../bridge/registration.js";
 import { startRelay, type RelayServer } from "../cwtch/relay-server.js";
@@ -200,9 +201,7 @@ async function upUntilStopped(
 
   say("[5/5] bridge…");
   const cfg = loadConfig(configPath);
-  const bridge = new Bridge(settingsFrom(cfg, makeLogger(cfg)));
-  setBridge(bridge);
-  await bridge.start();
+  const bridge = await startBridge(settingsFrom(cfg, makeLogger(cfg)), { created: setBridge });
   if (await stopped()) return 0;
   const botId = `@${cfg.appservice.botLocalpart}:localhost`;
   const upJson = join(home, "up.json");

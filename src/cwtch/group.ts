@@ -2,53 +2,21 @@
 // id. Gaps (a missing predecessor or dep, or a peer's heads ahead of ours)
 // are repaired by asking the group (`want`); any member holding the events
 // re-posts them, freshly sealed. Losing a relay loses nothing while one is left.
+// Its options and events are in group-types.ts, cursors in group-cursors.ts,
+// gap repair in group-repair.ts, posting to the relays in group-post.ts.
 import { EventEmitter } from "node:events";
-import { toHex } from "./bytes.js";
 import type { Equivocation } from "./event-log.js";
+import { cursorKey, memoryCursors, type CursorPort } from "./group-cursors.js";
+import { NoRelayAcceptedError, postLog, postToAll } from "./group-post.js";
+import { GroupRepair } from "./group-repair.js";
 import type { GroupSession, OutFrame, ReceiveOutcome } from "./group-session.js";
-import type { SignedControl, SignedEvent } from "./message.js";
+import type { GroupEvents, GroupOptions, RelayStatus } from "./group-types.js";
+import type { SignedEvent } from "./message.js";
 import type { RelayClient, RelayFrame } from "./relay-client.js";
-import { ControlPayloadError, decodeHeads, decodeWant, encodeHeads, encodeWant, MAX_CONTROL_ITEMS } from "./sync-controls.js";
 
-/** Where per-relay cursors live (memory by default; a store can persist them). */
-export interface CursorPort {
-  get(relay: string): number;
-  set(relay: string, seq: number): void;
-}
-
-export function memoryCursors(): CursorPort {
-  const m = new Map<string, number>();
-  return { get: (r) => m.get(r) ?? 0, set: (r, s) => void m.set(r, s) };
-}
-
-export interface GroupOptions {
-  session: GroupSession;
-  relays?: RelayClient[];
-  cursors?: CursorPort;
-  /** Wait this long after a gap appears before asking, since reordered frames often arrive anyway. */
-  repairDelayMs?: number;
-  /** While gaps remain, ask again this often. */
-  repairIntervalMs?: number;
-  /** Do not re-post one event more often than this (want floods cost us nothing then). */
-  repostCooldownMs?: number;
-}
-
-export interface GroupEvents {
-  events: [SignedEvent[]];
-  equivocation: [Equivocation];
-  dropped: [ReceiveOutcome & { type: "dropped" }, RelayFrame];
-  relayError: [string, Error];
-  pruned: [string, number];
-  reseeding: [string, number];
-  /** A frame under a side-channel tag (see watchSide), undecrypted. */
-  side: [RelayFrame];
-}
-
-export interface RelayStatus {
-  url: string;
-  connected: boolean;
-  cursor: number;
-}
+export { memoryCursors, type CursorPort } from "./group-cursors.js";
+export { NoRelayAcceptedError } from "./group-post.js";
+export type { GroupEvents, GroupOptions, RelayStatus } from "./group-types.js";
 
 export class Group extends EventEmitter<GroupEvents> {
   readonly session: GroupSession;
@@ -64,10 +32,9 @@ export class Group extends EventEmitter<GroupEvents> {
   /** Relays a move is posting the whole log to now (addRelay with moveHistory): no automatic re-seed meanwhile. */
   private readonly moving = new Set<string>();
   private readonly cursors: CursorPort;
-  private readonly reposted = new Map<string, number>();
   /** Tags outside the session's epochs that we listen on for the layer above (an invite's rendezvous). */
   private readonly side = new Set<string>();
-  private repairTimer: NodeJS.Timeout | null = null;
+  private readonly repair: GroupRepair;
   private closed = false;
   private readonly o: Required<Omit<GroupOptions, "session" | "relays" | "cursors">>;
 
@@ -80,6 +47,7 @@ export class Group extends EventEmitter<GroupEvents> {
       repairIntervalMs: opts.repairIntervalMs ?? 2_000,
       repostCooldownMs: opts.repostCooldownMs ?? 1_000,
     };
+    this.repair = new GroupRepair(this.session, { post: (f, mustLand) => this.postEverywhere(f, mustLand), ask: () => this.requestRepair() }, this.o);
     for (const r of opts.relays ?? []) this.attach(r);
   }
 
@@ -94,7 +62,7 @@ export class Group extends EventEmitter<GroupEvents> {
       pending: log.pendingCount,
       gaps: log.gaps(),
       equivocations: [...log.equivocations],
-      relays: [...this.relays.values()].map((r) => ({ url: r.url, connected: r.connected, cursor: this.cursors.get(this.cursorKey(r)) })),
+      relays: [...this.relays.values()].map((r) => ({ url: r.url, connected: r.connected, cursor: this.cursors.get(cursorKey(r)) })),
     };
   }
 
@@ -106,8 +74,8 @@ export class Group extends EventEmitter<GroupEvents> {
     if (!opts.moveHistory) return;
     try {
       await relay.ready();
-      for (const ev of this.session.log.events()) await relay.post(...this.frameArgs(this.session.frameFor(ev)));
-      this.seeded.add(this.cursorKey(relay));
+      await postLog(relay, this.session);
+      this.seeded.add(cursorKey(relay));
     } finally {
       this.moving.delete(relay.url);
     }
@@ -165,19 +133,13 @@ export class Group extends EventEmitter<GroupEvents> {
   }
 
   /** Tell the group how far we have each author (SSB-style), so withheld tails come to light. */
-  async announceHeads(): Promise<void> {
-    const heads = [...this.session.log.heads()].map(([author, h]) => ({ author, seq: h.seq }));
-    for (let i = 0; i < Math.max(1, heads.length); i += MAX_CONTROL_ITEMS) {
-      await this.postEverywhere(this.session.control("heads", encodeHeads({ heads: heads.slice(i, i + MAX_CONTROL_ITEMS) })), false);
-    }
+  announceHeads(): Promise<void> {
+    return this.repair.announceHeads();
   }
 
   /** Ask the group for what we lack. Returns how many items were asked for. */
-  async requestRepair(): Promise<number> {
-    const g = this.session.log.gaps();
-    const n = g.ids.length + g.ranges.length;
-    if (n > 0) await this.postEverywhere(this.session.control("want", encodeWant(g)), false);
-    return n;
+  requestRepair(): Promise<number> {
+    return this.repair.request();
   }
 
   /** After learning a new epoch key: listen for its tag too, and fetch what was posted under it. */
@@ -230,7 +192,7 @@ export class Group extends EventEmitter<GroupEvents> {
 
   close(): void {
     this.closed = true;
-    if (this.repairTimer) clearTimeout(this.repairTimer);
+    this.repair.close();
     for (const r of this.relays.values()) r.close();
     this.relays.clear();
   }
@@ -251,19 +213,9 @@ export class Group extends EventEmitter<GroupEvents> {
     relay.start();
   }
 
-  /**
-   * A cursor belongs to one store's numbering: keyed by the relay's instance
-   * (from its hello), a relay that came back on a new store starts from 0
-   * instead of skipping what the new store numbered below our old cursor.
-   */
-  private cursorKey(relay: RelayClient): string {
-    const inst = relay.hello?.instance;
-    return inst ? `${relay.url}#${inst}` : relay.url;
-  }
-
   private async catchUpFrom(relay: RelayClient) {
     if (!relay.connected) return;
-    const key = this.cursorKey(relay);
+    const key = cursorKey(relay);
     const since = this.cursors.get(key);
     // A relay whose numbering is behind our cursor was reset (restarted with an
     // empty store, one too old to name its instance): its seqs start again at 1,
@@ -284,7 +236,7 @@ export class Group extends EventEmitter<GroupEvents> {
     if ((reset || since === 0) && !this.seeded.has(key) && !this.moving.has(relay.url) && events < this.session.log.size && r.prunedOldest === undefined && this.session.log.size > 0 && (relay.hello?.oldest ?? 0) <= 1) {
       this.seeded.add(key);
       this.emit("reseeding", relay.url, this.session.log.size);
-      for (const ev of this.session.log.events()) await relay.post(...this.frameArgs(this.session.frameFor(ev)));
+      await postLog(relay, this.session);
     }
   }
 
@@ -300,7 +252,7 @@ export class Group extends EventEmitter<GroupEvents> {
     if (f.seq > (this.heard.get(f.relay) ?? 0)) this.heard.set(f.relay, f.seq);
     if (live && this.caughtUp.has(f.relay)) {
       const relay = this.relays.get(f.relay);
-      const key = relay ? this.cursorKey(relay) : f.relay;
+      const key = relay ? cursorKey(relay) : f.relay;
       if (f.seq > this.cursors.get(key)) this.cursors.set(key, f.seq);
     }
     const out = this.session.receive(f.tag, f.blob);
@@ -309,103 +261,18 @@ export class Group extends EventEmitter<GroupEvents> {
         this.emit("dropped", out, f);
         return "dropped";
       case "control":
-        this.onControl(out.control);
+        this.repair.onControl(out.control);
         return "control";
       case "event":
         if ((out.status === "pending" || out.status === "delivered") && out.equivocation) this.emit("equivocation", out.equivocation);
         if (out.status === "delivered") this.emit("events", out.delivered);
-        if (out.status === "pending") this.scheduleRepair(this.o.repairDelayMs);
+        if (out.status === "pending") this.repair.schedule(this.o.repairDelayMs);
         return "event";
     }
   }
 
-  private onControl(c: SignedControl) {
-    if (toHex(c.author) === this.session.me) return;
-    try {
-      if (c.ctype === "want") this.answerWant(decodeWant(c.payload));
-      else this.compareHeads(decodeHeads(c.payload).heads);
-    } catch (e) {
-      if (!(e instanceof ControlPayloadError)) throw e;
-      // A member sent a malformed control: it is signed, so it is theirs; ignore it.
-    }
-  }
-
-  private answerWant(w: { ids: string[]; ranges: Array<{ author: string; from: number; to: number }> }) {
-    const log = this.session.log;
-    const out: SignedEvent[] = [];
-    for (const id of w.ids) {
-      const ev = log.get(id);
-      if (ev) out.push(ev);
-    }
-    for (const r of w.ranges) out.push(...log.range(r.author, r.from, Math.min(r.to, r.from + MAX_CONTROL_ITEMS)));
-    this.repost(out);
-  }
-
-  private compareHeads(theirs: Array<{ author: string; seq: number }>) {
-    const log = this.session.log;
-    const out: SignedEvent[] = [];
-    const seen = new Set<string>();
-    for (const h of theirs) {
-      seen.add(h.author);
-      const mine = log.head(h.author)?.seq ?? 0;
-      if (mine > h.seq) out.push(...log.range(h.author, h.seq + 1, Math.min(mine, h.seq + MAX_CONTROL_ITEMS)));
-      else if (h.seq > mine) this.wantRange(h.author, mine + 1, h.seq);
-    }
-    // Authors they have never heard of: push from the start.
-    for (const [author, h] of log.heads()) if (!seen.has(author)) out.push(...log.range(author, 1, Math.min(h.seq, MAX_CONTROL_ITEMS)));
-    this.repost(out);
-  }
-
-  private wantRange(author: string, from: number, to: number) {
-    const frame = this.session.control("want", encodeWant({ ids: [], ranges: [{ author, from, to }] }));
-    this.postEverywhere(frame, false).catch(() => {});
-  }
-
-  private repost(events: SignedEvent[]) {
-    const now = Date.now();
-    for (const ev of events) {
-      const id = toHex(ev.id);
-      if ((this.reposted.get(id) ?? -Infinity) + this.o.repostCooldownMs > now) continue;
-      this.reposted.set(id, now);
-      this.postEverywhere(this.session.frameFor(ev), false).catch(() => {});
-    }
-  }
-
-  private scheduleRepair(delay: number) {
-    if (this.repairTimer || this.closed) return;
-    this.repairTimer = setTimeout(async () => {
-      this.repairTimer = null;
-      const asked = await this.requestRepair().catch(() => 1);
-      if (asked > 0) this.scheduleRepair(this.o.repairIntervalMs);
-    }, delay);
-  }
-
-  private frameArgs(f: OutFrame): [string, Uint8Array] {
-    return [f.tag, f.blob];
-  }
-
   /** Resolves as soon as one relay holds the frame; the others keep trying in the background. */
   private postEverywhere(f: OutFrame, mustLand: boolean): Promise<void> {
-    const relays = [...this.relays.values()];
-    const posts = relays.map((r) =>
-      r.post(f.tag, f.blob).catch((e: Error) => {
-        this.emit("relayError", r.url, e);
-        throw e;
-      }),
-    );
-    return Promise.any(posts).then(
-      () => undefined,
-      (e: unknown) => {
-        if (mustLand) throw new NoRelayAcceptedError(e instanceof AggregateError ? (e.errors as Error[]) : []);
-      },
-    );
-  }
-}
-
-/** A post no relay acknowledged before its deadline; says which relays and why, each. */
-export class NoRelayAcceptedError extends Error {
-  constructor(readonly failures: Error[]) {
-    super(`no relay accepted the frame (${failures.length} tried)${failures.length > 0 ? `: ${failures.map((f) => f.message).join("; ")}` : ""}`);
-    this.name = "NoRelayAcceptedError";
+    return postToAll([...this.relays.values()], f, mustLand, (url, e) => this.emit("relayError", url, e));
   }
 }

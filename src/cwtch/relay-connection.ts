@@ -1,49 +1,30 @@
 // One client connection of the relay (relay-server.ts): rate limits, request
-// ordering, post/fetch/subscribe handling, and the live fan-out shared by all
-// connections. Every hostile input ends in an `error` frame on this
-// connection only; nothing a client sends may throw past a handler.
+// ordering, memory bounds and shedding, subscriptions and the live frames
+// pushed to it; a post is handled in relay-post-handler.ts, a fetch in
+// relay-fetch-handler.ts, both through this connection as a RequestOutlet.
+// Every hostile input ends in an `error` frame on this connection only;
+// nothing a client sends may throw past a handler.
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { WebSocket, type RawData } from "ws";
-import { toB64 } from "./bytes.js";
-import { checkPow } from "./pow.js";
 import { PostBytes } from "./relay-post-bytes.js";
 import { parsePostFast } from "./relay-post-fast.js";
 import { FrameError, parseClientFrame, RELAY_PROTOCOL_VERSION, type ClientFrame, type ErrorCode, type ServerFrame } from "./relay-protocol.js";
-import { frameBytes, type RelayStats } from "./relay-store.js";
-import { TokenBucket, type RelayContext } from "./relay-context.js";
-import { postedText } from "./relay-subscriptions.js";
+import type { RelayStats } from "./relay-store.js";
+import { TokenBucket, type RelayContext, type RequestOutlet } from "./relay-context.js";
+import { handleFetch } from "./relay-fetch-handler.js";
+import { ownerOf } from "./relay-owner.js";
+import { handlePost, postNow } from "./relay-post-handler.js";
 export { frameText, postedText } from "./relay-subscriptions.js";
 
 let nextId = 1;
 
-/**
- * The owner fair eviction charges: the remote address, so opening more
- * connections buys no larger share (an IPv6 client is its /64, which it gets
- * whole). Over loopback (a Tor onion service, a local proxy, tests) every
- * client shares one address, so each connection is its own owner there.
- */
-export function ownerOf(a: string | undefined, connection: string): string {
-  if (a === undefined || a === "::1" || a.startsWith("127.") || a.startsWith("::ffff:127.")) return connection;
-  if (a.startsWith("::ffff:")) return a.slice(7);
-  if (a.includes(":")) return `${expandV6(a).slice(0, 4).join(":")}::/64`;
-  return a;
-}
-
-function expandV6(a: string): string[] {
-  const [head, tail] = a.split("::") as [string, string | undefined];
-  const h = head ? head.split(":") : [];
-  const t = tail ? tail.split(":") : [];
-  const fill = tail === undefined ? [] : Array(Math.max(0, 8 - h.length - t.length)).fill("0");
-  return [...h, ...fill, ...t].map((x) => x.toLowerCase().replace(/^0+(?=.)/, ""));
-}
-
-export class RelayConnection {
+export class RelayConnection implements RequestOutlet {
   all = false;
   /** Names this connection in logs. */
   readonly id = `c${nextId++}`;
-  /** Who owns what this connection posts, for fair eviction (see ownerOf). */
-  private readonly owner: string;
+  /** Who owns what this connection posts, for fair eviction (see ownerOf, relay-owner.ts). */
+  readonly owner: string;
   /** Closed for holding too much; its queued requests are dropped unhandled. */
   shedding = false;
   /** Bytes of requests received and not yet handled. */
@@ -167,7 +148,7 @@ export class RelayConnection {
     });
   }
 
-  private send(f: ServerFrame): void {
+  send(f: ServerFrame): void {
     if (this.ws.readyState !== WebSocket.OPEN || this.shedding) return;
     this.coalesce();
     this.ws.send(JSON.stringify(f));
@@ -178,7 +159,7 @@ export class RelayConnection {
     this.send({ op: "error", ...(rid !== undefined ? { rid } : {}), code, message });
   }
 
-  private rejectPow(code: "pow-required" | "pow-invalid", message: string, rid: number, powBits: number): void {
+  rejectPow(code: "pow-required" | "pow-invalid", message: string, rid: number, powBits: number): void {
     this.ctx.metrics.rejected[code]++;
     this.send({ op: "error", rid, code, message, powBits });
   }
@@ -235,7 +216,7 @@ export class RelayConnection {
       if (this.waiting === 0 && this.ctx.sweepNow && this.ctx.store.appendNow) {
         // Nothing earlier outstanding and a store that answers at once: no promise at all.
         try {
-          if (!this.shedding) this.postNow(frame, bytes);
+          if (!this.shedding) postNow(this, this.ctx, frame, bytes);
         } catch (e) {
           this.fail(e, frame);
         } finally {
@@ -249,7 +230,7 @@ export class RelayConnection {
       this.waiting++;
       const p: Promise<void> = this.chain.then(async () => {
         try {
-          if (!this.shedding) await this.handlePost(frame, bytes);
+          if (!this.shedding) await handlePost(this, this.ctx, frame, bytes);
         } catch (e) {
           this.fail(e, frame);
         } finally {
@@ -277,8 +258,8 @@ export class RelayConnection {
   private async handle(f: ClientFrame): Promise<void> {
     if (this.shedding) return;
     try {
-      if (f.op === "post") await this.handlePost(f);
-      else if (f.op === "fetch") await this.handleFetch(f);
+      if (f.op === "post") await handlePost(this, this.ctx, f);
+      else if (f.op === "fetch") await handleFetch(this, this.ctx, f);
       else if (f.op === "ping") this.send({ op: "pong", rid: f.rid });
       else this.handleSubscribe(f);
     } catch (e) {
@@ -290,129 +271,6 @@ export class RelayConnection {
     if (e instanceof FrameError) return this.reject(e.code, e.message, e.rid ?? f.rid);
     this.ctx.log.error("relay request failed", { op: f.op, error: String(e) });
     this.reject("internal", "relay could not complete the request", f.rid);
-  }
-
-  /**
-   * A post's checks before it is stored: its bytes, or null when it was
-   * refused with an answer already sent (proof-of-work). Throws FrameError.
-   * `decoded`: its bytes from the fast path, which decodes only blobs that pass
-   * the two checks here before the others.
-   */
-  private checkPost(f: Extract<ClientFrame, { op: "post" }>, decoded?: PostBytes): PostBytes | null {
-    const { limits: o, crypto } = this.ctx;
-    if (f.blob.length > this.ctx.maxB64 + 4) throw new FrameError("too-large", `blob over ${o.maxBlobBytes} bytes`, f.rid);
-    // Canonical encoding only: the relay then forwards the client's own string
-    // and two spellings of one blob cannot dodge duplicate detection.
-    const post = decoded ?? PostBytes.decode(f.tag, f.blob);
-    const blob = post?.blob;
-    if (!post || !blob || blob.length === 0) throw new FrameError("bad-frame", "post.blob must be non-empty canonical base64url", f.rid);
-    if (blob.length > o.maxBlobBytes) throw new FrameError("too-large", `blob is ${blob.length} bytes, max ${o.maxBlobBytes}`, f.rid);
-    if (frameBytes(f.tag, blob) > o.maxBytes / 2) throw new FrameError("too-large", `frame is ${frameBytes(f.tag, blob)} bytes with its tag, more than half this relay's store (${o.maxBytes})`, f.rid);
-    const bits = this.ctx.pow.required(this.ctx.now());
-    if (bits > 0 && crypto) {
-      // Name the difficulty in the error: it may have risen since this client's hello.
-      if (f.pow === undefined) return this.rejectPow("pow-required", `this relay requires a proof-of-work stamp of ${bits} bits now`, f.rid, bits), null;
-      if (!checkPow(crypto, f.tag, blob, f.pow, bits)) return this.rejectPow("pow-invalid", `stamp does not reach the ${bits} bits required now for this frame`, f.rid, bits), null;
-    }
-    return post;
-  }
-
-  /** A post to a store that answers at once (store.appendNow, ctx.sweepNow): handlePost without a promise. */
-  private postNow(f: Extract<ClientFrame, { op: "post" }>, decoded?: PostBytes): void {
-    const post = this.checkPost(f, decoded);
-    if (!post) return;
-    const r = this.ctx.store.appendNow!(f.tag, post.blob, this.ctx.now(), this.owner, post.digest());
-    if (!r.duplicate) {
-      try {
-        this.ctx.sweepNow!();
-      } catch (e) {
-        this.ctx.log.error("eviction failed", { error: String(e) });
-      }
-    }
-    this.answerPost(f, post, r);
-  }
-
-  private async handlePost(f: Extract<ClientFrame, { op: "post" }>, decoded?: PostBytes): Promise<void> {
-    const post = this.checkPost(f, decoded);
-    if (!post) return;
-    const r = await this.ctx.store.append(f.tag, post.blob, this.ctx.now(), this.owner, post.digest());
-    // Evict before answering, so the bounds already hold when a client sees
-    // `posted`; the frame is stored, so an eviction failure is not its error.
-    // Checked synchronously first: an await per post costs more than the check.
-    if (!r.duplicate && this.ctx.needsSweep()) await this.ctx.sweep().catch((e) => this.ctx.log.error("eviction failed", { error: String(e) }));
-    this.answerPost(f, post, r);
-  }
-
-  /** A stored post's answer, and its live push. */
-  private answerPost(f: Extract<ClientFrame, { op: "post" }>, post: PostBytes, r: { seq: number; duplicate: boolean }): void {
-    const { limits: o, store } = this.ctx;
-    // A store may evict what was just appended (the memory store does not: its
-    // fairness spares unsettled frames); `posted` would then be a lie the
-    // client relies on (it stops offering the frame to this relay).
-    if (store.holds && !store.holds(r.seq)) {
-      throw new FrameError("too-large", `frame of ${frameBytes(f.tag, post.blob)} bytes was evicted at once: it is more than this relay's fair share of its ${o.maxBytes}-byte store while others hold the rest`, f.rid);
-    }
-    this.ctx.metrics.accepted++;
-    // The ack binds this answer to the frame as received and the seq it holds: a client
-    // whose copy was bent on the way, or whose answer is, does not take it as held.
-    if (this.ws.readyState === WebSocket.OPEN && !this.shedding) {
-      this.coalesce();
-      this.ws.send(postedText(f.rid, r.seq, r.duplicate, post.ack(r.seq)));
-    }
-    if (!r.duplicate && !this.ctx.fed) this.ctx.subs.push(f.tag, r.seq, f.blob);
-  }
-
-  private async handleFetch(f: Extract<ClientFrame, { op: "fetch" }>): Promise<void> {
-    const { store, pageFrames } = this.ctx;
-    const ws = this.ws;
-    const since = f.since ?? 0;
-    const tags = f.tags ? new Set(f.tags) : null;
-    // Replay up to a snapshot of `latest`; later frames reach subscribers live,
-    // and caught-up then names a cursor the client can resume from exactly.
-    const st = await store.stats();
-    // Only losses among the asked tags count: a flood of other tags being evicted is not this group's loss.
-    // Asked at the start, after reading each page and at the end: eviction
-    // during a slow fetch may take frames ahead of its cursor, and that loss is
-    // reported as well. After the read, so nothing evicted before it escapes.
-    const perTag = tags !== null && store.evictedThroughFor !== undefined;
-    let pruned = false;
-    const reportLoss = async (cursor: number): Promise<void> => {
-      if (pruned) return;
-      const lost = perTag ? store.evictedThroughFor!(tags!) : (await store.stats()).evictedThrough;
-      if (Math.min(lost, st.latest) <= cursor) return;
-      pruned = true;
-      this.send({ op: "pruned", rid: f.rid, requested: since, oldest: (await store.stats()).oldest });
-    };
-    await reportLoss(since);
-    let cursor = since;
-    let left = f.limit ?? Number.MAX_SAFE_INTEGER;
-    while (left > 0 && cursor < st.latest && ws.readyState === WebSocket.OPEN) {
-      const want = Math.min(pageFrames, left);
-      const from = cursor;
-      const page = await store.range(cursor, tags, want);
-      await reportLoss(from);
-      const texts: string[] = [];
-      for (const fr of page) {
-        if (fr.seq > st.latest) break;
-        texts.push(JSON.stringify({ op: "frame", seq: fr.seq, tag: fr.tag, blob: toB64(fr.blob), rid: f.rid } satisfies ServerFrame));
-        cursor = fr.seq;
-        left--;
-      }
-      const last = texts.pop();
-      if (last === undefined) break;
-      // Checked before the page goes out: a page may be larger than a tight bound by itself.
-      this.checkHeld();
-      if (this.shedding) return;
-      this.coalesce();
-      for (const t of texts) ws.send(t);
-      // Wait until the page is on the socket so one fetch holds one page in memory.
-      await new Promise<void>((res) => ws.send(last, () => res()));
-      if (this.shedding) return;
-      if (page.length < want) break;
-    }
-    // A fetch stopped by its limit leaves what lies past its cursor to the next one.
-    if (!this.shedding && left > 0) await reportLoss(cursor);
-    this.send({ op: "caught-up", rid: f.rid, latest: left === 0 ? cursor : st.latest });
   }
 
   private handleSubscribe(f: Extract<ClientFrame, { op: "subscribe" | "unsubscribe" }>): void {

@@ -1,9 +1,11 @@
 // What every connection of one relay shares (relay-server.ts makes it,
 // relay-connection.ts obeys it): limits, store, clock, log, proof-of-work,
 // memory accounting, metrics and the fan-out.
+import type { WebSocket } from "ws";
 import type { Crypto } from "./crypto.js";
 import type { RelayCounters } from "./relay-metrics.js";
 import type { PowGovernor } from "./relay-pow-governor.js";
+import type { ErrorCode, ServerFrame } from "./relay-protocol.js";
 import type { RelayStore } from "./relay-store.js";
 import type { Subscriptions } from "./relay-subscriptions.js";
 
@@ -67,6 +69,23 @@ export interface RelayContext {
   pageFrames: number;
   /** Live pushes come from the store's feed (store.follow), not from answering a post. */
   fed?: boolean;
+}
+
+/** A connection as its request handlers see it (relay-post-handler.ts, relay-fetch-handler.ts). */
+export interface RequestOutlet {
+  readonly ws: WebSocket;
+  /** Closed for holding too much: nothing more is sent. */
+  readonly shedding: boolean;
+  /** Who owns what this connection posts, for fair eviction (relay-owner.ts). */
+  readonly owner: string;
+  /** An answer, unless the connection is closing. */
+  send(f: ServerFrame): void;
+  /** A post refused for its proof-of-work, naming the bits required now; counted. */
+  rejectPow(code: Extract<ErrorCode, "pow-required" | "pow-invalid">, message: string, rid: number, powBits: number): void;
+  /** Hold writes until the current tick's work is done (one socket write per batch). */
+  coalesce(): void;
+  /** Shed the connection if it holds more than its bound. */
+  checkHeld(): void;
 }
 
 export class TokenBucket {

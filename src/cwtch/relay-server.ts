@@ -2,8 +2,9 @@
 // relay-protocol.ts plus /healthz and Prometheus /metrics. Every hostile input
 // ends in an `error` frame on that connection only; no input may throw past a
 // handler, block the event loop for long, or grow memory without bound.
-// Per-connection handling lives in relay-connection.ts, counters and their
-// exposition in relay-metrics.ts.
+// Per-connection handling lives in relay-connection.ts (a post's in
+// relay-post-handler.ts, a fetch's in relay-fetch-handler.ts), counters and
+// their exposition in relay-metrics.ts.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";

@@ -143,14 +143,23 @@ export class BridgeE2ee {
   undecryptable = 0;
   replayed = 0;
   foreign = 0;
-  /** Unencrypted messages in encrypted rooms, not acted on (inbound.ts counts them). */
-  plainInEncrypted = 0;
+  /** Unencrypted messages in encrypted rooms, not acted on (inbound.ts tells of each: refusedPlain). */
+  private plainRefused = 0;
   /** room|session|index → the event first opened with it, in this run (the database holds every run's). */
   private readonly opened = new Map<string, string>();
 
   constructor(private readonly o: E2eeOptions) {
     this.transport = new E2eeTransport({ homeserverUrl: o.homeserverUrl, asToken: o.asToken, timeoutMs: o.ioTimeoutMs });
     this.store = new SealedCryptoStore(o.rows, o.vault);
+  }
+
+  get plainInEncrypted(): number {
+    return this.plainRefused;
+  }
+
+  /** An unencrypted message in an encrypted room was not acted on (counted for /metrics). */
+  refusedPlain(): void {
+    this.plainRefused++;
   }
 
   /** The bot's device, ready before the bridge answers: users' clients must find its keys before they write. */
