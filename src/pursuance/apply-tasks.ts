@@ -4,7 +4,7 @@
 import type { Body } from "./events.js";
 import { type PEvent, reject, requireCap, requireActor, requireMember, requireRole, short } from "./apply-common.js";
 import { NO_KEY, canReadTask, entitled, type PursuanceState, type Task } from "./state.js";
-import { roleDef } from "./rules.js";
+import { roleDef, type Capability } from "./rules.js";
 
 type B<T extends Body["t"]> = Extract<Body, { t: T }>;
 
@@ -16,6 +16,15 @@ function task(s: PursuanceState, id: string): Task {
 
 function requireReader(s: PursuanceState, who: string, t: Task): void {
   if (!canReadTask(s, who, t)) reject(`${short(who)} cannot read task #${t.num} (readers: ${t.readers.join(", ")})`);
+}
+
+/** The checks every act on an existing task starts with, in this order (the first failing one is the reason every client records). */
+function actOn(s: PursuanceState, e: PEvent, id: string, cap: Capability): Task {
+  requireActor(s, e);
+  requireCap(s, e.author, cap);
+  const t = task(s, id);
+  requireReader(s, e.author, t);
+  return t;
 }
 
 function isAssignee(s: PursuanceState, who: string, t: Task): boolean {
@@ -87,10 +96,7 @@ export function applyTaskUpdate(s: PursuanceState, e: PEvent, b: B<"task.update"
 }
 
 export function applyTaskAssign(s: PursuanceState, e: PEvent, b: B<"task.assign">): void {
-  requireActor(s, e);
-  requireCap(s, e.author, "task.assign");
-  const t = task(s, b.task);
-  requireReader(s, e.author, t);
+  const t = actOn(s, e, b.task, "task.assign");
   if (t.archived) reject(`task #${t.num} is archived`);
   checkAssignee(s, b.assignee);
   const to = b.assignee && "member" in b.assignee ? b.assignee.member : null;
@@ -106,20 +112,14 @@ export function applyTaskAssign(s: PursuanceState, e: PEvent, b: B<"task.assign"
 }
 
 export function applyTaskComment(s: PursuanceState, e: PEvent, b: B<"task.comment">): void {
-  requireActor(s, e);
-  requireCap(s, e.author, "task.comment");
-  const t = task(s, b.task);
-  requireReader(s, e.author, t);
+  const t = actOn(s, e, b.task, "task.comment");
   if (t.archived) reject(`task #${t.num} is archived`);
   t.comments.push({ id: e.id, author: e.author, ts: e.ts, content: b.content });
   t.updatedTs = e.ts;
 }
 
 export function applyTaskClose(s: PursuanceState, e: PEvent, b: B<"task.close">): void {
-  requireActor(s, e);
-  requireCap(s, e.author, "task.close");
-  const t = task(s, b.task);
-  requireReader(s, e.author, t);
+  const t = actOn(s, e, b.task, "task.close");
   if (t.closed) reject(`task #${t.num} is already closed`);
   t.closed = true;
   t.status = "done";
@@ -128,10 +128,7 @@ export function applyTaskClose(s: PursuanceState, e: PEvent, b: B<"task.close">)
 }
 
 export function applyTaskReopen(s: PursuanceState, e: PEvent, b: B<"task.reopen">): void {
-  requireActor(s, e);
-  requireCap(s, e.author, "task.close");
-  const t = task(s, b.task);
-  requireReader(s, e.author, t);
+  const t = actOn(s, e, b.task, "task.close");
   if (!t.closed) reject(`task #${t.num} is not closed`);
   if (t.archived) reject(`task #${t.num} is archived`);
   t.closed = false;
@@ -141,10 +138,7 @@ export function applyTaskReopen(s: PursuanceState, e: PEvent, b: B<"task.reopen"
 }
 
 export function applyTaskArchive(s: PursuanceState, e: PEvent, b: B<"task.archive">): void {
-  requireActor(s, e);
-  requireCap(s, e.author, "task.archive");
-  const t = task(s, b.task);
-  requireReader(s, e.author, t);
+  const t = actOn(s, e, b.task, "task.archive");
   if (t.archived) reject(`task #${t.num} is already archived`);
   t.archived = true;
   t.updatedTs = e.ts;
@@ -152,10 +146,7 @@ export function applyTaskArchive(s: PursuanceState, e: PEvent, b: B<"task.archiv
 
 /** Labels and priority: sealed, so the fold checks who may set them, and readers check what they say (views.ts). */
 export function applyTaskMeta(s: PursuanceState, e: PEvent, b: B<"task.meta">): void {
-  requireActor(s, e);
-  requireCap(s, e.author, "task.update");
-  const t = task(s, b.task);
-  requireReader(s, e.author, t);
+  const t = actOn(s, e, b.task, "task.update");
   if (t.archived) reject(`task #${t.num} is archived`);
   t.meta = b.meta;
   t.updatedTs = e.ts;
