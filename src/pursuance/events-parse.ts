@@ -3,6 +3,7 @@
 // and the event carrying it is kept as rejected.
 import { CAPABILITIES, MIN_SILENT_AFTER_MS, ROLE_NAME, type Capability, type RoleDef, type Rules } from "./rules.js";
 import { nameProblem } from "./names.js";
+import { MAX_FILE_BYTES, parseFileRef } from "./files.js";
 import {
   BodyError,
   LINK_STATUSES,
@@ -130,7 +131,14 @@ export function parseRules(v: unknown): Rules {
   if (r.everyMs !== null && !(typeof r.everyMs === "number" && Number.isInteger(r.everyMs) && r.everyMs >= 60_000)) {
     throw new BodyError("rotation.everyMs must be null or an integer ≥ 60000", r.everyMs);
   }
-  return { roles, succession, rotation: { everyMs: r.everyMs as number | null } };
+  return { roles, succession, rotation: { everyMs: r.everyMs as number | null }, ...(o.files !== undefined ? { files: fileRules(o.files) } : {}) };
+}
+
+/** The rules' per-file limit (files.ts): 1 byte up to MAX_FILE_BYTES. */
+function fileRules(v: unknown): { maxBytes: number } {
+  const m = obj(v, "files").maxBytes;
+  if (typeof m !== "number" || !Number.isSafeInteger(m) || m < 1 || m > MAX_FILE_BYTES) throw new BodyError(`files.maxBytes must be a whole number of bytes from 1 to ${MAX_FILE_BYTES}`, m);
+  return { maxBytes: m };
 }
 
 function sealedContent(v: unknown): SealedContent {
@@ -192,6 +200,7 @@ export function parseBody(bytes: Uint8Array): Body {
         ...(o.succession !== undefined ? { succession: p.succession } : {}),
         ...(o.rotation !== undefined ? { rotation: p.rotation } : {}),
         ...(o.escrow !== undefined ? { escrow: escrow(o.escrow) } : {}),
+        ...(o.files !== undefined ? { files: fileRules(o.files) } : {}),
       };
     }
     case "role.grant":
@@ -268,6 +277,8 @@ export function parseBody(bytes: Uint8Array): Body {
     case "task.reopen":
     case "task.archive":
       return { t: o.t, task: hex64(o.task, "task") };
+    case "task.attach":
+      return { t: "task.attach", task: hex64(o.task, "task"), ...parseFileRef(o, ciphertext(o.meta, "meta")) };
     case "announce":
       return { t: "announce", text: str(o.text, "text", 8000) };
     case "leader.transfer":

@@ -1,0 +1,157 @@
+// Moving a document's chunk frames (files.ts) to and from the relays, through
+// connections of our own (ports.connect), as a move copies history. Posting:
+// every chunk must land on at least one relay. Fetching: each frame is checked
+// against the chunk hash the signed event carries, so a relay that alters a
+// chunk is caught (and named) and the chunk taken from the next relay; a
+// chunk no relay gives before the deadline fails naming the file and chunk.
+import { fromB64 } from "../../cwtch/bytes.js";
+import type { RelayClient } from "../../cwtch/relay-client.js";
+import { ActionError } from "../actions.js";
+import type { FileRef } from "../events.js";
+import { chunkHash, chunkTag, expectedHash } from "../files.js";
+import type { ClientPorts } from "../ports.js";
+
+export interface TransferProgress {
+  done: number;
+  total: number;
+}
+
+export interface TransferHost {
+  readonly ports: ClientPorts;
+  /** The relays in use. */
+  readonly relays: string[];
+}
+
+/** A chunk no relay gave (or gave unaltered) before the deadline. */
+export class ChunkMissingError extends Error {
+  constructor(
+    readonly file: string,
+    readonly chunk: number,
+    readonly chunks: number,
+    readonly waitedMs: number,
+    readonly altered: Record<string, number>,
+  ) {
+    const bent = Object.entries(altered).filter(([, n]) => n > 0);
+    super(
+      `chunk ${chunk + 1} of ${chunks} of "${file}" did not arrive from any relay within ${Math.round(waitedMs / 100) / 10} s` +
+        (bent.length > 0 ? ` (altered chunks refused from ${bent.map(([u, n]) => `${u}: ${n}`).join(", ")})` : ""),
+    );
+    this.name = "ChunkMissingError";
+  }
+}
+
+const POST_WINDOW = 16;
+/** Tags per fetch request: below the relay's default limit of 256. */
+const FETCH_BATCH = 128;
+
+function open(host: TransferHost, urls: string[]): RelayClient[] {
+  return urls.map((u) => host.ports.connect(u).start());
+}
+
+/** Post frames to every relay in use; resolves once each frame is held by at least one of them. */
+export async function postChunks(host: TransferHost, frames: ReadonlyArray<{ tag: string; blob: Uint8Array }>, o: { onProgress?(p: TransferProgress): void } = {}): Promise<void> {
+  const relays = open(host, host.relays);
+  if (relays.length === 0) throw new ActionError("the pursuance names no relay to store the file on");
+  let next = 0;
+  let done = 0;
+  const worker = async (): Promise<void> => {
+    while (next < frames.length) {
+      const i = next++;
+      const f = frames[i]!;
+      try {
+        await Promise.any(relays.map((r) => r.post(f.tag, f.blob)));
+      } catch (e) {
+        next = frames.length;
+        const why = e instanceof AggregateError ? e.errors.map((x: Error) => x.message).join("; ") : (e as Error).message;
+        throw new ActionError(`no relay took chunk ${i + 1} of ${frames.length}: ${why}`, i);
+      }
+      done++;
+      o.onProgress?.({ done, total: frames.length });
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(POST_WINDOW, frames.length) }, worker));
+  } finally {
+    for (const r of relays) r.close();
+  }
+}
+
+export interface FetchChunksOptions {
+  /** How long to keep asking for a chunk that has not come (default 30 s). */
+  timeoutMs?: number;
+  /** Pause between rounds over the relays (default 1 s). */
+  retryMs?: number;
+  onProgress?(p: TransferProgress): void;
+  /** Relays to read, in order (default: those in use). */
+  relays?: string[];
+}
+
+export interface FetchedChunks {
+  blobs: Uint8Array[];
+  /** Per relay, the frames refused because their hash did not match. */
+  altered: Record<string, number>;
+}
+
+/**
+ * Fetch every chunk of a file, checked against its hash: relay by relay, only
+ * what is still missing, in rounds until `timeoutMs` has passed.
+ */
+export async function fetchChunks(host: TransferHost, ref: FileRef, label: string, o: FetchChunksOptions = {}): Promise<FetchedChunks> {
+  const { crypto } = host.ports;
+  const timeoutMs = o.timeoutMs ?? 30_000;
+  const started = host.ports.now();
+  const tagKey = fromB64(ref.tagKey);
+  const byTag = new Map<string, number>();
+  for (let i = 0; i < ref.chunks; i++) byTag.set(chunkTag(crypto, tagKey, i), i);
+  const blobs: Array<Uint8Array | undefined> = new Array(ref.chunks);
+  const altered: Record<string, number> = {};
+  let done = 0;
+  const urls = o.relays ?? host.relays;
+  const relays = open(host, urls);
+  const sleep = (ms: number) => new Promise<void>((r) => host.ports.setTimer(r, ms));
+  const left = () => started + timeoutMs - host.ports.now();
+  const take = (url: string, tag: string, blob: string) => {
+    const i = byTag.get(tag);
+    if (i === undefined || blobs[i]) return;
+    const bytes = fromB64(blob);
+    const want = expectedHash(ref, i);
+    const got = chunkHash(crypto, bytes);
+    if (got.length !== want.length || got.some((b, k) => b !== want[k])) {
+      altered[url] = (altered[url] ?? 0) + 1;
+      return;
+    }
+    blobs[i] = bytes;
+    done++;
+    o.onProgress?.({ done, total: ref.chunks });
+  };
+  const fromRelay = async (r: RelayClient): Promise<void> => {
+    const missing = [...byTag.entries()].filter(([, i]) => !blobs[i]).map(([t]) => t);
+    for (let k = 0; k < missing.length; k += FETCH_BATCH) {
+      const batch = missing.slice(k, k + FETCH_BATCH);
+      let timer: { cancel(): void } | undefined;
+      const late = new Promise<never>((_, rej) => (timer = host.ports.setTimer(() => rej(new Error("deadline")), Math.max(1, left()))));
+      try {
+        await Promise.race([r.fetch(batch, 0, (f) => take(r.url, f.tag, f.blob)), late]);
+      } finally {
+        timer?.cancel();
+      }
+    }
+  };
+  try {
+    for (;;) {
+      for (const r of relays) {
+        if (done === ref.chunks) break;
+        await fromRelay(r).catch(() => undefined);
+      }
+      if (done === ref.chunks) return { blobs: blobs as Uint8Array[], altered };
+      if (left() <= 0) {
+        let first = 0;
+        while (blobs[first]) first++;
+        throw new ChunkMissingError(label, first, ref.chunks, timeoutMs, altered);
+      }
+      await sleep(Math.min(o.retryMs ?? 1_000, Math.max(1, left())));
+    }
+  } finally {
+    for (const r of relays) r.close();
+  }
+}
