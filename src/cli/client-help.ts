@@ -39,6 +39,7 @@ const VALUES: Record<string, string> = {
   name: "NAME",
   format: "json|csv|ics",
   out: "FILE",
+  wait: "DUR (task fetch: how long to wait for a missing chunk, default 30s)",
 };
 
 /** One example per command, as a member would type it (the common options left out). */

@@ -10,6 +10,7 @@ import { checkTaskQuery, findTasks, type TaskQueryOptions } from "../usecases/ta
 import { exportTasks, parseExportFormat, readableTasks } from "../usecases/task-export.js";
 import { archiveTask, assignTask, closeTask, commentOnTask, createTask, reopenTask, retitleTask, setTaskStatus } from "../usecases/tasks.js";
 import type { SubCommand } from "./client-context.js";
+import { FILE_SUBS } from "./client-file-commands.js";
 import { arg, runStaged, type Io, type Parsed, type Stage } from "./client-context.js";
 import { UsageError } from "./usage.js";
 
@@ -139,6 +140,7 @@ const SUBS: Record<string, (p: Parsed) => Stage> = {
       io.out(`#${t.num} reopened`);
     };
   },
+  ...FILE_SUBS,
 };
 
 /** `task …` checked (no network), ready to run on a synced client: what `run` does inside withClient (tests drive it on their own clients). */
@@ -150,7 +152,7 @@ export function taskStage(p: Parsed): Stage {
 
 export const TASK_COMMANDS: Record<string, SubCommand> = {
   task: {
-    usage: 'task create "<title>" [--role R] [--assign WHO] [--due DATE] [--parent #N] | list [--mine] [--status S] [--role R] [--assignee WHO] [--due SPAN|DATE] [--overdue] [--all] | search WORDS [--mine] [--status S] [--role R] [--assignee WHO] [--due SPAN|DATE] [--overdue] [--all] | show #N | assign #N WHO | comment #N "text" | status #N S | close #N [reason] | reopen #N | archive #N | retitle #N "<title>" [--deliverables TEXT]',
+    usage: 'task create "<title>" [--role R] [--assign WHO] [--due DATE] [--parent #N] | list [--mine] [--status S] [--role R] [--assignee WHO] [--due SPAN|DATE] [--overdue] [--all] | search WORDS [--mine] [--status S] [--role R] [--assignee WHO] [--due SPAN|DATE] [--overdue] [--all] | show #N | assign #N WHO | comment #N "text" | status #N S | close #N [reason] | reopen #N | archive #N | retitle #N "<title>" [--deliverables TEXT] | attach #N FILE | files #N | fetch #N FILE|N [--out PATH] [--wait DUR]',
     summary: "work on tasks",
     options: {
       role: { type: "string" },
@@ -163,6 +165,8 @@ export const TASK_COMMANDS: Record<string, SubCommand> = {
       all: { type: "boolean" },
       assignee: { type: "string" },
       overdue: { type: "boolean" },
+      out: { type: "string" },
+      wait: { type: "string" },
     },
     run: runStaged(taskStage),
   },

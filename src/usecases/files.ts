@@ -63,11 +63,16 @@ export interface AttachOptions {
   onProgress?(p: TransferProgress): void;
 }
 
+/** Refuse a file over the rules' limit by its size alone (the CLI asks before reading it). */
+export function checkFileSize(env: Env, name: string, size: number): void {
+  const limit = maxFileBytes(env.client.state.rules);
+  if (size > limit) throw new FileTooLargeError(name, size, limit);
+}
+
 export async function attachFile(env: Env, o: AttachOptions): Promise<{ id: string; task: Task; file: FileView }> {
   const c = env.client;
   const task = findTask(c.state, o.task);
-  const limit = maxFileBytes(c.state.rules);
-  if (o.bytes.length > limit) throw new FileTooLargeError(o.name, o.bytes.length, limit);
+  checkFileSize(env, o.name, o.bytes.length);
   if (o.name.length === 0 || o.name.length > MAX_FILE_NAME || /[\u0000-\u001f\u007f/\\]/.test(o.name)) {
     throw new ActionError(`a file name must be 1..${MAX_FILE_NAME} characters, without slashes or control characters: ${JSON.stringify(o.name)}`, o.name);
   }

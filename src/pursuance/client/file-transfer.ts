@@ -155,3 +155,53 @@ export async function fetchChunks(host: TransferHost, ref: FileRef, label: strin
     for (const r of relays) r.close();
   }
 }
+
+export interface FileCopyResult {
+  /** Chunk frames the relay acknowledged. */
+  chunks: number;
+  /** Files some chunk of which no relay in use gave (lost before the move): named by their event id. */
+  missing: string[];
+}
+
+/**
+ * Copy every document's chunk frames (of every task, readable or not: the
+ * frames are opaque, their tags follow from the event) from the relays in use
+ * to `url`, as a move copies the history. A file no relay holds whole is
+ * named in `missing`, not a reason to stop the move.
+ */
+export async function copyFiles(host: TransferHost, files: ReadonlyArray<{ id: string } & FileRef>, url: string, o: { timeoutMs?: number } = {}): Promise<FileCopyResult> {
+  const from = host.relays.filter((u) => u !== url);
+  const out: FileCopyResult = { chunks: 0, missing: [] };
+  if (files.length === 0) return out;
+  const to = host.ports.connect(url).start();
+  try {
+    for (const f of files) {
+      let got: FetchedChunks;
+      try {
+        got = await fetchChunks(host, f, f.id, { relays: from, timeoutMs: o.timeoutMs ?? 10_000 });
+      } catch (e) {
+        if (!(e instanceof ChunkMissingError)) throw e;
+        out.missing.push(f.id);
+        continue;
+      }
+      const crypto = host.ports.crypto;
+      const tagKey = fromB64(f.tagKey);
+      let next = 0;
+      const worker = async () => {
+        while (next < f.chunks) {
+          const i = next++;
+          await to.post(chunkTag(crypto, tagKey, i), got.blobs[i]!);
+          out.chunks++;
+        }
+      };
+      try {
+        await Promise.all(Array.from({ length: Math.min(POST_WINDOW, f.chunks) }, worker));
+      } catch (e) {
+        throw new ActionError(`relay ${url} did not take the chunks of file ${f.id.slice(0, 12)}: ${(e as Error).message}`, url);
+      }
+    }
+  } finally {
+    to.close();
+  }
+  return out;
+}
