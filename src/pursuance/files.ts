@@ -23,7 +23,8 @@ export const MAX_FILE_BYTES = 128 * 1024 * 1024;
 export const MAX_FILE_NAME = 255;
 
 const TAG_INFO = utf8.encode("pursuance/file-tag/v1");
-const HASH_INFO = utf8.encode("pursuance/file-chunk-hash/v1");
+/** The chunk hash's domain, as the key of a keyed BLAKE2b (no copy of the 64 KiB blob to prefix it). */
+const HASH_KEY = utf8.encode("pursuance/file-chunk-hash/v1....");
 const CHUNK_AD = utf8.encode("pursuance/file-chunk/v1");
 const META_AD = utf8.encode("pursuance/file-meta/v1");
 
@@ -52,7 +53,7 @@ export function chunkTag(crypto: Crypto, tagKey: Uint8Array, i: number): string 
 }
 
 export function chunkHash(crypto: Crypto, blob: Uint8Array): Uint8Array {
-  return crypto.hash(concat(HASH_INFO, blob), CHUNK_HASH_BYTES);
+  return crypto.hash(blob, CHUNK_HASH_BYTES, HASH_KEY);
 }
 
 /** The expected hash of chunk `i`, from a file's hash list. */
