@@ -7,6 +7,8 @@
 // Real relays (their stores wrapped to alter or withhold frames), real
 // WebSockets, real libsodium.
 import { afterAll, describe, expect, it } from "vitest";
+import type { BotContext } from "../src/bot/context.js";
+import { handleCommand } from "../src/bot/dispatch.js";
 import { fromB64, toB64, utf8 } from "../src/cwtch/bytes.js";
 import { RelayClient } from "../src/cwtch/relay-client.js";
 import { MemoryRelayStore } from "../src/cwtch/relay-memory-store.js";
@@ -196,6 +198,24 @@ describe("documents of a task", () => {
     r2.withhold.clear();
     expect((await fetchFile(clientEnv(bob), { task: "#1", file: "2" })).bytes.length).toBe(200_000);
   }, 60_000);
+
+  it("!task files lists names and sizes where the keys open the task, only sizes where they do not", async () => {
+    await setup();
+    const none = async (): Promise<never> => {
+      throw new Error("not in this test");
+    };
+    const bot = (client: PursuanceClient, text: string) =>
+      handleCommand(text, { client, sender: "@x:example.org", permission: "commands", now: Date.now, resolveUser: () => null, pursuance: { create: none, join: none, admit: none, request: none }, keys: { status: none, delegate: none, revoke: none } } as BotContext);
+    const mine = await bot(bob, "!task files 1");
+    expect(mine).toMatchObject({ kind: "ok" });
+    expect(mine!.plain).toMatch(/^#1 FOIA: police budget .*\n2 files:\n {2}1\. budget-2026\.pdf · 5\.0 MiB · by ada\n {2}2\. minutes\.odt · 195\.3 KiB · by ada$/);
+    expect(mine!.html).toContain("<b>budget-2026.pdf</b>");
+    const sealed = await bot(bob, "!task files #2");
+    expect(sealed!.plain).toMatch(/\n {2}1\. \(encrypted: not readable with the keys held here\) · 1010 B · by ada$/);
+    expect(sealed!.plain).not.toContain("secret-plan");
+    expect((await bot(ada, "!task files 2"))!.plain).toContain("1. secret-plan.txt · 1010 B · by ada");
+    expect(await bot(bob, "!task files 9")).toMatchObject({ kind: "error" });
+  }, 30_000);
 
   it("a move to a new relay copies the chunks: the file is fetched there after the old relays are gone", async () => {
     await setup();

@@ -5,7 +5,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { basename } from "node:path";
 import type { TransferProgress } from "../pursuance/client/file-transfer.js";
 import { clientEnv } from "../usecases/env.js";
-import { attachFile, checkFileSize, fetchFile, listFiles } from "../usecases/files.js";
+import { attachFile, checkFileSize, fetchFile, listFiles, sizeText } from "../usecases/files.js";
 import { parseDuration } from "../usecases/spellings.js";
 import { arg, type Io, type Parsed, type Stage } from "./client-context.js";
 import { UsageError } from "./usage.js";
@@ -22,12 +22,6 @@ function progress(io: Io, what: string): (p: TransferProgress) => void {
     shown = tenth;
     io.err(`${what}: ${tenth * 10}% (${p.done}/${p.total} chunks)`);
   };
-}
-
-export function sizeText(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1048576) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${(n / 1048576).toFixed(1)} MiB`;
 }
 
 export const FILE_SUBS: Record<string, (p: Parsed) => Stage> = {

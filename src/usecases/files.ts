@@ -39,6 +39,13 @@ function mib(n: number): string {
   return `${Math.round((n / 1048576) * 10) / 10} MiB`;
 }
 
+/** A size as both faces show it: 812 B, 3.4 KiB, 2.0 MiB. */
+export function sizeText(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1048576) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1048576).toFixed(1)} MiB`;
+}
+
 export interface FileView {
   /** 1-based, in the task's order. */
   n: number;
