@@ -6,6 +6,7 @@
 // to a new relay keeps the file fetchable after the old relays are gone.
 // Real relays (their stores wrapped to alter or withhold frames), real
 // WebSockets, real libsodium.
+import { createServer, type AddressInfo } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
 import type { BotContext } from "../src/bot/context.js";
 import { handleCommand } from "../src/bot/dispatch.js";
@@ -229,5 +230,15 @@ describe("documents of a task", () => {
     const got = await fetchFile(clientEnv(bob), { task: "#1", file: "budget-2026.pdf", timeoutMs: 10_000 });
     expect(Buffer.compare(Buffer.from(got.bytes), Buffer.from(randomBytes(5 * MiB, 23)))).toBe(0);
     expect(got.altered).toEqual({});
+    // A dead relay first in the list holds nothing up: it is passed over for the next.
+    const t0 = Date.now();
+    const f = bob.state.tasks.get(bob.state.taskIds[0]!)!.files![0]!;
+    // A relay that takes the connection and never says a word.
+    const hole = createServer((sock) => void sock.on("error", () => undefined));
+    await new Promise<void>((res) => hole.listen(0, "127.0.0.1", res));
+    const holeUrl = `ws://127.0.0.1:${(hole.address() as AddressInfo).port}`;
+    const raw = await fetchChunks(bob, f, "budget-2026.pdf", { relays: [holeUrl, r3.server.url], timeoutMs: 20_000 }).finally(() => hole.close());
+    expect(raw.blobs).toHaveLength(81);
+    expect(Date.now() - t0).toBeLessThan(4_500); // the grace (2 s), not the relay client's request timeout (5 s here) nor the wait
   }, 90_000);
 });

@@ -41,6 +41,8 @@ export class ChunkMissingError extends Error {
 }
 
 const POST_WINDOW = 16;
+/** How long a round waits for a relay to greet us before asking the next one. */
+const CONNECT_GRACE_MS = 2_000;
 /** Tags per fetch request: below the relay's default limit of 256. */
 const FETCH_BATCH = 128;
 
@@ -125,6 +127,13 @@ export async function fetchChunks(host: TransferHost, ref: FileRef, label: strin
     o.onProgress?.({ done, total: ref.chunks });
   };
   const fromRelay = async (r: RelayClient): Promise<void> => {
+    // A relay that does not greet us soon is passed over this round: a dead first relay must not hold the file.
+    if (!r.connected) {
+      let t: { cancel(): void } | undefined;
+      await Promise.race([r.ready(), new Promise<void>((res) => (t = host.ports.setTimer(res, Math.max(1, Math.min(CONNECT_GRACE_MS, left())))))]);
+      t?.cancel();
+      if (!r.connected) return;
+    }
     const missing = [...byTag.entries()].filter(([, i]) => !blobs[i]).map(([t]) => t);
     for (let k = 0; k < missing.length; k += FETCH_BATCH) {
       const batch = missing.slice(k, k + FETCH_BATCH);
