@@ -241,4 +241,19 @@ describe("documents of a task", () => {
     expect(raw.blobs).toHaveLength(81);
     expect(Date.now() - t0).toBeLessThan(4_500); // the grace (2 s), not the relay client's request timeout (5 s here) nor the wait
   }, 90_000);
+
+  it("a relay added (relay add) gets the chunks too: with the others removed and gone, the file comes from it", async () => {
+    await setup();
+    const r3 = relays.at(-1)!;
+    const r4 = await bentRelay();
+    relays.push(r4);
+    const { copied } = await ada.changeRelays({ add: r4.server.url });
+    await copied;
+    await ada.changeRelays({ remove: r3.server.url });
+    await until("both on r4 alone", () => all.every((c) => c.group.relayUrls.join() === r4.server.url), all);
+    await r3.server.close();
+    const got = await fetchFile(clientEnv(bob), { task: "#1", file: "minutes.odt", timeoutMs: 10_000 });
+    expect(got.bytes.length).toBe(200_000);
+    expect((await fetchFile(clientEnv(bob), { task: "#1", file: "budget-2026.pdf", timeoutMs: 10_000 })).bytes.length).toBe(5 * MiB);
+  }, 90_000);
 });

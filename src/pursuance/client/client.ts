@@ -21,6 +21,7 @@ import { NO_KEY, entitled, type PursuanceState } from "../state.js";
 import { stateHash } from "../state-hash.js";
 import { runDuties } from "./duties.js";
 import { KeyCustody } from "./key-custody.js";
+import { copyFiles } from "./file-transfer.js";
 import { RelaySet } from "./relay-set.js";
 import { Listeners } from "./listeners.js";
 import { onRequestFrame, watchRequests } from "./requests.js";
@@ -261,10 +262,14 @@ export class PursuanceClient extends Listeners<ClientEvents> implements ClientCo
    */
   async changeRelays(change: { add: string } | { remove: string }): Promise<{ relays: string[]; copied: Promise<void> }> {
     const next = this.relaySet.next(change);
-    return this.relaySet.moving("add" in change ? change.add : null, async () => {
+    const r = await this.relaySet.moving("add" in change ? change.add : null, async () => {
       await this.publish({ t: "relays.set", relays: next });
       return next;
     });
+    // After the history, the documents' chunks (file-transfer.ts), so a relay removed later takes no file with it.
+    if (!("add" in change)) return r;
+    const docs = this.state.taskIds.flatMap((t) => this.state.tasks.get(t)!.files ?? []);
+    return { ...r, copied: r.copied.then(async () => void (await copyFiles(this, docs, change.add))) };
   }
 
   /** Relays kept connected whatever the log says, while a move posts its notice there (see relocate.ts). */
