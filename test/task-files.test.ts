@@ -131,10 +131,20 @@ describe("documents of a task", () => {
     const got = await fetchFile(clientEnv(bob), { task: "#1", file: "budget-2026.pdf", timeoutMs: 10_000 });
     expect(r1.altered).toBeGreaterThan(0);
     expect(got.altered).toEqual({ [r1.server.url]: 1 });
+    expect(got.repaired).toEqual({ [r1.server.url]: 1 });
     expect(got.name).toBe("budget-2026.pdf");
     expect(got.bytes.length).toBe(bytes.length);
     expect(Buffer.compare(Buffer.from(got.bytes), Buffer.from(bytes))).toBe(0);
     r1.alter.clear();
+
+    // A relay that lacks the chunks (restarted empty, say) gets them back from the member who fetched them elsewhere.
+    const r0 = await bentRelay();
+    relays.push(r0);
+    expect(await framesOn(r0.server.url)).toBe(0);
+    const raw = await fetchChunks(bob, f, "budget-2026.pdf", { relays: [r0.server.url, r2.server.url], timeoutMs: 10_000 });
+    expect(raw.repaired).toEqual({ [r0.server.url]: 81 });
+    expect(await framesOn(r0.server.url)).toBe(81);
+    expect((await fetchChunks(bob, f, "budget-2026.pdf", { relays: [r0.server.url], timeoutMs: 5_000 })).repaired).toEqual({});
   }, 90_000);
 
   it("a member without the task's reader role sees that a file exists and its size, never its name or bytes", async () => {
@@ -230,6 +240,7 @@ describe("documents of a task", () => {
     const got = await fetchFile(clientEnv(bob), { task: "#1", file: "budget-2026.pdf", timeoutMs: 10_000 });
     expect(Buffer.compare(Buffer.from(got.bytes), Buffer.from(randomBytes(5 * MiB, 23)))).toBe(0);
     expect(got.altered).toEqual({});
+    expect(got.repaired).toEqual({});
     // A dead relay first in the list holds nothing up: it is passed over for the next.
     const t0 = Date.now();
     const f = bob.state.tasks.get(bob.state.taskIds[0]!)!.files![0]!;

@@ -62,6 +62,7 @@ export const FILE_SUBS: Record<string, (p: Parsed) => Stage> = {
     return async (c, io) => {
       const r = await fetchFile(clientEnv(c), { task, file, ...(wait !== undefined ? { timeoutMs: wait } : {}), onProgress: progress(io, `fetch ${file}`) });
       for (const [relay, n] of Object.entries(r.altered)) io.err(`warning: ${relay} gave ${n} altered chunk(s); they were refused and taken from another relay`);
+      for (const [relay, n] of Object.entries(r.repaired)) io.err(`re-posted ${n} chunk(s) ${relay} lacked`);
       const safe = r.name === "." || r.name === ".." ? "file" : r.name;
       const path = out ?? safe;
       // Without --out, never over something already there.

@@ -117,7 +117,7 @@ export interface FetchOptions {
   onProgress?(p: TransferProgress): void;
 }
 
-export async function fetchFile(env: Env, o: FetchOptions): Promise<{ task: Task; name: string; bytes: Uint8Array; altered: Record<string, number> }> {
+export async function fetchFile(env: Env, o: FetchOptions): Promise<{ task: Task; name: string; bytes: Uint8Array; altered: Record<string, number>; repaired: Record<string, number> }> {
   const c = env.client;
   const task = findTask(c.state, o.task);
   const files = task.files ?? [];
@@ -143,5 +143,5 @@ export async function fetchFile(env: Env, o: FetchOptions): Promise<{ task: Task
     bytes.set(plain, k * CHUNK_BYTES);
   }
   if (toB64(c.crypto.hash(bytes, 32)) !== meta.hash) throw new FileCorruptError(`"${meta.name}" does not match the hash its author signed`, meta.name);
-  return { task, name: meta.name, bytes, altered: got.altered };
+  return { task, name: meta.name, bytes, altered: got.altered, repaired: got.repaired };
 }

@@ -92,7 +92,12 @@ export interface FetchedChunks {
   blobs: Uint8Array[];
   /** Per relay, the frames refused because their hash did not match. */
   altered: Record<string, number>;
+  /** Per relay, the chunks it lacked (or gave altered) that we posted back to it, as events are repaired. */
+  repaired: Record<string, number>;
 }
+
+/** How long a fetch waits for its repairs before returning (they are best effort). */
+const REPAIR_WAIT_MS = 10_000;
 
 /**
  * Fetch every chunk of a file, checked against its hash: relay by relay, only
@@ -107,6 +112,8 @@ export async function fetchChunks(host: TransferHost, ref: FileRef, label: strin
   for (let i = 0; i < ref.chunks; i++) byTag.set(chunkTag(crypto, tagKey, i), i);
   const blobs: Array<Uint8Array | undefined> = new Array(ref.chunks);
   const altered: Record<string, number> = {};
+  /** Chunks a relay was asked for and did not give whole. */
+  const lacked = new Map<RelayClient, number[]>();
   let done = 0;
   const urls = o.relays ?? host.relays;
   const relays = open(host, urls);
@@ -144,7 +151,25 @@ export async function fetchChunks(host: TransferHost, ref: FileRef, label: strin
       } finally {
         timer?.cancel();
       }
+      // The relay answered this batch in full: what it did not give whole, it lacks.
+      const gaps = batch.map((t) => byTag.get(t)!).filter((i) => !blobs[i]);
+      if (gaps.length > 0) lacked.set(r, [...(lacked.get(r) ?? []), ...gaps]);
     }
+  };
+  /** Post back to each relay the chunks it lacked (best effort, bounded): as any member re-posts events. */
+  const repair = async (): Promise<Record<string, number>> => {
+    const out: Record<string, number> = {};
+    const work = [...lacked].filter(([r]) => r.connected).map(async ([r, idx]) => {
+      for (const i of new Set(idx)) {
+        await r.post(chunkTag(crypto, tagKey, i), blobs[i]!);
+        out[r.url] = (out[r.url] ?? 0) + 1;
+      }
+    });
+    if (work.length === 0) return out;
+    let t: { cancel(): void } | undefined;
+    await Promise.race([Promise.allSettled(work), new Promise<void>((res) => (t = host.ports.setTimer(res, REPAIR_WAIT_MS)))]);
+    t?.cancel();
+    return out;
   };
   try {
     for (;;) {
@@ -152,7 +177,7 @@ export async function fetchChunks(host: TransferHost, ref: FileRef, label: strin
         if (done === ref.chunks) break;
         await fromRelay(r).catch(() => undefined);
       }
-      if (done === ref.chunks) return { blobs: blobs as Uint8Array[], altered };
+      if (done === ref.chunks) return { blobs: blobs as Uint8Array[], altered, repaired: await repair() };
       if (left() <= 0) {
         let first = 0;
         while (blobs[first]) first++;
