@@ -21,7 +21,7 @@ import { NO_KEY, entitled, type PursuanceState } from "../state.js";
 import { stateHash } from "../state-hash.js";
 import { runDuties } from "./duties.js";
 import { KeyCustody } from "./key-custody.js";
-import { copyFiles } from "./file-transfer.js";
+import { copyFilesAfter } from "./file-transfer.js";
 import { RelaySet } from "./relay-set.js";
 import { Listeners } from "./listeners.js";
 import { onRequestFrame, watchRequests } from "./requests.js";
@@ -266,10 +266,7 @@ export class PursuanceClient extends Listeners<ClientEvents> implements ClientCo
       await this.publish({ t: "relays.set", relays: next });
       return next;
     });
-    // After the history, the documents' chunks (file-transfer.ts), so a relay removed later takes no file with it.
-    if (!("add" in change)) return r;
-    const docs = this.state.taskIds.flatMap((t) => this.state.tasks.get(t)!.files ?? []);
-    return { ...r, copied: r.copied.then(async () => void (await copyFiles(this, docs, change.add))) };
+    return "add" in change ? { ...r, copied: copyFilesAfter(this, r.copied, change.add) } : r;
   }
 
   /** Relays kept connected whatever the log says, while a move posts its notice there (see relocate.ts). */

@@ -10,6 +10,7 @@ import { ActionError } from "../actions.js";
 import type { FileRef } from "../events.js";
 import { chunkHash, chunkTag, expectedHash } from "../files.js";
 import type { ClientPorts } from "../ports.js";
+import type { PursuanceState, TaskFile } from "../state.js";
 
 export interface TransferProgress {
   done: number;
@@ -238,4 +239,15 @@ export async function copyFiles(host: TransferHost, files: ReadonlyArray<{ id: s
     to.close();
   }
   return out;
+}
+
+/** Every document of every task, in the log's order: what a move or an added relay must hold. */
+export function documents(s: PursuanceState): TaskFile[] {
+  return s.taskIds.flatMap((t) => s.tasks.get(t)!.files ?? []);
+}
+
+/** After `history` is copied to a relay just added, the documents' chunks too, so a relay removed later takes no file with it. */
+export async function copyFilesAfter(host: TransferHost & { readonly state: PursuanceState }, history: Promise<void>, url: string): Promise<void> {
+  await history;
+  await copyFiles(host, documents(host.state), url);
 }

@@ -12,7 +12,7 @@ import { ActionError } from "../actions.js";
 import type { PursuanceClient } from "./client.js";
 import { BodyError, encodeBody, type Body } from "../events.js";
 import { parseBody } from "../events-parse.js";
-import { copyFiles } from "./file-transfer.js";
+import { copyFiles, documents } from "./file-transfer.js";
 
 export interface CopyProgress {
   relay: string;
@@ -101,7 +101,7 @@ export async function moveRelays(c: PursuanceClient, to: string[], o: RelocateOp
   if (old.length === relays.length && old.every((u) => relays.includes(u))) throw new ActionError("the pursuance already lives on exactly these relays", relays);
   const copied: Record<string, number> = {};
   const files: MoveResult["files"] = {};
-  const docs = c.state.taskIds.flatMap((t) => c.state.tasks.get(t)!.files ?? []);
+  const docs = documents(c.state);
   for (const url of relays) {
     if (c.group.relayUrls.includes(url)) continue;
     copied[url] = await copyHistory(c, url, o);
