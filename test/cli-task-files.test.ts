@@ -1,7 +1,8 @@
 // `pursuance client task attach|files|fetch` as members type them (issue 23):
 // a 2 MiB file attached by one member, listed and fetched by another with
 // progress on stderr; a member outside the reader role sees no name; a file
-// over the limit is refused before it is read, naming its size and the limit.
+// over the limit is refused before it is read, naming its size and the limit;
+// the leader sets the limit with `rules policy --file-limit`.
 // Real processes, a real relay.
 import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -64,6 +65,16 @@ describe("CLI: a task's documents", () => {
     expect(b.code).toBe(1);
     expect(b.stderr).toMatch(`"scan.iso" is 52428801 bytes, over this pursuance's limit of 52428800 bytes (50 MiB) per file`);
     expect(await ok(["client", "task", "files", "#1", ...home("ada")])).not.toMatch(/scan\.iso/);
+
+    // The leader lowers the limit: the rules carry it, every client refuses past it.
+    await ok(["client", "rules", "policy", "--file-limit", "1MiB", ...home("ada")]);
+    expect(await ok(["client", "rules", "show", ...home("bob")])).toMatch(/^documents: at most 1\.0 MiB \(1048576 bytes\) per file$/m);
+    const lower = await run(["client", "task", "attach", "#1", src, ...home("bob")]);
+    expect(lower.code).toBe(1);
+    expect(lower.stderr).toMatch(`"budget 2026.pdf" is 2097152 bytes, over this pursuance's limit of 1048576 bytes (1 MiB) per file`);
+    const tooBig = await run(["client", "rules", "policy", "--file-limit", "129MiB", ...home("ada")]);
+    expect(tooBig.code).toBe(1);
+    expect(tooBig.stderr).toMatch(/the file limit must be 1 to 134217728 bytes, not 135266304/);
 
     const bad = await run(["client", "task", "fetch", "#1", "nope.pdf", "--out", join(dir, "x"), ...home("bob")]);
     expect(bad.code).toBe(1);

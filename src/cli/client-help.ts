@@ -25,6 +25,7 @@ const VALUES: Record<string, string> = {
   quorum: "N",
   "silent-after": "DUR",
   "rotate-every": "DUR|off",
+  "file-limit": "SIZE (e.g. 20MiB; at most 128MiB)",
   join: "TEXT",
   room: "#name:server",
   limit: "N",
