@@ -12,11 +12,13 @@ import { assignBody, taskCreateBody } from "../src/pursuance/actions.js";
 import { PursuanceClient } from "../src/pursuance/client/client.js";
 import { BodyError, encodeBody, type Body } from "../src/pursuance/events.js";
 import { parseBody } from "../src/pursuance/events-parse.js";
-import { CHUNK_BYTES, MAX_FILE_BYTES } from "../src/pursuance/files.js";
+import { CHUNK_BYTES, MAX_FILE_BYTES, sealFile, sealMeta } from "../src/pursuance/files.js";
 import { decodeInvite, encodeInvite } from "../src/pursuance/invite.js";
 import { defaultRules } from "../src/pursuance/rules.js";
 import { clientEnv } from "../src/usecases/env.js";
-import { attachFile, fetchFile, listFiles } from "../src/usecases/files.js";
+import { attachFile, fetchFile, FileCorruptError, listFiles } from "../src/usecases/files.js";
+import { postChunks } from "../src/pursuance/client/file-transfer.js";
+import { openContentKey } from "../src/pursuance/task-crypto.js";
 import { identity, ports, until } from "./helpers/pursuance-node.js";
 
 const opts = { fallbackDutyMs: 500, repairDelayMs: 50, repairIntervalMs: 300 };
@@ -97,10 +99,25 @@ describe("task.attach in the fold", () => {
     expect(listFiles(clientEnv(ada), { task: "#1" }).files).toMatchObject([{ name: "page1.txt", author: "sam" }]);
     expect(new TextDecoder().decode((await fetchFile(clientEnv(ada), { task: "#1", file: "page1.txt" })).bytes)).toBe("ledger page 1");
 
+    // An empty file goes and comes back; a name that would be a path is refused at both ends.
+    await attachFile(clientEnv(ada), { task: "#1", name: "empty.txt", bytes: new Uint8Array(0) });
+    await until("sam has two files", () => (sam.state.tasks.get(id)!.files ?? []).length === 2, all);
+    expect((await fetchFile(clientEnv(sam), { task: "#1", file: "empty.txt" })).bytes.length).toBe(0);
+    await expect(attachFile(clientEnv(ada), { task: "#1", name: "..", bytes })).rejects.toThrow('a file name cannot be "..": ".."');
+    await expect(attachFile(clientEnv(ada), { task: "#1", name: "a\u202egnp.exe", bytes })).rejects.toThrow(/control or direction characters/);
+    // A client that skips the check (here: by hand) gets a name no reader takes.
+    const ck = openContentKey(ada.crypto, ada.ring, ada.identity, ada.me, ada.state.tasks.get(id)!)!;
+    const sealed = sealFile(ada.crypto, "../../.bashrc", bytes);
+    await postChunks(ada, sealed.frames);
+    await ada.publish({ t: "task.attach", task: id, ...sealed.ref, meta: sealMeta(ada.crypto, ck, sealed.meta) });
+    await until("sam has three files", () => (sam.state.tasks.get(id)!.files ?? []).length === 3, all);
+    expect(listFiles(clientEnv(sam), { task: "#1" }).files.map((f) => f.name)).toEqual(["page1.txt", "empty.txt", null]);
+    await expect(fetchFile(clientEnv(sam), { task: "#1", file: "3" })).rejects.toBeInstanceOf(FileCorruptError);
+
     await ada.publish({ t: "task.archive", task: id });
     await until("archived", () => all.every((c) => c.state.tasks.get(id)!.archived), all);
     await expect(attachFile(clientEnv(ada), { task: "#1", name: "page2.txt", bytes })).rejects.toThrow(/task #1 is archived/);
-    expect(ada.state.tasks.get(id)!.files).toHaveLength(1);
+    expect(ada.state.tasks.get(id)!.files).toHaveLength(3);
     expect(new Set(all.map((c) => c.hash())).size).toBe(1);
   }, 60_000);
 });

@@ -37,6 +37,21 @@ export interface FileMeta {
   hash: string;
 }
 
+/**
+ * Why a file name cannot be one (null: it can): it becomes a path on a
+ * reader's disk, so no separators, no "." or "..", nothing that hides or
+ * reorders what a reader sees (controls, bidi overrides), 1..255 characters.
+ * Checked when attaching and again when a reader opens the meta: a name the
+ * author's client did not check is refused there.
+ */
+export function fileNameProblem(name: string): string | null {
+  if (name.length === 0 || name.length > MAX_FILE_NAME) return `a file name must be 1 to ${MAX_FILE_NAME} characters`;
+  if (name === "." || name === "..") return `a file name cannot be ${JSON.stringify(name)}`;
+  if (/[/\\]/.test(name)) return "a file name cannot hold a slash";
+  if (/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/.test(name)) return "a file name cannot hold control or direction characters";
+  return null;
+}
+
 export function chunkCount(size: number): number {
   return Math.max(1, Math.ceil(size / CHUNK_BYTES));
 }
@@ -112,6 +127,7 @@ export function openMeta(crypto: Crypto, contentKey: Uint8Array, c: Ciphertext):
   try {
     const m = JSON.parse(utf8.decode(p)) as Partial<FileMeta>;
     if (typeof m.name !== "string" || typeof m.key !== "string" || typeof m.hash !== "string") return null;
+    if (fileNameProblem(m.name) !== null) return null;
     if (fromB64(m.key).length !== 32 || fromB64(m.hash).length !== 32) return null;
     return { name: m.name, key: m.key, hash: m.hash };
   } catch {

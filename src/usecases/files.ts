@@ -6,7 +6,7 @@
 import { ActionError } from "../pursuance/actions.js";
 import { encodeBody, type Body } from "../pursuance/events.js";
 import { parseBody } from "../pursuance/events-parse.js";
-import { CHUNK_BYTES, MAX_FILE_NAME, openChunk, openMeta, sealFile, sealMeta, type FileMeta } from "../pursuance/files.js";
+import { CHUNK_BYTES, fileNameProblem, openChunk, openMeta, sealFile, sealMeta, type FileMeta } from "../pursuance/files.js";
 import { fetchChunks, postChunks, type TransferProgress } from "../pursuance/client/file-transfer.js";
 import { maxFileBytes } from "../pursuance/rules.js";
 import type { Task, TaskFile } from "../pursuance/state.js";
@@ -80,9 +80,8 @@ export async function attachFile(env: Env, o: AttachOptions): Promise<{ id: stri
   const c = env.client;
   const task = findTask(c.state, o.task);
   checkFileSize(env, o.name, o.bytes.length);
-  if (o.name.length === 0 || o.name.length > MAX_FILE_NAME || /[\u0000-\u001f\u007f/\\]/.test(o.name)) {
-    throw new ActionError(`a file name must be 1..${MAX_FILE_NAME} characters, without slashes or control characters: ${JSON.stringify(o.name)}`, o.name);
-  }
+  const bad = fileNameProblem(o.name);
+  if (bad) throw new ActionError(`${bad}: ${JSON.stringify(o.name)}`, o.name);
   const ck = contentKeyOf(env, task);
   if (!ck) throw new ActionError(`cannot attach to task #${task.num}: your keys do not open it (readers: ${task.readers.join(", ")})`, task.id);
   const sealed = sealFile(c.crypto, o.name, o.bytes);
@@ -132,7 +131,7 @@ export async function fetchFile(env: Env, o: FetchOptions): Promise<{ task: Task
   }
   const f = files[i]!;
   const meta = metas[i];
-  if (!meta) throw new FileCorruptError(`file ${i + 1} of task #${task.num} has a name and key that do not open with the task's key`, o.file);
+  if (!meta) throw new FileCorruptError(`file ${i + 1} of task #${task.num} has a sealed name and key that do not open with the task's key, or are malformed (a name no disk should take)`, o.file);
   const got = await fetchChunks(c, f, meta.name, { ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}), ...(o.onProgress ? { onProgress: o.onProgress } : {}) });
   const key = fromB64(meta.key);
   const bytes = new Uint8Array(f.size);
