@@ -37,7 +37,7 @@ interface BentRelay {
   altered: number;
 }
 
-async function bentRelay(): Promise<BentRelay> {
+async function bentRelay(o: { appendDelayMs?: number; postsPerSecond?: number } = {}): Promise<BentRelay> {
   const inner = new MemoryRelayStore();
   const b = { alter: new Set<string>(), withhold: new Set<string>(), altered: 0 } as BentRelay;
   const store = new Proxy(inner, {
@@ -56,11 +56,19 @@ async function bentRelay(): Promise<BentRelay> {
             });
         };
       }
+      // A slow store: no answer at once, each append some milliseconds late.
+      if (o.appendDelayMs !== undefined && (k === "appendNow" || k === "evictNow")) return undefined;
+      if (o.appendDelayMs !== undefined && k === "append") {
+        return async (...a: Parameters<MemoryRelayStore["append"]>) => {
+          await new Promise((r) => setTimeout(r, o.appendDelayMs));
+          return t.append(...a);
+        };
+      }
       const v = Reflect.get(t, k) as unknown;
       return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(t) : v;
     },
   }) as RelayStore;
-  b.server = await startRelay({ store });
+  b.server = await startRelay({ store, ...(o.postsPerSecond ? { postsPerSecond: o.postsPerSecond, postBurst: o.postsPerSecond } : {}) });
   return b;
 }
 
@@ -266,5 +274,18 @@ describe("documents of a task", () => {
     const got = await fetchFile(clientEnv(bob), { task: "#1", file: "minutes.odt", timeoutMs: 10_000 });
     expect(got.bytes.length).toBe(200_000);
     expect((await fetchFile(clientEnv(bob), { task: "#1", file: "budget-2026.pdf", timeoutMs: 10_000 })).bytes.length).toBe(5 * MiB);
+  }, 90_000);
+
+  it("a slow relay (slow store, low post rate) gets every chunk too, not only the first relay to answer", async () => {
+    await setup();
+    const slow = await bentRelay({ appendDelayMs: 5, postsPerSecond: 30 });
+    relays.push(slow);
+    await (await ada.changeRelays({ add: slow.server.url })).copied;
+    await until("both on the slow relay too", () => all.every((c) => c.group.relayUrls.includes(slow.server.url)), all);
+    const fast = ada.relays.find((u) => u !== slow.server.url)!;
+    const r = await attachFile(clientEnv(ada), { task: "#1", name: "late.bin", bytes: randomBytes(40 * 65532, 77) });
+    await until("bob sees it", () => (bob.state.tasks.get(r.task.id)!.files ?? []).some((x) => x.id === r.id), all);
+    const f = bob.state.tasks.get(r.task.id)!.files!.find((x) => x.id === r.id)!;
+    for (const url of [slow.server.url, fast]) expect((await fetchChunks(bob, f, "late.bin", { relays: [url], timeoutMs: 5_000 })).repaired, url).toEqual({});
   }, 90_000);
 });

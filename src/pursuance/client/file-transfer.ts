@@ -42,6 +42,8 @@ export class ChunkMissingError extends Error {
 }
 
 const POST_WINDOW = 16;
+/** After every chunk is on one relay, how long the others may take to finish theirs. */
+const TRAIL_MS = 10_000;
 /** How long a round waits for a relay to greet us before asking the next one. */
 const CONNECT_GRACE_MS = 2_000;
 /** Tags per fetch request: below the relay's default limit of 256. */
@@ -51,21 +53,37 @@ function open(host: TransferHost, urls: string[]): RelayClient[] {
   return urls.map((u) => host.ports.connect(u).start());
 }
 
-/** Post frames to every relay in use; resolves once each frame is held by at least one of them. */
+/**
+ * Post frames to every relay in use; resolves once each frame is held by at
+ * least one of them and the others have had up to TRAIL_MS more to take their
+ * copies (a relay that refused or timed out once is given no more). Whatever a
+ * slow relay still lacks then, a reader posts back to it (fetchChunks).
+ */
 export async function postChunks(host: TransferHost, frames: ReadonlyArray<{ tag: string; blob: Uint8Array }>, o: { onProgress?(p: TransferProgress): void } = {}): Promise<void> {
   const relays = open(host, host.relays);
   if (relays.length === 0) throw new ActionError("the pursuance names no relay to store the file on");
+  const failed = new Set<RelayClient>();
+  const trailing: Array<Promise<unknown>> = [];
   let next = 0;
   let done = 0;
   const worker = async (): Promise<void> => {
     while (next < frames.length) {
       const i = next++;
       const f = frames[i]!;
+      const live = relays.filter((r) => !failed.has(r));
+      const posts = live.map((r) =>
+        r.post(f.tag, f.blob).catch((e: Error) => {
+          failed.add(r);
+          throw e;
+        }),
+      );
+      trailing.push(Promise.allSettled(posts));
       try {
-        await Promise.any(relays.map((r) => r.post(f.tag, f.blob)));
+        if (posts.length === 0) throw new AggregateError([], "every relay failed an earlier chunk");
+        await Promise.any(posts);
       } catch (e) {
         next = frames.length;
-        const why = e instanceof AggregateError ? e.errors.map((x: Error) => x.message).join("; ") : (e as Error).message;
+        const why = e instanceof AggregateError && e.errors.length > 0 ? e.errors.map((x: Error) => x.message).join("; ") : (e as Error).message;
         throw new ActionError(`no relay took chunk ${i + 1} of ${frames.length}: ${why}`, i);
       }
       done++;
@@ -74,6 +92,9 @@ export async function postChunks(host: TransferHost, frames: ReadonlyArray<{ tag
   };
   try {
     await Promise.all(Array.from({ length: Math.min(POST_WINDOW, frames.length) }, worker));
+    let t: { cancel(): void } | undefined;
+    await Promise.race([Promise.allSettled(trailing), new Promise<void>((res) => (t = host.ports.setTimer(res, TRAIL_MS)))]);
+    t?.cancel();
   } finally {
     for (const r of relays) r.close();
   }
