@@ -6,7 +6,9 @@
 // (a seedling reads, and so attaches to, only what is assigned to it), never
 // to an archived task. Real relay, real libsodium.
 import { afterAll, describe, expect, it } from "vitest";
+import { renderEvent } from "../src/bridge/mirror-render.js";
 import { toB64 } from "../src/cwtch/bytes.js";
+import { taskView } from "../src/pursuance/views.js";
 import { startRelay, type RelayServer } from "../src/cwtch/relay-server.js";
 import { assignBody, taskCreateBody } from "../src/pursuance/actions.js";
 import { PursuanceClient } from "../src/pursuance/client/client.js";
@@ -113,6 +115,11 @@ describe("task.attach in the fold", () => {
     await until("sam has three files", () => (sam.state.tasks.get(id)!.files ?? []).length === 3, all);
     expect(listFiles(clientEnv(sam), { task: "#1" }).files.map((f) => f.name)).toEqual(["page1.txt", "empty.txt", null]);
     await expect(fetchFile(clientEnv(sam), { task: "#1", file: "3" })).rejects.toBeInstanceOf(FileCorruptError);
+
+    // The rooms hear that a file came, its size and where to look: never its name.
+    const att = ada.state.tasks.get(id)!.files![0]!;
+    const pe = { id: att.id, author: sam.me, seq: 1, ts: att.ts, parents: [], body: { t: "task.attach" as const, task: id, size: att.size, chunks: att.chunks, tagKey: att.tagKey, hashes: att.hashes, meta: att.meta } };
+    expect(renderEvent(ada.state, pe, taskView(ada, ada.state.tasks.get(id)!), true)).toMatchObject({ plain: "📎 sam attached a file (13 B) to #1: !task files 1", taskId: id, notice: true });
 
     await ada.publish({ t: "task.archive", task: id });
     await until("archived", () => all.every((c) => c.state.tasks.get(id)!.archived), all);
