@@ -44,6 +44,7 @@ describe("CLI: a task's documents", () => {
     expect(a.stderr).toMatch(/^attach budget 2026\.pdf: 100% \(33\/33 chunks\)$/m);
 
     expect(await ok(["client", "task", "files", "#1", ...home("bob")])).toMatch(/^1 {2}budget 2026\.pdf {2}2\.0 MiB {2}by ada {2}\d{4}-\d\d-\d\d \d\d:\d\d$/);
+    expect(await ok(["client", "task", "show", "#1", ...home("bob")])).toMatch(/^ {2}file 1: budget 2026\.pdf \(2\.0 MiB, by ada\)$/m);
     const out = join(dir, "bob-copy.pdf");
     const f = await run(["client", "task", "fetch", "#1", "budget 2026.pdf", "--out", out, ...home("bob")]);
     expect(f.code, f.stderr).toBe(0);

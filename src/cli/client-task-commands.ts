@@ -11,6 +11,7 @@ import { exportTasks, parseExportFormat, readableTasks } from "../usecases/task-
 import { archiveTask, assignTask, closeTask, commentOnTask, createTask, reopenTask, retitleTask, setTaskStatus } from "../usecases/tasks.js";
 import type { SubCommand } from "./client-context.js";
 import { FILE_SUBS } from "./client-file-commands.js";
+import { listFiles, sizeText } from "../usecases/files.js";
 import { arg, runStaged, type Io, type Parsed, type Stage } from "./client-context.js";
 import { UsageError } from "./usage.js";
 
@@ -82,8 +83,9 @@ const SUBS: Record<string, (p: Parsed) => Stage> = {
     const ref = arg(p, 1, "a task (#N or id)");
     return async (c, io) => {
       const v = taskView(c, findTask(c.state, ref));
-      if (p.values.json) io.out(JSON.stringify(v, null, 2));
-      else show(io, v);
+      if (p.values.json) return io.out(JSON.stringify(v, null, 2));
+      show(io, v);
+      for (const f of listFiles(clientEnv(c), { task: ref }).files) io.out(`  file ${f.n}: ${f.name ?? "(encrypted)"} (${sizeText(f.size)}, by ${f.author})`);
     };
   },
   assign(p) {
