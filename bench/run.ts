@@ -1,4 +1,4 @@
-// npm run bench [-- --only relay,abuse,pipeline,joins,fold,coldload,bridge,bridge-e2ee,relocate,soak,orders] [--quick] [--small] [--tiny] [--results DIR]
+// npm run bench [-- --only relay,abuse,pipeline,joins,fold,coldload,bridge,bridge-e2ee,relocate,files,soak,orders] [--quick] [--small] [--tiny] [--results DIR]
 //
 // Every measurement is taken beside its baseline in the same run. Results go
 // to bench/results/latest.json (Results in report.ts: the command, the
@@ -15,6 +15,7 @@ import { benchAbuse } from "./abuse.js";
 import { benchBridge } from "./bridge.js";
 import { benchBridgeE2ee } from "./bridge-e2ee.js";
 import { benchColdLoad } from "./coldload.js";
+import { benchFiles } from "./files.js";
 import { benchFold } from "./fold.js";
 import { benchJoins } from "./joins.js";
 import { benchOrders } from "./orders.js";
@@ -26,9 +27,9 @@ import { table, type Metric, type Results } from "./report.js";
 import { synthLog } from "./synth.js";
 import { progress, setBenchSize, since, sized } from "./util.js";
 
-const SECTIONS = ["relay", "abuse", "pipeline", "joins", "fold", "coldload", "bridge", "bridge-e2ee", "relocate", "soak", "orders"] as const;
+const SECTIONS = ["relay", "abuse", "pipeline", "joins", "fold", "coldload", "bridge", "bridge-e2ee", "relocate", "files", "soak", "orders"] as const;
 type Section = (typeof SECTIONS)[number];
-const ALIASES: Record<string, Section> = { flood: "abuse",  members: "joins", crypto: "pipeline", pg: "coldload", postgres: "coldload", matrix: "bridge", synapse: "bridge", e2ee: "bridge-e2ee", "e2e-bridge": "bridge-e2ee", encrypted: "bridge-e2ee" };
+const ALIASES: Record<string, Section> = { flood: "abuse",  members: "joins", crypto: "pipeline", pg: "coldload", postgres: "coldload", matrix: "bridge", synapse: "bridge", e2ee: "bridge-e2ee", attach: "files", attachments: "files", "e2e-bridge": "bridge-e2ee", encrypted: "bridge-e2ee" };
 
 function usage(code: number, msg?: string): never {
   if (msg) process.stderr.write(`bench: ${msg}\n`);
@@ -113,6 +114,7 @@ async function main() {
   await run("bridge", () => benchBridge(quick));
   await run("bridge-e2ee", () => benchBridgeE2ee());
   await run("relocate", () => benchRelocate(quick));
+  await run("files", () => benchFiles());
   await run("soak", () => benchSoak(small));
   const dir = results ? pathToFileURL(resolve(results) + "/") : new URL("./results/", import.meta.url);
   mkdirSync(dir, { recursive: true });

@@ -13,7 +13,7 @@ import type { Results } from "../bench/report.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const TSX = join(ROOT, "node_modules", ".bin", "tsx");
-const SECTIONS = ["relay", "abuse", "pipeline", "joins", "fold", "coldload", "bridge", "bridge-e2ee", "relocate", "soak", "orders"];
+const SECTIONS = ["relay", "abuse", "pipeline", "joins", "fold", "coldload", "bridge", "bridge-e2ee", "relocate", "files", "soak", "orders"];
 const dir = mkdtempSync(join(tmpdir(), "pursuance-bench-smoke-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -5,6 +5,7 @@ import type { PEvent } from "../pursuance/apply-common.js";
 import type { PursuanceState } from "../pursuance/state.js";
 import { memberName as rawMemberName, type TaskView } from "../pursuance/views.js";
 import { cleanName } from "./sanitize.js";
+import { sizeText } from "../usecases/files.js";
 
 /** Names are one visible line: a name may not forge a second line or reorder the one it is in. */
 const memberName = (s: PursuanceState, id: string) => cleanName(rawMemberName(s, id));
@@ -95,6 +96,9 @@ export function renderEvent(s: PursuanceState, e: PEvent, task: TaskView | null,
       return n(`🏷 #${task.num} labels: ${task.labels.join(", ") || "none"} · priority ${task.priority} (${who}).`, b.task);
     case "task.archive":
       return n(`#${task?.num ?? "?"} archived by ${who}.`, b.task);
+    case "task.attach":
+      // No name: it is task content, and a notice carries none (the readers ask !task files).
+      return n(`📎 ${who} attached a file (${sizeText(b.size)}) to #${task?.num ?? "?"}: !task files ${task?.num ?? "?"}`, b.task);
     default:
       // invites, key shares, policy changes: bookkeeping the room need not see.
       return null;

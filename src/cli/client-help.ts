@@ -25,6 +25,7 @@ const VALUES: Record<string, string> = {
   quorum: "N",
   "silent-after": "DUR",
   "rotate-every": "DUR|off",
+  "file-limit": "SIZE (e.g. 20MiB; at most 128MiB)",
   join: "TEXT",
   room: "#name:server",
   limit: "N",
@@ -39,6 +40,7 @@ const VALUES: Record<string, string> = {
   name: "NAME",
   format: "json|csv|ics",
   out: "FILE",
+  wait: "DUR (task fetch: how long to wait for a missing chunk, default 30s)",
 };
 
 /** One example per command, as a member would type it (the common options left out). */

@@ -2,13 +2,14 @@
 // policy, and moving leadership (by handing it over, or by the succession
 // role's votes once the leader has been silent past the policy's limit).
 import { policyBody, type PolicyChange } from "../pursuance/actions-rules.js";
-import { silentAfterMs, taskLabels } from "../pursuance/rules.js";
+import { maxFileBytes, silentAfterMs, taskLabels } from "../pursuance/rules.js";
 import { parseLabelVocabulary } from "../usecases/labels.js";
 import type { PursuanceState } from "../pursuance/state.js";
 import { memberName } from "../pursuance/views.js";
 import type { SubCommand } from "./client-context.js";
 import { arg, withClient, type Parsed } from "./client-context.js";
-import { parseDuration, parseIntFlag, UsageError } from "./usage.js";
+import { parseDuration, parseIntFlag, parseSize, UsageError } from "./usage.js";
+import { sizeText } from "../usecases/files.js";
 import { durationText } from "../usecases/spellings.js";
 import { clientEnv } from "../usecases/env.js";
 import { transferLeadership, voteForLeader } from "../usecases/leadership.js";
@@ -19,6 +20,7 @@ function policyOf(s: PursuanceState) {
     succession: { role: s.rules.succession.role, quorum: s.rules.succession.quorum, silentAfterMs: silentAfterMs(s.rules) },
     rotation: s.rules.rotation,
     labels: [...taskLabels(s.rules)],
+    fileLimitBytes: maxFileBytes(s.rules),
     escrow: s.escrow ? { scope: s.escrow.scope, threshold: s.escrow.threshold, holders: s.escrow.holders.length, keys: s.escrow.keyIds.length } : null,
   };
 }
@@ -39,15 +41,16 @@ function policyChange(p: Parsed): PolicyChange {
     if (c.rotateEveryMs !== null && c.rotateEveryMs < 60_000) throw new UsageError(`--rotate-every: ${JSON.stringify(r)} is under the 1m minimum (or "off")`);
   }
   if (v.labels !== undefined) c.labels = parseLabelVocabulary(v.labels as string);
-  if (Object.keys(c).length === 0) throw new UsageError("rules policy needs at least one of --succession-role, --quorum, --silent-after, --rotate-every, --labels");
+  if (v["file-limit"] !== undefined) c.fileLimitBytes = parseSize("--file-limit", v["file-limit"] as string);
+  if (Object.keys(c).length === 0) throw new UsageError("rules policy needs at least one of --succession-role, --quorum, --silent-after, --rotate-every, --file-limit, --labels");
   return c;
 }
 
 export const LEADER_COMMANDS: Record<string, SubCommand> = {
   rules: {
-    usage: "rules [show] | rules policy [--succession-role ROLE] [--quorum N] [--silent-after DUR] [--rotate-every DUR|off] [--labels a,b,c]",
-    summary: "the succession and key-rotation policy; the leader changes it",
-    options: { "succession-role": { type: "string" }, quorum: { type: "string" }, "silent-after": { type: "string" }, "rotate-every": { type: "string" }, labels: { type: "string" } },
+    usage: "rules [show] | rules policy [--succession-role ROLE] [--quorum N] [--silent-after DUR] [--rotate-every DUR|off] [--file-limit SIZE] [--labels a,b,c]",
+    summary: "the succession, key-rotation and document-size policy; the leader changes it",
+    options: { "succession-role": { type: "string" }, quorum: { type: "string" }, "silent-after": { type: "string" }, "rotate-every": { type: "string" }, "file-limit": { type: "string" }, labels: { type: "string" } },
     async run(p, io) {
       const sub = p.positionals[0] ?? "show";
       if (sub !== "show" && sub !== "policy") throw new UsageError(`unknown rules command ${JSON.stringify(sub)}: use show or policy`);
@@ -60,6 +63,7 @@ export const LEADER_COMMANDS: Record<string, SubCommand> = {
         io.out(`leader: ${s.leader ? memberName(s, s.leader) : "nobody"}`);
         io.out(`succession: ${pol.succession.quorum} holder(s) of "${pol.succession.role}" may vote a new leader once the leader is silent for ${durationText(pol.succession.silentAfterMs)}`);
         io.out(`key rotation: ${pol.rotation.everyMs === null ? "on membership change only" : `at least every ${durationText(pol.rotation.everyMs)}`}`);
+        io.out(`documents: at most ${sizeText(pol.fileLimitBytes)} (${pol.fileLimitBytes} bytes) per file`);
         io.out(`task labels: ${pol.labels.join(", ") || "none"}`);
         io.out(`escrow of the top role's keys: ${pol.escrow ? `${pol.escrow.threshold} of ${pol.escrow.holders} shares, ${pol.escrow.keys} key(s)` : "none yet"}`);
       });

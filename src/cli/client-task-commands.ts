@@ -11,6 +11,8 @@ import { checkTaskQuery, findTasks, type TaskQueryOptions } from "../usecases/ta
 import { exportTasks, parseExportFormat, readableTasks } from "../usecases/task-export.js";
 import { archiveTask, assignTask, closeTask, commentOnTask, createTask, reopenTask, retitleTask, setTaskStatus } from "../usecases/tasks.js";
 import type { SubCommand } from "./client-context.js";
+import { FILE_SUBS } from "./client-file-commands.js";
+import { listFiles, sizeText } from "../usecases/files.js";
 import { arg, runStaged, type Io, type Parsed, type Stage } from "./client-context.js";
 import { UsageError } from "./usage.js";
 
@@ -83,8 +85,9 @@ const SUBS: Record<string, (p: Parsed) => Stage> = {
     const ref = arg(p, 1, "a task (#N or id)");
     return async (c, io) => {
       const v = taskView(c, findTask(c.state, ref));
-      if (p.values.json) io.out(JSON.stringify(v, null, 2));
-      else show(io, v);
+      if (p.values.json) return io.out(JSON.stringify(v, null, 2));
+      show(io, v);
+      for (const f of listFiles(clientEnv(c), { task: ref }).files) io.out(`  file ${f.n}: ${f.name ?? "(encrypted)"} (${sizeText(f.size)}, by ${f.author})`);
     };
   },
   assign(p) {
@@ -158,6 +161,7 @@ const SUBS: Record<string, (p: Parsed) => Stage> = {
       io.out(`#${t.num} reopened`);
     };
   },
+  ...FILE_SUBS,
 };
 
 /** `task …` checked (no network), ready to run on a synced client: what `run` does inside withClient (tests drive it on their own clients). */
@@ -169,7 +173,7 @@ export function taskStage(p: Parsed): Stage {
 
 export const TASK_COMMANDS: Record<string, SubCommand> = {
   task: {
-    usage: 'task create "<title>" [--role R] [--assign WHO] [--due DATE] [--parent #N] | list [--mine] [--status S] [--role R] [--assignee WHO] [--due SPAN|DATE] [--overdue] [--label L] [--all] | search WORDS [--mine] [--status S] [--role R] [--assignee WHO] [--due SPAN|DATE] [--overdue] [--all] | show #N | assign #N WHO | comment #N "text" | status #N S | close #N [reason] | reopen #N | archive #N | retitle #N "<title>" [--deliverables TEXT] | label #N +NAME -NAME … | priority #N low|normal|high|urgent',
+    usage: 'task create "<title>" [--role R] [--assign WHO] [--due DATE] [--parent #N] | list [--mine] [--status S] [--role R] [--assignee WHO] [--due SPAN|DATE] [--overdue] [--label L] [--all] | search WORDS [--mine] [--status S] [--role R] [--assignee WHO] [--due SPAN|DATE] [--overdue] [--all] | show #N | assign #N WHO | comment #N "text" | status #N S | close #N [reason] | reopen #N | archive #N | retitle #N "<title>" [--deliverables TEXT] | label #N +NAME -NAME … | priority #N low|normal|high|urgent | attach #N FILE | files #N | fetch #N FILE|N [--out PATH] [--wait DUR]',
     summary: "work on tasks",
     options: {
       role: { type: "string" },
@@ -183,6 +187,8 @@ export const TASK_COMMANDS: Record<string, SubCommand> = {
       assignee: { type: "string" },
       overdue: { type: "boolean" },
       label: { type: "string" },
+      out: { type: "string" },
+      wait: { type: "string" },
     },
     run: runStaged(taskStage),
   },

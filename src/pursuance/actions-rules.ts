@@ -4,6 +4,7 @@
 // rejected; the fold still decides.
 import { ActionError } from "./actions.js";
 import type { Body } from "./events.js";
+import { MAX_FILE_BYTES } from "./files.js";
 import { CAPABILITIES, MIN_SILENT_AFTER_MS, silentAfterMs, type Capability, type RoleDef, roleDef } from "./rules.js";
 import type { PursuanceState, Task } from "./state.js";
 
@@ -16,6 +17,8 @@ export interface PolicyChange {
   rotateEveryMs?: number | null;
   /** The label vocabulary (checked names, see labels.ts in the use cases). */
   labels?: string[];
+  /** The largest document a task.attach may carry (files.ts), bytes. */
+  fileLimitBytes?: number;
 }
 
 /** A rules.policy from the current policy with these changes; only the parts that change are sent. */
@@ -34,8 +37,12 @@ export function policyBody(s: PursuanceState, c: PolicyChange): Body {
     if (c.rotateEveryMs !== null && (!Number.isInteger(c.rotateEveryMs) || c.rotateEveryMs < 60_000)) throw new ActionError(`rotation interval must be at least 60000 ms, not ${c.rotateEveryMs}`, c.rotateEveryMs);
     b.rotation = { everyMs: c.rotateEveryMs };
   }
+  if (c.fileLimitBytes !== undefined) {
+    if (!Number.isSafeInteger(c.fileLimitBytes) || c.fileLimitBytes < 1 || c.fileLimitBytes > MAX_FILE_BYTES) throw new ActionError(`the file limit must be 1 to ${MAX_FILE_BYTES} bytes, not ${c.fileLimitBytes}`, c.fileLimitBytes);
+    b.files = { maxBytes: c.fileLimitBytes };
+  }
   if (c.labels !== undefined) b.labels = [...new Set(c.labels)].sort();
-  if (!b.succession && !b.rotation && !b.labels) throw new ActionError("nothing to change: give a succession role, quorum, silence limit, rotation interval or labels");
+  if (!b.succession && !b.rotation && !b.files && !b.labels) throw new ActionError("nothing to change: give a succession role, quorum, silence limit, rotation interval, file limit or labels");
   return b;
 }
 

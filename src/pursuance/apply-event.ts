@@ -11,6 +11,7 @@ import {
   applyAnnounce,
   applyTaskArchive, applyTaskMeta,
   applyTaskAssign,
+  applyTaskAttach,
   applyTaskClose,
   applyTaskComment,
   applyTaskCreate,
@@ -76,6 +77,8 @@ function applyBody(s: PursuanceState, e: PEvent, ctx: ApplyContext, genesisId: s
       return applyTaskComment(s, e, b);
     case "task.close":
       return applyTaskClose(s, e, b);
+    case "task.attach":
+      return applyTaskAttach(s, e, b);
     case "task.reopen":
       return applyTaskReopen(s, e, b);
     case "task.archive":

@@ -89,12 +89,13 @@ export function applyRoleChange(s: PursuanceState, e: PEvent, b: B<"role.create"
 export function applyPolicy(s: PursuanceState, e: PEvent, b: B<"rules.policy">): void {
   requireActor(s, e);
   requireCap(s, e.author, "rules.change");
-  if (s.leader !== e.author) reject("only the leader changes succession and rotation policy");
+  if (s.leader !== e.author) reject("only the leader changes succession, rotation and file policy");
   if (b.succession) requireRole(s, b.succession.role);
   // Every check before any change: a refused event leaves no trace beyond its author's last-seen time (requireActor).
   const escrow = b.escrow ? checkEscrow(s, e, b.escrow, (b.succession ?? s.rules.succession).quorum) : null;
   if (b.succession) s.rules.succession = b.succession;
   if (b.rotation) s.rules.rotation = b.rotation;
+  if (b.files) s.rules.files = b.files;
   if (escrow) s.escrow = escrow;
   if (b.labels) s.rules.labels = b.labels;
   // Moving the succession to another role leaves the old holders with their shares of the current key.

@@ -4,7 +4,7 @@
 import type { Body } from "./events.js";
 import { type PEvent, reject, requireCap, requireActor, requireMember, requireRole, short } from "./apply-common.js";
 import { NO_KEY, canReadTask, entitled, type PursuanceState, type Task } from "./state.js";
-import { roleDef, type Capability } from "./rules.js";
+import { maxFileBytes, roleDef, type Capability } from "./rules.js";
 
 type B<T extends Body["t"]> = Extract<Body, { t: T }>;
 
@@ -115,6 +115,20 @@ export function applyTaskComment(s: PursuanceState, e: PEvent, b: B<"task.commen
   const t = actOn(s, e, b.task, "task.comment");
   if (t.archived) reject(`task #${t.num} is archived`);
   t.comments.push({ id: e.id, author: e.author, ts: e.ts, content: b.content });
+  t.updatedTs = e.ts;
+}
+
+/** A document: the same authority as a comment (a reader with task.comment), within the rules' per-file limit. */
+export function applyTaskAttach(s: PursuanceState, e: PEvent, b: B<"task.attach">): void {
+  requireActor(s, e);
+  requireCap(s, e.author, "task.comment");
+  const t = task(s, b.task);
+  requireReader(s, e.author, t);
+  if (t.archived) reject(`task #${t.num} is archived`);
+  const limit = maxFileBytes(s.rules);
+  if (b.size > limit) reject(`a file of ${b.size} bytes is over the rules' limit of ${limit} bytes`);
+  const { t: _t, task: _task, ...ref } = b;
+  (t.files ??= []).push({ id: e.id, author: e.author, ts: e.ts, ...ref });
   t.updatedTs = e.ts;
 }
 

@@ -3,6 +3,7 @@
 // and the event carrying it is kept as rejected.
 import { CAPABILITIES, LABEL_NAME, MAX_LABELS, MIN_SILENT_AFTER_MS, ROLE_NAME, type Capability, type RoleDef, type Rules } from "./rules.js";
 import { nameProblem } from "./names.js";
+import { MAX_FILE_BYTES, parseFileRef } from "./files.js";
 import {
   BodyError,
   LINK_STATUSES,
@@ -130,13 +131,20 @@ export function parseRules(v: unknown): Rules {
   if (r.everyMs !== null && !(typeof r.everyMs === "number" && Number.isInteger(r.everyMs) && r.everyMs >= 60_000)) {
     throw new BodyError("rotation.everyMs must be null or an integer ≥ 60000", r.everyMs);
   }
-  return { roles, succession, rotation: { everyMs: r.everyMs as number | null }, ...(o.labels !== undefined ? { labels: labelList(o.labels) } : {}) };
+  return { roles, succession, rotation: { everyMs: r.everyMs as number | null }, ...(o.files !== undefined ? { files: fileRules(o.files) } : {}), ...(o.labels !== undefined ? { labels: labelList(o.labels) } : {}) };
 }
 
 /** A label vocabulary: distinct names, sorted, so one set has one spelling. */
 export function labelList(v: unknown): string[] {
   const names = arr(v, "labels", MAX_LABELS).map((l) => re(l, LABEL_NAME, "label"));
   return [...new Set(names)].sort();
+}
+
+/** The rules' per-file limit (files.ts): 1 byte up to MAX_FILE_BYTES. */
+function fileRules(v: unknown): { maxBytes: number } {
+  const m = obj(v, "files").maxBytes;
+  if (typeof m !== "number" || !Number.isSafeInteger(m) || m < 1 || m > MAX_FILE_BYTES) throw new BodyError(`files.maxBytes must be a whole number of bytes from 1 to ${MAX_FILE_BYTES}`, m);
+  return { maxBytes: m };
 }
 
 function sealedContent(v: unknown): SealedContent {
@@ -199,6 +207,7 @@ export function parseBody(bytes: Uint8Array): Body {
         ...(o.rotation !== undefined ? { rotation: p.rotation } : {}),
         ...(o.escrow !== undefined ? { escrow: escrow(o.escrow) } : {}),
         ...(o.labels !== undefined ? { labels: labelList(o.labels) } : {}),
+        ...(o.files !== undefined ? { files: fileRules(o.files) } : {}),
       };
     }
     case "role.grant":
@@ -277,6 +286,8 @@ export function parseBody(bytes: Uint8Array): Body {
       return { t: o.t, task: hex64(o.task, "task") };
     case "task.meta":
       return { t: "task.meta", task: hex64(o.task, "task"), meta: ciphertext(o.meta, "meta") };
+    case "task.attach":
+      return { t: "task.attach", task: hex64(o.task, "task"), ...parseFileRef(o, ciphertext(o.meta, "meta")) };
     case "announce":
       return { t: "announce", text: str(o.text, "text", 8000) };
     case "leader.transfer":

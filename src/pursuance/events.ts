@@ -34,6 +34,18 @@ export interface Ciphertext {
   ct: string;
 }
 
+/** The clear part of a task.attach (files.ts), as the fold keeps it on the task. */
+export interface FileRef {
+  size: number;
+  chunks: number;
+  /** Base64url of the 32-byte key the chunk tags derive from (members may copy chunks on a move, never read them). */
+  tagKey: string;
+  /** Base64url of `chunks` × 16-byte hashes of the sealed chunk blobs. */
+  hashes: string;
+  /** The name, file key and plaintext hash (FileMeta), under the task's content key. */
+  meta: Ciphertext;
+}
+
 export type Assignee = { member: Hex } | { role: string };
 
 export const TASK_STATUSES = ["new", "started", "help wanted", "ready for review", "reviewing", "done"] as const;
@@ -47,7 +59,7 @@ export type Body =
   | { t: "role.create"; role: string; def: RoleDef }
   | { t: "role.amend"; role: string; def: RoleDef }
   | { t: "role.delete"; role: string }
-  | { t: "rules.policy"; succession?: Rules["succession"]; rotation?: Rules["rotation"]; escrow?: Escrow; labels?: string[] }
+  | { t: "rules.policy"; succession?: Rules["succession"]; rotation?: Rules["rotation"]; escrow?: Escrow; files?: Rules["files"]; labels?: string[] }
   | { t: "role.grant"; member: Hex; role: string; keys: KeyRef[] }
   | { t: "role.revoke"; member: Hex; role: string }
   /**
@@ -78,6 +90,8 @@ export type Body =
   | { t: "task.archive"; task: Hex }
   /** Labels and priority (TaskMeta), sealed under the task's content key: the whole set, replacing the last. */
   | { t: "task.meta"; task: Hex; meta: Ciphertext }
+  /** A document for the task (files.ts): chunks on the relays, their hashes here, the name and file key sealed under the task's content key. */
+  | ({ t: "task.attach"; task: Hex } & FileRef)
   | { t: "announce"; text: string }
   | { t: "leader.transfer"; to: Hex }
   /** `share`: the voter's escrow share of the top role's keys, sealed to the candidate (see escrow.ts). */

@@ -43,6 +43,8 @@ export interface Rules {
   succession: { role: string; quorum: number; silentAfterMs?: number };
   /** Rotate every role key and the group key at least this often (ms of event time); null = only on membership change. */
   rotation: { everyMs: number | null };
+  /** The largest document a task.attach may carry (files.ts); absent: DEFAULT_MAX_FILE_BYTES. */
+  files?: { maxBytes: number };
   /**
    * The labels a task may carry (task.meta). Names only: which task carries
    * which label is sealed under the task's key. Absent: DEFAULT_LABELS.
@@ -70,6 +72,13 @@ export const MIN_SILENT_AFTER_MS = 1_000;
  */
 export function roleDef(rules: Rules, name: string): RoleDef | undefined {
   return Object.hasOwn(rules.roles, name) ? rules.roles[name] : undefined;
+}
+
+/** 50 MiB: the per-file limit when the rules name none (files.ts holds the hard cap). */
+export const DEFAULT_MAX_FILE_BYTES = 50 * 1024 * 1024;
+
+export function maxFileBytes(rules: Rules): number {
+  return rules.files?.maxBytes ?? DEFAULT_MAX_FILE_BYTES;
 }
 
 export function silentAfterMs(rules: Rules): number {

@@ -1,6 +1,6 @@
 // The state every client computes by folding the log. Mutable while folding
 // (speed: 100k events), canonicalised for hashing: same events, same bytes.
-import type { Assignee, Ciphertext, Hex, SealedContent, SealedTo, TaskStatus } from "./events.js";
+import type { Assignee, Ciphertext, FileRef, Hex, SealedContent, SealedTo, TaskStatus } from "./events.js";
 import { entitledScopes, type Rules, roleDef } from "./rules.js";
 
 export const NO_KEY = "0".repeat(32);
@@ -44,6 +44,13 @@ export interface Comment {
   content: Ciphertext;
 }
 
+/** A document attached to a task (task.attach; files.ts): the clear part of its event. */
+export interface TaskFile extends FileRef {
+  id: Hex;
+  author: Hex;
+  ts: number;
+}
+
 export interface Task {
   id: Hex;
   num: number;
@@ -61,6 +68,8 @@ export interface Task {
   /** Latest text (an update re-encrypts under the same content key). */
   text: Ciphertext;
   comments: Comment[];
+  /** Documents, in fold order; absent until the first (states of older logs hash as before). */
+  files?: TaskFile[];
   closeReason: Ciphertext | null;
   /** Labels and priority (task.meta), sealed like the text; absent until first set (older states hash as before). */
   meta?: Ciphertext;

@@ -21,6 +21,7 @@ import { Inbox } from "./inbox.js";
 import { Outbox } from "./outbox.js";
 import { catchUp, progressOf, type SyncOptions, type SyncProgress } from "./sync.js";
 import { KeyCustody } from "./key-custody.js";
+import { copyFilesAfter } from "./file-transfer.js";
 import { RelaySet } from "./relay-set.js";
 import { Listeners } from "./listeners.js";
 import { onRequestFrame, watchRequests } from "./requests.js";
@@ -219,10 +220,11 @@ export class PursuanceClient extends Listeners<ClientEvents> implements ClientCo
    */
   async changeRelays(change: { add: string } | { remove: string }): Promise<{ relays: string[]; copied: Promise<void> }> {
     const next = this.relaySet.next(change);
-    return this.relaySet.moving("add" in change ? change.add : null, async () => {
+    const r = await this.relaySet.moving("add" in change ? change.add : null, async () => {
       await this.publish({ t: "relays.set", relays: next });
       return next;
     });
+    return "add" in change ? { ...r, copied: copyFilesAfter(this, r.copied, change.add) } : r;
   }
 
   /** Relays kept connected whatever the log says, while a move posts its notice there (see relocate.ts). */

@@ -12,6 +12,7 @@ import { ActionError } from "../actions.js";
 import type { PursuanceClient } from "./client.js";
 import { BodyError, encodeBody, type Body } from "../events.js";
 import { parseBody } from "../events-parse.js";
+import { copyFiles, documents } from "./file-transfer.js";
 
 export interface CopyProgress {
   relay: string;
@@ -80,6 +81,8 @@ export interface MoveResult {
   relays: string[];
   /** Frames re-posted to each relay that was not already in use. */
   copied: Record<string, number>;
+  /** Document chunk frames copied to each new relay, and the files no old relay held whole (event ids). */
+  files: Record<string, { chunks: number; missing: string[] }>;
   /** Old and new relays that acknowledged the notice (the relays.set). */
   noticeOn: string[];
   id: string;
@@ -97,7 +100,13 @@ export async function moveRelays(c: PursuanceClient, to: string[], o: RelocateOp
   const old = c.relays;
   if (old.length === relays.length && old.every((u) => relays.includes(u))) throw new ActionError("the pursuance already lives on exactly these relays", relays);
   const copied: Record<string, number> = {};
-  for (const url of relays) if (!c.group.relayUrls.includes(url)) copied[url] = await copyHistory(c, url, o);
+  const files: MoveResult["files"] = {};
+  const docs = documents(c.state);
+  for (const url of relays) {
+    if (c.group.relayUrls.includes(url)) continue;
+    copied[url] = await copyHistory(c, url, o);
+    files[url] = await copyFiles(c, docs, url);
+  }
   // Hold every relay, old and new, until the notice is on each: the fold would drop the old ones at once.
   const held = [...new Set([...old, ...relays])];
   for (const url of held) c.holdRelays.add(url);
@@ -115,7 +124,7 @@ export async function moveRelays(c: PursuanceClient, to: string[], o: RelocateOp
       }),
     );
     const noticeOn = landed.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
-    return { relays, copied, noticeOn, id };
+    return { relays, copied, files, noticeOn, id };
   } finally {
     for (const url of held) c.holdRelays.delete(url);
     c.followRelays();
