@@ -84,11 +84,11 @@ afterAll(async () => {
 
 describe("!rules policy", () => {
   it("refuses bad input with the usage line, and non-leaders by the rules", async () => {
-    const usage = /^!rules policy \[--succession-role R\] \[--quorum N\] \[--silent-after DUR\] \[--rotate-every DUR\|off\] \[--labels a,b,c\]$/;
-    await refused(ada, "!rules policy", /give at least one of --succession-role/, usage);
+    const usage = /^!rules policy \[--succession-role R\] \[--quorum N\] \[--silent-after DUR\] \[--rotate-every DUR\|off\] \[--file-limit SIZE\] \[--labels a,b,c\]$/;
+    await refused(ada, "!rules policy", /rules policy needs at least one of --succession-role/, usage);
     await refused(ada, "!rules policy --silent-after soon", /--silent-after: "soon" is not a duration/, usage);
     await refused(ada, "!rules policy --silent-after 0s", /under the minimum of 1s/, usage);
-    await refused(ada, "!rules policy --quorum 0", /--quorum: "0" is not a whole number 1\.\.1000/, usage);
+    await refused(ada, "!rules policy --quorum 0", /--quorum: bad value "0" \(want an integer 1\.\.1000\)/, usage);
     await refused(ada, "!rules policy --succession-role wizard", /no role named "wizard"/, usage);
     await refused(ada, "!rules policy --rotate-every 5s", /--rotate-every: "5s" is under the minimum of 1m/, usage);
     await refused(bob, "!rules policy --quorum 1", /only the leader changes succession/, usage);

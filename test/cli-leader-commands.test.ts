@@ -14,10 +14,10 @@ async function cli(...argv: string[]): Promise<{ code: number; out: string; err:
 
 const cases: Array<[string[], RegExp, RegExp]> = [
   [["rules", "policy"], /rules policy needs at least one of --succession-role, --quorum, --silent-after, --rotate-every/, /Usage: pursuance client rules \[show\] \| rules policy/],
-  [["rules", "policy", "--silent-after", "500ms"], /--silent-after: "500ms" is under the 1s minimum/, /Usage: pursuance client rules/],
-  [["rules", "policy", "--silent-after", "soon"], /--silent-after: bad duration "soon"/, /Usage: pursuance client rules/],
+  [["rules", "policy", "--silent-after", "500ms"], /--silent-after: "500ms" is under the minimum of 1s/, /Usage: pursuance client rules/],
+  [["rules", "policy", "--silent-after", "soon"], /--silent-after: "soon" is not a duration/, /Usage: pursuance client rules/],
   [["rules", "policy", "--quorum", "two"], /--quorum: bad value "two"/, /Usage: pursuance client rules/],
-  [["rules", "policy", "--rotate-every", "10s"], /--rotate-every: "10s" is under the 1m minimum/, /Usage: pursuance client rules/],
+  [["rules", "policy", "--rotate-every", "10s"], /--rotate-every: "10s" is under the minimum of 1m/, /Usage: pursuance client rules/],
   [["rules", "policy", "--quorom", "2"], /unknown option '--quorom'/, /Usage: pursuance client rules/],
   [["rules", "frob"], /unknown rules command "frob"/, /Usage: pursuance client rules/],
   [["leader", "vote"], /missing a member/, /Usage: pursuance client leader \[status\] \| leader vote WHO \| leader transfer WHO/],

@@ -145,8 +145,8 @@ export const COMMAND_TABLE: readonly CommandSpec[] = [
   { path: ["rules"], help: "the pursuance's rules: roles, succession, key rotation", level: "commands", cap: null, run: rules },
   {
     path: ["rules", "policy"],
-    flags: [{ name: "succession-role", value: "R" }, { name: "quorum", value: "N" }, { name: "silent-after", value: "DUR" }, { name: "rotate-every", value: "DUR|off" }, { name: "labels", value: "a,b,c" }],
-    help: "(leader) who votes a successor, how many votes, after how long a silence (e.g. 14d); how often keys rotate; the labels tasks may carry",
+    flags: [{ name: "succession-role", value: "R" }, { name: "quorum", value: "N" }, { name: "silent-after", value: "DUR" }, { name: "rotate-every", value: "DUR|off" }, { name: "file-limit", value: "SIZE" }, { name: "labels", value: "a,b,c" }],
+    help: "(leader) who votes a successor, how many votes, after how long a silence (e.g. 14d); how often keys rotate; the largest document (e.g. 50MB); the labels tasks may carry",
     level: "manage",
     cap: "rules.change",
     shownTo: mayTransfer,

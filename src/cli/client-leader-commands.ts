@@ -1,14 +1,13 @@
 // `pursuance client rules …` and `leader …`: the succession and rotation
 // policy, and moving leadership (by handing it over, or by the succession
 // role's votes once the leader has been silent past the policy's limit).
-import { policyBody, type PolicyChange } from "../pursuance/actions-rules.js";
 import { maxFileBytes, silentAfterMs, taskLabels } from "../pursuance/rules.js";
-import { parseLabelVocabulary } from "../usecases/labels.js";
+import { parsePolicy, setPolicy, type PolicyOptions } from "../usecases/policy.js";
 import type { PursuanceState } from "../pursuance/state.js";
 import { memberName } from "../pursuance/views.js";
 import type { SubCommand } from "./client-context.js";
 import { arg, withClient, type Parsed } from "./client-context.js";
-import { parseDuration, parseIntFlag, parseSize, UsageError } from "./usage.js";
+import { UsageError } from "./usage.js";
 import { sizeText } from "../usecases/files.js";
 import { durationText } from "../usecases/spellings.js";
 import { clientEnv } from "../usecases/env.js";
@@ -25,25 +24,18 @@ function policyOf(s: PursuanceState) {
   };
 }
 
-/** Flags → a policy change, validated before any network work. */
-function policyChange(p: Parsed): PolicyChange {
-  const c: PolicyChange = {};
+/** Flags as typed: the use case checks them (before any network work, see run). */
+function policyOptions(p: Parsed): PolicyOptions {
   const v = p.values;
-  if (v["succession-role"] !== undefined) c.role = v["succession-role"] as string;
-  if (v.quorum !== undefined) c.quorum = parseIntFlag("--quorum", v.quorum as string, 1, 1000);
-  if (v["silent-after"] !== undefined) {
-    c.silentAfterMs = parseDuration("--silent-after", v["silent-after"] as string);
-    if (c.silentAfterMs < 1000) throw new UsageError(`--silent-after: ${JSON.stringify(v["silent-after"])} is under the 1s minimum`);
-  }
-  if (v["rotate-every"] !== undefined) {
-    const r = v["rotate-every"] as string;
-    c.rotateEveryMs = r === "off" ? null : parseDuration("--rotate-every", r);
-    if (c.rotateEveryMs !== null && c.rotateEveryMs < 60_000) throw new UsageError(`--rotate-every: ${JSON.stringify(r)} is under the 1m minimum (or "off")`);
-  }
-  if (v.labels !== undefined) c.labels = parseLabelVocabulary(v.labels as string);
-  if (v["file-limit"] !== undefined) c.fileLimitBytes = parseSize("--file-limit", v["file-limit"] as string);
-  if (Object.keys(c).length === 0) throw new UsageError("rules policy needs at least one of --succession-role, --quorum, --silent-after, --rotate-every, --file-limit, --labels");
-  return c;
+  const str = (k: string) => (typeof v[k] === "string" ? (v[k] as string) : undefined);
+  return {
+    successionRole: str("succession-role"),
+    quorum: str("quorum"),
+    silentAfter: str("silent-after"),
+    rotateEvery: str("rotate-every"),
+    fileLimit: str("file-limit"),
+    labels: str("labels"),
+  };
 }
 
 export const LEADER_COMMANDS: Record<string, SubCommand> = {
@@ -54,9 +46,10 @@ export const LEADER_COMMANDS: Record<string, SubCommand> = {
     async run(p, io) {
       const sub = p.positionals[0] ?? "show";
       if (sub !== "show" && sub !== "policy") throw new UsageError(`unknown rules command ${JSON.stringify(sub)}: use show or policy`);
-      const change = sub === "policy" ? policyChange(p) : null;
+      const change = sub === "policy" ? policyOptions(p) : null;
+      if (change) parsePolicy(change);
       await withClient(p, io, async (c) => {
-        if (change) await c.publish(policyBody(c.state, change));
+        if (change) await setPolicy(clientEnv(c), change);
         const pol = policyOf(c.state);
         if (p.values.json) return io.out(JSON.stringify(pol, null, 2));
         const s = c.state;

@@ -81,6 +81,25 @@ export function parseDuration(flag: string, v: string): number {
   return n;
 }
 
+const SIZE_UNITS: Record<string, number> = { "": 1, b: 1, k: 1024, kb: 1000, kib: 1024, m: 1024 ** 2, mb: 1000 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1000 ** 3, gib: 1024 ** 3 };
+
+/** "10MB", "64KiB", "1048576" → bytes. */
+export function parseSize(flag: string, v: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(v.trim());
+  const unit = m ? SIZE_UNITS[m[2]!.toLowerCase()] : undefined;
+  const n = m && unit ? Math.floor(Number(m[1]) * unit) : NaN;
+  if (!Number.isSafeInteger(n) || n <= 0) throw new SpellingError(`${flag}: bad size ${JSON.stringify(v)} (use e.g. 10MB, 64KiB, 1048576)`, "size", v, flag);
+  return n;
+}
+
+/** A duration of at least `minMs` (durationMs's spellings), for a `--flag`. */
+export function parseDurationAtLeast(flag: string, ref: string, minMs: number): number {
+  const ms = durationMs(ref);
+  if (ms === null) throw new SpellingError(`${flag}: ${JSON.stringify(ref)} is not a duration (use e.g. 30s, 12h, 14d, 2w)`, "duration", ref, flag);
+  if (ms < minMs) throw new SpellingError(`${flag}: ${JSON.stringify(ref)} is under the minimum of ${durationText(minMs)}`, "duration", ref, flag);
+  return ms;
+}
+
 /** 60000 → "1m": the largest unit that divides it. */
 export function durationText(ms: number): string {
   for (const u of ["w", "d", "h", "m", "s"]) if (ms % DURATION_UNITS[u]! === 0) return `${ms / DURATION_UNITS[u]!}${u}`;
