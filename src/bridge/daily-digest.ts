@@ -21,6 +21,9 @@ export interface DigestDeps {
 }
 
 export class DailyDigests {
+  /** When each user's last digest of each pursuance went, as read or written here (this process alone writes it). */
+  private readonly last = new Map<string, number | null>();
+
   constructor(private readonly d: DigestDeps) {}
 
   async pass(clients: ReadonlyMap<string, PursuanceClient>, pursuanceName: string): Promise<void> {
@@ -49,7 +52,9 @@ export class DailyDigests {
   private async digest(user: string, c: PursuanceClient, name: string): Promise<void> {
     const schedule = (await this.d.store.digest(user)) ?? DEFAULT_DIGEST;
     const now = this.d.now();
-    const last = await this.d.store.lastDigest(user, c.config.groupId);
+    const key = `${user}\n${c.config.groupId}`;
+    let last = this.last.get(key);
+    if (last === undefined) this.last.set(key, (last = await this.d.store.lastDigest(user, c.config.groupId)));
     const day = digestDue(schedule, now, last);
     if (day === null) return;
     // The first digest covers the last day; later ones, everything since the one before.
@@ -60,6 +65,7 @@ export class DailyDigests {
     }
     // Nothing to say is still the day's digest: the next one counts from here.
     await this.d.store.digestSent(user, c.config.groupId, now);
+    this.last.set(key, now);
   }
 }
 
