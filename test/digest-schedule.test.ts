@@ -1,0 +1,55 @@
+// The digest's schedule: parsed once for every host, judged by the local day
+// in the member's zone, so it goes once a day, DST or not, restart or not.
+import { describe, expect, it } from "vitest";
+import { DEFAULT_DIGEST, applyDigestCommand, digestDue, localTime, parseDigestCommand, scheduleText } from "../src/usecases/digest-schedule.js";
+import { SpellingError } from "../src/usecases/errors.js";
+
+const at = (iso: string) => Date.parse(iso);
+
+describe("the digest schedule", () => {
+  it("parses on, off, at HH:MM [TZ], and refuses the rest naming the value", () => {
+    expect(parseDigestCommand("")).toEqual({ show: true });
+    expect(parseDigestCommand("OFF")).toEqual({ set: "off" });
+    expect(parseDigestCommand("at 7:05")).toEqual({ at: 425 });
+    expect(parseDigestCommand("at 18:30 europe/berlin")).toEqual({ at: 1110, tz: "Europe/Berlin" });
+    for (const [bad, why] of [["at 24:00", /"24:00" is not a time of day/], ["at 8", /"8" is not a time of day/], ["at 08:00 Mars/Olympus", /"Mars\/Olympus" is not a time zone/], ["sometimes", /use on, off, or at HH:MM/], ["on please", /use on, off/]] as const) {
+      expect(() => parseDigestCommand(bad)).toThrow(SpellingError);
+      expect(() => parseDigestCommand(bad)).toThrow(why);
+    }
+  });
+
+  it("at HH:MM turns it on and keeps the zone unless one is given", () => {
+    const off = applyDigestCommand(DEFAULT_DIGEST, { set: "off" });
+    expect(scheduleText(off)).toBe("off");
+    const moved = applyDigestCommand(applyDigestCommand(off, { at: 1110, tz: "America/Mexico_City" }), { at: 420 });
+    expect(moved).toEqual({ enabled: true, atMinute: 420, tz: "America/Mexico_City" });
+    expect(scheduleText(moved)).toBe("daily at 07:00 America/Mexico_City");
+  });
+
+  it("is due once a local day, after the hour, in the member's zone", () => {
+    const s = { enabled: true, atMinute: 8 * 60, tz: "Europe/Berlin" };
+    expect(digestDue(s, at("2026-12-05T06:59:00Z"), null)).toBeNull(); // 07:59 in Berlin
+    expect(digestDue(s, at("2026-12-05T07:00:00Z"), null)).toBe("2026-12-05");
+    expect(digestDue(s, at("2026-12-05T22:00:00Z"), at("2026-12-05T07:00:00Z"))).toBeNull(); // sent today
+    expect(digestDue(s, at("2026-12-05T23:30:00Z"), at("2026-12-05T07:00:00Z"))).toBeNull(); // 00:30 on the 6th: before the hour
+    expect(digestDue(s, at("2026-12-06T07:01:00Z"), at("2026-12-05T07:00:00Z"))).toBe("2026-12-06");
+    expect(digestDue({ ...s, enabled: false }, at("2026-12-06T12:00:00Z"), null)).toBeNull();
+  });
+
+  it("across a DST change the local day still counts: one digest on the short day and on the long one", () => {
+    const s = { enabled: true, atMinute: 8 * 60, tz: "Europe/Berlin" };
+    // Clocks go forward on 2026-03-29 (CET → CEST): 08:00 local is 06:00Z.
+    expect(localTime(at("2026-03-29T06:00:00Z"), "Europe/Berlin")).toEqual({ day: "2026-03-29", minute: 480 });
+    expect(digestDue(s, at("2026-03-29T06:00:00Z"), at("2026-03-28T07:00:00Z"))).toBe("2026-03-29");
+    expect(digestDue(s, at("2026-03-29T21:59:00Z"), at("2026-03-29T06:00:00Z"))).toBeNull();
+    // Back on 2026-10-25: 01:00Z to 02:00Z happens twice in local time; the day is still one.
+    expect(digestDue(s, at("2026-10-25T07:00:00Z"), at("2026-10-24T06:00:00Z"))).toBe("2026-10-25");
+    expect(digestDue(s, at("2026-10-25T22:59:00Z"), at("2026-10-25T07:00:00Z"))).toBeNull();
+  });
+
+  it("a last digest stamped in the future (a clock set back) holds the digest back no longer than its day", () => {
+    const s = { enabled: true, atMinute: 0, tz: "UTC" };
+    expect(digestDue(s, at("2026-12-05T10:00:00Z"), at("2026-12-05T23:00:00Z"))).toBeNull();
+    expect(digestDue(s, at("2026-12-06T00:00:00Z"), at("2026-12-05T23:00:00Z"))).toBe("2026-12-06");
+  });
+});
