@@ -29,6 +29,23 @@ const SINGLE_OPEN = new Set(["'", "‘", "’"]);
 const SINGLE_CLOSE = new Set(["'", "’", "‘"]);
 const isSpace = (c: string | undefined) => c !== undefined && /\s/u.test(c);
 
+/** The text of a quote opened at `open`, up to where `closes` finds its end; `escapes` says where a backslash takes the next character. */
+function readQuote(chars: string[], open: number, closes: (j: number) => boolean, escapes: (j: number) => boolean): { text: string; end: number } {
+  let text = "";
+  let i = open + 1;
+  for (;;) {
+    if (i >= chars.length) throw new TokenizeError(`unterminated ${chars[open]} quote opened at column ${open + 1}`, open + 1);
+    if (closes(i)) return { text, end: i + 1 };
+    if (escapes(i)) {
+      text += chars[i + 1];
+      i += 2;
+    } else {
+      text += chars[i];
+      i++;
+    }
+  }
+}
+
 /**
  * Split text into words. "double" and 'single' quotes (and their smart forms)
  * group words; a backslash escapes the next character outside quotes and a
@@ -62,38 +79,14 @@ export function tokenize(text: string): Token[] {
         }
       } else if (DOUBLE_OPEN.has(c)) {
         quoted = true;
-        const open = i;
-        i++;
-        for (;;) {
-          if (i >= chars.length) throw new TokenizeError(`unterminated ${c} quote opened at column ${open + 1}`, open + 1);
-          const d = chars[i]!;
-          if (DOUBLE_CLOSE.has(d)) {
-            i++;
-            break;
-          }
-          if (d === "\\" && i + 1 < chars.length && (chars[i + 1] === "\\" || DOUBLE_CLOSE.has(chars[i + 1]!))) {
-            word += chars[i + 1];
-            i += 2;
-          } else {
-            word += d;
-            i++;
-          }
-        }
+        const q = readQuote(chars, i, (j) => DOUBLE_CLOSE.has(chars[j]!), (j) => chars[j] === "\\" && j + 1 < chars.length && (chars[j + 1] === "\\" || DOUBLE_CLOSE.has(chars[j + 1]!)));
+        word += q.text;
+        i = q.end;
       } else if (SINGLE_OPEN.has(c) && i === start) {
         quoted = true;
-        const open = i;
-        i++;
-        for (;;) {
-          if (i >= chars.length) throw new TokenizeError(`unterminated ${c} quote opened at column ${open + 1}`, open + 1);
-          const d = chars[i]!;
-          const next = chars[i + 1];
-          if (SINGLE_CLOSE.has(d) && (next === undefined || isSpace(next))) {
-            i++;
-            break;
-          }
-          word += d;
-          i++;
-        }
+        const q = readQuote(chars, i, (j) => SINGLE_CLOSE.has(chars[j]!) && (chars[j + 1] === undefined || isSpace(chars[j + 1])), () => false);
+        word += q.text;
+        i = q.end;
       } else {
         word += c;
         i++;

@@ -125,12 +125,17 @@ export function successors(s: PursuanceState): string[] {
   return [...s.members.entries()].filter(([, m]) => m.roles.has(s.rules.succession.role)).map(([id]) => id).sort();
 }
 
-export function applyGrant(s: PursuanceState, e: PEvent, b: B<"role.grant">): void {
+/** What granting and revoking both start with, in this order (the first failing check is the reason every client records). */
+function requireRoleAct(s: PursuanceState, e: PEvent, b: { member: string; role: string }): void {
   requireActor(s, e);
   requireMember(s, b.member);
   requireRole(s, b.role);
   requireCap(s, e.author, "role.grant");
   requireOutranksRole(s, e.author, b.role);
+}
+
+export function applyGrant(s: PursuanceState, e: PEvent, b: B<"role.grant">): void {
+  requireRoleAct(s, e, b);
   if (b.member !== e.author) requireOutranksMember(s, e.author, b.member);
   const m = s.members.get(b.member)!;
   if (m.roles.has(b.role)) reject(`${short(b.member)} already holds "${b.role}"`);
@@ -155,11 +160,7 @@ export function applyGrant(s: PursuanceState, e: PEvent, b: B<"role.grant">): vo
 }
 
 export function applyRevoke(s: PursuanceState, e: PEvent, b: B<"role.revoke">): void {
-  requireActor(s, e);
-  requireMember(s, b.member);
-  requireRole(s, b.role);
-  requireCap(s, e.author, "role.grant");
-  requireOutranksRole(s, e.author, b.role);
+  requireRoleAct(s, e, b);
   if (b.member !== e.author) {
     requireOutranksMember(s, e.author, b.member);
     requireNotLeader(s, b.member);
