@@ -50,6 +50,31 @@ export class TestUser {
     return this.send(roomId, body, { "m.relates_to": { rel_type: "m.thread", event_id: root, is_falling_back: true, "m.in_reply_to": { event_id: root } } });
   }
 
+  /** Upload bytes to the media repository; returns the mxc:// url. */
+  async upload(bytes: Uint8Array, name: string): Promise<string> {
+    const r = await fetch(`${this.baseUrl}/_matrix/media/v3/upload?filename=${encodeURIComponent(name)}`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${this.token}`, "content-type": "application/octet-stream" },
+      body: Buffer.from(bytes),
+    });
+    if (!r.ok) throw new Error(`upload → ${r.status}: ${await r.text()}`);
+    return ((await r.json()) as { content_uri: string }).content_uri;
+  }
+
+  /** An mxc:// url's bytes (authenticated media). */
+  async download(mxc: string): Promise<Uint8Array> {
+    const [server, id] = mxc.slice("mxc://".length).split("/");
+    const r = await fetch(`${this.baseUrl}/_matrix/client/v1/media/download/${server}/${id}`, { headers: { authorization: `Bearer ${this.token}` } });
+    if (!r.ok) throw new Error(`download ${mxc} → ${r.status}: ${await r.text()}`);
+    return new Uint8Array(await r.arrayBuffer());
+  }
+
+  /** A file (m.file) in a thread rooted at `root`. */
+  async sendFileInThread(roomId: string, root: string, name: string, bytes: Uint8Array): Promise<string> {
+    const url = await this.upload(bytes, name);
+    return this.send(roomId, name, { msgtype: "m.file", filename: name, url, info: { size: bytes.length, mimetype: "application/octet-stream" }, "m.relates_to": { rel_type: "m.thread", event_id: root, is_falling_back: true, "m.in_reply_to": { event_id: root } } });
+  }
+
   async messages(roomId: string, limit = 500): Promise<RoomEvent[]> {
     const r = await this.call<{ chunk: RoomEvent[] }>("GET", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/messages?dir=b&limit=${limit}`);
     return r.chunk.reverse();

@@ -19,7 +19,7 @@ import { leaderStatus, leaderTransfer, leaderVote, mayTransfer, mayVote, rulesPo
 import { roleAmend, roleCreate, roleDelete, roleGrant, roleList, roleRevoke, rules } from "./role-commands.js";
 import { profileSet, profileShow } from "./profile-commands.js";
 import { verifyCommand, whoisCommand, whoisConfirm, whoisLink } from "./whois-commands.js";
-import { taskFiles } from "./file-commands.js";
+import { taskFetch, taskFiles } from "./file-commands.js";
 import { taskArchive, taskAssign, taskClose, taskComment, taskCreate, taskLabel, taskList, taskPriority, taskReopen, taskRetitle, taskSearch, taskShow, taskStatus } from "./task-commands.js";
 
 const id = { name: "id" };
@@ -87,6 +87,17 @@ export const COMMAND_TABLE: readonly CommandSpec[] = [
   { path: ["task", "comment"], required: [id, { name: "text", quoted: true, rest: true }], content: "text", help: "comment on a task", level: "commands", cap: "task.comment", run: taskComment },
   { path: ["task", "close"], aliases: ["done"], required: [id], optional: [{ name: "reason", rest: true }], content: "reason", help: "close a task", level: "commands", cap: "task.close", run: taskClose },
   { path: ["task", "files"], required: [id], help: "the documents of a task: names (where the keys held here open the task) and sizes; `pursuance client task fetch` gets one", level: "commands", cap: null, run: taskFiles },
+  {
+    path: ["task", "fetch"],
+    aliases: ["file"],
+    required: [id, { name: "file", rest: true }],
+    // A file's name is the task's content: typed in a room that may not read it, the command is taken out.
+    content: "file",
+    help: "post a task's document here (FILE: its number in !task files, or its name), every chunk checked against its hash; only in a room that may read the task",
+    level: "commands",
+    cap: null,
+    run: taskFetch,
+  },
   { path: ["task", "reopen"], required: [id], help: "reopen a closed task", level: "commands", cap: "task.close", run: taskReopen },
   { path: ["task", "archive"], required: [id], help: "archive a task (hidden from !task list unless --all)", level: "commands", cap: "task.archive", run: taskArchive },
   {

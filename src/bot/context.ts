@@ -72,6 +72,10 @@ export interface BotContext {
      */
     request(address: RequestAddress, message: string): Promise<string>;
   };
+  /** Where the host can show a file: into this room (the task's thread), encrypted where the room is; a Refusal if the room may not read the task. */
+  files?: {
+    post(taskId: string, name: string, bytes: Uint8Array): Promise<void>;
+  };
   /** The sender's daily digest schedule, where the host sends digests (the bridge, in the direct chat). */
   digest?: {
     get(): Promise<DigestSchedule>;

@@ -1,12 +1,13 @@
-// `!task files N`: the documents of a task, by name and size, as the keys held
+// `!task files N` and `!task fetch N FILE`: the documents of a task, by name and size, as the keys held
 // here open them (usecases/files.ts, which `pursuance client task files` calls
 // too). The reply opens with the task's line, title included, so a host that
 // keeps a restricted task's content out of a room (its reply check looks for
 // the title) answers the asker privately there; file names are task content.
 import { taskView } from "../pursuance/views.js";
-import { listFiles, sizeText } from "../usecases/files.js";
+import { fetchFile, listFiles, sizeText } from "../usecases/files.js";
+import { Refusal } from "./context.js";
 import type { BoundHandler as Handler } from "./command-spec.js";
-import { html } from "./reply.js";
+import { done, html } from "./reply.js";
 import { taskLine, taskLineHtml } from "./task-format.js";
 
 const SEALED = "(encrypted: not readable with the keys held here)";
@@ -21,4 +22,12 @@ export const taskFiles: Handler = async (inv, ctx) => {
     (f) => html`<li>${f.name === null ? html`<em>${SEALED}</em>` : html`<b>${f.name}</b>`} · ${sizeText(f.size)} · by ${f.author}</li>`,
   )}</ol>`;
   return { kind: "ok", plain, html: h.value };
+};
+
+/** `!task fetch N FILE`: the file, fetched and checked here, posted into this room by the host (only one that may read the task). */
+export const taskFetch: Handler = async (inv, ctx) => {
+  if (!ctx.files) throw new Refusal("this host cannot post files: use pursuance client task fetch");
+  const r = await fetchFile(ctx, { task: inv.arg("id"), file: inv.arg("file") });
+  await ctx.files.post(r.task.id, r.name, r.bytes);
+  return done(`#${r.task.num}: ${r.name} (${sizeText(r.bytes.length)}), every chunk checked against its signed hash`, html`<b>#${r.task.num}</b>: ${r.name} (${sizeText(r.bytes.length)}), every chunk checked against its signed hash`);
 };

@@ -7,6 +7,7 @@ import type { MatrixEvent } from "./appservice-http.js";
 import type { HostedPursuance } from "./hosted-pursuance.js";
 import { viaOf, type InboundHost } from "./inbound-port.js";
 import { relaysForInvite } from "./invite-relays.js";
+import { encryptAttachment } from "./e2ee/attachment.js";
 import { DEFAULT_DIGEST } from "../usecases/digest-schedule.js";
 
 export function contextFor(b: InboundHost, e: MatrixEvent, hosted: HostedPursuance | undefined): BotContext {
@@ -17,6 +18,27 @@ export function contextFor(b: InboundHost, e: MatrixEvent, hosted: HostedPursuan
     sender: e.sender,
     permission: b.s.permissionFor(e.sender),
     inviteRelays: (relays) => relaysForInvite(relays, b.s.relays, b.s.inviteRelays),
+    files: {
+      post: async (taskId, name, bytes) => {
+        // Where the task's title may not be shown, neither may its documents.
+        if (!hosted || !(await hosted.roomMayShowTask(e.room_id, taskId))) {
+          throw new Refusal("not everyone in this room may read that task: ask in a room that may (or fetch it with pursuance client task fetch)");
+        }
+        const mimetype = "application/octet-stream";
+        const encrypted = b.e2ee ? await b.e2ee.isEncrypted(e.room_id) : false;
+        const sealed = encrypted ? encryptAttachment(bytes) : null;
+        const url = await b.matrix.upload(sealed ? sealed.data : bytes, name, mimetype);
+        const thread = await b.store.taskMessage(hosted.binding.groupId, taskId, e.room_id);
+        await b.matrix.sendFile(e.room_id, {
+          name,
+          size: bytes.length,
+          mimetype,
+          ...(sealed ? { file: { ...sealed.info, url } } : { url }),
+          ...(thread ? { thread } : {}),
+          txnId: `file.${e.event_id}`,
+        });
+      },
+    },
     digest: {
       get: async () => (await b.store.digest(e.sender)) ?? DEFAULT_DIGEST,
       set: (s) => b.store.setDigest(e.sender, s),

@@ -5,6 +5,7 @@ import type { MatrixEvent } from "./appservice-http.js";
 import type { InboundHost } from "./inbound-port.js";
 import { command } from "./inbound-command.js";
 import { comment } from "./inbound-comment.js";
+import { FILE_MSGTYPES, attachFromMatrix } from "./inbound-file.js";
 import { decrypted, KeyPendingError } from "./inbound-decrypt.js";
 import { removePastedInvite } from "./inbound-replies.js";
 import { withTimeout } from "./deadline.js";
@@ -143,7 +144,9 @@ async function handleOnce(b: InboundHost, raw: MatrixEvent): Promise<void> {
   const text = stripReplyFallback(String(e.content.body));
   const hosted = b.pursuanceOfRoom(e.room_id);
   await removePastedInvite(b, e, text);
-  if (/^\s*!/.test(text)) await command(b, e, text, hosted, root);
+  if (FILE_MSGTYPES.has(String(e.content.msgtype))) {
+    if (hosted && root) await attachFromMatrix(b, e, hosted, root);
+  } else if (/^\s*!/.test(text)) await command(b, e, text, hosted, root);
   else if (hosted && root) await comment(b, e, text, hosted, root);
   await b.store.markInboundDone(e.event_id);
 }

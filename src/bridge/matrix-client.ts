@@ -3,7 +3,7 @@
 // caller-chosen transaction ids so a retry after a crash is deduplicated.
 import { MatrixClient } from "matrix-bot-sdk";
 import { fitContent } from "./fit-message.js";
-import type { MatrixPort, OutMessage } from "./ports.js";
+import type { MatrixPort, OutFile, OutMessage } from "./ports.js";
 import { cleanBody, cleanName } from "./sanitize.js";
 
 export interface MatrixClientOptions {
@@ -63,6 +63,27 @@ export class BridgeMatrix implements MatrixPort {
     }
     const txnId = msg.txnId ?? `p${Date.now()}.${this.txn++}`;
     return this.sendEvent(roomId, "m.room.message", fitContent(content, msg.more), txnId, userId, msg.mayBePlain === true);
+  }
+
+  async upload(bytes: Uint8Array, name: string, contentType: string): Promise<string> {
+    return this.bot.uploadContent(Buffer.from(bytes), contentType, name);
+  }
+
+  async download(mxc: string, maxBytes: number): Promise<Uint8Array> {
+    const m = /^mxc:\/\/([^/]+)\/([A-Za-z0-9_-]+)$/.exec(mxc);
+    if (!m) throw new Error(`not an mxc:// url: ${JSON.stringify(mxc)}`);
+    // Authenticated media (Matrix 1.11): new uploads are not served on the old unauthenticated path.
+    const res = (await this.bot.doRequest("GET", `/_matrix/client/v1/media/download/${encodeURIComponent(m[1]!)}/${encodeURIComponent(m[2]!)}`, null, null, 120_000, true, undefined, true)) as { body: Buffer };
+    if (res.body.length > maxBytes) throw new Error(`the file at ${mxc} is ${res.body.length} bytes, over the ${maxBytes}-byte limit`);
+    return new Uint8Array(res.body);
+  }
+
+  async sendFile(roomId: string, f: OutFile, userId?: string): Promise<string> {
+    const content: Record<string, unknown> = { msgtype: "m.file", body: cleanBody(f.name), filename: cleanBody(f.name), info: { size: f.size, mimetype: f.mimetype }, "m.mentions": {} };
+    if (f.file) content.file = f.file;
+    else content.url = f.url;
+    if (f.thread) content["m.relates_to"] = { rel_type: "m.thread", event_id: f.thread, is_falling_back: true, "m.in_reply_to": { event_id: f.thread } };
+    return this.sendEvent(roomId, "m.room.message", content, f.txnId ?? `f${Date.now()}.${this.txn++}`, userId);
   }
 
   /** Every room event the bridge sends goes here: encrypted first where the room is encrypted. */

@@ -99,9 +99,26 @@ export interface OutMessage {
   mayBePlain?: boolean;
 }
 
+/** A file message: `url` for a room in clear, `file` (url inside, encrypted bytes) for an encrypted one. */
+export interface OutFile {
+  name: string;
+  size: number;
+  mimetype: string;
+  url?: string;
+  file?: Record<string, unknown>;
+  thread?: string;
+  txnId?: string;
+}
+
 export interface MatrixPort {
   readonly botUserId: string;
   readonly domain: string;
+  /** Put bytes in the homeserver's media repository (as the bot); returns the mxc:// url. */
+  upload(bytes: Uint8Array, name: string, contentType: string): Promise<string>;
+  /** An mxc:// url's bytes (authenticated media), refused past maxBytes. */
+  download(mxc: string, maxBytes: number): Promise<Uint8Array>;
+  /** Send a file message (m.file), in a thread if given. */
+  sendFile(roomId: string, f: OutFile, userId?: string): Promise<string>;
   /** Send as the bot (userId undefined) or as a ghost in our namespace. Returns the event id. */
   send(roomId: string, msg: OutMessage, userId?: string): Promise<string>;
   react(roomId: string, eventId: string, key: string): Promise<void>;
