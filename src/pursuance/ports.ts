@@ -17,6 +17,10 @@ export interface ClientStorePort {
   saveKey(scope: string, key: Uint8Array): Promise<void>;
   loadCursors(): Promise<Record<string, number>>;
   saveCursor(relay: string, seq: number): Promise<void>;
+  /** Document chunk frames kept here (attached or fetched): optional, a store without them fetches from relays only. */
+  saveChunks?(frames: ReadonlyArray<{ tag: string; blob: Uint8Array }>): Promise<void>;
+  /** Those of these tags kept here. */
+  loadChunks?(tags: readonly string[]): Promise<Map<string, Uint8Array>>;
 }
 
 export interface ClientPorts {
@@ -36,6 +40,7 @@ export function memoryStore(): ClientStorePort & { events: StoredEvent[] } {
   const ids = new Set<string>();
   const keys: Array<{ scope: string; key: Uint8Array }> = [];
   const cursors: Record<string, number> = {};
+  const chunks = new Map<string, Uint8Array>();
   return {
     events,
     loadEvents: async () => events.map((e) => e.bytes),
@@ -46,5 +51,7 @@ export function memoryStore(): ClientStorePort & { events: StoredEvent[] } {
     saveKey: async (scope, key) => void keys.push({ scope, key }),
     loadCursors: async () => ({ ...cursors }),
     saveCursor: async (relay, seq) => void (cursors[relay] = seq),
+    saveChunks: async (frames) => void frames.forEach((f) => chunks.set(f.tag, f.blob)),
+    loadChunks: async (tags) => new Map(tags.flatMap((t) => (chunks.has(t) ? [[t, chunks.get(t)!] as const] : []))),
   };
 }

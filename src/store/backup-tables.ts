@@ -7,7 +7,7 @@ import { asc, eq, sql } from "drizzle-orm";
 import type { PgColumn, PgTable } from "drizzle-orm/pg-core";
 import { bridgeAnnouncePosted, bridgeAnnounceRooms } from "./announce-schema.js";
 import { bridgeDirectRooms, bridgeE2eeDevices, bridgeGhosts, bridgeIdentities, bridgeInbound, bridgePosted, bridgeRequests, bridgeRoleRooms, bridgeRooms, bridgeSaid, bridgeDigests, bridgeDigestSent } from "./bridge-schema.js";
-import { clientCursors, clientEvents, clientKeys } from "./client-schema.js";
+import { clientCursors, clientEvents, clientKeys, clientChunks } from "./client-schema.js";
 import type { Db } from "./db.js";
 
 export type Row = Record<string, unknown>;
@@ -27,6 +27,7 @@ const CLIENT_TABLES: TableSpec[] = [
   { name: "client_events", table: clientEvents, order: clientEvents.n, owner: clientEvents.owner },
   { name: "client_keys", table: clientKeys, owner: clientKeys.owner },
   { name: "client_cursors", table: clientCursors, owner: clientCursors.owner },
+  { name: "client_chunks", table: clientChunks, owner: clientChunks.owner },
 ];
 
 const BRIDGE_TABLES: TableSpec[] = [

@@ -30,6 +30,18 @@ export const clientKeys = pgTable(
   (t) => [primaryKey({ columns: [t.owner, t.pursuance, t.keyId] })],
 );
 
+/** Document chunk frames this member attached or fetched (opaque: sealed under each file's key): a copy no relay loss takes, and in backups. */
+export const clientChunks = pgTable(
+  "client_chunks",
+  {
+    owner: text("owner").notNull(),
+    pursuance: text("pursuance").notNull(),
+    tag: text("tag").notNull(),
+    blob: bytea("blob").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.owner, t.pursuance, t.tag] })],
+);
+
 export const clientCursors = pgTable(
   "client_cursors",
   {

@@ -1,9 +1,9 @@
 // The PursuanceClient's store port on PostgreSQL or PGlite. Writes are
 // idempotent (on conflict do nothing), so a replay after a crash is harmless.
-import { and, asc, eq } from "drizzle-orm";
+import { and, asc, eq, inArray } from "drizzle-orm";
 import type { AnyPgColumn } from "drizzle-orm/pg-core";
 import type { ClientStorePort, StoredEvent } from "../pursuance/ports.js";
-import { clientCursors, clientEvents, clientKeys } from "./client-schema.js";
+import { clientChunks, clientCursors, clientEvents, clientKeys } from "./client-schema.js";
 import type { Db } from "./db.js";
 import { keyIdOf } from "../pursuance/keyring.js";
 import type { Crypto } from "../cwtch/crypto.js";
@@ -72,6 +72,20 @@ export function clientStore(db: Db, crypto: Crypto, owner: string, groupId: stri
     async loadCursors() {
       const rows = await db.select({ relay: clientCursors.relay, seq: clientCursors.seq }).from(clientCursors).where(mine(clientCursors));
       return Object.fromEntries(rows.map((r) => [r.relay, r.seq]));
+    },
+    async saveChunks(frames) {
+      for (let i = 0; i < frames.length; i += 100) {
+        const rows = frames.slice(i, i + 100).map((f) => ({ owner, pursuance: groupId, tag: f.tag, blob: f.blob }));
+        await db.insert(clientChunks).values(rows).onConflictDoNothing();
+      }
+    },
+    async loadChunks(tags) {
+      const out = new Map<string, Uint8Array>();
+      for (let i = 0; i < tags.length; i += 500) {
+        const rows = await db.select({ tag: clientChunks.tag, blob: clientChunks.blob }).from(clientChunks).where(and(mine(clientChunks), inArray(clientChunks.tag, [...tags.slice(i, i + 500)])));
+        for (const r of rows) out.set(r.tag, r.blob);
+      }
+      return out;
     },
     async saveCursor(relay, seq) {
       await db

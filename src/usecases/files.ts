@@ -6,7 +6,7 @@
 import { ActionError } from "../pursuance/actions.js";
 import { encodeBody, type Body } from "../pursuance/events.js";
 import { parseBody } from "../pursuance/events-parse.js";
-import { CHUNK_BYTES, fileNameProblem, openChunk, openMeta, sealFile, sealMeta, type FileMeta } from "../pursuance/files.js";
+import { CHUNK_BYTES, chunkTag, fileNameProblem, openChunk, openMeta, sealFile, sealMeta, type FileMeta } from "../pursuance/files.js";
 import { fetchChunks, postChunks, type TransferProgress } from "../pursuance/client/file-transfer.js";
 import { maxFileBytes } from "../pursuance/rules.js";
 import type { Task, TaskFile } from "../pursuance/state.js";
@@ -92,6 +92,8 @@ export async function attachFile(env: Env, o: AttachOptions): Promise<{ id: stri
   if (why) throw new ActionError(why, body.t);
   await postChunks(c, sealed.frames, o.onProgress ? { onProgress: o.onProgress } : {});
   const { id } = await publish(env, body);
+  // Our own copy: no relay loss takes it, and backups carry it.
+  await c.ports.store.saveChunks?.(sealed.frames);
   const t = c.state.tasks.get(task.id)!;
   const n = (t.files ?? []).findIndex((f) => f.id === id) + 1;
   return { id, task: t, file: { n, id, name: o.name, size: o.bytes.length, chunks: sealed.ref.chunks, author: c.me, ts: c.ports.now() } };
@@ -132,7 +134,10 @@ export async function fetchFile(env: Env, o: FetchOptions): Promise<{ task: Task
   const f = files[i]!;
   const meta = metas[i];
   if (!meta) throw new FileCorruptError(`file ${i + 1} of task #${task.num} has a sealed name and key that do not open with the task's key, or are malformed (a name no disk should take)`, o.file);
-  const got = await fetchChunks(c, f, meta.name, { ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}), ...(o.onProgress ? { onProgress: o.onProgress } : {}) });
+  const tagKey = fromB64(f.tagKey);
+  const tags = Array.from({ length: f.chunks }, (_, k) => chunkTag(c.crypto, tagKey, k));
+  const have = (await c.ports.store.loadChunks?.(tags)) ?? new Map<string, Uint8Array>();
+  const got = await fetchChunks(c, f, meta.name, { have, ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}), ...(o.onProgress ? { onProgress: o.onProgress } : {}) });
   const key = fromB64(meta.key);
   const bytes = new Uint8Array(f.size);
   for (let k = 0; k < f.chunks; k++) {
@@ -142,5 +147,7 @@ export async function fetchFile(env: Env, o: FetchOptions): Promise<{ task: Task
     bytes.set(plain, k * CHUNK_BYTES);
   }
   if (toB64(c.crypto.hash(bytes, 32)) !== meta.hash) throw new FileCorruptError(`"${meta.name}" does not match the hash its author signed`, meta.name);
+  // A member who fetched a file keeps it: one more copy no relay loss takes, and in backups.
+  if (have.size < f.chunks) await c.ports.store.saveChunks?.(tags.map((tag, k) => ({ tag, blob: got.blobs[k]! })));
   return { task, name: meta.name, bytes, altered: got.altered, repaired: got.repaired };
 }

@@ -108,6 +108,8 @@ export interface FetchChunksOptions {
   onProgress?(p: TransferProgress): void;
   /** Relays to read, in order (default: those in use). */
   relays?: string[];
+  /** Frames already at hand (this member's own copy), checked like any relay's before they are taken. */
+  have?: ReadonlyMap<string, Uint8Array>;
 }
 
 export interface FetchedChunks {
@@ -141,10 +143,9 @@ export async function fetchChunks(host: TransferHost, ref: FileRef, label: strin
   const relays = open(host, urls);
   const sleep = (ms: number) => new Promise<void>((r) => host.ports.setTimer(r, ms));
   const left = () => started + timeoutMs - host.ports.now();
-  const take = (url: string, tag: string, blob: string) => {
+  const take = (url: string, tag: string, bytes: Uint8Array) => {
     const i = byTag.get(tag);
     if (i === undefined || blobs[i]) return;
-    const bytes = fromB64(blob);
     const want = expectedHash(ref, i);
     const got = chunkHash(crypto, bytes);
     if (got.length !== want.length || got.some((b, k) => b !== want[k])) {
@@ -169,7 +170,7 @@ export async function fetchChunks(host: TransferHost, ref: FileRef, label: strin
       let timer: { cancel(): void } | undefined;
       const late = new Promise<never>((_, rej) => (timer = host.ports.setTimer(() => rej(new Error("deadline")), Math.max(1, left()))));
       try {
-        await Promise.race([r.fetch(batch, 0, (f) => take(r.url, f.tag, f.blob)), late]);
+        await Promise.race([r.fetch(batch, 0, (f) => take(r.url, f.tag, fromB64(f.blob))), late]);
       } finally {
         timer?.cancel();
       }
@@ -193,6 +194,8 @@ export async function fetchChunks(host: TransferHost, ref: FileRef, label: strin
     t?.cancel();
     return out;
   };
+  // Our own copy first: what it holds whole needs no relay (a copy that does not match is counted, as a relay's would be).
+  for (const [tag, blob] of o.have ?? []) take("(this member's copy)", tag, blob);
   try {
     for (;;) {
       for (const r of relays) {
