@@ -91,8 +91,16 @@ export class GroupSession {
   /** Sign our next event (chained to our previous one, citing the log's tips) and seal it. */
   compose(body: Uint8Array, epoch = this.currentEpoch): { event: SignedEvent; frame: OutFrame; result: AddResult } {
     const keys = this.epochKeys(epoch);
+    const event = this.sign(body, epoch);
+    const result = this.log.add(event);
+    return { event, frame: { tag: keys.tag, blob: sealFrame(this.crypto, keys, event.bytes) }, result };
+  }
+
+  /** Our next event, signed but not yet in our log (a caller that stores it first adds it with `log.add`). */
+  sign(body: Uint8Array, epoch = this.currentEpoch): SignedEvent {
+    this.epochKeys(epoch); // an epoch we cannot write in fails here, before anything is signed
     const head = this.log.head(this.me);
-    const event = signEvent(
+    return signEvent(
       this.crypto,
       {
         group: this.groupId,
@@ -106,8 +114,6 @@ export class GroupSession {
       },
       this.identity.secretKey,
     );
-    const result = this.log.add(event);
-    return { event, frame: { tag: keys.tag, blob: sealFrame(this.crypto, keys, event.bytes) }, result };
   }
 
   /** Re-seal a held event with a fresh nonce: repair, or moving to a new relay. */

@@ -36,6 +36,8 @@ export class Group extends EventEmitter<GroupEvents> {
   private readonly side = new Set<string>();
   private readonly repair: GroupRepair;
   private closed = false;
+  /** Writes of ours in order: each signed after the one before is in our log (publishStored). */
+  private signing: Promise<unknown> = Promise.resolve();
   private readonly o: Required<Omit<GroupOptions, "session" | "relays" | "cursors">>;
 
   constructor(opts: GroupOptions) {
@@ -98,14 +100,12 @@ export class Group extends EventEmitter<GroupEvents> {
   }
 
   /**
-   * As publish, but a post no relay takes does not fail the write: the event is kept (it is in the
+   * A post no relay takes does not fail the write: the event is kept (it is in the
    * log already) and `sent` is false, for the caller to send again (`resend`). With no relay
    * connected it does not wait out a post's deadline: the posts go on while we run, and land if a
    * relay answers before we close.
    */
-  async publishKept(body: Uint8Array, epoch?: number): Promise<{ event: SignedEvent; sent: boolean }> {
-    const { event, result } = this.session.compose(body, epoch);
-    if (result.status === "delivered") this.emit("events", result.delivered);
+  private async sendKept(event: SignedEvent): Promise<{ event: SignedEvent; sent: boolean }> {
     const posted = this.postEverywhere(this.session.frameFor(event), true);
     if (![...this.relays.values()].some((r) => r.connected)) {
       posted.catch(() => {});
@@ -118,6 +118,28 @@ export class Group extends EventEmitter<GroupEvents> {
       if (e instanceof NoRelayAcceptedError) return { event, sent: false };
       throw e;
     }
+  }
+
+  /**
+   * Sign, hand to `keep` (the host's store), and only once it is kept add it
+   * to our log and post it: an event of ours never leaves before it is stored,
+   * and one that could not be stored is no event at all (nobody saw it, its
+   * seq is signed again by the next write). One at a time, so two writes never
+   * sign the same seq.
+   */
+  async publishStored(body: Uint8Array, epoch: number | undefined, keep: (ev: SignedEvent) => Promise<void>, o: { kept?: boolean } = {}): Promise<{ event: SignedEvent; sent: boolean }> {
+    const signed = this.signing.then(async () => {
+      const event = this.session.sign(body, epoch);
+      await keep(event);
+      const result = this.session.log.add(event);
+      if (result.status === "delivered") this.emit("events", result.delivered);
+      return event;
+    });
+    this.signing = signed.catch(() => undefined);
+    const event = await signed;
+    if (o.kept) return this.sendKept(event);
+    await this.postEverywhere(this.session.frameFor(event), true);
+    return { event, sent: true };
   }
 
   /** Post again an event we hold (one no relay took when written); resolves once some relay holds it. */

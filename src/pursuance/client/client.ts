@@ -97,7 +97,7 @@ export class PursuanceClient extends Listeners<ClientEvents> implements ClientCo
       followRelays: () => this.followRelays(),
       folded: (pevs) => this.folded(pevs),
     });
-    this.outbox = new Outbox({ me: this.me, fold: this.fold, group: this.group, session: this.session, config, opts, now: ports.now, flushed: () => this.flushed() });
+    this.outbox = new Outbox({ store: ports.store, me: this.me, fold: this.fold, group: this.group, session: this.session, config, opts, now: ports.now, flushed: () => this.flushed() });
     this.group.on("events", (evs) => this.inbox.deliver(evs));
     this.group.on("relayError", (url, e) => this.ports.log?.(`relay ${url}: ${e.message}`));
     this.group.on("side", (f) => (onSideFrame(this, f), onRequestFrame(this, f), onLinkFrame(this, f)));

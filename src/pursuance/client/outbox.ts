@@ -11,9 +11,19 @@ import { ActionError } from "../actions.js";
 import { encodeBody, type Body } from "../events.js";
 import { parseBody } from "../events-parse.js";
 import type { Fold } from "../fold.js";
+import type { ClientStorePort } from "../ports.js";
 import type { ClientConfig, ClientOptions } from "./core.js";
 
+/** The store did not take our event: nothing was written (no relay saw it), and writing again is safe. */
+export class StoreFailedError extends Error {
+  constructor(override readonly cause: unknown) {
+    super(`nothing was written: this member's store failed (${cause instanceof Error ? cause.message : String(cause)}); try again once it works`);
+    this.name = "StoreFailedError";
+  }
+}
+
 export interface OutboxDeps {
+  store: ClientStorePort;
   me: string;
   fold: Fold;
   group: Group;
@@ -44,7 +54,16 @@ export class Outbox {
     // `via` rides along in the signed bytes (receivers' parsers ignore it): the log itself then
     // records that this command was done, which survives any crash of the host.
     const bytes = opts.via ? encodeBody({ ...body, via: opts.via } as unknown as Body) : encodeBody(body);
-    const ev = this.d.opts.keepUnsent ? await this.publishKept(bytes, epoch) : await this.d.group.publish(bytes, epoch);
+    // Stored before it is posted: a store that fails makes the write fail whole (nothing sent, the seq unused).
+    const keep = async (e: SignedEvent) => {
+      try {
+        await this.d.store.saveEvents([{ id: toHex(e.id), bytes: e.bytes }]);
+      } catch (err) {
+        throw new StoreFailedError(err);
+      }
+    };
+    const { event: ev, sent } = await this.d.group.publishStored(bytes, epoch, keep, { kept: this.d.opts.keepUnsent === true });
+    if (!sent) this.queueUnsent(ev);
     if (opts.via) this.vias?.add(opts.via);
     await this.d.flushed();
     const verdict = this.d.fold.verdict(toHex(ev.id));
@@ -52,13 +71,9 @@ export class Outbox {
     return { id: toHex(ev.id) };
   }
 
-  private async publishKept(bytes: Uint8Array, epoch: number | undefined): Promise<SignedEvent> {
-    const { event, sent } = await this.d.group.publishKept(bytes, epoch);
-    if (!sent) {
-      this.d.config.unsent = [...(this.d.config.unsent ?? []), toHex(event.id)];
-      this.d.opts.onConfigChanged?.(this.d.config);
-    }
-    return event;
+  private queueUnsent(event: SignedEvent): void {
+    this.d.config.unsent = [...(this.d.config.unsent ?? []), toHex(event.id)];
+    this.d.opts.onConfigChanged?.(this.d.config);
   }
 
   /** Send again what no relay took when written; what some relay takes now leaves the queue. */
