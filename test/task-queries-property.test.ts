@@ -9,6 +9,7 @@ import { loadCrypto, type Crypto } from "../src/cwtch/crypto.js";
 import { foldAll } from "../src/pursuance/fold.js";
 import { canReadTask } from "../src/pursuance/state.js";
 import { taskView } from "../src/pursuance/views.js";
+import { openContentKey } from "../src/pursuance/task-crypto.js";
 import { findTasks, type TaskReader } from "../src/usecases/task-queries.js";
 import { memoVerifyCrypto, quietly, randomHistory } from "./helpers/history.js";
 
@@ -49,7 +50,7 @@ describe("task list --mine and task search, by property over random histories", 
             const found = findTasks(r, { words: w, all: true }).map((v) => v.id);
             for (const id of found) expect(mayRead(id), `search "${w}" listed a task ${me.slice(0, 8)} may not read`).toBe(true);
             const expected = state.taskIds.filter((id) => mayRead(id) && JSON.stringify(taskView(r.client, state.tasks.get(id)!)).toLowerCase().includes(w));
-            const keysOpenButRulesSayNo = state.taskIds.filter((id) => !canReadTask(state, me, state.tasks.get(id)!) && taskView(r.client, state.tasks.get(id)!).title !== null);
+            const keysOpenButRulesSayNo = state.taskIds.filter((id) => !canReadTask(state, me, state.tasks.get(id)!) && openContentKey(base, r.client.ring, r.client.identity, me, state.tasks.get(id)!) !== null);
             hidden += keysOpenButRulesSayNo.length;
             for (const id of found) expect(expected).toContain(id);
             checkedTasks += found.length;

@@ -55,8 +55,16 @@ export function sealTaskContent(
   return { content: { ...body, wraps, members: sealed }, contentKey };
 }
 
-/** The content key of a task, if any key we hold opens it. */
+/**
+ * The content key of a task, if any key we hold opens it. A candidate counts
+ * only if it opens the task's first text (AEAD: only the key it was sealed
+ * under does), so a creator who wraps one key for one role and another for the
+ * next, or an assigner who seals a key of their own to the assignee, cannot
+ * give two honest readers two different keys: the wrong one reads as none.
+ */
 export function openContentKey(crypto: Crypto, ring: KeyRing, me: SignKeyPair, meHex: string, task: Task): Uint8Array | null {
+  const first = { nonce: task.sealed.nonce, ct: task.sealed.ct };
+  const isTheKey = (ck: Uint8Array | null): ck is Uint8Array => ck !== null && ck.length === 32 && decryptWith(crypto, ck, first) !== null;
   for (const w of Object.values(task.sealed.wraps)) {
     const k = ring.get(w.keyId);
     if (!k) continue;
@@ -67,14 +75,19 @@ export function openContentKey(crypto: Crypto, ring: KeyRing, me: SignKeyPair, m
       continue;
     }
     if (raw.length < 24 + 16) continue;
-    const ck = crypto.aeadDecrypt(raw.subarray(24), AD_WRAP, raw.subarray(0, 24), k.key);
-    if (ck && ck.length === 32) return ck;
+    let ck: Uint8Array | null = null;
+    try {
+      ck = crypto.aeadDecrypt(raw.subarray(24), AD_WRAP, raw.subarray(0, 24), k.key);
+    } catch {
+      ck = null;
+    }
+    if (isTheKey(ck)) return ck;
   }
   const sealed = task.memberKeys[meHex];
   if (sealed) {
     try {
       const ck = crypto.openSealed(fromB64(sealed), me.publicKey, me.secretKey);
-      if (ck && ck.length === 32) return ck;
+      if (isTheKey(ck)) return ck;
     } catch {
       return null;
     }

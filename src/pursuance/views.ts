@@ -2,10 +2,10 @@
 // members by name, and lookups by the short forms people type (#12, a name,
 // an id prefix). Shared by the CLI and the bot.
 import type { Assignee, Priority } from "./events.js";
-import { LABEL_NAME } from "./rules.js";
+import { LABEL_NAME, taskLabels } from "./rules.js";
 import type { PursuanceClient } from "./client/client.js";
-import { NO_META, decryptComment, decryptMeta, decryptText, openContentKey } from "./task-crypto.js";
-import type { CrossTask, JoinRequest, PeerLink, PursuanceState, Task } from "./state.js";
+import { NO_META, decryptComment, decryptMeta, decryptText, openContentKey, type TaskMeta } from "./task-crypto.js";
+import { canReadTask, type CrossTask, type JoinRequest, type PeerLink, type PursuanceState, type Task } from "./state.js";
 import type { KeyRing } from "./keyring.js";
 import type { SignKeyPair } from "../cwtch/crypto.js";
 
@@ -61,9 +61,11 @@ export type TaskReadingClient = Pick<PursuanceClient, "state" | "crypto" | "ring
 export function taskView(c: TaskReadingClient, t: Task, reader?: ReaderKeys): TaskView {
   const s = c.state;
   const r = reader ?? { ring: c.ring, identity: c.identity, me: c.me };
-  const key = openContentKey(c.crypto, r.ring, r.identity, r.me, t);
+  // The rules say who reads, not only the keys one kept: a member whose role was taken (or a former
+  // assignee) may still hold a key that opens the task, and is shown nothing written on it.
+  const key = reader || canReadTask(s, c.me, t) ? openContentKey(c.crypto, r.ring, r.identity, r.me, t) : null;
   const text = key ? decryptText(c.crypto, key, t.text) : null;
-  const meta = !key ? null : t.meta ? decryptMeta(c.crypto, key, t.meta, LABEL_NAME) : NO_META;
+  const meta = !key ? null : t.meta ? knownLabels(decryptMeta(c.crypto, key, t.meta, LABEL_NAME), s) : NO_META;
   return {
     num: t.num,
     id: t.id,
@@ -82,6 +84,13 @@ export function taskView(c: TaskReadingClient, t: Task, reader?: ReaderKeys): Ta
     labels: meta?.labels ?? [],
     priority: meta?.priority ?? null,
   };
+}
+
+/** Only the labels the rules name: a reader's sealed label the leader never named is not shown (the fold cannot see it to refuse it). */
+function knownLabels(m: TaskMeta | null, s: PursuanceState): TaskMeta | null {
+  if (!m) return null;
+  const known = taskLabels(s.rules);
+  return { ...m, labels: m.labels.filter((l) => known.includes(l)) };
 }
 
 /** A task by `#12`, `12`, or a prefix (≥ 6 hex) of its id. */

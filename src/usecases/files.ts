@@ -9,7 +9,7 @@ import { parseBody } from "../pursuance/events-parse.js";
 import { CHUNK_BYTES, chunkTag, fileNameProblem, openChunk, openMeta, sealFile, sealMeta, type FileMeta } from "../pursuance/files.js";
 import { fetchChunks, postChunks, type TransferProgress } from "../pursuance/client/file-transfer.js";
 import { maxFileBytes } from "../pursuance/rules.js";
-import type { Task, TaskFile } from "../pursuance/state.js";
+import { canReadTask, type Task, type TaskFile } from "../pursuance/state.js";
 import { openContentKey } from "../pursuance/task-crypto.js";
 import { findTask, memberName } from "../pursuance/views.js";
 import { fromB64, toB64 } from "../cwtch/bytes.js";
@@ -60,6 +60,8 @@ export interface FileView {
 
 function contentKeyOf(env: Env, t: Task): Uint8Array | null {
   const c = env.client;
+  // The rules say who reads (as views.ts): a key kept from a role since taken opens nothing new.
+  if (!canReadTask(c.state, c.me, t)) return null;
   return openContentKey(c.crypto, c.ring, c.identity, c.me, t);
 }
 
