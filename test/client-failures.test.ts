@@ -133,6 +133,35 @@ describe("a member's client under its host's failures (real relay, real clients)
     expect(bob.hash()).toBe(ada.hash());
   }, 60_000);
 
+  it("an async listener that rejects is reported to the log, never an unhandled rejection (atk12)", async () => {
+    relay = await startRelay({ port: 0, powAdaptive: false });
+    const ada = await PursuanceClient.create(await ports(), await identity(), { name: "p", founderName: "ada", relays: [relay.url], ...OPTS });
+    clients.push(ada);
+    const pB = await ports();
+    const logged: string[] = [];
+    pB.log = (m) => void logged.push(m);
+    const bob = await PursuanceClient.join(pB, await identity(), await ada.createInvite("admin"), "bob", OPTS);
+    clients.push(bob);
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown) => void unhandled.push(e);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      bob.on("changed", async () => {
+        throw new Error("async listener bug");
+      });
+      bob.on("progress", () => Promise.reject(new Error("async progress bug")));
+      const t = await task(ada, "after the listeners");
+      await until("bob folds it", () => bob.state.tasks.has(t.id), [bob]);
+      await bob.sync({ timeoutMs: 2_000, quietMs: 100 });
+      await new Promise((r) => setTimeout(r, 50));
+      expect(unhandled).toEqual([]);
+      expect(logged.join("\n")).toMatch(/async listener bug/);
+      expect(logged.join("\n")).toMatch(/async progress bug/);
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
+  }, 60_000);
+
   it("a sync after live frames reads on from its cursor, not the whole log again", async () => {
     relay = await startRelay({ port: 0, powAdaptive: false });
     const crypto = await loadCrypto();

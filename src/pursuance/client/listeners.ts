@@ -3,7 +3,8 @@
 // `error` nobody listens for does not throw: the client hands it to its log
 // port and keeps going.
 
-type Listener<A extends unknown[]> = (...args: A) => void;
+/** A listener may be async: its rejection is caught as a throw would be (never an unhandled rejection in the host). */
+type Listener<A extends unknown[]> = (...args: A) => unknown;
 
 export class Listeners<E extends { [K in keyof E]: unknown[] }> {
   private readonly byName = new Map<keyof E, Array<Listener<never[]>>>();
@@ -37,7 +38,8 @@ export class Listeners<E extends { [K in keyof E]: unknown[] }> {
     if (!l || l.length === 0) return false;
     for (const fn of [...l]) {
       try {
-        (fn as unknown as Listener<E[K]>)(...args);
+        const r = (fn as unknown as Listener<E[K]>)(...args);
+        if (r && typeof (r as Promise<unknown>).then === "function") (r as Promise<unknown>).then(undefined, (e: unknown) => this.listenerFailed(e));
       } catch (e) {
         this.listenerFailed(e);
       }
