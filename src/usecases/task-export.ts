@@ -40,8 +40,14 @@ export function exportTasks(r: TaskReader, format: ExportFormat, pursuanceName: 
 
 const CSV_COLUMNS = ["num", "id", "title", "deliverables", "status", "closed", "archived", "assignee", "due", "readers", "creator", "comments", "close_reason", "labels", "priority"] as const;
 
+/**
+ * RFC 4180 quoting, and no formula: a spreadsheet runs a cell that starts
+ * with = + - @ (or a tab or CR before one), and task text is any member's
+ * words, so such a cell gets a leading apostrophe (OWASP's CSV injection rule).
+ */
 function csvField(v: string): string {
-  return /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
+  const safe = /^[=+\-@\t\r]/.test(v) ? `'${v}` : v;
+  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 
 function toCsv(tasks: TaskView[]): string {
@@ -54,7 +60,8 @@ function toCsv(tasks: TaskView[]): string {
 
 /** RFC 5545 TEXT: backslash, semicolon, comma and newlines escaped. */
 function icsText(v: string): string {
-  return v.replace(/\\/g, "\\\\").replace(/;/g, "\\;").replace(/,/g, "\\,").replace(/\r?\n/g, "\\n");
+  // Any line break (CRLF, a lone CR or LF) is one \n: a bare CR would end the content line early.
+  return v.replace(/\\/g, "\\\\").replace(/;/g, "\\;").replace(/,/g, "\\,").replace(/\r\n|\r|\n/g, "\\n");
 }
 
 /** Lines longer than 75 octets are folded (CRLF and a space), never inside a UTF-8 character. */
