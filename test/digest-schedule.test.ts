@@ -53,3 +53,34 @@ describe("the digest schedule", () => {
     expect(digestDue(s, at("2026-12-06T00:00:00Z"), at("2026-12-05T23:00:00Z"))).toBe("2026-12-06");
   });
 });
+
+describe("a member's days are their own", () => {
+  it("due within a day and overdue count in the member's zone, and a change dated far ahead does not pin a digest (atk12)", async () => {
+    const { startRelay } = await import("../src/cwtch/relay-server.js");
+    const { PursuanceClient } = await import("../src/pursuance/client/client.js");
+    const { taskCreateBody } = await import("../src/pursuance/actions.js");
+    const { dueSoon, digest } = await import("../src/usecases/notices.js");
+    const { identity, ports } = await import("./helpers/pursuance-node.js");
+    const relay = await startRelay();
+    const ada = await PursuanceClient.create(await ports(), await identity(), { name: "Zones", founderName: "ada", relays: [relay.url] });
+    try {
+      // 2026-12-05 20:00 UTC is already 2026-12-06 05:00 in Tokyo.
+      const now = Date.parse("2026-12-05T20:00:00Z");
+      const mk = (title: string, due: string) => ada.publish((s) => taskCreateBody(ada.actor, s, { text: { title, deliverables: "" }, readers: ["admin"], assignee: { member: ada.me }, due }));
+      await mk("due the 5th", "2026-12-05");
+      await mk("due the 7th", "2026-12-07");
+      const titles = (vs: Array<{ title: string | null }>) => vs.map((v) => v.title);
+      expect(titles(dueSoon({ client: ada, now: () => now }))).toEqual(["due the 5th"]);
+      // In Tokyo the 5th is past (overdue, so still listed) and the 7th is tomorrow.
+      expect(titles(dueSoon({ client: ada, now: () => now, zone: "Asia/Tokyo" }))).toEqual(["due the 5th", "due the 7th"]);
+      // A comment dated 300 days ahead counts as no change now.
+      const t = ada.state.tasks.get(ada.state.taskIds[0]!)!;
+      const since = ada.state.tasks.get(ada.state.taskIds[1]!)!.updatedTs + 1;
+      t.comments.push({ id: "f".repeat(64), author: ada.me, ts: Date.now() + 300 * 86_400_000, content: { nonce: "", ct: "" } });
+      expect(digest({ client: ada, now: () => Date.now() }, since).changed).toEqual([]);
+    } finally {
+      ada.close();
+      await relay.close();
+    }
+  });
+});

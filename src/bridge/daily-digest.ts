@@ -8,7 +8,7 @@
 import type { PursuanceClient } from "../pursuance/client/client.js";
 import type { TaskView } from "../pursuance/views.js";
 import { esc } from "../bot/reply.js";
-import { DEFAULT_DIGEST, digestDue } from "../usecases/digest-schedule.js";
+import { DEFAULT_DIGEST, digestDue, type DigestSchedule } from "../usecases/digest-schedule.js";
 import { labelsText } from "../usecases/labels.js";
 import { digest, dueSoon, type Digest } from "../usecases/notices.js";
 import type { BridgeStorePort, MatrixPort } from "./ports.js";
@@ -28,13 +28,15 @@ export class DailyDigests {
 
   async pass(clients: ReadonlyMap<string, PursuanceClient>, pursuanceName: string): Promise<void> {
     for (const [user, c] of clients) {
-      await this.dueSoon(user, c, pursuanceName);
-      await this.digest(user, c, pursuanceName);
+      // Days are the member's: "due within a day" and the digest's day count in their zone.
+      const schedule = (await this.d.store.digest(user)) ?? DEFAULT_DIGEST;
+      await this.dueSoon(user, c, pursuanceName, schedule.tz);
+      await this.digest(user, c, pursuanceName, schedule);
     }
   }
 
-  private async dueSoon(user: string, c: PursuanceClient, name: string): Promise<void> {
-    const soon = dueSoon({ client: c, now: this.d.now });
+  private async dueSoon(user: string, c: PursuanceClient, name: string, zone: string): Promise<void> {
+    const soon = dueSoon({ client: c, now: this.d.now, zone });
     if (soon.length === 0) return;
     let dm: string | null = null;
     for (const v of soon) {
@@ -49,8 +51,7 @@ export class DailyDigests {
     }
   }
 
-  private async digest(user: string, c: PursuanceClient, name: string): Promise<void> {
-    const schedule = (await this.d.store.digest(user)) ?? DEFAULT_DIGEST;
+  private async digest(user: string, c: PursuanceClient, name: string, schedule: DigestSchedule): Promise<void> {
     const now = this.d.now();
     const key = `${user}\n${c.config.groupId}`;
     let last = this.last.get(key);
@@ -58,7 +59,7 @@ export class DailyDigests {
     const day = digestDue(schedule, now, last);
     if (day === null) return;
     // The first digest covers the last day; later ones, everything since the one before.
-    const d = digest({ client: c, now: this.d.now }, last ?? now - 86_400_000);
+    const d = digest({ client: c, now: this.d.now, zone: schedule.tz }, last ?? now - 86_400_000);
     if (d.due.length > 0 || d.changed.length > 0) {
       const dm = await this.d.directRoom(user);
       await this.d.matrix.send(dm, { ...render(d, name, day), notice: true, txnId: `digest.${day}.${c.config.groupId.slice(0, 16)}.${c.me.slice(0, 16)}` });

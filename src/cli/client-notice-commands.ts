@@ -26,7 +26,8 @@ export const NOTICE_COMMANDS: Record<string, SubCommand> = {
       await withClient(p, io, async (c, s) => {
         const n = s.home.notices();
         const now = c.ports.now();
-        const d = digest({ client: c, now: () => now }, n.lastDigest);
+        // The member's days are this machine's: due dates count in its time zone.
+        const d = digest({ client: c, now: () => now, zone: Intl.DateTimeFormat().resolvedOptions().timeZone }, n.lastDigest);
         s.home.saveNotices({ ...n, lastDigest: now });
         if (p.values.json) return io.out(JSON.stringify({ due: d.due, changed: d.changed, since: d.since }, null, 2));
         io.out(d.due.length > 0 ? `due within ${DIGEST_DUE}:` : `nothing of yours due within ${DIGEST_DUE}`);

@@ -49,7 +49,7 @@ function queryOf(p: Parsed): TaskQueryOptions {
 function listing(p: Parsed, q: TaskQueryOptions): Stage {
   checkTaskQuery(q, Date.now()); // bad spellings fail before any network work
   return async (c, io) => {
-    const views = findTasks({ client: c, now: () => c.ports.now() }, q);
+    const views = findTasks({ client: c, now: () => c.ports.now(), zone: Intl.DateTimeFormat().resolvedOptions().timeZone }, q);
     if (p.values.json) return io.out(JSON.stringify(views, null, 2));
     if (views.length === 0) io.out(q.words !== undefined ? "no task you may read matches" : "no tasks");
     for (const v of views) io.out(line(v));

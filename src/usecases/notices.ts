@@ -39,12 +39,18 @@ export interface Digest {
 
 export const DIGEST_DUE = "14d";
 
+/** How far ahead of our clock an author's time may be and still count as "now" (clocks drift; a time far ahead is a claim). */
+export const CLOCK_SKEW_MS = 5 * 60_000;
+
 export function digest(r: TaskReader, since: number): Digest {
   const s = r.client.state;
   const due = findTasks(r, { mine: true, due: DIGEST_DUE });
+  // Times are what authors claim: one dated next year must not pin a task to every digest until then.
+  const until = r.now() + CLOCK_SKEW_MS;
+  const within = (ts: number) => ts > since && ts <= until;
   const changed = findTasks(r, { mine: true, all: true }).filter((v) => {
     const t = s.tasks.get(v.id)!;
-    return t.updatedTs > since || t.comments.some((c) => c.ts > since);
+    return within(t.updatedTs) || t.comments.some((c) => within(c.ts));
   });
   return { due, changed, since };
 }

@@ -54,6 +54,14 @@ export const DAY = 86_400_000;
 /** The UTC day of a time, as due dates are written (YYYY-MM-DD). */
 export const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
+/** The calendar day at `ms` where the member is ("2026-12-05"): in `zone` (IANA) if given, else UTC. */
+export function dayIn(ms: number, zone?: string): string {
+  if (!zone) return isoDay(ms);
+  const p = new Intl.DateTimeFormat("en-CA", { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit" }).formatToParts(ms);
+  const get = (t: string) => p.find((x) => x.type === t)?.value ?? "00";
+  return `${get("year")}-${get("month")}-${get("day")}`;
+}
+
 /** YYYY-MM-DD (a real date), "today", "tomorrow", or "+3d" / "+2w" from now (UTC). */
 export function parseDue(ref: string, now: number): string {
   const r = ref.trim().toLowerCase();

@@ -11,12 +11,14 @@ import { canReadTask, type PursuanceState, type Task } from "../pursuance/state.
 import { taskView, type TaskView } from "../pursuance/views.js";
 import { SpellingError } from "./errors.js";
 import { findLabel } from "./labels.js";
-import { DAY, durationMs, findRole, isoDay, parseDue, parseStatus, resolveAssignee, type Who } from "./spellings.js";
+import { DAY, dayIn, durationMs, findRole, parseDue, parseStatus, resolveAssignee, type Who } from "./spellings.js";
 
 /** What reading needs: the state and this member's keys (a PursuanceClient is one). */
 export interface TaskReader extends Who {
   client: { readonly state: PursuanceState; readonly me: string; readonly crypto: Crypto; readonly ring: KeyRing; readonly identity: SignKeyPair };
   now(): number;
+  /** The member's time zone (IANA): "today", "overdue" and "due within" count in its days. Absent: UTC. */
+  zone?: string;
 }
 
 /** A query as typed (both faces pass their flags through unchanged). */
@@ -49,7 +51,7 @@ interface Query {
 function compile(r: TaskReader, o: TaskQueryOptions): Query {
   const s = r.client.state;
   const me = r.client.me;
-  const today = isoDay(r.now());
+  const today = dayIn(r.now(), r.zone);
   const tests: Array<(t: Task, v: TaskView) => boolean> = [];
   if (!o.all) tests.push((t) => !t.archived);
   if (o.status !== undefined) {
@@ -70,7 +72,7 @@ function compile(r: TaskReader, o: TaskQueryOptions): Query {
     tests.push((t) => (a === null ? t.assignee === null : t.assignee !== null && ("member" in a ? "member" in t.assignee && t.assignee.member === a.member : "role" in t.assignee && t.assignee.role === a.role)));
   }
   if (o.due !== undefined) {
-    const until = dueLimit(o.due, r.now());
+    const until = dueLimit(o.due, r.now(), r.zone);
     tests.push((t) => !t.closed && t.due !== null && t.due <= until);
   }
   if (o.overdue) tests.push((t) => !t.closed && t.due !== null && t.due < today);
@@ -82,9 +84,9 @@ function compile(r: TaskReader, o: TaskQueryOptions): Query {
 }
 
 /** "14d" → today + 14 days; a date spelling (parseDue's) → that day. */
-function dueLimit(v: string, now: number): string {
+function dueLimit(v: string, now: number, zone?: string): string {
   const ms = durationMs(v);
-  if (ms !== null && ms > 0) return isoDay(now + Math.ceil(ms / DAY) * DAY);
+  if (ms !== null && ms > 0) return dayIn(now + Math.ceil(ms / DAY) * DAY, zone);
   try {
     return parseDue(v, now);
   } catch {
@@ -119,7 +121,7 @@ export function checkTaskQuery(o: TaskQueryOptions, now: number): void {
 export function findTasks(r: TaskReader, o: TaskQueryOptions): TaskView[] {
   const q = compile(r, o);
   const s = r.client.state;
-  const today = isoDay(r.now());
+  const today = dayIn(r.now(), r.zone);
   const out: Array<{ t: Task; v: TaskView }> = [];
   for (const id of s.taskIds) {
     const t = s.tasks.get(id)!;
