@@ -41,9 +41,15 @@ describe("CLI notices: tasks given to me, and my digest", () => {
     expect(first).not.toMatch(/Admins-only/);
     // Told once, across runs.
     expect(await ok(["client", "sync", ...home("sam")])).not.toMatch(/assigned to you/);
+    // Due within a day: said once, on the next sync.
+    await ok(["client", "task", "create", "Call the clerk", "--role", "admin", "--assign", "sam", "--due", "today", ...home("ada")]);
+    const soon = await ok(["client", "sync", ...home("sam")]);
+    expect(soon).toMatch(/^due within a day: #4 Call the clerk \(due \d{4}-\d\d-\d\d\) \[new\]$/m);
+    expect(soon).not.toMatch(/due within a day: #1/);
+    expect(await ok(["client", "sync", ...home("sam")])).not.toMatch(/due within a day/);
 
     const d1 = await ok(["client", "digest", ...home("sam")]);
-    expect(d1).toMatch(/^due within 14d:\n {2}#1 Call the archive/m);
+    expect(d1).toMatch(/^due within 14d:\n(?: {2}.*\n)* {2}#1 Call the archive/m);
     expect(d1).not.toMatch(/Appeal later \(due.*\n.*changed/); // 40 days out: not due within 14d
     expect(d1).not.toMatch(/Admins-only/);
     expect(d1).toMatch(/^changed ever:/m);

@@ -1,21 +1,29 @@
-// What a CLI member is told without asking: tasks newly given to them, on the
-// next command that syncs (`sync`), once; and `digest`, their open work due
+// What a CLI member is told without asking: tasks newly given to them and
+// their tasks due within a day, on the next command that syncs (`sync`), once; and `digest`, their open work due
 // within 14 days and what changed on it since the last digest.
 import type { PursuanceClient } from "../pursuance/client/client.js";
 import type { TaskView } from "../pursuance/views.js";
-import { digest, DIGEST_DUE, newAssignments } from "../usecases/notices.js";
+import { digest, DIGEST_DUE, dueSoon, newAssignments } from "../usecases/notices.js";
 import { withClient, type Io, type SubCommand } from "./client-context.js";
 import type { Home } from "./home.js";
 
 const line = (v: TaskView) => `#${v.num} ${v.title}${v.due ? ` (due ${v.due})` : ""} [${v.status}]`;
 
-/** Tell the member of tasks given to them since they were last told; remember them. */
+/**
+ * Tell the member of tasks given to them since they were last told, and of
+ * their tasks due within a day (once per task and due date, in this
+ * machine's days); remember what was told.
+ */
 export function tellAssignments(c: PursuanceClient, home: Home, io: Io): void {
   const n = home.notices();
-  const fresh = newAssignments({ client: c, now: () => c.ports.now() }, new Set(n.told));
-  if (fresh.length === 0) return;
+  const told = new Set(n.told);
+  const reader = { client: c, now: () => c.ports.now(), zone: Intl.DateTimeFormat().resolvedOptions().timeZone };
+  const fresh = newAssignments(reader, told);
   for (const v of fresh) io.out(`assigned to you: ${line(v)}`);
-  home.saveNotices({ ...n, told: [...n.told, ...fresh.map((v) => v.id)] });
+  const due = dueSoon(reader).filter((v) => !told.has(`due:${v.id}:${v.due}`));
+  for (const v of due) io.out(`due within a day: ${line(v)}`);
+  if (fresh.length + due.length === 0) return;
+  home.saveNotices({ ...n, told: [...n.told, ...fresh.map((v) => v.id), ...due.map((v) => `due:${v.id}:${v.due}`)] });
 }
 
 export const NOTICE_COMMANDS: Record<string, SubCommand> = {
