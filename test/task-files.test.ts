@@ -17,7 +17,7 @@ import { startRelay, type RelayServer } from "../src/cwtch/relay-server.js";
 import type { RelayStore } from "../src/cwtch/relay-store.js";
 import { taskCreateBody } from "../src/pursuance/actions.js";
 import { PursuanceClient } from "../src/pursuance/client/client.js";
-import { ChunkMissingError, fetchChunks } from "../src/pursuance/client/file-transfer.js";
+import { ChunkMissingError, fetchChunks, REPAIR_MAX_CHUNKS } from "../src/pursuance/client/file-transfer.js";
 import { moveRelays } from "../src/pursuance/client/relocate.js";
 import { chunkTag, openChunk } from "../src/pursuance/files.js";
 import { decodeInvite, encodeInvite } from "../src/pursuance/invite.js";
@@ -149,8 +149,13 @@ describe("documents of a task", () => {
     const r0 = await bentRelay();
     relays.push(r0);
     expect(await framesOn(r0.server.url)).toBe(0);
+    // In the background, and at most REPAIR_MAX_CHUNKS (64) per relay per fetch: the next fetch sends the rest.
     const raw = await fetchChunks(bob, f, "budget-2026.pdf", { relays: [r0.server.url, r2.server.url], timeoutMs: 10_000 });
-    expect(raw.repaired).toEqual({ [r0.server.url]: 81 });
+    expect(raw.repaired).toEqual({ [r0.server.url]: REPAIR_MAX_CHUNKS });
+    expect(await raw.repairs).toEqual({ [r0.server.url]: REPAIR_MAX_CHUNKS });
+    expect(await framesOn(r0.server.url)).toBe(REPAIR_MAX_CHUNKS);
+    const rest = await fetchChunks(bob, f, "budget-2026.pdf", { relays: [r0.server.url, r2.server.url], timeoutMs: 10_000 });
+    expect(await rest.repairs).toEqual({ [r0.server.url]: 81 - REPAIR_MAX_CHUNKS });
     expect(await framesOn(r0.server.url)).toBe(81);
     expect((await fetchChunks(bob, f, "budget-2026.pdf", { relays: [r0.server.url], timeoutMs: 5_000 })).repaired).toEqual({});
   }, 90_000);

@@ -1,7 +1,7 @@
 // `pursuance client task attach|files|fetch`: a task's documents. The file is
 // encrypted for the task's readers and stored on the relays in chunks
 // (usecases/files.ts); progress goes to stderr for files of many chunks.
-import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, openSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { basename } from "node:path";
 import type { TransferProgress } from "../pursuance/client/file-transfer.js";
 import { clientEnv } from "../usecases/env.js";
@@ -58,17 +58,32 @@ export const FILE_SUBS: Record<string, (p: Parsed) => Stage> = {
     const task = arg(p, 1, "a task");
     const file = arg(p, 2, "a file (its number in 'task files', or its name)");
     const out = typeof p.values.out === "string" ? p.values.out : null;
+    const force = p.values.force === true;
+    if (force && out === null) throw new UsageError("--force writes over the path given by --out: pass --out PATH too");
     const wait = typeof p.values.wait === "string" ? parseDuration("--wait", p.values.wait) : undefined;
     return async (c, io) => {
       const r = await fetchFile(clientEnv(c), { task, file, ...(wait !== undefined ? { timeoutMs: wait } : {}), onProgress: progress(io, `fetch ${file}`) });
       for (const [relay, n] of Object.entries(r.altered)) io.err(`warning: ${relay} gave ${n} altered chunk(s); they were refused and taken from another relay`);
-      for (const [relay, n] of Object.entries(r.repaired)) io.err(`re-posted ${n} chunk(s) ${relay} lacked`);
-      const safe = r.name === "." || r.name === ".." ? "file" : r.name;
-      const path = out ?? safe;
-      // Without --out, never over something already there.
-      if (out === null && existsSync(path)) throw new UsageError(`${path} exists: pass --out PATH to write elsewhere (or over it)`);
-      writeFileSync(path, r.bytes, { mode: 0o600 });
+      const path = out ?? r.name;
+      // The name is the sender's choice: never a dotfile (.bashrc, .git…) in this directory unless asked for by --out.
+      if (out === null && r.name.startsWith(".")) throw new UsageError(`the file is named ${JSON.stringify(r.name)}, a hidden file (its sender chose the name): pass --out PATH to write it`);
+      // Exclusive create: nothing already at the path is written over or through (not even a dangling symlink), unless --out with --force.
+      const overwrite = out !== null && force;
+      let fd: number;
+      try {
+        fd = openSync(path, overwrite ? "w" : "wx", 0o600);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === "EEXIST") throw new UsageError(`${path} exists (a file, a directory or a link): ${out === null ? "pass --out PATH to write elsewhere" : "pass --force to write over it, or another --out PATH"}`);
+        throw new UsageError(`cannot write ${path}: ${(e as Error).message}`);
+      }
+      try {
+        writeFileSync(fd, r.bytes);
+      } finally {
+        closeSync(fd);
+      }
       io.out(`wrote ${r.name} (${sizeText(r.bytes.length)}) to ${path}`);
+      // Relays that lacked chunks get them back meanwhile (bounded); the file is written before we wait for them.
+      for (const [relay, n] of Object.entries(await r.repairs)) io.err(`re-posted ${n} chunk(s) ${relay} lacked`);
     };
   },
 };

@@ -173,7 +173,7 @@ export function taskStage(p: Parsed): Stage {
 
 export const TASK_COMMANDS: Record<string, SubCommand> = {
   task: {
-    usage: 'task create "<title>" [--role R] [--assign WHO] [--due DATE] [--parent #N] | list [--mine] [--status S] [--role R] [--assignee WHO] [--due SPAN|DATE] [--overdue] [--label L] [--all] | search WORDS [--mine] [--status S] [--role R] [--assignee WHO] [--due SPAN|DATE] [--overdue] [--all] | show #N | assign #N WHO | comment #N "text" | status #N S | close #N [reason] | reopen #N | archive #N | retitle #N "<title>" [--deliverables TEXT] | label #N +NAME -NAME … | priority #N low|normal|high|urgent | attach #N FILE | files #N | fetch #N FILE|N [--out PATH] [--wait DUR]',
+    usage: 'task create "<title>" [--role R] [--assign WHO] [--due DATE] [--parent #N] | list [--mine] [--status S] [--role R] [--assignee WHO] [--due SPAN|DATE] [--overdue] [--label L] [--all] | search WORDS [--mine] [--status S] [--role R] [--assignee WHO] [--due SPAN|DATE] [--overdue] [--all] | show #N | assign #N WHO | comment #N "text" | status #N S | close #N [reason] | reopen #N | archive #N | retitle #N "<title>" [--deliverables TEXT] | label #N +NAME -NAME … | priority #N low|normal|high|urgent | attach #N FILE | files #N | fetch #N FILE|N [--out PATH [--force]] [--wait DUR]',
     summary: "work on tasks",
     options: {
       role: { type: "string" },
@@ -188,6 +188,7 @@ export const TASK_COMMANDS: Record<string, SubCommand> = {
       overdue: { type: "boolean" },
       label: { type: "string" },
       out: { type: "string" },
+      force: { type: "boolean" },
       wait: { type: "string" },
     },
     run: runStaged(taskStage),

@@ -39,16 +39,19 @@ export interface FileMeta {
 
 /**
  * Why a file name cannot be one (null: it can): it becomes a path on a
- * reader's disk, so no separators, no "." or "..", nothing that hides or
- * reorders what a reader sees (controls, bidi overrides), 1..255 characters.
- * Checked when attaching and again when a reader opens the meta: a name the
- * author's client did not check is refused there.
+ * reader's disk, so no separators, no "." or "..", nothing invisible or that
+ * hides or reorders what a reader sees: no character of the Unicode categories
+ * Cc (controls), Cf (format: bidi marks, zero-width characters, BOM), Zl, Zp
+ * (line and paragraph separators), Co (private use), Cn (unassigned) or Cs
+ * (lone surrogates); 1..255 bytes of UTF-8, what a disk takes. Checked when
+ * attaching and again when a reader opens the meta: a name the author's client
+ * did not check is refused there.
  */
 export function fileNameProblem(name: string): string | null {
-  if (name.length === 0 || name.length > MAX_FILE_NAME) return `a file name must be 1 to ${MAX_FILE_NAME} characters`;
+  if (name.length === 0 || utf8.encode(name).length > MAX_FILE_NAME) return `a file name must be 1 to ${MAX_FILE_NAME} bytes (UTF-8)`;
   if (name === "." || name === "..") return `a file name cannot be ${JSON.stringify(name)}`;
   if (/[/\\]/.test(name)) return "a file name cannot hold a slash";
-  if (/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/.test(name)) return "a file name cannot hold control or direction characters";
+  if (/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Co}\p{Cn}\p{Cs}]/u.test(name)) return "a file name cannot hold control or direction characters, nor other invisible (format), line-separator, private-use, unassigned or lone surrogate ones";
   return null;
 }
 

@@ -120,7 +120,7 @@ export interface FetchOptions {
   onProgress?(p: TransferProgress): void;
 }
 
-export async function fetchFile(env: Env, o: FetchOptions): Promise<{ task: Task; name: string; bytes: Uint8Array; altered: Record<string, number>; repaired: Record<string, number> }> {
+export async function fetchFile(env: Env, o: FetchOptions): Promise<{ task: Task; name: string; bytes: Uint8Array; altered: Record<string, number>; repaired: Record<string, number>; repairs: Promise<Record<string, number>> }> {
   const c = env.client;
   const task = findTask(c.state, o.task);
   const files = task.files ?? [];
@@ -151,5 +151,6 @@ export async function fetchFile(env: Env, o: FetchOptions): Promise<{ task: Task
   if (toB64(c.crypto.hash(bytes, 32)) !== meta.hash) throw new FileCorruptError(`"${meta.name}" does not match the hash its author signed`, meta.name);
   // A member who fetched a file keeps it: one more copy no relay loss takes, and in backups.
   if (have.size < f.chunks) await c.ports.store.saveChunks?.(tags.map((tag, k) => ({ tag, blob: got.blobs[k]! })));
-  return { task, name: meta.name, bytes, altered: got.altered, repaired: got.repaired };
+  // The re-posts to relays that lacked chunks go on in the background: `repairs` settles when they end.
+  return { task, name: meta.name, bytes, altered: got.altered, repaired: got.repaired, repairs: got.repairs };
 }
