@@ -50,7 +50,18 @@ describe("the digest schedule", () => {
   it("a last digest stamped in the future (a clock set back) holds the digest back no longer than its day", () => {
     const s = { enabled: true, atMinute: 0, tz: "UTC" };
     expect(digestDue(s, at("2026-12-05T10:00:00Z"), at("2026-12-05T23:00:00Z"))).toBeNull();
-    expect(digestDue(s, at("2026-12-06T00:00:00Z"), at("2026-12-05T23:00:00Z"))).toBe("2026-12-06");
+    expect(digestDue(s, at("2026-12-06T12:00:00Z"), at("2026-12-05T23:00:00Z"))).toBe("2026-12-06");
+  });
+
+  it("never two within half a day, whatever the zones say (a zone moved east begins a new day at once)", () => {
+    const last = at("2026-12-05T08:00:00Z");
+    const east = { enabled: true, atMinute: 0, tz: "Pacific/Kiritimati" };
+    expect(digestDue(east, at("2026-12-05T10:05:00Z"), last)).toBeNull();
+    expect(digestDue(east, at("2026-12-05T20:00:00Z"), last)).toBe("2026-12-06");
+    // Last sent at 23:00, the hour is 00:00: the next one waits until 11:00.
+    const utc = { enabled: true, atMinute: 0, tz: "UTC" };
+    expect(digestDue(utc, at("2026-12-06T00:00:00Z"), at("2026-12-05T23:00:00Z"))).toBeNull();
+    expect(digestDue(utc, at("2026-12-06T11:00:00Z"), at("2026-12-05T23:00:00Z"))).toBe("2026-12-06");
   });
 });
 

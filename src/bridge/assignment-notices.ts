@@ -37,20 +37,25 @@ export class AssignmentNotices {
 
   private async assignments(clients: ReadonlyMap<string, PursuanceClient>, pursuanceName: string): Promise<void> {
     for (const [user, c] of clients) {
-      const key = `${user}\n${c.id}`;
-      let told = this.told.get(key);
-      if (!told) this.told.set(key, (told = new Set()));
-      const fresh = newAssignments({ client: c, now: this.d.now }, told);
-      if (fresh.length === 0) continue;
-      const dm = await this.d.directRoom(user);
-      for (const v of fresh) {
-        const what = `assigned ${v.id}`;
-        if (!(await this.d.store.said(dm, user, what))) {
-          await this.d.matrix.send(dm, { ...message(v, pursuanceName), notice: true, txnId: `assigned.${v.id.slice(0, 32)}.${c.me.slice(0, 16)}` });
-          await this.d.store.sayOnce(dm, user, what);
-        }
-        told.add(v.id);
+      // One member's direct chat that fails must not keep the others from their notices.
+      await this.tell(user, c, pursuanceName).catch((e: Error) => this.d.log("warn", "a member's assignment notice failed", { user, error: e.message }));
+    }
+  }
+
+  private async tell(user: string, c: PursuanceClient, pursuanceName: string): Promise<void> {
+    const key = `${user}\n${c.id}`;
+    let told = this.told.get(key);
+    if (!told) this.told.set(key, (told = new Set()));
+    const fresh = newAssignments({ client: c, now: this.d.now }, told);
+    if (fresh.length === 0) return;
+    const dm = await this.d.directRoom(user);
+    for (const v of fresh) {
+      const what = `assigned ${v.id}`;
+      if (!(await this.d.store.said(dm, user, what))) {
+        await this.d.matrix.send(dm, { ...message(v, pursuanceName), notice: true, txnId: `assigned.${v.id.slice(0, 32)}.${c.me.slice(0, 16)}` });
+        await this.d.store.sayOnce(dm, user, what);
       }
+      told.add(v.id);
     }
   }
 }

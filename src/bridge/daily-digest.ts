@@ -18,6 +18,7 @@ export interface DigestDeps {
   matrix: Pick<MatrixPort, "send">;
   directRoom(matrixUser: string): Promise<string>;
   now(): number;
+  log?(level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>): void;
 }
 
 export class DailyDigests {
@@ -28,10 +29,15 @@ export class DailyDigests {
 
   async pass(clients: ReadonlyMap<string, PursuanceClient>, pursuanceName: string): Promise<void> {
     for (const [user, c] of clients) {
-      // Days are the member's: "due within a day" and the digest's day count in their zone.
-      const schedule = (await this.d.store.digest(user)) ?? DEFAULT_DIGEST;
-      await this.dueSoon(user, c, pursuanceName, schedule.tz);
-      await this.digest(user, c, pursuanceName, schedule);
+      try {
+        // Days are the member's: "due within a day" and the digest's day count in their zone.
+        const schedule = (await this.d.store.digest(user)) ?? DEFAULT_DIGEST;
+        await this.dueSoon(user, c, pursuanceName, schedule.tz);
+        await this.digest(user, c, pursuanceName, schedule);
+      } catch (e) {
+        // One member's direct chat that fails must not keep the others from theirs.
+        this.d.log?.("warn", "a member's digest or due-soon mention failed", { user, error: (e as Error).message });
+      }
     }
   }
 

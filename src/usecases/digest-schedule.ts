@@ -12,6 +12,8 @@ export interface DigestSchedule {
   tz: string;
 }
 
+export const MIN_DIGEST_GAP_MS = 12 * 3_600_000;
+
 export const DEFAULT_DIGEST: DigestSchedule = { enabled: true, atMinute: 8 * 60, tz: "UTC" };
 
 /** A time zone the runtime knows, in its canonical spelling; anything else names the value. */
@@ -62,6 +64,8 @@ export function localTime(now: number, tz: string): { day: string; minute: numbe
  */
 export function digestDue(s: DigestSchedule, now: number, lastSent: number | null): string | null {
   if (!s.enabled) return null;
+  // A zone moved east can begin a new local day at once: never two digests within half a day.
+  if (lastSent !== null && now >= lastSent && now - lastSent < MIN_DIGEST_GAP_MS) return null;
   const t = localTime(now, s.tz);
   if (t.minute < s.atMinute) return null;
   if (lastSent !== null && localTime(lastSent, s.tz).day === t.day) return null;
