@@ -16,6 +16,7 @@ import { startBridgeInProcess, startHarness, type Harness } from "../harness/bri
 import { bodyOf, type TestUser } from "../harness/matrix.js";
 import { SYNAPSE_HOOK_TIMEOUT_MS } from "../harness/synapse.js";
 import { identity, ports, until } from "./helpers/pursuance-node.js";
+import { seededBytes as bytesOf } from "./helpers/bytes.js";
 
 const bot = "@_pursuance_bot:localhost";
 const MiB = 1024 * 1024;
@@ -41,18 +42,6 @@ async function alteringRelay(): Promise<{ server: RelayServer; altered: () => nu
     },
   }) as RelayStore;
   return { server: await startRelay({ store }), altered: () => altered };
-}
-
-function bytesOf(n: number, seed: number): Uint8Array {
-  const out = new Uint8Array(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
 }
 
 describe("documents between a Matrix room and a CLI member", () => {

@@ -28,6 +28,7 @@ import { UsageError } from "../src/cli/usage.js";
 import { clientEnv } from "../src/usecases/env.js";
 import { attachFile, fetchFile, FileCorruptError, listFiles } from "../src/usecases/files.js";
 import { identity, ports, until } from "./helpers/pursuance-node.js";
+import { seededBytes as randomBytes } from "./helpers/bytes.js";
 
 const opts = { fallbackDutyMs: 500, repairDelayMs: 50, repairIntervalMs: 300 };
 
@@ -67,18 +68,6 @@ async function oddRelay(): Promise<OddRelay> {
   }) as RelayStore;
   b.server = await startRelay({ store });
   return b;
-}
-
-function randomBytes(n: number, seed: number): Uint8Array {
-  const out = new Uint8Array(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
 }
 
 describe("documents against hostile relays and members", () => {

@@ -9,7 +9,6 @@ import type { BotContext } from "../src/bot/context.js";
 import { handleCommand } from "../src/bot/dispatch.js";
 import { toHex } from "../src/cwtch/bytes.js";
 import type { SignKeyPair } from "../src/cwtch/crypto.js";
-import { RelayClient } from "../src/cwtch/relay-client.js";
 import { startRelay, type RelayServer } from "../src/cwtch/relay-server.js";
 import { ActionError, taskCreateBody } from "../src/pursuance/actions.js";
 import { PursuanceClient, type ClientConfig } from "../src/pursuance/client/client.js";
@@ -17,6 +16,7 @@ import { moveRelays, recoverOnto, type CopyProgress } from "../src/pursuance/cli
 import { decodeInvite, encodeInvite } from "../src/pursuance/invite.js";
 import { startAdversarialProxy, total, type AdversarialProxy } from "./helpers/adversarial-proxy.js";
 import { identity, ports, until } from "./helpers/pursuance-node.js";
+import { framesOn } from "./helpers/bytes.js";
 
 const opts = { fallbackDutyMs: 500, repairDelayMs: 50, repairIntervalMs: 300 };
 
@@ -66,18 +66,6 @@ describe("moving and losing relays", () => {
     };
     const ctx: BotContext = { client, sender: "@x:example.org", permission: "admin", now: Date.now, resolveUser: () => null, pursuance: { create: none, join: none, admit: none, request: none }, keys: { status: none, delegate: none, revoke: none } };
     return handleCommand(text, ctx);
-  }
-
-  /** Frames a relay holds, read through a connection of our own. */
-  async function framesOn(url: string): Promise<number> {
-    const rc = new RelayClient({ url, crypto: (await ports()).crypto, minBackoffMs: 50, maxBackoffMs: 500, requestTimeoutMs: 5_000 });
-    rc.start();
-    try {
-      await rc.ready();
-      return (await rc.fetch(null, 0, () => {})).frames;
-    } finally {
-      rc.close();
-    }
   }
 
   it("a member offline during a move catches up from the old relay's notice, follows, and gets what comes after", async () => {

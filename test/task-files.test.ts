@@ -11,7 +11,6 @@ import { afterAll, describe, expect, it } from "vitest";
 import type { BotContext } from "../src/bot/context.js";
 import { handleCommand } from "../src/bot/dispatch.js";
 import { fromB64, toB64, utf8 } from "../src/cwtch/bytes.js";
-import { RelayClient } from "../src/cwtch/relay-client.js";
 import { MemoryRelayStore } from "../src/cwtch/relay-memory-store.js";
 import { startRelay, type RelayServer } from "../src/cwtch/relay-server.js";
 import type { RelayStore } from "../src/cwtch/relay-store.js";
@@ -25,6 +24,7 @@ import { openContentKey } from "../src/pursuance/task-crypto.js";
 import { clientEnv } from "../src/usecases/env.js";
 import { attachFile, checkFileSize, fetchFile, FileTooLargeError, listFiles } from "../src/usecases/files.js";
 import { identity, ports, until } from "./helpers/pursuance-node.js";
+import { seededBytes as randomBytes, framesOn } from "./helpers/bytes.js";
 
 const opts = { fallbackDutyMs: 500, repairDelayMs: 50, repairIntervalMs: 300 };
 const MiB = 1024 * 1024;
@@ -70,29 +70,6 @@ async function bentRelay(o: { appendDelayMs?: number; postsPerSecond?: number } 
   }) as RelayStore;
   b.server = await startRelay({ store, ...(o.postsPerSecond ? { postsPerSecond: o.postsPerSecond, postBurst: o.postsPerSecond } : {}) });
   return b;
-}
-
-function randomBytes(n: number, seed: number): Uint8Array {
-  const out = new Uint8Array(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
-
-async function framesOn(url: string): Promise<number> {
-  const rc = new RelayClient({ url, crypto: (await ports()).crypto, minBackoffMs: 50, maxBackoffMs: 500, requestTimeoutMs: 5_000 });
-  rc.start();
-  try {
-    await rc.ready();
-    return (await rc.fetch(null, 0, () => {})).frames;
-  } finally {
-    rc.close();
-  }
 }
 
 describe("documents of a task", () => {
