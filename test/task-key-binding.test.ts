@@ -94,11 +94,15 @@ describe("one key per task, and only the rules' readers", () => {
     await until("bob has lost the role", () => !bob.state.members.get(bob.me)!.roles.has("change agent") && ada.state.keys.get("change agent")!.keyId !== NO_KEY, all);
     const num = ada.state.tasks.get(id)!.num;
     await labelTask(clientEnv(ada), { task: `#${num}`, labels: "+security" });
-    await until("bob folded the label", () => bob.state.tasks.get(id)!.meta !== undefined, all);
+    await commentOnTask(clientEnv(ada), { task: `#${num}`, text: "written after bob left the role" });
+    await until("bob folded both", () => bob.state.tasks.get(id)!.meta !== undefined && bob.state.tasks.get(id)!.comments.length === 1, all);
     // His ring still opens the task's key…
     expect(openContentKey(bob.crypto, bob.ring, bob.identity, bob.me, bob.state.tasks.get(id)!)).not.toBeNull();
-    // …but his client shows what the rules let him read: nothing.
-    expect(taskView(bob, bob.state.tasks.get(id)!)).toMatchObject({ title: null, labels: [], priority: null });
+    // …but his client shows the task as it was when he could read it, and nothing written since.
+    const v = taskView(bob, bob.state.tasks.get(id)!);
+    expect(v).toMatchObject({ title: "field notes", labels: [], priority: null });
+    expect(v.comments.map((c) => c.text)).toEqual([null]);
+    await expect(labelTask(clientEnv(bob), { task: `#${num}`, labels: "+urgent" })).rejects.toThrow(/not readable with your roles/);
   });
 
   it("a label the rules do not name is not shown, the others are", async () => {

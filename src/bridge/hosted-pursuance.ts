@@ -7,6 +7,7 @@ import type { SignKeyPair } from "../cwtch/crypto.js";
 import type { PursuanceClient } from "../pursuance/client/client.js";
 import { givesKeys, KeyRing } from "../pursuance/keyring.js";
 import { taskView, type TaskView } from "../pursuance/views.js";
+import { canReadTask } from "../pursuance/state.js";
 import { withTimeout } from "./deadline.js";
 import type { RoomBinding } from "./ports.js";
 import type { HostDeps } from "./host-deps.js";
@@ -146,12 +147,13 @@ export class HostedPursuance {
       const t = c.state.tasks.get(taskId);
       if (!t) continue;
       const v = taskView(c, t);
-      if (v.title !== null) return v;
+      // A full reader first: one whose role was taken is shown only the task as created.
+      if (v.title !== null && canReadTask(c.state, c.me, t)) return v;
       if (this.delegate) {
         const d = taskView(c, t, { ring: this.delegate.ring, identity: this.delegate.keys, me: this.delegate.me });
         if (d.title !== null) return d;
       }
-      fallback ??= v;
+      if (fallback === null || (fallback.title === null && v.title !== null)) fallback = v;
     }
     return fallback;
   }

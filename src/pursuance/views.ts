@@ -61,10 +61,12 @@ export type TaskReadingClient = Pick<PursuanceClient, "state" | "crypto" | "ring
 export function taskView(c: TaskReadingClient, t: Task, reader?: ReaderKeys): TaskView {
   const s = c.state;
   const r = reader ?? { ring: c.ring, identity: c.identity, me: c.me };
-  // The rules say who reads, not only the keys one kept: a member whose role was taken (or a former
-  // assignee) may still hold a key that opens the task, and is shown nothing written on it.
-  const key = reader || canReadTask(s, c.me, t) ? openContentKey(c.crypto, r.ring, r.identity, r.me, t) : null;
-  const text = key ? decryptText(c.crypto, key, t.text) : null;
+  // The rules say who reads, not only the keys one kept: a member whose role was taken, a former
+  // assignee or a removed member may still hold a key that opens the task. They are shown the task as
+  // it was created (what their keys read then), and nothing written on it since.
+  const opened = openContentKey(c.crypto, r.ring, r.identity, r.me, t);
+  const key = reader || canReadTask(s, c.me, t) ? opened : null;
+  const text = key ? decryptText(c.crypto, key, t.text) : opened ? decryptText(c.crypto, opened, { nonce: t.sealed.nonce, ct: t.sealed.ct }) : null;
   const meta = !key ? null : t.meta ? knownLabels(decryptMeta(c.crypto, key, t.meta, LABEL_NAME), s) : NO_META;
   return {
     num: t.num,

@@ -6,7 +6,7 @@
 import { metaBody } from "../pursuance/actions.js";
 import { PRIORITIES, type Priority } from "../pursuance/events.js";
 import { LABEL_NAME, MAX_LABELS, taskLabels } from "../pursuance/rules.js";
-import type { PursuanceState, Task } from "../pursuance/state.js";
+import { canReadTask, type PursuanceState, type Task } from "../pursuance/state.js";
 import { findTask, taskView, type TaskView } from "../pursuance/views.js";
 import { publish, type Env } from "./env.js";
 import { SpellingError, UsageError } from "./errors.js";
@@ -58,7 +58,7 @@ function readable(env: Env, ref: string): { task: Task; view: TaskView } {
   const c = env.client;
   const task = findTask(c.state, ref);
   const view = taskView(c, task);
-  if (view.title === null) throw new UsageError(`task #${task.num} is not readable with your roles (readers: ${task.readers.join(", ")})`);
+  if (view.title === null || !canReadTask(c.state, c.me, task)) throw new UsageError(`task #${task.num} is not readable with your roles (readers: ${task.readers.join(", ")})`);
   return { task, view };
 }
 
