@@ -24,6 +24,8 @@ export interface RepairTimings {
 
 export class GroupRepair {
   private readonly reposted = new Map<string, number>();
+  /** Ranges asked for after a heads control, and when (wantRanges' cooldown). */
+  private readonly wanted = new Map<string, number>();
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
 
@@ -91,20 +93,37 @@ export class GroupRepair {
     const log = this.session.log;
     const out: SignedEvent[] = [];
     const seen = new Set<string>();
+    const wanted: Array<{ author: string; from: number; to: number }> = [];
     for (const h of theirs) {
       seen.add(h.author);
       const mine = log.head(h.author)?.seq ?? 0;
       if (mine > h.seq) out.push(...log.range(h.author, h.seq + 1, Math.min(mine, h.seq + MAX_CONTROL_ITEMS)));
-      else if (h.seq > mine) this.wantRange(h.author, mine + 1, h.seq);
+      else if (h.seq > mine) wanted.push({ author: h.author, from: mine + 1, to: h.seq });
     }
+    this.wantRanges(wanted);
     // Authors they have never heard of: push from the start.
     for (const [author, h] of log.heads()) if (!seen.has(author)) out.push(...log.range(author, 1, Math.min(h.seq, MAX_CONTROL_ITEMS)));
     this.repost(out);
   }
 
-  private wantRange(author: string, from: number, to: number) {
-    const frame = this.session.control("want", encodeWant({ ids: [], ranges: [{ author, from, to }] }));
-    this.ports.post(frame, false).catch(() => {});
+  /**
+   * One want for all the ranges a heads control shows us lacking (not one per author), and none
+   * asked again within the re-post cooldown: a heads control replayed, or one claiming hundreds
+   * of authors far ahead, costs the group one frame, not one per author per replay.
+   */
+  private wantRanges(ranges: Array<{ author: string; from: number; to: number }>) {
+    const now = Date.now();
+    const fresh = ranges.filter((r) => {
+      const key = `${r.author} ${r.from} ${r.to}`;
+      if ((this.wanted.get(key) ?? -Infinity) + this.o.repostCooldownMs > now) return false;
+      this.wanted.set(key, now);
+      return true;
+    });
+    if (this.wanted.size > 4 * MAX_CONTROL_ITEMS) for (const [k, t] of this.wanted) if (t + this.o.repostCooldownMs <= now) this.wanted.delete(k);
+    for (let i = 0; i < fresh.length; i += MAX_CONTROL_ITEMS) {
+      const frame = this.session.control("want", encodeWant({ ids: [], ranges: fresh.slice(i, i + MAX_CONTROL_ITEMS) }));
+      this.ports.post(frame, false).catch(() => {});
+    }
   }
 
   private repost(events: SignedEvent[]) {

@@ -93,8 +93,15 @@ export class Group extends EventEmitter<GroupEvents> {
 
   /** Sign, seal and post a new event to every relay. Resolves once at least one relay holds it. */
   async publish(body: Uint8Array, epoch?: number): Promise<SignedEvent> {
-    const { event, result } = this.session.compose(body, epoch);
-    if (result.status === "delivered") this.emit("events", result.delivered);
+    // In the same line as publishStored: two writes never sign the same seq, whichever path they take.
+    const composed = this.signing.then(() => {
+      if (this.closed) throw new Error("the group is closed: nothing was written");
+      const { event, result } = this.session.compose(body, epoch);
+      if (result.status === "delivered") this.emit("events", result.delivered);
+      return event;
+    });
+    this.signing = composed.catch(() => undefined);
+    const event = await composed;
     await this.postEverywhere(this.session.frameFor(event), true);
     return event;
   }
@@ -129,8 +136,11 @@ export class Group extends EventEmitter<GroupEvents> {
    */
   async publishStored(body: Uint8Array, epoch: number | undefined, keep: (ev: SignedEvent) => Promise<void>, o: { kept?: boolean } = {}): Promise<{ event: SignedEvent; sent: boolean }> {
     const signed = this.signing.then(async () => {
+      if (this.closed) throw new Error("the group is closed: nothing was written");
       const event = this.session.sign(body, epoch);
       await keep(event);
+      // Closed while the store kept it: not ours to add or send now (a reopened client reads it from the store).
+      if (this.closed) throw new Error("the group closed while the write was being stored: it was not sent");
       const result = this.session.log.add(event);
       if (result.status === "delivered") this.emit("events", result.delivered);
       return event;
