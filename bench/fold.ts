@@ -8,11 +8,11 @@ import { GroupSession } from "../src/cwtch/group-session.js";
 import { decodeAndVerify, type SignedEvent } from "../src/cwtch/message.js";
 import type { PEvent } from "../src/pursuance/apply-common.js";
 import { Fold, foldAll } from "../src/pursuance/fold.js";
-import { toPEvent } from "../src/pursuance/pevent.js";
+import { toPEvent, toPEvents } from "../src/pursuance/pevent.js";
 import { FOLD_RSS_BOUND } from "./bounds.js";
 import { metric, type Metric } from "./report.js";
 import type { FoldRun, Job, JobMessage } from "./job-types.js";
-import { synthLog, type SynthLog } from "./synth.js";
+import { cachedEvents, type SynthLog } from "./synth.js";
 import { gc, MiB, progress, runJob, since } from "./util.js";
 
 export function decodeLog(crypto: Crypto, log: SynthLog): SignedEvent[] {
@@ -72,26 +72,27 @@ export function foldMeasured(crypto: Crypto, pevs: PEvent[], genesisId: string):
 }
 
 /** Worker side (jobs.ts): fold the first `size` events of the cached log, for each size. */
-export async function foldJob(n: number, sizes: number[], post: (r: FoldRun) => void): Promise<void> {
+export async function foldJob(n: number, sizes: number[], pursuanceId: string, post: (r: FoldRun) => void): Promise<void> {
   const crypto = await loadCrypto();
-  const { pevs, pursuanceId } = loadPEvents(crypto, n);
+  const pevs = loadPEvents(crypto, n);
   for (const size of sizes) post(foldMeasured(crypto, pevs.slice(0, size), pursuanceId));
 }
 
 /**
- * The log's events as the fold takes them, decoded one at a time: no array
- * of every SignedEvent beside the PEvents (the heap high-water mark that RSS
- * keeps afterwards), and the raw log dropped before anything is folded.
+ * The log's events as a client's reopen takes them (toPEvents: one copy of
+ * each hex id and author), read and decoded one at a time from the cache
+ * file: no array of every SignedEvent beside the PEvents, and never the raw
+ * log (the heap and RSS high-water marks that the process keeps afterwards).
  */
-function loadPEvents(crypto: Crypto, n: number): { pevs: PEvent[]; pursuanceId: string } {
-  const { log } = synthLog(crypto, n, true);
-  const pevs: PEvent[] = new Array(log.events.length);
-  for (let i = 0; i < log.events.length; i++) {
-    const m = decodeAndVerify(crypto, log.events[i]!, false);
-    if (m?.kind !== "event") throw new Error("cached log holds a non-event");
-    pevs[i] = toPEvent(m);
+function loadPEvents(crypto: Crypto, n: number): PEvent[] {
+  function* decoded(): Generator<SignedEvent> {
+    for (const bytes of cachedEvents(n)) {
+      const m = decodeAndVerify(crypto, bytes, false);
+      if (m?.kind !== "event") throw new Error("cached log holds a non-event");
+      yield m;
+    }
   }
-  return { pevs, pursuanceId: log.pursuanceId };
+  return toPEvents(decoded());
 }
 
 export async function benchFold(crypto: Crypto, log: SynthLog, quick: boolean): Promise<Metric[]> {
@@ -104,7 +105,7 @@ export async function benchFold(crypto: Crypto, log: SynthLog, quick: boolean): 
   // then on all of it: a process, so its RSS is the fold's (a worker shares
   // the RSS of this bench process, which holds its own copy of the log).
   progress(`fold: foldAll of ${tenth}, then ${n} events (child process, limit ${limit} s)`);
-  const status = await runJob<JobMessage>(new URL("./jobs.ts", import.meta.url), { kind: "fold", n, sizes: [tenth, n] } satisfies Job, limit * 1000, (m) => {
+  const status = await runJob<JobMessage>(new URL("./jobs.ts", import.meta.url), { kind: "fold", n, sizes: [tenth, n], pursuanceId: log.pursuanceId } satisfies Job, limit * 1000, (m) => {
     if (m.type === "error") throw new Error(`fold worker: ${m.message}`);
     if (m.type === "fold") {
       runs.set(m.run.size, m.run);
@@ -115,7 +116,7 @@ export async function benchFold(crypto: Crypto, log: SynthLog, quick: boolean): 
 
   progress("fold: incremental Fold.add of the last 1,000 events");
   const events = decodeLog(crypto, log);
-  const pevs = events.map(toPEvent);
+  const pevs = toPEvents(events);
   const tail = Math.min(1000, n - 1);
   // The head is built one event at a time too (linear, whatever foldAll costs); only the tail is timed.
   const head = new Fold({ crypto, genesisId: log.pursuanceId });

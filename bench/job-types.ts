@@ -33,7 +33,7 @@ export interface FoldRun {
   retainedHeap: number;
 }
 
-export type Job = { kind: "fold"; n: number; sizes: number[] } | ({ kind: "coldopen" } & ColdOpenJob);
+export type Job = { kind: "fold"; n: number; sizes: number[]; pursuanceId: string } | ({ kind: "coldopen" } & ColdOpenJob);
 
 export type JobMessage =
   | { type: "fold"; run: FoldRun }

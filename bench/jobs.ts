@@ -9,7 +9,7 @@ import type { Job, JobMessage } from "./job-types.js";
 const post = (m: JobMessage) => (parentPort ? parentPort.postMessage(m) : process.send!(m));
 
 async function run(job: Job): Promise<void> {
-  if (job.kind === "fold") await foldJob(job.n, job.sizes, (r) => post({ type: "fold", run: r }));
+  if (job.kind === "fold") await foldJob(job.n, job.sizes, job.pursuanceId, (r) => post({ type: "fold", run: r }));
   else post({ type: "coldopen", result: await coldOpen(job) });
 }
 

@@ -6,7 +6,7 @@
 // log is one a real group could have produced.
 //
 // Generating 100k events takes a while, so the log is cached in bench/.cache/.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, writeFileSync } from "node:fs";
 import { fromHex, toHex } from "../src/cwtch/bytes.js";
 import type { Crypto, SignKeyPair } from "../src/cwtch/crypto.js";
 import { closeBody, commentBody, genesisBody, inviteBody, joinBody, shareBody, taskCreateBody, type Actor } from "../src/pursuance/actions.js";
@@ -174,6 +174,39 @@ function load(n: number): SynthLog | null {
     };
   } catch {
     return null;
+  }
+}
+
+/**
+ * The cached log's events one at a time, read from the file in small pieces:
+ * a job that measures memory holds only what it builds from them, never the
+ * 50 MB file (whose pages the process keeps in its RSS after it is freed).
+ * Each event is a view into one reused buffer, valid until the next is read
+ * (decodeAndVerify copies what it keeps). The cache must exist (the parent
+ * process made it with synthLog).
+ */
+export function* cachedEvents(n: number): Generator<Uint8Array> {
+  const fd = openSync(cacheFile(n), "r");
+  try {
+    const len = Buffer.alloc(4);
+    let at = 0;
+    const next = (): number | null => (readSync(fd, len, 0, 4, at) === 4 ? ((at += 4), len.readUInt32BE(0)) : null);
+    const hl = next();
+    if (hl === null) throw new Error(`bench cache ${cacheFile(n).pathname} is empty`);
+    at += hl;
+    let count = 0;
+    let buf = new Uint8Array(64 * 1024);
+    for (let l = next(); l !== null; l = next()) {
+      if (l > buf.length) buf = new Uint8Array(l);
+      const ev = buf.subarray(0, l);
+      if (readSync(fd, ev, 0, l, at) !== l) throw new Error(`bench cache ${cacheFile(n).pathname} is truncated at byte ${at}`);
+      at += l;
+      count++;
+      yield ev;
+    }
+    if (count !== n) throw new Error(`bench cache ${cacheFile(n).pathname} holds ${count} events, not ${n}`);
+  } finally {
+    closeSync(fd);
   }
 }
 

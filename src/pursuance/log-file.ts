@@ -6,7 +6,7 @@ import { equalBytes, fromHex, toHex } from "../cwtch/bytes.js";
 import type { Crypto } from "../cwtch/crypto.js";
 import { decodeAndVerify, DecodeError, type SignedEvent } from "../cwtch/message.js";
 import { foldAll } from "./fold.js";
-import { toPEvent } from "./pevent.js";
+import { toPEvents } from "./pevent.js";
 import { type Rejection } from "./state.js";
 import { stateHash } from "./state-hash.js";
 
@@ -72,7 +72,7 @@ export function verifyLog(crypto: Crypto, log: LogFile): VerifyReport {
       invalid.push({ index, reason: e instanceof DecodeError || e instanceof TypeError ? e.message : String(e) });
     }
   });
-  const fold = foldAll(crypto, good.map(toPEvent), log.pursuanceId);
+  const fold = foldAll(crypto, toPEvents(good), log.pursuanceId);
   return {
     pursuanceId: log.pursuanceId,
     stateHash: stateHash(crypto, fold.state),

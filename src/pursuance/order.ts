@@ -6,37 +6,49 @@
 // unordered (see docs/protocol.md, "Authority under concurrency").
 import type { PEvent } from "./apply-common.js";
 
-/** Binary min-heap of ids (string compare). */
-class IdHeap {
-  private a: string[] = [];
-  get size() {
-    return this.a.length;
+/**
+ * Binary min-heap of event indices, ordered by their ids (string compare):
+ * indices, not ids, so a 100k-event order allocates a few typed arrays
+ * instead of maps keyed by 64-character strings.
+ */
+class IndexHeap {
+  private readonly a: Int32Array;
+  private n = 0;
+  constructor(private readonly ids: readonly string[]) {
+    this.a = new Int32Array(Math.max(1, ids.length));
   }
-  push(x: string) {
+  get size() {
+    return this.n;
+  }
+  push(x: number) {
     const a = this.a;
-    a.push(x);
-    let i = a.length - 1;
+    const ids = this.ids;
+    const key = ids[x]!;
+    let i = this.n++;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (a[p]! <= x) break;
+      if (ids[a[p]!]! <= key) break;
       a[i] = a[p]!;
       i = p;
     }
     a[i] = x;
   }
-  pop(): string {
+  pop(): number {
     const a = this.a;
+    const ids = this.ids;
     const top = a[0]!;
-    const last = a.pop()!;
-    if (a.length > 0) {
+    const last = a[--this.n]!;
+    const n = this.n;
+    if (n > 0) {
+      const key = ids[last]!;
       let i = 0;
       for (;;) {
         const l = 2 * i + 1;
         const r = l + 1;
         let m = i;
-        let mv = last;
-        if (l < a.length && a[l]! < mv) (m = l), (mv = a[l]!);
-        if (r < a.length && a[r]! < mv) (m = r), (mv = a[r]!);
+        let mv = key;
+        if (l < n && ids[a[l]!]! < mv) (m = l), (mv = ids[a[l]!]!);
+        if (r < n && ids[a[r]!]! < mv) (m = r), (mv = ids[a[r]!]!);
         if (m === i) break;
         a[i] = a[m]!;
         i = m;
@@ -64,47 +76,78 @@ export interface Ordered {
 export type ExtraEdges = ReadonlyMap<string, readonly string[]>;
 
 export function causalOrder(events: Iterable<PEvent>, extra?: ExtraEdges): Ordered {
-  const byId = new Map<string, PEvent>();
-  for (const e of events) byId.set(e.id, e);
-  const indegree = new Map<string, number>();
-  const children = new Map<string, string[]>();
-  const heap = new IdHeap();
-  const link = (p: string, id: string) => {
-    let c = children.get(p);
-    if (!c) children.set(p, (c = []));
-    c.push(id);
-  };
-  // Missing real parents count towards the indegree (they never arrive: an orphan); extra ones are skipped if absent.
-  const orphanish = new Set<string>();
-  for (const e of byId.values()) {
-    let n = 0;
-    const ps = new Set(e.parents);
-    for (const p of ps) {
-      n++;
-      link(p, e.id);
-      if (!byId.has(p)) orphanish.add(e.id);
-    }
-    for (const p of extra?.get(e.id) ?? []) {
-      if (ps.has(p) || !byId.has(p)) continue;
-      ps.add(p);
-      n++;
-      link(p, e.id);
-    }
-    indegree.set(e.id, n);
-    if (n === 0) heap.push(e.id);
+  const evs: PEvent[] = [];
+  const index = new Map<string, number>();
+  for (const e of events) {
+    const i = index.get(e.id);
+    if (i === undefined) index.set(e.id, evs.push(e) - 1);
+    else evs[i] = e; // one id, one event: the last copy stands, in the first one's place
   }
+  const n = evs.length;
+  const ids = evs.map((e) => e.id);
+  // Missing real parents count towards the indegree (they never arrive: an orphan); extra ones are skipped if absent.
+  // Present predecessors go into one flat array (CSR), each event's run starting at start[i].
+  const indegree = new Int32Array(n);
+  const start = new Int32Array(n + 1);
+  const orphanish: string[] = [];
+  let preds = new Int32Array(Math.max(16, n * 3));
+  let m = 0;
+  const pushPred = (p: number) => {
+    if (m === preds.length) {
+      const grown = new Int32Array(preds.length * 2);
+      grown.set(preds);
+      preds = grown;
+    }
+    preds[m++] = p;
+  };
+  for (let i = 0; i < n; i++) {
+    start[i] = m;
+    const e = evs[i]!;
+    const ps = e.parents;
+    let d = 0;
+    let missing = false;
+    for (let k = 0; k < ps.length; k++) {
+      const p = ps[k]!;
+      if (ps.indexOf(p) !== k) continue; // a parent named twice counts once
+      d++;
+      const pi = index.get(p);
+      if (pi === undefined) missing = true;
+      else pushPred(pi);
+    }
+    const more = extra?.get(e.id);
+    if (more) {
+      for (let k = 0; k < more.length; k++) {
+        const p = more[k]!;
+        const pi = index.get(p);
+        if (pi === undefined || ps.includes(p) || more.indexOf(p) !== k) continue;
+        d++;
+        pushPred(pi);
+      }
+    }
+    if (missing) orphanish.push(e.id);
+    indegree[i] = d;
+  }
+  start[n] = m;
+  // Children of each event, inverted from the predecessor runs.
+  const childStart = new Int32Array(n + 1);
+  for (let k = 0; k < m; k++) childStart[preds[k]! + 1]!++;
+  for (let i = 0; i < n; i++) childStart[i + 1]! += childStart[i]!;
+  const children = new Int32Array(m);
+  const fill = childStart.slice(0, n);
+  for (let i = 0; i < n; i++) for (let k = start[i]!; k < start[i + 1]!; k++) children[fill[preds[k]!]!++] = i;
+  const heap = new IndexHeap(ids);
+  for (let i = 0; i < n; i++) if (indegree[i] === 0) heap.push(i);
   const order: PEvent[] = [];
   while (heap.size > 0) {
-    const id = heap.pop();
-    order.push(byId.get(id)!);
-    for (const c of children.get(id) ?? []) {
-      const n = indegree.get(c)! - 1;
-      indegree.set(c, n);
-      if (n === 0) heap.push(c);
+    const i = heap.pop();
+    order.push(evs[i]!);
+    for (let k = childStart[i]!; k < childStart[i + 1]!; k++) {
+      const c = children[k]!;
+      if (--indegree[c]! === 0) heap.push(c);
     }
   }
-  if (order.length === byId.size) return { order, orphans: [], cyclic: [] };
-  const left = [...byId.values()].filter((e) => indegree.get(e.id)! > 0).sort((a, b) => (a.id < b.id ? -1 : 1));
+  if (order.length === n) return { order, orphans: [], cyclic: [] };
+  const left = evs.filter((_, i) => indegree[i]! > 0).sort((a, b) => (a.id < b.id ? -1 : 1));
   if (!extra || extra.size === 0) return { order, orphans: left, cyclic: [] };
   // Orphans: what descends (by real citations) from a missing parent. The rest is stuck on an extra-edge cycle.
   const orphan = new Set<string>();

@@ -3,18 +3,49 @@
 import { toHex } from "../cwtch/bytes.js";
 import type { SignedEvent } from "../cwtch/message.js";
 import type { PEvent } from "./apply-common.js";
-import { BodyError, MAX_TS } from "./events.js";
+import { BodyError, MAX_TS, type Body } from "./events.js";
 import { parseBody } from "./events-parse.js";
 
-export function toPEvent(e: SignedEvent): PEvent {
-  const parents = e.deps.map(toHex);
-  if (e.seq > 1) parents.push(toHex(e.prev));
-  const base = { id: toHex(e.id), author: toHex(e.author), seq: e.seq, ts: e.ts, parents };
+/**
+ * `shared`, when given, maps hex text to the one string kept for it: a batch's authors and
+ * the parents that are ids earlier in the batch then point at one copy (a
+ * 64-character hex string costs ~80 bytes, and a 100k-event log names each
+ * id about three times).
+ */
+function convert(e: SignedEvent, shared: Map<string, string> | null): PEvent {
+  const one = (hex: string): string => {
+    if (!shared) return hex;
+    const held = shared.get(hex);
+    if (held !== undefined) return held;
+    shared.set(hex, hex);
+    return hex;
+  };
+  const parents = e.deps.map((d) => one(toHex(d)));
+  if (e.seq > 1) parents.push(one(toHex(e.prev)));
+  const id = one(toHex(e.id));
+  const author = one(toHex(e.author));
+  // Object literals of one shape, not spreads: each PEvent keeps its fields in the object itself.
   // The wire allows any u64 below 2^53; a time no Date can hold is refused here, once, whatever the body.
-  if (e.ts > MAX_TS) return { ...base, body: null, bodyError: `event ts ${e.ts} out of range (0..${MAX_TS})` };
+  if (e.ts > MAX_TS) return { id, author, seq: e.seq, ts: e.ts, parents, body: null, bodyError: `event ts ${e.ts} out of range (0..${MAX_TS})` };
+  let body: Body;
   try {
-    return { ...base, body: parseBody(e.body) };
+    body = parseBody(e.body);
   } catch (err) {
-    return { ...base, body: null, bodyError: err instanceof BodyError ? `${err.message}: ${JSON.stringify(err.value)?.slice(0, 60)}` : String(err) };
+    return { id, author, seq: e.seq, ts: e.ts, parents, body: null, bodyError: err instanceof BodyError ? `${err.message}: ${JSON.stringify(err.value)?.slice(0, 60)}` : String(err) };
   }
+  // Most events name a task by its id: the same text as that task's event id.
+  if (shared && "task" in body && typeof body.task === "string") body.task = one(body.task);
+  return { id, author, seq: e.seq, ts: e.ts, parents, body };
+}
+
+export function toPEvent(e: SignedEvent): PEvent {
+  return convert(e, null);
+}
+
+/** A batch of events as PEvents sharing one copy of each hex id and author among them. */
+export function toPEvents(events: Iterable<SignedEvent>): PEvent[] {
+  const shared = new Map<string, string>();
+  const out: PEvent[] = [];
+  for (const e of events) out.push(convert(e, shared));
+  return out;
 }

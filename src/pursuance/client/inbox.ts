@@ -10,7 +10,7 @@ import type { SignedEvent } from "../../cwtch/message.js";
 import type { SetTimer } from "../../cwtch/timer.js";
 import type { PEvent } from "../apply-common.js";
 import type { Fold } from "../fold.js";
-import { toPEvent } from "../pevent.js";
+import { toPEvents } from "../pevent.js";
 import type { ClientStorePort } from "../ports.js";
 import type { PursuanceState } from "../state.js";
 import type { KeyCustody } from "./key-custody.js";
@@ -135,7 +135,7 @@ export class Inbox {
   }
 
   private async process(evs: SignedEvent[], cursors: Record<string, number>): Promise<void> {
-    const pevs = evs.map(toPEvent);
+    const pevs = toPEvents(evs);
     this.d.fold.add(pevs);
     this.d.keys.take(this.d.fold.applied, this.state);
     let keysFailed: unknown = null;

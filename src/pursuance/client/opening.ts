@@ -9,7 +9,7 @@ import { when } from "../apply-common.js";
 import { ActionError, genesisBody } from "../actions.js";
 import { encodeBody } from "../events.js";
 import type { Invite } from "../invite.js";
-import { toPEvent } from "../pevent.js";
+import { toPEvents } from "../pevent.js";
 import type { ClientPorts } from "../ports.js";
 import { rendezvousSecret } from "../rendezvous.js";
 import type { Rules } from "../rules.js";
@@ -66,7 +66,7 @@ export async function reopen(c: Opening): Promise<void> {
     if (m?.kind === "event") events.push(m);
   }
   c.session.restore(events);
-  c.fold.add(events.map(toPEvent));
+  c.fold.add(toPEvents(events));
   c.keys.take(c.fold.applied, c.state);
   await c.keys.sync();
   c.keys.applyWriteEpoch(c.state);
