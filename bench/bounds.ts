@@ -26,11 +26,11 @@ export const RELAY_BOUNDS: Record<string, string> = {
 };
 
 export const FOLD_RSS_BOUND =
-  "memory of the fold's input and its own indexes, not the bench: the fold runs in its own process, its input decoded one event at a time with the raw log dropped. " +
-  "Breakdown at 100k events: the runtime (node + tsx + sodium-native) 82 MiB RSS before any event; 100k PEvents 137 MiB of heap (~1.4 KB each: hex id, author and parent strings, parsed body), " +
-  "and V8 keeps ~100 MiB more heap committed after decoding; foldAll adds ~90 MiB of heap while it runs (Fold's maps keyed by 64-char hex ids: events, cited, slots, candidates, edges, verdicts) and keeps 30 MiB. " +
-  "Plan (in src/pursuance/fold.ts and pevent.ts, which other work is changing now, so not done here): intern author hex strings and key Fold's maps by a small integer per event instead of hex ids; " +
-  "let foldAll consume events in causal batches so the decoded bodies of applied events can be dropped (the state keeps what it needs).";
+  "met since 2026-12-05 (437 -> 277 MiB at 100k events, npm run bench -- --only fold, load 4): what it costs now is the runtime (node + tsx + sodium-native, 82 MiB RSS before any event), " +
+  "the PEvents (83 MiB of heap at 100k, ~0.85 KB each: the body's ciphertext and nonce text, the event's own id, the objects) and what V8 keeps committed after decoding them; foldAll adds ~50 MiB of heap while it runs and keeps ~29 MiB (the state and the fold's indexes). " +
+  "What took it there: PEvents built as object literals of one shape instead of spreads (a spread PEvent kept its fields in a separate backing store: 107 -> 74 MiB of heap for the same events), " +
+  "one string per hex id, author and task id across a batch (toPEvents) and across the fold (Fold.share), causalOrder over event indices and typed arrays instead of maps keyed by hex ids, " +
+  "and the job reading the cached log event by event instead of holding the 50 MB file (whose freed pages stayed in the RSS).";
 
 export const COLDLOAD_BOUND =
   "the fold and decoding inside PursuanceClient.open, not PostgreSQL: --cpu-prof of the cold-open worker (20k events) puts 35% of its samples in open(): Fold.add 17% " +

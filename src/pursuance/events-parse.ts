@@ -175,10 +175,13 @@ function status(v: unknown): TaskStatus {
 }
 
 /** Parse an untrusted body. Throws BodyError naming the bad field. */
+/** One decoder for every body: `decode` without `stream` keeps no state between calls. */
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
+
 export function parseBody(bytes: Uint8Array): Body {
   let v: unknown;
   try {
-    v = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+    v = JSON.parse(UTF8.decode(bytes));
   } catch {
     throw new BodyError("body is not UTF-8 JSON", bytes.length);
   }

@@ -12,18 +12,20 @@ import { parseBody } from "./events-parse.js";
  * 64-character hex string costs ~80 bytes, and a 100k-event log names each
  * id about three times).
  */
+function one(shared: Map<string, string> | null, hex: string): string {
+  if (!shared) return hex;
+  const held = shared.get(hex);
+  if (held !== undefined) return held;
+  shared.set(hex, hex);
+  return hex;
+}
+
 function convert(e: SignedEvent, shared: Map<string, string> | null): PEvent {
-  const one = (hex: string): string => {
-    if (!shared) return hex;
-    const held = shared.get(hex);
-    if (held !== undefined) return held;
-    shared.set(hex, hex);
-    return hex;
-  };
-  const parents = e.deps.map((d) => one(toHex(d)));
-  if (e.seq > 1) parents.push(one(toHex(e.prev)));
-  const id = one(toHex(e.id));
-  const author = one(toHex(e.author));
+  const parents: string[] = [];
+  for (const d of e.deps) parents.push(one(shared, toHex(d)));
+  if (e.seq > 1) parents.push(one(shared, toHex(e.prev)));
+  const id = one(shared, toHex(e.id));
+  const author = one(shared, toHex(e.author));
   // Object literals of one shape, not spreads: each PEvent keeps its fields in the object itself.
   // The wire allows any u64 below 2^53; a time no Date can hold is refused here, once, whatever the body.
   if (e.ts > MAX_TS) return { id, author, seq: e.seq, ts: e.ts, parents, body: null, bodyError: `event ts ${e.ts} out of range (0..${MAX_TS})` };
@@ -34,7 +36,7 @@ function convert(e: SignedEvent, shared: Map<string, string> | null): PEvent {
     return { id, author, seq: e.seq, ts: e.ts, parents, body: null, bodyError: err instanceof BodyError ? `${err.message}: ${JSON.stringify(err.value)?.slice(0, 60)}` : String(err) };
   }
   // Most events name a task by its id: the same text as that task's event id.
-  if (shared && "task" in body && typeof body.task === "string") body.task = one(body.task);
+  if (shared && "task" in body && typeof body.task === "string") body.task = one(shared, body.task);
   return { id, author, seq: e.seq, ts: e.ts, parents, body };
 }
 
