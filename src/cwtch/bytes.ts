@@ -1,9 +1,14 @@
 // Small byte helpers shared by the protocol layer. Hex for ids people read and
 // compare; base64url for bytes that travel inside JSON frames.
 
-export function toHex(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("hex");
-}
+// Buffer's own hex encoder, called on the Uint8Array itself: no Buffer view is made per call
+// (ids are spelt in hex several times per received event). Node's Buffer.prototype has had
+// hexSlice for as long as it has had Buffer; the fallback is for a runtime without it.
+const hexSlice = (Buffer.prototype as unknown as { hexSlice?: (this: Uint8Array, start: number, end: number) => string }).hexSlice;
+export const toHex: (b: Uint8Array) => string =
+  typeof hexSlice === "function"
+    ? (b) => hexSlice.call(b, 0, b.length)
+    : (b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("hex");
 
 const HEX = /^(?:[0-9a-f]{2})*$/;
 export function fromHex(s: string): Uint8Array {
