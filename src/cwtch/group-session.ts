@@ -2,7 +2,7 @@
 // causal log. Pure of I/O: frames in, outcomes out; the caller moves frames
 // to and from relays. Nothing unverified ever reaches the log.
 import { equalBytes, fromB64Canonical, toHex } from "./bytes.js";
-import type { Crypto, SignKeyPair, VerifyItem } from "./crypto.js";
+import { AEAD_NONCE_BYTES, AEAD_TAG_BYTES, type Crypto, type SignKeyPair, type VerifyItem } from "./crypto.js";
 import { BUCKETS, deriveEpochKeys, openFrame, sealFrame, type EpochKeys } from "./envelope.js";
 import { EventLog, type AddResult, type Equivocation } from "./event-log.js";
 import { DecodeError, decodeSigned, finishDecoded, signControl, signEvent, type ControlTypeName, type DecodedUnverified, type SignedControl, type SignedEvent } from "./message.js";
@@ -32,6 +32,9 @@ export interface ReceiveManyOptions {
   /** Asked before each frame is settled: once true, that frame and the rest are left (the result is shorter). */
   stop?: () => boolean;
 }
+
+/** The largest frame a session decodes in place: nonce ‖ the largest bucket ‖ tag (a larger one is decoded apart). */
+const MAX_FRAME_BYTES = AEAD_NONCE_BYTES + BUCKETS[7] + AEAD_TAG_BYTES;
 
 /** Frames per verify batch: enough to amortise a worker round trip, few enough to keep every worker busy. */
 export const RECEIVE_BATCH = 256;
@@ -68,6 +71,7 @@ export class GroupSession {
   private writeEpoch: number | null = null;
   private readonly now: () => number;
   private scratch: Uint8Array | undefined;
+  private scratchIn: Buffer | undefined;
 
   constructor(o: GroupSessionOptions) {
     if (o.groupId.length !== 32) throw new RangeError(`group id must be 32 bytes, got ${o.groupId.length}`);
@@ -248,7 +252,8 @@ export class GroupSession {
     if (!keys) return { drop: "unknown-tag" };
     let bytes: Uint8Array;
     if (typeof blob === "string") {
-      const b = fromB64Canonical(blob);
+      // Decoded into a buffer reused for every frame: the message is copied out of the frame before the next.
+      const b = fromB64Canonical(blob, (this.scratchIn ??= Buffer.allocUnsafe(MAX_FRAME_BYTES)));
       if (!b) return { drop: "malformed", detail: "blob is not base64url" };
       bytes = b;
     } else bytes = blob;

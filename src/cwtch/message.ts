@@ -135,10 +135,12 @@ class Reader {
   }
   u64() {
     this.need(8);
-    const v = this.dv.getBigUint64(this.o);
-    if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new DecodeError("u64 beyond 2^53", this.o);
+    // Two u32 halves (no BigInt per field): beyond 2^53 − 1 exactly when the high half exceeds 2^21 − 1.
+    const hi = this.dv.getUint32(this.o);
+    if (hi > 0x1fffff) throw new DecodeError("u64 beyond 2^53", this.o);
+    const v = hi * 0x100000000 + this.dv.getUint32(this.o + 4);
     this.o += 8;
-    return Number(v);
+    return v;
   }
   bytes(n: number) {
     this.need(n);
