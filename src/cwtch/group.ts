@@ -18,8 +18,6 @@ export { memoryCursors, type CursorPort } from "./group-cursors.js";
 export { NoRelayAcceptedError } from "./group-post.js";
 export type { GroupEvents, GroupOptions, RelayStatus } from "./group-types.js";
 
-export const FETCH_CHUNK = 512;
-
 export class Group extends EventEmitter<GroupEvents> {
   readonly session: GroupSession;
   private readonly relays = new Map<string, RelayClient>();
