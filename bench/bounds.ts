@@ -39,12 +39,18 @@ export const COLDLOAD_BOUND =
   "and restore/fold sharing one decode (both are in files others are changing now).";
 
 export const PIPELINE_BOUND =
-  "GroupSession.receive runs on one thread: a second core is not used, so this ratio cannot pass 1 until signature verification is spread over a worker pool (verify is independent per event; ordering and dedupe would stay on the main thread).";
+  "Not met, and not understood yet: GroupSession.receiveMany verifies on a VerifyPool (src/cwtch/verify-pool.ts: one sodium-native worker per core, batches of 256 in one transferred buffer, two canaries per batch), " +
+  "but npm run bench -- --only pipeline gave 0.68 (2026-12-05, load average 2.9, two other engineers' tests running) against 0.84 for the one-core receive in the same run: the pool was slower than not using it. " +
+  "A bare verifyMany of 20k items over the pool measured 0.93-1.51x one thread at load 6-7 (/tmp script, same machine), so the second core was mostly not ours to take while others ran; " +
+  "the main thread's own work (decode, hash, bind, log: ~13 µs/frame by bench/profile-pipeline-overhead.ts) also bounds it at 2 × verify / (verify + 13 µs) ≈ 1.6-1.7 on an idle 2-core machine. " +
+  "Next: measure on an idle machine, profile the main thread and the workers together (idle waits between batches, postMessage), and move the event-id hash into the workers.";
 
 export const PIPELINE_ONE_CORE_BOUND =
-  "Ed25519 verify itself: --cpu-prof of GroupSession.receive over 8k frames (sodium-native) puts 75% of receive in crypto.verify, which is the whole baseline; " +
-  "the other 25% is event-log add/deliver (14% of receive), toHex of ids (7%), XChaCha20 open (7%), the concat of domain ‖ unsigned bytes copied per event before verify (7%), and the event-id hash (6%). " +
-  "So 0.8 needs that 25% cut by more than half: verify over the bytes in place (no concat), ids kept as bytes, a cheaper causal-log insert.";
+  "Met after issue 19's receive work (npm run bench -- --only pipeline, same run, load 2.2-2.9: 0.73 on the code before -> 0.84): one copy per message into a buffer laid out as SIG_DOMAIN ‖ bytes, verified in place; " +
+  "base64url decoded and the frame decrypted into buffers the session reuses; the padding checked with Buffer.compare (a byte loop cost as much as decrypting); u64 fields read without BigInt; " +
+  "ids spelt in hex once per add with Buffer's hexSlice, no per-seq Set, no 'referenced' set in the event log; no Buffer views made per call for verify, hash and decrypt. " +
+  "Receive without verify (npx tsx bench/profile-pipeline-overhead.ts 10000 9, CPU time per frame, best of 9, alternating with the code before at load 8): 25-28 -> 12.7-13 µs. " +
+  "What is left beside Ed25519 verify (node --cpu-prof --import tsx bench/profile-pipeline-overhead.ts): XChaCha20 open 20% of it, the event-id hash 16%, the decode's one copy 10%, base64url decode 9%, event-log add/deliver ~14%.";
 
 export const BRIDGE_E2EE_BOUND =
   "the bridge's store save after each encrypt, not the crypto, the user's client or the command: timing E2eeMachine's steps in a full run (load ~6-7 on 2 cores) gave ~2-3 ms of machine work per decrypt and per encrypt, " +

@@ -12,6 +12,13 @@ export interface SignKeyPair {
 
 export type CryptoBackendName = "libsodium-wrappers" | "sodium-native";
 
+/** One detached Ed25519 signature to check: what `verify` takes, as one item of a batch. */
+export interface VerifyItem {
+  sig: Uint8Array;
+  message: Uint8Array;
+  publicKey: Uint8Array;
+}
+
 export interface Crypto {
   readonly backend: CryptoBackendName;
   randomBytes(n: number): Uint8Array;
@@ -19,12 +26,22 @@ export interface Crypto {
   /** Detached Ed25519 signature, 64 bytes. */
   sign(message: Uint8Array, secretKey: Uint8Array): Uint8Array;
   verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean;
+  /**
+   * Optional: many signatures at once, off this thread (verify-pool.ts's worker
+   * pool). Answers `verify` would give, one per item, in order; a backend
+   * without it is used one `verify` at a time.
+   */
+  verifyMany?(items: readonly VerifyItem[]): Promise<boolean[]>;
   /** BLAKE2b; `outLen` 16..64, optional key 16..64 bytes. */
   hash(message: Uint8Array, outLen?: number, key?: Uint8Array): Uint8Array;
   /** XChaCha20-Poly1305 (IETF); nonce 24 bytes, key 32 bytes; output = ciphertext ‖ 16-byte tag. */
   aeadEncrypt(plain: Uint8Array, ad: Uint8Array, nonce: Uint8Array, key: Uint8Array): Uint8Array;
-  /** Returns null when authentication fails: callers drop, never throw on hostile input. */
-  aeadDecrypt(cipher: Uint8Array, ad: Uint8Array, nonce: Uint8Array, key: Uint8Array): Uint8Array | null;
+  /**
+   * Returns null when authentication fails: callers drop, never throw on hostile input.
+   * With `into` (at least cipher.length − 16 bytes, which the caller reuses), a backend may
+   * write the plaintext there and return a view of it instead of allocating one.
+   */
+  aeadDecrypt(cipher: Uint8Array, ad: Uint8Array, nonce: Uint8Array, key: Uint8Array, into?: Uint8Array): Uint8Array | null;
   /** Anonymous sealed box to an Ed25519 identity (converted to X25519). */
   sealTo(message: Uint8Array, edPublicKey: Uint8Array): Uint8Array;
   openSealed(cipher: Uint8Array, edPublicKey: Uint8Array, edSecretKey: Uint8Array): Uint8Array | null;
@@ -153,17 +170,18 @@ function loadSodiumNative(): Crypto | null {
     verify(sig, m, pk) {
       if (sig.length !== SIGNATURE_BYTES || pk.length !== SIGN_PUBLIC_BYTES) return false;
       try {
-        return s.crypto_sign_verify_detached!(B(sig), B(m), B(pk)) as boolean;
+        // sodium-native takes any typed array (no Buffer view made per argument on this hot path).
+        return s.crypto_sign_verify_detached!(sig, m, pk) as boolean;
       } catch {
         return false;
       }
     },
     hash(m, outLen = 32, key) {
       checkHash(outLen, key);
-      const out = buf(outLen);
-      if (key) s.crypto_generichash!(out, B(m), B(key));
-      else s.crypto_generichash!(out, B(m));
-      return u8(out);
+      const out = new Uint8Array(outLen);
+      if (key) s.crypto_generichash!(out, m, key);
+      else s.crypto_generichash!(out, m);
+      return out;
     },
     aeadEncrypt(p, ad, nonce, key) {
       checkLen("nonce", nonce, AEAD_NONCE_BYTES);
@@ -172,12 +190,13 @@ function loadSodiumNative(): Crypto | null {
       s.crypto_aead_xchacha20poly1305_ietf_encrypt!(c, B(p), B(ad), null, B(nonce), B(key));
       return u8(c);
     },
-    aeadDecrypt(c, ad, nonce, key) {
+    aeadDecrypt(c, ad, nonce, key, into) {
       if (nonce.length !== AEAD_NONCE_BYTES || key.length !== 32 || c.length < AEAD_TAG_BYTES) return null;
-      const m = buf(c.length - AEAD_TAG_BYTES);
+      const n = c.length - AEAD_TAG_BYTES;
+      const m = into && into.length >= n ? into.subarray(0, n) : new Uint8Array(n);
       try {
-        s.crypto_aead_xchacha20poly1305_ietf_decrypt!(m, null, B(c), B(ad), B(nonce), B(key));
-        return u8(m);
+        s.crypto_aead_xchacha20poly1305_ietf_decrypt!(m, null, c, ad, nonce, key);
+        return m;
       } catch {
         return null;
       }

@@ -47,20 +47,28 @@ export function pad(message: Uint8Array): Uint8Array {
 
 /** Returns null for anything that is not a well-formed padded plaintext. */
 export function unpad(padded: Uint8Array): Uint8Array | null {
-  if (!(BUCKETS as readonly number[]).includes(padded.length)) return null;
-  const len = new DataView(padded.buffer, padded.byteOffset, padded.byteLength).getUint32(0);
-  if (len + 4 > padded.length) return null;
-  for (let i = 4 + len; i < padded.length; i++) if (padded[i] !== 0) return null;
+  const n = padded.length;
+  // Every bucket is a power of two from 512 to 65536.
+  if (n < BUCKETS[0] || n > BUCKETS[7] || (n & (n - 1)) !== 0) return null;
+  const len = ((padded[0]! << 24) | (padded[1]! << 16) | (padded[2]! << 8) | padded[3]!) >>> 0;
+  if (len + 4 > n) return null;
+  // The padding must be zeros: compared natively against a zero buffer (a byte loop here cost as much as decrypting).
+  if (Buffer.compare(padded.subarray(4 + len), ZEROS.subarray(0, n - 4 - len)) !== 0) return null;
   return padded.subarray(4, 4 + len);
 }
+const ZEROS = new Uint8Array(BUCKETS[7]);
 
 export function sealFrame(crypto: Crypto, keys: EpochKeys, message: Uint8Array, nonce?: Uint8Array): Uint8Array {
   const n = nonce ?? crypto.randomBytes(AEAD_NONCE_BYTES);
   return concat(n, crypto.aeadEncrypt(pad(message), keys.ad, n, keys.encKey));
 }
 
-export function openFrame(crypto: Crypto, keys: EpochKeys, blob: Uint8Array): Uint8Array | null {
+/**
+ * The message inside a frame, or null. With `scratch` (BUCKETS[7] bytes, reused by the caller)
+ * the backend may decrypt into it: the result is then a view of it, to be copied before the next call.
+ */
+export function openFrame(crypto: Crypto, keys: EpochKeys, blob: Uint8Array, scratch?: Uint8Array): Uint8Array | null {
   if (blob.length < AEAD_NONCE_BYTES + 16 + BUCKETS[0]) return null;
-  const plain = crypto.aeadDecrypt(blob.subarray(AEAD_NONCE_BYTES), keys.ad, blob.subarray(0, AEAD_NONCE_BYTES), keys.encKey);
+  const plain = crypto.aeadDecrypt(blob.subarray(AEAD_NONCE_BYTES), keys.ad, blob.subarray(0, AEAD_NONCE_BYTES), keys.encKey, scratch);
   return plain ? unpad(plain) : null;
 }

@@ -3,7 +3,7 @@
 // are). Out-of-order events wait in `pending`; what they wait for is a gap.
 // Two different events with one author and seq are an equivocation: both stay
 // (they are validly signed; the proof is the pair) and the author is flagged.
-import { toHex } from "./bytes.js";
+import { equalBytes, toHex } from "./bytes.js";
 import { MAX_DEPS, type SignedEvent } from "./message.js";
 
 export interface Equivocation {
@@ -28,8 +28,18 @@ export type AddResult =
   | { status: "delivered"; id: string; delivered: SignedEvent[]; equivocation?: Equivocation };
 
 interface Waiting {
+  id: string;
   ev: SignedEvent;
   missing: Set<string>;
+  /** Hex of the author and of what the event cites (prev when seq > 1, then deps), spelt once at add. */
+  author: string;
+  cites: string[];
+}
+
+/** The ids of one author's seq: one, or more when the author equivocated (an array only then). */
+type SeqIds = string | string[];
+function idsOf(v: SeqIds | undefined): readonly string[] {
+  return v === undefined ? [] : typeof v === "string" ? [v] : v;
 }
 
 export class EventLog {
@@ -38,10 +48,9 @@ export class EventLog {
   private readonly pending = new Map<string, Waiting>();
   private readonly waiters = new Map<string, Set<string>>();
   /** author → seq → ids seen (delivered or pending). */
-  private readonly chains = new Map<string, Map<number, Set<string>>>();
+  private readonly chains = new Map<string, Map<number, SeqIds>>();
   /** author → highest delivered seq. */
   private readonly headSeq = new Map<string, { seq: number; id: string }>();
-  private readonly referenced = new Set<string>();
   private readonly tipSet = new Set<string>();
   readonly equivocations: Equivocation[] = [];
   readonly equivocators = new Set<string>();
@@ -76,7 +85,7 @@ export class EventLog {
     if (!chain) return [];
     const out: SignedEvent[] = [];
     for (let s = from; s <= to; s++) {
-      for (const id of chain.get(s) ?? []) {
+      for (const id of idsOf(chain.get(s))) {
         const ev = this.delivered.get(id);
         if (ev) out.push(ev);
       }
@@ -99,27 +108,33 @@ export class EventLog {
 
   add(ev: SignedEvent): AddResult {
     const id = toHex(ev.id);
-    if (this.has(id)) return { status: "duplicate", id };
+    if (this.delivered.has(id) || this.pending.has(id)) return { status: "duplicate", id };
     const author = toHex(ev.author);
-    const bad = this.chainFault(ev);
+    // Every id this event cites, spelt once: the checks below and delivery reuse them.
+    const n = ev.deps.length;
+    const cites: string[] = new Array<string>(ev.seq > 1 ? n + 1 : n);
+    let k = 0;
+    if (ev.seq > 1) cites[k++] = toHex(ev.prev);
+    for (let i = 0; i < n; i++) cites[k++] = toHex(ev.deps[i]!);
+    const bad = this.chainFault(ev, ev.seq > 1 ? cites[0]! : null);
     if (bad) return this.invalid(id, author, bad);
     const equivocation = this.track(author, ev.seq, id);
-    const missing = new Set<string>();
-    if (ev.seq > 1) {
-      const prev = toHex(ev.prev);
-      if (!this.delivered.has(prev)) missing.add(prev);
+    let missing: Set<string> | null = null;
+    for (let i = 0; i < cites.length; i++) {
+      const c = cites[i]!;
+      if (!this.delivered.has(c)) (missing ??= new Set()).add(c);
     }
-    for (const d of ev.deps) {
-      const dh = toHex(d);
-      if (!this.delivered.has(dh)) missing.add(dh);
-    }
-    if (missing.size > 0) {
-      this.park(id, ev, missing);
-      return { status: "pending", id, missing: [...missing], ...(equivocation ? { equivocation } : {}) };
+    if (missing !== null) {
+      this.park(id, { id, ev, missing, author, cites });
+      const r: AddResult = { status: "pending", id, missing: [...missing] };
+      if (equivocation) r.equivocation = equivocation;
+      return r;
     }
     const delivered: SignedEvent[] = [];
-    this.deliver(id, ev, delivered);
-    return { status: "delivered", id, delivered, ...(equivocation ? { equivocation } : {}) };
+    this.deliver(id, ev, author, cites, delivered);
+    const r: AddResult = { status: "delivered", id, delivered };
+    if (equivocation) r.equivocation = equivocation;
+    return r;
   }
 
   /**
@@ -129,8 +144,7 @@ export class EventLog {
   gaps(): { ids: string[]; ranges: AuthorRange[] } {
     const ids = [...this.waiters.keys()].filter((id) => !this.pending.has(id));
     const lowestPending = new Map<string, number>();
-    for (const { ev } of this.pending.values()) {
-      const a = toHex(ev.author);
+    for (const { ev, author: a } of this.pending.values()) {
       const s = lowestPending.get(a);
       if (s === undefined || ev.seq < s) lowestPending.set(a, ev.seq);
     }
@@ -145,11 +159,11 @@ export class EventLog {
   readonly invalidEvents: Array<{ id: string; author: string; reason: string }> = [];
 
   /** A delivered `prev` must be the same author's event exactly one seq earlier. */
-  private chainFault(ev: SignedEvent): string | null {
-    if (ev.seq === 1) return null;
-    const prev = this.delivered.get(toHex(ev.prev));
+  private chainFault(ev: SignedEvent, prevHex: string | null): string | null {
+    if (ev.seq === 1 || prevHex === null) return null;
+    const prev = this.delivered.get(prevHex);
     if (!prev) return null;
-    if (toHex(prev.author) !== toHex(ev.author)) return "prev is another author's event";
+    if (!equalBytes(prev.author, ev.author)) return "prev is another author's event";
     if (prev.seq !== ev.seq - 1) return `prev has seq ${prev.seq}, expected ${ev.seq - 1}`;
     return null;
   }
@@ -163,24 +177,34 @@ export class EventLog {
   private track(author: string, seq: number, id: string): Equivocation | undefined {
     let chain = this.chains.get(author);
     if (!chain) this.chains.set(author, (chain = new Map()));
-    let ids = chain.get(seq);
-    if (!ids) chain.set(seq, (ids = new Set()));
-    ids.add(id);
-    if (ids.size < 2) return undefined;
+    const had = chain.get(seq);
+    if (had === undefined) {
+      chain.set(seq, id);
+      return undefined;
+    }
+    let ids: string[];
+    if (typeof had === "string") {
+      if (had === id) return undefined;
+      chain.set(seq, (ids = [had, id]));
+    } else {
+      if (had.includes(id)) return undefined;
+      had.push(id);
+      ids = had;
+    }
     const e: Equivocation = { author, seq, ids: [...ids].sort() };
     this.equivocations.push(e);
     this.equivocators.add(author);
     return e;
   }
 
-  private park(id: string, ev: SignedEvent, missing: Set<string>) {
+  private park(id: string, w: Waiting) {
     if (this.pending.size >= this.maxPending) {
       // Bounded: a flood of events citing nothing real cannot exhaust memory.
       const oldest = this.pending.keys().next().value as string;
       this.unpark(oldest);
     }
-    this.pending.set(id, { ev, missing });
-    for (const m of missing) {
+    this.pending.set(id, w);
+    for (const m of w.missing) {
       let w = this.waiters.get(m);
       if (!w) this.waiters.set(m, (w = new Set()));
       w.add(id);
@@ -196,46 +220,58 @@ export class EventLog {
       set?.delete(id);
       if (set && set.size === 0) this.waiters.delete(m);
     }
-    const author = toHex(w.ev.author);
-    this.chains.get(author)?.get(w.ev.seq)?.delete(id);
+    const chain = this.chains.get(w.author);
+    const had = chain?.get(w.ev.seq);
+    if (had === id) chain!.delete(w.ev.seq);
+    else if (Array.isArray(had)) {
+      const i = had.indexOf(id);
+      if (i >= 0) had.splice(i, 1);
+      if (had.length === 1) chain!.set(w.ev.seq, had[0]!);
+    }
   }
 
-  private deliver(id: string, ev: SignedEvent, out: SignedEvent[]) {
+  private deliver(id: string, ev: SignedEvent, author: string, cites: string[], out: SignedEvent[]) {
     // Iterative, so a long chain unblocked at once cannot overflow the stack.
-    const stack: Array<[string, SignedEvent]> = [[id, ev]];
-    while (stack.length > 0) {
-      const [cid, cev] = stack.pop()!;
+    const stack: Waiting[] = [];
+    let cid = id;
+    let cev = ev;
+    let cauthor = author;
+    let ccites = cites;
+    for (;;) {
       this.delivered.set(cid, cev);
       this.order.push(cev);
       out.push(cev);
-      const author = toHex(cev.author);
-      const h = this.headSeq.get(author);
-      if (!h || cev.seq > h.seq) this.headSeq.set(author, { seq: cev.seq, id: cid });
-      if (!this.referenced.has(cid)) this.tipSet.add(cid);
-      const cites = cev.seq > 1 ? [cev.prev, ...cev.deps] : cev.deps;
-      for (const c of cites) {
-        const ch = toHex(c);
-        this.referenced.add(ch);
-        this.tipSet.delete(ch);
-      }
+      const h = this.headSeq.get(cauthor);
+      if (!h || cev.seq > h.seq) this.headSeq.set(cauthor, { seq: cev.seq, id: cid });
+      // A tip until some delivered event cites it. Nothing delivered can cite it yet (an event is
+      // delivered only after all it cites), so it always starts as one.
+      this.tipSet.add(cid);
+      for (let i = 0; i < ccites.length; i++) this.tipSet.delete(ccites[i]!);
       const ws = this.waiters.get(cid);
-      if (!ws) continue;
-      this.waiters.delete(cid);
-      for (const wid of ws) {
-        const w = this.pending.get(wid);
-        if (!w) continue;
-        w.missing.delete(cid);
-        if (w.missing.size === 0) {
-          const bad = this.chainFault(w.ev);
-          if (bad) {
-            this.unpark(wid);
-            this.invalid(wid, toHex(w.ev.author), bad);
-            continue;
+      if (ws) {
+        this.waiters.delete(cid);
+        for (const wid of ws) {
+          const w = this.pending.get(wid);
+          if (!w) continue;
+          w.missing.delete(cid);
+          if (w.missing.size === 0) {
+            const bad = this.chainFault(w.ev, w.ev.seq > 1 ? w.cites[0]! : null);
+            if (bad) {
+              this.unpark(wid);
+              this.invalid(wid, w.author, bad);
+              continue;
+            }
+            this.pending.delete(wid);
+            stack.push(w);
           }
-          this.pending.delete(wid);
-          stack.push([wid, w.ev]);
         }
       }
+      const next = stack.pop();
+      if (!next) return;
+      cev = next.ev;
+      cid = next.id;
+      cauthor = next.author;
+      ccites = next.cites;
     }
   }
 }

@@ -2,10 +2,10 @@
 // causal log. Pure of I/O: frames in, outcomes out; the caller moves frames
 // to and from relays. Nothing unverified ever reaches the log.
 import { equalBytes, fromB64Canonical, toHex } from "./bytes.js";
-import type { Crypto, SignKeyPair } from "./crypto.js";
-import { deriveEpochKeys, openFrame, sealFrame, type EpochKeys } from "./envelope.js";
+import { AEAD_NONCE_BYTES, AEAD_TAG_BYTES, type Crypto, type SignKeyPair, type VerifyItem } from "./crypto.js";
+import { BUCKETS, deriveEpochKeys, openFrame, sealFrame, type EpochKeys } from "./envelope.js";
 import { EventLog, type AddResult, type Equivocation } from "./event-log.js";
-import { DecodeError, decodeAndVerify, signControl, signEvent, type ControlTypeName, type SignedControl, type SignedEvent } from "./message.js";
+import { DecodeError, decodeSigned, finishDecoded, signControl, signEvent, type ControlTypeName, type DecodedUnverified, type SignedControl, type SignedEvent } from "./message.js";
 
 export type DropReason =
   | "unknown-tag"
@@ -19,6 +19,30 @@ export type ReceiveOutcome =
   | { type: "dropped"; reason: DropReason; detail?: string }
   | { type: "control"; control: SignedControl }
   | ({ type: "event" } & AddResult);
+
+/** A frame as `receiveMany` takes it: what `receive` takes, as one item. */
+export interface InFrame {
+  tag: string;
+  blob: Uint8Array | string;
+}
+
+export interface ReceiveManyOptions {
+  /** Called with each outcome in input order, as soon as it is settled (before the next frame's). */
+  each?: (outcome: ReceiveOutcome, index: number) => void;
+  /** Asked before each frame is settled: once true, that frame and the rest are left (the result is shorter). */
+  stop?: () => boolean;
+}
+
+/** The largest frame a session decodes in place: nonce ‖ the largest bucket ‖ tag (a larger one is decoded apart). */
+const MAX_FRAME_BYTES = AEAD_NONCE_BYTES + BUCKETS[7] + AEAD_TAG_BYTES;
+
+/** Frames per verify batch: enough to amortise a worker round trip, few enough to keep every worker busy. */
+export const RECEIVE_BATCH = 256;
+/** Batches decoded ahead of the one being settled. */
+const RECEIVE_WINDOW = 4;
+
+/** A frame opened and decoded, its signature not checked yet; or why it is dropped before any check. */
+type Prepared = { drop: DropReason; detail?: string } | { d: DecodedUnverified; epoch: number };
 
 export interface OutFrame {
   tag: string;
@@ -46,6 +70,8 @@ export class GroupSession {
   private current = -1;
   private writeEpoch: number | null = null;
   private readonly now: () => number;
+  private scratch: Uint8Array | undefined;
+  private scratchIn: Buffer | undefined;
 
   constructor(o: GroupSessionOptions) {
     if (o.groupId.length !== 32) throw new RangeError(`group id must be 32 bytes, got ${o.groupId.length}`);
@@ -134,17 +160,70 @@ export class GroupSession {
 
   /** The receive pipeline: tag lookup, decrypt, decode, verify, bind, dedupe, gap and fork checks. */
   receive(tag: string, blob: Uint8Array | string): ReceiveOutcome {
-    const keys = this.byTag.get(tag);
-    if (!keys) return this.drop("unknown-tag");
-    let bytes: Uint8Array;
-    if (typeof blob === "string") {
-      const b = fromB64Canonical(blob);
-      if (!b) return this.drop("malformed", "blob is not base64url");
-      bytes = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-    } else bytes = blob;
-    const plain = openFrame(this.crypto, keys, bytes);
-    if (!plain) return this.drop("undecryptable");
-    return this.verifyAndAdd(plain, keys.epoch);
+    const p = this.prepare(tag, blob);
+    return this.settle(p, "d" in p && this.crypto.verify(p.d.sig, p.d.signed, p.d.msg.author));
+  }
+
+  /**
+   * `receive` over many frames, with the signatures checked by the crypto
+   * port's `verifyMany` (a worker pool) when it has one: frames are opened and
+   * decoded here, their signatures checked in batches, and each is then bound,
+   * deduplicated and logged here in input order, only once its own signature
+   * verified. Outcomes, the log, `drops` and equivocations are exactly those
+   * of calling `receive` on each frame in order (other calls made while this
+   * waits on the pool come between two of its frames).
+   */
+  async receiveMany(frames: readonly InFrame[], o: ReceiveManyOptions = {}): Promise<ReceiveOutcome[]> {
+    const out: ReceiveOutcome[] = [];
+    const verifyMany = this.crypto.verifyMany;
+    if (!verifyMany || frames.length < 2) {
+      for (let i = 0; i < frames.length; i++) {
+        if (o.stop?.()) break;
+        const r = this.receive(frames[i]!.tag, frames[i]!.blob);
+        out.push(r);
+        o.each?.(r, i);
+      }
+      return out;
+    }
+    const crypto = this.crypto;
+    const inflight: Array<{ at: number; prepared: Prepared[]; items: VerifyItem[]; ok: Promise<boolean[]> }> = [];
+    let next = 0;
+    const dispatch = () => {
+      const at = next;
+      const end = Math.min(frames.length, at + RECEIVE_BATCH);
+      const prepared: Prepared[] = [];
+      const items: VerifyItem[] = [];
+      for (let i = at; i < end; i++) {
+        const p = this.prepare(frames[i]!.tag, frames[i]!.blob);
+        prepared.push(p);
+        if ("d" in p) items.push({ sig: p.d.sig, message: p.d.signed, publicKey: p.d.msg.author });
+      }
+      next = end;
+      const ok = items.length === 0 ? Promise.resolve([]) : verifyMany.call(crypto, items);
+      ok.catch(() => {}); // judged when its turn comes
+      inflight.push({ at, prepared, items, ok });
+    };
+    while (next < frames.length || inflight.length > 0) {
+      while (next < frames.length && inflight.length < RECEIVE_WINDOW) dispatch();
+      const b = inflight.shift()!;
+      let ok: boolean[] | null = null;
+      try {
+        ok = await b.ok;
+      } catch {
+        ok = null;
+      }
+      // A pool that failed, or answered for some other number of items, is not believed: check here.
+      if (!Array.isArray(ok) || ok.length !== b.items.length) ok = b.items.map((it) => crypto.verify(it.sig, it.message, it.publicKey));
+      let k = 0;
+      for (let j = 0; j < b.prepared.length; j++) {
+        if (o.stop?.()) return out;
+        const p = b.prepared[j]!;
+        const r = this.settle(p, "d" in p && ok[k++] === true);
+        out.push(r);
+        o.each?.(r, b.at + j);
+      }
+    }
+    return out;
   }
 
   /**
@@ -163,19 +242,42 @@ export class GroupSession {
       return this.drop("malformed");
     }
     if (!this.byEpoch.has(epoch)) return this.drop("wrong-epoch", `epoch ${epoch} is not one we hold`);
-    return this.verifyAndAdd(bytes, epoch);
+    const p = this.decode(bytes, epoch);
+    return this.settle(p, "d" in p && this.crypto.verify(p.d.sig, p.d.signed, p.d.msg.author));
   }
 
-  private verifyAndAdd(plain: Uint8Array, epoch: number): ReceiveOutcome {
-    let msg;
+  /** Tag lookup, base64url decode, decrypt, unpad, decode: everything before the signature. Counts nothing. */
+  private prepare(tag: string, blob: Uint8Array | string): Prepared {
+    const keys = this.byTag.get(tag);
+    if (!keys) return { drop: "unknown-tag" };
+    let bytes: Uint8Array;
+    if (typeof blob === "string") {
+      // Decoded into a buffer reused for every frame: the message is copied out of the frame before the next.
+      const b = fromB64Canonical(blob, (this.scratchIn ??= Buffer.allocUnsafe(MAX_FRAME_BYTES)));
+      if (!b) return { drop: "malformed", detail: "blob is not base64url" };
+      bytes = b;
+    } else bytes = blob;
+    // Decrypted into one buffer reused for every frame: decodeSigned copies the message out of it.
+    const plain = openFrame(this.crypto, keys, bytes, (this.scratch ??= new Uint8Array(BUCKETS[7])));
+    if (!plain) return { drop: "undecryptable" };
+    return this.decode(plain, keys.epoch);
+  }
+
+  private decode(plain: Uint8Array, epoch: number): Prepared {
     try {
-      msg = decodeAndVerify(this.crypto, plain);
+      return { d: decodeSigned(plain), epoch };
     } catch (e) {
-      return this.drop("malformed", e instanceof DecodeError ? e.message : String(e));
+      return { drop: "malformed", detail: e instanceof DecodeError ? e.message : String(e) };
     }
-    if (!msg) return this.drop("bad-signature");
+  }
+
+  /** Everything after the signature check, whose answer is `verified`: drops counted, binding, the log. */
+  private settle(p: Prepared, verified: boolean): ReceiveOutcome {
+    if ("drop" in p) return this.drop(p.drop, p.detail);
+    if (!verified) return this.drop("bad-signature");
+    const msg = finishDecoded(this.crypto, p.d);
     if (!equalBytes(msg.group, this.groupId)) return this.drop("wrong-group");
-    if (msg.epoch !== epoch) return this.drop("wrong-epoch");
+    if (msg.epoch !== p.epoch) return this.drop("wrong-epoch");
     if (msg.kind === "control") return { type: "control", control: msg };
     return { type: "event", ...this.log.add(msg) };
   }

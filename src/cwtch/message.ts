@@ -21,6 +21,7 @@ export const MAX_DEPS = 64;
 export const MAX_BODY_BYTES = 60 * 1024;
 const SIG_DOMAIN = utf8.encode("pursuance/msg/v1\0");
 const ZERO32 = new Uint8Array(32);
+const NO_ID = new Uint8Array(0);
 
 export interface EventFields {
   group: Uint8Array;
@@ -134,10 +135,12 @@ class Reader {
   }
   u64() {
     this.need(8);
-    const v = this.dv.getBigUint64(this.o);
-    if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new DecodeError("u64 beyond 2^53", this.o);
+    // Two u32 halves (no BigInt per field): beyond 2^53 − 1 exactly when the high half exceeds 2^21 − 1.
+    const hi = this.dv.getUint32(this.o);
+    if (hi > 0x1fffff) throw new DecodeError("u64 beyond 2^53", this.o);
+    const v = hi * 0x100000000 + this.dv.getUint32(this.o + 4);
     this.o += 8;
-    return Number(v);
+    return v;
   }
   bytes(n: number) {
     this.need(n);
@@ -231,8 +234,35 @@ export function signControl(crypto: Crypto, f: ControlFields, secretKey: Uint8Ar
  * structural fault; returns null when the signature does not verify.
  */
 export function decodeAndVerify(crypto: Crypto, input: Uint8Array, verify = true): SignedMessage | null {
+  const d = decodeSigned(input);
+  if (verify && !crypto.verify(d.sig, d.signed, d.msg.author)) return null;
+  return finishDecoded(crypto, d);
+}
+
+/**
+ * A decoded message whose signature is not checked yet: `signed` is what the
+ * signature must cover (SIG_DOMAIN ‖ the unsigned bytes), read in place from
+ * the one buffer that also holds `msg.bytes`. An event's `id` is empty until
+ * `finishDecoded` (which a caller runs only once the signature verified).
+ */
+export interface DecodedUnverified {
+  msg: SignedMessage;
+  sig: Uint8Array;
+  signed: Uint8Array;
+}
+
+/**
+ * Decode untrusted bytes without verifying: throws DecodeError on any
+ * structural fault. One copy: the input goes into a buffer laid out as
+ * SIG_DOMAIN ‖ bytes, so the signed message is a view of it, not a concat.
+ */
+export function decodeSigned(input: Uint8Array): DecodedUnverified {
   // Own the bytes: input is often a view into a padded buffer up to 64 KiB, which we must not pin.
-  const bytes = input.slice();
+  const D = SIG_DOMAIN.length;
+  const whole = new Uint8Array(D + input.length);
+  whole.set(SIG_DOMAIN, 0);
+  whole.set(input, D);
+  const bytes = whole.subarray(D);
   const r = new Reader(bytes);
   const kind = r.u8();
   const version = r.u8();
@@ -240,7 +270,6 @@ export function decodeAndVerify(crypto: Crypto, input: Uint8Array, verify = true
   const group = r.bytes(32);
   const epoch = r.u32();
   const author = r.bytes(32);
-  let msg: SignedMessage;
   if (kind === KIND_EVENT) {
     const seq = r.u32();
     const prev = r.bytes(32);
@@ -261,10 +290,8 @@ export function decodeAndVerify(crypto: Crypto, input: Uint8Array, verify = true
     const sigAt = r.offset;
     const sig = r.bytes(64);
     r.end();
-    msg = { kind: "event", group, epoch, author, seq, prev, ts, deps, body, sig, bytes, id: new Uint8Array(0) };
-    if (verify && !crypto.verify(sig, concat(SIG_DOMAIN, bytes.subarray(0, sigAt)), author)) return null;
-    msg.id = crypto.hash(bytes, HASH_BYTES);
-    return msg;
+    const msg: SignedEvent = { kind: "event", group, epoch, author, seq, prev, ts, deps, body, sig, bytes, id: NO_ID };
+    return { msg, sig, signed: whole.subarray(0, D + sigAt) };
   }
   if (kind === KIND_CONTROL) {
     const ts = r.u64();
@@ -277,8 +304,13 @@ export function decodeAndVerify(crypto: Crypto, input: Uint8Array, verify = true
     const sigAt = r.offset;
     const sig = r.bytes(64);
     r.end();
-    if (verify && !crypto.verify(sig, concat(SIG_DOMAIN, bytes.subarray(0, sigAt)), author)) return null;
-    return { kind: "control", group, epoch, author, ts, ctype, payload, sig, bytes };
+    return { msg: { kind: "control", group, epoch, author, ts, ctype, payload, sig, bytes }, sig, signed: whole.subarray(0, D + sigAt) };
   }
   throw new DecodeError(`unknown message kind ${kind}`, 0);
+}
+
+/** The message of a decoded one whose signature verified: an event gets its id (the hash of its bytes) here. */
+export function finishDecoded(crypto: Crypto, d: DecodedUnverified): SignedMessage {
+  if (d.msg.kind === "event") d.msg.id = crypto.hash(d.msg.bytes, HASH_BYTES);
+  return d.msg;
 }
