@@ -15,6 +15,12 @@ export function givesKeys(body: Body | null | undefined, rejected: string | null
   return body != null && (rejected === null || body.t === "keys.rotate");
 }
 
+/** The bodies that can seal a key to a member: what `sealedIds` and `ingest` read; every other body gives none. */
+const SEALING: ReadonlySet<string> = new Set(["genesis", "role.grant", "keys.share", "keys.delegate", "keys.rotate"]);
+export function mayCarryKeys(body: Body): boolean {
+  return SEALING.has(body.t);
+}
+
 const KEYID_DOMAIN = utf8.encode("pursuance/keyid/v1");
 
 export function keyIdOf(crypto: Crypto, key: Uint8Array): string {
@@ -30,10 +36,15 @@ export interface HeldKey {
 export class KeyRing {
   private readonly byId = new Map<string, HeldKey>();
 
+  /** Our public key in hex, spelt once: every body that may seal to us is read against it. */
+  private readonly meHex: string;
+
   constructor(
     private readonly crypto: Crypto,
     private readonly me: SignKeyPair,
-  ) {}
+  ) {
+    this.meHex = toHex(me.publicKey);
+  }
 
   get size(): number {
     return this.byId.size;
@@ -92,7 +103,7 @@ export class KeyRing {
 
   /** The ids of the keys an event seals to us, whatever its verdict (see ingest for which bodies seal). */
   sealedIds(body: Body, author: string): string[] {
-    const me = toHex(this.me.publicKey);
+    const me = this.meHex;
     switch (body.t) {
       case "genesis":
         // The founder seals the first keys to itself.
@@ -111,7 +122,7 @@ export class KeyRing {
 
   /** Take whatever keys an APPLIED event seals to us (the client asks only once the fold applied it). Returns the keys newly learnt. */
   ingest(body: Body): HeldKey[] {
-    const me = toHex(this.me.publicKey);
+    const me = this.meHex;
     const learnt: HeldKey[] = [];
     const take = (refs: KeyRef[]) => {
       for (const r of refs) {

@@ -5,7 +5,7 @@
 // client owns one; nothing else touches its sets.
 import type { GroupSession } from "../../cwtch/group-session.js";
 import type { AppliedEvent } from "../fold.js";
-import { givesKeys, type KeyRing } from "../keyring.js";
+import { givesKeys, mayCarryKeys, type KeyRing } from "../keyring.js";
 import type { ClientStorePort } from "../ports.js";
 import { epochOfKeyId, type PursuanceState } from "../state.js";
 
@@ -51,7 +51,8 @@ export class KeyCustody {
     const authorised = new Set<string>();
     for (const a of applied) {
       const body = a.event.body;
-      if (!body) continue;
+      // Most events (tasks, comments) can seal nothing: skipping them changes nothing below.
+      if (!body || !mayCarryKeys(body)) continue;
       let ids = this.sealedToUs.get(a.event.id);
       if (ids === undefined) this.sealedToUs.set(a.event.id, (ids = this.d.ring.sealedIds(body, a.event.author)));
       const authorises = givesKeys(body, a.rejected);
