@@ -1,6 +1,6 @@
 // The PursuanceClient's store port on PostgreSQL or PGlite. Writes are
 // idempotent (on conflict do nothing), so a replay after a crash is harmless.
-import { and, asc, eq, inArray } from "drizzle-orm";
+import { and, asc, eq, inArray, sql } from "drizzle-orm";
 import type { AnyPgColumn } from "drizzle-orm/pg-core";
 import type { ClientStorePort, StoredEvent } from "../pursuance/ports.js";
 import { clientChunks, clientCursors, clientEvents, clientKeys } from "./client-schema.js";
@@ -40,8 +40,14 @@ export function clientStore(db: Db, crypto: Crypto, owner: string, groupId: stri
   const sealEvent = (b: Uint8Array) => (sealer ? concatBytes(Uint8Array.of(SEALED_EVENT), sealer.seal(b, evPurpose)) : b);
   return {
     async loadEvents() {
-      const rows = await db.select({ bytes: clientEvents.bytes }).from(clientEvents).where(mine(clientEvents)).orderBy(asc(clientEvents.n));
-      return rows.map((r) => (sealer && r.bytes[0] === SEALED_EVENT ? sealer.open(r.bytes.subarray(1), evPurpose) : r.bytes));
+      // Read as base64 text, not bytea: both drivers parse bytea row by row in JavaScript (PGlite
+      // took 6.7 s for 100,000 events, 1.6 s as base64; PostgreSQL a third less CPU), and Node's
+      // decoder skips the line breaks PostgreSQL puts in base64.
+      const rows = await db.select({ b64: sql<string>`encode(${clientEvents.bytes}, 'base64')` }).from(clientEvents).where(mine(clientEvents)).orderBy(asc(clientEvents.n));
+      return rows.map((r) => {
+        const bytes = Buffer.from(r.b64, "base64");
+        return sealer && bytes[0] === SEALED_EVENT ? sealer.open(bytes.subarray(1), evPurpose) : bytes;
+      });
     },
     async saveEvents(events: StoredEvent[]) {
       if (events.length === 0) return;
