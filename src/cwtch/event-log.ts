@@ -109,6 +109,8 @@ export class EventLog {
   add(ev: SignedEvent): AddResult {
     const id = toHex(ev.id);
     if (this.delivered.has(id) || this.pending.has(id)) return { status: "duplicate", id };
+    const refused = this.invalidIds.get(id);
+    if (refused !== undefined) return { status: "invalid", id, reason: refused };
     const author = toHex(ev.author);
     // Every id this event cites, spelt once: the checks below and delivery reuse them.
     const n = ev.deps.length;
@@ -157,6 +159,7 @@ export class EventLog {
   }
 
   readonly invalidEvents: Array<{ id: string; author: string; reason: string }> = [];
+  private readonly invalidIds = new Map<string, string>();
 
   /** A delivered `prev` must be the same author's event exactly one seq earlier. */
   private chainFault(ev: SignedEvent, prevHex: string | null): string | null {
@@ -169,9 +172,33 @@ export class EventLog {
   }
 
   private invalid(id: string, author: string, reason: string): AddResult {
-    this.invalidEvents.push({ id, author, reason });
+    // Refused once: another relay's copy of it is the same event, not another hidden fork.
+    if (!this.invalidIds.has(id)) {
+      this.invalidIds.set(id, reason);
+      this.invalidEvents.push({ id, author, reason });
+    }
     this.equivocators.add(author);
     return { status: "invalid", id, reason };
+  }
+
+  /**
+   * An event parked at a seq and then found invalid never was a variant of
+   * that seq: an equivocation recorded with it stands only if two variants
+   * remain, so the record does not depend on whether it came before its prev
+   * (refused at once) or after (parked, then refused).
+   */
+  private forgetVariant(author: string, seq: number, id: string): void {
+    const left = [...idsOf(this.chains.get(author)?.get(seq))].sort();
+    let at = -1;
+    for (let i = this.equivocations.length - 1; i >= 0; i--) {
+      const e = this.equivocations[i]!;
+      if (e.author !== author || e.seq !== seq || !e.ids.includes(id)) continue;
+      this.equivocations.splice(i, 1);
+      at = i;
+    }
+    if (at < 0 || left.length < 2) return;
+    const same = (e: Equivocation) => e.author === author && e.seq === seq && e.ids.length === left.length && e.ids.every((x, i) => x === left[i]);
+    if (!this.equivocations.some(same)) this.equivocations.splice(at, 0, { author, seq, ids: left });
   }
 
   private track(author: string, seq: number, id: string): Equivocation | undefined {
@@ -258,6 +285,7 @@ export class EventLog {
             const bad = this.chainFault(w.ev, w.ev.seq > 1 ? w.cites[0]! : null);
             if (bad) {
               this.unpark(wid);
+              this.forgetVariant(w.author, w.ev.seq, wid);
               this.invalid(wid, w.author, bad);
               continue;
             }

@@ -218,7 +218,10 @@ export class GroupSession {
       for (let j = 0; j < b.prepared.length; j++) {
         if (o.stop?.()) return out;
         const p = b.prepared[j]!;
-        const r = this.settle(p, "d" in p && ok[k++] === true);
+        // A tag unknown when the frame was prepared ahead may be known now (an epoch key learnt from an
+        // earlier frame's outcome, or by a call made while this waited): judged as `receive` would judge it now.
+        // Keys are only ever added, so every other drop found ahead stands.
+        const r = "drop" in p && p.drop === "unknown-tag" ? this.receive(frames[b.at + j]!.tag, frames[b.at + j]!.blob) : this.settle(p, "d" in p && ok[k++] === true);
         out.push(r);
         o.each?.(r, b.at + j);
       }

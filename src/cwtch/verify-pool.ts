@@ -11,7 +11,7 @@
 import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
-import { SIGN_PUBLIC_BYTES, SIGNATURE_BYTES, type Crypto, type VerifyItem } from "./crypto.js";
+import { SIGN_PUBLIC_BYTES, SIGNATURE_BYTES, type Crypto, type SignKeyPair, type VerifyItem } from "./crypto.js";
 
 export interface VerifyPoolOptions {
   /** Workers; default: one per core (os.availableParallelism()). 0: verify on this thread only. */
@@ -72,7 +72,8 @@ export class VerifyPool {
   private slots: Slot[] | null = null;
   private closed = false;
   private nextId = 1;
-  private readonly canary: { good: VerifyItem; bad: VerifyItem };
+  /** The pool's own signing key: each batch's canaries are signed with it. */
+  private readonly canaryKey: SignKeyPair;
   /** Batches a worker failed (error, exit, timeout, a wrong answer), each then verified on this thread. */
   failures = 0;
 
@@ -90,12 +91,7 @@ export class VerifyPool {
       sodium = null;
     }
     this.sodium = sodium;
-    const kp = crypto.signKeyPair();
-    const message = crypto.randomBytes(48);
-    const sig = crypto.sign(message, kp.secretKey);
-    const badSig = sig.slice();
-    badSig[7]! ^= 0x20;
-    this.canary = { good: { sig, message, publicKey: kp.publicKey }, bad: { sig: badSig, message, publicKey: kp.publicKey } };
+    this.canaryKey = crypto.signKeyPair();
   }
 
   /** Workers running now (they start on the first batch worth sending). */
@@ -162,8 +158,15 @@ export class VerifyPool {
     const good = Math.floor(Math.random() * n);
     let bad = Math.floor(Math.random() * (n - 1));
     if (bad >= good) bad++;
+    // Canaries as long as the batch's own messages (a copy of one of them, signed by the pool), so a
+    // worker that goes wrong only on some sizes is caught on the sizes it is given.
+    const like = items[Math.floor(Math.random() * items.length)]!.message;
+    const sig = this.crypto.sign(like, this.canaryKey.secretKey);
+    const badSig = sig.slice();
+    badSig[Math.floor(Math.random() * 32)]! ^= 1 << Math.floor(Math.random() * 8);
+    const canary = { good: { sig, message: like, publicKey: this.canaryKey.publicKey }, bad: { sig: badSig, message: like, publicKey: this.canaryKey.publicKey } };
     const order: VerifyItem[] = [];
-    for (let i = 0, k = 0; i < n; i++) order.push(i === good ? this.canary.good : i === bad ? this.canary.bad : items[k++]!);
+    for (let i = 0, k = 0; i < n; i++) order.push(i === good ? canary.good : i === bad ? canary.bad : items[k++]!);
     let bytes = 4 * (n + 1);
     for (const it of order) bytes += SIGNATURE_BYTES + SIGN_PUBLIC_BYTES + it.message.length;
     const buf = new ArrayBuffer(bytes);

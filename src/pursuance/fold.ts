@@ -179,8 +179,10 @@ export class Fold {
   private share(e: PEvent): void {
     const author = this.authors.get(e.author);
     if (author === undefined) this.authors.set(e.author, e.author);
-    else e.author = author;
+    // A caller's frozen PEvent keeps its own copies: sharing saves memory, it changes no value.
+    else if (!Object.isFrozen(e)) e.author = author;
     const ps = e.parents;
+    if (Object.isFrozen(ps)) return;
     for (let k = 0; k < ps.length; k++) {
       const held = this.events.get(ps[k]!);
       if (held !== undefined) ps[k] = held.id;

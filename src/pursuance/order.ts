@@ -104,11 +104,16 @@ export function causalOrder(events: Iterable<PEvent>, extra?: ExtraEdges): Order
     start[i] = m;
     const e = evs[i]!;
     const ps = e.parents;
+    // A parent named twice counts once (the wire allows 65 parents; a set only for longer lists, which only a caller makes).
+    const seen = ps.length > 16 ? new Set<string>() : null;
     let d = 0;
     let missing = false;
     for (let k = 0; k < ps.length; k++) {
       const p = ps[k]!;
-      if (ps.indexOf(p) !== k) continue; // a parent named twice counts once
+      if (seen) {
+        if (seen.has(p)) continue;
+        seen.add(p);
+      } else if (ps.indexOf(p) !== k) continue;
       d++;
       const pi = index.get(p);
       if (pi === undefined) missing = true;
@@ -116,10 +121,15 @@ export function causalOrder(events: Iterable<PEvent>, extra?: ExtraEdges): Order
     }
     const more = extra?.get(e.id);
     if (more) {
+      const taken = more.length > 16 || ps.length > 16 ? new Set<string>(ps) : null;
       for (let k = 0; k < more.length; k++) {
         const p = more[k]!;
         const pi = index.get(p);
-        if (pi === undefined || ps.includes(p) || more.indexOf(p) !== k) continue;
+        if (pi === undefined) continue;
+        if (taken) {
+          if (taken.has(p)) continue;
+          taken.add(p);
+        } else if (ps.includes(p) || more.indexOf(p) !== k) continue;
         d++;
         pushPred(pi);
       }
