@@ -42,6 +42,8 @@ interface Held extends StoredFrame {
 
 /** One tag's frames in seq order, so a fetch of a few tags never walks the whole store. */
 interface TagFrames {
+  /** The tag, the store's own copy (see ownCopy): every frame of the tag holds this one. */
+  tag: string;
   list: Held[];
   live: number;
 }
@@ -99,7 +101,12 @@ export class MemoryRelayStore implements RelayStore {
     this.postedFrames++;
     let o = this.owners.get(owner);
     if (!o) this.owners.set(owner, (o = { id: owner, queue: [], qhead: 0, count: 0, cost: 0 }));
-    const h: Held = { seq, tag, blob: copy, at: now, key, size, owner: o, postedBytes: this.postedBytes, postedFrames: this.postedFrames, gone: false };
+    let t = this.byTag.get(tag);
+    if (!t) {
+      const own = ownCopy(tag);
+      this.byTag.set(own, (t = { tag: own, list: [], live: 0 }));
+    }
+    const h: Held = { seq, tag: t.tag, blob: copy, at: now, key, size, owner: o, postedBytes: this.postedBytes, postedFrames: this.postedFrames, gone: false };
     this.frames.push(h);
     o.queue.push(h);
     o.count++;
@@ -108,8 +115,6 @@ export class MemoryRelayStore implements RelayStore {
     this.byCount.push(o);
     this.byCost.trim(this.owners);
     this.byCount.trim(this.owners);
-    let t = this.byTag.get(tag);
-    if (!t) this.byTag.set(tag, (t = { list: [], live: 0 }));
     t.list.push(h);
     t.live++;
     this.byDigest.set(key, seq);
@@ -304,6 +309,18 @@ export class MemoryRelayStore implements RelayStore {
   private check(): void {
     if (this.closed) throw new RelayStoreError("memory relay store is closed");
   }
+}
+
+/**
+ * `tag` in a string of its own. A caller's tag is often a slice of the whole
+ * message it came in (parsePostFast slices it out of the post's text, and V8
+ * keeps a slice of 13 characters or more as a view of its parent): held with
+ * a frame, it would keep that ~1.4 KB text (up to ~128 KiB for a large blob)
+ * alive beside the decoded blob, memory the store's byte bound never sees.
+ * UTF-16 bytes give back exactly the same string, whatever it holds.
+ */
+function ownCopy(tag: string): string {
+  return Buffer.from(tag, "utf16le").toString("utf16le");
 }
 
 /** Index in `list` (from `lo`) of the first frame with seq > since; frames are in seq order. */
