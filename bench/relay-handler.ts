@@ -24,9 +24,9 @@ class StandIn extends EventEmitter {
   readyState = 1; // OPEN
   bufferedAmount = 0;
   sent = 0;
-  send(_data: unknown, cb?: () => void): void {
+  send(_data: unknown, opts?: object | (() => void), cb?: () => void): void {
     this.sent++;
-    cb?.();
+    (typeof opts === "function" ? opts : cb)?.();
   }
   ping(): void {}
   terminate(): void {}

@@ -4,15 +4,17 @@ import { createHash } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { toB64 } from "../src/cwtch/bytes.js";
-import { frameText, postedText } from "../src/cwtch/relay-connection.js";
+import { frameMessage, frameText, postedMessage, postedText } from "../src/cwtch/relay-connection.js";
 import { copyAndDigest } from "../src/cwtch/relay-store.js";
 
 describe("frameText", () => {
-  it("equals JSON.stringify({ op, seq, tag, blob }) for any tag, seq and base64url blob", () => {
+  it("equals JSON.stringify({ op, seq, tag, blob }) for any tag, seq and base64url blob, and frameMessage its UTF-8", () => {
     fc.assert(
       fc.property(fc.string(), fc.nat({ max: Number.MAX_SAFE_INTEGER }), fc.uint8Array({ maxLength: 2048 }), (tag, seq, bytes) => {
         const blob = toB64(bytes);
         expect(frameText(tag, seq, blob)).toBe(JSON.stringify({ op: "frame", seq, tag, blob }));
+        // What the socket sends: those bytes, the text's UTF-8 (lone surrogates in a tag as the socket would encode them).
+        expect(frameMessage(tag, seq, blob).equals(Buffer.from(JSON.stringify({ op: "frame", seq, tag, blob }), "utf8"))).toBe(true);
       }),
       { numRuns: 500 },
     );
@@ -23,6 +25,7 @@ describe("frameText", () => {
       fc.property(fc.nat({ max: Number.MAX_SAFE_INTEGER }), fc.nat({ max: Number.MAX_SAFE_INTEGER }), fc.boolean(), fc.uint8Array({ minLength: 16, maxLength: 16 }), (rid, seq, duplicate, a) => {
         const ack = Buffer.from(a).toString("base64url");
         expect(postedText(rid, seq, duplicate, ack)).toBe(JSON.stringify({ op: "posted", rid, seq, duplicate, ack }));
+        expect(postedMessage(rid, seq, duplicate, ack).equals(Buffer.from(JSON.stringify({ op: "posted", rid, seq, duplicate, ack }), "utf8"))).toBe(true);
       }),
     );
   });

@@ -15,7 +15,8 @@ import { TokenBucket, type RelayContext, type RequestOutlet } from "./relay-cont
 import { handleFetch } from "./relay-fetch-handler.js";
 import { ownerOf } from "./relay-owner.js";
 import { handlePost, postNow } from "./relay-post-handler.js";
-export { frameText, postedText } from "./relay-subscriptions.js";
+import { TEXT } from "./relay-subscriptions.js";
+export { frameMessage, frameText, postedMessage, postedText } from "./relay-subscriptions.js";
 
 let nextId = 1;
 
@@ -85,12 +86,12 @@ export class RelayConnection implements RequestOutlet {
   }
 
   /** A live frame, unless this connection is closing. */
-  pushText(text: string): void {
+  pushFrame(message: Buffer): void {
     if (this.ws.readyState !== WebSocket.OPEN || this.shedding) return;
     // A subscriber that stops reading would make us buffer without limit;
     // shedding it is safe because it can resume with fetch(since).
     this.coalesce();
-    this.ws.send(text);
+    this.ws.send(message, TEXT);
     this.checkHeld();
   }
 
