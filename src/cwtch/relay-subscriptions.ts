@@ -1,17 +1,15 @@
 // Who listens to what on a relay, and the live push of newly stored frames to
-// them; each frame's message is built by hand, once per frame, as bytes that
-// every listener's socket sends as they are (a text message).
+// them; each frame's message is built by hand, once per frame, as the bytes
+// of a whole WebSocket frame that every listener's socket writes as they are.
+import { asciiWire, wireFor, wireHeadBytes } from "./relay-wire.js";
 
 /** A connection as the fan-out sees it. */
 export interface Listener {
   /** Subscribed to every tag. */
   readonly all: boolean;
-  /** A live frame's message, UTF-8, shared by every listener: sent as is, never changed. */
-  pushFrame(message: Buffer): void;
+  /** A live frame as one whole WebSocket frame (relay-wire.ts), shared by every listener: written as it is, never changed. */
+  pushFrame(wire: Buffer): void;
 }
-
-/** ws.send's options for bytes that are a text message (UTF-8): the socket sends them as they are. */
-export const TEXT = { binary: false } as const;
 
 /** Who listens to what, and the live push of newly stored frames. */
 export class Subscriptions {
@@ -27,10 +25,10 @@ export class Subscriptions {
     // for characters to escape on every frame. Same text as JSON.stringify
     // of { op, seq, tag, blob } (test/relay-frame-text.test.ts compares them).
     // Bytes, not text: a text message is encoded again by each socket it is sent on.
-    const message = frameMessage(tag, seq, blob);
-    for (const c of this.all) c.pushFrame(message);
+    const wire = frameWire(tag, seq, blob);
+    for (const c of this.all) c.pushFrame(wire);
     // A connection subscribed to all and to this tag gets the frame once.
-    if (tagged) for (const c of tagged) if (!c.all) c.pushFrame(message);
+    if (tagged) for (const c of tagged) if (!c.all) c.pushFrame(wire);
   }
 }
 
@@ -44,24 +42,26 @@ export function frameText(tag: string, seq: number, blob: string): string {
   return `{"op":"frame","seq":${seq},"tag":${JSON.stringify(tag)},"blob":"${blob}"}`;
 }
 
-/** `postedText` as the UTF-8 bytes a socket sends (all ASCII: numbers, a boolean, base64url). */
-export function postedMessage(rid: number, seq: number, duplicate: boolean, ack: string): Buffer {
-  return Buffer.from(postedText(rid, seq, duplicate, ack), "latin1");
+/** `postedText` as one whole WebSocket text frame (relay-wire.ts; the text is ASCII: numbers, a boolean, base64url). */
+export function postedWire(rid: number, seq: number, duplicate: boolean, ack: string): Buffer {
+  return asciiWire(postedText(rid, seq, duplicate, ack));
 }
 
 /**
- * `frameText` as UTF-8 bytes, without building the text: the head (which
- * holds the tag, JSON-escaped) encoded, then the blob copied in as the ASCII
- * it is (canonical base64url), instead of flattening head and blob into one
- * string and encoding all of it.
+ * `frameText` as one whole WebSocket text frame (relay-wire.ts), its UTF-8
+ * built without the text: the head (which holds the tag, JSON-escaped)
+ * encoded, then the blob copied in as the ASCII it is (canonical base64url),
+ * instead of flattening head and blob into one string and encoding all of it.
  */
-export function frameMessage(tag: string, seq: number, blob: string): Buffer {
+export function frameWire(tag: string, seq: number, blob: string): Buffer {
   const head = `{"op":"frame","seq":${seq},"tag":${JSON.stringify(tag)},"blob":"`;
   const n = Buffer.byteLength(head, "utf8");
-  const out = Buffer.allocUnsafe(n + blob.length + 2);
-  out.write(head, 0, n, "utf8");
-  out.write(blob, n, blob.length, "latin1");
-  out[n + blob.length] = 0x22; // "
-  out[n + blob.length + 1] = 0x7d; // }
+  const payload = n + blob.length + 2;
+  const out = wireFor(payload);
+  const at = wireHeadBytes(payload);
+  out.write(head, at, n, "utf8");
+  out.write(blob, at + n, blob.length, "latin1");
+  out[at + payload - 2] = 0x22; // "
+  out[at + payload - 1] = 0x7d; // }
   return out;
 }
