@@ -6,23 +6,25 @@
 // Profiles taken 2026-12-05 on the 2-core bench machine, load average 13-19
 // (shared), so absolute rates are low; the shares are what matter.
 
-// The relay figures were measured 2026-12-05 after issue 19 (commits f2a002e..b3785b1), load
-// average 3-9 on the shared 2-core machine. The end-to-end ratios swing by a third between runs
-// there, so each change was also timed with bench/relay-handler.ts, which leaves the socket out.
+// The relay figures were measured 2026-12-05 after issue 19's second pass (commits 7574ad1..6982d35),
+// load average 2.5-4 on the shared 2-core machine. The end-to-end rates swing by a third between
+// runs there, so each change was also timed by the server thread's CPU per frame (bench/relay-ab.ts,
+// the relay before and after in one process) and with bench/relay-handler.ts, which leaves the socket out.
 const RELAY_POST =
-  "protocol work per post, not writes: the relay and the coalescing bare server make the same number of writev calls (0.025 per frame ingest, 0.05 fan-out-1, counted by wrapping Socket#_writev, before issue 19). " +
-  "Issue 19 took the relay's own cost per post (npx tsx bench/relay-handler.ts: RelayConnection over a stand-in socket, best batch; median of 3 alternating runs, load 6-8) from 12.4 to 6.4 µs: " +
-  "the blob decoded once into one buffer that both hashes read in place (PostBytes, 11.1 µs), posts handled within their message event when the store answers at once (8.7), post frames parsed without JSON.parse (parsePostFast, 8.6), both hashes returned as text instead of Buffers (6.4). " +
-  "npm run bench -- --only relay, 3 runs alternating with the code before (best-of-3 ratio per run, median): ingest 0.38 -> 0.54, fan-out-1 0.41 -> 0.51 (load 3-9). " +
-  "What is left, from node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx bench/profile-relay.ts ingest 60000 (share of all main-thread samples, a third of them idle while the clients build their posts): " +
-  "writev 14% and ws receive ~12% (framing and unmasking in JS: bufferutil is not installed), both also paid by bare; the post's handling 18% (onMessage, inclusive): the two SHA-256 passes over the ~1 KiB frame 4.7% " +
-  "(the duplicate key and the posted ack; neither can go: the ack is the wire protocol, the key is what duplicate detection rests on), base64url decode into the post's own buffer 3.1%, the member scan 1.1%, the memory store's append 3.5% (duplicate map, fairness heaps, per-tag index); GC 7.6%. " +
-  "So the bound is the work per post bare does not do at all: two hashes, a decode and a stored frame, 6.4 µs by relay-handler.ts, while bare+coalescing spends 6-13 µs of loop time on a whole frame in those runs (72-140k frames/s at 80-98% busy). " +
-  "The relay's answers are strings, which the socket encodes inside writev, where bare forwards the bytes it received.";
+  "protocol work per post, and the server thread waiting for a core, not the number of writes: the relay and the coalescing bare server make the same number of writev calls (0.022-0.025 per frame ingest, 0.045 fan-out-1, counted by wrapping Socket#_writev). " +
+  "Issue 19's first pass (commits f2a002e..b3785b1) took the relay's own cost per post (npx tsx bench/relay-handler.ts) from 12.4 to 6.4 µs: the blob decoded once into one buffer both hashes read (PostBytes), posts handled within their message event, post frames parsed without JSON.parse, hashes as text. " +
+  "The second pass: the memory store holds each tag in a string of its own (a stored frame's tag was a slice of its message, which kept the whole ~1.4 KB text alive per frame, unseen by maxBytes); the posted ack and each live frame are written to the socket as whole WebSocket frames built once (relay-wire.ts; one buffer for every subscriber, where a string went through ws.send, Buffer.byteLength and writev's encoding per socket); the fairness heaps hear of an owner's change only when eviction asks. " +
+  "npm run bench -- --only relay, 3 runs alternating with the code before (best-of-3 ratio per run, median), load 2.5-3.5: ingest 0.50 -> 0.53, fan-out-1 0.52 -> 0.65, fan-out-50 0.56 -> 1.08 (now bound by the clients: relay loop 64-74% busy, clients 91-99%). " +
+  "npx tsx bench/relay-ab.ts <checkout before> 7 ingest,fanout-1 (median, load ~4): server-thread CPU per frame ingest 14.5 -> 13.9 µs, fan-out-1 17.6 -> 16.1 µs, bare+coalescing 6.4 and 7.2 µs; npx tsx bench/relay-handler.ts, median of 7 alternating runs: 7.8 -> 7.35 µs per post (its stand-in socket sends for free, so the send changes show only end to end: with 1 subscriber it reads 7.7 -> 8.8, the frame's bytes now built in the handler rather than by the socket). " +
+  "What is left, from node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx bench/profile-relay.ts ingest 60000 (share of all main-thread samples, 36% idle while the clients build their posts): ws receive ~13% (framing and unmasking in JS: bufferutil is not installed) and writev 11%, both paid by bare too; " +
+  "the post's handling 21% (onMessage, inclusive): the two SHA-256 passes over the ~1 KiB frame 5.1% (the duplicate key and the posted ack; neither can go: the ack is the wire protocol, the key is what duplicate detection rests on; SHA-256 is also the fastest hash node offers here, ahead of sha512-256 and blake2b512), base64url decode into the post's own buffer 4.6% with its allocation, the memory store's append 2.2%, parsing 1.1% and the message's toString 0.7%; GC 4.4%. " +
+  "So the relay spends ~7 µs of CPU per post that bare does not (relay-handler.ts), while bare+coalescing spends ~6.5 µs of CPU on a whole frame: 0.7 would need the relay's own work under ~3 µs, less than its two hashes and the decode take together. " +
+  "And the rate is not CPU alone: timing Socket#_writev shows each writev taking 0.3-0.5 ms of wall time in both servers (the thread is off its core while the client it woke runs on the shared cores), so the relay at 99% loop busy uses ~14 µs of CPU on a frame every ~23 µs. " +
+  "Acking once per loop turn (setImmediate) instead of once per read cut writev calls 4.6x (0.023 -> 0.005 per frame), but each then took 1.5-2.5 ms and the rate did not move: not kept.";
 
 export const RELAY_BOUNDS: Record<string, string> = {
   ingest: RELAY_POST,
-  "fanout-1": `${RELAY_POST} Fan-out adds the frame's text (built by hand once per frame, not per subscriber; push 3.5% of samples in bench/profile-relay.ts fanout-1) and a send per subscriber, as bare does, but of a string, encoded again for each subscriber.`,
+  "fanout-1": `${RELAY_POST} Fan-out adds the frame's message, built once per frame as a whole WebSocket frame and written as it is to each subscriber (push 2.8% of samples inclusive, frameWire 2.0%, in bench/profile-relay.ts fanout-1), where bare forwards the bytes it received.`,
 };
 
 export const FOLD_RSS_BOUND =

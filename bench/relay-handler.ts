@@ -23,10 +23,11 @@ import { Subscriptions } from "../src/cwtch/relay-subscriptions.js";
 class StandIn extends EventEmitter {
   readyState = 1; // OPEN
   bufferedAmount = 0;
+  extensions = "";
   sent = 0;
-  send(_data: unknown, cb?: () => void): void {
+  send(_data: unknown, opts?: object | (() => void), cb?: () => void): void {
     this.sent++;
-    cb?.();
+    (typeof opts === "function" ? opts : cb)?.();
   }
   ping(): void {}
   terminate(): void {}
@@ -55,8 +56,9 @@ export async function postCost(subscribers: number, batch = 2000, batches = 60):
     maxB64: Math.ceil((limits.maxBlobBytes * 4) / 3),
     pageFrames: 256,
   };
-  const socket = { remoteAddress: "127.0.0.1", cork() {}, uncork() {}, pause() {} } as unknown as Duplex;
-  const open = (ws: StandIn) => new RelayConnection(ws as unknown as WebSocket, socket, ctx, () => {});
+  // Whole frames the relay writes to the socket itself (relay-wire.ts) count as its sends too.
+  const socketOf = (ws: StandIn) => ({ remoteAddress: "127.0.0.1", cork() {}, uncork() {}, pause() {}, write: () => void ws.sent++ }) as unknown as Duplex;
+  const open = (ws: StandIn) => new RelayConnection(ws as unknown as WebSocket, socketOf(ws), ctx, () => {});
   const tick = () => new Promise((r) => setImmediate(r));
   const tag = randomBytes(16).toString("base64url");
   const pub = new StandIn();

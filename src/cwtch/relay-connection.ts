@@ -15,9 +15,13 @@ import { TokenBucket, type RelayContext, type RequestOutlet } from "./relay-cont
 import { handleFetch } from "./relay-fetch-handler.js";
 import { ownerOf } from "./relay-owner.js";
 import { handlePost, postNow } from "./relay-post-handler.js";
-export { frameText, postedText } from "./relay-subscriptions.js";
+import { wirePayload } from "./relay-wire.js";
+export { frameText, frameWire, postedText, postedWire } from "./relay-subscriptions.js";
 
 let nextId = 1;
+
+/** ws.send's options for bytes that are a text message (UTF-8): sent as they are. */
+const TEXT = { binary: false } as const;
 
 export class RelayConnection implements RequestOutlet {
   all = false;
@@ -45,6 +49,8 @@ export class RelayConnection implements RequestOutlet {
   private readonly posts: TokenBucket;
   private readonly reqs: TokenBucket;
   private corked = false;
+  /** No extension negotiated: ws writes each message at once, so whole frames may be written beside it (relay-wire.ts). */
+  private readonly plain: boolean;
 
   /** `socket` is the connection's own socket, the one `ws` writes to (from the HTTP upgrade). */
   constructor(
@@ -55,6 +61,7 @@ export class RelayConnection implements RequestOutlet {
   ) {
     const { limits: o, store, log, metrics: m } = ctx;
     this.owner = ownerOf((socket as Partial<Socket>).remoteAddress, this.id);
+    this.plain = ws.extensions === "";
     const t = ctx.now();
     this.posts = new TokenBucket(o.postsPerSecond, o.postBurst, t);
     this.reqs = new TokenBucket(o.requestsPerSecond, o.requestBurst, t);
@@ -85,13 +92,20 @@ export class RelayConnection implements RequestOutlet {
   }
 
   /** A live frame, unless this connection is closing. */
-  pushText(text: string): void {
+  pushFrame(wire: Buffer): void {
     if (this.ws.readyState !== WebSocket.OPEN || this.shedding) return;
+    this.sendWire(wire);
     // A subscriber that stops reading would make us buffer without limit;
     // shedding it is safe because it can resume with fetch(since).
-    this.coalesce();
-    this.ws.send(text);
     this.checkHeld();
+  }
+
+  /** One whole WebSocket frame (relay-wire.ts), written as it is; the caller checked the connection is open. */
+  sendWire(wire: Buffer): void {
+    this.coalesce();
+    // ws.bufferedAmount counts the socket's queue, so what is written here still counts against the bounds.
+    if (this.plain) this.socket.write(wire);
+    else this.ws.send(wirePayload(wire), TEXT);
   }
 
   /** Shed this connection if it holds more than its bound. */

@@ -84,6 +84,8 @@ export interface RequestOutlet {
   rejectPow(code: Extract<ErrorCode, "pow-required" | "pow-invalid">, message: string, rid: number, powBits: number): void;
   /** Hold writes until the current tick's work is done (one socket write per batch). */
   coalesce(): void;
+  /** One whole WebSocket frame (relay-wire.ts), coalesced; only once the connection is known open and not shedding. */
+  sendWire(wire: Buffer): void;
   /** Shed the connection if it holds more than its bound. */
   checkHeld(): void;
 }

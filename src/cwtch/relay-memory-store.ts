@@ -28,6 +28,8 @@ interface Owner extends HeapOwner {
   /** Its held frames, oldest first (evicted ones skipped lazily). */
   queue: Held[];
   qhead: number;
+  /** Its measures changed since the heaps last heard of it (it is in `changed`). */
+  dirty: boolean;
 }
 
 interface Held extends StoredFrame {
@@ -42,6 +44,8 @@ interface Held extends StoredFrame {
 
 /** One tag's frames in seq order, so a fetch of a few tags never walks the whole store. */
 interface TagFrames {
+  /** The tag, the store's own copy (see ownCopy): every frame of the tag holds this one. */
+  tag: string;
   list: Held[];
   live: number;
 }
@@ -60,6 +64,12 @@ export class MemoryRelayStore implements RelayStore {
   /** Owners by bytes held (the byte bound) and by frames held (the count bound). */
   private readonly byCost = new OwnerHeap<Owner>((o) => o.cost);
   private readonly byCount = new OwnerHeap<Owner>((o) => o.count);
+  /**
+   * Owners whose measures changed since the heaps were last told: they hear
+   * of it only when eviction asks them who holds most, so an owner posting a
+   * thousand frames between evictions costs them one entry, not a thousand.
+   */
+  private readonly changed: Owner[] = [];
   private readonly byTag = new Map<string, TagFrames>();
   /** Everything ever appended (not duplicates): how far later posts have pushed each frame. */
   private postedBytes = 0;
@@ -98,18 +108,18 @@ export class MemoryRelayStore implements RelayStore {
     this.postedBytes += size;
     this.postedFrames++;
     let o = this.owners.get(owner);
-    if (!o) this.owners.set(owner, (o = { id: owner, queue: [], qhead: 0, count: 0, cost: 0 }));
-    const h: Held = { seq, tag, blob: copy, at: now, key, size, owner: o, postedBytes: this.postedBytes, postedFrames: this.postedFrames, gone: false };
+    if (!o) this.owners.set(owner, (o = { id: owner, queue: [], qhead: 0, count: 0, cost: 0, dirty: false }));
+    let t = this.byTag.get(tag);
+    if (!t) {
+      const own = ownCopy(tag);
+      this.byTag.set(own, (t = { tag: own, list: [], live: 0 }));
+    }
+    const h: Held = { seq, tag: t.tag, blob: copy, at: now, key, size, owner: o, postedBytes: this.postedBytes, postedFrames: this.postedFrames, gone: false };
     this.frames.push(h);
     o.queue.push(h);
     o.count++;
     o.cost += size + FRAME_OVERHEAD;
-    this.byCost.push(o);
-    this.byCount.push(o);
-    this.byCost.trim(this.owners);
-    this.byCount.trim(this.owners);
-    let t = this.byTag.get(tag);
-    if (!t) this.byTag.set(tag, (t = { list: [], live: 0 }));
+    this.changedOwner(o);
     t.list.push(h);
     t.live++;
     this.byDigest.set(key, seq);
@@ -182,6 +192,7 @@ export class MemoryRelayStore implements RelayStore {
       // a settled frame of theirs may go. Otherwise (the largest owner holds
       // only fresh frames) the oldest frame goes, which is settled whenever
       // anything is: a fresh frame is never taken while a settled one exists.
+      this.tellHeaps();
       const o = (this.live > b.maxMessages ? this.byCount : this.byCost).top((x) => this.owners.get(x.id) === x);
       let h: Held | undefined;
       if (o) {
@@ -197,6 +208,9 @@ export class MemoryRelayStore implements RelayStore {
   }
 
   holds(seq: number): boolean {
+    // Asked of the frame just appended, on every post: the last one, no search.
+    const last = this.frames[this.frames.length - 1];
+    if (last !== undefined && last.seq === seq) return !last.gone;
     const i = firstAfter(this.frames, this.head, seq - 1);
     const h = this.frames[i];
     return h !== undefined && h.seq === seq && !h.gone;
@@ -221,6 +235,7 @@ export class MemoryRelayStore implements RelayStore {
     this.live = 0;
     this.byCost.clear();
     this.byCount.clear();
+    this.changed.length = 0;
     this.owners.clear();
     this.byTag.clear();
     this.byDigest.clear();
@@ -283,8 +298,24 @@ export class MemoryRelayStore implements RelayStore {
     }
     while (o.queue[o.qhead]?.gone) o.qhead++;
     if (o.qhead > 1024 && o.qhead * 2 > o.queue.length) (o.queue = o.queue.slice(o.qhead)), (o.qhead = 0);
-    this.byCost.push(o);
-    this.byCount.push(o);
+    this.changedOwner(o);
+  }
+
+  private changedOwner(o: Owner): void {
+    if (!o.dirty) (o.dirty = true), this.changed.push(o);
+  }
+
+  /** Push every changed owner still holding frames into both heaps, as each change once did. */
+  private tellHeaps(): void {
+    const c = this.changed;
+    for (let i = 0; i < c.length; i++) {
+      const o = c[i]!;
+      o.dirty = false;
+      if (o.count > 0 && this.owners.get(o.id) === o) this.byCost.push(o), this.byCount.push(o);
+    }
+    c.length = 0;
+    this.byCost.trim(this.owners);
+    this.byCount.trim(this.owners);
   }
 
   /** Drop tombstones once they are half the index. */
@@ -297,13 +328,25 @@ export class MemoryRelayStore implements RelayStore {
       this.frames = f.slice(this.head);
       this.head = 0;
     }
-    this.byCost.trim(this.owners);
-    this.byCount.trim(this.owners);
+    // Also after evictions by age alone: owners come and go, and `changed` must not keep the gone.
+    this.tellHeaps();
   }
 
   private check(): void {
     if (this.closed) throw new RelayStoreError("memory relay store is closed");
   }
+}
+
+/**
+ * `tag` in a string of its own. A caller's tag is often a slice of the whole
+ * message it came in (parsePostFast slices it out of the post's text, and V8
+ * keeps a slice of 13 characters or more as a view of its parent): held with
+ * a frame, it would keep that ~1.4 KB text (up to ~128 KiB for a large blob)
+ * alive beside the decoded blob, memory the store's byte bound never sees.
+ * UTF-16 bytes give back exactly the same string, whatever it holds.
+ */
+function ownCopy(tag: string): string {
+  return Buffer.from(tag, "utf16le").toString("utf16le");
 }
 
 /** Index in `list` (from `lo`) of the first frame with seq > since; frames are in seq order. */

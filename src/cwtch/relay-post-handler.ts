@@ -8,7 +8,7 @@ import { PostBytes } from "./relay-post-bytes.js";
 import { FrameError, type ClientFrame } from "./relay-protocol.js";
 import { frameBytes } from "./relay-store.js";
 import type { RelayContext, RequestOutlet } from "./relay-context.js";
-import { postedText } from "./relay-subscriptions.js";
+import { postedWire } from "./relay-subscriptions.js";
 
 type PostFrame = Extract<ClientFrame, { op: "post" }>;
 
@@ -76,8 +76,7 @@ function answerPost(c: RequestOutlet, ctx: RelayContext, f: PostFrame, post: Pos
   // The ack binds this answer to the frame as received and the seq it holds: a client
   // whose copy was bent on the way, or whose answer is, does not take it as held.
   if (c.ws.readyState === WebSocket.OPEN && !c.shedding) {
-    c.coalesce();
-    c.ws.send(postedText(f.rid, r.seq, r.duplicate, post.ack(r.seq)));
+    c.sendWire(postedWire(f.rid, r.seq, r.duplicate, post.ack(r.seq)));
   }
   if (!r.duplicate && !ctx.fed) ctx.subs.push(f.tag, r.seq, f.blob);
 }
