@@ -35,10 +35,10 @@ export const FOLD_RSS_BOUND =
   "and the job reading the cached log event by event instead of holding the 50 MB file (whose freed pages stayed in the RSS).";
 
 export const COLDLOAD_BOUND =
-  "the fold and decoding inside PursuanceClient.open, not PostgreSQL: --cpu-prof of the cold-open worker (20k events) puts 35% of its samples in open(): Fold.add 17% " +
-  "(of which applyTaskComment -> requireReader -> canReadTask in state.ts 5.6%), GroupSession.restore of the causal log 6.8%, toPEvent 5.1% (toHex of ids 4.2%), decodeAndVerify 4.3% (event-id hash 1.8%), " +
-  "GC 11% of all samples; loadEvents (the SQL read) is 15% of the open at 100k (1.5 of 11.1 s at load 16). Next: a cached reader set per task in canReadTask, ids kept as bytes until needed as text, " +
-  "and restore/fold sharing one decode (both are in files others are changing now).";
+  "the client's own work per event, spread thin: --cpu-prof of PursuanceClient.open over 100k events on PostgreSQL (2026-12-05, after issue 19's second pass; 4.5 s sampled at load ~4) puts 52% of samples in reopen: " +
+  "toPEvents 17% (parseBody 8%: JSON and its checks; one string per hex id 4%), Fold.add 17% (the passes over every event: step 8%, causalOrder 2.5%), GroupSession.restore 9% (the causal log's maps), decode 9% (the event id's BLAKE2b 4%), loadEvents 3% of main-thread CPU with the rest waiting on the server; GC 12.5%, idle 13.6%. " +
+  "What issue 19 removed: PGlite's bytea parsing (events read as base64 text: 6.7 -> 1.6 s of PGlite's read alone), a copy of every stored event, a TextDecoder per body, spread PEvents, keyring calls for events that seal nothing, maps keyed by hex in the order and the fold (before: 4.3 s PostgreSQL, ~9 s PGlite; after: ~2.7-3.5 s PostgreSQL, ~3.3-4 s PGlite at load 3-4). " +
+  "Under 2 s needs the log not replayed at all on open (a persisted fold checkpoint that later events continue from, with the full log loaded only if a refold needs it), not a faster replay: no part left is over a fifth of the open.";
 
 export const PIPELINE_BOUND =
   "Not met, and not understood yet: GroupSession.receiveMany verifies on a VerifyPool (src/cwtch/verify-pool.ts: one sodium-native worker per core, batches of 256 in one transferred buffer, two canaries per batch), " +
