@@ -8,6 +8,7 @@
 import { loadCrypto, type Crypto } from "../cwtch/crypto.js";
 import { RelayClient } from "../cwtch/relay-client.js";
 import { systemTimer } from "../cwtch/timer.js";
+import { CLIENT_START_AFTER, VerifyPool, withVerifyPool } from "../cwtch/verify-pool.js";
 import type { ClientPorts } from "../pursuance/ports.js";
 import { announceStore } from "../store/announce-store.js";
 import { bridgeStore } from "../store/bridge-store.js";
@@ -26,6 +27,7 @@ import { BridgeMatrix } from "./matrix-client.js";
 import { directRoomOf, guardedSealer } from "./room-guard.js";
 import { RoomQueues } from "./room-queue.js";
 import { withSealedInbound } from "./sealed-store.js";
+
 import { DEFAULT_ENCRYPTION, DEFAULT_LIMITS, type BridgeSettings } from "./settings.js";
 
 /**
@@ -108,7 +110,11 @@ export async function startBridge(s: BridgeSettings, o: { created?: (b: Bridge) 
     feed: s.announce?.feeds === false ? null : (pid, self) => announce.feed(pid, self),
     log: s.log,
   });
-  bridge = new Bridge({ s, limits, encryption, crypto, db, vault, store, e2ee, matrix, notices, announce, http, queues, ports: clientPorts(s, crypto, db, vault) });
+  // Hosted clients check a long catch-up's signatures on every core (a member joining a big pursuance); the
+  // pool's workers start only then, and stop with the bridge (it closes its database last).
+  const pool = new VerifyPool(crypto, { startAfter: CLIENT_START_AFTER });
+  const closing: Database = { ...db, close: () => db.close().finally(() => pool.close()) };
+  bridge = new Bridge({ s, limits, encryption, crypto, db: closing, vault, store, e2ee, matrix, notices, announce, http, queues, ports: clientPorts(s, withVerifyPool(crypto, pool), db, vault) });
   o.created?.(bridge);
   await bridge.start();
   return bridge;

@@ -7,6 +7,7 @@ import { join, resolve } from "node:path";
 import { fromB64, toB64, toHex } from "../cwtch/bytes.js";
 import { loadCrypto, type Crypto, type SignKeyPair } from "../cwtch/crypto.js";
 import { RelayClient } from "../cwtch/relay-client.js";
+import { CLIENT_START_AFTER, VerifyPool, withVerifyPool } from "../cwtch/verify-pool.js";
 import type { ClientConfig } from "../pursuance/client/client.js";
 import type { ClientPorts } from "../pursuance/ports.js";
 import { clientStore } from "../store/client-store.js";
@@ -198,10 +199,14 @@ export interface Session {
   ports(groupId: string, log?: (m: string) => void): ClientPorts;
 }
 
+
 export async function openSession(dir: string, dbUrl: string | undefined, socksProxy: string | undefined): Promise<Session> {
   const home = new Home(dir);
   const me = home.identity();
   const crypto = await loadCrypto();
+  // A long catch-up (joining a big pursuance) checks signatures on every core; a short one never starts a worker.
+  const pool = new VerifyPool(crypto, { startAfter: CLIENT_START_AFTER });
+  const reading = withVerifyPool(crypto, pool);
   // One command at a time per home: two would each write the config (the unsent queue) over the other's.
   const release = await home.lock();
   let opened: Database;
@@ -209,16 +214,17 @@ export async function openSession(dir: string, dbUrl: string | undefined, socksP
     opened = await openDatabase(dbUrl ?? join(home.dir, "db"));
   } catch (e) {
     release();
+    await pool.close();
     throw e;
   }
-  const db: Database = { ...opened, close: () => opened.close().finally(release) };
+  const db: Database = { ...opened, close: () => opened.close().finally(() => (release(), pool.close())) };
   return {
     home,
     me,
     crypto,
     db,
     ports: (groupId, log) => ({
-      crypto,
+      crypto: reading,
       now: () => Date.now(),
       setTimer: systemTimer,
       connect: (url) => new RelayClient({ url, crypto, ...(socksProxy ? { socksProxy } : {}) }),

@@ -256,7 +256,15 @@ export class Group extends EventEmitter<GroupEvents> {
     const reset = relay.hello !== null && Math.max(relay.hello.latest, this.heard.get(relay.url) ?? 0) < since;
     if (reset) this.seeded.delete(key);
     let events = 0;
-    const r = await relay.fetch(this.session.tags, reset ? 0 : since, (f) => void (this.ingest(f, false) === "event" && events++));
+    const count = (kind: string) => void (kind === "event" && events++);
+    const batch = this.session.crypto.verifyMany ? new CatchUpBatch(this.session, (f) => this.before(f, false), (out, f) => count(this.settled(out, f)), () => this.closed) : null;
+    let r;
+    try {
+      r = await relay.fetch(this.session.tags, reset ? 0 : since, (f) => (batch ? batch.push(f) : count(this.ingest(f, false))));
+    } finally {
+      // Every fetched frame is settled (stored, folded by the layer above) before the cursor moves past it.
+      await batch?.done();
+    }
     if (r.latest > (this.heard.get(relay.url) ?? 0)) this.heard.set(relay.url, r.latest);
     if (r.prunedOldest !== undefined) this.emit("pruned", relay.url, r.prunedOldest);
     if (reset || r.latest > this.cursors.get(key)) this.cursors.set(key, r.latest);
@@ -279,6 +287,13 @@ export class Group extends EventEmitter<GroupEvents> {
 
   /** What the frame was, for a caller counting what a fetch brought. */
   private ingest(f: RelayFrame, live: boolean): "event" | "control" | "dropped" | "side" | "closed" {
+    const early = this.before(f, live);
+    if (early) return early;
+    return this.settled(this.session.receive(f.tag, f.blob), f);
+  }
+
+  /** What a frame does before the session sees it; a kind when that is all it does. */
+  private before(f: RelayFrame, live: boolean): "side" | "closed" | null {
     if (this.closed) return "closed";
     if (this.side.has(f.tag)) return this.emit("side", f), "side";
     if (f.seq > (this.heard.get(f.relay) ?? 0)) this.heard.set(f.relay, f.seq);
@@ -287,7 +302,11 @@ export class Group extends EventEmitter<GroupEvents> {
       const key = relay ? cursorKey(relay) : f.relay;
       if (f.seq > this.cursors.get(key)) this.cursors.set(key, f.seq);
     }
-    const out = this.session.receive(f.tag, f.blob);
+    return null;
+  }
+
+  /** What the session made of a frame, passed on. */
+  private settled(out: ReceiveOutcome, f: RelayFrame): "event" | "control" | "dropped" {
     switch (out.type) {
       case "dropped":
         this.emit("dropped", out, f);
@@ -308,3 +327,42 @@ export class Group extends EventEmitter<GroupEvents> {
     return postToAll([...this.relays.values()], f, mustLand, (url, e) => this.emit("relayError", url, e));
   }
 }
+
+/**
+ * A catch-up's frames, settled in batches through `receiveMany` (signatures
+ * checked on the crypto port's worker pool) in the order the relay sent them:
+ * each frame's outcome is handed on exactly as `ingest` would, and `done`
+ * waits until every frame pushed so far is settled.
+ */
+class CatchUpBatch {
+  private frames: RelayFrame[] = [];
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly session: GroupSession,
+    private readonly before: (f: RelayFrame) => string | null,
+    private readonly settled: (out: ReceiveOutcome, f: RelayFrame) => void,
+    private readonly closed: () => boolean,
+  ) {}
+
+  push(f: RelayFrame): void {
+    if (this.before(f) !== null) return;
+    this.frames.push(f);
+    if (this.frames.length >= CATCH_UP_BATCH) this.flush();
+  }
+
+  done(): Promise<void> {
+    this.flush();
+    return this.chain;
+  }
+
+  private flush(): void {
+    if (this.frames.length === 0) return;
+    const frames = this.frames;
+    this.frames = [];
+    this.chain = this.chain.then(() => this.session.receiveMany(frames, { each: (out, i) => this.settled(out, frames[i]!), stop: this.closed }).then(() => undefined));
+  }
+}
+
+/** Frames a catch-up hands to the pool at once: a few of receiveMany's verify batches. */
+const CATCH_UP_BATCH = 1024;

@@ -20,6 +20,12 @@ export interface VerifyPoolOptions {
   batch?: number;
   /** Fewer items than this are verified on this thread (a round trip costs more); default 16. */
   minItems?: number;
+  /**
+   * Items verified on this thread before any worker starts; default 0. A short
+   * catch-up is over before a worker would have loaded sodium, so a process that
+   * mostly reads a few new events (a CLI command) starts workers only for a long one.
+   */
+  startAfter?: number;
   /** A batch not answered within this is taken back and the worker stopped; default 30 s. */
   timeoutMs?: number;
   /** Tests only: the worker's source (CommonJS, run with `eval`), to play a broken worker. */
@@ -61,11 +67,21 @@ interface Slot {
   dead: boolean;
 }
 
+/**
+ * What a client host (the CLI, the bridge) passes as `startAfter`: about a
+ * fifth of a second of one core's verifying, so reading a few new events
+ * never starts a worker, and joining a big pursuance uses every core.
+ */
+export const CLIENT_START_AFTER = 2_000;
+
 export class VerifyPool {
   private readonly crypto: Crypto;
   private readonly size: number;
   private readonly batch: number;
   private readonly minItems: number;
+  private readonly startAfter: number;
+  /** Items asked for so far, while no worker has started. */
+  private asked = 0;
   private readonly timeoutMs: number;
   private readonly source: string;
   private readonly sodium: string | null;
@@ -82,6 +98,7 @@ export class VerifyPool {
     this.size = Math.max(0, Math.floor(o.size ?? availableParallelism()));
     this.batch = Math.max(1, o.batch ?? 256);
     this.minItems = o.minItems ?? 16;
+    this.startAfter = Math.max(0, o.startAfter ?? 0);
     this.timeoutMs = o.timeoutMs ?? 30_000;
     this.source = o.workerSource ?? WORKER_SOURCE;
     let sodium: string | null = null;
@@ -101,6 +118,7 @@ export class VerifyPool {
 
   /** What `crypto.verify` answers for each item, in order. */
   async verifyMany(items: readonly VerifyItem[]): Promise<boolean[]> {
+    if (this.slots === null && (this.asked += items.length) <= this.startAfter) return this.here(items);
     if (items.length < this.minItems || !this.start()) return this.here(items);
     if (items.length <= this.batch) return this.send(items);
     const parts: Array<Promise<boolean[]>> = [];
