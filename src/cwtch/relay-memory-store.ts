@@ -189,17 +189,23 @@ export class MemoryRelayStore implements RelayStore {
     this.settle(b);
     while (this.live > 0 && (this.live > b.maxMessages || this.bytes > b.maxBytes)) {
       // Owners are ranked by all they hold, by the bound that is broken; only
-      // a settled frame of theirs may go. Otherwise (the largest owner holds
-      // only fresh frames) the oldest frame goes, which is settled whenever
-      // anything is: a fresh frame is never taken while a settled one exists.
+      // a settled frame of theirs may go, unless they hold more than half the
+      // store. Otherwise (the largest owner holds only fresh frames) the oldest
+      // frame goes, which is settled whenever anything is.
       this.tellHeaps();
-      const o = (this.live > b.maxMessages ? this.byCount : this.byCost).top((x) => this.owners.get(x.id) === x);
+      const byCount = this.live > b.maxMessages;
+      const o = (byCount ? this.byCount : this.byCost).top((x) => this.owners.get(x.id) === x);
       let h: Held | undefined;
       if (o) {
         while (o.queue[o.qhead]!.gone) o.qhead++;
         h = o.queue[o.qhead]!;
       }
-      if (!h || h.seq > this.settledThrough) h = this.oldestLive()!;
+      // A fresh frame of an owner holding more than half the store goes before anyone's settled one:
+      // that owner posted more than half the store since its oldest frame, and no other owner can be
+      // that large, however many connections one flooder opens (atk16: one connection posting tiny
+      // frames, fresh by bytes, had an honest group's settled frames taken instead of its own).
+      const holdsHalf = o !== undefined && (byCount ? 2 * o.count > this.live : 2 * o.cost > this.bytes + FRAME_OVERHEAD * this.live);
+      if (!h || (h.seq > this.settledThrough && !holdsHalf)) h = this.oldestLive()!;
       this.remove(h);
       n++;
     }

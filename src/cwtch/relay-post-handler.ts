@@ -53,6 +53,10 @@ export function postNow(c: RequestOutlet, ctx: RelayContext, f: PostFrame, decod
 }
 
 export async function handlePost(c: RequestOutlet, ctx: RelayContext, f: PostFrame, decoded?: PostBytes): Promise<void> {
+  // A store that answers at once stores, evicts and answers in one step, so answers and live frames
+  // keep seq order across connections: with an await between the append and the answer, a post that
+  // had to evict answered after a later one that did not (subscribers saw seq 12 before 11).
+  if (ctx.sweepNow && ctx.store.appendNow) return postNow(c, ctx, f, decoded);
   const post = checkPost(c, ctx, f, decoded);
   if (!post) return;
   const r = await ctx.store.append(f.tag, post.blob, ctx.now(), c.owner, post.digest());
