@@ -4,19 +4,12 @@
 // them), and every eviction fell through to the oldest frame: the honest
 // group's. An owner holding more than half the store now loses its own
 // fresh frames first; an honest group keeps every frame.
-import type { Socket } from "node:net";
 import { describe, expect, it } from "vitest";
 import { relayFixture } from "./helpers/relay-fixture.js";
-import { tagOf, type TestClient } from "./helpers/ws-client.js";
+import { sendTogether, tagOf } from "./helpers/ws-client.js";
 
 const { relay, client } = relayFixture({ powAdaptive: false, heartbeatMs: 0 });
 
-function sendTogether(c: TestClient, frames: object[]): void {
-  const s = (c.ws as unknown as { _socket: Socket })._socket;
-  s.cork();
-  for (const f of frames) c.ws.send(JSON.stringify(f));
-  s.uncork();
-}
 
 describe("relay: one flooder of tiny frames", () => {
   it("evicts its own frames, never the honest group's", async () => {

@@ -3,22 +3,15 @@
 // that did not answered and was pushed first, and every subscriber saw seq
 // S+1 before S (a reader resuming from the highest seq it saw would never
 // fetch S). Two posts behind a ping in one TCP write, into a full store.
-import type { Socket } from "node:net";
 import { describe, expect, it } from "vitest";
 import { relayFixture } from "./helpers/relay-fixture.js";
-import { tagOf, type TestClient } from "./helpers/ws-client.js";
+import { sendTogether, tagOf, type TestClient } from "./helpers/ws-client.js";
 
 const { relay, client } = relayFixture({ powAdaptive: false, heartbeatMs: 0 });
 const T = tagOf("the group");
 const F = tagOf("filler");
 const b64 = (n: number, id: number) => Buffer.alloc(n, id & 255).toString("base64url");
 
-function sendTogether(c: TestClient, frames: object[]): void {
-  const s = (c.ws as unknown as { _socket: Socket })._socket;
-  s.cork();
-  for (const f of frames) c.ws.send(JSON.stringify(f));
-  s.uncork();
-}
 
 describe("relay: live frames in seq order", () => {
   it("when the first of two posts has to evict and the second does not", async () => {

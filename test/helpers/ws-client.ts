@@ -1,6 +1,7 @@
 // A tiny relay client for tests: JSON frames in, awaitable answers out. It
 // keeps every frame received so assertions can look back as well as wait.
 import WebSocket from "ws";
+import type { Socket } from "node:net";
 
 export type Frame = Record<string, any> & { op: string };
 const TERMINAL = new Set(["posted", "caught-up", "subscribed", "pong", "error"]);
@@ -101,3 +102,11 @@ export class TestClient {
 
 export const b64 = (s: string | Uint8Array) => Buffer.from(s).toString("base64url");
 export const tagOf = (name: string) => Buffer.from(name.padEnd(16, "_").slice(0, 16)).toString("base64url");
+
+/** Several frames in one TCP write (the socket corked around them): the relay reads them in one go. */
+export function sendTogether(c: TestClient, frames: object[]): void {
+  const s = (c.ws as unknown as { _socket: Socket })._socket;
+  s.cork();
+  for (const f of frames) c.ws.send(JSON.stringify(f));
+  s.uncork();
+}
