@@ -41,14 +41,14 @@ export const COLDLOAD_BOUND =
   "Under 2 s needs the log not replayed at all on open (a persisted fold checkpoint that later events continue from, with the full log loaded only if a refold needs it), not a faster replay: no part left is over a fifth of the open.";
 
 export const PIPELINE_BOUND =
-  "Not met, and not understood yet: GroupSession.receiveMany verifies on a VerifyPool (src/cwtch/verify-pool.ts: one sodium-native worker per core, batches of 256 in one transferred buffer, two canaries per batch), " +
-  "but npm run bench -- --only pipeline gave 0.68 (2026-12-05, load average 2.9, two other engineers' tests running) against 0.84 for the one-core receive in the same run: the pool was slower than not using it. " +
-  "A bare verifyMany of 20k items over the pool measured 0.93-1.51x one thread at load 6-7 (/tmp script, same machine), so the second core was mostly not ours to take while others ran; " +
-  "the main thread's own work (decode, hash, bind, log: ~13 µs/frame by bench/profile-pipeline-overhead.ts) also bounds it at 2 × verify / (verify + 13 µs) ≈ 1.6-1.7 on an idle 2-core machine. " +
-  "Next: measure on an idle machine, profile the main thread and the workers together (idle waits between batches, postMessage), and move the event-id hash into the workers.";
+  "the main thread's own work per frame beside the workers' verifying: GroupSession.receiveMany verifies on a VerifyPool (src/cwtch/verify-pool.ts: one sodium-native worker per core, batches of 256 in one transferred buffer, two canaries per batch signed afresh) " +
+  "and is what a client's catch-up uses (Group reads a fetch through it when the crypto port has verifyMany; the CLI and the bridge give their clients a pool that starts past 2,000 signatures). " +
+  "npm run bench (2026-12-05, load 0.4-1.5, a quiet machine): 1.53x the one-core bare verify (28.3k events/s against 18.6k); at load 2-3 it measured 1.34, at load 3 with two other engineers' tests running 0.67 (the second core was not ours). " +
+  "On 2 cores the ceiling is 2 x verify / (verify + main-thread work): verify 54 µs a frame here, the main thread's decrypt, decode, hash, bind and log ~13 µs (bench/profile-pipeline-overhead.ts), plus packing each batch for the worker and the canaries' signing, so 1.6 is at the ceiling itself. " +
+  "Next: move the event-id hash into the workers (the main thread's largest share after decrypt).";
 
 export const PIPELINE_ONE_CORE_BOUND =
-  "Met after issue 19's receive work (npm run bench -- --only pipeline, same run, load 2.2-2.9: 0.73 on the code before -> 0.84): one copy per message into a buffer laid out as SIG_DOMAIN ‖ bytes, verified in place; " +
+  "XChaCha20 open, the event-id hash and the one copy beside Ed25519 verify: 0.77-0.84 across runs after issue 19's receive work (npm run bench -- --only pipeline, same run, load 2.2-2.9: 0.73 on the code before -> 0.84; 0.77 in the README's quiet run): one copy per message into a buffer laid out as SIG_DOMAIN ‖ bytes, verified in place; " +
   "base64url decoded and the frame decrypted into buffers the session reuses; the padding checked with Buffer.compare (a byte loop cost as much as decrypting); u64 fields read without BigInt; " +
   "ids spelt in hex once per add with Buffer's hexSlice, no per-seq Set, no 'referenced' set in the event log; no Buffer views made per call for verify, hash and decrypt. " +
   "Receive without verify (npx tsx bench/profile-pipeline-overhead.ts 10000 9, CPU time per frame, best of 9, alternating with the code before at load 8): 25-28 -> 12.7-13 µs. " +
