@@ -112,7 +112,7 @@ describe("memory relay store: fair eviction cannot be turned against an honest p
     );
   });
 
-  it("property: the newest frame is always held, the bounds hold, and no frame goes before half the store was posted after it", async () => {
+  it("property: the newest frame is always held, the bounds hold, and no frame goes before half the store was posted after it unless its owner held more than half the store", async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.integer({ min: 2_000, max: 40_000 }),
@@ -121,23 +121,41 @@ describe("memory relay store: fair eviction cannot be turned against an honest p
         async (maxBytes, maxMessages, posts) => {
           const s = new MemoryRelayStore();
           const b = bounds(maxBytes, maxMessages);
-          const at = new Map<number, { bytes: number; frames: number }>();
+          const at = new Map<number, { bytes: number; frames: number; owner: number; size: number }>();
           let bytes = 0;
           let frames = 0;
+          // What each owner holds (frames, and bytes with the store's 1 KiB a frame), and the store in all.
+          const cost = (size: number) => size + T.length + 1024;
+          const holding = (owner: number | null) => {
+            let n = 0;
+            let c = 0;
+            for (const f of at.values()) if (owner === null || f.owner === owner) (n++, (c += cost(f.size)));
+            return { n, c };
+          };
           for (const p of posts) {
             const seq = await post(s, b, p.size, `o${p.owner}`);
             bytes += p.size + T.length;
             frames++;
-            at.set(seq, { bytes, frames });
+            at.set(seq, { bytes, frames, owner: p.owner, size: p.size });
+            // Each owner's holding with this post in, before its evictions: the most it held during them.
+            const before = new Map<number, { n: number; c: number }>();
+            for (const f of at.values()) if (!before.has(f.owner)) before.set(f.owner, holding(f.owner));
             expect(s.holds(seq)).toBe(true);
             const st = await s.stats();
             expect(st.bytes).toBeLessThanOrEqual(maxBytes);
             expect(st.count).toBeLessThanOrEqual(maxMessages);
-            for (const [q, mark] of at) {
-              if (s.holds(q)) continue;
-              at.delete(q);
+            const gone: Array<[number, { bytes: number; frames: number; owner: number; size: number }]> = [];
+            for (const [q, mark] of at) if (!s.holds(q)) gone.push([q, mark]);
+            for (const [q] of gone) at.delete(q);
+            const after = holding(null);
+            for (const [q, mark] of gone) {
               const settled = bytes - mark.bytes >= Math.floor(maxBytes / 2) || frames - mark.frames >= Math.floor(maxMessages / 2);
-              expect(settled, `seq ${q} evicted with ${bytes - mark.bytes} bytes / ${frames - mark.frames} frames after it`).toBe(true);
+              if (settled) continue;
+              // Fresh, so its owner held more than half the store when it went: at most what it held before
+              // this post's evictions, of at least what the store holds after them plus the frame itself.
+              const o = before.get(mark.owner)!;
+              const half = 2 * o.n > after.n + 1 || 2 * o.c > after.c + cost(mark.size);
+              expect(half, `seq ${q} (owner o${mark.owner}, holding ${o.n} frames / ${o.c}) evicted with ${bytes - mark.bytes} bytes / ${frames - mark.frames} frames after it`).toBe(true);
             }
           }
         },
