@@ -31,7 +31,7 @@ export const FOLD_RSS_BOUND =
   "met since 2026-12-05 (437 -> 277 MiB at 100k events, npm run bench -- --only fold, load 4): what it costs now is the runtime (node + tsx + sodium-native, 82 MiB RSS before any event), " +
   "the PEvents (83 MiB of heap at 100k, ~0.85 KB each: the body's ciphertext and nonce text, the event's own id, the objects) and what V8 keeps committed after decoding them; foldAll adds ~50 MiB of heap while it runs and keeps ~29 MiB (the state and the fold's indexes). " +
   "What took it there: PEvents built as object literals of one shape instead of spreads (a spread PEvent kept its fields in a separate backing store: 107 -> 74 MiB of heap for the same events), " +
-  "one string per hex id, author and task id across a batch (toPEvents) and across the fold (Fold.share), causalOrder over event indices and typed arrays instead of maps keyed by hex ids, " +
+  "one string per hex id, author and task id across a batch (toPEvents) and across the fold (shareHex), causalOrder over event indices and typed arrays instead of maps keyed by hex ids, " +
   "and the job reading the cached log event by event instead of holding the 50 MB file (whose freed pages stayed in the RSS).";
 
 export const COLDLOAD_BOUND =

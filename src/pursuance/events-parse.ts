@@ -174,10 +174,8 @@ function status(v: unknown): TaskStatus {
   return v as TaskStatus;
 }
 
+const UTF8 = new TextDecoder("utf-8", { fatal: true }); // one for every body: `decode` keeps no state between calls
 /** Parse an untrusted body. Throws BodyError naming the bad field. */
-/** One decoder for every body: `decode` without `stream` keeps no state between calls. */
-const UTF8 = new TextDecoder("utf-8", { fatal: true });
-
 export function parseBody(bytes: Uint8Array): Body {
   let v: unknown;
   try {

@@ -12,6 +12,7 @@ import { mayRevokeInvite } from "./apply-membership.js";
 import { forkAllowed } from "./equivocation.js";
 import { contested, judgeContests, mergeEdges, namedMember } from "./join-contest.js";
 import { causalOrder } from "./order.js";
+import { shareHex } from "./pevent.js";
 import { emptyState, rankOf, type PursuanceState } from "./state.js";
 import { applyOne } from "./apply-event.js";
 import { stateHash } from "./state-hash.js";
@@ -54,7 +55,7 @@ export class Fold {
   private hasOrphans = false;
   /** author → seq → id, to spot equivocation: a fork disqualifies the author from that seq on. */
   private readonly slots = new Map<string, Map<number, string>>();
-  /** Each author's hex as first seen: the one copy `share` points every event at. */
+  /** Each author's hex as first seen: the one copy `shareHex` points every event at. */
   private readonly authors = new Map<string, string>();
   private readonly forks = new Map<string, number>();
   private st: PursuanceState = emptyState();
@@ -117,7 +118,7 @@ export class Fold {
     let incremental = true;
     for (const e of fresh) this.events.set(e.id, e);
     for (const e of fresh) {
-      this.share(e);
+      shareHex(e, this.events, this.authors);
       this.index.add(e);
       let slots = this.slots.get(e.author);
       if (slots === undefined) this.slots.set(e.author, (slots = new Map()));
@@ -168,25 +169,6 @@ export class Fold {
     for (const e of fresh) for (const p of e.parents) this.cited.add(p);
     this.refold();
     return true;
-  }
-
-  /**
-   * Point the event's author and parents at the strings the fold already
-   * holds for them (equal text, one copy): each parent is some event's id and
-   * each author one of a few members, so a 100k-event log keeps 64-character
-   * hex once per event instead of three or four times.
-   */
-  private share(e: PEvent): void {
-    const author = this.authors.get(e.author);
-    if (author === undefined) this.authors.set(e.author, e.author);
-    // A caller's frozen PEvent keeps its own copies: sharing saves memory, it changes no value.
-    else if (!Object.isFrozen(e)) e.author = author;
-    const ps = e.parents;
-    if (Object.isFrozen(ps)) return;
-    for (let k = 0; k < ps.length; k++) {
-      const held = this.events.get(ps[k]!);
-      if (held !== undefined) ps[k] = held.id;
-    }
   }
 
   /** Learn the pursuance id once the founder's genesis is signed. */
