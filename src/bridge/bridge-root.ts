@@ -27,7 +27,6 @@ import { BridgeMatrix } from "./matrix-client.js";
 import { directRoomOf, guardedSealer } from "./room-guard.js";
 import { RoomQueues } from "./room-queue.js";
 import { withSealedInbound } from "./sealed-store.js";
-
 import { DEFAULT_ENCRYPTION, DEFAULT_LIMITS, type BridgeSettings } from "./settings.js";
 
 /**

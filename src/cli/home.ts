@@ -199,7 +199,6 @@ export interface Session {
   ports(groupId: string, log?: (m: string) => void): ClientPorts;
 }
 
-
 export async function openSession(dir: string, dbUrl: string | undefined, socksProxy: string | undefined): Promise<Session> {
   const home = new Home(dir);
   const me = home.identity();
