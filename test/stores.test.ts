@@ -20,6 +20,24 @@ afterAll(async () => {
 
 for (const engine of engines) {
   describe(`stores on ${engine.name}`, () => {
+    it("client store: a key saved out of band stays so (saved again either way), plain or sealed", async () => {
+      const { db } = await engine.fresh();
+      const sealer = { seal: (p: Uint8Array) => Uint8Array.from([...p, 1, 2, 3]), open: (c: Uint8Array) => c.subarray(0, c.length - 3) };
+      for (const s of [clientStore(db.db, crypto, "o", "g-plain"), clientStore(db.db, crypto, "o", "g-sealed", sealer)]) {
+        const logKey = crypto.randomBytes(32);
+        const welcome = crypto.randomBytes(32);
+        await s.saveKey("group", logKey);
+        await s.saveKey("group", welcome); // first kept from an event ...
+        await s.saveKey("group", welcome, true); // ... then handed over by a welcome
+        await s.saveKey("group", welcome, false);
+        const keys = await s.loadKeys();
+        const flag = (k: Uint8Array) => keys.find((x) => Buffer.compare(x.key, k) === 0)?.outOfBand;
+        expect(keys).toHaveLength(2);
+        expect(flag(logKey)).toBe(false);
+        expect(flag(welcome)).toBe(true);
+      }
+    });
+
     it("client store: events in order and idempotent, keys by id, cursors upserted, owners and pursuances kept apart", async () => {
       const { location, db } = await engine.fresh();
       const a = clientStore(db.db, crypto, "owner-a", "group-1");

@@ -188,18 +188,13 @@ export class EventLog {
    * (refused at once) or after (parked, then refused).
    */
   private forgetVariant(author: string, seq: number, id: string): void {
+    const i = this.equivocations.findIndex((e) => e.author === author && e.seq === seq && e.ids.includes(id));
+    if (i < 0) return;
     const left = [...idsOf(this.chains.get(author)?.get(seq))].sort();
-    let at = -1;
-    for (let i = this.equivocations.length - 1; i >= 0; i--) {
-      const e = this.equivocations[i]!;
-      if (e.author !== author || e.seq !== seq || !e.ids.includes(id)) continue;
-      this.equivocations.splice(i, 1);
-      at = i;
-    }
-    if (at < 0 || left.length < 2) return;
-    const same = (e: Equivocation) => e.author === author && e.seq === seq && e.ids.length === left.length && e.ids.every((x, i) => x === left[i]);
-    if (!this.equivocations.some(same)) this.equivocations.splice(at, 0, { author, seq, ids: left });
+    if (left.length >= 2) this.equivocations[i]!.ids = left;
+    else this.equivocations.splice(i, 1);
   }
+
 
   private track(author: string, seq: number, id: string): Equivocation | undefined {
     let chain = this.chains.get(author);
@@ -218,8 +213,11 @@ export class EventLog {
       had.push(id);
       ids = had;
     }
-    const e: Equivocation = { author, seq, ids: [...ids].sort() };
-    this.equivocations.push(e);
+    // One record per (author, seq), holding every variant seen: the list does not depend on their order.
+    const sorted = [...ids].sort();
+    let e = this.equivocations.find((x) => x.author === author && x.seq === seq);
+    if (e) e.ids = sorted;
+    else this.equivocations.push((e = { author, seq, ids: sorted }));
     this.equivocators.add(author);
     return e;
   }
@@ -281,7 +279,10 @@ export class EventLog {
           const w = this.pending.get(wid);
           if (!w) continue;
           w.missing.delete(cid);
-          if (w.missing.size === 0) {
+          // Its prev is checked once that is delivered, as on arrival, not only once every dep is: a hidden
+          // fork that also cites an id that never comes is refused here on every client, whatever the order.
+          const prevArrived = w.ev.seq > 1 && w.cites[0] === cid;
+          if (w.missing.size === 0 || prevArrived) {
             const bad = this.chainFault(w.ev, w.ev.seq > 1 ? w.cites[0]! : null);
             if (bad) {
               this.unpark(wid);
@@ -289,6 +290,7 @@ export class EventLog {
               this.invalid(wid, w.author, bad);
               continue;
             }
+            if (w.missing.size > 0) continue;
             this.pending.delete(wid);
             stack.push(w);
           }

@@ -22,10 +22,15 @@ export interface RepairTimings {
   repostCooldownMs: number;
 }
 
+/** Controls remembered as answered; beyond, the oldest are forgotten (a replay of one that old costs one answer). */
+const MAX_ANSWERED = 10_000;
+
 export class GroupRepair {
   private readonly reposted = new Map<string, number>();
   /** Ranges asked for after a heads control, and when (wantRanges' cooldown). */
   private readonly wanted = new Map<string, number>();
+  /** Signatures of the controls answered, oldest first (bounded): each is answered once. */
+  private readonly answered = new Set<string>();
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
 
@@ -69,6 +74,12 @@ export class GroupRepair {
   /** Another member's `want` or `heads`. */
   onControl(c: SignedControl) {
     if (toHex(c.author) === this.session.me) return;
+    // A control is answered once: the same signed control again (a relay replaying it, re-sealed, or
+    // each relay's copy) is a replay, and answering it would re-post its events every cooldown (atk17).
+    const sig = toHex(c.sig);
+    if (this.answered.has(sig)) return;
+    this.answered.add(sig);
+    if (this.answered.size > MAX_ANSWERED) this.answered.delete(this.answered.values().next().value as string);
     try {
       if (c.ctype === "want") this.answerWant(decodeWant(c.payload));
       else this.compareHeads(decodeHeads(c.payload).heads);

@@ -13,8 +13,10 @@ export interface StoredEvent {
 export interface ClientStorePort {
   loadEvents(): Promise<Uint8Array[]>;
   saveEvents(events: StoredEvent[]): Promise<void>;
-  loadKeys(): Promise<Array<{ scope: string; key: Uint8Array }>>;
-  saveKey(scope: string, key: Uint8Array): Promise<void>;
+  /** `outOfBand`: the key was handed over outside the log, so it stands whatever the log says (KeyCustody). */
+  loadKeys(): Promise<Array<{ scope: string; key: Uint8Array; outOfBand?: boolean }>>;
+  /** Saving a key again with `outOfBand` marks it so; a key once out of band stays so. */
+  saveKey(scope: string, key: Uint8Array, outOfBand?: boolean): Promise<void>;
   loadCursors(): Promise<Record<string, number>>;
   saveCursor(relay: string, seq: number): Promise<void>;
   /** Document chunk frames kept here (attached or fetched): optional, a store without them fetches from relays only. */
@@ -38,7 +40,7 @@ export interface ClientPorts {
 export function memoryStore(): ClientStorePort & { events: StoredEvent[] } {
   const events: StoredEvent[] = [];
   const ids = new Set<string>();
-  const keys: Array<{ scope: string; key: Uint8Array }> = [];
+  const keys: Array<{ scope: string; key: Uint8Array; outOfBand: boolean }> = [];
   const cursors: Record<string, number> = {};
   const chunks = new Map<string, Uint8Array>();
   return {
@@ -48,7 +50,12 @@ export function memoryStore(): ClientStorePort & { events: StoredEvent[] } {
       for (const e of evs) if (!ids.has(e.id)) ids.add(e.id), events.push(e);
     },
     loadKeys: async () => [...keys],
-    saveKey: async (scope, key) => void keys.push({ scope, key }),
+    saveKey: async (scope, key, outOfBand) => {
+      // One row per key, as the database keeps it (keyed by the key's id).
+      const had = keys.find((k) => Buffer.compare(k.key, key) === 0);
+      if (!had) keys.push({ scope, key, outOfBand: outOfBand === true });
+      else if (outOfBand) had.outOfBand = true;
+    },
     loadCursors: async () => ({ ...cursors }),
     saveCursor: async (relay, seq) => void (cursors[relay] = seq),
     saveChunks: async (frames) => void frames.forEach((f) => chunks.set(f.tag, f.blob)),

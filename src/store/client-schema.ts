@@ -2,7 +2,7 @@
 // the verified events it holds, the keys it was given, and how far it has
 // read each relay. Keyed by owner (the member's public key) and pursuance, so
 // one database serves many identities.
-import { bigint, bigserial, index, pgTable, primaryKey, text } from "drizzle-orm/pg-core";
+import { bigint, bigserial, boolean, index, pgTable, primaryKey, text } from "drizzle-orm/pg-core";
 import { bytea } from "./relay-schema.js";
 
 export const clientEvents = pgTable(
@@ -26,6 +26,8 @@ export const clientKeys = pgTable(
     keyId: text("key_id").notNull(),
     scope: text("scope").notNull(),
     key: bytea("key").notNull(),
+    /** Handed over outside the log (a welcome, an invite, a rendezvous): it stands whatever the log says. */
+    outOfBand: boolean("out_of_band").notNull().default(false),
   },
   (t) => [primaryKey({ columns: [t.owner, t.pursuance, t.keyId] })],
 );

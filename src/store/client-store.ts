@@ -57,23 +57,26 @@ export function clientStore(db: Db, crypto: Crypto, owner: string, groupId: stri
       }
     },
     async loadKeys() {
-      const rows = await db.select({ scope: clientKeys.scope, key: clientKeys.key }).from(clientKeys).where(mine(clientKeys));
+      const rows = await db.select({ scope: clientKeys.scope, key: clientKeys.key, outOfBand: clientKeys.outOfBand }).from(clientKeys).where(mine(clientKeys));
       if (!sealer) return rows;
-      const out: Array<{ scope: string; key: Uint8Array }> = [];
+      const out: Array<{ scope: string; key: Uint8Array; outOfBand: boolean }> = [];
       for (const r of rows) {
         // A 32-byte row is a key written before sealing (sealed ones carry nonce and tag): seal it now.
         if (r.key.length === 32) {
           const keyId = keyIdOf(crypto, r.key);
           await db.update(clientKeys).set({ key: sealer.seal(r.key, purpose(r.scope)) }).where(and(mine(clientKeys), eq(clientKeys.keyId, keyId)));
           out.push(r);
-        } else out.push({ scope: r.scope, key: sealer.open(r.key, purpose(r.scope)) });
+        } else out.push({ scope: r.scope, key: sealer.open(r.key, purpose(r.scope)), outOfBand: r.outOfBand });
       }
       return out;
     },
-    async saveKey(scope, key) {
+    async saveKey(scope, key, outOfBand = false) {
       // The key id is a hash of the key (what the log names it by), not the key.
       const stored = sealer ? sealer.seal(key, purpose(scope)) : key;
-      await db.insert(clientKeys).values({ owner, pursuance: groupId, keyId: keyIdOf(crypto, key), scope, key: stored }).onConflictDoNothing();
+      const row = { owner, pursuance: groupId, keyId: keyIdOf(crypto, key), scope, key: stored, outOfBand };
+      // Once out of band, always: a key first kept from an event and then handed over by a welcome is marked.
+      if (outOfBand) await db.insert(clientKeys).values(row).onConflictDoUpdate({ target: [clientKeys.owner, clientKeys.pursuance, clientKeys.keyId], set: { outOfBand: true } });
+      else await db.insert(clientKeys).values(row).onConflictDoNothing();
     },
     async loadCursors() {
       const rows = await db.select({ relay: clientCursors.relay, seq: clientCursors.seq }).from(clientCursors).where(mine(clientCursors));

@@ -28,7 +28,11 @@ export class KeyCustody {
   /** A key taken from outside the log (a welcome): it stands whatever the log says. */
   tookOutOfBand(keyId: string): void {
     this.outOfBand.add(keyId);
+    // Stored (again) as out of band at the next sync, so a reopened client keeps it too.
+    if (!this.storedOutOfBand.has(keyId)) this.keptKeys.delete(keyId);
   }
+  /** Keys the store holds marked out of band. */
+  private readonly storedOutOfBand = new Set<string>();
   /** Per event, the ids of the keys it seals to us (a pure function of its body). */
   private readonly sealedToUs = new Map<string, string[]>();
 
@@ -73,11 +77,14 @@ export class KeyCustody {
   }
 
   /** Keep a key: into the ring, and later (sync) into the store and, for group keys, the session. */
-  async learn(scope: string, key: Uint8Array, persist = true): Promise<void> {
+  async learn(scope: string, key: Uint8Array, persist = true, storedOutOfBand = false): Promise<void> {
     const h = this.d.ring.add(scope, key);
-    // A stored key may have come from an event: the log, not the store, says whether it still stands.
-    if (!persist) this.keptKeys.add(h.keyId);
-    else this.outOfBand.add(h.keyId);
+    // A stored key may have come from an event: the log, not the store, says whether it still stands,
+    // unless the store says it was handed over outside the log.
+    if (!persist) {
+      this.keptKeys.add(h.keyId);
+      if (storedOutOfBand) this.outOfBand.add(h.keyId), this.storedOutOfBand.add(h.keyId);
+    } else this.outOfBand.add(h.keyId);
     await this.sync();
   }
 
@@ -85,8 +92,10 @@ export class KeyCustody {
   async sync(): Promise<void> {
     for (const h of this.d.ring.all()) {
       if (!this.keptKeys.has(h.keyId)) {
-        await this.d.store.saveKey(h.scope, h.key);
+        const outOfBand = this.outOfBand.has(h.keyId);
+        await this.d.store.saveKey(h.scope, h.key, outOfBand);
         this.keptKeys.add(h.keyId);
+        if (outOfBand) this.storedOutOfBand.add(h.keyId);
       }
       if (h.scope !== "group") continue;
       const epoch = epochOfKeyId(h.keyId);

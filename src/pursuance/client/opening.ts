@@ -59,7 +59,7 @@ export async function found(c: Opening, o: FoundOptions): Promise<void> {
 /** Keys, events and cursors back from the store, folded as before. */
 export async function reopen(c: Opening): Promise<void> {
   const { ports } = c;
-  for (const k of await ports.store.loadKeys()) await c.keys.learn(k.scope, k.key, false);
+  for (const k of await ports.store.loadKeys()) await c.keys.learn(k.scope, k.key, false, k.outOfBand === true);
   const events: SignedEvent[] = [];
   for (const bytes of await ports.store.loadEvents()) {
     const m = decodeAndVerify(ports.crypto, bytes, false);

@@ -1,0 +1,1 @@
+ALTER TABLE "client_keys" ADD COLUMN "out_of_band" boolean DEFAULT false NOT NULL;
